@@ -1,0 +1,486 @@
+/**
+ * A small declarative schema language for HCI payloads.
+ *
+ * A message payload is described once as a value (`struct({ ... })` of field types); the same
+ * description reads bytes, writes bytes, yields the TypeScript type (`Infer<typeof S>`) and
+ * exposes a `shape` that tests turn into fast-check arbitraries. All multi-byte integers are
+ * big-endian (manual chapter 10 examples). No Node-only APIs: Uint8Array and DataView only.
+ */
+
+/** Why a payload did not match its schema. */
+export type SchemaErrorKind = 'short' | 'extra' | 'range' | 'length';
+
+/** Thrown inside the interpreter only; `decodePayload` turns it into a value. */
+export class SchemaError extends Error {
+  constructor(
+    readonly kind: SchemaErrorKind,
+    readonly field: string,
+    detail: string,
+  ) {
+    super(`${field}: ${detail}`);
+    this.name = 'SchemaError';
+  }
+}
+
+/** Reads a payload; the current field path is kept for error messages. */
+export class Reader {
+  private readonly view: DataView;
+  pos: number;
+  path = '';
+  /** Decode exponentials as `{ value, exponent }` (byte-exact round trip) instead of numbers. */
+  readonly rawExponentials: boolean;
+
+  constructor(
+    readonly bytes: Uint8Array,
+    options: { rawExponentials?: boolean } = {},
+  ) {
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.pos = 0;
+    this.rawExponentials = options.rawExponentials ?? false;
+  }
+
+  get remaining(): number {
+    return this.bytes.length - this.pos;
+  }
+
+  need(n: number): void {
+    if (this.pos + n > this.bytes.length) {
+      throw new SchemaError('short', this.path, `needs ${n} byte(s) at offset ${this.pos}, payload has ${this.bytes.length}`);
+    }
+  }
+
+  u8(): number {
+    this.need(1);
+    return this.view.getUint8(this.pos++);
+  }
+  s8(): number {
+    this.need(1);
+    return this.view.getInt8(this.pos++);
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.view.getUint16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  s16(): number {
+    this.need(2);
+    const v = this.view.getInt16(this.pos);
+    this.pos += 2;
+    return v;
+  }
+  u32(): number {
+    this.need(4);
+    const v = this.view.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+  take(n: number): Uint8Array {
+    this.need(n);
+    const out = this.bytes.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+}
+
+/** Appends to a growable buffer. */
+export class Writer {
+  private buf: Uint8Array;
+  private view: DataView;
+  length = 0;
+  path = '';
+
+  constructor(initialSize = 64) {
+    this.buf = new Uint8Array(initialSize);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  private ensure(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
+    next.set(this.buf.subarray(0, this.length));
+    this.buf = next;
+    this.view = new DataView(next.buffer);
+  }
+
+  u8(v: number): void {
+    this.ensure(1);
+    this.view.setUint8(this.length++, v);
+  }
+  s8(v: number): void {
+    this.ensure(1);
+    this.view.setInt8(this.length++, v);
+  }
+  u16(v: number): void {
+    this.ensure(2);
+    this.view.setUint16(this.length, v);
+    this.length += 2;
+  }
+  s16(v: number): void {
+    this.ensure(2);
+    this.view.setInt16(this.length, v);
+    this.length += 2;
+  }
+  u32(v: number): void {
+    this.ensure(4);
+    this.view.setUint32(this.length, v);
+    this.length += 4;
+  }
+  bytes(v: Uint8Array): void {
+    this.ensure(v.length);
+    this.buf.set(v, this.length);
+    this.length += v.length;
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+/** Structural description of a type, for generators (property tests) and docs. */
+export type Shape =
+  | { t: 'int'; min: number; max: number }
+  | { t: 'bool' }
+  | { t: 'exp' }
+  | { t: 'string'; min: number; max: number }
+  | { t: 'bytes'; min: number; max: number }
+  | { t: 'array'; min: number; max: number; item: Shape }
+  | { t: 'optional'; item: Shape }
+  | { t: 'struct'; fields: ReadonlyArray<readonly [string, Shape]> }
+  | { t: 'const'; value: number };
+
+export interface Type<T> {
+  readonly shape: Shape;
+  read(r: Reader): T;
+  write(w: Writer, v: T): void;
+}
+
+export type Infer<S> = S extends Type<infer T> ? T : never;
+
+function checkRange(path: string, v: number, min: number, max: number): void {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new SchemaError('range', path, `${v} is outside ${min}..${max}`);
+  }
+}
+
+/** An integer of the given width; `min`/`max` narrow the accepted range (manual "uint8 (0-4)"). */
+function int(width: 'u8' | 's8' | 'u16' | 's16' | 'u32', min: number, max: number): Type<number> {
+  return {
+    shape: { t: 'int', min, max },
+    read(r) {
+      const v = r[width]();
+      if (v < min || v > max) throw new SchemaError('range', r.path, `${v} is outside ${min}..${max}`);
+      return v;
+    },
+    write(w, v) {
+      checkRange(w.path, v, min, max);
+      w[width](v);
+    },
+  };
+}
+
+export const u8 = int('u8', 0, 0xff);
+export const s8 = int('s8', -0x80, 0x7f);
+export const u16 = int('u16', 0, 0xffff);
+export const s16 = int('s16', -0x8000, 0x7fff);
+export const u32 = int('u32', 0, 0xffffffff);
+
+/** uint8 restricted to a range, e.g. `u8Range(0, 100)` for SOC. */
+export const u8Range = (min: number, max: number): Type<number> => int('u8', min, max);
+export const u16Range = (min: number, max: number): Type<number> => int('u16', min, max);
+
+/**
+ * A uint8 enumeration. The decoded value is the number; `names` documents the meaning and
+ * bounds the range (values outside it are a typed 'range' error, as the manual's "uint8 (0-6)").
+ */
+export function enumU8<const N extends readonly string[]>(names: N): Type<number> & { names: N } {
+  return { ...int('u8', 0, names.length - 1), names };
+}
+
+/** boolean: one byte, 0x00 false, 0x01 true; anything else is malformed. */
+export const bool: Type<boolean> = {
+  shape: { t: 'bool' },
+  read(r) {
+    const v = r.u8();
+    if (v > 1) throw new SchemaError('range', r.path, `boolean byte 0x${v.toString(16)} is neither 0 nor 1`);
+    return v === 1;
+  },
+  write(w, v) {
+    w.u8(v ? 1 : 0);
+  },
+};
+
+/** A fixed byte that must have a value (e.g. reserved fields). Decodes to nothing useful. */
+export function constU8(value: number): Type<number> {
+  return {
+    shape: { t: 'const', value },
+    read(r) {
+      const v = r.u8();
+      if (v !== value) throw new SchemaError('range', r.path, `expected 0x${value.toString(16)}, got 0x${v.toString(16)}`);
+      return v;
+    },
+    write(w) {
+      w.u8(value);
+    },
+  };
+}
+
+/** The raw form of the manual's `exponential`: value x 10^exponent (section 18.1). */
+export interface RawExponential {
+  value: number;
+  exponent: number;
+}
+
+/** An exponential field: a plain number in the API, or the raw pair when exactness matters. */
+export type Exponential = number | RawExponential;
+
+/** Converts a raw exponential to a number, rounding away binary noise (0.1 * 3 etc.). */
+export function expToNumber(e: Exponential): number {
+  if (typeof e === 'number') return e;
+  if (e.exponent >= 0) return e.value * 10 ** e.exponent;
+  return Number((e.value / 10 ** -e.exponent).toFixed(-e.exponent));
+}
+
+/**
+ * Picks the lossless representation of a number: integers drop trailing zeros into the exponent
+ * (at most 10^3, as the reference does: 400 -> 4e2, 20000 -> 20e3); fractions use a negative
+ * exponent (400.5 -> 4005e-1), which the reference cannot encode but the manual allows.
+ */
+export function numberToExp(n: number): RawExponential {
+  if (!Number.isFinite(n)) throw new SchemaError('range', '', `${n} is not a finite number`);
+  let value = n;
+  let exponent = 0;
+  if (Number.isInteger(n)) {
+    while (value !== 0 && value % 10 === 0 && exponent < 3) {
+      value /= 10;
+      exponent += 1;
+    }
+    while (Math.abs(value) > 0x7fff && value % 10 === 0) {
+      value /= 10;
+      exponent += 1;
+    }
+  } else {
+    while (!Number.isInteger(value) && exponent > -9) {
+      exponent -= 1;
+      value = Number((n * 10 ** -exponent).toFixed(0));
+      if (Math.abs(value * 10 ** exponent - n) < 1e-9 * Math.max(1, Math.abs(n))) break;
+    }
+  }
+  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) {
+    throw new SchemaError('range', '', `${n} cannot be represented as sint16 x 10^sint8`);
+  }
+  return { value, exponent };
+}
+
+export const exponential: Type<Exponential> = {
+  shape: { t: 'exp' },
+  read(r) {
+    const value = r.s16();
+    const exponent = r.s8();
+    const raw = { value, exponent };
+    return r.rawExponentials ? raw : expToNumber(raw);
+  },
+  write(w, v) {
+    let raw: RawExponential;
+    try {
+      raw = typeof v === 'number' ? numberToExp(v) : v;
+    } catch (e) {
+      if (e instanceof SchemaError) throw new SchemaError('range', w.path, e.message.replace(/^: /, ''));
+      throw e;
+    }
+    checkRange(w.path, raw.value, -0x8000, 0x7fff);
+    checkRange(w.path, raw.exponent, -0x80, 0x7f);
+    w.s16(raw.value);
+    w.s8(raw.exponent);
+  },
+};
+
+type LenWidth = 'u8' | 'u16';
+
+function readLen(r: Reader, width: LenWidth): number {
+  return width === 'u8' ? r.u8() : r.u16();
+}
+function writeLen(w: Writer, width: LenWidth, n: number): void {
+  if (width === 'u8') w.u8(n);
+  else w.u16(n);
+}
+
+/** A byte array prefixed by its length (uint8 unless stated), e.g. the manual's `uint8[0-32]`. */
+export function bytes(min: number, max: number, lenWidth: LenWidth = 'u8'): Type<Uint8Array> {
+  return {
+    shape: { t: 'bytes', min, max },
+    read(r) {
+      const n = readLen(r, lenWidth);
+      if (n < min || n > max) throw new SchemaError('length', r.path, `length ${n} is outside ${min}..${max}`);
+      return r.take(n);
+    },
+    write(w, v) {
+      if (v.length < min || v.length > max) throw new SchemaError('length', w.path, `length ${v.length} is outside ${min}..${max}`);
+      writeLen(w, lenWidth, v.length);
+      w.bytes(v);
+    },
+  };
+}
+
+/** A byte array of fixed size with no length prefix (a MAC, a NID). */
+export function fixedBytes(size: number): Type<Uint8Array> {
+  return {
+    shape: { t: 'bytes', min: size, max: size },
+    read(r) {
+      return r.take(size);
+    },
+    write(w, v) {
+      if (v.length !== size) throw new SchemaError('length', w.path, `must be ${size} bytes, got ${v.length}`);
+      w.bytes(v);
+    },
+  };
+}
+
+/** The bytes left in the payload (ping data, firmware update chunks). */
+export const restBytes: Type<Uint8Array> = {
+  shape: { t: 'bytes', min: 0, max: 4000 },
+  read(r) {
+    return r.take(r.remaining);
+  },
+  write(w, v) {
+    w.bytes(v);
+  },
+};
+
+const latin1 = (b: Uint8Array): string => {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i] as number);
+  return s;
+};
+
+/** A length-prefixed ASCII string, the manual's `String[min...max]`. */
+export function string(min: number, max: number, lenWidth: LenWidth = 'u8'): Type<string> {
+  const raw = bytes(min, max, lenWidth);
+  return {
+    shape: { t: 'string', min, max },
+    read(r) {
+      return latin1(raw.read(r));
+    },
+    write(w, v) {
+      const b = new Uint8Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const c = v.charCodeAt(i);
+        if (c > 0xff) throw new SchemaError('range', w.path, `character ${JSON.stringify(v[i])} is not a single byte`);
+        b[i] = c;
+      }
+      raw.write(w, b);
+    },
+  };
+}
+
+/** A counted repeated group: a count (uint8 unless stated) followed by that many items. */
+export function array<T>(item: Type<T>, min: number, max: number, countWidth: LenWidth = 'u8'): Type<T[]> {
+  return {
+    shape: { t: 'array', min, max, item: item.shape },
+    read(r) {
+      const n = readLen(r, countWidth);
+      if (n < min || n > max) throw new SchemaError('length', r.path, `count ${n} is outside ${min}..${max}`);
+      const base = r.path;
+      const out: T[] = [];
+      for (let i = 0; i < n; i++) {
+        r.path = `${base}[${i}]`;
+        out.push(item.read(r));
+      }
+      r.path = base;
+      return out;
+    },
+    write(w, v) {
+      if (v.length < min || v.length > max) throw new SchemaError('length', w.path, `count ${v.length} is outside ${min}..${max}`);
+      writeLen(w, countWidth, v.length);
+      const base = w.path;
+      v.forEach((x, i) => {
+        w.path = `${base}[${i}]`;
+        item.write(w, x);
+      });
+      w.path = base;
+    },
+  };
+}
+
+/**
+ * An optional field preceded by a presence byte (0x01 present, 0x00 absent): the manual's
+ * `type[0-1]` in update/status messages. Absent decodes as `undefined`.
+ */
+export function optional<T>(item: Type<T>): Type<T | undefined> {
+  return {
+    shape: { t: 'optional', item: item.shape },
+    read(r) {
+      const flag = r.u8();
+      if (flag === 0) return undefined;
+      if (flag !== 1) throw new SchemaError('range', r.path, `presence byte 0x${flag.toString(16)} is neither 0 nor 1`);
+      return item.read(r);
+    },
+    write(w, v) {
+      if (v === undefined) {
+        w.u8(0);
+        return;
+      }
+      w.u8(1);
+      item.write(w, v);
+    },
+  };
+}
+
+/**
+ * A field that is present only when bytes remain (trailing fields some firmware versions add,
+ * or parameters the manual marks "only present when ..."). Absent decodes as `undefined`.
+ */
+export function trailing<T>(item: Type<T>): Type<T | undefined> {
+  return {
+    shape: { t: 'optional', item: item.shape },
+    read(r) {
+      return r.remaining === 0 ? undefined : item.read(r);
+    },
+    write(w, v) {
+      if (v !== undefined) item.write(w, v);
+    },
+  };
+}
+
+type Fields = Record<string, Type<unknown>>;
+
+/** Optional keys for fields whose type admits undefined, so literals need not spell them. */
+type StructValue<F extends Fields> = {
+  [K in keyof F as undefined extends Infer<F[K]> ? never : K]: Infer<F[K]>;
+} & {
+  [K in keyof F as undefined extends Infer<F[K]> ? K : never]?: Infer<F[K]>;
+};
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+export type Struct<F extends Fields> = Type<Simplify<StructValue<F>>> & { readonly fields: F };
+
+/** An ordered record of fields; the object key order is the wire order. */
+export function struct<F extends Fields>(fields: F): Struct<F> {
+  const entries = Object.entries(fields) as Array<[string, Type<unknown>]>;
+  return {
+    fields,
+    shape: { t: 'struct', fields: entries.map(([k, t]) => [k, t.shape] as const) },
+    read(r) {
+      const base = r.path;
+      const out: Record<string, unknown> = {};
+      for (const [k, t] of entries) {
+        r.path = base ? `${base}.${k}` : k;
+        const v = t.read(r);
+        if (v !== undefined) out[k] = v;
+      }
+      r.path = base;
+      return out as Simplify<StructValue<F>>;
+    },
+    write(w, v) {
+      const base = w.path;
+      const rec = v as Record<string, unknown>;
+      for (const [k, t] of entries) {
+        w.path = base ? `${base}.${k}` : k;
+        t.write(w, rec[k]);
+      }
+      w.path = base;
+    },
+  };
+}
+
+export const empty = struct({});
