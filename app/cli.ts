@@ -1,0 +1,46 @@
+/**
+ * The `freev2g` command line. Each sub-command lives in app/commands/<name>.ts and exports
+ * `register(program)`; this file only assembles them and maps failures to exit codes.
+ */
+import { Command, CommanderError } from 'commander';
+
+/** Exit codes (documented in the README). */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, transport: 4, session: 5 } as const;
+
+/** An expected failure: printed as one line, no stack. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.failure,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+type Registrar = (program: Command) => void;
+
+/** Sub-commands, loaded lazily so `decode` does not pay for the machines and vice versa. */
+const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
+  // Each helper adds its command module here.
+];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command('freev2g')
+    .description('Drive WHITE-beet ISO 15118 modules (EVSE and EV) over HCI, or a simulated pair')
+    .exitOverride()
+    .showHelpAfterError();
+  for (const load of COMMANDS) (await load()).register(program);
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    if (e instanceof CliError) {
+      process.stderr.write(`freev2g: ${e.message}\n`);
+      return e.exitCode;
+    }
+    process.stderr.write(`freev2g: ${e instanceof Error ? e.message : String(e)}\n`);
+    return EXIT.failure;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The contract between the HCI client actor and the machines that use it. Machines speak typed
+ * messages: a command definition from the codec catalog plus its fields, never bytes.
+ */
+import type { Observable } from 'rxjs';
+import type { DecodedMessage } from '../codec/catalog.js';
+import type { CommandDef, ModuleName, RequestOf, ResponseOf } from '../codec/message.js';
+
+export interface RequestOptions {
+  /** How long to wait for the response (default 1000 ms, on the injected clock). */
+  timeoutMs?: number;
+  /** Keep retrying a busy (0x01) answer with backoff until this long after the first send. */
+  busyDeadlineMs?: number;
+}
+
+/** A status message as delivered to machines: `type` is `<Module>.<MessageName>`. */
+export interface StatusEvent {
+  type: `${ModuleName}.${string}`;
+  module: ModuleName;
+  message: string;
+  fields: Record<string, unknown>;
+}
+
+export type HciErrorKind = 'result' | 'timeout' | 'closed' | 'encode' | 'desync';
+
+/** A command failed: names the command and, for result codes, the code and its name. */
+export class HciError extends Error {
+  constructor(
+    readonly kind: HciErrorKind,
+    readonly command: string,
+    message: string,
+    readonly code?: number,
+  ) {
+    super(message);
+    this.name = 'HciError';
+  }
+}
+
+export interface HciClient {
+  /** Sends a command and resolves with its response fields (code 0), or rejects with HciError. */
+  request<D extends CommandDef>(def: D, fields: RequestOf<D>, options?: RequestOptions): Promise<ResponseOf<D>>;
+  /** Status messages (request ID 0xFF and Sub-IDs >= 0x80) as typed events. */
+  readonly status$: Observable<StatusEvent>;
+  /** Every decoded frame in both directions (for logs, dashboard, captures). */
+  readonly traffic$: Observable<{ dir: 'tx' | 'rx'; at: number; bytes: Uint8Array; message?: DecodedMessage }>;
+  close(): Promise<void>;
+}
