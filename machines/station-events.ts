@@ -1,0 +1,116 @@
+/**
+ * What the stations tell the outside world (CLI, dashboard, logs) through XState `emit`.
+ * Subscribe with `actor.on('*', fn)` or `actor.on('log', fn)`. These events carry presentation
+ * data only; control goes the other way as events sent to the station (`shutdown`, ...).
+ */
+
+export type StationRole = 'EVSE' | 'EV';
+
+/** Coarse session phases, for dashboards and logs (one `phase` event on every change). */
+export const SESSION_PHASES = [
+  'initialising',
+  'waitingForVehicle',
+  'slac',
+  'v2gSetup',
+  'sessionStarted',
+  'authorization',
+  'chargeParameterDiscovery',
+  'cableCheck',
+  'preCharge',
+  'charging',
+  'stoppingCharging',
+  'postCharge',
+  'sessionStopped',
+  'error',
+  'shuttingDown',
+  'stopped',
+] as const;
+export type SessionPhase = (typeof SESSION_PHASES)[number];
+
+/** One schedule entry as sent (EVSE) or received (EV): start and interval in seconds, power in W. */
+export interface ScheduleEntry {
+  startS: number;
+  intervalS: number;
+  powerW: number;
+}
+
+export interface ScheduleTuple {
+  scheduleTupleId: number;
+  entries: ScheduleEntry[];
+}
+
+/** Everything worth keeping about one charging session, emitted once when it ends. */
+export interface SessionRecord {
+  station: StationRole;
+  /** Clock times (ms, on the injected clock). */
+  startedAt: number;
+  endedAt: number;
+  /** EVCC ID (EV MAC) as hex; on the EV side its own ID. */
+  evccId?: string;
+  /** EVSE ID as seen by the EV (EV side) or configured (EVSE side). */
+  evseId?: string;
+  /** Negotiated protocol name, e.g. 'ISO15118-2' or 'DIN70121'. */
+  protocol?: string;
+  energyTransferMode?: string;
+  energyDeliveredWh: number;
+  peakVoltageV: number;
+  peakCurrentA: number;
+  schedule?: ScheduleTuple[];
+  /** Why the session ended normally ('evStopped', 'targetSocReached', 'closure', 'shutdown', ...). */
+  stopReason?: string;
+  /** Set when it ended on an error: code and name (session error, HCI error, timeout...). */
+  error?: { code?: number; name: string; detail?: string };
+  /** Longest gap between two parameter updates the host sent while energy flowed (ms). */
+  longestUpdateGapMs: number;
+  /** Longest time from a status message to the host's answering command (ms). */
+  longestReactionMs: number;
+  socStartPercent?: number;
+  socEndPercent?: number;
+}
+
+export interface LogEvent {
+  type: 'log';
+  station: StationRole;
+  /** One console line, in the reference application's words where it has them. */
+  text: string;
+  level?: 'info' | 'warn' | 'error';
+  data?: Record<string, unknown>;
+}
+
+export interface PhaseEvent {
+  type: 'phase';
+  station: StationRole;
+  phase: SessionPhase;
+}
+
+export interface SampleEvent {
+  type: 'sample';
+  station: StationRole;
+  at: number;
+  voltageV: number;
+  currentA: number;
+  powerW: number;
+  socPercent?: number;
+  energyWh: number;
+}
+
+/**
+ * The module asks whether the EV may charge (EVSE side). Sent for presentation; the decision is
+ * made by the authorization policy actor (which may itself ask the app interactively).
+ */
+export interface AuthorizationEvent {
+  type: 'authorization';
+  station: 'EVSE';
+  evccId: string;
+  timeoutMs: number;
+  /** The policy's answer once known (undefined while pending). */
+  accepted?: boolean;
+}
+
+export interface SessionEndedEvent {
+  type: 'sessionEnded';
+  station: StationRole;
+  record: SessionRecord;
+}
+
+export type StationEmitted = LogEvent | PhaseEvent | SampleEvent | AuthorizationEvent | SessionEndedEvent;
