@@ -18,7 +18,7 @@ import {
 import { CertificateManager } from './modules/certificate-manager.js';
 import { ControlPilot } from './modules/control-pilot.js';
 import { FirmwareUpdate } from './modules/firmware-update.js';
-import { Framing } from './modules/framing.js';
+import { Framing, FramingError } from './modules/framing.js';
 import { Gpio } from './modules/gpio.js';
 import { NetworkConfiguration } from './modules/network-configuration.js';
 import { Plc } from './modules/plc.js';
@@ -31,11 +31,12 @@ import { V2gEvse } from './modules/v2g/evse.js';
 
 export const V2g = { ...V2gCommon, ...V2gEv, ...V2gEvse } as const;
 
-export { CertificateManager, ControlPilot, FirmwareUpdate, Framing, Gpio, NetworkConfiguration, Plc, Slac, System, Time };
+export { CertificateManager, ControlPilot, FirmwareUpdate, Framing, FramingError, Gpio, NetworkConfiguration, Plc, Slac, System, Time };
 
 /** All definitions by module; the framing error status frames (module 0xFF) live in framing.ts. */
 const ALL: ReadonlyArray<Record<string, MessageDef>> = [
   Framing,
+  FramingError,
   System,
   Time,
   NetworkConfiguration,
