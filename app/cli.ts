@@ -23,6 +23,7 @@ type Registrar = (program: Command) => void;
 /** Sub-commands, loaded lazily so `decode` does not pay for the machines and vice versa. */
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   // Each helper adds its command module here.
+  () => import('./commands/decode.js'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,0 +1,167 @@
+/**
+ * `freev2g decode`: HCI frames in, one JSON object per frame out. Frames come as hex arguments,
+ * as hex on stdin (any spacing, several frames per line or one frame over several lines), or
+ * from a pcap file written by `--capture` (or by Wireshark on the module's Ethernet link).
+ */
+import type { Command } from 'commander';
+import { type DecodeFrameOptions, decodeMessage } from '../../codec/catalog.js';
+import { Deframer, bytesToHex, hexToBytes, type DeframeItem } from '../../codec/frame.js';
+import { unwrapEthernet, readPcap } from '../capture.js';
+import { CliError, EXIT } from '../cli.js';
+import { toJsonLine } from '../output/json.js';
+
+export interface DecodedLine {
+  modId?: number;
+  subId?: number;
+  reqId?: number;
+  module?: string;
+  message?: string;
+  direction?: string;
+  fields?: Record<string, unknown>;
+  error?: { kind: string; detail: string };
+  hex?: string;
+  at?: string;
+  src?: string;
+  dst?: string;
+}
+
+interface DecodeOpts {
+  direction?: string;
+  rawExponentials?: boolean;
+  pcap?: string;
+}
+
+/** One deframer item as the line `decode` prints. */
+export function describeItem(item: DeframeItem, options: DecodeFrameOptions = {}): DecodedLine {
+  if ('error' in item) return { error: { kind: item.error.kind, detail: item.error.detail } };
+  const { frame } = item;
+  const r = decodeMessage(frame, options);
+  const head = { modId: frame.modId, subId: frame.subId, reqId: frame.reqId };
+  if (!r.ok) {
+    const e = r.error;
+    const detail = 'field' in e ? `${e.message} ${e.field}: ${e.detail}` : e.detail;
+    return { ...head, error: { kind: e.kind, detail }, hex: bytesToHex(frame.payload) };
+  }
+  const m = r.message;
+  return { ...head, module: m.module, message: m.message, direction: m.direction, fields: m.fields };
+}
+
+/**
+ * After a bad frame the deframer resynchronises byte by byte and reports the rest of the bad
+ * frame as "bytes before a start marker"; that is one error, not two.
+ */
+function dropResyncNoise(items: DeframeItem[]): DeframeItem[] {
+  return items.filter((item, i) => {
+    const prev = items[i - 1];
+    return !('error' in item && item.error.kind === 'missingStart' && prev !== undefined && 'error' in prev);
+  });
+}
+
+/** Every frame (and framing error) in a hex text. */
+export function decodeHexText(text: string, options: DecodeFrameOptions = {}): DecodedLine[] {
+  const deframer = new Deframer();
+  const items = dropResyncNoise(deframer.push(hexToBytes(text)));
+  const out = items.map((item) => describeItem(item, options));
+  const rest = deframer.timeout();
+  if (rest) out.push({ error: { kind: rest.kind, detail: rest.detail } });
+  return out;
+}
+
+/**
+ * Which way each frame of a capture went. A frame answering an earlier frame with the same
+ * module, Sub-ID and request ID from the other address is a response; status messages (request
+ * ID 0xFF, Sub-ID >= 0x80) come from a module; and once an address is known to be a module's,
+ * everything it sends travels to the host.
+ */
+export class DirectionGuesser {
+  private readonly modules = new Set<string>();
+  private readonly open = new Map<string, string>();
+
+  guess(src: string, dst: string, hci: Uint8Array): DecodeFrameOptions['direction'] {
+    const key = `${hci[1]}/${hci[2]}/${hci[3]}`;
+    const asker = this.open.get(key);
+    let toHost: boolean;
+    if (asker === dst) toHost = true;
+    else if (this.modules.has(src)) toHost = true;
+    else if (this.modules.has(dst)) toHost = false;
+    else toHost = hci[3] === 0xff && (hci[2] as number) >= 0x80;
+    if (toHost) {
+      this.modules.add(src);
+      if (asker === dst) this.open.delete(key);
+    } else {
+      this.open.set(key, src);
+    }
+    return toHost ? 'toHost' : 'toModule';
+  }
+}
+
+export function decodePcapFile(path: string, options: DecodeFrameOptions = {}): DecodedLine[] {
+  const { linkType, records } = readPcap(path);
+  if (linkType !== 1) throw new CliError(`${path}: link type ${linkType} is not Ethernet (1)`, EXIT.failure);
+  const guesser = new DirectionGuesser();
+  const out: DecodedLine[] = [];
+  for (const rec of records) {
+    const eth = unwrapEthernet(rec.data);
+    if (!eth) continue; // bridged traffic that is not HCI
+    const direction = options.direction ?? guesser.guess(eth.src, eth.dst, eth.hci);
+    const where = { at: new Date(rec.atMs).toISOString(), src: eth.src, dst: eth.dst };
+    const deframer = new Deframer();
+    for (const item of dropResyncNoise(deframer.push(eth.hci))) out.push({ ...where, ...describeItem(item, { ...options, direction }) });
+    const rest = deframer.timeout();
+    if (rest) out.push({ ...where, error: { kind: rest.kind, detail: rest.detail }, hex: bytesToHex(eth.hci) });
+  }
+  return out;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function directionOption(value: string | undefined): DecodeFrameOptions['direction'] {
+  if (value === undefined) return undefined;
+  if (value === 'request' || value === 'toModule') return 'toModule';
+  if (value === 'response' || value === 'toHost') return 'toHost';
+  throw new CliError(`--direction must be "request" or "response", got "${value}"`, EXIT.usage);
+}
+
+async function run(hex: string[], opts: DecodeOpts): Promise<void> {
+  const options: DecodeFrameOptions = { rawExponentials: opts.rawExponentials ?? false };
+  const direction = directionOption(opts.direction);
+  if (direction) options.direction = direction;
+  let lines: DecodedLine[];
+  if (opts.pcap !== undefined) {
+    try {
+      lines = decodePcapFile(opts.pcap, options);
+    } catch (e) {
+      if (e instanceof CliError) throw e;
+      throw new CliError(e instanceof Error ? e.message : String(e), EXIT.failure);
+    }
+  } else {
+    const text = hex.length > 0 ? hex.join(' ') : await readStdin();
+    try {
+      lines = decodeHexText(text, options);
+    } catch (e) {
+      throw new CliError(`not hex: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage);
+    }
+  }
+  for (const line of lines) process.stdout.write(`${toJsonLine(line)}\n`);
+  if (lines.some((l) => l.error)) process.exitCode = EXIT.failure;
+}
+
+export function register(program: Command): void {
+  program
+    .command('decode')
+    .description('Decode HCI frames (hex arguments, hex on stdin, or a pcap capture) into JSON lines')
+    .argument('[hex...]', 'frame bytes in hex, e.g. C0 29 40 00 00 01 01 14 C1 (several frames may follow each other)')
+    .option('--pcap <file>', 'read the frames from a pcap capture (ethertype 0x6003, as written by --capture)')
+    .option('--direction <dir>', 'decode commands as "request" (host to module) or "response"; default: guess')
+    .option('--raw-exponentials', 'show exponential values as {value, exponent} instead of numbers')
+    .addHelpText(
+      'after',
+      '\nOutput: one JSON object per frame: modId, subId, reqId, module, message, direction, fields\n' +
+        '(byte arrays as hex), or error {kind, detail}. Exit code 0, or 1 when any frame failed to decode.',
+    )
+    .action(run);
+}
