@@ -1,0 +1,320 @@
+/**
+ * The HCI client: turns typed commands into request frames, matches their responses, and
+ * delivers the module's status messages as typed events (manual chapter 10).
+ *
+ * - Request IDs 0..254 rotate; 0xFF is what the module uses for unsolicited messages (10.1.3).
+ * - A response is matched by module ID, Sub-ID and request ID; everything else with a Sub-ID
+ *   >= 0x80 that decodes as a status message goes to `status$`.
+ * - Commands to one module are sent one at a time (the module answers in order, and a busy
+ *   module is retried rather than flooded); different modules run concurrently.
+ * - Result 0x01 (busy) is retried with growing backoff until `busyDeadlineMs` after the first send.
+ * - A frame from module 0xFF reports a framing error (10.3.1). Following 10.2 the client stops
+ *   sending commands and pings the framing module every 50 ms until a reply comes back; commands
+ *   that were waiting for an answer are then sent again with a fresh request ID.
+ */
+import { Subject, type Observable, type Subscription } from 'rxjs';
+import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
+import { STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
+import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
+import type { Transport } from '../transports/transport.js';
+import type { Clock, TimerId } from '../util/clock.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
+
+/** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
+const FRAMING_ERROR_MOD_ID = 0xff;
+const FRAMING_MOD_ID = 0x0e;
+const PING_SUB_ID = 0x00;
+const PING_REPLY_SUB_ID = 0x01;
+const FIRST_STATUS_SUB_ID = 0x80;
+
+export interface HciClientOptions {
+  transport: Transport;
+  clock: Clock;
+  /** Default response timeout (ms). */
+  timeoutMs?: number;
+  /** Default time a busy module is retried for (ms after the first send). */
+  busyDeadlineMs?: number;
+  /** First busy backoff (ms); doubles up to `maxBackoffMs`. */
+  busyBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Ping period while resynchronising (10.2 suggests 50 ms). */
+  resyncPingMs?: number;
+}
+
+export interface TrafficRecord {
+  dir: 'tx' | 'rx';
+  at: number;
+  bytes: Uint8Array;
+  message?: DecodedMessage;
+}
+
+/** Status events carry the clock time they arrived, so hosts can measure their reaction. */
+export interface TimedStatusEvent extends StatusEvent {
+  at: number;
+}
+
+interface Pending {
+  def: CommandDef;
+  fields: unknown;
+  reqId: number;
+  timeoutMs: number;
+  busyDeadline: number;
+  backoffMs: number;
+  timer?: TimerId;
+  resolve(value: unknown): void;
+  reject(error: HciError): void;
+}
+
+export interface HciClientHandle extends HciClient {
+  readonly status$: Observable<TimedStatusEvent>;
+  readonly traffic$: Observable<TrafficRecord>;
+  /** True while resynchronising after a framing error. */
+  readonly resyncing: boolean;
+}
+
+export function createHciClient(options: HciClientOptions): HciClientHandle {
+  return new Client(options);
+}
+
+class Client implements HciClientHandle {
+  readonly status$ = new Subject<TimedStatusEvent>();
+  readonly traffic$ = new Subject<TrafficRecord>();
+  private readonly transport: Transport;
+  private readonly clock: Clock;
+  private readonly defaults: Required<Omit<HciClientOptions, 'transport' | 'clock'>>;
+  private nextReqId = 0;
+  /** In flight per module ID (at most one). */
+  private readonly inFlight = new Map<number, Pending>();
+  /** Waiting per module ID, in order. */
+  private readonly queues = new Map<number, Pending[]>();
+  private readonly sub: Subscription;
+  private closed = false;
+  private resync: { timer?: TimerId; pingReqId: number } | undefined;
+
+  constructor(options: HciClientOptions) {
+    this.transport = options.transport;
+    this.clock = options.clock;
+    this.defaults = {
+      timeoutMs: options.timeoutMs ?? 1000,
+      busyDeadlineMs: options.busyDeadlineMs ?? 5000,
+      busyBackoffMs: options.busyBackoffMs ?? 10,
+      maxBackoffMs: options.maxBackoffMs ?? 200,
+      resyncPingMs: options.resyncPingMs ?? 50,
+    };
+    this.sub = this.transport.frames$.subscribe({
+      next: (bytes) => this.onFrame(bytes),
+      complete: () => this.failAll('transport closed', true),
+      error: (e: unknown) => this.failAll(`transport failed: ${String(e)}`, true),
+    });
+  }
+
+  get resyncing(): boolean {
+    return this.resync !== undefined;
+  }
+
+  request<D extends CommandDef>(def: D, fields: RequestOf<D>, options: RequestOptions = {}): Promise<ResponseOf<D>> {
+    if (this.closed) return Promise.reject(new HciError('closed', name(def), `${name(def)}: client closed`));
+    return new Promise<ResponseOf<D>>((resolve, reject) => {
+      const timeoutMs = options.timeoutMs ?? this.defaults.timeoutMs;
+      const p: Pending = {
+        def,
+        fields,
+        reqId: -1,
+        timeoutMs,
+        busyDeadline: this.clock.now() + (options.busyDeadlineMs ?? this.defaults.busyDeadlineMs),
+        backoffMs: this.defaults.busyBackoffMs,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+      };
+      const queue = this.queues.get(def.modId) ?? [];
+      queue.push(p);
+      this.queues.set(def.modId, queue);
+      this.pump(def.modId);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.failAll('client closed', true);
+    this.closed = true;
+    this.sub.unsubscribe();
+    this.status$.complete();
+    this.traffic$.complete();
+  }
+
+  /** Sends the next queued command of a module when none is in flight. */
+  private pump(modId: number): void {
+    if (this.inFlight.has(modId) || this.resync || this.closed) return;
+    const next = this.queues.get(modId)?.shift();
+    if (!next) return;
+    this.inFlight.set(modId, next);
+    this.transmit(next);
+  }
+
+  private allocReqId(): number {
+    const id = this.nextReqId;
+    this.nextReqId = (this.nextReqId + 1) % STATUS_REQ_ID;
+    return id;
+  }
+
+  private transmit(p: Pending): void {
+    p.reqId = this.allocReqId();
+    let frame: Uint8Array;
+    try {
+      frame = encodeRequest(p.def, p.reqId, p.fields);
+    } catch (e) {
+      const detail = e instanceof EncodeError ? e.message : String(e);
+      this.finish(p, () => p.reject(new HciError('encode', name(p.def), detail)));
+      return;
+    }
+    p.timer = this.clock.setTimeout(() => this.onTimeout(p), p.timeoutMs);
+    this.send(frame);
+  }
+
+  private send(frame: Uint8Array): void {
+    const decoded = decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' });
+    this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame, ...(decoded.ok ? { message: decoded.message } : {}) });
+    this.transport.send(frame).catch((e: unknown) => {
+      // The medium refused the frame: every command waiting on this link fails now rather than
+      // at its timeout.
+      this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
+    });
+  }
+
+  private onTimeout(p: Pending): void {
+    p.timer = undefined;
+    this.finish(p, () => p.reject(new HciError('timeout', name(p.def), `${name(p.def)}: no response within ${p.timeoutMs} ms`)));
+  }
+
+  /** Clears a pending command's timer, frees its module and sends the next one. */
+  private finish(p: Pending, settle: () => void): void {
+    if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+    p.timer = undefined;
+    if (this.inFlight.get(p.def.modId) === p) this.inFlight.delete(p.def.modId);
+    settle();
+    this.pump(p.def.modId);
+  }
+
+  private onFrame(bytes: Uint8Array): void {
+    const at = this.clock.now();
+    const parsed = parseFrame(bytes);
+    if ('error' in parsed) {
+      this.traffic$.next({ dir: 'rx', at, bytes });
+      return;
+    }
+    const frame = parsed.frame;
+    if (frame.modId === FRAMING_ERROR_MOD_ID) {
+      this.traffic$.next({ dir: 'rx', at, bytes });
+      this.startResync();
+      return;
+    }
+    if (frame.modId === FRAMING_MOD_ID && frame.subId === PING_REPLY_SUB_ID) {
+      this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decodeMessage(frame, { direction: 'toHost' })) });
+      if (this.resync) this.endResync();
+      return;
+    }
+    const p = this.inFlight.get(frame.modId);
+    if (p && p.def.subId === frame.subId && p.reqId === frame.reqId) {
+      const decoded = decodeMessage(frame, { direction: 'toHost' });
+      this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decoded) });
+      this.onResponse(p, frame.payload, decoded);
+      return;
+    }
+    const decoded = decodeMessage(frame, { direction: 'toHost' });
+    this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decoded) });
+    if (decoded.ok && decoded.message.direction === 'status' && frame.subId >= FIRST_STATUS_SUB_ID) {
+      const m = decoded.message;
+      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
+    }
+    // Anything else (a late response to a timed-out request, an unknown message) is only logged.
+  }
+
+  private onResponse(p: Pending, payload: Uint8Array, decoded: ReturnType<typeof decodeMessage>): void {
+    const code = payload[0];
+    if (code === undefined) {
+      this.finish(p, () => p.reject(new HciError('result', name(p.def), `${name(p.def)}: response without result code`)));
+      return;
+    }
+    if (code === 0x01 && this.clock.now() < p.busyDeadline) {
+      // Busy (10.1.5): try again after a pause; the module stays reserved for this command.
+      if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+      const wait = Math.min(p.backoffMs, Math.max(0, p.busyDeadline - this.clock.now()));
+      p.backoffMs = Math.min(p.backoffMs * 2, this.defaults.maxBackoffMs);
+      p.timer = this.clock.setTimeout(() => {
+        p.timer = undefined;
+        if (this.inFlight.get(p.def.modId) === p && !this.resync) this.transmit(p);
+      }, wait);
+      return;
+    }
+    if (code !== 0) {
+      const codeName = resultCodeName(p.def.module, code);
+      const hex = `0x${code.toString(16).padStart(2, '0')}`;
+      this.finish(p, () => p.reject(new HciError('result', name(p.def), `${name(p.def)} failed: ${codeName} (${hex})`, code)));
+      return;
+    }
+    if (!decoded.ok) {
+      const detail = decoded.error.detail;
+      this.finish(p, () => p.reject(new HciError('result', name(p.def), `${name(p.def)}: malformed response: ${detail}`, 0)));
+      return;
+    }
+    const { code: _code, ...rest } = decoded.message.fields;
+    void _code;
+    this.finish(p, () => p.resolve(rest));
+  }
+
+  /** 10.2 option 2: ping every `resyncPingMs` until the framing module answers. */
+  private startResync(): void {
+    if (this.resync || this.closed) return;
+    this.resync = { pingReqId: -1 };
+    // Commands in flight may never be answered: stop their timers; they go out again after.
+    for (const p of this.inFlight.values()) {
+      if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+      p.timer = undefined;
+    }
+    this.ping();
+  }
+
+  private ping(): void {
+    const r = this.resync;
+    if (!r || this.closed) return;
+    r.pingReqId = this.allocReqId();
+    this.send(encodeFrame({ modId: FRAMING_MOD_ID, subId: PING_SUB_ID, reqId: r.pingReqId, payload: new Uint8Array(0) }));
+    r.timer = this.clock.setTimeout(() => this.ping(), this.defaults.resyncPingMs);
+  }
+
+  private endResync(): void {
+    const r = this.resync;
+    if (!r) return;
+    if (r.timer !== undefined) this.clock.clearTimeout(r.timer);
+    this.resync = undefined;
+    for (const p of [...this.inFlight.values()]) this.transmit(p);
+    for (const modId of this.queues.keys()) this.pump(modId);
+  }
+
+  private failAll(detail: string, close: boolean): void {
+    if (this.resync?.timer !== undefined) this.clock.clearTimeout(this.resync.timer);
+    this.resync = undefined;
+    const all = [...this.inFlight.values(), ...[...this.queues.values()].flat()];
+    this.inFlight.clear();
+    this.queues.clear();
+    for (const p of all) {
+      if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+      p.reject(new HciError('closed', name(p.def), `${name(p.def)}: ${detail}`));
+    }
+    this.closed = this.closed || close;
+  }
+}
+
+const name = (def: CommandDef): string => `${def.module}.${def.name}`;
+
+function decodedOrNot(r: ReturnType<typeof decodeMessage>): { message?: DecodedMessage } {
+  return r.ok ? { message: r.message } : {};
+}
+
+function parseFrameOrThrow(bytes: Uint8Array): Parameters<typeof decodeMessage>[0] {
+  const r = parseFrame(bytes);
+  if ('error' in r) throw new Error(`internal: built an invalid frame (${r.error.detail})`);
+  return r.frame;
+}
+
+export type { ModuleName };
