@@ -243,7 +243,8 @@ export function expToNumber(e: Exponential): number {
 /**
  * Picks the lossless representation of a number: integers drop trailing zeros into the exponent
  * (at most 10^3, as the reference does: 400 -> 4e2, 20000 -> 20e3); fractions use a negative
- * exponent (400.5 -> 4005e-1), which the reference cannot encode but the manual allows.
+ * exponent (400.5 -> 4005e-1), which the reference cannot encode but the manual allows; a
+ * fraction with more digits than a sint16 holds is rounded to the closest that fits (400.55 -> 4006e-1).
  */
 export function numberToExp(n: number): RawExponential {
   if (!Number.isFinite(n)) throw new SchemaError('range', '', `${n} is not a finite number`);
@@ -259,10 +260,16 @@ export function numberToExp(n: number): RawExponential {
       exponent += 1;
     }
   } else {
-    while (!Number.isInteger(value) && exponent > -9) {
+    // Fewest decimals that reproduce n (the rounded value is always an integer, so the loop
+    // must test the match, not Number.isInteger: -0.01 is -1e-2, not 0e-1).
+    do {
       exponent -= 1;
-      value = Number((n * 10 ** -exponent).toFixed(0));
-      if (Math.abs(value * 10 ** exponent - n) < 1e-9 * Math.max(1, Math.abs(n))) break;
+      value = Math.round(n * 10 ** -exponent);
+    } while (Math.abs(value * 10 ** exponent - n) >= 1e-9 * Math.max(1, Math.abs(n)) && exponent > -9);
+    // More significant digits than a sint16 holds (400.55): the most precise value that fits.
+    while ((value < -0x8000 || value > 0x7fff) && exponent < 0) {
+      exponent += 1;
+      value = Math.round(n * 10 ** -exponent);
     }
   }
   if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) {
