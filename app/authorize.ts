@@ -1,0 +1,97 @@
+/**
+ * Who may charge (EVSE side, "Authorization Status Requested", manual 18.12.x / 21.8.4). On a
+ * TTY the operator is asked, with a countdown from the module's timeout; otherwise, or when the
+ * prompt is off, the configured policy answers: accept all, deny all, or an allow-list of EVCC
+ * IDs. An unanswered prompt counts as "no" one second before the module's own timeout, as the
+ * reference application does.
+ */
+import type { Clock } from '../util/clock.js';
+import type { EvseSettings } from './config.js';
+
+export type AuthorizationPolicy = EvseSettings['authorization'];
+
+const normalizeId = (id: string): string => id.replace(/[^0-9a-f]/gi, '').toLowerCase();
+
+export function policyDecision(policy: AuthorizationPolicy, evccId: string): boolean {
+  switch (policy.policy) {
+    case 'accept':
+      return true;
+    case 'deny':
+      return false;
+    case 'allowList':
+      return policy.allow.some((id) => normalizeId(id) === normalizeId(evccId));
+  }
+}
+
+export interface PromptIo {
+  /** Shows the question (replaces the status line); undefined removes it. */
+  show(text: string | undefined): void;
+  /** Resolves with the next line typed; `cancel` stops waiting. */
+  readLine(): { answer: Promise<string>; cancel(): void };
+  /** A log line ("Vehicle was authorized by user!"). */
+  log(text: string): void;
+}
+
+export interface PromptRequest {
+  evccId: string;
+  timeoutMs: number;
+  clock: Clock;
+  io: PromptIo;
+}
+
+/** Asks the operator; resolves true (yes), false (no, anything else, or no answer in time). */
+export function promptAuthorization(req: PromptRequest): Promise<boolean> {
+  const { clock, io } = req;
+  const deadline = clock.now() + Math.max(0, req.timeoutMs - 1000);
+  return new Promise((resolve) => {
+    let timer: number | undefined;
+    const line = io.readLine();
+    const finish = (ok: boolean, why: string): void => {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      line.cancel();
+      io.show(undefined);
+      io.log(why);
+      resolve(ok);
+    };
+    const tick = (): void => {
+      const left = Math.ceil((deadline - clock.now()) / 1000);
+      if (left <= 0) {
+        finish(false, 'No answer in time: vehicle was NOT authorized');
+        return;
+      }
+      io.show(`Authorize the vehicle ${req.evccId}? yes/no, ${left}s left: `);
+      timer = clock.setTimeout(tick, Math.min(1000, deadline - clock.now()));
+    };
+    line.answer.then(
+      (text) => {
+        const yes = /^\s*y(es)?\s*$/i.test(text);
+        finish(yes, yes ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!');
+      },
+      () => undefined,
+    );
+    tick();
+  });
+}
+
+/** Reads lines from a TTY stdin one question at a time. */
+export function ttyLineReader(input: NodeJS.ReadStream): PromptIo['readLine'] {
+  return () => {
+    let onData: ((chunk: Buffer) => void) | undefined;
+    let buf = '';
+    const answer = new Promise<string>((resolve) => {
+      onData = (chunk: Buffer): void => {
+        buf += chunk.toString('utf8');
+        const nl = buf.indexOf('\n');
+        if (nl >= 0) resolve(buf.slice(0, nl));
+      };
+      input.on('data', onData);
+      input.resume();
+    });
+    const cancel = (): void => {
+      if (onData) input.off('data', onData);
+      input.pause();
+    };
+    void answer.finally(cancel);
+    return { answer, cancel };
+  };
+}

@@ -1,0 +1,168 @@
+/**
+ * `--inspect[=port]`: a small dashboard on 127.0.0.1. The station actors are inspected with
+ * @statelyai/inspect's WebSocket inspector, which connects back to this server (/inspect); the
+ * server keeps each station's active states, the recent HCI messages and the charging samples,
+ * and streams them to the page (web/index.html) over Server-Sent Events (/events). Any
+ * WebSocket inspector client (e.g. Stately's) can connect to /inspect too.
+ */
+import { readFileSync } from 'node:fs';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createWebSocketInspector } from '@statelyai/inspect';
+import { WebSocketServer } from 'ws';
+import { toJsonLine } from './output/json.js';
+
+export const DEFAULT_INSPECT_PORT = 5173;
+const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'web');
+const MAX_MESSAGES = 200;
+const MAX_SAMPLES = 5000;
+
+export type DashboardEvent =
+  | { type: 'state'; station: string; active: string[]; status?: string }
+  | { type: 'hci'; station: string; dir: 'tx' | 'rx'; at: number; module?: string; message?: string; direction?: string; fields?: Record<string, unknown>; hex?: string }
+  | { type: 'sample'; station: string; at: number; voltageV: number; currentA: number; powerW: number; socPercent?: number; energyWh: number }
+  | { type: 'phase'; station: string; phase: string }
+  | { type: 'log'; station: string; text: string }
+  | { type: 'session'; station: string; record: unknown };
+
+export type Inspector = ReturnType<typeof createWebSocketInspector>;
+
+export interface Dashboard {
+  url: string;
+  port: number;
+  /** An inspector for one station: pass `inspector.inspect` to its actor. */
+  inspectorFor(station: string): Inspector;
+  publish(ev: DashboardEvent): void;
+  close(): Promise<void>;
+}
+
+/** Leaf state paths of an XState state value: { a: { b: 'c' }, d: 'e' } -> ['a.b.c', 'd.e']. */
+export function activeStates(value: unknown, prefix = ''): string[] {
+  if (typeof value === 'string') return [prefix ? `${prefix}.${value}` : value];
+  if (typeof value !== 'object' || value === null) return prefix ? [prefix] : [];
+  const out: string[] = [];
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out.push(...activeStates(v, prefix ? `${prefix}.${k}` : k));
+  return out.length > 0 ? out : prefix ? [prefix] : [];
+}
+
+const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+
+export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashboard> {
+  const state = {
+    stations: new Map<string, { active: string[]; phase?: string; status?: string }>(),
+    messages: [] as DashboardEvent[],
+    samples: [] as DashboardEvent[],
+  };
+  const clients = new Set<ServerResponse>();
+  const inspectors: Inspector[] = [];
+
+  const send = (res: ServerResponse, ev: unknown): void => {
+    res.write(`data: ${toJsonLine(ev)}\n\n`);
+  };
+  const publish = (ev: DashboardEvent): void => {
+    const st = state.stations.get(ev.station) ?? { active: [] };
+    state.stations.set(ev.station, st);
+    if (ev.type === 'state') [st.active, st.status] = [ev.active, ev.status];
+    else if (ev.type === 'phase') st.phase = ev.phase;
+    else if (ev.type === 'hci' || ev.type === 'log') {
+      state.messages.push(ev);
+      if (state.messages.length > MAX_MESSAGES) state.messages.shift();
+    } else if (ev.type === 'sample') {
+      state.samples.push(ev);
+      if (state.samples.length > MAX_SAMPLES) state.samples.shift();
+    }
+    for (const res of clients) send(res, ev);
+  };
+
+  const serveFile = (res: ServerResponse, name: string): void => {
+    try {
+      const body = readFileSync(join(WEB_DIR, name));
+      res.writeHead(200, { 'content-type': CONTENT_TYPES[name.slice(name.lastIndexOf('.'))] ?? 'application/octet-stream', 'cache-control': 'no-store' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end('not found');
+    }
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path === '/events') {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
+      const stations = Object.fromEntries(state.stations);
+      send(res, { type: 'init', stations, messages: state.messages, samples: state.samples });
+      clients.add(res);
+      req.on('close', () => clients.delete(res));
+      return;
+    }
+    if (path === '/state.json') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(toJsonLine({ stations: Object.fromEntries(state.stations), messages: state.messages.length, samples: state.samples.length }));
+      return;
+    }
+    if (path === '/' || path === '/index.html') return serveFile(res, 'index.html');
+    if (/^\/[a-z0-9-]+\.(js|css)$/.test(path)) return serveFile(res, path.slice(1));
+    res.writeHead(404).end('not found');
+  };
+
+  const server = createServer(handle);
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== '/inspect') {
+      socket.destroy();
+      return;
+    }
+    const station = url.searchParams.get('station') ?? 'station';
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      ws.on('message', (data) => onInspection(station, String(data)));
+    });
+  });
+
+  /** Root actor snapshots become the station's active states. */
+  const roots = new Map<string, string>();
+  const onInspection = (station: string, text: string): void => {
+    let ev: { type?: string; sessionId?: string; rootId?: string; parentId?: string; snapshot?: { value?: unknown; status?: string } };
+    try {
+      ev = JSON.parse(text) as typeof ev;
+    } catch {
+      return;
+    }
+    if (ev.type === '@xstate.actor' && ev.sessionId && !ev.parentId) roots.set(ev.sessionId, station);
+    if (ev.type !== '@xstate.snapshot' || !ev.sessionId || roots.get(ev.sessionId) !== station) return;
+    const value = ev.snapshot?.value;
+    if (value === undefined) return;
+    publish({ type: 'state', station, active: activeStates(value), ...(ev.snapshot?.status ? { status: ev.snapshot.status } : {}) });
+  };
+
+  await new Promise<void>((ok, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => ok());
+  });
+  const address = server.address();
+  const actualPort = typeof address === 'object' && address ? address.port : port;
+  const url = `http://127.0.0.1:${actualPort}/`;
+
+  return {
+    url,
+    port: actualPort,
+    inspectorFor(station) {
+      const inspector = createWebSocketInspector({
+        url: `ws://127.0.0.1:${actualPort}/inspect?station=${encodeURIComponent(station)}`,
+        // The dashboard needs state values, not the whole context (clients, streams): keep it small.
+        sanitizeContext: () => ({}),
+      });
+      inspectors.push(inspector);
+      return inspector;
+    },
+    publish,
+    async close() {
+      for (const i of inspectors) i.stop();
+      for (const res of clients) res.end();
+      clients.clear();
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    },
+  };
+}

@@ -1,0 +1,147 @@
+/**
+ * What the CLI prints while stations run. The stations emit presentation events (log lines,
+ * phases, samples, authorization, session end; machines/station-events.ts); a Reporter turns
+ * them into the human log (the reference application's message sequence), JSON lines, and on a
+ * TTY a live status line kept below the log.
+ */
+import type { StationEmitted, StationRole, SessionPhase, SampleEvent } from '../../machines/station-events.js';
+import { toJsonLine } from './json.js';
+
+export type LogFormat = 'human' | 'json';
+
+export interface Reporter {
+  /** An event a station emitted. */
+  station(ev: StationEmitted, atMs: number): void;
+  /** A line of the application itself (not of a station): welcome, summary, errors. */
+  info(text: string, data?: Record<string, unknown>): void;
+  /** Temporarily owns the status line (the authorization prompt); undefined gives it back. */
+  setPrompt(text: string | undefined): void;
+  close(): void;
+}
+
+export interface Writable {
+  write(s: string): unknown;
+  isTTY?: boolean;
+  columns?: number;
+}
+
+export interface ReporterOptions {
+  format: LogFormat;
+  out: Writable;
+  /** Prefix station lines with the role (when more than one station runs). */
+  prefixRoles: boolean;
+  /** Draw the live status line (only sensible on a TTY, human format). */
+  statusLine: boolean;
+  /** For the progress bar: the EV's target state of charge. */
+  targetSocPercent?: number;
+  /** Clock time when the run started (for the elapsed time). */
+  startedAt: number;
+}
+
+const pad = (role: StationRole): string => (role === 'EV' ? 'EV  ' : 'EVSE');
+
+/** The JSON line of a station event: `at` in ISO time, then the event's own fields. */
+export function eventJson(ev: StationEmitted, atMs: number): Record<string, unknown> {
+  return { at: new Date(atMs).toISOString(), ...ev };
+}
+
+interface LiveState {
+  phases: Partial<Record<StationRole, SessionPhase>>;
+  sample?: SampleEvent;
+  socStart?: number;
+  now: number;
+}
+
+function formatElapsed(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(s / 3600);
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The status line: phase per station, V, A, kW, SOC, kWh, elapsed, progress to the target SOC. */
+export function statusText(state: LiveState, startedAt: number, targetSoc: number | undefined): string {
+  const phases = (Object.entries(state.phases) as Array<[StationRole, SessionPhase]>).map(([r, p]) => `${r} ${p}`).join(' · ');
+  const parts = [phases || 'starting'];
+  const s = state.sample;
+  if (s) {
+    parts.push(`${s.voltageV.toFixed(1)} V`, `${s.currentA.toFixed(1)} A`, `${(s.powerW / 1000).toFixed(2)} kW`);
+    if (s.socPercent !== undefined) parts.push(`SOC ${s.socPercent.toFixed(0)} %`);
+    parts.push(`${(s.energyWh / 1000).toFixed(2)} kWh`);
+  }
+  parts.push(formatElapsed(state.now - startedAt));
+  const soc = s?.socPercent;
+  if (targetSoc !== undefined && soc !== undefined && state.socStart !== undefined) {
+    const span = targetSoc - state.socStart;
+    const done = span <= 0 ? 1 : Math.min(1, Math.max(0, (soc - state.socStart) / span));
+    const width = 12;
+    const full = Math.round(done * width);
+    parts.push(`[${'#'.repeat(full)}${'-'.repeat(width - full)}] ${(done * 100).toFixed(0)} %`);
+  }
+  return parts.join(' | ');
+}
+
+export function createReporter(options: ReporterOptions): Reporter {
+  const { out } = options;
+  const live: LiveState = { phases: {}, now: options.startedAt };
+  let prompt: string | undefined;
+  let drawn = false;
+
+  const clearStatus = (): void => {
+    if (drawn) out.write('\r\x1b[2K');
+    drawn = false;
+  };
+  const drawStatus = (): void => {
+    if (!options.statusLine) return;
+    let text = prompt ?? statusText(live, options.startedAt, options.targetSocPercent);
+    const cols = out.columns ?? 120;
+    if (text.length > cols - 1) text = text.slice(0, cols - 1);
+    out.write(`\r\x1b[2K${text}`);
+    drawn = true;
+  };
+  const line = (text: string): void => {
+    clearStatus();
+    out.write(`${text}\n`);
+    drawStatus();
+  };
+
+  return {
+    station(ev, atMs) {
+      live.now = atMs;
+      if (options.format === 'json') {
+        out.write(`${toJsonLine(eventJson(ev, atMs))}\n`);
+        return;
+      }
+      switch (ev.type) {
+        case 'log':
+          line(options.prefixRoles ? `${pad(ev.station)} | ${ev.text}` : ev.text);
+          return;
+        case 'phase':
+          live.phases[ev.station] = ev.phase;
+          drawStatus();
+          return;
+        case 'sample':
+          if (ev.socPercent !== undefined && live.socStart === undefined) live.socStart = ev.socPercent;
+          // The EV knows the SOC, the EVSE the delivered energy: keep the most informative.
+          live.sample = { ...ev, socPercent: ev.socPercent ?? live.sample?.socPercent };
+          drawStatus();
+          return;
+        default:
+          return;
+      }
+    },
+    info(text, data) {
+      if (options.format === 'json') out.write(`${toJsonLine({ at: new Date().toISOString(), type: 'app', text, ...(data ? { data } : {}) })}\n`);
+      else line(text);
+    },
+    setPrompt(text) {
+      prompt = text;
+      if (text === undefined) clearStatus();
+      drawStatus();
+    },
+    close() {
+      clearStatus();
+    },
+  };
+}
