@@ -19,6 +19,8 @@ export interface StatusEvent {
   module: ModuleName;
   message: string;
   fields: Record<string, unknown>;
+  /** Clock time the message arrived (set by the client; lets hosts measure their reaction). */
+  at?: number;
 }
 
 export type HciErrorKind = 'result' | 'timeout' | 'closed' | 'encode' | 'desync';

@@ -114,3 +114,13 @@ export interface SessionEndedEvent {
 }
 
 export type StationEmitted = LogEvent | PhaseEvent | SampleEvent | AuthorizationEvent | SessionEndedEvent;
+
+/** How child machines hand an event to their station, which re-emits it (XState `emit` is per actor). */
+export interface ChildEmit {
+  type: 'station.emit';
+  event: StationEmitted;
+}
+
+export function logEvent(station: StationRole, text: string, level: LogEvent['level'] = 'info', data?: Record<string, unknown>): ChildEmit {
+  return { type: 'station.emit', event: { type: 'log', station, text, ...(level !== 'info' ? { level } : {}), ...(data ? { data } : {}) } };
+}

@@ -1,0 +1,162 @@
+/**
+ * Control Pilot, EVSE side (manual 15, 21.2): configure the CP as EVSE with a 100 % duty cycle
+ * (state X1), start it, and report vehicles coming and going from the measured CP state.
+ * The station asks for 5 % (`cp.hlc`, ISO 15118 high-level communication) once SLAC matching
+ * runs, and for 100 % again (`cp.idle`) after the session.
+ *
+ * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.failed, station.emit.
+ */
+import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
+import type { Clock } from '../util/clock.js';
+import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE } from './hci-actors.js';
+import type { HciClient, StatusEvent } from './hci-types.js';
+import { logEvent } from './station-events.js';
+
+export interface CpEvseInput {
+  client: HciClient;
+  clock: Clock;
+}
+
+export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
+export type CpToParent =
+  | { type: 'cp.ready' }
+  | { type: 'cp.vehicleConnected' }
+  | { type: 'cp.vehicleDisconnected' }
+  | { type: 'cp.failed'; error: string }
+  | { type: 'cp.stopped' };
+
+/** Duty cycles in permill (15.4.5): 100 % = no PWM (X1), 5 % = digital communication. */
+export const DUTY_IDLE_PERMILL = 1000;
+export const DUTY_HLC_PERMILL = 50;
+
+const dutyCycle = (dutyCyclePermill: number) =>
+  ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill } }) as const;
+
+const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
+/** B, C or D: a vehicle's resistor is on the line. */
+const vehiclePresent = (n: number | undefined): boolean => n === 1 || n === 2 || n === 3;
+
+export const controlPilotEvseMachine = setup({
+  types: {
+    input: {} as CpEvseInput,
+    context: {} as CpEvseInput & { cpState?: number },
+    events: {} as CpEvseCommand | SequenceEvent | CommanderEvent | StatusEvent,
+  },
+  actors: { hciSequence, hciCommander, hciStatus },
+  actions: {
+    logStep: sendParent(({ event }) => logEvent('EVSE', (event as { text: string }).text)),
+    rememberState: assign({ cpState: ({ event }) => Number((event as StatusEvent).fields.state) }),
+    rememberPolledState: assign({
+      cpState: ({ event }) => Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state),
+    }),
+    logAlreadyConnected: sendParent(logEvent('EVSE', 'EV already connected')),
+    logWaiting: sendParent(logEvent('EVSE', 'Wait until an EV connects')),
+    logConnected: sendParent(logEvent('EVSE', 'EV connected')),
+    logDisconnected: sendParent(logEvent('EVSE', 'EV disconnected')),
+    logWrongState: sendParent(({ context }) => logEvent('EVSE', `CP in wrong state: ${stateName(context.cpState ?? 6)}`, 'warn')),
+    reportReady: sendParent({ type: 'cp.ready' }),
+    reportConnected: sendParent({ type: 'cp.vehicleConnected' }),
+    reportDisconnected: sendParent({ type: 'cp.vehicleDisconnected' }),
+    reportFailed: sendParent(({ event }) => ({
+      type: 'cp.failed',
+      error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
+    })),
+    reportStopped: sendParent({ type: 'cp.stopped' }),
+    setHlc: enqueueActions(({ enqueue }) => {
+      enqueue.sendParent(logEvent('EVSE', 'Set duty cycle to 5%'));
+      enqueue.sendTo('commander', dutyCycle(DUTY_HLC_PERMILL));
+    }),
+    setIdle: enqueueActions(({ enqueue }) => {
+      enqueue.sendParent(logEvent('EVSE', 'Set the CP duty cycle to 100%'));
+      enqueue.sendTo('commander', dutyCycle(DUTY_IDLE_PERMILL));
+    }),
+    logCommandFailure: sendParent(({ event }) => {
+      const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+      return logEvent('EVSE', `Warning: ${e.error.message}`, 'warn');
+    }),
+  },
+  guards: {
+    polledVehiclePresent: ({ event }) =>
+      vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
+    eventVehiclePresent: ({ event }) => vehiclePresent(Number((event as StatusEvent).fields.state)),
+    eventStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
+  },
+}).createMachine({
+  id: 'controlPilotEvse',
+  context: ({ input }) => ({ ...input }),
+  invoke: [
+    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['ControlPilot'] }) },
+    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+  ],
+  on: {
+    'hci.failed': { actions: 'logCommandFailure' },
+    'cp.stop': '.stopping',
+  },
+  initial: 'configuring',
+  states: {
+    configuring: {
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [
+            { text: 'Set the CP mode to EVSE', def: ControlPilot.SetMode, fields: { mode: 1 } },
+            { text: 'Set the CP duty cycle to 100%', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill: DUTY_IDLE_PERMILL } },
+            { text: 'Start the CP service', def: ControlPilot.Start, fields: {} },
+            { def: ControlPilot.GetState, fields: {}, keep: 'state' },
+          ],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': [
+          { guard: 'polledVehiclePresent', target: 'connected', actions: ['rememberPolledState', 'reportReady', 'logAlreadyConnected'] },
+          { target: 'waiting', actions: ['rememberPolledState', 'reportReady'] },
+        ],
+        'hci.sequenceFailed': { target: 'failed', actions: 'reportFailed' },
+        'ControlPilot.StateChanged': { actions: 'rememberState' },
+      },
+    },
+    waiting: {
+      entry: 'logWaiting',
+      on: {
+        'ControlPilot.StateChanged': [
+          { guard: 'eventVehiclePresent', target: 'connected', actions: ['rememberState', 'logConnected'] },
+          { actions: 'rememberState' },
+        ],
+        'cp.idle': { actions: 'setIdle' },
+      },
+    },
+    connected: {
+      entry: 'reportConnected',
+      on: {
+        'ControlPilot.StateChanged': [
+          { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },
+          { guard: 'eventVehiclePresent', actions: 'rememberState' },
+          // E/F (short circuit, EVSE fault): no vehicle we can talk to; treat as a disconnect.
+          { target: 'waiting', actions: ['rememberState', 'logWrongState', 'reportDisconnected'] },
+        ],
+        'cp.hlc': { actions: 'setHlc' },
+        'cp.idle': { actions: 'setIdle' },
+      },
+    },
+    stopping: {
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [{ text: 'Stop the CP service', def: ControlPilot.Stop, fields: {}, tolerate: [UNEXPECTED_MESSAGE] }],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'stopped',
+        'hci.sequenceFailed': 'stopped',
+        'cp.stop': {},
+      },
+    },
+    stopped: { type: 'final', entry: 'reportStopped' },
+    failed: { type: 'final' },
+  },
+});

@@ -1,0 +1,138 @@
+/**
+ * The actors through which machines do HCI I/O (machines themselves never touch the client):
+ * - `hciSequence`: runs configuration commands one after the other, reporting each step's log
+ *   line before it is sent (the reference prints "Set the CP mode to EVSE" and then sends);
+ * - `hciCommander`: a long-lived command sender for session machines: events in, results back,
+ *   so the statechart keeps handling status messages while commands are in flight;
+ * - `hciStatus`: the module's status messages of some modules, as events to the parent.
+ */
+import { fromCallback } from 'xstate';
+import type { CommandDef } from '../codec/message.js';
+import type { Clock } from '../util/clock.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
+
+/** One command of a sequence; `tolerate` lists result codes that count as success (e.g. 0x05
+ * "unexpected message" when stopping something that is not running). */
+export interface HciStep {
+  text?: string;
+  def: CommandDef;
+  fields?: unknown;
+  tolerate?: readonly number[];
+  /** Tolerate any failure (clean-up of stale state). */
+  bestEffort?: boolean;
+  options?: RequestOptions;
+  /** Look at the response; return a string to fail the sequence with it. */
+  check?: (response: Record<string, unknown>) => string | undefined;
+  /** Name under which the response is kept in the done event. */
+  keep?: string;
+}
+
+export type SequenceEvent =
+  | { type: 'hci.step'; text: string }
+  | { type: 'hci.tolerated'; command: string; detail: string }
+  | { type: 'hci.sequenceDone'; responses: Record<string, Record<string, unknown>> }
+  | { type: 'hci.sequenceFailed'; error: HciError | Error };
+
+export interface SequenceInput {
+  client: HciClient;
+  steps: HciStep[];
+}
+
+/** Sends the steps in order; stops at the first failure that is not tolerated. */
+export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ input, sendBack }) => {
+  let cancelled = false;
+  const send = (e: SequenceEvent): void => {
+    if (!cancelled) sendBack(e);
+  };
+  void (async () => {
+    const responses: Record<string, Record<string, unknown>> = {};
+    for (const step of input.steps) {
+      if (cancelled) return;
+      if (step.text) send({ type: 'hci.step', text: step.text });
+      try {
+        const res = (await input.client.request(step.def, step.fields ?? {}, step.options)) as Record<string, unknown>;
+        const problem = step.check?.(res);
+        if (problem) {
+          send({ type: 'hci.sequenceFailed', error: new Error(problem) });
+          return;
+        }
+        if (step.keep) responses[step.keep] = res;
+      } catch (e) {
+        const err = e instanceof Error ? e : new Error(String(e));
+        const tolerated = step.bestEffort || (err instanceof HciError && err.code !== undefined && step.tolerate?.includes(err.code));
+        if (!tolerated) {
+          send({ type: 'hci.sequenceFailed', error: err });
+          return;
+        }
+        send({ type: 'hci.tolerated', command: `${step.def.module}.${step.def.name}`, detail: err.message });
+      }
+    }
+    send({ type: 'hci.sequenceDone', responses });
+  })();
+  return () => {
+    cancelled = true;
+  };
+});
+
+export interface CommandRequest {
+  type: 'hci.send';
+  def: CommandDef;
+  fields?: unknown;
+  /** Names the purpose, echoed in the result event. */
+  tag: string;
+  /** Clock time of the status message this command answers (for reaction times). */
+  answersAt?: number;
+  tolerate?: readonly number[];
+  options?: RequestOptions;
+}
+
+export type CommanderEvent =
+  | { type: 'hci.done'; tag: string; command: string; response: Record<string, unknown> }
+  | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean }
+  | { type: 'hci.sent'; tag: string; command: string; at: number; reactionMs?: number };
+
+export interface CommanderInput {
+  client: HciClient;
+  clock: Clock;
+}
+
+/** Sends whatever the parent asks, reporting `hci.sent` at once and `hci.done`/`hci.failed` later. */
+export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ input, receive, sendBack }) => {
+  let stopped = false;
+  receive((req) => {
+    if (stopped) return;
+    const command = `${req.def.module}.${req.def.name}`;
+    const at = input.clock.now();
+    sendBack({ type: 'hci.sent', tag: req.tag, command, at, ...(req.answersAt !== undefined ? { reactionMs: at - req.answersAt } : {}) });
+    input.client.request(req.def, req.fields ?? {}, req.options).then(
+      (response) => {
+        if (!stopped) sendBack({ type: 'hci.done', tag: req.tag, command, response: response as Record<string, unknown> });
+      },
+      (e: unknown) => {
+        if (stopped) return;
+        const error = e instanceof Error ? e : new Error(String(e));
+        const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
+        sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated });
+      },
+    );
+  });
+  return () => {
+    stopped = true;
+  };
+});
+
+export interface StatusInput {
+  client: HciClient;
+  modules: readonly string[];
+}
+
+/** Forwards status messages of the given modules to the parent, with their arrival time. */
+export const hciStatus = fromCallback<{ type: 'noop' }, StatusInput>(({ input, sendBack }) => {
+  const sub = input.client.status$.subscribe((e: StatusEvent) => {
+    if (input.modules.includes(e.module)) sendBack(e);
+  });
+  return () => sub.unsubscribe();
+});
+
+/** Result code 0x05 (10.1.5): the module is not in a state to execute the command. */
+export const UNEXPECTED_MESSAGE = 0x05;

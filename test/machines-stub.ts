@@ -1,0 +1,79 @@
+/**
+ * Test helpers for the machines: a scripted HCI client (no bytes, virtual clock) and a parent
+ * harness that runs a child machine and records everything it sends to its parent.
+ */
+import { Subject } from 'rxjs';
+import { type AnyActorLogic, type AnyEventObject, assign, createActor, setup } from 'xstate';
+import type { CommandDef, RequestOf, ResponseOf } from '../codec/message.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent } from '../machines/hci-types.js';
+import type { VirtualClock } from '../util/clock.js';
+
+export interface SentCommand {
+  name: string;
+  fields: Record<string, unknown>;
+  at: number;
+}
+
+export type Responder = (cmd: SentCommand) => Record<string, unknown> | number | undefined;
+
+export class StubHciClient implements HciClient {
+  readonly status$ = new Subject<StatusEvent>();
+  readonly traffic$ = new Subject<never>();
+  readonly sent: SentCommand[] = [];
+  /** Per "Module.Name": a response (fields) or a result code number to fail with. */
+  responders = new Map<string, Responder>();
+
+  constructor(private readonly clock: VirtualClock) {}
+
+  respond(name: string, r: Responder | Record<string, unknown> | number): this {
+    this.responders.set(name, typeof r === 'function' ? r : () => r);
+    return this;
+  }
+
+  request<D extends CommandDef>(def: D, fields: RequestOf<D>, _options?: RequestOptions): Promise<ResponseOf<D>> {
+    const name = `${def.module}.${def.name}`;
+    const cmd = { name, fields: fields as Record<string, unknown>, at: this.clock.now() };
+    this.sent.push(cmd);
+    const r = this.responders.get(name)?.(cmd);
+    if (typeof r === 'number') return Promise.reject(new HciError('result', name, `${name} failed: code ${r}`, r));
+    return Promise.resolve((r ?? {}) as ResponseOf<D>);
+  }
+
+  /** Delivers a status message as the module would. */
+  status(type: `${StatusEvent['module']}.${string}`, fields: Record<string, unknown> = {}): void {
+    const [module, message] = type.split('.') as [StatusEvent['module'], string];
+    this.status$.next({ type, module, message, fields, at: this.clock.now() });
+  }
+
+  names(): string[] {
+    return this.sent.map((c) => c.name);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Runs `logic` as the child 'child' of a parent that records every event it receives. */
+export function harness(logic: AnyActorLogic, input: unknown, clock: VirtualClock) {
+  const parent = setup({
+    types: { context: {} as { events: AnyEventObject[] } },
+    actors: { child: logic },
+  }).createMachine({
+    context: { events: [] },
+    invoke: { id: 'child', src: 'child', systemId: 'child', input: () => input as never },
+    on: { '*': { actions: assign({ events: ({ context, event }) => [...context.events, event] }) } },
+  });
+  const actor = createActor(parent, { clock });
+  actor.start();
+  return {
+    actor,
+    events: () => actor.getSnapshot().context.events,
+    types: () => actor.getSnapshot().context.events.map((e) => e.type),
+    logs: () =>
+      actor
+        .getSnapshot()
+        .context.events.filter((e) => e.type === 'station.emit' && (e as unknown as { event: { type: string } }).event.type === 'log')
+        .map((e) => (e as unknown as { event: { text: string } }).event.text),
+    child: () => actor.getSnapshot().children.child,
+    send: (e: AnyEventObject) => actor.getSnapshot().children.child?.send(e),
+  };
+}
