@@ -7,7 +7,7 @@
 import { moduleDefs } from '../message.js';
 import { bytes, enumU8, fixedBytes, string, struct, trailing, u16, u32, u8, u8Range } from '../schema.js';
 import { MAX_PAYLOAD_SIZE } from '../frame.js';
-import { u64, zeroPaddedString } from './field-types.js';
+import { fixedString, stripZeroPadding, u64, zeroPad } from './field-types.js';
 
 const { command, status } = moduleDefs('CertificateManager', 0x30);
 
@@ -98,13 +98,21 @@ const storePath = string(1, 512, 'u16');
  */
 const derData = bytes(1, MAX_PAYLOAD_SIZE - 4, 'u16');
 
+/** 20.2.2: "always exactly 40 bytes long; padded with zeroes if it is smaller". */
+const FILENAME_SIZE = 40;
+const certificateFilename = fixedString(FILENAME_SIZE);
+/** The file name of an entry without its zero padding. */
+export const filenameText = (filename: string): string => stripZeroPadding(filename);
+/** An entry file name as the wire field wants it (for simulated modules). */
+export const paddedFilename = (name: string): string => zeroPad(name, FILENAME_SIZE);
+
 const publicKey = { publicKeyAlgorithm: u8Range(0, 3), publicKeyParameters: fixedBytes(3) };
 const validity = { notValidBefore: u64, notValidAfter: u64 };
 
 /** 20.2.2 / 20.2.3: an entry of the trust store (timestamps are Unix time in seconds). */
 const trustStoreEntry = struct({
-  /** Certificate file name without extension (40 bytes, zero-padded). */
-  filename: zeroPaddedString(40),
+  /** Certificate file name without extension: 40 bytes, zero-padded (see `filenameText`). */
+  filename: certificateFilename,
   flags: u16,
   /** SHA-1 of the certificate. */
   certificateHash: fixedBytes(20),
@@ -117,7 +125,7 @@ const trustStoreEntry = struct({
 
 /** 20.2.7 / 20.2.8: an entry of the own certificate store. */
 const ownCertificateEntry = struct({
-  filename: zeroPaddedString(40),
+  filename: certificateFilename,
   flags: u16,
   certificateHash: fixedBytes(20),
   subjectRdnHash: fixedBytes(20),

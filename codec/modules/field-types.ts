@@ -27,34 +27,42 @@ export const u64: Type<number> = {
 };
 
 /**
- * The manual's `string[40]` of 20.2.2: exactly `size` bytes, zero-padded when shorter. Bytes
- * after the first zero must all be zero (otherwise re-encoding would not give the same bytes).
+ * The manual's `string[40]` of 20.2.2: exactly `size` bytes, zero-padded when the text is
+ * shorter. The value keeps the padding (exactly `size` characters), so any bytes round-trip and
+ * generated values need no special rules; `stripZeroPadding` / `zeroPad` convert for display and
+ * for building values.
  */
-export function zeroPaddedString(size: number): Type<string> {
+export function fixedString(size: number): Type<string> {
   return {
-    shape: { t: 'string', min: 0, max: size },
+    shape: { t: 'string', min: size, max: size },
     read(r) {
       const b = r.take(size);
-      let end = b.indexOf(0);
-      if (end < 0) end = size;
-      for (let i = end; i < size; i++) {
-        if (b[i] !== 0) throw new SchemaError('range', r.path, `non-zero byte 0x${(b[i] as number).toString(16)} after the terminating zero at offset ${end}`);
-      }
       let s = '';
-      for (let i = 0; i < end; i++) s += String.fromCharCode(b[i] as number);
+      for (let i = 0; i < size; i++) s += String.fromCharCode(b[i] as number);
       return s;
     },
     write(w, v) {
-      if (v.length > size) throw new SchemaError('length', w.path, `length ${v.length} is outside 0..${size}`);
+      if (v.length !== size) throw new SchemaError('length', w.path, `must be ${size} characters (zero-padded), got ${v.length}`);
       const b = new Uint8Array(size);
-      for (let i = 0; i < v.length; i++) {
+      for (let i = 0; i < size; i++) {
         const c = v.charCodeAt(i);
-        if (c === 0 || c > 0xff) throw new SchemaError('range', w.path, `character ${JSON.stringify(v[i])} cannot be stored in a zero-padded byte string`);
+        if (c > 0xff) throw new SchemaError('range', w.path, `character ${JSON.stringify(v[i])} is not a single byte`);
         b[i] = c;
       }
       w.bytes(b);
     },
   };
+}
+
+/** The text of a zero-padded fixed string (up to the first zero byte). */
+export function stripZeroPadding(s: string): string {
+  const end = s.indexOf('\0');
+  return end < 0 ? s : s.slice(0, end);
+}
+
+/** Pads `text` with zero bytes to `size` characters (longer text is left for the encoder to refuse). */
+export function zeroPad(text: string, size: number): string {
+  return text.padEnd(size, '\0');
 }
 
 /** The rest of the payload, no length prefix, at most `max` bytes (the manual's bare `uint8[0..N]`). */
