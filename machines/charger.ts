@@ -1,0 +1,187 @@
+/**
+ * The EVSE's power stage model (child of the EVSE station, systemId 'charger'). Present voltage
+ * and current follow the EV's targets at the configured ramp rates, clamped by the EVSE's and the
+ * EV's limits; whenever charging is not active the commanded output is 0 and the output ramps
+ * down. Time advances on the injected clock: values are computed for "now" from the last state,
+ * and a tick samples them while anything moves.
+ *
+ * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
+ * charger.targets. To the parent: charger.sample.
+ */
+import { assign, sendParent, setup } from 'xstate';
+import type { Clock } from '../util/clock.js';
+import type { ChargerConfig } from './config.js';
+
+export interface EvLimits {
+  maxVoltageV: number;
+  maxCurrentA: number;
+  maxPowerW: number;
+}
+
+export interface ChargerState {
+  config: ChargerConfig;
+  ev: EvLimits;
+  targetVoltageV: number;
+  targetCurrentA: number;
+  active: boolean;
+  presentVoltageV: number;
+  presentCurrentA: number;
+  at: number;
+  energyWh: number;
+  peakVoltageV: number;
+  peakCurrentA: number;
+}
+
+export interface ChargerInput {
+  clock: Clock;
+  config: ChargerConfig;
+}
+
+type ChargerContext = ChargerState & { clock: Clock };
+
+export type ChargerEvent =
+  | { type: 'charger.reset' }
+  | { type: 'charger.start' }
+  | { type: 'charger.stop' }
+  | { type: 'charger.evLimits'; limits: Partial<EvLimits> }
+  | { type: 'charger.targets'; voltageV: number; currentA: number };
+
+export interface ChargerSample {
+  type: 'charger.sample';
+  at: number;
+  voltageV: number;
+  currentA: number;
+  powerW: number;
+  energyWh: number;
+}
+
+const NO_EV: EvLimits = { maxVoltageV: Number.POSITIVE_INFINITY, maxCurrentA: Number.POSITIVE_INFINITY, maxPowerW: Number.POSITIVE_INFINITY };
+
+/** What the power stage is told to deliver: 0 unless active, else targets within all limits. */
+export function commandedOutput(s: Pick<ChargerState, 'config' | 'ev' | 'active' | 'targetVoltageV' | 'targetCurrentA'>): {
+  voltageV: number;
+  currentA: number;
+} {
+  if (!s.active) return { voltageV: 0, currentA: 0 };
+  const c = s.config;
+  const voltageV = clamp(s.targetVoltageV, c.minVoltageV, Math.min(c.maxVoltageV, s.ev.maxVoltageV));
+  const maxPowerW = Math.min(c.maxPowerW, s.ev.maxPowerW);
+  const powerLimitA = voltageV > 0 ? maxPowerW / voltageV : Number.POSITIVE_INFINITY;
+  const currentA = clamp(s.targetCurrentA, c.minCurrentA, Math.min(c.maxCurrentA, s.ev.maxCurrentA, powerLimitA));
+  return { voltageV, currentA };
+}
+
+/** The state moved forward to `now`: output ramped toward the command, energy integrated. */
+export function advance(s: ChargerState, now: number): ChargerState {
+  const dt = Math.max(0, now - s.at);
+  if (dt === 0) return s;
+  const cmd = commandedOutput(s);
+  const v = ramp(s.presentVoltageV, cmd.voltageV, s.config.voltageRampVPerMs * dt);
+  const i = ramp(s.presentCurrentA, cmd.currentA, s.config.currentRampAPerMs * dt);
+  // Trapezoid over the step: the ramps are linear within it.
+  const avgPowerW = ((s.presentVoltageV * s.presentCurrentA + v * i) / 2);
+  return {
+    ...s,
+    presentVoltageV: v,
+    presentCurrentA: i,
+    at: now,
+    energyWh: s.energyWh + (avgPowerW * dt) / 3_600_000,
+    peakVoltageV: Math.max(s.peakVoltageV, v),
+    peakCurrentA: Math.max(s.peakCurrentA, i),
+  };
+}
+
+/** Output has reached the command (nothing left to animate). */
+export function settled(s: ChargerState): boolean {
+  const cmd = commandedOutput(s);
+  return s.presentVoltageV === cmd.voltageV && s.presentCurrentA === cmd.currentA;
+}
+
+export function initialChargerState(config: ChargerConfig, now: number): ChargerState {
+  return {
+    config,
+    ev: NO_EV,
+    targetVoltageV: 0,
+    targetCurrentA: 0,
+    active: false,
+    presentVoltageV: 0,
+    presentCurrentA: 0,
+    at: now,
+    energyWh: 0,
+    peakVoltageV: 0,
+    peakCurrentA: 0,
+  };
+}
+
+function ramp(from: number, to: number, step: number): number {
+  if (from < to) return Math.min(to, from + step);
+  if (from > to) return Math.max(to, from - step);
+  return from;
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.max(lo, Math.min(hi, Number.isFinite(v) ? v : 0));
+}
+
+const now = (c: ChargerContext): ChargerState => advance(c, c.clock.now());
+
+export const chargerMachine = setup({
+  types: {
+    input: {} as ChargerInput,
+    context: {} as ChargerContext,
+    events: {} as ChargerEvent,
+  },
+  delays: {
+    tick: ({ context }) => context.config.tickMs,
+  },
+  actions: {
+    advance: assign(({ context }) => now(context)),
+    reset: assign(({ context }) => ({ ...now(context), ev: NO_EV, targetVoltageV: 0, targetCurrentA: 0, active: false, energyWh: 0, peakVoltageV: 0, peakCurrentA: 0 })),
+    start: assign(({ context }) => ({ ...now(context), active: true })),
+    // Stopping drops the targets as well: the command is 0 and stays 0 until the next start.
+    stop: assign(({ context }) => ({ ...now(context), active: false, targetVoltageV: 0, targetCurrentA: 0 })),
+    setEvLimits: assign(({ context, event }) => {
+      const limits = (event as Extract<ChargerEvent, { type: 'charger.evLimits' }>).limits;
+      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) } };
+    }),
+    setTargets: assign(({ context, event }) => {
+      const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
+      return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+    }),
+    sample: sendParent(({ context }): ChargerSample => ({
+      type: 'charger.sample',
+      at: context.at,
+      voltageV: context.presentVoltageV,
+      currentA: context.presentCurrentA,
+      powerW: context.presentVoltageV * context.presentCurrentA,
+      energyWh: context.energyWh,
+    })),
+  },
+  guards: {
+    moving: ({ context }) => !settled(context),
+  },
+}).createMachine({
+  id: 'charger',
+  context: ({ input }) => ({ ...initialChargerState(input.config, input.clock.now()), clock: input.clock }),
+  on: {
+    'charger.reset': { target: '.off', actions: 'reset' },
+    'charger.evLimits': { actions: 'setEvLimits' },
+    'charger.targets': { actions: 'setTargets' },
+  },
+  initial: 'off',
+  states: {
+    off: {
+      on: { 'charger.start': { target: 'on', actions: 'start' }, 'charger.stop': { actions: 'stop' } },
+      // Ramp down to 0 after a stop, sampling on the way.
+      after: { tick: { guard: 'moving', target: 'off', reenter: true, actions: ['advance', 'sample'] } },
+    },
+    on: {
+      on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {} },
+      after: { tick: { target: 'on', reenter: true, actions: ['advance', 'sample'] } },
+    },
+  },
+});
+
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && Number.isFinite(v))) as Partial<T>;
+}

@@ -1,0 +1,140 @@
+/**
+ * Control Pilot, EV side (manual 15, 21.9): configure the CP as EV, start it, switch in the
+ * state B resistor and watch the EVSE's PWM. A duty cycle between 0.1 % and 10 % (the reference's
+ * window; 5 % nominal) means an EVSE offering ISO 15118 communication.
+ * The station switches state C in for energy transfer (`cp.resistor`).
+ *
+ * To the parent: cp.ready, cp.evseConnected, cp.evseDisconnected, cp.failed, cp.stopped, station.emit.
+ */
+import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { ControlPilot } from '../codec/modules/control-pilot.js';
+import type { Clock } from '../util/clock.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import type { HciClient, StatusEvent } from './hci-types.js';
+import { logEvent } from './station-events.js';
+
+export interface CpEvInput {
+  client: HciClient;
+  clock: Clock;
+}
+
+export type CpEvCommand = { type: 'cp.resistor'; level: 'B' | 'C' } | { type: 'cp.stop' };
+
+/** 15.4.7: resistor levels. */
+const RESISTOR = { B: 0, C: 1 } as const;
+
+/** The reference's test: 0.1 % < duty < 10 %. */
+export const hlcDutyCycle = (permill: number): boolean => permill > 1 && permill < 100;
+
+type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
+const polledDuty = (e: unknown): number => Number((e as Done).responses.duty?.dutyCyclePermill);
+const statusDuty = (e: unknown): number => Number((e as StatusEvent).fields.dutyCyclePermill);
+
+export const controlPilotEvMachine = setup({
+  types: {
+    input: {} as CpEvInput,
+    context: {} as CpEvInput & { dutyPermill?: number },
+    events: {} as CpEvCommand | SequenceEvent | CommanderEvent | StatusEvent,
+  },
+  actors: { hciSequence, hciCommander, hciStatus },
+  actions: {
+    logStep: sendParent(({ event }) => logEvent('EV', (event as { text: string }).text)),
+    rememberDuty: assign({ dutyPermill: ({ event }) => statusDuty(event) }),
+    logWaiting: sendParent(logEvent('EV', 'Wait until an EVSE connects')),
+    logConnected: sendParent(logEvent('EV', 'EVSE connected')),
+    logDisconnected: sendParent(logEvent('EV', 'EVSE left high-level communication')),
+    reportReady: sendParent({ type: 'cp.ready' }),
+    reportConnected: sendParent({ type: 'cp.evseConnected' }),
+    reportDisconnected: sendParent({ type: 'cp.evseDisconnected' }),
+    reportFailed: sendParent(({ event }) => ({ type: 'cp.failed', error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message })),
+    reportStopped: sendParent({ type: 'cp.stopped' }),
+    setResistor: enqueueActions(({ enqueue, event }) => {
+      const level = (event as Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
+      enqueue.sendParent(logEvent('EV', `Change State to State ${level}`));
+      enqueue.sendTo('commander', { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] } });
+    }),
+    logCommandFailure: sendParent(({ event }) => logEvent('EV', `Warning: ${(event as Extract<CommanderEvent, { type: 'hci.failed' }>).error.message}`, 'warn')),
+  },
+  guards: {
+    polledHlc: ({ event }) => hlcDutyCycle(polledDuty(event)),
+    eventHlc: ({ event }) => hlcDutyCycle(statusDuty(event)),
+    cpStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
+  },
+}).createMachine({
+  id: 'controlPilotEv',
+  context: ({ input }) => ({ ...input }),
+  invoke: [
+    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['ControlPilot'] }) },
+    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+  ],
+  on: {
+    'hci.failed': { actions: 'logCommandFailure' },
+    'cp.resistor': { actions: 'setResistor' },
+    'cp.stop': '.stopping',
+  },
+  initial: 'configuring',
+  states: {
+    configuring: {
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [
+            { text: 'Set the CP mode to EV', def: ControlPilot.SetMode, fields: { mode: 0 } },
+            { text: 'Start the CP service', def: ControlPilot.Start, fields: {} },
+            { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR.B } },
+            { def: ControlPilot.GetDutyCycle, fields: {}, keep: 'duty' },
+          ],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': [
+          { guard: 'polledHlc', target: 'connected', actions: ['reportReady', 'logConnected'] },
+          { target: 'waiting', actions: 'reportReady' },
+        ],
+        'hci.sequenceFailed': { target: 'failed', actions: 'reportFailed' },
+      },
+    },
+    waiting: {
+      entry: 'logWaiting',
+      on: {
+        'ControlPilot.DutyCycleChanged': [
+          { guard: 'eventHlc', target: 'connected', actions: ['rememberDuty', 'logConnected'] },
+          { actions: 'rememberDuty' },
+        ],
+      },
+    },
+    connected: {
+      entry: 'reportConnected',
+      on: {
+        'ControlPilot.DutyCycleChanged': [
+          { guard: 'eventHlc', actions: 'rememberDuty' },
+          { target: 'waiting', actions: ['rememberDuty', 'logDisconnected', 'reportDisconnected'] },
+        ],
+        'ControlPilot.StateChanged': { guard: 'cpStateA', target: 'waiting', actions: ['logDisconnected', 'reportDisconnected'] },
+      },
+    },
+    stopping: {
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [
+            { def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR.B }, bestEffort: true },
+            { text: 'Stop the CP service', def: ControlPilot.Stop, fields: {}, tolerate: [UNEXPECTED_MESSAGE] },
+          ],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'stopped',
+        'hci.sequenceFailed': 'stopped',
+        'cp.stop': {},
+        'cp.resistor': {},
+      },
+    },
+    stopped: { type: 'final', entry: 'reportStopped' },
+    failed: { type: 'final' },
+  },
+});
