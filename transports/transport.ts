@@ -10,6 +10,7 @@ export type TransportErrorKind =
   | 'noSuchInterface'
   | 'interfaceDown'
   | 'libraryMissing'
+  | 'openFailed'
   | 'closed'
   | 'sendFailed'
   | 'outOfSync'

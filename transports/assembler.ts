@@ -1,0 +1,58 @@
+/**
+ * Turns the framing byte stream that a link delivers in pieces (SPI data exchanges, Ethernet
+ * control frames) into complete HCI frames. A frame left unfinished for 100 ms is dropped, as the
+ * module itself does (10.3.1, Sub-ID 0xF0), so one lost piece cannot swallow the next frame.
+ */
+import { Deframer, type FramingError, encodeFrame } from '../codec/frame.js';
+import type { Clock, TimerId } from '../util/clock.js';
+
+/** Manual 10.3.1 (0xF0): a pause longer than 100 ms inside a frame is an RX timeout. */
+export const RX_TIMEOUT_MS = 100;
+
+export class FrameAssembler {
+  private readonly deframer = new Deframer();
+  private timer: TimerId | undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly onFrame: (frame: Uint8Array) => void,
+    private readonly onError: (error: FramingError) => void,
+    private readonly timeoutMs = RX_TIMEOUT_MS,
+  ) {}
+
+  /** Feeds bytes; `bytes` may be reused by the caller afterwards. */
+  push(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.stopTimer();
+    for (const item of this.deframer.push(new Uint8Array(bytes))) {
+      if ('frame' in item) {
+        // Re-encode keeps the received checksum byte (0x00 = not computed) exactly as sent.
+        this.onFrame(rebuild(item.frame.modId, item.frame.subId, item.frame.reqId, item.frame.payload, item.frame.checksum));
+      } else {
+        this.onError(item.error);
+      }
+    }
+    if (this.deframer.pending > 0) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined;
+        const err = this.deframer.timeout();
+        if (err) this.onError(err);
+      }, this.timeoutMs);
+    }
+  }
+
+  dispose(): void {
+    this.stopTimer();
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+function rebuild(modId: number, subId: number, reqId: number, payload: Uint8Array, checksum: number | undefined): Uint8Array {
+  const out = encodeFrame({ modId, subId, reqId, payload }, { checksum: false });
+  out[out.length - 2] = checksum ?? 0;
+  return out;
+}

@@ -1,0 +1,366 @@
+/**
+ * HCI over Ethernet (manual 9.1): each HCI frame travels in an Ethernet frame of type 0x6003,
+ * behind the 4-byte control header. Capture and injection go through libpcap (`pcap` package,
+ * loaded lazily). The same transport plays the host (talks to one module's MAC) or, for the
+ * simulator, the module (answers whichever host addressed it).
+ *
+ * The interface is watched by polling /sys/class/net/<if>/operstate on the injected clock:
+ * deleting or downing it takes the link down with a typed error, and the link comes back when
+ * the interface does.
+ */
+import { readFile } from 'node:fs/promises';
+import { BehaviorSubject, Subject } from 'rxjs';
+import type { FramingError } from '../codec/frame.js';
+import {
+  decodeControlFrame,
+  decodeEthernetFrame,
+  encodeControlFrame,
+  encodeEthernetFrame,
+  ETH_MAX_CONTROL_PAYLOAD,
+  ETHERTYPE_CONTROL,
+  formatMac,
+  macEquals,
+  parseMac,
+  type MacAddress,
+} from '../codec/link-headers.js';
+import { type Clock, RealClock, type TimerId } from '../util/clock.js';
+import { FrameAssembler } from './assembler.js';
+import { type Importer, loadPcap, type PcapModule, type PcapPacket, type PcapSessionLike } from './native.js';
+import { type LinkState, type Transport, TransportError } from './transport.js';
+
+export type EthRole = 'host' | 'module';
+
+export interface EthTransportOptions {
+  iface: string;
+  /**
+   * Host role: the module's MAC (required). Module role: optional; when given only that host is
+   * accepted, otherwise any host that addresses this module is.
+   */
+  peerMac?: string;
+  /** Source MAC of sent frames; default the interface's own (/sys/class/net/<if>/address). */
+  ownMac?: string;
+  role?: EthRole;
+  clock?: Clock;
+  /** Interface watch interval (default 500 ms). */
+  pollMs?: number;
+  /** Where interface state is read (tests point this at a fake tree). */
+  sysfsNet?: string;
+  /** Module loader for `pcap` (tests inject a fake). */
+  importer?: Importer;
+}
+
+export interface EthCounters {
+  /** HCI frames delivered on frames$. */
+  received: number;
+  /** Captured Ethernet frames that were not control frames for us (wrong type, header, address). */
+  ignored: number;
+  /** HCI frames handed to the interface. */
+  sent: number;
+  /** Framing errors in the received byte stream (bad checksum, missing end, ...). */
+  framingErrors: number;
+}
+
+export interface EthTransport extends Transport {
+  readonly role: EthRole;
+  readonly iface: string;
+  /** Source MAC of our frames, "xx:xx:xx:xx:xx:xx". */
+  readonly ownMac: string;
+  readonly counters: Readonly<EthCounters>;
+  readonly framingErrors$: Subject<FramingError>;
+  /** libpcap warnings that were silenced (e.g. "no IPv4 address assigned"). */
+  readonly warnings: readonly string[];
+}
+
+const DEFAULT_SYSFS_NET = '/sys/class/net';
+const IFF_UP = 0x1;
+
+type IfaceState = { kind: 'up' } | { kind: 'noCarrier'; operstate: string } | { kind: 'adminDown' } | { kind: 'missing' };
+
+/** Reads the interface's state from sysfs; 'unknown' (loopback, tun, dummy) counts as up. */
+export async function readIfaceState(sysfsNet: string, iface: string): Promise<IfaceState> {
+  let operstate: string;
+  let flags: number;
+  try {
+    operstate = (await readFile(`${sysfsNet}/${iface}/operstate`, 'utf8')).trim();
+    flags = parseInt((await readFile(`${sysfsNet}/${iface}/flags`, 'utf8')).trim(), 16);
+  } catch {
+    return { kind: 'missing' };
+  }
+  if (!Number.isNaN(flags) && (flags & IFF_UP) === 0) return { kind: 'adminDown' };
+  if (operstate === 'up' || operstate === 'unknown') return { kind: 'up' };
+  return { kind: 'noCarrier', operstate };
+}
+
+function stateError(iface: string, s: IfaceState): TransportError | undefined {
+  switch (s.kind) {
+    case 'missing':
+      return new TransportError('noSuchInterface', `network interface "${iface}" does not exist`);
+    case 'adminDown':
+      return new TransportError('interfaceDown', `network interface "${iface}" is down (ip link set ${iface} up)`);
+    case 'noCarrier':
+      return new TransportError('interfaceDown', `network interface "${iface}" has no link (operstate ${s.operstate})`);
+    case 'up':
+      return undefined;
+  }
+}
+
+/** Maps a libpcap open error to a typed error. */
+export function classifyPcapError(iface: string, e: unknown): TransportError {
+  const text = e instanceof Error ? e.message : String(e);
+  if (/not permitted|permission|EPERM|EACCES/i.test(text)) {
+    return new TransportError('notPermitted', `no permission to capture on "${iface}": run as root or grant CAP_NET_RAW (${text})`, e);
+  }
+  if (/no such device|doesn't exist|does not exist|ENODEV/i.test(text)) {
+    return new TransportError('noSuchInterface', `network interface "${iface}" does not exist (${text})`, e);
+  }
+  if (/not up|is down|ENETDOWN/i.test(text)) return new TransportError('interfaceDown', `network interface "${iface}" is down (${text})`, e);
+  return new TransportError('openFailed', `cannot open "${iface}" for capture: ${text}`, e);
+}
+
+/** The capture filter: our Ethernet type, and the peer (host role) or our address (module role). */
+export function captureFilter(role: EthRole, ownMac: string, peerMac: string | undefined): string {
+  const proto = `ether proto 0x${ETHERTYPE_CONTROL.toString(16)}`;
+  if (role === 'host') return `${proto} and ether src ${peerMac ?? ''}`;
+  return peerMac ? `${proto} and ether dst ${ownMac} and ether src ${peerMac}` : `${proto} and ether dst ${ownMac}`;
+}
+
+async function readOwnMac(sysfsNet: string, iface: string): Promise<string> {
+  try {
+    return formatMac(parseMac(await readFile(`${sysfsNet}/${iface}/address`, 'utf8')));
+  } catch (e) {
+    throw new TransportError('noSuchInterface', `cannot read the MAC address of "${iface}"`, e);
+  }
+}
+
+export async function createEthTransport(options: EthTransportOptions): Promise<EthTransport> {
+  const role = options.role ?? 'host';
+  const sysfsNet = options.sysfsNet ?? DEFAULT_SYSFS_NET;
+  if (role === 'host' && !options.peerMac) throw new TransportError('openFailed', 'the host role needs the module MAC (peerMac)');
+  const peer = options.peerMac ? parseMac(options.peerMac) : undefined;
+
+  const state = await readIfaceState(sysfsNet, options.iface);
+  // An interface that is missing or switched off is a configuration error; one without carrier
+  // (cable out, module off) opens with the link down and comes up when the carrier does.
+  if (state.kind === 'missing' || state.kind === 'adminDown') throw stateError(options.iface, state);
+  const ifaceMac = await readOwnMac(sysfsNet, options.iface);
+  const ownMac = options.ownMac ? formatMac(parseMac(options.ownMac)) : ifaceMac;
+  const pcap = await loadPcap(options.importer);
+
+  const t = new EthTransportImpl(pcap, {
+    role,
+    iface: options.iface,
+    own: parseMac(ownMac),
+    ownMac,
+    peer,
+    // Frames addressed to a MAC other than the interface's own are only seen in promiscuous mode.
+    promiscuous: ownMac !== ifaceMac,
+    filter: captureFilter(role, ownMac, peer ? formatMac(peer) : undefined),
+    clock: options.clock ?? new RealClock(),
+    pollMs: options.pollMs ?? 500,
+    sysfsNet,
+  });
+  t.open(state);
+  return t;
+}
+
+interface EthConfig {
+  role: EthRole;
+  iface: string;
+  own: MacAddress;
+  ownMac: string;
+  peer: MacAddress | undefined;
+  promiscuous: boolean;
+  filter: string;
+  clock: Clock;
+  pollMs: number;
+  sysfsNet: string;
+}
+
+class EthTransportImpl implements EthTransport {
+  readonly frames$ = new Subject<Uint8Array>();
+  readonly linkState$: BehaviorSubject<LinkState>;
+  readonly framingErrors$ = new Subject<FramingError>();
+  readonly counters: EthCounters = { received: 0, ignored: 0, sent: 0, framingErrors: 0 };
+  readonly warnings: string[] = [];
+  private session: PcapSessionLike | undefined;
+  private readonly assembler: FrameAssembler;
+  /** Module role: the host that last addressed us, where answers go. */
+  private replyTo: MacAddress | undefined;
+  private pollTimer: TimerId | undefined;
+  private polling = false;
+  private closed = false;
+
+  constructor(
+    private readonly pcap: PcapModule,
+    private readonly cfg: EthConfig,
+  ) {
+    this.linkState$ = new BehaviorSubject<LinkState>({ up: true });
+    this.replyTo = cfg.role === 'module' ? cfg.peer : undefined;
+    this.assembler = new FrameAssembler(
+      cfg.clock,
+      (frame) => {
+        this.counters.received++;
+        this.frames$.next(frame);
+      },
+      (err) => {
+        this.counters.framingErrors++;
+        this.framingErrors$.next(err);
+      },
+    );
+  }
+
+  get role(): EthRole {
+    return this.cfg.role;
+  }
+  get iface(): string {
+    return this.cfg.iface;
+  }
+  get ownMac(): string {
+    return this.cfg.ownMac;
+  }
+
+  /** Opens the capture (throws a typed error) and starts watching the interface. */
+  open(initial: IfaceState): void {
+    this.session = this.openSession();
+    this.applyState(initial);
+    this.schedulePoll();
+  }
+
+  private openSession(): PcapSessionLike {
+    // The handler is module-global in `pcap`; it is read when a session opens.
+    this.pcap.warningHandler = (text: string) => {
+      this.warnings.push(String(text));
+    };
+    let session: PcapSessionLike;
+    try {
+      session = this.pcap.createSession(this.cfg.iface, {
+        filter: this.cfg.filter,
+        buffer_timeout: 0,
+        promiscuous: this.cfg.promiscuous,
+      });
+    } catch (e) {
+      throw classifyPcapError(this.cfg.iface, e);
+    }
+    session.on('packet', (p) => this.onPacket(p));
+    session.on('error', (e) => this.linkDown(classifyPcapError(this.cfg.iface, e)));
+    return session;
+  }
+
+  private onPacket(packet: PcapPacket): void {
+    const caplen = Math.min(packet.header.readUInt32LE(8), packet.buf.length);
+    // node-pcap reuses one Buffer for every packet; a plain Uint8Array view makes later
+    // `slice()` calls real copies (Buffer#slice would alias the shared memory).
+    const eth = decodeEthernetFrame(new Uint8Array(packet.buf.buffer, packet.buf.byteOffset, caplen));
+    if (!eth || eth.etherType !== ETHERTYPE_CONTROL || !this.accepts(eth.src, eth.dst)) {
+      this.counters.ignored++;
+      return;
+    }
+    const control = decodeControlFrame(eth.payload);
+    if ('ignored' in control) {
+      this.counters.ignored++;
+      return;
+    }
+    if (this.cfg.role === 'module') this.replyTo = eth.src.slice();
+    this.assembler.push(control.payload);
+  }
+
+  /** Second check behind the capture filter (which a fake or a changed filter could widen). */
+  private accepts(src: Uint8Array, dst: Uint8Array): boolean {
+    if (macEquals(src, this.cfg.own)) return false;
+    if (this.cfg.peer && !macEquals(src, this.cfg.peer)) return false;
+    return this.cfg.role === 'host' || macEquals(dst, this.cfg.own);
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new TransportError('closed', `Ethernet transport on ${this.cfg.iface} is closed`));
+    const link = this.linkState$.value;
+    if (!link.up) {
+      return Promise.reject(link.error ?? new TransportError('interfaceDown', `link on ${this.cfg.iface} is down: ${link.reason}`));
+    }
+    const dst = this.cfg.role === 'host' ? this.cfg.peer : this.replyTo;
+    const session = this.session;
+    if (!dst || !session) return Promise.reject(new TransportError('sendFailed', 'no host has addressed this module yet'));
+    try {
+      // The manual puts one framing payload per control frame and is silent on frames larger
+      // than an Ethernet payload; the framing protocol is a byte stream, so those go in pieces.
+      for (let at = 0; at < frame.length; at += ETH_MAX_CONTROL_PAYLOAD) {
+        const piece = frame.subarray(at, at + ETH_MAX_CONTROL_PAYLOAD);
+        const bytes = encodeEthernetFrame({ dst, src: this.cfg.own, etherType: ETHERTYPE_CONTROL, payload: encodeControlFrame(piece) });
+        session.inject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      }
+    } catch (e) {
+      // Most often the interface just went away: check now instead of at the next poll.
+      void this.poll();
+      return Promise.reject(new TransportError('sendFailed', `sending on ${this.cfg.iface} failed: ${(e as Error).message}`, e));
+    }
+    this.counters.sent++;
+    return Promise.resolve();
+  }
+
+  private schedulePoll(): void {
+    if (this.closed) return;
+    this.pollTimer = this.cfg.clock.setTimeout(() => {
+      this.pollTimer = undefined;
+      void this.poll().finally(() => this.schedulePoll());
+    }, this.cfg.pollMs);
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed) return;
+    this.polling = true;
+    try {
+      this.applyState(await readIfaceState(this.cfg.sysfsNet, this.cfg.iface));
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private applyState(s: IfaceState): void {
+    if (this.closed) return;
+    const err = stateError(this.cfg.iface, s);
+    if (err) {
+      // A deleted interface leaves a dead capture handle behind: drop it, reopen on return.
+      if (s.kind === 'missing') this.dropSession();
+      this.linkDown(err);
+      return;
+    }
+    if (!this.session) {
+      try {
+        this.session = this.openSession();
+      } catch (e) {
+        this.linkDown(e instanceof TransportError ? e : classifyPcapError(this.cfg.iface, e));
+        return;
+      }
+    }
+    if (!this.linkState$.value.up) this.linkState$.next({ up: true });
+  }
+
+  private linkDown(error: TransportError): void {
+    const cur = this.linkState$.value;
+    if (!cur.up && cur.error?.kind === error.kind) return;
+    this.linkState$.next({ up: false, reason: error.message, error });
+  }
+
+  private dropSession(): void {
+    const s = this.session;
+    this.session = undefined;
+    try {
+      s?.close();
+    } catch {
+      // Already closed by libpcap after the device vanished.
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    if (this.pollTimer !== undefined) this.cfg.clock.clearTimeout(this.pollTimer);
+    this.assembler.dispose();
+    this.dropSession();
+    this.linkState$.next({ up: false, reason: 'closed' });
+    this.frames$.complete();
+    this.framingErrors$.complete();
+    this.linkState$.complete();
+    return Promise.resolve();
+  }
+}
