@@ -4,8 +4,13 @@
  */
 import { Command, CommanderError } from 'commander';
 
-/** Exit codes (documented in the README). */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, transport: 4, session: 5 } as const;
+/**
+ * Exit codes (documented in docs/service.md and the README): 0 done (also after a clean stop on
+ * SIGINT/SIGTERM), 1 other failure (or a frame `decode` could not read), 2 bad usage, 3 bad
+ * configuration, 4 transport (interface, permissions, library), 5 a session ended on an error,
+ * 130 a second signal cut the clean stop short.
+ */
+export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, transport: 4, session: 5, interrupted: 130 } as const;
 
 /** An expected failure: printed as one line, no stack. */
 export class CliError extends Error {
@@ -24,6 +29,8 @@ type Registrar = (program: Command) => void;
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   // Each helper adds its command module here.
   () => import('./commands/decode.js'),
+  () => import('./commands/sim.js'),
+  () => import('./commands/eth.js'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

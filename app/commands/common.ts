@@ -1,0 +1,74 @@
+/**
+ * Options shared by the commands that run stations (sim, eth, spi): output format, capture,
+ * records, dashboard, authorization prompt. Defaults can also come from the environment
+ * (FREEV2G_LOG_FORMAT, FREEV2G_RECORDS, FREEV2G_CAPTURE, FREEV2G_INSPECT), read after .env.
+ */
+import { type Command, Option } from 'commander';
+import { CliError, EXIT } from '../cli.js';
+import { loadDotenvOnce } from '../config.js';
+import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
+import type { LogFormat } from '../output/reporter.js';
+import { DEFAULT_RECORDS_FILE } from '../records.js';
+
+export interface RunFlags {
+  logFormat?: string;
+  capture?: string;
+  records?: string | false;
+  inspect?: string | boolean;
+  ask?: boolean;
+  sessions?: string;
+}
+
+export interface RunSettings {
+  logFormat: LogFormat;
+  capture?: string;
+  records?: string;
+  inspect?: number;
+  ask: boolean;
+  sessions: number;
+}
+
+export function addRunOptions(cmd: Command, askDefault: boolean): Command {
+  return cmd
+    .addOption(new Option('--log-format <format>', 'human (default) or json (one JSON object per line)').choices(['human', 'json']))
+    .option('--capture <file.pcap>', 'write every HCI frame sent and received to a pcap file (ethertype 0x6003)')
+    .option('--records <file>', `append one JSON line per finished session (default ./${DEFAULT_RECORDS_FILE})`)
+    .option('--no-records', 'do not write session records')
+    .option('--inspect [port]', `serve the live dashboard on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}; 0 = any free port)`)
+    .option(askDefault ? '--no-ask' : '--ask', askDefault ? 'never prompt for authorization; use the configured policy' : 'prompt for authorization on a TTY (countdown from the module timeout)')
+    .option('--sessions <n>', 'stop after this many sessions per station (0: run until SIGINT/SIGTERM)', '1');
+}
+
+export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
+  loadDotenvOnce();
+  const env = process.env;
+  const logFormat = flags.logFormat ?? env.FREEV2G_LOG_FORMAT ?? 'human';
+  if (logFormat !== 'human' && logFormat !== 'json') throw new CliError(`--log-format must be human or json, got "${logFormat}"`, EXIT.usage);
+  const sessions = Number(flags.sessions ?? '1');
+  if (!Number.isInteger(sessions) || sessions < 0) throw new CliError(`--sessions must be a whole number >= 0, got "${flags.sessions}"`, EXIT.usage);
+  const records = flags.records === false ? undefined : (flags.records ?? env.FREEV2G_RECORDS ?? DEFAULT_RECORDS_FILE);
+  const capture = flags.capture ?? env.FREEV2G_CAPTURE;
+  const inspectRaw = flags.inspect ?? env.FREEV2G_INSPECT;
+  let inspect: number | undefined;
+  if (inspectRaw === true) inspect = DEFAULT_INSPECT_PORT;
+  else if (typeof inspectRaw === 'string' && inspectRaw !== '') {
+    inspect = Number(inspectRaw);
+    if (!Number.isInteger(inspect) || inspect < 0 || inspect > 65535) throw new CliError(`--inspect port must be 0-65535, got "${inspectRaw}"`, EXIT.usage);
+  }
+  return {
+    logFormat,
+    ask: flags.ask ?? askDefault,
+    sessions,
+    ...(records ? { records } : {}),
+    ...(capture ? { capture } : {}),
+    ...(inspect !== undefined ? { inspect } : {}),
+  };
+}
+
+export const ROLE_CHOICES = ['EVSE', 'EV'] as const;
+
+export function roleOf(value: string): 'EVSE' | 'EV' {
+  const v = value.toUpperCase();
+  if (v === 'EVSE' || v === 'EV') return v;
+  throw new CliError(`-r must be EVSE or EV, got "${value}"`, EXIT.usage);
+}

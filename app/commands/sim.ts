@@ -1,0 +1,120 @@
+/**
+ * `freev2g sim` (the default `npm start`): an EVSE station and an EV station driving the two
+ * simulated WHITE-beet modules of sim/, through a whole charging session, printed like the
+ * reference application prints it, then a summary. Time runs on a sped-up real clock (default
+ * x{DEFAULT_SPEED}: a session of ~15 simulated minutes takes ~15 s) or, with `--speed max`, on a
+ * virtual clock that jumps to the next timer as soon as everything else is done.
+ */
+import type { Command } from 'commander';
+import type { Transport } from '../../transports/transport.js';
+import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
+import { CliError, EXIT } from '../cli.js';
+import { ConfigError, type Role, type StationSettings, loadStations } from '../config.js';
+import { type RunStation, runStations } from '../run.js';
+import { type RunFlags, addRunOptions, runSettings } from './common.js';
+
+export const DEFAULT_SPEED = 60;
+/** Host-side MACs for captures of simulated links (locally administered). */
+const SIM_HOST_MAC: Record<Role, string> = { EVSE: '02:00:00:00:00:01', EV: '02:00:00:00:00:02' };
+
+interface SimFlags extends RunFlags {
+  role: string;
+  config?: string[];
+  speed?: string;
+  scenario?: string;
+}
+
+interface SimulatedPair {
+  evseHost: Transport;
+  evHost: Transport;
+  close(): Promise<void> | void;
+}
+interface SimModule {
+  createSimulatedPair(o: { clock: Clock; scenario?: unknown }): SimulatedPair;
+}
+
+export function parseSpeed(value: string | undefined): number | 'max' {
+  const v = value ?? process.env.FREEV2G_SPEED ?? String(DEFAULT_SPEED);
+  if (v === 'max') return 'max';
+  const n = Number(v);
+  if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--speed must be a number > 0 or "max", got "${v}"`, EXIT.usage);
+  return n;
+}
+
+function rolesOf(value: string): Role[] {
+  const v = value.toUpperCase();
+  if (v === 'BOTH') return ['EVSE', 'EV'];
+  if (v === 'EVSE' || v === 'EV') return [v];
+  throw new CliError(`-r must be EVSE, EV or both, got "${value}"`, EXIT.usage);
+}
+
+/** The station of each role: from the -c files (later files win per role), else the defaults. */
+export function simStations(roles: Role[], files: string[]): StationSettings[] {
+  const byRole = new Map<Role, StationSettings>();
+  for (const file of files) for (const s of loadStations(file)) byRole.set(s.role, s);
+  return roles.map((role) => byRole.get(role) ?? (loadStations(undefined, { role })[0] as StationSettings));
+}
+
+async function loadScenarioFile(path: string | undefined): Promise<unknown> {
+  if (path === undefined) return undefined;
+  const { loadScenario, builtinScenarioPath } = await import('../../sim/scenario.js');
+  const { existsSync } = await import('node:fs');
+  const file = existsSync(path) ? path : builtinScenarioPath(path);
+  if (!existsSync(file)) throw new ConfigError(`${path}: scenario file not found (nor a built-in scenario of that name)`);
+  try {
+    return await loadScenario(file);
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+async function run(flags: SimFlags): Promise<void> {
+  const settings = runSettings(flags, false);
+  const roles = rolesOf(flags.role);
+  const speed = parseSpeed(flags.speed);
+  const stations = simStations(roles, flags.config ?? []);
+  const scenario = await loadScenarioFile(flags.scenario);
+  const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
+  const simPath = '../../sim/index.js';
+  const sim = (await import(simPath)) as SimModule;
+  const pair = sim.createSimulatedPair({ clock, ...(scenario !== undefined ? { scenario } : {}) });
+  const runList: RunStation[] = stations.map((s) => ({
+    settings: s,
+    transport: s.role === 'EVSE' ? pair.evseHost : pair.evHost,
+    hostMac: SIM_HOST_MAC[s.role],
+    moduleMac: s.mac,
+  }));
+  // A role without a host: its end of the pair stays unused (the simulated module plays alone).
+  const ev = stations.find((s) => s.role === 'EV')?.ev;
+  if (settings.logFormat === 'human') {
+    const what = roles.length === 2 ? 'EVSE and EV' : roles[0];
+    process.stdout.write(`Welcome to the freev2g ${what} simulation (clock ${speed === 'max' ? 'virtual, as fast as possible' : `x${speed}`})\n`);
+  }
+  const result = await runStations({
+    stations: runList,
+    clock,
+    ...settings,
+    ...(ev ? { targetSocPercent: ev.targetSocPercent } : {}),
+    cleanup: () => pair.close(),
+  });
+  if (settings.logFormat === 'human') process.stdout.write('Goodbye!\n');
+  process.exitCode = result.exitCode;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('sim')
+    .description('Run a whole charging session between an EVSE station and an EV station on the simulated module pair')
+    .option('-r, --role <role>', 'which stations this host runs: EVSE, EV or both', 'both')
+    .option('-c, --config <file>', 'station configuration (reference JSON layout); repeat for EVSE and EV files', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--speed <n|max>', `clock speed factor (default ${DEFAULT_SPEED}), or "max" for a virtual clock run as fast as possible`)
+    .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)');
+  addRunOptions(cmd, false)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 session(s) done (or stopped by SIGINT/SIGTERM), 2 usage, 3 configuration, 5 a session\n' +
+        'ended on an error, 130 second signal. Environment: FREEV2G_SPEED, FREEV2G_LOG_FORMAT, FREEV2G_RECORDS,\n' +
+        'FREEV2G_CAPTURE, FREEV2G_INSPECT, and FREEV2G_<KEY>__<KEY> for configuration keys (see docs/service.md).',
+    )
+    .action(run);
+}

@@ -1,0 +1,217 @@
+/**
+ * Runs one or more stations to the end of their sessions: HCI clients on the given transports,
+ * the station machines, and around them the presentation and bookkeeping: reporter (log/JSON/
+ * status line), authorization prompt, capture file, session records, dashboard, signals.
+ * `sim`, `eth` and `spi` differ only in the transports and clock they hand in.
+ */
+import { createHciClient } from '../machines/hci-client.js';
+import type { HciClient } from '../machines/hci-types.js';
+import type { SessionRecord, StationEmitted, StationRole } from '../machines/station-events.js';
+import type { Transport } from '../transports/transport.js';
+import { type Clock, VirtualClock } from '../util/clock.js';
+import { type PromptIo, promptAuthorization, ttyLineReader } from './authorize.js';
+import { PcapWriter, parseMac } from './capture.js';
+import { EXIT } from './cli.js';
+import type { StationSettings } from './config.js';
+import { type Dashboard, startDashboard } from './dashboard.js';
+import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
+import { appendRecord } from './records.js';
+import { type StationHandle, startStation } from './stations.js';
+
+export interface RunStation {
+  settings: StationSettings;
+  transport: Transport;
+  /** MAC addresses for the capture: the host's and the module's. */
+  hostMac: string;
+  moduleMac: string;
+}
+
+export interface RunOptions {
+  stations: RunStation[];
+  clock: Clock;
+  logFormat: LogFormat;
+  /** Ask the operator on the TTY for authorization (EVSE). */
+  ask: boolean;
+  capture?: string;
+  records?: string;
+  /** Dashboard port (0 = any free port) or undefined for none. */
+  inspect?: number;
+  /** Stop after this many sessions per station (0 = run until a signal). */
+  sessions: number;
+  /** For the status line's progress bar. */
+  targetSocPercent?: number;
+  /** Runs on each station's client before its station starts (eth: port mirror). */
+  beforeStart?: (client: HciClient, station: RunStation) => Promise<void>;
+  /** Called once the dashboard listens (tests read the URL from the output). */
+  onDashboard?: (d: Dashboard) => void;
+  /** Work left to do after the stations stopped (close the simulated pair...). */
+  cleanup?: () => Promise<void> | void;
+  /** Extra lines in the summary (sim: the simulated cable's view). */
+  out?: NodeJS.WriteStream;
+}
+
+export interface RunResult {
+  exitCode: number;
+  records: SessionRecord[];
+  interrupted: boolean;
+}
+
+function promptIo(reporter: Reporter): PromptIo {
+  return {
+    show: (text) => reporter.setPrompt(text),
+    readLine: ttyLineReader(process.stdin),
+    log: (text) => reporter.info(text),
+  };
+}
+
+/** A one-line summary of a finished session. */
+export function summaryLine(r: SessionRecord): string {
+  const s = Math.round((r.endedAt - r.startedAt) / 1000);
+  const dur = `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
+  const soc = r.socStartPercent !== undefined && r.socEndPercent !== undefined ? `, SOC ${r.socStartPercent.toFixed(0)} -> ${r.socEndPercent.toFixed(0)} %` : '';
+  const why = r.error ? `error ${r.error.name}${r.error.detail ? ` (${r.error.detail})` : ''}` : (r.stopReason ?? 'unknown');
+  return `${r.station} session: ${dur}, ${(r.energyDeliveredWh / 1000).toFixed(3)} kWh${soc}, peak ${r.peakVoltageV.toFixed(0)} V / ${r.peakCurrentA.toFixed(1)} A, stopped: ${why}`;
+}
+
+export async function runStations(options: RunOptions): Promise<RunResult> {
+  const out = options.out ?? process.stdout;
+  const { clock } = options;
+  const human = options.logFormat === 'human';
+  const reporter = createReporter({
+    format: options.logFormat,
+    out,
+    prefixRoles: options.stations.length > 1,
+    statusLine: human && out.isTTY === true,
+    ...(options.targetSocPercent !== undefined ? { targetSocPercent: options.targetSocPercent } : {}),
+    startedAt: clock.now(),
+  });
+  const capture = options.capture ? new PcapWriter(options.capture) : undefined;
+  const dashboard = options.inspect !== undefined ? await startDashboard(options.inspect) : undefined;
+  if (dashboard) {
+    reporter.info(`Dashboard: ${dashboard.url}`);
+    options.onDashboard?.(dashboard);
+  }
+  const records: SessionRecord[] = [];
+  const handles: StationHandle[] = [];
+  const clients: Array<ReturnType<typeof createHciClient>> = [];
+  let stopping = false;
+  let interrupted = false;
+
+  const shutdownAll = (): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const h of handles) h.shutdown();
+  };
+
+  // Signals: the first stops charging and the services cleanly, the second exits at once.
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      reporter.close();
+      process.stderr.write(`freev2g: second ${sig}, exiting now\n`);
+      process.exit(EXIT.interrupted);
+    }
+    interrupted = true;
+    reporter.info(`${sig} received: stopping the session and the module services (again to exit at once)`);
+    shutdownAll();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ended = new Map<StationRole, number>();
+  const onEvent = (ev: StationEmitted): void => {
+    const at = clock.now();
+    reporter.station(ev, at);
+    if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
+    if (ev.type === 'sessionEnded') {
+      records.push(ev.record);
+      if (options.records) appendRecord(options.records, ev.record);
+      dashboard?.publish({ type: 'session', station: ev.station, record: ev.record });
+      const n = (ended.get(ev.station) ?? 0) + 1;
+      ended.set(ev.station, n);
+      const all = options.stations.every((s) => (ended.get(s.settings.role) ?? 0) >= options.sessions);
+      if (options.sessions > 0 && all) shutdownAll();
+    }
+  };
+
+  try {
+    for (const st of options.stations) {
+      const client = createHciClient({ transport: st.transport, clock });
+      clients.push(client);
+      const role = st.settings.role;
+      const host = parseMac(st.hostMac);
+      const module = parseMac(st.moduleMac);
+      client.traffic$.subscribe((t) => {
+        if (capture) {
+          if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
+          else capture.writeHci(t.at, module, host, t.bytes);
+        }
+        if (dashboard) {
+          const m = t.message;
+          dashboard.publish({
+            type: 'hci',
+            station: role,
+            dir: t.dir,
+            at: t.at,
+            ...(m ? { module: m.module, message: m.message, direction: m.direction, fields: m.fields } : {}),
+          });
+        }
+      });
+      if (options.beforeStart) {
+        await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
+      }
+      const ask = options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
+      const handle = await startStation({
+        settings: st.settings,
+        client,
+        clock,
+        ...(dashboard ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
+        ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : {}),
+      });
+      handle.onEvent(onEvent);
+      handles.push(handle);
+    }
+    if (stopping) for (const h of handles) h.shutdown();
+
+    const allDone = Promise.all(handles.map((h) => h.done));
+    if (clock instanceof VirtualClock) await driveVirtual(clock, allDone);
+    else await allDone;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    for (const c of clients) await c.close().catch(() => undefined);
+    for (const s of options.stations) await s.transport.close().catch(() => undefined);
+    await options.cleanup?.();
+    capture?.close();
+    await dashboard?.close();
+  }
+
+  if (human) for (const r of records) reporter.info(summaryLine(r));
+  else for (const r of records) reporter.info('summary', { record: r });
+  reporter.close();
+  const failed = records.some((r) => r.error !== undefined) || (!interrupted && options.sessions > 0 && records.length === 0);
+  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };
+}
+
+/**
+ * `--speed max`: time moves as soon as nothing else is left to do. Timers fire in order and all
+ * promise work in between settles (the memory transport and the simulator deliver on
+ * microtasks); every few timers the real event loop gets a turn for output and signals.
+ */
+async function driveVirtual(clock: VirtualClock, done: Promise<unknown>): Promise<void> {
+  let finished = false;
+  void done.then(
+    () => (finished = true),
+    () => (finished = true),
+  );
+  let budget = 0;
+  while (!finished) {
+    const moved = await clock.runUntil(() => finished || ++budget % 200 === 0);
+    await new Promise<void>((r) => setImmediate(r));
+    if (!moved && !finished && clock.pending === 0) {
+      // Nothing scheduled and not finished: wait for real I/O (a signal, a prompt answer).
+      await new Promise<void>((r) => setTimeout(r, 5));
+    }
+  }
+}
