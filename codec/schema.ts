@@ -237,6 +237,8 @@ export type Exponential = number | RawExponential;
 export function expToNumber(e: Exponential): number {
   if (typeof e === 'number') return e;
   if (e.exponent >= 0) return e.value * 10 ** e.exponent;
+  // toFixed takes at most 100 digits (a wire exponent goes down to -128): so tiny, no rounding.
+  if (e.exponent < -20) return e.value * 10 ** e.exponent;
   return Number((e.value / 10 ** -e.exponent).toFixed(-e.exponent));
 }
 

@@ -102,6 +102,16 @@ describe('exponential numbers (18.1)', () => {
       { ...RUNS, numRuns: 2000 },
     );
   });
+  it('expToNumber takes every wire value (exponents down to -128 once threw a RangeError)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -0x8000, max: 0x7fff }), fc.integer({ min: -0x80, max: 0x7f }), (value, exponent) => {
+        expect(Number.isFinite(expToNumber({ value, exponent }))).toBe(true);
+      }),
+      RUNS,
+    );
+    expect(expToNumber({ value: 1, exponent: -128 })).toBeCloseTo(0);
+    expect(expToNumber({ value: 3, exponent: -1 })).toBe(0.3);
+  });
   it('picks the fewest decimals, and rounds only what a sint16 cannot hold', () => {
     expect(numberToExp(-0.01)).toEqual({ value: -1, exponent: -2 });
     expect(numberToExp(400.5)).toEqual({ value: 4005, exponent: -1 });
