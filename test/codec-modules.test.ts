@@ -409,3 +409,36 @@ describe('Certificate Manager module (20)', () => {
     expect(bytesToHex(encodeResponseFrame(def, 0, 0, { ...unpadded, info: { ...good.info, filename: paddedFilename('33ac') } })).length).toBe(2 * (8 + 94));
   });
 });
+
+describe('manual frames printed wrongly fail the documented way (docs/codec-notes.md)', () => {
+  const parses = (hex: string): string => {
+    const p = parseFrame(bytesOf(hex));
+    return 'frame' in p ? 'frame' : p.error.kind;
+  };
+
+  it('size fields that do not count the printed payload', () => {
+    expect(parses('C0 10 4C 0D 00 01 00 C1')).toBe('lengthMismatch'); // 11.3.10
+    expect(parses('C0 11 83 FF 00 00 00 00 00 00 10 00 C1')).toBe('lengthMismatch'); // 14.5.4
+    // 13.3.7 with the stray "captive mode" byte: the size says 26, and its checksum only fits 26.
+    expect(parses('C0 05 50 00 00 1A 00 00 01 04 65 74 68 30 00 01 01 04 65 74 68 31 00 02 01 05 77 6C 61 6E 30 00 01 31 C1')).toBe('lengthMismatch');
+    expect(parses('C0 05 50 00 00 1B 00 00 01 04 65 74 68 30 00 01 01 04 65 74 68 31 00 02 01 05 77 6C 61 6E 30 00 01 31 C1')).toBe('checksum');
+  });
+
+  it('checksums copied from 20.2.5 into 20.2.12 and 20.2.13', () => {
+    expect(parses('C0 30 66 00 00 01 00 08 C1')).toBe('checksum');
+    expect(parses('c0 30 67 0b 00 01 00 08 C1')).toBe('checksum');
+    expect(parses('c0 30 67 0b 00 01 00 D9 C1')).toBe('frame');
+  });
+
+  it('13.3.6 one-byte index, 13.3.9 missing index', () => {
+    expect(failure('C0 05 4D 00 00 02 01 01 00 C1', 'toModule')).toMatchObject({ kind: 'short', field: 'index' });
+    expect(failure('C0 05 52 00 00 00 00 C1', 'toModule')).toMatchObject({ kind: 'short', field: 'index' });
+  });
+
+  it('20.2.6-20.2.8 responses printed with the wrong Sub-ID', () => {
+    expect(decode('C0 30 40 00 00 02 00 00 00 C1', 'toHost')).toMatchObject({ ok: true, message: { message: 'TrustStoreOpen' } });
+    const entry = `00 00 30${' 00'.repeat(39)}${' 00'.repeat(120)}`;
+    expect(decode(`C0 30 62 04 00 A2 ${entry} 00 C1`, 'toHost')).toMatchObject({ ok: true, message: { message: 'OwnCertificatesGetNextEntry' } });
+    expect(failure(`C0 30 63 04 00 A2 ${entry} 00 C1`, 'toHost')).toMatchObject({ kind: 'extra', message: 'CertificateManager.OwnCertificatesAddCertificate' });
+  });
+});
