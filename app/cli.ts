@@ -31,6 +31,8 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./commands/decode.js'),
   () => import('./commands/sim.js'),
   () => import('./commands/eth.js'),
+  () => import('./commands/spi.js'),
+  () => import('./commands/certs.js'),
 ];
 
 export async function main(argv: string[]): Promise<number> {
