@@ -41,6 +41,12 @@ export class FrameAssembler {
     }
   }
 
+  /** Drops a partial frame without reporting it (the link was resynchronised). */
+  reset(): void {
+    this.stopTimer();
+    this.deframer.timeout();
+  }
+
   dispose(): void {
     this.stopTimer();
   }
