@@ -1,0 +1,132 @@
+/**
+ * Scenarios: JSON files that script the simulated car and station (sim/scenarios/*.json),
+ * validated with zod. Everything has a default, so `{}` is the plain DC session.
+ */
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import { ENERGY_TRANSFER_MODES, PROTOCOLS } from '../codec/modules/v2g/common.js';
+import { SESSION_PHASES } from './phases.js';
+
+const phase = z.enum(SESSION_PHASES);
+const ms = z.number().int().min(0);
+
+/** The car's battery: the sim integrates the energy the EVSE reports delivering. */
+const battery = z.strictObject({
+  capacityWh: z.number().positive().default(40_000),
+  /** SOC at plug-in; when absent the EV host's socPercent (Set DC Charging Parameters) is used. */
+  socStartPercent: z.number().min(0).max(100).optional(),
+  /** The car reports charging complete at this SOC. */
+  socTargetPercent: z.number().min(0).max(100).default(80),
+});
+
+/** An error code the car (DC_EVErrorCode, 18.12.6) reports from a phase on. */
+const evErrorAt = z.strictObject({ phase, evErrorCode: z.number().int().min(1).max(7) });
+
+/** The station fails a phase: the EVSE answers FAILED; both hosts get Session Error. */
+const stationErrorAt = z.strictObject({
+  phase,
+  /** 18.12.14 code for the EVSE host. */
+  evseSessionError: z.number().int().min(0).max(23).default(0),
+  /** 18.11.14 code for the EV host. */
+  evSessionError: z.number().int().min(1).max(8).default(8),
+});
+
+const ev = z.strictObject({
+  /** Preferred protocol when both sides support it (else ISO 15118-2, else DIN 70121). */
+  protocol: z.enum(PROTOCOLS).optional(),
+  /** Preferred energy transfer mode when both sides support it (else the first common one). */
+  energyTransferMode: z.enum(ENERGY_TRANSFER_MODES).optional(),
+  battery: battery.default({ capacityWh: 40_000, socTargetPercent: 80 }),
+  /** Besides the SOC target: report charging complete after this long in the charge loop. */
+  stopAfterChargingMs: ms.optional(),
+  /** Interval of repeated requests (cable check, pre-charge, charge loop, welding detection). */
+  loopIntervalMs: ms.default(220),
+  /** Pre-charge is done when |present - target| <= this (V). */
+  preChargeToleranceV: z.number().min(0).default(20),
+  /** Minimum pre-charge duration: a slow car (big capacitors). */
+  preChargeMs: ms.default(0),
+  /** The car gives up pre-charge after this long (DIN 70121 V2G_SECC_PreCharge_Timeout 7 s). */
+  preChargeTimeoutMs: ms.default(7_000),
+  /** Duration of one SLAC matching attempt (parameter exchange, sounding, match). */
+  slacMatchMs: ms.default(1_500),
+  /** An attempt fails when the EVSE is not in its matching window within this time. */
+  slacWaitMs: ms.default(2_000),
+  /** The first N matching attempts fail (SlacFailed on the EV side), then matching succeeds. */
+  slacFailures: z.number().int().min(0).default(0),
+  errors: z.array(evErrorAt).default([]),
+});
+
+/** Timeouts the EVSE module puts into its status messages (18.12.3, .5, .8, .10, .11). */
+const timeouts = z.strictObject({
+  authorizationMs: ms.default(60_000),
+  schedulesMs: ms.default(5_000),
+  cableCheckMs: ms.default(38_000),
+  startChargingMs: ms.default(5_000),
+  stopChargingMs: ms.default(5_000),
+  /** Charge loop: longest gap between Update DC/AC Charging Parameters (18.10.4, error 23). */
+  chargeParameterMs: ms.default(500),
+});
+
+const station = z.strictObject({
+  /** Minimum cable check duration: a slow isolation monitor. */
+  cableCheckMs: ms.default(0),
+  timeouts: timeouts.default({
+    authorizationMs: 60_000,
+    schedulesMs: 5_000,
+    cableCheckMs: 38_000,
+    startChargingMs: 5_000,
+    stopChargingMs: 5_000,
+    chargeParameterMs: 500,
+  }),
+  errors: z.array(stationErrorAt).default([]),
+});
+
+const cable = z.strictObject({
+  /** Plug in this long after the pair is created; null: only by `cable.plug()`. */
+  plugInAfterMs: ms.nullable().default(1_000),
+  /** Unplug this long after a session ended (stopped or failed); null: stay plugged. */
+  unplugAfterSessionMs: ms.nullable().default(null),
+  /** Plug in again this long after an unplug; null: stay unplugged. */
+  replugAfterMs: ms.nullable().default(null),
+  /** Unplug when the session reaches this phase (after `afterMs` in it). */
+  unplugIn: z.strictObject({ phase, afterMs: ms.default(0) }).optional(),
+});
+
+export const scenarioSchema = z.strictObject({
+  name: z.string().default('unnamed'),
+  description: z.string().optional(),
+  ev: ev.default(ev.parse({})),
+  station: station.default(station.parse({})),
+  cable: cable.default(cable.parse({})),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+export type ScenarioInput = z.input<typeof scenarioSchema>;
+
+/** Validates (and fills defaults of) a scenario object; throws a readable error. */
+export function parseScenario(input: unknown, source = 'scenario'): Scenario {
+  const r = scenarioSchema.safeParse(input);
+  if (!r.success) {
+    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`${source}: ${issues}`);
+  }
+  return r.data;
+}
+
+export async function loadScenario(path: string): Promise<Scenario> {
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new Error(`${path}: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  return parseScenario(json, path);
+}
+
+/** The scenarios shipped in sim/scenarios, by file name without `.json`. */
+export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url);
+
+export function builtinScenarioPath(name: string): string {
+  return new URL(`${name}.json`, SCENARIO_DIR).pathname;
+}

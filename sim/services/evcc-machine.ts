@@ -1,0 +1,365 @@
+/**
+ * The simulated car's V2G session (EVCC) as an XState machine: the ISO 15118-2 / DIN 70121
+ * message sequence, driven by the EV host's commands (18.9.10-18.9.15) and the station's
+ * responses. It speaks through a port (send a request, tell the host) so the statechart stays
+ * free of HCI bytes; the V2G EV service (v2g-ev.ts) implements the port.
+ */
+import { assign, setup } from 'xstate';
+import type { SessionPhase } from '../phases.js';
+import type { SessionFailure, V2gKind, V2gRequest, V2gResponse } from '../v2g-messages.js';
+
+/** What the EVCC machine needs from the module around it. */
+export interface EvccPort {
+  send(kind: V2gKind, extra?: Partial<V2gRequest>): void;
+  phase(p: SessionPhase): void;
+  /** Status messages to the EV host (18.11). */
+  sessionStarted(res: V2gResponse): void;
+  chargeParametersDiscovered(res: V2gResponse): void;
+  cableCheckReady(): void;
+  cableCheckFinished(): void;
+  preChargingReady(): void;
+  chargingReady(): void;
+  chargingStarted(): void;
+  chargingStopped(): void;
+  postChargingReady(): void;
+  dcParameters(res: V2gResponse): void;
+  loopResponse(res: V2gResponse): void;
+  sessionStopped(): void;
+  sessionError(code: number): void;
+  /** Pre-charge: is the EVSE's present voltage close enough to the target? */
+  preChargeDone(res: V2gResponse, elapsedMs: number): boolean;
+  isDc(): boolean;
+  now(): number;
+}
+
+export type EvccEvent =
+  | { type: 'START' }
+  | { type: 'RES'; res: V2gResponse }
+  | { type: 'HOST_CABLE_CHECK' }
+  | { type: 'HOST_PRE_CHARGE' }
+  | { type: 'HOST_START_CHARGING' }
+  | { type: 'HOST_STOP_CHARGING'; renegotiation: boolean }
+  | { type: 'HOST_STOP_SESSION' }
+  | { type: 'LINK_LOST' };
+
+interface EvccContext {
+  renegotiating: boolean;
+  stopRequested: boolean;
+  renegotiationRequested: boolean;
+  chargingReadySent: boolean;
+  phaseStartedAt: number;
+  lastSentAt: number;
+  failure: SessionFailure | undefined;
+}
+
+/** ISO 15118-2 V2G_EVCC_Msg_Timeout is 2 s; the SECC answers or fails before this. */
+const RESPONSE_TIMEOUT_MS = 65_000;
+/** 18.11.14 code 8: unspecified (no details delivered by the EVSE). */
+const EV_UNSPECIFIED = 8;
+/** 18.11.14 code 7: EVSE present voltage too low (pre-charge never reached the target). */
+const EV_PRESENT_VOLTAGE_TOO_LOW = 7;
+
+const res = (e: EvccEvent): V2gResponse | undefined => (e.type === 'RES' ? e.res : undefined);
+
+export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preChargeTimeoutMs: number) {
+  return setup({
+    types: { context: {} as EvccContext, events: {} as EvccEvent },
+    delays: {
+      responseTimeout: RESPONSE_TIMEOUT_MS,
+      /** Repeated requests go out every loopIntervalMs (start to start). */
+      loop: ({ context }) => Math.max(0, loopIntervalMs - (port.now() - context.lastSentAt)),
+    },
+    guards: {
+      failed: ({ event }) => res(event)?.ok === false,
+      ongoing: ({ event }) => res(event)?.processing === 'ongoing',
+      isDc: () => port.isDc(),
+      renegotiating: ({ context }) => context.renegotiating,
+      stopRequested: ({ context }) => context.stopRequested,
+      renegotiationRequested: ({ context }) => context.renegotiationRequested,
+      chargingReadySent: ({ context }) => context.chargingReadySent,
+      preChargeJustDone: ({ context, event }) => {
+        const r = res(event);
+        return !context.chargingReadySent && r !== undefined && port.preChargeDone(r, port.now() - context.phaseStartedAt);
+      },
+      preChargeTimedOut: ({ context }) => !context.chargingReadySent && port.now() - context.phaseStartedAt > preChargeTimeoutMs,
+    },
+    actions: {
+      markSent: assign({ lastSentAt: () => port.now() }),
+      startPhaseClock: assign({ phaseStartedAt: () => port.now() }),
+      sendSessionSetup: () => port.send('sessionSetup'),
+      sendServiceDiscovery: () => port.send('serviceDiscovery'),
+      sendPaymentSelection: () => port.send('paymentSelection'),
+      sendAuthorization: () => port.send('authorization'),
+      sendChargeParameterDiscovery: () => port.send('chargeParameterDiscovery'),
+      sendCableCheck: () => port.send('cableCheck'),
+      sendPreCharge: () => port.send('preCharge'),
+      sendPowerDeliveryStart: () => port.send('powerDelivery', { chargeProgress: 'start' }),
+      sendPowerDeliveryStop: ({ context }) =>
+        port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
+      sendLoopRequest: () => port.send(port.isDc() ? 'currentDemand' : 'chargingStatus'),
+      sendWeldingDetection: () => port.send('weldingDetection'),
+      sendSessionStop: () => port.send('sessionStop'),
+      phaseSessionSetup: () => port.phase('sessionSetup'),
+      phaseServiceDiscovery: () => port.phase('serviceDiscovery'),
+      phasePaymentSelection: () => port.phase('paymentSelection'),
+      phaseAuthorization: () => port.phase('authorization'),
+      phaseChargeParameterDiscovery: () => port.phase('chargeParameterDiscovery'),
+      phaseCableCheck: () => port.phase('cableCheck'),
+      phasePreCharge: () => port.phase('preCharge'),
+      phasePowerDelivery: () => port.phase('powerDelivery'),
+      phaseChargeLoop: () => port.phase('chargeLoop'),
+      phasePowerDeliveryStop: () => port.phase('powerDeliveryStop'),
+      phaseWeldingDetection: () => port.phase('weldingDetection'),
+      phaseSessionStop: () => port.phase('sessionStop'),
+      phaseIdle: () => port.phase('idle'),
+      reportSessionStarted: ({ event }) => {
+        const r = res(event);
+        if (r) port.sessionStarted(r);
+      },
+      reportChargeParameters: ({ event }) => {
+        const r = res(event);
+        if (r) port.chargeParametersDiscovered(r);
+      },
+      reportDcParameters: ({ event }) => {
+        const r = res(event);
+        if (r) port.dcParameters(r);
+      },
+      reportLoopResponse: ({ event }) => {
+        const r = res(event);
+        if (r) port.loopResponse(r);
+      },
+      reportCableCheckReady: () => port.cableCheckReady(),
+      reportCableCheckFinished: () => port.cableCheckFinished(),
+      reportPreChargingReady: () => port.preChargingReady(),
+      reportChargingReady: () => port.chargingReady(),
+      markChargingReady: assign({ chargingReadySent: true }),
+      reportChargingStarted: () => port.chargingStarted(),
+      reportChargingStopped: () => port.chargingStopped(),
+      reportPostChargingReady: () => port.postChargingReady(),
+      reportSessionStopped: () => port.sessionStopped(),
+      rememberFailure: assign({ failure: ({ event }) => res(event)?.failure }),
+      preChargeFailure: assign({ failure: { evSessionError: EV_PRESENT_VOLTAGE_TOO_LOW, evseSessionError: 0 } }),
+      reportSessionError: ({ context }) => port.sessionError(context.failure?.evSessionError ?? EV_UNSPECIFIED),
+      requestStop: assign({
+        stopRequested: true,
+        renegotiationRequested: ({ event }) => event.type === 'HOST_STOP_CHARGING' && event.renegotiation,
+      }),
+      beginRenegotiation: assign({ renegotiating: true, stopRequested: false, chargingReadySent: false }),
+      resetSession: assign({
+        renegotiating: false,
+        stopRequested: false,
+        renegotiationRequested: false,
+        chargingReadySent: false,
+        failure: undefined,
+      }),
+    },
+  }).createMachine({
+    id: 'evcc',
+    context: {
+      renegotiating: false,
+      stopRequested: false,
+      renegotiationRequested: false,
+      chargingReadySent: false,
+      phaseStartedAt: 0,
+      lastSentAt: 0,
+      failure: undefined,
+    },
+    initial: 'idle',
+    on: { LINK_LOST: '.failed' },
+    states: {
+      idle: {
+        entry: ['phaseIdle', 'resetSession'],
+        on: { START: 'sessionSetup', LINK_LOST: {} },
+      },
+      sessionSetup: {
+        entry: ['phaseSessionSetup', 'markSent', 'sendSessionSetup'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { target: '#evcc.serviceDiscovery' },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      serviceDiscovery: {
+        entry: ['phaseServiceDiscovery', 'markSent', 'sendServiceDiscovery'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { target: '#evcc.paymentSelection' },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      paymentSelection: {
+        entry: ['phasePaymentSelection', 'markSent', 'sendPaymentSelection'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { target: '#evcc.authorization', actions: ['reportSessionStarted'] },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      authorization: {
+        entry: ['phaseAuthorization'],
+        initial: 'sending',
+        states: {
+          sending: {
+            entry: ['markSent', 'sendAuthorization'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { guard: 'ongoing', target: 'waiting' },
+                { target: '#evcc.chargeParameterDiscovery' },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: { after: { loop: 'sending' } },
+        },
+      },
+      chargeParameterDiscovery: {
+        entry: ['phaseChargeParameterDiscovery'],
+        initial: 'sending',
+        states: {
+          sending: {
+            entry: ['markSent', 'sendChargeParameterDiscovery'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { guard: 'ongoing', target: 'waiting' },
+                { guard: 'renegotiating', target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
+                { guard: 'isDc', target: '#evcc.cableCheckReady', actions: ['reportChargeParameters', 'reportCableCheckReady'] },
+                { target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: { after: { loop: 'sending' } },
+        },
+      },
+      cableCheckReady: { on: { HOST_CABLE_CHECK: 'cableCheck', HOST_STOP_SESSION: 'sessionStop' } },
+      cableCheck: {
+        entry: ['phaseCableCheck'],
+        initial: 'sending',
+        states: {
+          sending: {
+            entry: ['markSent', 'sendCableCheck'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { guard: 'ongoing', target: 'waiting', actions: ['reportDcParameters'] },
+                { target: '#evcc.preChargeReady', actions: ['reportDcParameters', 'reportCableCheckFinished', 'reportPreChargingReady'] },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: { after: { loop: 'sending' } },
+        },
+      },
+      preChargeReady: { on: { HOST_PRE_CHARGE: 'preCharge', HOST_STOP_SESSION: 'sessionStop' } },
+      preCharge: {
+        entry: ['phasePreCharge', 'startPhaseClock'],
+        initial: 'sending',
+        on: {
+          HOST_START_CHARGING: { guard: 'chargingReadySent', target: 'powerDelivery' },
+          HOST_STOP_SESSION: 'sessionStop',
+        },
+        states: {
+          sending: {
+            entry: ['markSent', 'sendPreCharge'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { guard: 'preChargeJustDone', target: 'waiting', actions: ['reportDcParameters', 'markChargingReady', 'reportChargingReady'] },
+                { guard: 'preChargeTimedOut', target: '#evcc.failed', actions: ['reportDcParameters', 'preChargeFailure'] },
+                { target: 'waiting', actions: 'reportDcParameters' },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: { after: { loop: 'sending' } },
+        },
+      },
+      chargingReady: { on: { HOST_START_CHARGING: 'powerDelivery', HOST_STOP_SESSION: 'sessionStop' } },
+      powerDelivery: {
+        entry: ['phasePowerDelivery', 'markSent', 'sendPowerDeliveryStart'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { target: '#evcc.chargeLoop', actions: ['reportChargingStarted'] },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      chargeLoop: {
+        entry: ['phaseChargeLoop', 'startPhaseClock'],
+        initial: 'sending',
+        on: { HOST_STOP_CHARGING: { actions: 'requestStop' } },
+        states: {
+          sending: {
+            entry: ['markSent', 'sendLoopRequest'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { guard: 'stopRequested', target: '#evcc.powerDeliveryStop', actions: 'reportLoopResponse' },
+                { target: 'waiting', actions: 'reportLoopResponse' },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: {
+            always: { guard: 'stopRequested', target: '#evcc.powerDeliveryStop' },
+            after: { loop: 'sending' },
+          },
+        },
+      },
+      powerDeliveryStop: {
+        entry: ['phasePowerDeliveryStop', 'markSent', 'sendPowerDeliveryStop'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { guard: 'renegotiationRequested', target: '#evcc.chargeParameterDiscovery', actions: ['reportChargingStopped', 'beginRenegotiation'] },
+            { guard: 'isDc', target: '#evcc.weldingDetection', actions: ['reportChargingStopped', 'reportPostChargingReady'] },
+            { target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      weldingDetection: {
+        entry: ['phaseWeldingDetection'],
+        initial: 'sending',
+        on: { HOST_STOP_SESSION: '#evcc.sessionStop' },
+        states: {
+          sending: {
+            entry: ['markSent', 'sendWeldingDetection'],
+            on: {
+              RES: [
+                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+                { target: 'waiting', actions: 'reportDcParameters' },
+              ],
+            },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          waiting: { after: { loop: 'sending' } },
+        },
+      },
+      sessionStop: {
+        entry: ['phaseSessionStop', 'markSent', 'sendSessionStop'],
+        on: {
+          RES: [
+            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { target: '#evcc.idle', actions: ['reportSessionStopped'] },
+          ],
+        },
+        after: { responseTimeout: '#evcc.failed' },
+      },
+      failed: {
+        entry: ['reportSessionError', 'reportSessionStopped'],
+        always: 'idle',
+      },
+    },
+  });
+}
+

@@ -1,0 +1,218 @@
+/**
+ * SLAC service (manual chapter 16) as an XState machine per module. Matching succeeds when the
+ * EV attempts it while the cable is plugged and the EVSE is inside its 50 s matching window
+ * (16.4.5); each side then reports SlacSuccess (16.3.1), the EV alone SlacFailed (16.3.2) for a
+ * failed attempt, the EVSE SlacFailed when its window closes unmatched. Scenario
+ * `ev.slacFailures` makes the first N attempts after a plug-in fail.
+ */
+import { assign, createActor, setup } from 'xstate';
+import { Slac, SlacResultCode, SlacState } from '../../codec/modules/slac.js';
+import { ResultCode } from '../../codec/message.js';
+import { type ModuleContext, type Service, fail, ok } from '../module.js';
+
+/** 16.4.5: the EVSE stays ready for matching this long. */
+export const EVSE_MATCHING_WINDOW_MS = 50_000;
+/** Time the SLAC firmware takes to come up after Start SLAC (the reference waits ~2 s). */
+export const SLAC_STARTUP_MS = 500;
+const POLL_MS = 100;
+
+type SlacEvent =
+  | { type: 'START' }
+  | { type: 'STOP' }
+  | { type: 'MATCH' }
+  | { type: 'MATCHED' }
+  | { type: 'UNPLUGGED' };
+
+interface SlacContext {
+  /** Start Matching arrived while the firmware was still starting. */
+  matchPending: boolean;
+  /** When the current EV attempt began waiting for the EVSE. */
+  waitStartedAt: number;
+}
+
+export function createSlacMachine(ctx: ModuleContext, hooks: { attemptFails: () => boolean }) {
+  const { cable, clock } = ctx;
+  const ev = ctx.scenario.ev;
+  return setup({
+    types: { context: {} as SlacContext, events: {} as SlacEvent },
+    delays: {
+      startup: SLAC_STARTUP_MS,
+      evseWindow: EVSE_MATCHING_WINDOW_MS,
+      poll: POLL_MS,
+      sounding: ev.slacMatchMs,
+    },
+    guards: {
+      matchPending: ({ context }) => context.matchPending,
+      evseReady: () => cable.canMatch,
+      waitedTooLong: ({ context }) => clock.now() - context.waitStartedAt >= ev.slacWaitMs,
+      attemptSucceeds: () => cable.canMatch && !hooks.attemptFails(),
+    },
+    actions: {
+      rememberMatch: assign({ matchPending: true }),
+      forgetMatch: assign({ matchPending: false }),
+      openWindow: () => cable.setEvseMatching(true),
+      closeWindow: () => cable.setEvseMatching(false),
+      startWaiting: assign({ waitStartedAt: () => clock.now() }),
+      reportSuccess: () => ctx.emit(Slac.SlacSuccess),
+      reportFailure: () => ctx.emit(Slac.SlacFailed),
+      evMatched: () => cable.slacResult(true),
+      evFailed: () => cable.slacResult(false),
+    },
+  }).createMachine({
+    id: 'slac',
+    context: { matchPending: false, waitStartedAt: 0 },
+    initial: 'idle',
+    on: { STOP: { target: '.idle', actions: ['closeWindow', 'forgetMatch'] } },
+    states: {
+      idle: { on: { START: 'starting' } },
+      starting: {
+        on: { MATCH: { actions: 'rememberMatch' } },
+        after: {
+          startup: [{ guard: 'matchPending', target: 'matching', actions: 'forgetMatch' }, { target: 'started' }],
+        },
+      },
+      started: { on: { MATCH: 'matching' } },
+      matching: ctx.role === 'EVSE' ? evseMatching() : evMatching(),
+      ready: { on: { UNPLUGGED: 'started' } },
+      failure: { on: { MATCH: 'matching', UNPLUGGED: 'started' } },
+    },
+  });
+
+  function evseMatching() {
+    return {
+      entry: 'openWindow' as const,
+      exit: 'closeWindow' as const,
+      on: { MATCHED: { target: 'ready', actions: 'reportSuccess' as const } },
+      after: { evseWindow: { target: 'failure', actions: 'reportFailure' as const } },
+    };
+  }
+
+  function evMatching() {
+    return {
+      initial: 'waiting',
+      entry: 'startWaiting' as const,
+      on: { UNPLUGGED: { target: 'failure', actions: 'reportFailure' as const } },
+      states: {
+        waiting: {
+          always: { guard: 'evseReady' as const, target: 'sounding' },
+          after: {
+            poll: [
+              { guard: 'evseReady' as const, target: 'sounding' },
+              { guard: 'waitedTooLong' as const, target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
+              { target: 'waiting', reenter: true },
+            ],
+          },
+        },
+        sounding: {
+          after: {
+            sounding: [
+              { guard: 'attemptSucceeds' as const, target: '#slac.ready', actions: ['evMatched', 'reportSuccess'] as const },
+              { target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
+            ],
+          },
+        },
+      },
+    };
+  }
+}
+
+const STATE_CODES: Record<string, number> = {
+  idle: SlacState.idle,
+  starting: SlacState.starting,
+  started: SlacState.startedNotRunning,
+  matching: SlacState.running,
+  ready: SlacState.ready,
+  failure: SlacState.failure,
+};
+
+export function createSlacService(ctx: ModuleContext): Service {
+  const { role, cable } = ctx;
+  let failuresLeft = ctx.scenario.ev.slacFailures;
+  const attemptFails = (): boolean => {
+    if (failuresLeft <= 0) return false;
+    failuresLeft--;
+    return true;
+  };
+  const machine = createSlacMachine(ctx, { attemptFails });
+  let actor = createActor(machine, { clock: ctx.clock }).start();
+  let attnRx: Uint8Array = new Uint8Array(58);
+  let attnTxRef: Uint8Array = new Uint8Array(58);
+  let validation = false;
+  let iface = 0;
+  let wasPlugged = cable.isPlugged;
+
+  const offSlac = cable.onSlac((side, success) => {
+    if (side === role && role === 'EVSE' && success) actor.send({ type: 'MATCHED' });
+  });
+  const offChange = cable.onChange(() => {
+    if (wasPlugged && !cable.isPlugged) actor.send({ type: 'UNPLUGGED' });
+    if (!wasPlugged && cable.isPlugged) failuresLeft = ctx.scenario.ev.slacFailures;
+    wasPlugged = cable.isPlugged;
+  });
+
+  const stateName = (): string => {
+    const v = actor.getSnapshot().value;
+    return typeof v === 'string' ? v : Object.keys(v)[0] ?? 'idle';
+  };
+
+  return {
+    module: 'Slac',
+    handlers: {
+      SetInterface: (m) => {
+        iface = m.fields.index as number;
+        return ok();
+      },
+      GetInterface: () => ok({ index: iface }),
+      StartSlac: (m) => {
+        if ((m.fields.mode === 1 ? 'EVSE' : 'EV') !== role) return fail(ResultCode.unexpectedMessage);
+        if (stateName() !== 'idle') return fail(SlacResultCode.wrongState);
+        actor.send({ type: 'START' });
+        return ok();
+      },
+      /** 16.4.4: 0x10 when already stopped or never started. */
+      StopSlac: () => {
+        if (stateName() === 'idle') return fail(SlacResultCode.wrongState);
+        actor.send({ type: 'STOP' });
+        return ok();
+      },
+      StartMatching: () => {
+        const s = stateName();
+        if (s === 'idle' || s === 'matching' || s === 'ready') return fail(SlacResultCode.wrongState);
+        actor.send({ type: 'MATCH' });
+        return ok();
+      },
+      GetState: () => ok({ state: STATE_CODES[stateName()] ?? SlacState.notInitialized }),
+      SetAttnRxValues: (m) => {
+        attnRx = m.fields.attnRx as Uint8Array;
+        return ok();
+      },
+      GetAttnRxValues: () => ok({ attnRx }),
+      SetAttnTxRefValues: (m) => {
+        attnTxRef = m.fields.attnTxRef as Uint8Array;
+        return ok();
+      },
+      GetAttnTxRefValues: () => ok({ attnTxRef }),
+      SetValidationConfiguration: (m) => {
+        validation = m.fields.enabled as boolean;
+        return ok();
+      },
+      GetValidationConfiguration: () => ok({ enabled: validation }),
+      /** BCB toggling (21.7) is not simulated: the EV never asks for it, so a result is unexpected. */
+      SetBcbToggleResult: () => fail(SlacResultCode.wrongState),
+    },
+    reset() {
+      actor.stop();
+      cable.setEvseMatching(false);
+      actor = createActor(machine, { clock: ctx.clock }).start();
+      attnRx = new Uint8Array(58);
+      attnTxRef = new Uint8Array(58);
+      validation = false;
+      failuresLeft = ctx.scenario.ev.slacFailures;
+    },
+    close() {
+      offSlac();
+      offChange();
+      actor.stop();
+    },
+  };
+}

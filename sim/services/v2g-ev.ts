@@ -1,0 +1,318 @@
+/**
+ * V2G service of the simulated EV module (WHITE-beet-PI, chapter 18 EV side): configuration
+ * commands (18.9), the EVCC session machine (evcc-machine.ts) and the EV status messages
+ * (18.11). The car's battery integrates the energy the station reports delivering, so SOC and
+ * "charging complete" move during the charge loop.
+ */
+import { createActor } from 'xstate';
+import { V2g } from '../../codec/catalog.js';
+import { V2gResultCode } from '../../codec/modules/v2g/common.js';
+import { ResultCode } from '../../codec/message.js';
+import { SESSION_PHASES, type SessionPhase } from '../phases.js';
+import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
+import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import { type EvccPort, createEvccMachine } from './evcc-machine.js';
+
+type Fields = Record<string, unknown>;
+const num = (f: Fields, k: string): number => f[k] as number;
+
+const isDcMode = (m: number): boolean => m <= 3;
+
+interface EvConfig {
+  evId: Uint8Array;
+  protocols: number[];
+  energyTransferModes: number[];
+  batteryCapacityWh: number;
+}
+
+export function createV2gEvService(ctx: ModuleContext, common: { mode: () => number; setMode: (m: number) => void }): Service {
+  const { cable, clock, scenario } = ctx;
+  let config: EvConfig | undefined;
+  let dc: Fields | undefined;
+  let ac: Fields | undefined;
+  let profile: { scheduleTupleId: number; entries: Array<{ startS: number; intervalS: number; powerW: number }> } | undefined;
+
+  // Per-session state.
+  let sessionId: Uint8Array = new Uint8Array(8);
+  let selectedMode = 0;
+  let lastEvse: EvseSnapshot | undefined;
+  let lastAc = '';
+  let energyWh = 0;
+  let socStart = 50;
+  let lastLoopAt = 0;
+  let loopStartedAt = 0;
+
+  const soc = (): number => {
+    const cap = scenario.ev.battery.capacityWh;
+    return Math.min(100, socStart + (energyWh / cap) * 100);
+  };
+  const phaseIndex = (p: SessionPhase): number => SESSION_PHASES.indexOf(p);
+  /** A scripted car error (scenario ev.errors) in force in the current phase. */
+  const scriptedError = (): number => {
+    let code = 0;
+    for (const e of scenario.ev.errors) if (phaseIndex(cable.phase) >= phaseIndex(e.phase)) code = e.evErrorCode;
+    return code;
+  };
+
+  const snapshot = (): EvSnapshot => {
+    const s = soc();
+    const target = scenario.ev.battery.socTargetPercent;
+    const afterMs = scenario.ev.stopAfterChargingMs;
+    const inLoop = cable.phase === 'chargeLoop';
+    const complete = s >= target || (inLoop && afterMs !== undefined && clock.now() - loopStartedAt >= afterMs);
+    const err = scriptedError();
+    return {
+      evccId: config?.evId ?? ctx.mac,
+      protocols: config?.protocols ?? [1],
+      energyTransferModes: config?.energyTransferModes ?? [],
+      batteryCapacityWh: config?.batteryCapacityWh ?? 0,
+      ...(dc ? { dc: dc as unknown as NonNullable<EvSnapshot['dc']> } : {}),
+      ...(ac ? { ac: ac as unknown as NonNullable<EvSnapshot['ac']> } : {}),
+      socPercent: Math.floor(s),
+      errorCode: err !== 0 ? err : dc ? num(dc, 'status') : 0,
+      ready: err === 0 && (dc ? num(dc, 'status') === 0 : true),
+      chargingComplete: complete,
+      bulkChargingComplete: dc ? s >= num(dc, 'bulkSocPercent') : false,
+    };
+  };
+
+  /** The energy transfer mode the car asks for: the scenario's choice if both sides can. */
+  const chooseMode = (evse: EvseSnapshot): number | undefined => {
+    const mine = config?.energyTransferModes ?? [];
+    const common = mine.filter((m) => evse.energyTransferModes.includes(m));
+    const preferred = scenario.ev.energyTransferMode;
+    const names = ['dcCore', 'dcExtended', 'dcComboCore', 'dcUnique', 'acSinglePhase', 'acThreePhase'];
+    const want = preferred === undefined ? -1 : names.indexOf(preferred);
+    return common.includes(want) ? want : common[0];
+  };
+
+  const integrate = (evse: EvseSnapshot): void => {
+    const now = clock.now();
+    const dt = lastLoopAt === 0 ? 0 : now - lastLoopAt;
+    lastLoopAt = now;
+    let powerW = 0;
+    if (isDcMode(selectedMode) && evse.dc) powerW = evse.dc.presentVoltageV * evse.dc.presentCurrentA;
+    else if (evse.ac && ac) {
+      const phases = selectedMode === 5 ? 3 : 1;
+      powerW = evse.ac.nominalVoltageV * Math.min(num(ac, 'maxCurrentA'), evse.ac.maxCurrentA) * phases;
+    }
+    energyWh += (Math.max(0, powerW) * dt) / 3_600_000;
+    cable.emit({ type: 'battery', at: now, socPercent: soc(), energyWh });
+  };
+
+  const emitDc = (evse: EvseSnapshot): void => {
+    const d = evse.dc;
+    if (!d) return;
+    ctx.emit(V2g.EvDcChargeParametersChanged, {
+      minVoltageV: d.minVoltageV,
+      minCurrentA: d.minCurrentA,
+      minPowerW: d.minVoltageV * d.minCurrentA,
+      maxVoltageV: d.maxVoltageV,
+      maxCurrentA: d.maxCurrentA,
+      maxPowerW: d.maxPowerW,
+      presentVoltageV: d.presentVoltageV,
+      presentCurrentA: d.presentCurrentA,
+      status: d.status,
+      isolationStatus: d.isolationLevel,
+      voltageLimitAchieved: d.presentVoltageV >= d.maxVoltageV,
+      currentLimitAchieved: d.presentCurrentA >= d.maxCurrentA,
+      powerLimitAchieved: d.presentVoltageV * d.presentCurrentA >= d.maxPowerW,
+      peakCurrentRippleA: d.peakCurrentRippleA,
+      ...(d.currentRegulationToleranceA !== undefined ? { currentRegulationToleranceA: d.currentRegulationToleranceA } : {}),
+      ...(evse.energyToBeDeliveredWh !== undefined ? { energyToBeDeliveredWh: evse.energyToBeDeliveredWh } : {}),
+    });
+  };
+
+  const emitAc = (evse: EvseSnapshot, always: boolean): void => {
+    if (!evse.ac) return;
+    const fields = { nominalVoltageV: evse.ac.nominalVoltageV, maxCurrentA: evse.ac.maxCurrentA, rcd: evse.ac.rcd };
+    const key = JSON.stringify(fields);
+    if (!always && key === lastAc) return;
+    lastAc = key;
+    ctx.emit(V2g.EvAcChargeParametersChanged, fields);
+  };
+
+  const port: EvccPort = {
+    send(kind: V2gKind, extra: Partial<V2gRequest> = {}) {
+      const req: V2gRequest = { type: 'req', kind, sessionId, ev: snapshot(), ...extra };
+      if (kind === 'sessionSetup') req.protocol = undefined;
+      if (kind === 'paymentSelection') req.paymentMethod = 0;
+      if (kind === 'chargeParameterDiscovery') {
+        req.energyTransferMode = selectedMode;
+        req.maxEntries = 24;
+      }
+      if (kind === 'powerDelivery' && extra.chargeProgress === 'start') {
+        const tuple = profile ?? (lastEvse?.schedules[0] as typeof profile);
+        req.scheduleTupleId = tuple?.scheduleTupleId ?? 1;
+        req.chargingProfile = (tuple?.entries ?? [{ startS: 0, intervalS: 0, powerW: 0 }]).slice(0, 24).map((e) => ({ startS: e.startS, powerW: e.powerW }));
+      }
+      if (!cable.sendV2g('EV', req)) actor.send({ type: 'LINK_LOST' });
+    },
+    phase: (p) => cable.setPhase(p),
+    sessionStarted(res) {
+      lastEvse = res.evse;
+      const iso = res.protocol === 1;
+      ctx.emit(V2g.EvSessionStarted, {
+        selectedProtocol: res.protocol ?? 1,
+        sessionId,
+        evseId: (iso ? res.evse.evseId : res.evse.evseId).slice(0, 37),
+        selectedPaymentMethod: 0,
+        selectedEnergyTransferMode: selectedMode,
+      });
+    },
+    chargeParametersDiscovered(res) {
+      lastEvse = res.evse;
+      if (res.evse.schedules.length > 0) ctx.emit(V2g.EvScheduleReceived, { scheduleTuples: res.evse.schedules });
+      if (isDcMode(selectedMode)) emitDc(res.evse);
+      else emitAc(res.evse, true);
+    },
+    cableCheckReady: () => ctx.emit(V2g.EvCableCheckReady),
+    cableCheckFinished: () => ctx.emit(V2g.EvCableCheckFinished),
+    preChargingReady: () => ctx.emit(V2g.EvPreChargingReady),
+    chargingReady: () => ctx.emit(V2g.EvChargingReady),
+    chargingStarted() {
+      loopStartedAt = clock.now();
+      lastLoopAt = 0;
+      ctx.emit(V2g.EvChargingStarted);
+    },
+    chargingStopped: () => ctx.emit(V2g.EvChargingStopped),
+    postChargingReady: () => ctx.emit(V2g.EvPostChargingReady),
+    dcParameters(res) {
+      lastEvse = res.evse;
+      emitDc(res.evse);
+    },
+    loopResponse(res) {
+      lastEvse = res.evse;
+      integrate(res.evse);
+      if (isDcMode(selectedMode)) emitDc(res.evse);
+      else emitAc(res.evse, false);
+      if (res.notification) {
+        ctx.emit(V2g.EvNotificationReceived, { type: res.notification.renegotiation ? 1 : 0, maxDelayS: res.notification.maxDelayS });
+      }
+    },
+    sessionStopped: () => ctx.emit(V2g.EvSessionStopped),
+    sessionError: (code) => ctx.emit(V2g.EvSessionError, { code }),
+    preChargeDone(res, elapsedMs) {
+      const target = dc ? num(dc, 'targetVoltageV') : 0;
+      const present = res.evse.dc?.presentVoltageV ?? 0;
+      return elapsedMs >= scenario.ev.preChargeMs && Math.abs(present - target) <= scenario.ev.preChargeToleranceV;
+    },
+    isDc: () => isDcMode(selectedMode),
+    now: () => clock.now(),
+  };
+
+  const machine = createEvccMachine(port, scenario.ev.loopIntervalMs, scenario.ev.preChargeTimeoutMs);
+  let actor = createActor(machine, { clock }).start();
+
+  cable.attachEvcc((m: V2gMessage) => {
+    if (m.type !== 'res') return;
+    if (m.kind === 'serviceDiscovery') {
+      const mode = chooseMode(m.evse);
+      if (mode === undefined) {
+        // 18.11.14 code 2: no energy transfer mode both sides support.
+        actor.send({ type: 'RES', res: { ...m, ok: false, failure: { evSessionError: 2, evseSessionError: 19 } } });
+        return;
+      }
+      selectedMode = mode;
+    }
+    if (m.kind === 'sessionSetup') sessionId = m.sessionId;
+    actor.send({ type: 'RES', res: m });
+  });
+
+  const offChange = cable.onChange(() => {
+    if (!cable.plcLinkUp && !actor.getSnapshot().matches('idle')) actor.send({ type: 'LINK_LOST' });
+  });
+
+  const top = (): string => {
+    const v = actor.getSnapshot().value;
+    return typeof v === 'string' ? v : (Object.keys(v)[0] ?? 'idle');
+  };
+  const inState = (...names: string[]): boolean => names.includes(top());
+  const active = (): boolean => !inState('idle');
+  const isEv = (): boolean => common.mode() === 0;
+
+  /** Configuration commands: only in EV mode, only while no session runs (18 intro). */
+  const configure = (apply: () => void): Reply => {
+    if (!isEv() || active()) return fail(V2gResultCode.wrongState);
+    apply();
+    return ok();
+  };
+
+  const hostEvent = (allowed: boolean, event: Parameters<typeof actor.send>[0]): Reply => {
+    if (!allowed) return fail(V2gResultCode.wrongState);
+    actor.send(event);
+    return ok();
+  };
+
+  return {
+    module: 'V2g',
+    handlers: {
+      EvSetConfiguration: (m) =>
+        configure(() => {
+          config = {
+            evId: m.fields.evId as Uint8Array,
+            protocols: m.fields.protocols as number[],
+            energyTransferModes: m.fields.energyTransferModes as number[],
+            batteryCapacityWh: m.fields.batteryCapacityWh as number,
+          };
+        }),
+      EvGetConfiguration: () =>
+        config ? ok({ ...config, paymentMethods: [0] }) : fail(V2gResultCode.wrongState),
+      EvSetDcChargingParameters: (m) => configure(() => (dc = { ...m.fields })),
+      EvUpdateDcChargingParameters: (m) => {
+        if (!isEv() || !dc) return fail(V2gResultCode.wrongState);
+        dc = { ...dc, ...m.fields };
+        return ok();
+      },
+      EvGetDcChargingParameters: () => (dc ? ok({ ...dc }) : fail(V2gResultCode.wrongState)),
+      EvSetAcChargingParameters: (m) => configure(() => (ac = { ...m.fields })),
+      EvUpdateAcChargingParameters: (m) => {
+        if (!isEv() || !ac) return fail(V2gResultCode.wrongState);
+        ac = { ...ac, ...m.fields };
+        return ok();
+      },
+      EvGetAcChargingParameters: () => (ac ? ok({ ...ac }) : fail(V2gResultCode.wrongState)),
+      EvSetChargingProfile: (m) => {
+        if (!isEv()) return fail(V2gResultCode.wrongState);
+        profile = m.fields as typeof profile;
+        return ok();
+      },
+      /** 18.9.10: needs configuration, parameters and the PLC link SLAC established. */
+      EvStartSession: () => {
+        if (!isEv() || active() || !config || (!dc && !ac) || !cable.plcLinkUp) return fail(V2gResultCode.wrongState);
+        energyWh = 0;
+        socStart = scenario.ev.battery.socStartPercent ?? (dc ? num(dc, 'socPercent') : 50);
+        lastAc = '';
+        lastEvse = undefined;
+        actor.send({ type: 'START' });
+        return ok();
+      },
+      EvStartCableCheck: () => hostEvent(inState('cableCheckReady'), { type: 'HOST_CABLE_CHECK' }),
+      EvStartPreCharging: () => hostEvent(inState('preChargeReady'), { type: 'HOST_PRE_CHARGE' }),
+      EvStartCharging: () =>
+        hostEvent(inState('chargingReady') || (inState('preCharge') && actor.getSnapshot().context.chargingReadySent), {
+          type: 'HOST_START_CHARGING',
+        }),
+      EvStopCharging: (m) => hostEvent(inState('chargeLoop'), { type: 'HOST_STOP_CHARGING', renegotiation: m.fields.renegotiation as boolean }),
+      /** 18.9.15: after Post Charging Ready; also before charging started (the host gives up). */
+      EvStopSession: () =>
+        hostEvent(inState('weldingDetection', 'cableCheckReady', 'preChargeReady', 'preCharge', 'chargingReady'), { type: 'HOST_STOP_SESSION' }),
+    },
+    reset() {
+      actor.stop();
+      actor = createActor(machine, { clock }).start();
+      config = undefined;
+      dc = undefined;
+      ac = undefined;
+      profile = undefined;
+      common.setMode(2);
+    },
+    close() {
+      offChange();
+      actor.stop();
+    },
+  };
+}
+
+export type { EvseSnapshot, V2gResponse };
+void ResultCode;
