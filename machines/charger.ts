@@ -30,6 +30,8 @@ export interface ChargerState {
   energyWh: number;
   peakVoltageV: number;
   peakCurrentA: number;
+  /** The SOC the EV last reported (for samples). */
+  evSocPercent?: number;
 }
 
 export interface ChargerInput {
@@ -43,7 +45,7 @@ export type ChargerEvent =
   | { type: 'charger.reset' }
   | { type: 'charger.start' }
   | { type: 'charger.stop' }
-  | { type: 'charger.evLimits'; limits: Partial<EvLimits> }
+  | { type: 'charger.evLimits'; limits: Partial<EvLimits> & { socPercent?: number } }
   | { type: 'charger.targets'; voltageV: number; currentA: number };
 
 export interface ChargerSample {
@@ -53,6 +55,7 @@ export interface ChargerSample {
   currentA: number;
   powerW: number;
   energyWh: number;
+  socPercent?: number;
 }
 
 const NO_EV: EvLimits = { maxVoltageV: Number.POSITIVE_INFINITY, maxCurrentA: Number.POSITIVE_INFINITY, maxPowerW: Number.POSITIVE_INFINITY };
@@ -136,13 +139,24 @@ export const chargerMachine = setup({
   },
   actions: {
     advance: assign(({ context }) => now(context)),
-    reset: assign(({ context }) => ({ ...now(context), ev: NO_EV, targetVoltageV: 0, targetCurrentA: 0, active: false, energyWh: 0, peakVoltageV: 0, peakCurrentA: 0 })),
+    reset: assign(({ context }) => ({
+      ...now(context),
+      ev: NO_EV,
+      targetVoltageV: 0,
+      targetCurrentA: 0,
+      active: false,
+      energyWh: 0,
+      peakVoltageV: 0,
+      peakCurrentA: 0,
+      evSocPercent: undefined,
+    })),
     start: assign(({ context }) => ({ ...now(context), active: true })),
     // Stopping drops the targets as well: the command is 0 and stays 0 until the next start.
     stop: assign(({ context }) => ({ ...now(context), active: false, targetVoltageV: 0, targetCurrentA: 0 })),
     setEvLimits: assign(({ context, event }) => {
-      const limits = (event as Extract<ChargerEvent, { type: 'charger.evLimits' }>).limits;
-      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) } };
+      const { socPercent, ...limits } = (event as Extract<ChargerEvent, { type: 'charger.evLimits' }>).limits;
+      const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
+      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
     }),
     setTargets: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
@@ -155,6 +169,7 @@ export const chargerMachine = setup({
       currentA: context.presentCurrentA,
       powerW: context.presentVoltageV * context.presentCurrentA,
       energyWh: context.energyWh,
+      ...(context.evSocPercent !== undefined ? { socPercent: context.evSocPercent } : {}),
     })),
   },
   guards: {

@@ -6,7 +6,7 @@ import { Subject } from 'rxjs';
 import { type AnyActorLogic, type AnyEventObject, assign, createActor, setup } from 'xstate';
 import type { CommandDef, RequestOf, ResponseOf } from '../codec/message.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from '../machines/hci-types.js';
-import type { VirtualClock } from '../util/clock.js';
+import { type VirtualClock, flushMicrotasks } from '../util/clock.js';
 
 export interface SentCommand {
   name: string;
@@ -52,14 +52,26 @@ export class StubHciClient implements HciClient {
   async close(): Promise<void> {}
 }
 
-/** Runs `logic` as the child 'child' of a parent that records every event it receives. */
-export function harness(logic: AnyActorLogic, input: unknown, clock: VirtualClock) {
+export interface Sibling {
+  systemId: string;
+  logic: AnyActorLogic;
+  input: unknown;
+}
+
+/**
+ * Runs `logic` as the child 'child' of a parent that records every event it receives; siblings
+ * (e.g. the charger, systemId 'charger') run next to it.
+ */
+export function harness(logic: AnyActorLogic, input: unknown, clock: VirtualClock, siblings: Sibling[] = []) {
   const parent = setup({
     types: { context: {} as { events: AnyEventObject[] } },
-    actors: { child: logic },
+    actors: { child: logic, ...Object.fromEntries(siblings.map((x) => [x.systemId, x.logic])) } as Record<string, AnyActorLogic>,
   }).createMachine({
     context: { events: [] },
-    invoke: { id: 'child', src: 'child', systemId: 'child', input: () => input as never },
+    invoke: [
+      ...siblings.map((x) => ({ id: x.systemId, src: x.systemId, systemId: x.systemId, input: () => x.input as never })),
+      { id: 'child', src: 'child', systemId: 'child', input: () => input as never },
+    ],
     on: { '*': { actions: assign({ events: ({ context, event }) => [...context.events, event] }) } },
   });
   const actor = createActor(parent, { clock });
@@ -74,6 +86,14 @@ export function harness(logic: AnyActorLogic, input: unknown, clock: VirtualCloc
         .context.events.filter((e) => e.type === 'station.emit' && (e as unknown as { event: { type: string } }).event.type === 'log')
         .map((e) => (e as unknown as { event: { text: string } }).event.text),
     child: () => actor.getSnapshot().children.child,
+    system: actor.system,
     send: (e: AnyEventObject) => actor.getSnapshot().children.child?.send(e),
   };
+}
+
+/** Moves virtual time forward by exactly `ms`, firing timers in order and letting promises settle between them. */
+export async function advanceBy(clock: VirtualClock, ms: number, stepMs = 50): Promise<void> {
+  const end = clock.now() + ms;
+  await clock.runUntil(() => clock.now() >= end, ms, stepMs);
+  await flushMicrotasks();
 }

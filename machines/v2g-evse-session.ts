@@ -1,0 +1,527 @@
+/**
+ * One V2G session, EVSE side (manual 18.10, 18.12, 21.8): configure and start listening, then
+ * answer every status message 0x80-0x91 until the session stops or fails.
+ *
+ * Safety: `energyTransfer` (pre-charge and charging) is the only state in which the charger is
+ * started. Leaving it for any reason (EV stop request, session error, unplug, shutdown, timeout)
+ * stops the charger and sends EvseStopCharging; the other exits (session error, abort) send
+ * EvseStopCharging too when it has not been sent yet.
+ *
+ * The module ends the session with error 23 when Update DC/AC Charging Parameters is not sent for
+ * 500 ms after Set Schedules (18.10.4), so from then on an `updater` region sends it on a timer.
+ *
+ * Events from the parent: session.abort {reason}. Output: SessionRecord.
+ */
+import { type ActorRefFrom, assign, enqueueActions, sendParent, setup } from 'xstate';
+import { V2g } from '../codec/catalog.js';
+import type { CommandDef } from '../codec/message.js';
+import {
+  ENERGY_TRANSFER_MODES,
+  EVSE_SESSION_ERRORS,
+  IsolationLevel,
+  PROTOCOLS,
+  enumName,
+} from '../codec/modules/v2g/common.js';
+import { AuthorizationResult, CableCheckResult, CertificateResponseStatus, SchedulesResult } from '../codec/modules/v2g/evse.js';
+import type { Clock } from '../util/clock.js';
+import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
+import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
+import { type EvseConfig, bytesToHexId } from './config.js';
+import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import type { HciClient, StatusEvent } from './hci-types.js';
+import { type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
+
+export interface EvseSessionInput {
+  client: HciClient;
+  clock: Clock;
+  config: EvseConfig;
+  policy: AuthorizationPolicy;
+}
+
+export type EvseSessionCommand = { type: 'session.abort'; reason: string };
+
+interface EvseSessionContext extends EvseSessionInput {
+  startedAt: number;
+  evccId?: string;
+  protocol?: string;
+  energyTransferMode?: number;
+  schedule?: ScheduleTuple[];
+  cableCheckDone: boolean;
+  stopChargingSent: boolean;
+  energyFlowing: boolean;
+  lastUpdateAt?: number;
+  longestUpdateGapMs: number;
+  longestReactionMs: number;
+  evTargetVoltageV: number;
+  evTargetCurrentA: number;
+  evMaxCurrentA?: number;
+  socStartPercent?: number;
+  socPercent?: number;
+  stopReason?: string;
+  error?: SessionRecord['error'];
+  authorizationAt?: number;
+  authorizationTimeoutMs: number;
+}
+
+type Ev<T extends string> = StatusEvent & { type: T };
+type Events = EvseSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | { type: 'xstate.done.actor.policy'; output: boolean };
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
+const at = (e: unknown): number | undefined => (e as StatusEvent).at;
+const isDc = (mode: number | undefined): boolean => mode === undefined || mode <= 3;
+/** Present values go out with one decimal (exponential keeps 4-5 significant digits). */
+const round1 = (v: number): number => Math.round(v * 10) / 10;
+
+/** Sends a command through the commander child. */
+function command(def: CommandDef, fields: unknown, tag: string, answersAt?: number, tolerate?: readonly number[]): CommandRequest {
+  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}) };
+}
+
+type ChargerRef = ActorRefFrom<typeof chargerMachine>;
+
+function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined {
+  return system.get('charger') as ChargerRef | undefined;
+}
+
+function sendCharger(system: { get(id: string): unknown }, e: ChargerEvent): void {
+  chargerOf(system)?.send(e);
+}
+
+/** Present output of the charger now (0 without a charger). */
+function presentOutput(system: { get(id: string): unknown }, now: number): { voltageV: number; currentA: number; energyWh: number; peakV: number; peakA: number } {
+  const c = chargerOf(system);
+  if (!c) return { voltageV: 0, currentA: 0, energyWh: 0, peakV: 0, peakA: 0 };
+  const s = advance(c.getSnapshot().context, now);
+  return { voltageV: s.presentVoltageV, currentA: s.presentCurrentA, energyWh: s.energyWh, peakV: s.peakVoltageV, peakA: s.peakCurrentA };
+}
+
+export const v2gEvseSessionMachine = setup({
+  types: {
+    input: {} as EvseSessionInput,
+    context: {} as EvseSessionContext,
+    events: {} as Events,
+    output: {} as SessionRecord,
+  },
+  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic },
+  delays: {
+    updateInterval: ({ context }) => context.config.updateIntervalMs,
+    authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
+  },
+  actions: {
+    log: sendParent((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EVSE', p.text, p.level ?? 'info')),
+    logStep: sendParent(({ event }) => logEvent('EVSE', (event as { text: string }).text)),
+    phase: sendParent((_, p: { phase: SessionPhase }) => ({ type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } })),
+    noteSent: assign({
+      longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.sent' }>).reactionMs ?? 0),
+    }),
+    logCommandFailure: sendParent(({ event }) => {
+      const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+      return logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn');
+    }),
+    failConfiguration: assign({
+      error: ({ event }) => ({ name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
+    }),
+
+    sessionStarted: enqueueActions(({ enqueue, context, event, system }) => {
+      const fields = f(event);
+      const evccId = fields.evccId instanceof Uint8Array ? bytesToHexId(fields.evccId) : String(fields.evccId ?? '');
+      const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
+      const protocol = enumName(PROTOCOLS, num(fields.protocol));
+      enqueue.assign({ evccId, protocol, startedAt: context.clock.now() });
+      enqueue.sendParent(logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
+      enqueue.sendParent(logEvent('EVSE', `Protocol: ${protocol}`));
+      enqueue.sendParent(logEvent('EVSE', `Session ID: ${sessionId}`));
+      enqueue.sendParent(logEvent('EVSE', `EVCC ID: ${evccId}`));
+      enqueue(() => sendCharger(system, { type: 'charger.reset' }));
+    }),
+    paymentSelected: enqueueActions(({ enqueue, event }) => {
+      const fields = f(event);
+      enqueue.sendParent(logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod }));
+      enqueue.sendParent(logEvent('EVSE', `Selected payment method: ${fields.selectedPaymentMethod === 1 ? 'PnC' : 'EIM'}`));
+    }),
+    authorizationRequested: enqueueActions(({ enqueue, context, event }) => {
+      const timeoutMs = num(f(event).timeoutMs);
+      // Answer before the module's own deadline: keep a margin of 1 s (at most half the time).
+      const margin = Math.min(1000, timeoutMs / 2);
+      enqueue.assign({ authorizationAt: at(event), authorizationTimeoutMs: Math.max(0, timeoutMs - margin) });
+      enqueue.sendParent(logEvent('EVSE', '"Request Authorization" received', 'info', { timeoutMs }));
+      enqueue.sendParent({ type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs } });
+    }),
+    answerAuthorization: enqueueActions(({ enqueue, context }, p: { accepted: boolean; timedOut?: boolean }) => {
+      if (p.timedOut) enqueue.sendParent(logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
+      enqueue.sendParent(logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
+      enqueue.sendParent({ type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
+      const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
+      enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
+      if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
+    }),
+    energyTransferModeSelected: enqueueActions(({ enqueue, context, event, system }) => {
+      const fields = f(event);
+      const mode = num(fields.selectedEnergyTransferMode);
+      const dc = fields.dcParameters as { socPercent?: number } | undefined;
+      enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: dc.socPercent, socPercent: dc.socPercent } : {}) });
+      enqueue.sendParent(logEvent('EVSE', '"Energy transfer mode selected" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
+      const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
+      enqueue(() => sendCharger(system, { type: 'charger.evLimits', limits }));
+      if (!context.config.energyTransferModes.includes(mode)) {
+        enqueue.sendParent(logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
+        enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+      }
+    }),
+    schedulesRequested: enqueueActions(({ enqueue, context, event }) => {
+      const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
+      const tuples = context.config.schedule.map((t) => ({ scheduleTupleId: t.scheduleTupleId, entries: t.entries.slice(0, maxEntries) }));
+      enqueue.assign({ schedule: tuples });
+      enqueue.sendParent(logEvent('EVSE', '"Request Schedules" received'));
+      enqueue.sendParent(logEvent('EVSE', `Max entries: ${maxEntries}`));
+      enqueue.sendParent(logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
+      enqueue.sendTo(
+        'commander',
+        command(V2g.EvseSetSchedules, { result: SchedulesResult.ok, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
+      );
+    }),
+    dcParametersChanged: enqueueActions(({ enqueue, event, system }) => {
+      const fields = f(event);
+      const targetVoltageV = num(fields.targetVoltageV);
+      const targetCurrentA = num(fields.targetCurrentA);
+      const socPercent = num(fields.socPercent);
+      enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
+      enqueue.sendParent(logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
+      const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
+      enqueue(() => {
+        sendCharger(system, { type: 'charger.evLimits', limits });
+        sendCharger(system, { type: 'charger.targets', voltageV: targetVoltageV, currentA: targetCurrentA });
+      });
+      if (num(fields.errorCode) > 0) enqueue.sendParent(logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
+    }),
+    acParametersChanged: enqueueActions(({ enqueue, context, event, system }) => {
+      const fields = f(event);
+      const maxCurrentA = num(fields.maxCurrentA);
+      enqueue.assign({ evMaxCurrentA: maxCurrentA });
+      enqueue.sendParent(logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', { ...fields }));
+      const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA };
+      const c = context.config.charger;
+      enqueue(() => {
+        sendCharger(system, { type: 'charger.evLimits', limits });
+        // AC: the EV draws what it may at the nominal voltage.
+        sendCharger(system, { type: 'charger.targets', voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
+      });
+    }),
+    /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
+    sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
+      const now = context.clock.now();
+      const out = presentOutput(system, now);
+      const c = context.config.charger;
+      const answersAt = at(event);
+      if (isDc(context.energyTransferMode)) {
+        enqueue.sendTo(
+          'commander',
+          command(
+            V2g.EvseUpdateDcChargingParameters,
+            {
+              isolationLevel: context.cableCheckDone ? IsolationLevel.valid : IsolationLevel.invalid,
+              presentVoltageV: round1(out.voltageV),
+              presentCurrentA: round1(out.currentA),
+              maxVoltageV: c.maxVoltageV,
+              maxCurrentA: c.maxCurrentA,
+              maxPowerW: c.maxPowerW,
+              status: 0,
+            },
+            'update',
+            answersAt,
+          ),
+        );
+      } else {
+        enqueue.sendTo('commander', command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt));
+      }
+      const gap = context.lastUpdateAt === undefined ? 0 : now - context.lastUpdateAt;
+      enqueue.assign({
+        lastUpdateAt: now,
+        longestUpdateGapMs: context.energyFlowing ? Math.max(context.longestUpdateGapMs, gap) : context.longestUpdateGapMs,
+      });
+    }),
+    cableCheckRequested: enqueueActions(({ enqueue, event }) => {
+      enqueue.sendParent(logEvent('EVSE', '"Request Cable Check Status" received'));
+      enqueue.assign({ cableCheckDone: true });
+      enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result: CableCheckResult.succeeded }, 'cableCheck', at(event)));
+    }),
+    startEnergyTransfer: enqueueActions(({ enqueue, system }) => {
+      enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
+      enqueue(() => sendCharger(system, { type: 'charger.start' }));
+    }),
+    /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
+    stopEnergyTransfer: enqueueActions(({ enqueue, context, event, system }) => {
+      enqueue(() => sendCharger(system, { type: 'charger.stop' }));
+      enqueue.assign({ energyFlowing: false });
+      if (!context.stopChargingSent) {
+        enqueue.assign({ stopChargingSent: true });
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+      }
+    }),
+    ensureStopCharging: enqueueActions(({ enqueue, context, event, system }) => {
+      enqueue(() => sendCharger(system, { type: 'charger.stop' }));
+      if (!context.stopChargingSent) {
+        enqueue.assign({ stopChargingSent: true });
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+      }
+    }),
+    startChargingRequested: enqueueActions(({ enqueue, event }) => {
+      const fields = f(event);
+      enqueue.sendParent(logEvent('EVSE', '"Start Charging Requested" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
+      enqueue.sendTo('commander', command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
+    }),
+    meterReceipt: enqueueActions(({ enqueue, context, system }) => {
+      if (!context.config.meterReceipt) return;
+      const out = presentOutput(system, context.clock.now());
+      enqueue.sendTo(
+        'commander',
+        command(V2g.EvseSetMeterReceiptRequest, {
+          meterId: context.config.evseId.slice(0, 32),
+          meterReadingWh: Math.round(out.energyWh),
+          meterReadingSignature: new Uint8Array(0),
+          meterStatus: undefined,
+          meterTimestampS: Math.floor(context.clock.now() / 1000),
+        }, 'meterReceipt'),
+      );
+    }),
+    stopChargingRequested: enqueueActions(({ enqueue, event }) => {
+      const fields = f(event);
+      enqueue.sendParent(logEvent('EVSE', '"Request Stop Charging" received', 'info', { ...fields }));
+      enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
+    }),
+    certificateRequested: enqueueActions(({ enqueue, context, event }) => {
+      const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
+      const supported = install ? context.config.certificateInstallationSupport : context.config.certificateUpdateSupport;
+      enqueue.sendParent(logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received'));
+      // No certificate backend is wired in: an unsupported or unanswerable request is refused.
+      enqueue.sendParent(logEvent('EVSE', supported ? 'No certificate backend configured: answering certificate invalid' : 'Certificate service not offered: answering certificate invalid', 'warn'));
+      enqueue.sendTo(
+        'commander',
+        command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: CertificateResponseStatus.certificateInvalid, exiResponse: new Uint8Array(0) }, 'certificate', at(event)),
+      );
+    }),
+    meteringReceiptStatus: sendParent(({ event }) =>
+      logEvent('EVSE', `Metering receipt status: ${f(event).status ? 'verified' : 'not verified'}`),
+    ),
+    sessionStopped: enqueueActions(({ enqueue, context, event }) => {
+      const closure = f(event).closureType === 1 ? 'pause' : 'terminate';
+      enqueue.sendParent(logEvent('EVSE', '"Session stopped" received', 'info', { closureType: closure }));
+      enqueue.sendParent(logEvent('EVSE', `Closure type: ${closure}`));
+      if (!context.stopReason) enqueue.assign({ stopReason: closure === 'pause' ? 'paused' : 'sessionStopped' });
+    }),
+    sessionError: enqueueActions(({ enqueue, event }) => {
+      const code = num(f(event).errorCode);
+      const name = enumName(EVSE_SESSION_ERRORS, code);
+      enqueue.sendParent(logEvent('EVSE', '"Session Error" received'));
+      enqueue.sendParent(logEvent('EVSE', `Session error: ${code}: ${name}`, 'error'));
+      enqueue.assign({ error: { code, name } });
+    }),
+    aborted: enqueueActions(({ enqueue, context, event }) => {
+      const reason = (event as EvseSessionCommand).reason;
+      enqueue.sendParent(logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
+      if (!context.stopReason) enqueue.assign({ stopReason: reason });
+    }),
+    evseStopListen: enqueueActions(({ enqueue }) => {
+      enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE]));
+    }),
+  },
+  guards: {
+    dcMode: ({ context }) => isDc(context.energyTransferMode),
+  },
+}).createMachine({
+  id: 'v2gEvseSession',
+  context: ({ input }) => ({
+    ...input,
+    startedAt: input.clock.now(),
+    cableCheckDone: false,
+    stopChargingSent: false,
+    energyFlowing: false,
+    longestUpdateGapMs: 0,
+    longestReactionMs: 0,
+    evTargetVoltageV: 0,
+    evTargetCurrentA: 0,
+    authorizationTimeoutMs: 0,
+  }),
+  invoke: [
+    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['V2g'] }) },
+    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+  ],
+  on: {
+    'hci.sent': { actions: 'noteSent' },
+    'hci.failed': { actions: 'logCommandFailure' },
+  },
+  initial: 'configuring',
+  states: {
+    configuring: {
+      entry: { type: 'phase', params: { phase: 'v2gSetup' } },
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => {
+          const c = context.config;
+          return {
+            client: context.client,
+            steps: [
+              { text: 'Set V2G mode to EVSE', def: V2g.SetMode, fields: { mode: 1 } },
+              {
+                def: V2g.EvseSetConfiguration,
+                fields: {
+                  evseIdDin: c.evseIdDin,
+                  evseIdIso: c.evseId,
+                  protocols: c.protocols,
+                  paymentMethods: c.paymentMethods,
+                  energyTransferModes: c.energyTransferModes,
+                  certificateInstallationSupported: c.certificateInstallationSupport,
+                  certificateUpdateSupported: c.certificateUpdateSupport,
+                },
+              },
+              {
+                def: V2g.EvseSetDcChargingParameters,
+                fields: {
+                  isolationLevel: IsolationLevel.invalid,
+                  minVoltageV: c.charger.minVoltageV,
+                  minCurrentA: c.charger.minCurrentA,
+                  maxVoltageV: c.charger.maxVoltageV,
+                  maxCurrentA: c.charger.maxCurrentA,
+                  maxPowerW: c.charger.maxPowerW,
+                  currentRegulationToleranceA: undefined,
+                  peakCurrentRippleA: c.charger.peakCurrentRippleA,
+                  status: 0,
+                },
+              },
+              { def: V2g.EvseSetAcChargingParameters, fields: { rcdStatus: false, nominalVoltageV: c.charger.maxVoltageV, maxCurrentA: c.charger.maxCurrentA } },
+              { text: 'Start V2G', def: V2g.EvseStartListen, fields: {} },
+            ],
+          };
+        },
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'listening',
+        'hci.sequenceFailed': { target: 'done', actions: 'failConfiguration' },
+        'session.abort': { target: 'done', actions: 'aborted' },
+      },
+    },
+    listening: {
+      on: {
+        'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
+        'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
+      },
+    },
+    session: {
+      type: 'parallel',
+      entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+      on: {
+        'V2g.EvsePaymentSelected': { actions: 'paymentSelected' },
+        'V2g.EvseEnergyTransferModeSelected': { actions: 'energyTransferModeSelected' },
+        'V2g.EvseDcChargeParametersChanged': { actions: ['dcParametersChanged', 'sendUpdate'] },
+        'V2g.EvseAcChargeParametersChanged': { actions: ['acParametersChanged', 'sendUpdate'] },
+        'V2g.EvseCertificateInstallationRequested': { actions: 'certificateRequested' },
+        'V2g.EvseCertificateUpdateRequested': { actions: 'certificateRequested' },
+        'V2g.EvseMeteringReceiptStatus': { actions: 'meteringReceiptStatus' },
+        'V2g.EvseSessionStopped': { target: 'done', actions: 'sessionStopped' },
+        'V2g.EvseSessionError': { target: 'done', actions: ['sessionError', 'ensureStopCharging'] },
+        'session.abort': { target: 'done', actions: ['aborted', 'ensureStopCharging', 'evseStopListen'] },
+      },
+      states: {
+        updater: {
+          initial: 'idle',
+          states: {
+            idle: {
+              on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' } },
+            },
+            running: {
+              on: { 'V2g.EvseSchedulesRequested': { actions: 'schedulesRequested' } },
+              after: { updateInterval: { target: 'running', reenter: true, actions: 'sendUpdate' } },
+            },
+          },
+        },
+        phase: {
+          initial: 'started',
+          on: {
+            'V2g.EvseAuthorizationStatusRequested': { target: '.authorizing', actions: 'authorizationRequested' },
+            'V2g.EvseCableCheckRequested': { target: '.cableCheck', actions: 'cableCheckRequested' },
+            'V2g.EvsePreChargeStarted': { target: '.energyTransfer.preCharge' },
+            'V2g.EvseStartChargingRequested': { target: '.energyTransfer.charging', actions: 'startChargingRequested' },
+            'V2g.EvseStopChargingRequested': { target: '.postCharge', actions: 'stopChargingRequested' },
+            'V2g.EvseWeldingDetectionStarted': { target: '.postCharge', actions: { type: 'log', params: { text: '"Welding Detection Started" received' } } },
+          },
+          states: {
+            started: {},
+            authorizing: {
+              entry: { type: 'phase', params: { phase: 'authorization' } },
+              invoke: {
+                id: 'policy',
+                src: 'policy',
+                input: ({ context }) => ({ policy: context.policy, evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs }),
+                onDone: { target: 'authorized', actions: { type: 'answerAuthorization', params: ({ event }) => ({ accepted: event.output === true }) } },
+                onError: { target: 'authorized', actions: { type: 'answerAuthorization', params: { accepted: false } } },
+              },
+              after: { authorizationTimeout: { target: 'authorized', actions: { type: 'answerAuthorization', params: { accepted: false, timedOut: true } } } },
+            },
+            authorized: {
+              entry: { type: 'phase', params: { phase: 'chargeParameterDiscovery' } },
+            },
+            cableCheck: {
+              entry: { type: 'phase', params: { phase: 'cableCheck' } },
+            },
+            energyTransfer: {
+              entry: 'startEnergyTransfer',
+              exit: 'stopEnergyTransfer',
+              initial: 'preCharge',
+              // Handled here so that moving inside energy transfer never exits it (the exit
+              // would stop the charger).
+              on: { 'V2g.EvsePreChargeStarted': {} },
+              states: {
+                preCharge: {
+                  entry: [{ type: 'phase', params: { phase: 'preCharge' } }, { type: 'log', params: { text: '"Pre Charge Started" received' } }],
+                  on: { 'V2g.EvseStartChargingRequested': { target: 'charging', actions: 'startChargingRequested' } },
+                },
+                charging: {
+                  entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],
+                  on: { 'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' } },
+                },
+              },
+            },
+            postCharge: {
+              entry: { type: 'phase', params: { phase: 'postCharge' } },
+            },
+          },
+        },
+      },
+    },
+    done: {
+      type: 'final',
+      entry: { type: 'phase', params: { phase: 'sessionStopped' } },
+    },
+  },
+  output: ({ context, self }) => {
+    const out = presentOutput(self.system, context.clock.now());
+    return {
+      station: 'EVSE',
+      startedAt: context.startedAt,
+      endedAt: context.clock.now(),
+      ...(context.evccId !== undefined ? { evccId: context.evccId } : {}),
+      evseId: context.config.evseId,
+      ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
+      ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
+      energyDeliveredWh: out.energyWh,
+      peakVoltageV: out.peakV,
+      peakCurrentA: out.peakA,
+      ...(context.schedule ? { schedule: context.schedule } : {}),
+      ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+      ...(context.error ? { error: context.error } : {}),
+      longestUpdateGapMs: context.longestUpdateGapMs,
+      longestReactionMs: context.longestReactionMs,
+      ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
+      ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
+    };
+  },
+});
+
+function formatSchedule(tuples: ScheduleTuple[]): string {
+  return tuples.map((t) => `${t.scheduleTupleId}: [${t.entries.map((e) => `(${e.startS}, ${e.intervalS}, ${e.powerW})`).join(', ')}]`).join('; ');
+}
