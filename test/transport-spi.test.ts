@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeFrame, hexToBytes } from '../codec/frame.js';
-import { clockDelayUs, createSpiTransport, type SpiTransport, type SpiTransportOptions } from '../transports/spi.js';
+import { clockDelayUs, createSpiTransport, openSpiTransport, type SpiTransport, type SpiTransportOptions } from '../transports/spi.js';
 import { parseSpiDeviceName } from '../transports/spi-hw.js';
 import type { LinkState } from '../transports/transport.js';
 import { SimSpiSlave, type SpiSlaveOptions, SteppingClock } from './helpers/spi-slave.js';
@@ -210,5 +210,71 @@ describe('SPI transport against the simulated slave (manual 9.2)', () => {
     expect(parseSpiDeviceName('spidev0.0')).toEqual({ bus: 0, device: 0 });
     expect(parseSpiDeviceName('/dev/spidev1.2')).toEqual({ bus: 1, device: 2 });
     expect(() => parseSpiDeviceName('spi0')).toThrow(/spidev0.0/);
+  });
+});
+
+describe('SPI hardware wrappers (spi-device, onoff) over fakes backed by the simulated slave', () => {
+  function fakes(slave: SimSpiSlave, log: string[]) {
+    const lines: Record<number, SimSpiSlave['rxReady']> = { 22: slave.rxReady, 27: slave.txPending, 24: slave.chipSelect };
+    class Gpio {
+      private readonly line: SimSpiSlave['rxReady'];
+      constructor(n: number, direction: string, edge?: string) {
+        log.push(`gpio ${n} ${direction} ${edge ?? ''}`.trim());
+        const line = lines[n];
+        if (!line) throw Object.assign(new Error(`EACCES: gpio ${n}`), { code: 'EACCES' });
+        this.line = line;
+      }
+      read = () => this.line.read();
+      write = async (v: 0 | 1) => this.line.write?.(v);
+      watch = (cb: (err: Error | null, v: 0 | 1) => void) => void this.line.watch((v) => cb(null, v));
+      unwatchAll = () => undefined;
+      unexport = () => log.push('unexport');
+    }
+    const spiDevice = {
+      open(bus: number, device: number, opts: { mode?: number; maxSpeedHz?: number }, cb: (e: Error | null) => void) {
+        log.push(`spi ${bus}.${device} mode ${opts.mode} ${opts.maxSpeedHz} Hz`);
+        queueMicrotask(() => cb(null));
+        return {
+          transfer(msgs: { sendBuffer?: Buffer; receiveBuffer?: Buffer }[], done: (e: Error | null, m: unknown) => void) {
+            const m = msgs[0];
+            void slave.bus.transfer(new Uint8Array(m?.sendBuffer ?? [])).then((rx) => {
+              m?.receiveBuffer?.set(rx);
+              done(null, msgs);
+            });
+          },
+          close: (done: (e: Error | null) => void) => done(null),
+        };
+      },
+    };
+    return async (name: string) => (name === 'onoff' ? { default: { Gpio } } : { default: spiDevice });
+  }
+
+  it('opens spidev0.0 in mode 0 at 8 MHz with GPIO 22, 27 and 24, and exchanges frames', async () => {
+    const clock = new SteppingClock();
+    const slave = new SimSpiSlave(clock);
+    const log: string[] = [];
+    const t = await openSpiTransport({ importer: fakes(slave, log), clock, delayUs: clockDelayUs(clock) });
+    expect(log).toEqual(['spi 0.0 mode 0 8000000 Hz', 'gpio 22 in both', 'gpio 27 in both', 'gpio 24 high']);
+    const got: string[] = [];
+    t.frames$.subscribe((f) => got.push(bytesToHex(f)));
+    let sent = false;
+    void t.send(PING).then(() => (sent = true));
+    expect(await clock.drive(() => sent)).toBe(true);
+    slave.queue(frameOf(3, 40));
+    expect(await clock.drive(() => got.length === 1)).toBe(true);
+    expect(slave.received.map((f) => bytesToHex(f))).toEqual([bytesToHex(PING)]);
+    expect(slave.violations).toEqual([]);
+    await t.close();
+    expect(log.filter((l) => l === 'unexport')).toHaveLength(3);
+  });
+
+  it('names what is missing when spi-device or onoff cannot be loaded, and rejects too fast a clock', async () => {
+    const missing = (name: string) => Promise.reject(Object.assign(new Error(`Cannot find package '${name}'`), { code: 'ERR_MODULE_NOT_FOUND' }));
+    await expect(openSpiTransport({ importer: missing })).rejects.toMatchObject({ kind: 'libraryMissing' });
+    await expect(openSpiTransport({ importer: missing })).rejects.toThrow(/spi-device/);
+    await expect(openSpiTransport({ speedHz: 20_000_000 })).rejects.toThrow(RangeError);
+    const slave = new SimSpiSlave(new SteppingClock());
+    const log: string[] = [];
+    await expect(openSpiTransport({ importer: fakes(slave, log), rxReadyGpio: 5 })).rejects.toMatchObject({ kind: 'notPermitted' });
   });
 });

@@ -372,10 +372,21 @@ export interface OpenSpiOptions extends Omit<SpiTransportOptions, 'bus' | 'rxRea
 export async function openSpiTransport(options: OpenSpiOptions = {}): Promise<SpiTransport> {
   const gpio = { offset: options.gpioOffset ?? 0, importer: options.importer };
   const csGpio = options.csGpio === undefined ? 24 : options.csGpio;
-  const bus = await openSpiBus({ device: options.device, speedHz: options.speedHz ?? SPI_DEFAULT_SPEED_HZ, importer: options.importer });
-  const rxReady = await openInputLine(options.rxReadyGpio ?? 22, gpio);
-  const txPending = await openInputLine(options.txPendingGpio ?? 27, gpio);
-  const chipSelect = csGpio === null ? undefined : await openOutputLine(csGpio, 1 as Level, gpio);
-  const reset = options.resetGpio === undefined ? undefined : await openOutputLine(options.resetGpio, 1, gpio);
-  return createSpiTransport({ ...options, bus, rxReady, txPending, chipSelect, reset });
+  const opened: { close?(): Promise<void> }[] = [];
+  const keep = <T extends { close?(): Promise<void> }>(x: T): T => {
+    opened.push(x);
+    return x;
+  };
+  try {
+    const bus = keep(await openSpiBus({ device: options.device, speedHz: options.speedHz ?? SPI_DEFAULT_SPEED_HZ, importer: options.importer }));
+    const rxReady = keep(await openInputLine(options.rxReadyGpio ?? 22, gpio));
+    const txPending = keep(await openInputLine(options.txPendingGpio ?? 27, gpio));
+    const chipSelect = csGpio === null ? undefined : keep(await openOutputLine(csGpio, 1 as Level, gpio));
+    const reset = options.resetGpio === undefined ? undefined : keep(await openOutputLine(options.resetGpio, 1, gpio));
+    return createSpiTransport({ ...options, bus, rxReady, txPending, chipSelect, reset });
+  } catch (e) {
+    // Give back what was opened before the failure (exported GPIOs, the spidev handle).
+    for (const x of opened.reverse()) await x.close?.().catch(() => undefined);
+    throw e;
+  }
 }
