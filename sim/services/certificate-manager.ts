@@ -6,7 +6,7 @@
  * (20.3.1/20.3.3). Certificate info fields are derived from the DER bytes (hashes), not parsed.
  */
 import { createHash } from 'node:crypto';
-import { CertificateManager, FIRST_ENTRY, OwnCertificateFlag, TrustStoreFlag } from '../../codec/modules/certificate-manager.js';
+import { CertificateManager, FIRST_ENTRY, OwnCertificateFlag, TrustStoreFlag, paddedFilename } from '../../codec/modules/certificate-manager.js';
 import { ResultCode } from '../../codec/message.js';
 import { type ModuleContext, type Service, fail, ok } from '../module.js';
 
@@ -39,7 +39,7 @@ class Store {
 function trustInfo(index: number, e: Entry) {
   const h = sha1(e.der);
   return {
-    filename: `cert${index}`,
+    filename: paddedFilename(`cert${index}`),
     flags: TrustStoreFlag.trustedExplicitly,
     certificateHash: h,
     subjectRdnHashPrefix: h.slice(0, 4),
@@ -55,7 +55,7 @@ function trustInfo(index: number, e: Entry) {
 function ownInfo(index: number, e: Entry) {
   const h = sha1(e.der);
   return {
-    filename: `own${index}`,
+    filename: paddedFilename(`own${index}`),
     flags: OwnCertificateFlag.certificateAvailable | (e.key ? OwnCertificateFlag.privateKeyAvailable : 0),
     certificateHash: h,
     subjectRdnHash: h,
