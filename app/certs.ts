@@ -22,6 +22,7 @@ export const CHAIN_FILES = ['3.crt', '2.crt', '1.crt', '0.crt'] as const;
 export const KEY_FILE = '0.key';
 export const MO_ROOT_FILE = 'moca.crt';
 const SYNC_TIMEOUT_MS = 30_000;
+const OPEN_SYNC_TIMEOUT_MS = 2_000;
 /** Busy (0x01) answers while a store indexes are retried this long (21.8.12). */
 const BUSY_DEADLINE_MS = 10_000;
 
@@ -120,16 +121,21 @@ export function readCertBundle(folder: string): CertBundle {
 }
 
 type Log = (text: string) => void;
+
+export interface StoreOptions {
+  /** How long to wait for the Index Synchronized announced after Open (real ms). */
+  openSyncTimeoutMs?: number;
+}
 const opts = { busyDeadlineMs: BUSY_DEADLINE_MS, timeoutMs: 5000 };
 
 /** Waits for the store's Index Synchronized status (20.3.1 / 20.3.3). */
-function synced(client: HciClient, own: boolean, handle: number): Promise<unknown> {
+function synced(client: HciClient, own: boolean, handle: number, timeoutMs = SYNC_TIMEOUT_MS): Promise<unknown> {
   const type = own ? 'CertificateManager.OwnCertificatesIndexSynchronized' : 'CertificateManager.TrustStoreIndexSynchronized';
   const field = own ? 'ownCertificateStore' : 'trustStore';
   return firstValueFrom(
     client.status$.pipe(
       filter((s) => s.type === type && s.fields[field] === handle),
-      timeout({ first: SYNC_TIMEOUT_MS }),
+      timeout({ first: timeoutMs }),
     ),
   );
 }
@@ -143,7 +149,7 @@ async function changing<T>(client: HciClient, own: boolean, handle: number, send
   return result;
 }
 
-async function openStore(client: HciClient, own: boolean, path: string): Promise<number> {
+async function openStore(client: HciClient, own: boolean, path: string, openSyncTimeoutMs = OPEN_SYNC_TIMEOUT_MS): Promise<number> {
   const def = own ? CertificateManager.OwnCertificatesOpen : CertificateManager.TrustStoreOpen;
   // Open is answered with the handle; the Index Synchronized for that handle follows.
   const statusType = own ? 'CertificateManager.OwnCertificatesIndexSynchronized' : 'CertificateManager.TrustStoreIndexSynchronized';
@@ -153,7 +159,11 @@ async function openStore(client: HciClient, own: boolean, path: string): Promise
     const res = await client.request(def, { path }, opts);
     if (res.handle === NO_HANDLE) throw new Error(`${path}: no such store on the module`);
     const field = own ? 'ownCertificateStore' : 'trustStore';
-    if (!seen.some((f) => (f as Record<string, unknown>)[field] === res.handle)) await synced(client, own, res.handle);
+    // 20.2.1/20.2.6 announce an Index Synchronized after Open; like the reference, go on without
+    // it after a while (a store that is already indexed may not send one).
+    if (!seen.some((f) => (f as Record<string, unknown>)[field] === res.handle)) {
+      await synced(client, own, res.handle, openSyncTimeoutMs).catch(() => undefined);
+    }
     return res.handle;
   } finally {
     sub.unsubscribe();
@@ -201,9 +211,9 @@ async function removeAll(client: HciClient, own: boolean, handle: number, log: L
 }
 
 /** Replaces the SECC chain and the MO roots on the module with the bundle's. */
-export async function installCertificates(client: HciClient, bundle: CertBundle, log: Log): Promise<void> {
+export async function installCertificates(client: HciClient, bundle: CertBundle, log: Log, o: StoreOptions = {}): Promise<void> {
   log(`Open own certificate store ${OWN_STORE}`);
-  const own = await openStore(client, true, OWN_STORE);
+  const own = await openStore(client, true, OWN_STORE, o.openSyncTimeoutMs);
   log('Remove the own certificate chain');
   await removeAll(client, true, own, log);
   for (const cert of bundle.chain) {
@@ -220,7 +230,7 @@ export async function installCertificates(client: HciClient, bundle: CertBundle,
     }
   }
   log(`Open trust store ${MO_TRUST_STORE}`);
-  const mo = await openStore(client, false, MO_TRUST_STORE);
+  const mo = await openStore(client, false, MO_TRUST_STORE, o.openSyncTimeoutMs);
   log('Remove the mobility operator root certificates');
   await removeAll(client, false, mo, log);
   log(`Add certificate ${bundle.moRoot.file} (${bundle.moRoot.der.length} bytes)`);
@@ -233,8 +243,8 @@ export interface CertListing {
   moRoots: StoreEntry[];
 }
 
-export async function listCertificates(client: HciClient): Promise<CertListing> {
-  const own = await openStore(client, true, OWN_STORE);
-  const mo = await openStore(client, false, MO_TRUST_STORE);
+export async function listCertificates(client: HciClient, o: StoreOptions = {}): Promise<CertListing> {
+  const own = await openStore(client, true, OWN_STORE, o.openSyncTimeoutMs);
+  const mo = await openStore(client, false, MO_TRUST_STORE, o.openSyncTimeoutMs);
   return { own: await listStore(client, true, own), moRoots: await listStore(client, false, mo) };
 }

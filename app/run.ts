@@ -24,6 +24,8 @@ export interface RunStation {
   /** MAC addresses for the capture: the host's and the module's. */
   hostMac: string;
   moduleMac: string;
+  /** Runs as the counterpart only: not printed, captured, recorded or shown on the dashboard. */
+  quiet?: boolean;
 }
 
 export interface RunOptions {
@@ -80,7 +82,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const reporter = createReporter({
     format: options.logFormat,
     out,
-    prefixRoles: options.stations.length > 1,
+    prefixRoles: options.stations.filter((s) => !s.quiet).length > 1,
     statusLine: human && out.isTTY === true,
     ...(options.targetSocPercent !== undefined ? { targetSocPercent: options.targetSocPercent } : {}),
     startedAt: clock.now(),
@@ -120,6 +122,11 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   process.on('SIGTERM', onSignal);
 
   const ended = new Map<StationRole, number>();
+  const countEnd = (role: StationRole): void => {
+    ended.set(role, (ended.get(role) ?? 0) + 1);
+    const all = options.stations.every((s) => (ended.get(s.settings.role) ?? 0) >= options.sessions);
+    if (options.sessions > 0 && all) shutdownAll();
+  };
   const onEvent = (ev: StationEmitted): void => {
     const at = clock.now();
     reporter.station(ev, at);
@@ -128,11 +135,11 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       records.push(ev.record);
       if (options.records) appendRecord(options.records, ev.record);
       dashboard?.publish({ type: 'session', station: ev.station, record: ev.record });
-      const n = (ended.get(ev.station) ?? 0) + 1;
-      ended.set(ev.station, n);
-      const all = options.stations.every((s) => (ended.get(s.settings.role) ?? 0) >= options.sessions);
-      if (options.sessions > 0 && all) shutdownAll();
+      countEnd(ev.station);
     }
+  };
+  const onQuietEvent = (ev: StationEmitted): void => {
+    if (ev.type === 'sessionEnded') countEnd(ev.station);
   };
 
   try {
@@ -142,7 +149,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       const role = st.settings.role;
       const host = parseMac(st.hostMac);
       const module = parseMac(st.moduleMac);
-      client.traffic$.subscribe((t) => {
+      if (!st.quiet) client.traffic$.subscribe((t) => {
         if (capture) {
           if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
           else capture.writeHci(t.at, module, host, t.bytes);
@@ -161,15 +168,15 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       if (options.beforeStart) {
         await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
       }
-      const ask = options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
+      const ask = !st.quiet && options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
       const handle = await startStation({
         settings: st.settings,
         client,
         clock,
-        ...(dashboard ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
+        ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
         ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : {}),
       });
-      handle.onEvent(onEvent);
+      handle.onEvent(st.quiet ? onQuietEvent : onEvent);
       handles.push(handle);
     }
     if (stopping) for (const h of handles) h.shutdown();

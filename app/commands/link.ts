@@ -44,9 +44,8 @@ export async function openLink(kind: LinkKind, o: LinkOptions, clock: Clock): Pr
       const transport = await openSpiTransport({ device: o.interface ?? 'spidev0.0', clock });
       return { transport, hostMac: NON_ETH_HOST_MAC, moduleMac, close: () => transport.close() };
     }
-    const simPath = '../../sim/index.js';
-    const sim = (await import(simPath)) as { createSimulatedPair(o: { clock: Clock }): { evseHost: Transport; close(): Promise<void> | void } };
-    const pair = sim.createSimulatedPair({ clock });
+    const { createSimulatedPair } = await import('../../sim/index.js');
+    const pair = createSimulatedPair({ clock, evseMac: moduleMac });
     return { transport: pair.evseHost, hostMac: NON_ETH_HOST_MAC, moduleMac, close: async () => void (await pair.close()) };
   } catch (e) {
     if (e instanceof CliError) throw e;

@@ -5,8 +5,9 @@
  * x{DEFAULT_SPEED}: a session of ~15 simulated minutes takes ~15 s) or, with `--speed max`, on a
  * virtual clock that jumps to the next timer as soon as everything else is done.
  */
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import type { Transport } from '../../transports/transport.js';
+import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario } from '../../sim/index.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
 import { ConfigError, type Role, type StationSettings, loadStations } from '../config.js';
@@ -24,14 +25,6 @@ interface SimFlags extends RunFlags {
   scenario?: string;
 }
 
-interface SimulatedPair {
-  evseHost: Transport;
-  evHost: Transport;
-  close(): Promise<void> | void;
-}
-interface SimModule {
-  createSimulatedPair(o: { clock: Clock; scenario?: unknown }): SimulatedPair;
-}
 
 export function parseSpeed(value: string | undefined): number | 'max' {
   const v = value ?? process.env.FREEV2G_SPEED ?? String(DEFAULT_SPEED);
@@ -55,10 +48,8 @@ export function simStations(roles: Role[], files: string[]): StationSettings[] {
   return roles.map((role) => byRole.get(role) ?? (loadStations(undefined, { role })[0] as StationSettings));
 }
 
-async function loadScenarioFile(path: string | undefined): Promise<unknown> {
+async function loadScenarioFile(path: string | undefined): Promise<Scenario | undefined> {
   if (path === undefined) return undefined;
-  const { loadScenario, builtinScenarioPath } = await import('../../sim/scenario.js');
-  const { existsSync } = await import('node:fs');
   const file = existsSync(path) ? path : builtinScenarioPath(path);
   if (!existsSync(file)) throw new ConfigError(`${path}: scenario file not found (nor a built-in scenario of that name)`);
   try {
@@ -70,22 +61,22 @@ async function loadScenarioFile(path: string | undefined): Promise<unknown> {
 
 async function run(flags: SimFlags): Promise<void> {
   const settings = runSettings(flags, false);
-  const roles = rolesOf(flags.role);
+  const shown = rolesOf(flags.role);
   const speed = parseSpeed(flags.speed);
-  const stations = simStations(roles, flags.config ?? []);
+  // Both stations always run (a module needs its host); -r picks the ones printed and recorded.
+  const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], flags.config ?? []) as [StationSettings, StationSettings];
   const scenario = await loadScenarioFile(flags.scenario);
   const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
-  const simPath = '../../sim/index.js';
-  const sim = (await import(simPath)) as SimModule;
-  const pair = sim.createSimulatedPair({ clock, ...(scenario !== undefined ? { scenario } : {}) });
-  const runList: RunStation[] = stations.map((s) => ({
+  const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, ...(scenario !== undefined ? { scenario } : {}) });
+  const runList: RunStation[] = [evseSettings, evSettings].map((s) => ({
     settings: s,
     transport: s.role === 'EVSE' ? pair.evseHost : pair.evHost,
     hostMac: SIM_HOST_MAC[s.role],
     moduleMac: s.mac,
+    quiet: !shown.includes(s.role),
   }));
-  // A role without a host: its end of the pair stays unused (the simulated module plays alone).
-  const ev = stations.find((s) => s.role === 'EV')?.ev;
+  const ev = evSettings.ev;
+  const roles = shown;
   if (settings.logFormat === 'human') {
     const what = roles.length === 2 ? 'EVSE and EV' : roles[0];
     process.stdout.write(`Welcome to the freev2g ${what} simulation (clock ${speed === 'max' ? 'virtual, as fast as possible' : `x${speed}`})\n`);
@@ -105,7 +96,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('sim')
     .description('Run a whole charging session between an EVSE station and an EV station on the simulated module pair')
-    .option('-r, --role <role>', 'which stations this host runs: EVSE, EV or both', 'both')
+    .option('-r, --role <role>', 'which stations to print and record: EVSE, EV or both (both always run; each module needs its host)', 'both')
     .option('-c, --config <file>', 'station configuration (reference JSON layout); repeat for EVSE and EV files', (v: string, prev: string[] = []) => [...prev, v])
     .option('--speed <n|max>', `clock speed factor (default ${DEFAULT_SPEED}), or "max" for a virtual clock run as fast as possible`)
     .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)');
