@@ -33,6 +33,7 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./commands/eth.js'),
   () => import('./commands/spi.js'),
   () => import('./commands/certs.js'),
+  () => import('./commands/module-sim.js'),
 ];
 
 export async function main(argv: string[]): Promise<number> {

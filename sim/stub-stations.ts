@@ -19,8 +19,13 @@ export interface EvseStubOptions {
   maxPowerW?: number;
 }
 
-/** Configures the EVSE module and answers every request the way a well-behaved host does. */
-export async function runEvseStub(host: ScriptedHost, o: EvseStubOptions = {}): Promise<void> {
+/**
+ * Configures the EVSE module and answers every request the way a well-behaved host does. Can be
+ * called again for the next session (after Session Stopped it stops listening and goes back to
+ * 100 % PWM; commands refused because the module is already started are ignored).
+ */
+export async function runEvseStub(host: ScriptedHost, clock: Clock, o: EvseStubOptions = {}): Promise<void> {
+  const since = host.statuses.length;
   const answer = { authorization: true, schedules: true, cableCheck: true, startCharging: true, stopCharging: true, ...o.answer };
   const maxV = o.maxVoltageV ?? 500;
   const maxA = o.maxCurrentA ?? 125;
@@ -48,21 +53,34 @@ export async function runEvseStub(host: ScriptedHost, o: EvseStubOptions = {}): 
     presentA = s.fields.targetCurrentA as number;
     await host.command(V2g.EvseUpdateDcChargingParameters, { isolationLevel: 1, presentVoltageV: presentV, presentCurrentA: presentA, status: 0 });
   });
+  let acMode = false;
+  let stopRefresh: (() => void) | undefined;
+  host.on('V2g.EvseEnergyTransferModeSelected', (s: StatusRecord) => {
+    acMode = (s.fields.selectedEnergyTransferMode as number) >= 4;
+  });
   host.on('V2g.EvseStartChargingRequested', async () => {
-    if (answer.startCharging) await host.command(V2g.EvseStartCharging, {});
+    if (!answer.startCharging) return;
+    await host.command(V2g.EvseStartCharging, {});
+    if (acMode && o.updateParameters !== false) stopRefresh = keepAcParametersFresh(host, clock);
   });
   host.on('V2g.EvseStopChargingRequested', async () => {
+    stopRefresh?.();
     if (answer.stopCharging) await host.command(V2g.EvseStopCharging, {});
   });
+  host.on('V2g.EvseSessionStopped', async () => {
+    stopRefresh?.();
+    await host.request(V2g.EvseStopListen, {});
+    await host.request(ControlPilot.SetDutyCycle, { dutyCyclePermill: 1000 });
+  });
 
-  await host.command(ControlPilot.SetMode, { mode: 1 });
+  await host.request(ControlPilot.SetMode, { mode: 1 });
   await host.command(ControlPilot.SetDutyCycle, { dutyCyclePermill: 1000 });
-  await host.command(ControlPilot.Start, {});
-  await host.command(Slac.StartSlac, { mode: 1 });
-  await host.waitFor('ControlPilot.StateChanged', 0);
+  await host.request(ControlPilot.Start, {});
+  await host.request(Slac.StartSlac, { mode: 1 });
+  await waitForState(host, 'B', since);
   await host.command(Slac.StartMatching, {});
   await host.command(ControlPilot.SetDutyCycle, { dutyCyclePermill: 50 });
-  await host.waitFor('Slac.SlacSuccess', 0);
+  await host.waitFor('Slac.SlacSuccess', since);
   await host.command(V2g.SetMode, { mode: 1 });
   await host.command(V2g.EvseSetConfiguration, {
     evseIdDin: '+49*123*456*789',
@@ -103,8 +121,28 @@ export interface EvStubOptions {
   socPercent?: number;
 }
 
+/** CP state B (a car plugged in), seen since status index `since`. */
+async function waitForState(host: ScriptedHost, state: 'B', since: number): Promise<void> {
+  for (let i = since; ; ) {
+    const s = await host.waitFor('ControlPilot.StateChanged', i);
+    if (s.fields.state === 1) return;
+    i = host.statuses.indexOf(s) + 1;
+    void state;
+  }
+}
+
+/** Waits for a PWM duty cycle of 5 % (ISO 15118 high-level communication, IEC 61851-1). */
+async function waitForFivePercent(host: ScriptedHost, since: number): Promise<void> {
+  for (let i = since; ; ) {
+    const s = await host.waitFor('ControlPilot.DutyCycleChanged', i);
+    if (s.fields.dutyCyclePermill === 50) return;
+    i = host.statuses.indexOf(s) + 1;
+  }
+}
+
 /** Configures the EV module, starts a session after SLAC and walks it to Session Stopped. */
 export async function runEvStub(host: ScriptedHost, clock: Clock, o: EvStubOptions): Promise<void> {
+  const since = host.statuses.length;
   const dc = o.energyTransferMode <= 3;
   host.on('V2g.EvCableCheckReady', async () => {
     await host.command(ControlPilot.SetResistorLevel, { level: 1 });
@@ -126,17 +164,21 @@ export async function runEvStub(host: ScriptedHost, clock: Clock, o: EvStubOptio
     await host.command(V2g.EvStopSession, {});
   });
 
-  await host.command(ControlPilot.SetMode, { mode: 0 });
-  await host.command(ControlPilot.Start, {});
-  await host.command(Slac.SetValidationConfiguration, { enabled: false });
-  await host.command(Slac.StartSlac, { mode: 0 });
-  await host.waitFor('ControlPilot.DutyCycleChanged', 0).then(async function wait5(s): Promise<void> {
-    if (s.fields.dutyCyclePermill === 50) return;
-    const next = await host.waitFor('ControlPilot.DutyCycleChanged');
-    return wait5(next);
+  // A failed matching attempt (scenario slacFailures): try again inside the EVSE's window.
+  host.on('Slac.SlacFailed', async () => {
+    await host.request(Slac.StartMatching, {});
   });
+  host.on('V2g.EvSessionStopped', async () => {
+    await host.request(ControlPilot.SetResistorLevel, { level: 0 });
+  });
+
+  await host.request(ControlPilot.SetMode, { mode: 0 });
+  await host.request(ControlPilot.Start, {});
+  await host.command(Slac.SetValidationConfiguration, { enabled: false });
+  await host.request(Slac.StartSlac, { mode: 0 });
+  await waitForFivePercent(host, since);
   await host.command(Slac.StartMatching, {});
-  await host.waitFor('Slac.SlacSuccess', 0);
+  await host.waitFor('Slac.SlacSuccess', since);
   await host.command(V2g.SetMode, { mode: 0 });
   await host.command(V2g.EvSetConfiguration, {
     evId: Uint8Array.of(0xc4, 0x93, 0x00, 0x33, 0x33, 0x33),

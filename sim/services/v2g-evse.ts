@@ -478,6 +478,17 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
         s.notification = { renegotiation: m.fields.renegotiation as boolean, maxDelayS: num(m.fields, 'timeoutS') };
         return ok();
       },
+      /** 18.10.19: the simulated car verifies every receipt (status true) with its next loop request. */
+      EvseSetMeterReceiptRequest: () => {
+        const s = session;
+        if (!s?.inChargeLoop) return fail(V2gResultCode.wrongState);
+        clock.setTimeout(() => {
+          if (session === s) ctx.emit(V2g.EvseMeteringReceiptStatus, { status: true });
+        }, scenario.ev.loopIntervalMs);
+        return ok();
+      },
+      /** The simulated car pays by EIM only and never asks for a certificate (18.12.15/16). */
+      EvseSetCertificateInstallationOrUpdateResponse: () => fail(V2gResultCode.wrongState),
       /** FreeV2G 0x76: the charge-loop parameter timeout (0 disables it). */
       EvseSetSessionParameterTimeout: (m) => {
         if (!isEvse()) return fail(V2gResultCode.wrongState);
