@@ -37,6 +37,8 @@ export interface PromptRequest {
   timeoutMs: number;
   clock: Clock;
   io: PromptIo;
+  /** The session no longer needs the answer (timeout or end): close the prompt. */
+  signal?: AbortSignal;
 }
 
 /** Asks the operator; resolves true (yes), false (no, anything else, or no answer in time). */
@@ -45,8 +47,11 @@ export function promptAuthorization(req: PromptRequest): Promise<boolean> {
   const deadline = clock.now() + Math.max(0, req.timeoutMs - 1000);
   return new Promise((resolve) => {
     let timer: number | undefined;
+    let settled = false;
     const line = io.readLine();
     const finish = (ok: boolean, why: string): void => {
+      if (settled) return;
+      settled = true;
       if (timer !== undefined) clock.clearTimeout(timer);
       line.cancel();
       io.show(undefined);
@@ -62,6 +67,7 @@ export function promptAuthorization(req: PromptRequest): Promise<boolean> {
       io.show(`Authorize the vehicle ${req.evccId}? yes/no, ${left}s left: `);
       timer = clock.setTimeout(tick, Math.min(1000, deadline - clock.now()));
     };
+    req.signal?.addEventListener('abort', () => finish(false, 'Authorization request withdrawn by the module'), { once: true });
     line.answer.then(
       (text) => {
         const yes = /^\s*y(es)?\s*$/i.test(text);

@@ -4,15 +4,19 @@
  * else in app/ is independent of how the machines are written.
  */
 import type { InspectionEvent, Observer } from 'xstate';
+import { type EvStationActor, type EvseStationActor, createEvStation, createEvseStation } from '../machines/index.js';
 import type { HciClient } from '../machines/hci-types.js';
 import type { StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
+import { activeStates } from './dashboard.js';
 import { toEvConfig, toEvseConfig } from './station-config.js';
 
 export interface AuthorizationRequest {
   evccId: string;
   timeoutMs: number;
+  /** Fires when the module's timeout ran out or the session ended: close the prompt. */
+  signal: AbortSignal;
 }
 
 export interface StationHandle {
@@ -36,25 +40,50 @@ export interface StartStationOptions {
   authorize?: (req: AuthorizationRequest) => Promise<boolean>;
 }
 
-/** Set by startStation once the machines are wired (see below). */
+/** Builds the station actor for the settings' role and wraps it in a handle. */
 export async function startStation(options: StartStationOptions): Promise<StationHandle> {
-  const machinesPath = '../machines/index.js';
-  const machines = (await import(machinesPath)) as MachinesModule;
   const { settings, client, clock } = options;
   const common = { client, clock, ...(options.inspect ? { inspect: options.inspect } : {}) };
   if (settings.role === 'EVSE') {
     const evse = settings.evse;
     if (!evse) throw new Error(`${settings.source}: no evse section`);
-    const config = toEvseConfig(evse, options.authorize !== undefined);
-    return machines.createEvseStation({ ...common, config, ...(options.authorize ? { authorize: options.authorize } : {}) });
+    const ask = options.authorize;
+    const config = toEvseConfig(evse, ask !== undefined);
+    const actor = createEvseStation({ ...common, config, ...(ask ? { ask: (r: { evccId: string; timeoutMs: number; signal: AbortSignal }) => ask(r) } : {}) });
+    return wrap('EVSE', actor satisfies EvseStationActor);
   }
   const ev = settings.ev;
   if (!ev) throw new Error(`${settings.source}: no ev section`);
-  return machines.createEvStation({ ...common, config: toEvConfig(ev) });
+  const actor: EvStationActor = createEvStation({ ...common, config: toEvConfig(ev) });
+  return wrap('EV', actor);
 }
 
-/** What machines/index.ts is expected to export (checked when it lands). */
-interface MachinesModule {
-  createEvseStation(o: object): StationHandle;
-  createEvStation(o: object): StationHandle;
+/** The part of an XState actor the handle uses (both station actors have it). */
+interface StationActor {
+  getSnapshot(): { status: string; value: unknown };
+  subscribe(observer: { next?: () => void; error?: () => void; complete?: () => void }): unknown;
+  on(type: '*', handler: (emitted: unknown) => void): unknown;
+  send(event: { type: 'shutdown' }): void;
+}
+
+function wrap(role: StationRole, actor: StationActor): StationHandle {
+  const done = new Promise<void>((resolve) => {
+    const check = (): boolean => {
+      const st = actor.getSnapshot().status;
+      return st === 'done' || st === 'error' || st === 'stopped';
+    };
+    if (check()) return resolve();
+    actor.subscribe({ next: () => (check() ? resolve() : undefined), error: () => resolve(), complete: () => resolve() });
+  });
+  return {
+    role,
+    onEvent(fn) {
+      actor.on('*', (e) => fn(e as StationEmitted));
+    },
+    shutdown() {
+      if (actor.getSnapshot().status === 'active') actor.send({ type: 'shutdown' });
+    },
+    done,
+    activeStates: () => activeStates(actor.getSnapshot().value),
+  };
 }

@@ -2,7 +2,7 @@
  * `freev2g sim` (the default `npm start`): an EVSE station and an EV station driving the two
  * simulated WHITE-beet modules of sim/, through a whole charging session, printed like the
  * reference application prints it, then a summary. Time runs on a sped-up real clock (default
- * x{DEFAULT_SPEED}: a session of ~15 simulated minutes takes ~15 s) or, with `--speed max`, on a
+ * x60: the default session, ~13 simulated minutes, takes ~14 s) or, with `--speed max`, on a
  * virtual clock that jumps to the next timer as soon as everything else is done.
  */
 import { existsSync } from 'node:fs';
