@@ -159,7 +159,7 @@ export class ModuleCore implements ModuleContext {
       this.answer(def, reqId, { code: ResultCode.unknownCommand });
       return;
     }
-    if (this.faults.busyRate && this.rng.chance(this.faults.busyRate)) {
+    if (def.module !== 'Framing' && this.faults.busyRate && this.rng.chance(this.faults.busyRate)) {
       this.answer(def, reqId, { code: ResultCode.busy });
       return;
     }

@@ -139,7 +139,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       if (kind === 'paymentSelection') req.paymentMethod = 0;
       if (kind === 'chargeParameterDiscovery') {
         req.energyTransferMode = selectedMode;
-        req.maxEntries = 24;
+        req.maxEntries = 20;
       }
       if (kind === 'powerDelivery' && extra.chargeProgress === 'start') {
         const tuple = profile ?? (lastEvse?.schedules[0] as typeof profile);
