@@ -109,6 +109,8 @@ export interface V2gRequest {
   scheduleTupleId?: number;
   chargingProfile?: Array<{ startS: number; powerW: number }>;
   maxEntries?: number;
+  /** The car gave up (its own timeout): the TCP connection closes, no response expected. */
+  aborted?: boolean;
 }
 
 export interface V2gResponse {

@@ -191,7 +191,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       }
     },
     sessionStopped: () => ctx.emit(V2g.EvSessionStopped),
-    sessionError: (code) => ctx.emit(V2g.EvSessionError, { code }),
+    sessionError(code) {
+      ctx.emit(V2g.EvSessionError, { code });
+      // Whatever the cause, the car closes its connection; a station still in the session notices.
+      cable.sendV2g('EV', { type: 'req', kind: 'sessionStop', sessionId, ev: snapshot(), aborted: true });
+    },
     preChargeDone(res, elapsedMs) {
       const target = dc ? num(dc, 'targetVoltageV') : 0;
       const present = res.evse.dc?.presentVoltageV ?? 0;

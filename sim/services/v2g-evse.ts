@@ -216,6 +216,14 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   function onRequest(req: V2gRequest): void {
     if (req.kind === 'sessionSetup') return sessionSetup(req);
     const s = session;
+    if (req.aborted) {
+      // The car closed the connection: the session ends with an error, nothing to answer.
+      if (s) {
+        ctx.emit(V2g.EvseSessionError, { errorCode: EVSE_ERR.unspecified });
+        end();
+      }
+      return;
+    }
     if (!s) {
       refuse(req, pendingFailure ?? { evseSessionError: EVSE_ERR.unknownSession, evSessionError: EV_UNSPECIFIED });
       pendingFailure = undefined;
