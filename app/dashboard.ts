@@ -119,20 +119,37 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
     });
   });
 
-  /** Root actor snapshots become the station's active states. */
-  const roots = new Map<string, string>();
+  /**
+   * Active states per station: the root actor's, then each live child machine's as
+   * "<child id>: <states>" (the session, SLAC, CP and charger machines run as children).
+   */
+  const actors = new Map<string, { station: string; name: string; root: boolean; states: string[] }>();
+  const publishStates = (station: string, status?: string): void => {
+    const mine = [...actors.values()].filter((a) => a.station === station && a.states.length > 0);
+    const root = mine.filter((a) => a.root).flatMap((a) => a.states);
+    const children = mine.filter((a) => !a.root).map((a) => `${a.name}: ${a.states.join(', ')}`);
+    publish({ type: 'state', station, active: [...root, ...children], ...(status ? { status } : {}) });
+  };
   const onInspection = (station: string, text: string): void => {
-    let ev: { type?: string; sessionId?: string; rootId?: string; parentId?: string; snapshot?: { value?: unknown; status?: string } };
+    let ev: { type?: string; name?: string; sessionId?: string; parentId?: string; snapshot?: { value?: unknown; status?: string } };
     try {
       ev = JSON.parse(text) as typeof ev;
     } catch {
       return;
     }
-    if (ev.type === '@xstate.actor' && ev.sessionId && !ev.parentId) roots.set(ev.sessionId, station);
-    if (ev.type !== '@xstate.snapshot' || !ev.sessionId || roots.get(ev.sessionId) !== station) return;
-    const value = ev.snapshot?.value;
-    if (value === undefined) return;
-    publish({ type: 'state', station, active: activeStates(value), ...(ev.snapshot?.status ? { status: ev.snapshot.status } : {}) });
+    if (!ev.sessionId) return;
+    if (ev.type === '@xstate.actor') {
+      actors.set(ev.sessionId, { station, name: ev.name ?? ev.sessionId, root: !ev.parentId, states: [] });
+      return;
+    }
+    const actor = actors.get(ev.sessionId);
+    if (ev.type !== '@xstate.snapshot' || !actor) return;
+    const snap = ev.snapshot ?? {};
+    // Only state machines have a value; promise and callback actors are left out.
+    if (snap.status !== undefined && snap.status !== 'active') actor.states = [];
+    else if (snap.value !== undefined) actor.states = activeStates(snap.value);
+    else return;
+    publishStates(station, actor.root ? snap.status : undefined);
   };
 
   await new Promise<void>((ok, fail) => {

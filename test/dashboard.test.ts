@@ -5,14 +5,14 @@
  */
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT, runCli, tmp } from './app-helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
 describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
-  let browser: Browser | undefined;
+  let browser: BrowserContext | undefined;
   const profile = tmp();
   afterAll(async () => {
     await browser?.close();
@@ -32,8 +32,11 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
       },
     });
     const address = await Promise.race([urlKnown, run.then((r) => Promise.reject(new Error(`sim ended early: ${r.stderr}`)))]);
-    browser = await chromium.launch({
+    // A fresh profile directory (--user-data-dir) per run.
+    browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
       args: [
         '--headless',
         '--no-sandbox',
@@ -43,10 +46,9 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
         '--disable-background-networking',
         '--disable-component-update',
         '--disable-sync',
-        `--user-data-dir=${profile}`,
       ],
     });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(address);

@@ -7,11 +7,12 @@ const samples = [];
 const messages = [];
 let dirty = false;
 
+// `zero`: the axis starts at 0 (V, A, kW); SOC zooms to its range so a few percent show.
 const plots = [
-  { id: 'plot-voltage', pick: (s) => s.voltageV },
-  { id: 'plot-current', pick: (s) => s.currentA },
-  { id: 'plot-power', pick: (s) => s.powerW / 1000 },
-  { id: 'plot-soc', pick: (s) => s.socPercent },
+  { id: 'plot-voltage', pick: (s) => s.voltageV, zero: true },
+  { id: 'plot-current', pick: (s) => s.currentA, zero: true },
+  { id: 'plot-power', pick: (s) => s.powerW / 1000, zero: true },
+  { id: 'plot-soc', pick: (s) => s.socPercent, zero: false },
 ];
 
 function station(name) {
@@ -89,7 +90,7 @@ function renderMessages() {
   }
 }
 
-function drawPlot(canvas, pick) {
+function drawPlot(canvas, pick, zero) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth || canvas.width;
   const h = canvas.clientHeight || canvas.height;
@@ -109,10 +110,12 @@ function drawPlot(canvas, pick) {
   }
   const t0 = pts[0].at;
   const t1 = Math.max(pts[pts.length - 1].at, t0 + 1);
-  let max = Math.max(...pts.map(pick));
-  let min = Math.min(0, ...pts.map(pick));
+  const values = pts.map(pick);
+  let max = Math.max(...values);
+  let min = zero ? Math.min(0, ...values) : Math.min(...values);
+  if (zero) max *= 1.05;
+  else [min, max] = [Math.max(0, min - 1), Math.min(100, max + 1)];
   if (max <= min) max = min + 1;
-  max *= 1.05;
   const x = (t) => pad.l + ((t - t0) / (t1 - t0)) * (w - pad.l - pad.r);
   const y = (v) => h - pad.b - ((v - min) / (max - min)) * (h - pad.t - pad.b);
   for (let i = 0; i <= 4; i++) {
@@ -121,7 +124,7 @@ function drawPlot(canvas, pick) {
     ctx.moveTo(pad.l, y(v));
     ctx.lineTo(w - pad.r, y(v));
     ctx.stroke();
-    ctx.fillText(v.toFixed(v < 10 ? 1 : 0), 4, y(v) + 4);
+    ctx.fillText(v.toFixed(max - min < 20 || Math.abs(v) < 10 ? 1 : 0), 4, y(v) + 4);
   }
   ctx.fillText(`${((t1 - t0) / 1000).toFixed(0)} s`, w - pad.r - 40, h - 4);
   for (const name of Object.keys(COLORS)) {
@@ -141,7 +144,7 @@ function render() {
     dirty = false;
     renderStations();
     renderMessages();
-    for (const p of plots) drawPlot(document.getElementById(p.id), p.pick);
+    for (const p of plots) drawPlot(document.getElementById(p.id), p.pick, p.zero);
     document.body.dataset.samples = String(samples.length);
   }
   requestAnimationFrame(render);
