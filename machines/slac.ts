@@ -2,7 +2,7 @@
  * SLAC (manual 16, 21.3/21.4), either role: start the SLAC service once, then for every
  * plug-in run the matching process with a bounded number of attempts, each bounded in time.
  *
- * From the parent: slac.match (a vehicle/EVSE is there), slac.stop.
+ * From the parent: slac.start, slac.match (a vehicle/EVSE is there), slac.stop.
  * To the parent: slac.ready, slac.matchingStarted {attempt}, slac.matched, slac.failed {reason},
  * slac.stopped, station.emit.
  */
@@ -21,7 +21,7 @@ export interface SlacInput {
   timing: SlacTiming;
 }
 
-export type SlacCommand = { type: 'slac.match' } | { type: 'slac.stop' };
+export type SlacCommand = { type: 'slac.start' } | { type: 'slac.match' } | { type: 'slac.stop' };
 
 interface SlacContext extends SlacInput {
   attempt: number;
@@ -80,8 +80,12 @@ export const slacMachine = setup({
   context: ({ input }) => ({ ...input, attempt: 0 }),
   invoke: { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['Slac'] }) },
   on: { 'slac.stop': '.stopping' },
-  initial: 'starting',
+  // The station starts SLAC once the CP is configured (reference order: CP first, then SLAC).
+  initial: 'created',
   states: {
+    created: {
+      on: { 'slac.start': 'starting', 'slac.match': { actions: assign({ matchPending: true }) } },
+    },
     starting: {
       invoke: {
         src: 'hciSequence',

@@ -12,7 +12,7 @@
  *
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { type ActorRefFrom, assign, enqueueActions, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActorRef, type EventObject, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import type { CommandDef } from '../codec/message.js';
 import {
@@ -84,8 +84,14 @@ function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined
   return system.get('charger') as ChargerRef | undefined;
 }
 
-function sendCharger(system: { get(id: string): unknown }, e: ChargerEvent): void {
-  chargerOf(system)?.send(e);
+/** Events to the charger go through `enqueue.sendTo` (never `.send()` inside an action). */
+interface Enqueue {
+  sendTo(to: AnyActorRef, event: EventObject & Record<string, unknown>): void;
+}
+
+function sendCharger(enqueue: Enqueue, system: { get(id: string): unknown }, e: ChargerEvent): void {
+  const ref = chargerOf(system);
+  if (ref) enqueue.sendTo(ref, e);
 }
 
 /** Present output of the charger now (0 without a charger). */
@@ -133,7 +139,7 @@ export const v2gEvseSessionMachine = setup({
       enqueue.sendParent(logEvent('EVSE', `Protocol: ${protocol}`));
       enqueue.sendParent(logEvent('EVSE', `Session ID: ${sessionId}`));
       enqueue.sendParent(logEvent('EVSE', `EVCC ID: ${evccId}`));
-      enqueue(() => sendCharger(system, { type: 'charger.reset' }));
+      sendCharger(enqueue, system, { type: 'charger.reset' });
     }),
     paymentSelected: enqueueActions(({ enqueue, event }) => {
       const fields = f(event);
@@ -164,7 +170,7 @@ export const v2gEvseSessionMachine = setup({
       enqueue.sendParent(logEvent('EVSE', '"Energy transfer mode selected" received', 'info', { ...fields }));
       enqueue.sendParent(logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
-      enqueue(() => sendCharger(system, { type: 'charger.evLimits', limits }));
+      sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
       if (!context.config.energyTransferModes.includes(mode)) {
         enqueue.sendParent(logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
         enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
@@ -191,10 +197,8 @@ export const v2gEvseSessionMachine = setup({
       enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
       enqueue.sendParent(logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
-      enqueue(() => {
-        sendCharger(system, { type: 'charger.evLimits', limits });
-        sendCharger(system, { type: 'charger.targets', voltageV: targetVoltageV, currentA: targetCurrentA });
-      });
+      sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
+      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: targetVoltageV, currentA: targetCurrentA });
       if (num(fields.errorCode) > 0) enqueue.sendParent(logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
     }),
     acParametersChanged: enqueueActions(({ enqueue, context, event, system }) => {
@@ -204,11 +208,9 @@ export const v2gEvseSessionMachine = setup({
       enqueue.sendParent(logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', { ...fields }));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA };
       const c = context.config.charger;
-      enqueue(() => {
-        sendCharger(system, { type: 'charger.evLimits', limits });
-        // AC: the EV draws what it may at the nominal voltage.
-        sendCharger(system, { type: 'charger.targets', voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
-      });
+      sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
+      // AC: the EV draws what it may at the nominal voltage.
+      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
     sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
@@ -250,11 +252,11 @@ export const v2gEvseSessionMachine = setup({
     }),
     startEnergyTransfer: enqueueActions(({ enqueue, system }) => {
       enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
-      enqueue(() => sendCharger(system, { type: 'charger.start' }));
+      sendCharger(enqueue, system, { type: 'charger.start' });
     }),
     /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
     stopEnergyTransfer: enqueueActions(({ enqueue, context, event, system }) => {
-      enqueue(() => sendCharger(system, { type: 'charger.stop' }));
+      sendCharger(enqueue, system, { type: 'charger.stop' });
       enqueue.assign({ energyFlowing: false });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
@@ -262,7 +264,7 @@ export const v2gEvseSessionMachine = setup({
       }
     }),
     ensureStopCharging: enqueueActions(({ enqueue, context, event, system }) => {
-      enqueue(() => sendCharger(system, { type: 'charger.stop' }));
+      sendCharger(enqueue, system, { type: 'charger.stop' });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
         enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));

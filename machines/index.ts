@@ -1,0 +1,68 @@
+/**
+ * Public entry points of the session machines: two started station actors.
+ *
+ *   const evse = createEvseStation({ client, clock, config: evseConfig(), policy });
+ *   evse.on('*', (e) => console.log(e));      // StationEmitted: log, phase, sample, ...
+ *   evse.send({ type: 'shutdown' });
+ *
+ * Both actors run on the injected clock (XState timers included) and accept an `inspect`
+ * observer (e.g. @statelyai/inspect).
+ */
+import { type InspectionEvent, type Observer, createActor } from 'xstate';
+import type { Clock } from '../util/clock.js';
+import { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
+import type { EvConfig, EvseConfig } from './config.js';
+import type { HciClient } from './hci-types.js';
+import { evStationMachine } from './station-ev.js';
+import { evseStationMachine } from './station-evse.js';
+
+export interface EvseStationOptions {
+  client: HciClient;
+  clock: Clock;
+  config: EvseConfig;
+  /** Defaults to the config's authorization (acceptAll / denyAll / allowList). */
+  policy?: AuthorizationPolicy;
+  /** For config mode 'interactive': how to ask the user. */
+  ask?: (request: AuthorizationRequest) => Promise<boolean>;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export interface EvStationOptions {
+  client: HciClient;
+  clock: Clock;
+  config: EvConfig;
+  inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
+}
+
+export function createEvseStation(options: EvseStationOptions) {
+  const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
+  const actor = createActor(evseStationMachine, {
+    input: { client: options.client, clock: options.clock, config: options.config, policy },
+    clock: options.clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  actor.start();
+  return actor;
+}
+
+export function createEvStation(options: EvStationOptions) {
+  const actor = createActor(evStationMachine, {
+    input: { client: options.client, clock: options.clock, config: options.config },
+    clock: options.clock,
+    ...(options.inspect ? { inspect: options.inspect } : {}),
+  });
+  actor.start();
+  return actor;
+}
+
+export type EvseStationActor = ReturnType<typeof createEvseStation>;
+export type EvStationActor = ReturnType<typeof createEvStation>;
+
+export { evseStationMachine } from './station-evse.js';
+export { evStationMachine } from './station-ev.js';
+export { createHciClient, type HciClientHandle, type HciClientOptions, type TrafficRecord } from './hci-client.js';
+export { HciError, type HciClient, type StatusEvent } from './hci-types.js';
+export * from './config.js';
+export * from './station-events.js';
+export { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
+export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';

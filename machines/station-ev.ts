@@ -1,0 +1,229 @@
+/**
+ * The EV station: checks the module firmware, clears stale state (stop session, SLAC, CP), then
+ * loops: CP (state B, wait for the EVSE's 5 % PWM) -> SLAC matching -> one V2G session -> wait
+ * for the EVSE to leave high-level communication (100 % or unplug) -> wait for the next 5 %,
+ * until `shutdown`, which stops charging and the session, SLAC and CP.
+ *
+ * Children (systemIds): battery (whole life), cp, slac (while running), session (per session).
+ */
+import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
+import { ControlPilot, Slac, System, V2g } from '../codec/catalog.js';
+import type { Clock } from '../util/clock.js';
+import { type BatterySample, batteryMachine } from './battery.js';
+import type { EvConfig } from './config.js';
+import { controlPilotEvMachine } from './control-pilot-ev.js';
+import { checkFirmware } from './firmware.js';
+import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence } from './hci-actors.js';
+import type { HciClient } from './hci-types.js';
+import { slacMachine } from './slac.js';
+import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
+import { v2gEvSessionMachine } from './v2g-ev-session.js';
+
+export interface EvStationInput {
+  client: HciClient;
+  clock: Clock;
+  config: EvConfig;
+}
+
+export type EvStationEvent =
+  | { type: 'shutdown' }
+  /** Ask the EV to stop charging now (user request). */
+  | { type: 'stopCharging' }
+  | ChildEmit
+  | BatterySample
+  | SequenceEvent
+  | { type: 'cp.ready' }
+  | { type: 'cp.evseConnected' }
+  | { type: 'cp.evseDisconnected' }
+  | { type: 'cp.failed'; error: string }
+  | { type: 'cp.stopped' }
+  | { type: 'slac.ready' }
+  | { type: 'slac.matchingStarted'; attempt: number }
+  | { type: 'slac.matched' }
+  | { type: 'slac.failed'; reason: string; fatal?: boolean }
+  | { type: 'slac.stopped' };
+
+interface EvStationContext extends EvStationInput {
+  firmware?: string;
+  cpReady: boolean;
+  slacReady: boolean;
+  evsePresent: boolean;
+  sessions: number;
+  failure?: string;
+  lastRecord?: SessionRecord;
+}
+
+const STALE = [UNEXPECTED_MESSAGE, 0x10, 0x11] as const;
+
+const cleanupSteps = (): HciStep[] => [
+  { text: 'Stop session (stale V2G state)', def: V2g.EvStopSession, tolerate: STALE, bestEffort: true },
+  { text: 'Stop SLAC (stale state)', def: Slac.StopSlac, tolerate: STALE, bestEffort: true },
+  { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
+];
+
+const shutdownSteps = (): HciStep[] => [
+  { text: 'Stop charging', def: V2g.EvStopCharging, fields: { renegotiation: false }, bestEffort: true },
+  { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
+  { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
+  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+];
+
+type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
+const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
+
+export const evStationMachine = setup({
+  types: {
+    input: {} as EvStationInput,
+    context: {} as EvStationContext,
+    events: {} as EvStationEvent,
+    emitted: {} as StationEmitted,
+  },
+  actors: { hciSequence, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
+  actions: {
+    reemit: emit(({ event }) => (event as ChildEmit).event),
+    log: emit((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EV', p.text, p.level ?? 'info').event),
+    logStep: emit(({ event }) => logEvent('EV', (event as { text: string }).text).event),
+    phase: emit((_, p: { phase: SessionPhase }) => ({ type: 'phase' as const, station: 'EV' as const, phase: p.phase })),
+    sample: emit(({ event }) => {
+      const s = event as BatterySample;
+      return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
+    }),
+    firmwareChecked: enqueueActions(({ enqueue, context, event }) => {
+      const version = firmwareOf(event);
+      const verdict = checkFirmware('EV', version);
+      enqueue.assign({ firmware: version });
+      enqueue.emit(logEvent('EV', `WHITE-beet-PI firmware version: ${version}`).event);
+      if (verdict.kind === 'unknown') enqueue.emit(logEvent('EV', `Warning: ${verdict.text}`, 'warn').event);
+      if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {
+        enqueue.assign({ failure: verdict.text });
+        enqueue.emit(logEvent('EV', `Refusing to run: ${verdict.text}`, 'error').event);
+      }
+    }),
+    noteFailure: assign({ failure: ({ event }) => (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
+    logFailure: emit(({ context }) => logEvent('EV', `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
+    batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
+    batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
+    slacMatch: sendTo('slac', { type: 'slac.match' }),
+    abortSession: sendTo('session', ({ event }) => ({ type: 'session.abort', reason: event.type === 'shutdown' ? 'shutdown' : 'evseDisconnected' })),
+    stopChargingNow: sendTo('session', { type: 'session.stopCharging', reason: 'userRequest' }),
+    sessionEnded: enqueueActions(({ enqueue, context, event }) => {
+      const record = (event as unknown as { output: SessionRecord }).output;
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
+      enqueue.emit({ type: 'sessionEnded', station: 'EV', record });
+    }),
+  },
+  guards: {
+    firmwareRefused: ({ context }) => context.failure !== undefined,
+    allReady: ({ context }) => context.cpReady && context.slacReady,
+    evsePresent: ({ context }) => context.evsePresent,
+    fatal: ({ event }) => (event as { fatal?: boolean }).fatal === true,
+  },
+}).createMachine({
+  id: 'evStation',
+  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, evsePresent: false, sessions: 0 }),
+  invoke: { id: 'battery', src: 'battery', systemId: 'battery', input: ({ context }) => ({ clock: context.clock, config: context.config.battery }) },
+  on: {
+    'station.emit': { actions: 'reemit' },
+    'battery.sample': { actions: 'sample' },
+    'cp.evseConnected': { actions: assign({ evsePresent: true }) },
+    'cp.evseDisconnected': { actions: assign({ evsePresent: false }) },
+  },
+  initial: 'initialising',
+  states: {
+    initialising: {
+      entry: { type: 'phase', params: { phase: 'initialising' } },
+      initial: 'firmware',
+      on: { shutdown: '#evStation.shuttingDown' },
+      states: {
+        firmware: {
+          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
+          on: {
+            'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
+            'hci.sequenceFailed': { target: '#evStation.failed', actions: 'noteFailure' },
+          },
+        },
+        verdict: { always: [{ guard: 'firmwareRefused', target: '#evStation.failed' }, { target: 'cleanup' }] },
+        cleanup: {
+          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: cleanupSteps() }) },
+          on: {
+            'hci.step': { actions: 'logStep' },
+            'hci.sequenceDone': '#evStation.running',
+            'hci.sequenceFailed': { target: '#evStation.failed', actions: 'noteFailure' },
+          },
+        },
+      },
+    },
+    running: {
+      invoke: [
+        { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+        { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }) => ({ client: context.client, clock: context.clock, role: 'EV' as const, timing: context.config.slac }) },
+      ],
+      on: {
+        shutdown: 'shuttingDown',
+        'cp.ready': { actions: [assign({ cpReady: true }), sendTo('slac', { type: 'slac.start' })] },
+        'slac.ready': { actions: assign({ slacReady: true }) },
+        'cp.failed': { target: 'failed', actions: assign({ failure: ({ event }) => `control pilot: ${event.error}` }) },
+        'slac.failed': { guard: 'fatal', target: 'failed', actions: assign({ failure: ({ event }) => `SLAC: ${event.reason}` }) },
+      },
+      initial: 'starting',
+      states: {
+        starting: { always: { guard: 'allReady', target: 'waitingForEvse' } },
+        waitingForEvse: {
+          entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
+          always: { guard: 'evsePresent', target: 'slac' },
+          on: { 'cp.evseConnected': { target: 'slac', actions: assign({ evsePresent: true }) } },
+        },
+        slac: {
+          entry: [{ type: 'phase', params: { phase: 'slac' } }, { type: 'log', params: { text: 'Start SLAC matching' } }, 'slacMatch'],
+          on: {
+            'slac.matched': 'session',
+            'slac.failed': [{ guard: 'fatal', target: '#evStation.failed' }, { target: 'afterSession' }],
+            'cp.evseDisconnected': { target: 'waitingForEvse', actions: assign({ evsePresent: false }) },
+          },
+        },
+        session: {
+          entry: 'batteryNewSession',
+          invoke: {
+            id: 'session',
+            src: 'session',
+            systemId: 'session',
+            input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config }),
+            onDone: { target: 'afterSession', actions: 'sessionEnded' },
+          },
+          on: {
+            'cp.evseDisconnected': { actions: [assign({ evsePresent: false }), 'abortSession'] },
+            stopCharging: { actions: 'stopChargingNow' },
+            shutdown: { actions: 'abortSession', target: '#evStation.shuttingDown' },
+          },
+        },
+        afterSession: {
+          entry: 'batteryOff',
+          always: [{ guard: 'evsePresent', target: 'waitingForEvseToLeave' }, { target: 'waitingForEvse' }],
+        },
+        waitingForEvseToLeave: {
+          always: { guard: ({ context }) => !context.evsePresent, target: 'waitingForEvse' },
+          on: { 'cp.evseDisconnected': { target: 'waitingForEvse', actions: assign({ evsePresent: false }) } },
+        },
+      },
+    },
+    shuttingDown: {
+      entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, 'batteryOff'],
+      invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: shutdownSteps() }) },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'stopped',
+        'hci.sequenceFailed': 'stopped',
+        shutdown: {},
+      },
+    },
+    failed: {
+      entry: [{ type: 'phase', params: { phase: 'error' } }, 'batteryOff', 'logFailure'],
+      on: { shutdown: 'shuttingDown' },
+    },
+    stopped: {
+      type: 'final',
+      entry: { type: 'phase', params: { phase: 'stopped' } },
+    },
+  },
+});

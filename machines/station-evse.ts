@@ -1,0 +1,242 @@
+/**
+ * The EVSE station: checks the module firmware, clears stale state like the reference (stop
+ * listening, stop SLAC, stop CP; 0x05 and friends tolerated), then loops forever:
+ * CP (X1, wait for state B) -> SLAC matching with 5 % PWM -> one V2G session -> back to 100 %
+ * and waiting for the next car, until `shutdown`, which stops charging, listening, SLAC and CP.
+ *
+ * Children (systemIds): charger (whole life), cp, slac (while running), session (per session).
+ * Emits StationEmitted events (log, phase, sample, authorization, sessionEnded).
+ */
+import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
+import { ControlPilot, Slac, System, V2g } from '../codec/catalog.js';
+import type { Clock } from '../util/clock.js';
+import type { AuthorizationPolicy } from './authorization-policy.js';
+import { type ChargerSample, chargerMachine } from './charger.js';
+import { controlPilotEvseMachine } from './control-pilot-evse.js';
+import type { EvseConfig } from './config.js';
+import { checkFirmware } from './firmware.js';
+import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence } from './hci-actors.js';
+import type { HciClient } from './hci-types.js';
+import { slacMachine } from './slac.js';
+import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
+import { v2gEvseSessionMachine } from './v2g-evse-session.js';
+
+export interface EvseStationInput {
+  client: HciClient;
+  clock: Clock;
+  config: EvseConfig;
+  policy: AuthorizationPolicy;
+}
+
+export type EvseStationEvent =
+  | { type: 'shutdown' }
+  | ChildEmit
+  | ChargerSample
+  | SequenceEvent
+  | { type: 'cp.ready' }
+  | { type: 'cp.vehicleConnected' }
+  | { type: 'cp.vehicleDisconnected' }
+  | { type: 'cp.failed'; error: string }
+  | { type: 'cp.stopped' }
+  | { type: 'slac.ready' }
+  | { type: 'slac.matchingStarted'; attempt: number }
+  | { type: 'slac.matched' }
+  | { type: 'slac.failed'; reason: string; fatal?: boolean }
+  | { type: 'slac.stopped' };
+
+interface EvseStationContext extends EvseStationInput {
+  firmware?: string;
+  cpReady: boolean;
+  slacReady: boolean;
+  vehiclePresent: boolean;
+  sessions: number;
+  failure?: string;
+  lastRecord?: SessionRecord;
+}
+
+/** Result codes tolerated when clearing state that may not exist (10.1.5 0x05, SLAC/V2G 0x10, 0x11). */
+const STALE = [UNEXPECTED_MESSAGE, 0x10, 0x11] as const;
+
+const cleanupSteps = (): HciStep[] => [
+  { text: 'Stop listening (stale V2G state)', def: V2g.EvseStopListen, tolerate: STALE, bestEffort: true },
+  { text: 'Stop SLAC (stale state)', def: Slac.StopSlac, tolerate: STALE, bestEffort: true },
+  { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
+];
+
+const shutdownSteps = (): HciStep[] => [
+  { text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true },
+  { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
+  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+];
+
+type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
+const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
+
+export const evseStationMachine = setup({
+  types: {
+    input: {} as EvseStationInput,
+    context: {} as EvseStationContext,
+    events: {} as EvseStationEvent,
+    emitted: {} as StationEmitted,
+  },
+  actors: { hciSequence, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
+  actions: {
+    reemit: emit(({ event }) => (event as ChildEmit).event),
+    log: emit((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EVSE', p.text, p.level ?? 'info').event),
+    logStep: emit(({ event }) => logEvent('EVSE', (event as { text: string }).text).event),
+    phase: emit((_, p: { phase: SessionPhase }) => ({ type: 'phase' as const, station: 'EVSE' as const, phase: p.phase })),
+    sample: emit(({ event }) => {
+      const s = event as ChargerSample;
+      return { type: 'sample' as const, station: 'EVSE' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.powerW, energyWh: s.energyWh, ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}) };
+    }),
+    firmwareChecked: enqueueActions(({ enqueue, context, event }) => {
+      const version = firmwareOf(event);
+      const verdict = checkFirmware('EVSE', version);
+      enqueue.assign({ firmware: version });
+      enqueue.emit(logEvent('EVSE', `WHITE-beet-EI firmware version: ${version}`).event);
+      if (verdict.kind === 'unknown') enqueue.emit(logEvent('EVSE', `Warning: ${verdict.text}`, 'warn').event);
+      if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {
+        enqueue.assign({ failure: verdict.text });
+        enqueue.emit(logEvent('EVSE', `Refusing to run: ${verdict.text}`, 'error').event);
+      }
+    }),
+    noteFailure: assign({ failure: ({ event }) => (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
+    logFailure: emit(({ context }) => logEvent('EVSE', `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
+    chargerOff: sendTo('charger', { type: 'charger.stop' }),
+    cpHlc: sendTo('cp', { type: 'cp.hlc' }),
+    cpIdle: sendTo('cp', { type: 'cp.idle' }),
+    slacMatch: sendTo('slac', { type: 'slac.match' }),
+    abortSession: sendTo('session', ({ event }) => ({
+      type: 'session.abort',
+      reason: event.type === 'shutdown' ? 'shutdown' : 'unplugged',
+    })),
+    sessionEnded: enqueueActions(({ enqueue, context, event }) => {
+      const record = (event as unknown as { output: SessionRecord }).output;
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
+      enqueue.emit({ type: 'sessionEnded', station: 'EVSE', record });
+    }),
+  },
+  guards: {
+    firmwareRefused: ({ context }) => context.failure !== undefined,
+    allReady: ({ context }) => context.cpReady && context.slacReady,
+    vehiclePresent: ({ context }) => context.vehiclePresent,
+    firstAttempt: ({ event }) => (event as { attempt?: number }).attempt === 1,
+    fatal: ({ event }) => (event as { fatal?: boolean }).fatal === true,
+  },
+}).createMachine({
+  id: 'evseStation',
+  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, vehiclePresent: false, sessions: 0 }),
+  invoke: { id: 'charger', src: 'charger', systemId: 'charger', input: ({ context }) => ({ clock: context.clock, config: context.config.charger }) },
+  on: {
+    'station.emit': { actions: 'reemit' },
+    'charger.sample': { actions: 'sample' },
+    'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
+    'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
+  },
+  initial: 'initialising',
+  states: {
+    initialising: {
+      entry: { type: 'phase', params: { phase: 'initialising' } },
+      initial: 'firmware',
+      on: { shutdown: '#evseStation.shuttingDown' },
+      states: {
+        firmware: {
+          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
+          on: {
+            'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
+            'hci.sequenceFailed': { target: '#evseStation.failed', actions: 'noteFailure' },
+          },
+        },
+        verdict: { always: [{ guard: 'firmwareRefused', target: '#evseStation.failed' }, { target: 'cleanup' }] },
+        cleanup: {
+          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: cleanupSteps() }) },
+          on: {
+            'hci.step': { actions: 'logStep' },
+            'hci.sequenceDone': '#evseStation.running',
+            'hci.sequenceFailed': { target: '#evseStation.failed', actions: 'noteFailure' },
+          },
+        },
+      },
+    },
+    running: {
+      invoke: [
+        { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+        { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }) => ({ client: context.client, clock: context.clock, role: 'EVSE' as const, timing: context.config.slac }) },
+      ],
+      on: {
+        shutdown: 'shuttingDown',
+        'cp.ready': { actions: [assign({ cpReady: true }), sendTo('slac', { type: 'slac.start' })] },
+        'slac.ready': { actions: assign({ slacReady: true }) },
+        'cp.failed': { target: 'failed', actions: assign({ failure: ({ event }) => `control pilot: ${event.error}` }) },
+        'slac.failed': { guard: 'fatal', target: 'failed', actions: assign({ failure: ({ event }) => `SLAC: ${event.reason}` }) },
+      },
+      initial: 'starting',
+      states: {
+        starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },
+        waitingForVehicle: {
+          entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
+          always: { guard: 'vehiclePresent', target: 'slac' },
+          on: { 'cp.vehicleConnected': { target: 'slac', actions: assign({ vehiclePresent: true }) } },
+        },
+        slac: {
+          entry: [{ type: 'phase', params: { phase: 'slac' } }, { type: 'log', params: { text: 'Start SLAC matching' } }, 'slacMatch'],
+          on: {
+            'slac.matchingStarted': { guard: 'firstAttempt', actions: 'cpHlc' },
+            'slac.matched': 'session',
+            'slac.failed': [{ guard: 'fatal', target: '#evseStation.failed' }, { target: 'afterSession' }],
+            'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: assign({ vehiclePresent: false }) },
+          },
+        },
+        session: {
+          invoke: {
+            id: 'session',
+            src: 'session',
+            systemId: 'session',
+            input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config, policy: context.policy }),
+            onDone: { target: 'afterSession', actions: 'sessionEnded' },
+          },
+          on: {
+            'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
+            // Let the session stop charging first; the station's own steps follow.
+            shutdown: { actions: 'abortSession', target: '#evseStation.shuttingDown' },
+          },
+        },
+        // Whatever happened, the output is 0 and the module stops listening before the next car.
+        afterSession: {
+          entry: ['chargerOff', 'cpIdle'],
+          invoke: {
+            src: 'hciSequence',
+            input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvseStopListen, tolerate: STALE, bestEffort: true }] }),
+          },
+          on: {
+            'hci.sequenceDone': [{ guard: 'vehiclePresent', target: 'waitingForUnplug' }, { target: 'waitingForVehicle' }],
+          },
+        },
+        waitingForUnplug: {
+          entry: { type: 'log', params: { text: 'Waiting for the vehicle to leave' } },
+          always: { guard: ({ context }) => !context.vehiclePresent, target: 'waitingForVehicle' },
+          on: { 'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: assign({ vehiclePresent: false }) } },
+        },
+      },
+    },
+    shuttingDown: {
+      entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, 'chargerOff'],
+      invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: shutdownSteps() }) },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'stopped',
+        'hci.sequenceFailed': 'stopped',
+        shutdown: {},
+      },
+    },
+    failed: {
+      entry: [{ type: 'phase', params: { phase: 'error' } }, 'chargerOff', 'logFailure'],
+      on: { shutdown: 'shuttingDown' },
+    },
+    stopped: {
+      type: 'final',
+      entry: { type: 'phase', params: { phase: 'stopped' } },
+    },
+  },
+});
