@@ -206,6 +206,48 @@ describe('SPI transport against the simulated slave (manual 9.2)', () => {
     expect(r.slave.rxReady.watcherCount + r.slave.txPending.watcherCount).toBe(0);
   });
 
+  it('turns a failing SPI transfer into sendFailed and link down, then recovers', async () => {
+    const clock = new SteppingClock();
+    const slave = new SimSpiSlave(clock);
+    let failures = 1;
+    const t = createSpiTransport({
+      bus: {
+        transfer: (tx) => (failures-- > 0 ? Promise.reject(new Error('EIO')) : slave.bus.transfer(tx)),
+      },
+      rxReady: slave.rxReady,
+      txPending: slave.txPending,
+      chipSelect: slave.chipSelect,
+      clock,
+      delayUs: clockDelayUs(clock),
+    });
+    const links: string[] = [];
+    t.linkState$.subscribe((s) => links.push(s.up ? 'up' : `down:${s.error?.kind}`));
+    let failed: unknown;
+    t.send(PING).catch((e: unknown) => (failed = e));
+    expect(await clock.drive(() => failed !== undefined)).toBe(true);
+    expect(failed).toMatchObject({ kind: 'sendFailed' });
+    expect(await clock.drive(() => links.at(-1) === 'up')).toBe(true);
+    expect(links).toEqual(['up', 'down:sendFailed', 'up']);
+    let sent = false;
+    void t.send(PING).then(() => (sent = true));
+    expect(await clock.drive(() => sent)).toBe(true);
+    expect(slave.received).toHaveLength(1);
+  });
+
+  it('works with the SPI driver\'s own chip select (no GPIO chip select)', async () => {
+    const clock = new SteppingClock();
+    const slave = new SimSpiSlave(clock, { withChipSelect: false });
+    const t = createSpiTransport({ bus: slave.bus, rxReady: slave.rxReady, txPending: slave.txPending, clock });
+    const got: string[] = [];
+    t.frames$.subscribe((f) => got.push(bytesToHex(f)));
+    slave.queue(frameOf(9, 50));
+    let sent = false;
+    void t.send(PING).then(() => (sent = true));
+    expect(await clock.drive(() => sent && got.length === 1)).toBe(true);
+    expect(slave.received.map((f) => bytesToHex(f))).toEqual([bytesToHex(PING)]);
+    expect(slave.violations).toEqual([]);
+  });
+
   it('parses spidev names', () => {
     expect(parseSpiDeviceName('spidev0.0')).toEqual({ bus: 0, device: 0 });
     expect(parseSpiDeviceName('/dev/spidev1.2')).toEqual({ bus: 1, device: 2 });

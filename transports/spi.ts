@@ -179,6 +179,11 @@ class SpiTransportImpl implements SpiTransport {
         this.wanted = false;
         while (!this.closed && (await this.hasWork())) await this.exchangeSafely();
       }
+    } catch (e) {
+      // Reading TX_PENDING failed: the GPIO is gone; nothing sensible is left to retry.
+      const err = new TransportError('sendFailed', `SPI lines unusable: ${String(e)}`, e);
+      this.failQueue(err);
+      this.setLink({ up: false, reason: err.message, error: err });
     } finally {
       this.running = false;
     }
@@ -194,6 +199,7 @@ class SpiTransportImpl implements SpiTransport {
     try {
       await this.exchange();
     } catch (e) {
+      if (this.closed) return;
       const err = e instanceof TransportError ? e : new TransportError('sendFailed', `SPI transfer failed: ${String(e)}`, e);
       this.failQueue(err);
       this.setLink({ up: false, reason: err.message, error: err });

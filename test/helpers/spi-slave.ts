@@ -165,7 +165,15 @@ export class SimSpiSlave {
       this.rxReady.set(0);
     } else {
       this.csLowAt = undefined;
+      this.readyAfterBusy();
     }
+  }
+
+  /** Busy with what it got, then ready for the next transfer (figure 16). */
+  private readyAfterBusy(): void {
+    this.clock.setTimeout(() => {
+      if (!this.holding && !this.inReset) this.rxReady.set(1);
+    }, this.o.busyUs / 1000);
   }
 
   private onReset(level: Level): void {
@@ -203,10 +211,8 @@ export class SimSpiSlave {
     return new Promise((resolve) => {
       this.clock.setTimeout(() => {
         resolve(rx);
-        // Busy with what it got, then ready for the next transfer.
-        this.clock.setTimeout(() => {
-          if (!this.holding && !this.inReset) this.rxReady.set(1);
-        }, this.o.busyUs / 1000);
+        // With a chip select, deselecting starts the busy time instead.
+        if (!this.o.withChipSelect) this.readyAfterBusy();
       }, durationMs);
     });
   }
