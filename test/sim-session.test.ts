@@ -45,8 +45,8 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
       'V2g.EvseStopChargingRequested',
       'V2g.EvseWeldingDetectionStarted',
       'V2g.EvseDcChargeParametersChanged',
-      'V2g.EvseSessionStopped',
-      'ControlPilot.StateChanged', // B: S2 open again
+      'ControlPilot.StateChanged', // B: the car opened S2 on its Session Stopped...
+      'V2g.EvseSessionStopped', // ...which it had before the EVSE host is told (after SessionStopRes)
     ]);
     expect(collapsed(t.ev.types())).toEqual([
       'ControlPilot.StateChanged',
@@ -66,9 +66,9 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
       'V2g.EvDcChargeParametersChanged x10',
       'V2g.EvChargingStopped',
       'V2g.EvPostChargingReady',
-      'ControlPilot.DutyCycleChanged',
       'V2g.EvSessionStopped',
       'ControlPilot.StateChanged',
+      'ControlPilot.DutyCycleChanged', // the EVSE host back at 100 % after its Session Stopped
     ]);
 
     // Values cross the cable: what one host configured, the other host reads.
@@ -186,8 +186,8 @@ describe('AC session (21.9.4, 21.9.5)', () => {
       'ControlPilot.StateChanged',
       'V2g.EvseStartChargingRequested',
       'V2g.EvseStopChargingRequested',
-      'V2g.EvseSessionStopped',
       'ControlPilot.StateChanged',
+      'V2g.EvseSessionStopped',
     ]);
     expect(collapsed(t.ev.types())).toEqual([
       'ControlPilot.StateChanged',
@@ -200,9 +200,9 @@ describe('AC session (21.9.4, 21.9.5)', () => {
       'ControlPilot.StateChanged',
       'V2g.EvChargingStarted',
       'V2g.EvChargingStopped',
-      'ControlPilot.DutyCycleChanged',
       'V2g.EvSessionStopped',
       'ControlPilot.StateChanged',
+      'ControlPilot.DutyCycleChanged',
     ]);
     expect(one(t, 'evse', 'V2g.EvseEnergyTransferModeSelected')).toEqual({
       departureTimeS: 3600, energyRequestWh: 10_000, maxVoltageV: 250, minCurrentA: 6, maxCurrentA: 16, maxPowerW: 11_000, selectedEnergyTransferMode: 5,

@@ -9,6 +9,7 @@ import { V2g } from '../../codec/catalog.js';
 import { V2gResultCode } from '../../codec/modules/v2g/common.js';
 import { SchedulesResult } from '../../codec/modules/v2g/evse.js';
 import type { TimerId } from '../../util/clock.js';
+import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
 
@@ -265,7 +266,12 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
         return respond(req);
       case 'sessionStop':
         respond(req);
-        end();
+        // The host hears of it once the car has its response (TCP closes after SessionStopRes),
+        // so an EVSE host switching its PWM back to 100 % cannot overtake the car's Session Stopped.
+        session = undefined;
+        clearHostTimer();
+        stopWatchdog();
+        clock.setTimeout(() => ctx.emit(V2g.EvseSessionStopped, { closureType: 0 }), 2 * V2G_LATENCY_MS);
         return;
     }
   }
