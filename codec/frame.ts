@@ -93,12 +93,17 @@ export function parseFrame(bytes: Uint8Array): DeframeItem {
   return checkBody(bytes, 0, size) ?? { frame: frameAt(bytes, 0, size) };
 }
 
-function frameAt(buf: Uint8Array, at: number, size: number): Frame {
+/**
+ * The frame at `at`. `owned`: `buf` belongs to the deframer and is never written again, so the
+ * payload can be a view into it (no ArrayBuffer per frame); otherwise the payload is copied.
+ */
+function frameAt(buf: Uint8Array, at: number, size: number, owned = false): Frame {
+  const from = at + HEADER_SIZE;
   return {
     modId: buf[at + 1] as number,
     subId: buf[at + 2] as number,
     reqId: buf[at + 3] as number,
-    payload: buf.slice(at + HEADER_SIZE, at + HEADER_SIZE + size),
+    payload: owned ? buf.subarray(from, from + size) : buf.slice(from, from + size),
     checksum: buf[at + HEADER_SIZE + size] as number,
   };
 }
@@ -158,9 +163,14 @@ export class Deframer {
     return n === 0 ? undefined : { kind: 'rxTimeout', discarded: n, detail: `${n} byte(s) of an unfinished frame dropped` };
   }
 
+  /**
+   * Takes a copy of the chunk (merged with pending bytes) that is never written again: frames'
+   * payloads are views into it, so a caller reusing its read buffer cannot change them, and one
+   * copy per read replaces one per frame (bench/codec.ts). A payload keeps its read's buffer alive.
+   */
   private append(chunk: Uint8Array): void {
     if (this.pending === 0) {
-      this.buf = chunk;
+      this.buf = chunk.slice();
       this.start = 0;
       return;
     }
@@ -176,8 +186,8 @@ export class Deframer {
       this.buf = new Uint8Array(0);
       this.start = 0;
     } else if (this.start > 0) {
-      // Keep only the unconsumed tail, copied so the caller's chunk is not retained.
-      this.buf = this.buf.slice(this.start);
+      // Keep only the unconsumed tail (a view: the buffer is ours and never written again).
+      this.buf = this.buf.subarray(this.start);
       this.start = 0;
     }
   }
@@ -208,7 +218,7 @@ export class Deframer {
       return bad;
     }
     this.start = at + total;
-    return { frame: frameAt(buf, at, size) };
+    return { frame: frameAt(buf, at, size, true) };
   }
 }
 

@@ -22,9 +22,11 @@ export class SchemaError extends Error {
   }
 }
 
-/** Reads a payload; the current field path is kept for error messages. */
+/**
+ * Reads a payload; the current field path is kept for error messages. Big-endian integers are
+ * assembled from the bytes directly: a DataView per payload cost more than the reads (bench/codec.ts).
+ */
 export class Reader {
-  private readonly view: DataView;
   pos: number;
   path = '';
   /** Decode exponentials as `{ value, exponent }` (byte-exact round trip) instead of numbers. */
@@ -32,11 +34,10 @@ export class Reader {
 
   constructor(
     readonly bytes: Uint8Array,
-    options: { rawExponentials?: boolean } = {},
+    options?: { rawExponentials?: boolean },
   ) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = 0;
-    this.rawExponentials = options.rawExponentials ?? false;
+    this.rawExponentials = options?.rawExponentials ?? false;
   }
 
   get remaining(): number {
@@ -51,29 +52,28 @@ export class Reader {
 
   u8(): number {
     this.need(1);
-    return this.view.getUint8(this.pos++);
+    return this.bytes[this.pos++] as number;
   }
   s8(): number {
     this.need(1);
-    return this.view.getInt8(this.pos++);
+    return ((this.bytes[this.pos++] as number) << 24) >> 24;
   }
   u16(): number {
     this.need(2);
-    const v = this.view.getUint16(this.pos);
-    this.pos += 2;
-    return v;
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos = p + 2;
+    return ((b[p] as number) << 8) | (b[p + 1] as number);
   }
   s16(): number {
-    this.need(2);
-    const v = this.view.getInt16(this.pos);
-    this.pos += 2;
-    return v;
+    return (this.u16() << 16) >> 16;
   }
   u32(): number {
     this.need(4);
-    const v = this.view.getUint32(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.bytes;
+    const p = this.pos;
+    this.pos = p + 4;
+    return (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
   }
   take(n: number): Uint8Array {
     this.need(n);
@@ -83,16 +83,14 @@ export class Reader {
   }
 }
 
-/** Appends to a growable buffer. */
+/** Appends to a growable buffer (big-endian bytes written directly, no DataView). */
 export class Writer {
   private buf: Uint8Array;
-  private view: DataView;
   length = 0;
   path = '';
 
   constructor(initialSize = 64) {
     this.buf = new Uint8Array(initialSize);
-    this.view = new DataView(this.buf.buffer);
   }
 
   private ensure(n: number): void {
@@ -100,31 +98,36 @@ export class Writer {
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
     next.set(this.buf.subarray(0, this.length));
     this.buf = next;
-    this.view = new DataView(next.buffer);
   }
 
+  // A Uint8Array store keeps the low 8 bits (two's complement for negatives), as DataView did.
   u8(v: number): void {
     this.ensure(1);
-    this.view.setUint8(this.length++, v);
+    this.buf[this.length++] = v;
   }
   s8(v: number): void {
-    this.ensure(1);
-    this.view.setInt8(this.length++, v);
+    this.u8(v);
   }
   u16(v: number): void {
     this.ensure(2);
-    this.view.setUint16(this.length, v);
-    this.length += 2;
+    const b = this.buf;
+    const p = this.length;
+    b[p] = v >>> 8;
+    b[p + 1] = v;
+    this.length = p + 2;
   }
   s16(v: number): void {
-    this.ensure(2);
-    this.view.setInt16(this.length, v);
-    this.length += 2;
+    this.u16(v);
   }
   u32(v: number): void {
     this.ensure(4);
-    this.view.setUint32(this.length, v);
-    this.length += 4;
+    const b = this.buf;
+    const p = this.length;
+    b[p] = v >>> 24;
+    b[p + 1] = v >>> 16;
+    b[p + 2] = v >>> 8;
+    b[p + 3] = v;
+    this.length = p + 4;
   }
   bytes(v: Uint8Array): void {
     this.ensure(v.length);
@@ -162,12 +165,22 @@ function checkRange(path: string, v: number, min: number, max: number): void {
   }
 }
 
+/** Direct calls per width, instead of a by-name `r[width]()` call on every read. */
+const READ = {
+  u8: (r: Reader) => r.u8(),
+  s8: (r: Reader) => r.s8(),
+  u16: (r: Reader) => r.u16(),
+  s16: (r: Reader) => r.s16(),
+  u32: (r: Reader) => r.u32(),
+} as const;
+
 /** An integer of the given width; `min`/`max` narrow the accepted range (manual "uint8 (0-4)"). */
 function int(width: 'u8' | 's8' | 'u16' | 's16' | 'u32', min: number, max: number): Type<number> {
+  const get = READ[width];
   return {
     shape: { t: 'int', min, max },
     read(r) {
-      const v = r[width]();
+      const v = get(r);
       if (v < min || v > max) throw new SchemaError('range', r.path, `${v} is outside ${min}..${max}`);
       return v;
     },
@@ -236,10 +249,17 @@ export type Exponential = number | RawExponential;
 /** Converts a raw exponential to a number, rounding away binary noise (0.1 * 3 etc.). */
 export function expToNumber(e: Exponential): number {
   if (typeof e === 'number') return e;
-  if (e.exponent >= 0) return e.value * 10 ** e.exponent;
-  // toFixed takes at most 100 digits (a wire exponent goes down to -128): so tiny, no rounding.
-  if (e.exponent < -20) return e.value * 10 ** e.exponent;
-  return Number((e.value / 10 ** -e.exponent).toFixed(-e.exponent));
+  return expValue(e.value, e.exponent);
+}
+
+/** 10^0..10^22, the powers of ten a double holds exactly (a table: `**` is slow on hot paths). */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+function expValue(value: number, exponent: number): number {
+  if (exponent >= 0) return exponent <= 22 ? value * (POW10[exponent] as number) : value * 10 ** exponent;
+  // Dividing by an exact power of ten is correctly rounded: the nearest double to the decimal,
+  // with none of the noise of multiplying by 0.1. Below 10^-22 there is no exactness to keep.
+  return exponent >= -22 ? value / (POW10[-exponent] as number) : value * 10 ** exponent;
 }
 
 /**
@@ -285,8 +305,7 @@ export const exponential: Type<Exponential> = {
   read(r) {
     const value = r.s16();
     const exponent = r.s8();
-    const raw = { value, exponent };
-    return r.rawExponentials ? raw : expToNumber(raw);
+    return r.rawExponentials ? { value, exponent } : expValue(value, exponent);
   },
   write(w, v) {
     let raw: RawExponential;
@@ -466,15 +485,19 @@ export type Struct<F extends Fields> = Type<Simplify<StructValue<F>>> & { readon
 /** An ordered record of fields; the object key order is the wire order. */
 export function struct<F extends Fields>(fields: F): Struct<F> {
   const entries = Object.entries(fields) as Array<[string, Type<unknown>]>;
+  const keys = entries.map(([k]) => k);
+  const types = entries.map(([, t]) => t);
+  const n = keys.length;
   return {
     fields,
     shape: { t: 'struct', fields: entries.map(([k, t]) => [k, t.shape] as const) },
     read(r) {
       const base = r.path;
       const out: Record<string, unknown> = {};
-      for (const [k, t] of entries) {
+      for (let i = 0; i < n; i++) {
+        const k = keys[i] as string;
         r.path = base ? `${base}.${k}` : k;
-        const v = t.read(r);
+        const v = (types[i] as Type<unknown>).read(r);
         if (v !== undefined) out[k] = v;
       }
       r.path = base;
@@ -483,9 +506,10 @@ export function struct<F extends Fields>(fields: F): Struct<F> {
     write(w, v) {
       const base = w.path;
       const rec = v as Record<string, unknown>;
-      for (const [k, t] of entries) {
+      for (let i = 0; i < n; i++) {
+        const k = keys[i] as string;
         w.path = base ? `${base}.${k}` : k;
-        t.write(w, rec[k]);
+        (types[i] as Type<unknown>).write(w, rec[k]);
       }
       w.path = base;
     },

@@ -179,6 +179,25 @@ describe('codec fuzzing: deframer + decodeMessage', () => {
     );
   });
 
+  it('frames do not change when the caller reuses its read buffer (the deframer keeps its own copy)', () => {
+    fc.assert(
+      fc.property(fc.array(validFrame, { minLength: 1, maxLength: 4 }), fc.array(fc.nat(), { maxLength: 6 }), (frames, cuts) => {
+        const stream = concat(frames);
+        const readBuffer = new Uint8Array(stream.length);
+        const d = new Deframer();
+        const items: DeframeItem[] = [];
+        for (const c of chunk(stream, cuts)) {
+          const view = readBuffer.subarray(0, c.length);
+          view.set(c);
+          items.push(...d.push(view));
+          view.fill(0xc0); // the driver reads the next chunk into the same memory
+        }
+        expect(items.map((i) => ('frame' in i ? encodeFrame(i.frame) : i.error.kind))).toEqual(frames);
+      }),
+      RUNS,
+    );
+  });
+
   it('a good frame after garbage is found when the link went idle in between (timeout)', () => {
     fc.assert(
       fc.property(garbage, validFrame, fc.array(fc.nat(), { maxLength: 6 }), (junk, good, cuts) => {

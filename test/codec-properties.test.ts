@@ -112,6 +112,15 @@ describe('exponential numbers (18.1)', () => {
     expect(expToNumber({ value: 1, exponent: -128 })).toBeCloseTo(0);
     expect(expToNumber({ value: 3, exponent: -1 })).toBe(0.3);
   });
+  it('expToNumber gives the double nearest to the decimal (as parsing "380.5" would)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: -0x8000, max: 0x7fff }), fc.integer({ min: -22, max: -1 }), (value, exponent) => {
+        expect(expToNumber({ value, exponent })).toBe(Number((value / 10 ** -exponent).toFixed(-exponent)));
+        expect(expToNumber({ value, exponent })).toBe(Number(`${value}e${exponent}`));
+      }),
+      { ...RUNS, numRuns: 2000 },
+    );
+  });
   it('picks the fewest decimals, and rounds only what a sint16 cannot hold', () => {
     expect(numberToExp(-0.01)).toEqual({ value: -1, exponent: -2 });
     expect(numberToExp(400.5)).toEqual({ value: 4005, exponent: -1 });
