@@ -110,12 +110,17 @@ function recordBytes(rec: CaptureRecord): Uint8Array {
   return b;
 }
 
+/** Buffered bytes written out at once (a whole session is tens of thousands of frames). */
+const FLUSH_BYTES = 64 * 1024;
+
 /**
- * Appends records to a pcap file as they come. Each record is one write, so a crash loses at
- * most the frame being written; `close` flushes to disk.
+ * Appends records to a pcap file as they come, in 64 KB writes; `close` (also on SIGINT/SIGTERM
+ * through the runner) flushes the rest and syncs. A reader ignores a record cut short.
  */
 export class PcapWriter {
   private fd: number | undefined;
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
 
   constructor(readonly path: string) {
     this.fd = openSync(path, 'w');
@@ -124,7 +129,17 @@ export class PcapWriter {
 
   write(rec: CaptureRecord): void {
     if (this.fd === undefined) return;
-    writeSync(this.fd, recordBytes(rec));
+    const b = recordBytes(rec);
+    this.pending.push(b);
+    this.pendingBytes += b.length;
+    if (this.pendingBytes >= FLUSH_BYTES) this.flush();
+  }
+
+  flush(): void {
+    if (this.fd === undefined || this.pending.length === 0) return;
+    writeSync(this.fd, Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
   }
 
   /** Writes one HCI frame as an Ethernet frame from `src` to `dst`, secrets masked. */
@@ -134,6 +149,7 @@ export class PcapWriter {
 
   close(): void {
     if (this.fd === undefined) return;
+    this.flush();
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = undefined;

@@ -321,10 +321,16 @@ function issueText(issue: z.core.$ZodIssue): string {
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}, got ${describeInput(issue.input)}`;
     case 'unrecognized_keys':
       return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-    case 'too_small':
-      return `expected ${issue.origin === 'array' ? 'at least' : '>='} ${String(issue.minimum)}${issue.origin === 'array' ? ' entries' : ''}, got ${describeInput(issue.input)}`;
-    case 'too_big':
-      return `expected ${issue.origin === 'array' ? 'at most' : '<='} ${String(issue.maximum)}${issue.origin === 'array' ? ' entries' : ''}, got ${describeInput(issue.input)}`;
+    case 'too_small': {
+      const op = issue.origin === 'array' || issue.origin === 'string' ? 'at least' : issue.inclusive ? '>=' : '>';
+      const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
+      return `expected ${op} ${String(issue.minimum)}${unit}, got ${describeInput(issue.input)}`;
+    }
+    case 'too_big': {
+      const op = issue.origin === 'array' || issue.origin === 'string' ? 'at most' : issue.inclusive ? '<=' : '<';
+      const unit = issue.origin === 'array' ? ' entries' : issue.origin === 'string' ? ' characters' : '';
+      return `expected ${op} ${String(issue.maximum)}${unit}, got ${describeInput(issue.input)}`;
+    }
     case 'invalid_union':
       return `expected one of the allowed names or numbers, got ${describeInput(issue.input)}`;
     default:

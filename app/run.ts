@@ -86,6 +86,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     statusLine: human && out.isTTY === true,
     ...(options.targetSocPercent !== undefined ? { targetSocPercent: options.targetSocPercent } : {}),
     startedAt: clock.now(),
+    now: () => clock.now(),
   });
   const capture = options.capture ? new PcapWriter(options.capture) : undefined;
   const dashboard = options.inspect !== undefined ? await startDashboard(options.inspect) : undefined;
@@ -127,7 +128,13 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     const all = options.stations.every((s) => (ended.get(s.settings.role) ?? 0) >= options.sessions);
     if (options.sessions > 0 && all) shutdownAll();
   };
+  const lastPhase = new Map<StationRole, string>();
   const onEvent = (ev: StationEmitted): void => {
+    // A phase event means a change: repeats of the current phase are dropped.
+    if (ev.type === 'phase') {
+      if (lastPhase.get(ev.station) === ev.phase) return;
+      lastPhase.set(ev.station, ev.phase);
+    }
     const at = clock.now();
     reporter.station(ev, at);
     if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);

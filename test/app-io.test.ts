@@ -133,7 +133,7 @@ describe('configuration', () => {
     writeFileSync(file, JSON.stringify({ evse: { charger: { max_powr: 1 } } }));
     expect(() => loadStation(file, 'EVSE', { env: {} })).toThrow(/evse\.charger: unknown key "max_powr"/);
     expect(() => loadStation(undefined, 'EVSE', { env: { FREEV2G_EVSE__CHARGER__MAX_VOLTAGE: '-5' } })).toThrow(
-      'environment FREEV2G_EVSE__CHARGER__MAX_VOLTAGE: evse.charger.max_voltage: expected >= 0',
+      'environment FREEV2G_EVSE__CHARGER__MAX_VOLTAGE: evse.charger.max_voltage: expected > 0, got -5',
     );
     writeFileSync(file, '{ "evse": ');
     expect(() => loadStation(file, 'EVSE', { env: {} })).toThrow(ConfigError);

@@ -78,7 +78,8 @@ export class DirectionGuesser {
   private readonly open = new Map<string, string>();
 
   guess(src: string, dst: string, hci: Uint8Array): DecodeFrameOptions['direction'] {
-    const key = `${hci[1]}/${hci[2]}/${hci[3]}`;
+    // Per pair of addresses: several hosts may use the same request IDs at once.
+    const key = `${hci[1]}/${hci[2]}/${hci[3]}/${[src, dst].sort().join('-')}`;
     const asker = this.open.get(key);
     let toHost: boolean;
     if (asker === dst) toHost = true;

@@ -36,13 +36,16 @@ export interface ReporterOptions {
   targetSocPercent?: number;
   /** Clock time when the run started (for the elapsed time). */
   startedAt: number;
+  /** The run's clock (app lines carry its time, like station events). */
+  now?: () => number;
 }
 
 const pad = (role: StationRole): string => (role === 'EV' ? 'EV  ' : 'EVSE');
 
 /** The JSON line of a station event: `at` in ISO time, then the event's own fields. */
 export function eventJson(ev: StationEmitted, atMs: number): Record<string, unknown> {
-  return { at: new Date(atMs).toISOString(), ...ev };
+  // Samples carry their own clock time; every line's `at` is ISO time.
+  return { ...ev, at: new Date(ev.type === 'sample' ? ev.at : atMs).toISOString() };
 }
 
 interface LiveState {
@@ -132,7 +135,8 @@ export function createReporter(options: ReporterOptions): Reporter {
       }
     },
     info(text, data) {
-      if (options.format === 'json') out.write(`${toJsonLine({ at: new Date().toISOString(), type: 'app', text, ...(data ? { data } : {}) })}\n`);
+      const at = options.now?.() ?? Date.now();
+      if (options.format === 'json') out.write(`${toJsonLine({ at: new Date(at).toISOString(), type: 'app', text, ...(data ? { data } : {}) })}\n`);
       else line(text);
     },
     setPrompt(text) {
