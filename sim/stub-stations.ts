@@ -17,6 +17,8 @@ export interface EvseStubOptions {
   maxVoltageV?: number;
   maxCurrentA?: number;
   maxPowerW?: number;
+  /** Start listening this long after configuring (a slow host, like the Python reference's 0.1 s). */
+  listenAfterMs?: number;
 }
 
 /**
@@ -95,6 +97,7 @@ export async function runEvseStub(host: ScriptedHost, clock: Clock, o: EvseStubO
     isolationLevel: 0, minVoltageV: 150, minCurrentA: 0, maxVoltageV: maxV, maxCurrentA: maxA, maxPowerW: maxP, peakCurrentRippleA: 5, status: 0,
   });
   await host.command(V2g.EvseSetAcChargingParameters, { rcdStatus: false, nominalVoltageV: 230, maxCurrentA: 32 });
+  if (o.listenAfterMs) await new Promise<void>((r) => clock.setTimeout(r, o.listenAfterMs ?? 0));
   await host.command(V2g.EvseStartListen, {});
 }
 

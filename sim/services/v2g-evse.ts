@@ -20,6 +20,8 @@ const num = (f: Fields, k: string): number => f[k] as number;
 const EVSE_ERR = { unspecified: 0, unknownSession: 3, wrongEnergyTransferType: 19, chargeParameterTimeout: 23 } as const;
 /** 18.11.14 code 8: no details delivered by the EVSE. */
 const EV_UNSPECIFIED = 8;
+/** How long a car repeats SDP requests before it gives up: ISO 15118-2, 50 x 250 ms. */
+export const SDP_WINDOW_MS = 50 * 250;
 const timeoutFailure: SessionFailure = { evseSessionError: EVSE_ERR.unspecified, evSessionError: EV_UNSPECIFIED };
 
 interface Session {
@@ -55,6 +57,8 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   /** The failure the car learns with its next request after the session ended. */
   let pendingFailure: SessionFailure | undefined;
   let hostTimer: TimerId | undefined;
+  /** A session setup that arrived before Start Listen (the car still discovering the SECC). */
+  let awaitingSetup: { req: V2gRequest; timer: TimerId } | undefined;
   let watchdog: TimerId | undefined;
 
   const snapshot = (): EvseSnapshot => {
@@ -276,7 +280,26 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     }
   }
 
+  /**
+   * A car that finds no SECC listening keeps repeating its SDP request (ISO 15118-2: every
+   * 250 ms, up to 50 times) until the host starts listening (21.8.1); only after that window
+   * does it give up. The simulator holds the car's first request for that long instead.
+   */
+  function awaitListen(req: V2gRequest): void {
+    dropAwaitingSetup();
+    const timer = clock.setTimeout(() => {
+      awaitingSetup = undefined;
+      refuse(req, { evseSessionError: EVSE_ERR.unspecified, evSessionError: EV_UNSPECIFIED });
+    }, SDP_WINDOW_MS);
+    awaitingSetup = { req, timer };
+  }
+  function dropAwaitingSetup(): void {
+    if (awaitingSetup) clock.clearTimeout(awaitingSetup.timer);
+    awaitingSetup = undefined;
+  }
+
   function sessionSetup(req: V2gRequest): void {
+    if (!listening && !session) return awaitListen(req);
     const protocol = chooseProtocol(req.ev);
     if (!listening || session || protocol === undefined) {
       refuse(req, { evseSessionError: EVSE_ERR.unspecified, evSessionError: EV_UNSPECIFIED });
@@ -394,6 +417,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     if (m.type === 'req') onRequest(m);
   });
   const offChange = cable.onChange(() => {
+    if (!cable.plcLinkUp) dropAwaitingSetup();
     // The car is gone (unplugged, PLC link lost): the session cannot continue.
     if (session && !cable.plcLinkUp) {
       session.held = undefined;
@@ -446,6 +470,10 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       EvseStartListen: () => {
         if (!isEvse() || listening || !config || (!dc && !ac)) return fail(V2gResultCode.wrongState);
         listening = true;
+        const waiting = awaitingSetup?.req;
+        dropAwaitingSetup();
+        // The car's next SDP repetition finds the SECC: its session starts after this response.
+        if (waiting) clock.setTimeout(() => sessionSetup(waiting), 0);
         return ok();
       },
       EvseStopListen: () => {
@@ -511,6 +539,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       },
     },
     reset() {
+      dropAwaitingSetup();
       clearHostTimer();
       stopWatchdog();
       session = undefined;
@@ -525,6 +554,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     },
     close() {
       offChange();
+      dropAwaitingSetup();
       clearHostTimer();
       stopWatchdog();
     },
