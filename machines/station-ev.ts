@@ -105,7 +105,7 @@ export const evStationMachine = setup({
     batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
-    abortSession: sendTo('session', ({ event }) => ({ type: 'session.abort', reason: event.type === 'shutdown' ? 'shutdown' : 'evseDisconnected' })),
+    abortSession: sendTo('session', { type: 'session.abort', reason: 'evseDisconnected' }),
     stopChargingNow: sendTo('session', { type: 'session.stopCharging', reason: 'userRequest' }),
     sessionEnded: enqueueActions(({ enqueue, context, event }) => {
       const record = (event as unknown as { output: SessionRecord }).output;
@@ -113,6 +113,7 @@ export const evStationMachine = setup({
       enqueue.emit({ type: 'sessionEnded', station: 'EV', record });
     }),
   },
+  delays: { evseGoneGrace: 2000 },
   guards: {
     firmwareRefused: ({ context }) => context.failure !== undefined,
     allReady: ({ context }) => context.cpReady && context.slacReady,
@@ -191,10 +192,18 @@ export const evStationMachine = setup({
             input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config }),
             onDone: { target: 'afterSession', actions: 'sessionEnded' },
           },
-          on: {
-            'cp.evseDisconnected': { actions: [assign({ evsePresent: false }), 'abortSession'] },
-            stopCharging: { actions: 'stopChargingNow' },
-            shutdown: { actions: 'abortSession', target: '#evStation.shuttingDown' },
+          on: { stopCharging: { actions: 'stopChargingNow' } },
+          initial: 'active',
+          states: {
+            active: {
+              on: { 'cp.evseDisconnected': { target: 'evseGone', actions: assign({ evsePresent: false }) } },
+            },
+            // The EVSE left high-level communication (100 % or unplugged). Its module usually
+            // reports the end of the session just after; abort only if it does not.
+            evseGone: {
+              on: { 'cp.evseConnected': { target: 'active', actions: assign({ evsePresent: true }) } },
+              after: { evseGoneGrace: { actions: 'abortSession' } },
+            },
           },
         },
         afterSession: {

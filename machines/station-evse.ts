@@ -107,10 +107,7 @@ export const evseStationMachine = setup({
     cpHlc: sendTo('cp', { type: 'cp.hlc' }),
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
-    abortSession: sendTo('session', ({ event }) => ({
-      type: 'session.abort',
-      reason: event.type === 'shutdown' ? 'shutdown' : 'unplugged',
-    })),
+    abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
     sessionEnded: enqueueActions(({ enqueue, context, event }) => {
       const record = (event as unknown as { output: SessionRecord }).output;
       enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
@@ -198,8 +195,6 @@ export const evseStationMachine = setup({
           },
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
-            // Let the session stop charging first; the station's own steps follow.
-            shutdown: { actions: 'abortSession', target: '#evseStation.shuttingDown' },
           },
         },
         // Whatever happened, the output is 0 and the module stops listening before the next car.

@@ -432,7 +432,7 @@ export const v2gEvSessionMachine = setup({
         },
         startRequested: {},
         charging: {
-          entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted', 'chargeTick'],
+          entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted'],
           exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),
           on: {
             'V2g.EvDcChargeParametersChanged': [
@@ -440,7 +440,14 @@ export const v2gEvSessionMachine = setup({
               { actions: 'dcParametersChanged' },
             ],
           },
-          after: { updateInterval: { target: 'charging', reenter: true, actions: 'chargeTick' } },
+          initial: 'ticking',
+          states: {
+            // Re-entered on every update: only this child, so the charging entry runs once.
+            ticking: {
+              entry: 'chargeTick',
+              after: { updateInterval: { target: 'ticking', reenter: true } },
+            },
+          },
         },
         postCharge: {
           entry: { type: 'phase', params: { phase: 'postCharge' } },

@@ -166,6 +166,8 @@ describe('stations on the simulated pair', () => {
   it('follows the schedule shape: power entries limit the EV current', async () => {
     const r = start({
       evse: { schedule: [{ scheduleTupleId: 1, entries: [{ startS: 0, intervalS: 60, powerW: 4000 }, { startS: 60, intervalS: 86400, powerW: 2000 }] }] },
+      ev: { battery: { ...SMALL_BATTERY, capacityWh: 400, levelWh: 200 } },
+      scenario: { ev: { battery: { capacityWh: 400, socTargetPercent: 80 } } },
     });
     expect(await r.until(ended(r))).toBe(true);
     const evRec = r.records('EV')[0];
