@@ -49,13 +49,14 @@ export function promptAuthorization(req: PromptRequest): Promise<boolean> {
     let timer: number | undefined;
     let settled = false;
     const line = io.readLine();
-    const finish = (ok: boolean, why: string): void => {
+    /** `why` is logged only for outcomes the station does not report itself. */
+    const finish = (ok: boolean, why?: string): void => {
       if (settled) return;
       settled = true;
       if (timer !== undefined) clock.clearTimeout(timer);
       line.cancel();
       io.show(undefined);
-      io.log(why);
+      if (why) io.log(why);
       resolve(ok);
     };
     const tick = (): void => {
@@ -67,11 +68,11 @@ export function promptAuthorization(req: PromptRequest): Promise<boolean> {
       io.show(`Authorize the vehicle ${req.evccId}? yes/no, ${left}s left: `);
       timer = clock.setTimeout(tick, Math.min(1000, deadline - clock.now()));
     };
-    req.signal?.addEventListener('abort', () => finish(false, 'Authorization request withdrawn by the module'), { once: true });
+    req.signal?.addEventListener('abort', () => finish(false), { once: true });
     line.answer.then(
       (text) => {
-        const yes = /^\s*y(es)?\s*$/i.test(text);
-        finish(yes, yes ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!');
+        // The station logs "Vehicle was (NOT) authorized by user!" with the answer.
+        finish(/^\s*y(es)?\s*$/i.test(text));
       },
       () => undefined,
     );

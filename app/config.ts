@@ -371,6 +371,8 @@ export interface LoadOptions {
   role?: Role;
   /** -m on the command line: used when the file has no "mac". */
   mac?: string;
+  /** Per-role fallback MAC (sim: distinct modules) when neither the file nor -m gives one. */
+  macFor?: (role: Role) => string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -402,7 +404,7 @@ export function loadStations(file: string | undefined, options: LoadOptions = {}
     // A file that names its role must not get the other role's section from the defaults.
     const envUsed = applyEnv(merged, env, CLI_ENV_KEYS);
     const parsed = validate(merged, where, envUsed, prefix);
-    return toSettings(parsed, where, options.mac ?? DEFAULT_MAC);
+    return toSettings(parsed, where, options.mac ?? options.macFor?.(role) ?? DEFAULT_MAC);
   });
 }
 

@@ -38,12 +38,27 @@ export interface CliOptions {
   /** Called with each chunk of stdout (to react mid-run, e.g. send a signal). */
   onStdout?: (chunk: string, child: ReturnType<typeof spawn>) => void;
   timeoutMs?: number;
+  /** Leave stdin open (to answer prompts from onStdout). */
+  keepStdin?: boolean;
 }
 
 /** Runs the real binary: node bin/freev2g.js <args>. */
 export function runCli(args: string[], o: CliOptions = {}): Promise<CliRun> {
+  return runProcess(process.execPath, [BIN, ...args], o);
+}
+
+const shellQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Runs the binary on a pseudo-terminal (util-linux `script`), so stdin and stdout are TTYs. */
+export function runCliInPty(args: string[], o: CliOptions = {}): Promise<CliRun> {
+  const command = [process.execPath, BIN, ...args].map(shellQuote).join(' ');
+  return runProcess('script', ['-qfec', command, '/dev/null'], o);
+}
+
+function runProcess(file: string, argv: string[], o: CliOptions): Promise<CliRun> {
+  const args = argv;
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(file, argv, {
       cwd: o.cwd ?? ROOT,
       env: { ...process.env, NO_COLOR: '1', ...o.env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -63,6 +78,6 @@ export function runCli(args: string[], o: CliOptions = {}): Promise<CliRun> {
       clearTimeout(timer);
       done({ code, signal, stdout, stderr });
     });
-    child.stdin.end(o.input ?? '');
+    if (o.input !== undefined || !o.keepStdin) child.stdin.end(o.input ?? '');
   });
 }

@@ -95,6 +95,7 @@ describe('configuration', () => {
     expect(evse.evse?.charger).toMatchObject({ maxVoltageV: 400, maxPowerW: 25000, deltaVoltageV: 0.5 });
     expect(evse.evse?.schedule[0]?.entries[1]).toEqual({ startS: 1800, intervalS: 1800, powerW: 18750 });
     const ev = loadStation(undefined, 'EV', { env: {} });
+    expect(ev.mac).toBe('00:01:01:63:77:33'); // -m default, as the reference
     expect(ev.ev?.battery).toMatchObject({ capacityWh: 50000, targetVoltageV: 200, maxCurrentAcA: 0 });
   });
 
@@ -176,6 +177,6 @@ describe('status line', () => {
       0,
       95,
     );
-    expect(text).toBe('EVSE charging · EV charging | 380.0 V | 16.0 A | 6.08 kW | SOC 92 % | 1.23 kWh | 01:02 | [#####-------] 40 %');
+    expect(text).toBe('EVSE charging, EV charging | 380.0 V 16.0 A 6.08 kW | SOC 92 % | 1.23 kWh | 01:02 | [#####-------] 40 %');
   });
 });

@@ -3,11 +3,11 @@
  * mode, configuration errors, capture read back by `decode --pcap`, session records, SIGTERM in
  * the middle of charging. `--speed max` runs on a virtual clock (no wall-clock assertions).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../app/records.js';
-import { type CliRun, runCli, tmp } from './app-helpers.js';
+import { type CliRun, runCli, runCliInPty, tmp } from './app-helpers.js';
 
 interface JsonLine {
   at: string;
@@ -152,5 +152,29 @@ describe('freev2g sim and SIGTERM', () => {
     const tail = requests.slice(requests.lastIndexOf('EvseStopCharging'));
     expect(tail[0]).toBe('EvseStopCharging');
     expect(inOrder(tail, ['EvseStopCharging', 'EvseStopListen', 'StopSlac', 'Stop'])).toBe(true);
+  }, 120_000);
+});
+
+describe.runIf(existsSync('/usr/bin/script'))('freev2g sim --ask on a terminal', () => {
+  it('asks with a countdown from the module timeout and honours "no"', async () => {
+    let answered = false;
+    const r = await runCliInPty(['sim', '--ask', '--speed', '5', '--no-records'], {
+      keepStdin: true,
+      timeoutMs: 100_000,
+      onStdout: (out, child) => {
+        if (!answered && /Authorize the vehicle 000101637731\? yes\/no, \d+s left/.test(out)) {
+          answered = true;
+          child.stdin?.end('no\n');
+        }
+      },
+    });
+    expect(answered).toBe(true);
+    const text = r.stdout.replace(/\r/g, '\n');
+    expect(text).toMatch(/Authorize the vehicle 000101637731\? yes\/no, 5\ds left/);
+    expect(text).toContain('EVSE | Vehicle was NOT authorized by user!');
+    expect(text).not.toContain('"Request Charge Loop Parameters"');
+    expect(text).toMatch(/EVSE session: .*0\.000 kWh.*stopped: error/);
+    // A session that ended on an error: exit code 5.
+    expect(r.code).toBe(5);
   }, 120_000);
 });

@@ -35,7 +35,7 @@ afterEach(async () => {
 });
 
 /** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
-const SMALL_BATTERY = { capacityWh: 2000, levelWh: 1000, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
+const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
 
 function start(opts: {
   scenario?: ScenarioInput;
@@ -45,7 +45,7 @@ function start(opts: {
 } = {}): Run {
   const clock = new VirtualClock(1_700_000_000_000);
   const scenario = parseScenario({
-    ev: { battery: { capacityWh: 2000, socTargetPercent: 80 } },
+    ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } },
     ...opts.scenario,
   });
   const pair = createSimulatedPair({ clock, scenario });
@@ -204,10 +204,14 @@ describe('stations on the simulated pair', () => {
   });
 
   it('stops charging when the car reports an error in the charge loop', async () => {
-    const r = start({ scenario: { ev: { battery: { capacityWh: 2000, socTargetPercent: 80 }, errors: [{ phase: 'chargeLoop', evErrorCode: 6 }] } } });
+    const r = start({ scenario: { ev: { battery: { capacityWh: 1000, socTargetPercent: 80 }, errors: [{ phase: 'chargeLoop', evErrorCode: 6 }] } } });
     expect(await r.until(ended(r))).toBe(true);
-    expect(r.logs('EVSE').some((l) => l.includes('EV reports error code 6'))).toBe(true);
-    expect(r.commands('EVSE')).toContain('V2g.EvseStopCharging');
+    expect(r.logs('EVSE').some((l) => l.includes('EV error 6 (chargingVoltageOutOfRange) while charging'))).toBe(true);
+    const cmds = r.commands('EVSE');
+    expect(cmds.indexOf('V2g.EvseSendNotification')).toBeGreaterThan(cmds.indexOf('V2g.EvseStartCharging'));
+    expect(cmds.indexOf('V2g.EvseStopCharging')).toBeGreaterThan(cmds.indexOf('V2g.EvseSendNotification'));
+    expect(r.records('EVSE')[0]).toMatchObject({ stopReason: 'evError:chargingVoltageOutOfRange' });
+    expect(r.records('EV')[0]).toMatchObject({ stopReason: 'evseRequestedStop' });
     expect(r.violations).toEqual([]);
   });
 

@@ -15,6 +15,9 @@ import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';
 
 export const DEFAULT_SPEED = 60;
+/** The simulated modules' MACs unless the configuration names them: the reference's EVSE
+ * default and the EV MAC of its ev.json (which is also the default EVCC ID). */
+const SIM_MODULE_MAC: Record<Role, string> = { EVSE: '00:01:01:63:77:33', EV: '00:01:01:63:77:31' };
 /** Host-side MACs for captures of simulated links (locally administered). */
 const SIM_HOST_MAC: Record<Role, string> = { EVSE: '02:00:00:00:00:01', EV: '02:00:00:00:00:02' };
 
@@ -44,8 +47,9 @@ function rolesOf(value: string): Role[] {
 /** The station of each role: from the -c files (later files win per role), else the defaults. */
 export function simStations(roles: Role[], files: string[]): StationSettings[] {
   const byRole = new Map<Role, StationSettings>();
-  for (const file of files) for (const s of loadStations(file)) byRole.set(s.role, s);
-  return roles.map((role) => byRole.get(role) ?? (loadStations(undefined, { role })[0] as StationSettings));
+  const macFor = (role: Role): string => SIM_MODULE_MAC[role];
+  for (const file of files) for (const s of loadStations(file, { macFor })) byRole.set(s.role, s);
+  return roles.map((role) => byRole.get(role) ?? (loadStations(undefined, { role, macFor })[0] as StationSettings));
 }
 
 async function loadScenarioFile(path: string | undefined): Promise<Scenario | undefined> {

@@ -65,11 +65,11 @@ function formatElapsed(ms: number): string {
 
 /** The status line: phase per station, V, A, kW, SOC, kWh, elapsed, progress to the target SOC. */
 export function statusText(state: LiveState, startedAt: number, targetSoc: number | undefined): string {
-  const phases = (Object.entries(state.phases) as Array<[StationRole, SessionPhase]>).map(([r, p]) => `${r} ${p}`).join(' · ');
+  const phases = (Object.entries(state.phases) as Array<[StationRole, SessionPhase]>).map(([r, p]) => `${r} ${p}`).join(', ');
   const parts = [phases || 'starting'];
   const s = state.sample;
   if (s) {
-    parts.push(`${s.voltageV.toFixed(1)} V`, `${s.currentA.toFixed(1)} A`, `${(s.powerW / 1000).toFixed(2)} kW`);
+    parts.push(`${s.voltageV.toFixed(1)} V ${s.currentA.toFixed(1)} A ${(s.powerW / 1000).toFixed(2)} kW`);
     if (s.socPercent !== undefined) parts.push(`SOC ${s.socPercent.toFixed(0)} %`);
     parts.push(`${(s.energyWh / 1000).toFixed(2)} kWh`);
   }
