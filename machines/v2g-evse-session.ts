@@ -17,6 +17,7 @@ import { V2g } from '../codec/catalog.js';
 import type { CommandDef } from '../codec/message.js';
 import {
   ENERGY_TRANSFER_MODES,
+  EV_ERROR_CODES,
   EVSE_SESSION_ERRORS,
   IsolationLevel,
   PROTOCOLS,
@@ -61,10 +62,14 @@ interface EvseSessionContext extends EvseSessionInput {
   error?: SessionRecord['error'];
   authorizationAt?: number;
   authorizationTimeoutMs: number;
+  evFaultHandled?: boolean;
 }
 
 type Ev<T extends string> = StatusEvent & { type: T };
 type Events = EvseSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | { type: 'xstate.done.actor.policy'; output: boolean };
+
+/** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
+const WRONG_STATE = 0x11;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
@@ -174,7 +179,7 @@ export const v2gEvseSessionMachine = setup({
       if (!context.config.energyTransferModes.includes(mode)) {
         enqueue.sendParent(logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
         enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
-        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
     schedulesRequested: enqueueActions(({ enqueue, context, event }) => {
@@ -260,14 +265,14 @@ export const v2gEvseSessionMachine = setup({
       enqueue.assign({ energyFlowing: false });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
-        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
     ensureStopCharging: enqueueActions(({ enqueue, context, event, system }) => {
       sendCharger(enqueue, system, { type: 'charger.stop' });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
-        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE]));
+        enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
     startChargingRequested: enqueueActions(({ enqueue, event }) => {
@@ -290,10 +295,10 @@ export const v2gEvseSessionMachine = setup({
         }, 'meterReceipt'),
       );
     }),
-    stopChargingRequested: enqueueActions(({ enqueue, event }) => {
+    stopChargingRequested: enqueueActions(({ enqueue, context, event }) => {
       const fields = f(event);
       enqueue.sendParent(logEvent('EVSE', '"Request Stop Charging" received', 'info', { ...fields }));
-      enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
+      if (!context.stopReason) enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
     }),
     certificateRequested: enqueueActions(({ enqueue, context, event }) => {
       const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
@@ -327,12 +332,26 @@ export const v2gEvseSessionMachine = setup({
       enqueue.sendParent(logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
       if (!context.stopReason) enqueue.assign({ stopReason: reason });
     }),
+    /**
+     * An EV error while charging: no more current, and ask the EV to stop (EVSENotification
+     * StopCharging, 18.10.20); its PowerDelivery stop then ends the transfer the normal way.
+     */
+    stopForEvFault: enqueueActions(({ enqueue, event, system }) => {
+      const code = num(f(event).errorCode);
+      const name = enumName(EV_ERROR_CODES, code);
+      enqueue.sendParent(logEvent('EVSE', `EV error ${code} (${name}) while charging: output to 0, asking the EV to stop`, 'warn'));
+      enqueue.assign({ evFaultHandled: true, stopReason: `evError:${name}` });
+      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
+      enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    }),
     evseStopListen: enqueueActions(({ enqueue }) => {
-      enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE]));
+      enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
   },
   guards: {
     dcMode: ({ context }) => isDc(context.energyTransferMode),
+    /** The EV reports a DC_EVErrorCode while energy flows (first time only). */
+    evFault: ({ context, event }) => !context.evFaultHandled && num(f(event).errorCode) > 0,
   },
 }).createMachine({
   id: 'v2gEvseSession',
@@ -484,7 +503,13 @@ export const v2gEvseSessionMachine = setup({
                 },
                 charging: {
                   entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],
-                  on: { 'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' } },
+                  on: {
+                    'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
+                    'V2g.EvseDcChargeParametersChanged': [
+                      { guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] },
+                      { actions: ['dcParametersChanged', 'sendUpdate'] },
+                    ],
+                  },
                 },
               },
             },
