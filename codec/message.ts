@@ -211,7 +211,8 @@ export function decodeResponse<T>(def: CommandDef<string, unknown, T>, payload: 
   if (code !== 0 && payload.length === 1) return { ok: true, value: { code } as { code: number } & Partial<T> };
   const rest = decodeWith(def.response, name, payload.subarray(1), options);
   if (!rest.ok) return rest;
-  return { ok: true, value: { code, ...(rest.value as object) } as { code: number } & Partial<T> };
+  // Object.assign, not spread: spread was ~3 us per call on Node 20 (bench/codec.ts).
+  return { ok: true, value: Object.assign({ code }, rest.value) as { code: number } & Partial<T> };
 }
 
 export function encodeResponse<T>(def: CommandDef<string, unknown, T>, code: number, value?: T): Uint8Array {
