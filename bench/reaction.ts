@@ -1,0 +1,102 @@
+/**
+ * Reaction time of the EVSE host: from a status message leaving the module to the host's answer
+ * arriving back at the module, all in memory (run: npx tsx bench/reaction.ts).
+ *
+ * Host = HCI client + V2G EVSE session machine (with its charger) on a memory transport pair;
+ * "module" = a script that accepts every command. Per sample the module sends DC Charge
+ * Parameters Changed (0x85) and waits for Update DC Charging Parameters (0x63); also Cable
+ * Check Requested (0x87) -> Set Cable Check Finished (0x6D). The session's own 200 ms timer is
+ * still running, as in a real charge loop. Five runs, p50/p99 per run, median of runs printed.
+ * Target: p99 < 1 ms.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { V2g } from '../codec/catalog.js';
+import { encodeFrame, parseFrame } from '../codec/frame.js';
+import { encodeStatusFrame } from '../codec/catalog.js';
+import { createActor, setup } from 'xstate';
+import { chargerMachine } from '../machines/charger.js';
+import { evseConfig } from '../machines/config.js';
+import { createHciClient } from '../machines/hci-client.js';
+import { v2gEvseSessionMachine } from '../machines/v2g-evse-session.js';
+import { createMemoryPair } from '../transports/memory.js';
+import { RealClock } from '../util/clock.js';
+
+const SAMPLES = 2000;
+const WARMUP = 200;
+const RUNS = 5;
+
+const dcChanged = encodeStatusFrame(V2g.EvseDcChargeParametersChanged, {
+  maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, ready: true, errorCode: 0, socPercent: 50,
+  targetVoltageV: 380, targetCurrentA: 16, fullSocPercent: undefined, bulkSocPercent: undefined, chargingComplete: false,
+  bulkChargingComplete: undefined, remainingTimeToFullSocS: undefined, remainingTimeToBulkSocS: undefined,
+});
+const cableCheck = encodeStatusFrame(V2g.EvseCableCheckRequested, { timeoutMs: 38_000 });
+
+async function run(): Promise<{ p50: number; p99: number; max: number; loopDelayP99: number }> {
+  // Event-loop delay over the same period: when its p99 is as large as ours, the tail is the
+  // machine (other processes, GC), not the host's code path.
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const clock = new RealClock();
+  const [hostEnd, moduleEnd] = createMemoryPair();
+  const client = createHciClient({ transport: hostEnd, clock });
+  const config = evseConfig();
+  const parent = setup({ actors: { charger: chargerMachine, session: v2gEvseSessionMachine } }).createMachine({
+    invoke: [
+      { src: 'charger', systemId: 'charger', input: { clock, config: config.charger } },
+      { src: 'session', systemId: 'session', input: { client, clock, config, policy: { mode: 'acceptAll' } } },
+    ],
+    on: { '*': {} },
+  });
+  const actor = createActor(parent, { clock }).start();
+
+  let waitingFor: number | undefined;
+  let resolve: (() => void) | undefined;
+  moduleEnd.frames$.subscribe((bytes) => {
+    const r = parseFrame(bytes);
+    if ('error' in r) return;
+    const f = r.frame;
+    // Accept every command at once.
+    void moduleEnd.send(encodeFrame({ modId: f.modId, subId: f.subId, reqId: f.reqId, payload: Uint8Array.of(0) }));
+    if (waitingFor !== undefined && f.subId === waitingFor) {
+      waitingFor = undefined;
+      resolve?.();
+    }
+  });
+  const roundTrip = (frame: Uint8Array, answerSubId: number): Promise<number> =>
+    new Promise((done) => {
+      const t0 = performance.now();
+      waitingFor = answerSubId;
+      resolve = () => done(performance.now() - t0);
+      void moduleEnd.send(frame);
+    });
+
+  await new Promise((r) => setTimeout(r, 20));
+  await moduleEnd.send(encodeStatusFrame(V2g.EvseSessionStarted, { protocol: 1, sessionId: new Uint8Array(8), evccId: Uint8Array.of(0, 1, 1, 0x63, 0x77, 0x31) }));
+  await new Promise((r) => setTimeout(r, 5));
+
+  const times: number[] = [];
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    const t = i % 10 === 9 ? await roundTrip(cableCheck, V2g.EvseSetCableCheckFinished.subId) : await roundTrip(dcChanged, V2g.EvseUpdateDcChargingParameters.subId);
+    if (i >= WARMUP) times.push(t);
+  }
+  actor.stop();
+  await client.close();
+  loop.disable();
+  const loopDelayP99 = loop.percentile(99) / 1e6;
+  times.sort((a, b) => a - b);
+  const q = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
+  return { p50: q(0.5), p99: q(0.99), max: times[times.length - 1] ?? Number.NaN, loopDelayP99 };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
+
+const results = [];
+for (let i = 0; i < RUNS; i++) {
+  const r = await run();
+  results.push(r);
+  console.log(`run ${i + 1}: p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(3)} ms  (event-loop delay p99 ${r.loopDelayP99.toFixed(3)} ms)`);
+}
+const p50 = median(results.map((r) => r.p50));
+const p99 = median(results.map((r) => r.p99));
+console.log(`reaction (status -> answer, in memory, ${SAMPLES} samples x ${RUNS} runs): median p50 ${p50.toFixed(3)} ms, median p99 ${p99.toFixed(3)} ms (target p99 < 1 ms: ${p99 < 1 ? 'met' : 'NOT met'})`);
