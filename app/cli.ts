@@ -36,7 +36,21 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
   () => import('./commands/module-sim.js'),
 ];
 
+/**
+ * When a command is done, the process should end even if a native handle lingers (node-pcap
+ * keeps its capture handle alive after close): a last, unref'd timer exits with the code. It
+ * never delays a process that ends by itself; stdout/stderr writes are synchronous on Linux.
+ */
+function exitSoon(code: number): number {
+  setTimeout(() => process.exit(code), 1000).unref();
+  return code;
+}
+
 export async function main(argv: string[]): Promise<number> {
+  return exitSoon(await run(argv));
+}
+
+async function run(argv: string[]): Promise<number> {
   const program = new Command('freev2g')
     .description('Drive WHITE-beet ISO 15118 modules (EVSE and EV) over HCI, or a simulated pair')
     .exitOverride()

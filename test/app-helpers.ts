@@ -55,7 +55,7 @@ export function runCliInPty(args: string[], o: CliOptions = {}): Promise<CliRun>
   return runProcess('script', ['-qfec', command, '/dev/null'], o);
 }
 
-function runProcess(file: string, argv: string[], o: CliOptions): Promise<CliRun> {
+export function runProcess(file: string, argv: string[], o: CliOptions): Promise<CliRun> {
   const args = argv;
   return new Promise((done, fail) => {
     const child = spawn(file, argv, {

@@ -1,0 +1,80 @@
+/**
+ * `freev2g eth` end to end over raw Ethernet: a veth pair between two network namespaces, the
+ * simulated EVSE module served by `freev2g module-sim` on one end (its virtual cable driven by
+ * the project's EV station), and the real `freev2g eth -r EVSE` on the other. The session runs
+ * into charging, then SIGTERM must stop charging and the module services and exit 0.
+ */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PROJECT_ROOT, type VethPair, createVethPair, netnsAvailable } from './helpers/netns.js';
+import { BIN, runCli, runProcess, tmp } from './app-helpers.js';
+
+const can = netnsAvailable();
+
+describe.runIf(can.ok)('freev2g eth on a veth pair against module-sim', () => {
+  let veth: VethPair | undefined;
+  let sim: ChildProcessWithoutNullStreams | undefined;
+  const simOut: string[] = [];
+
+  beforeAll(async () => {
+    veth = await createVethPair();
+    sim = spawn('ip', ['netns', 'exec', veth.b.ns, process.execPath, BIN, 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    sim.stdout.on('data', (d: Buffer) => simOut.push(d.toString()));
+    sim.stderr.on('data', (d: Buffer) => simOut.push(d.toString()));
+    const end = Date.now() + 30_000;
+    while (!simOut.join('').includes('module-sim: simulated EVSE module')) {
+      if (Date.now() > end) throw new Error(`module-sim did not start: ${simOut.join('')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, 60_000);
+
+  afterAll(() => {
+    sim?.kill('SIGTERM');
+    veth?.destroy();
+  });
+
+  it('runs the EVSE station into charging; SIGTERM stops charging and the services, exit 0', async () => {
+    if (!veth) throw new Error('no veth pair');
+    const pcap = join(tmp(), 'eth.pcap');
+    let sent = false;
+    const r = await runProcess(
+      'ip',
+      ['netns', 'exec', veth.a.ns, process.execPath, BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '-p', '--log-format', 'json', '--no-records', '--capture', pcap],
+      {
+        timeoutMs: 110_000,
+        onStdout: (out, child) => {
+          if (!sent && /"phase":"charging"/.test(out)) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
+        },
+      },
+    );
+    expect(sent, `${r.stdout.slice(-1500)}\n${r.stderr}\n${simOut.join('').slice(-1500)}`).toBe(true);
+    expect(r.code).toBe(0);
+    const decoded = await runCli(['decode', '--pcap', pcap], { timeoutMs: 60_000 });
+    const frames = decoded.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { src: string; dst: string; message: string; direction: string });
+    // Real addresses: the host interface and the module's.
+    expect(frames[0]).toMatchObject({ src: veth.a.mac, dst: veth.b.mac });
+    const requests = frames.filter((f) => f.direction === 'request').map((f) => f.message);
+    expect(requests).toContain('SetPortMirrorState');
+    expect(requests).toContain('EvseStartListen');
+    const tail = requests.slice(requests.lastIndexOf('EvseStopCharging'));
+    expect(tail.slice(0, 1)).toEqual(['EvseStopCharging']);
+    expect(tail).toEqual(expect.arrayContaining(['EvseStopListen', 'StopSlac', 'Stop']));
+  }, 120_000);
+
+  it('names a missing interface in one line, exit 4', async () => {
+    const r = await runCli(['eth', '-i', 'nosuch0', '-r', 'EVSE', '--no-records']);
+    expect(r.code).toBe(4);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain('nosuch0');
+  });
+});
