@@ -33,6 +33,7 @@ describe.runIf(can.ok)('freev2g eth on a veth pair against module-sim', () => {
   }, 60_000);
 
   afterAll(() => {
+    sim?.kill('SIGCONT');
     sim?.kill('SIGTERM');
     veth?.destroy();
   });
@@ -69,6 +70,32 @@ describe.runIf(can.ok)('freev2g eth on a veth pair against module-sim', () => {
     const tail = requests.slice(requests.lastIndexOf('EvseStopCharging'));
     expect(tail.slice(0, 1)).toEqual(['EvseStopCharging']);
     expect(tail).toEqual(expect.arrayContaining(['EvseStopListen', 'StopSlac', 'Stop']));
+  }, 120_000);
+
+  it('a second signal during a stuck clean stop exits at once with 130', async () => {
+    if (!veth || !sim) throw new Error('no veth pair');
+    const module = sim;
+    let stage = 0;
+    const r = await runProcess(
+      'ip',
+      ['netns', 'exec', veth.a.ns, process.execPath, BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--log-format', 'json', '--no-records'],
+      {
+        timeoutMs: 110_000,
+        onStdout: (out, child) => {
+          if (stage === 0 && /"phase":"charging"/.test(out)) {
+            stage = 1;
+            // The module stops answering: the clean stop waits for its responses.
+            module.kill('SIGSTOP');
+            child.kill('SIGTERM');
+            setTimeout(() => child.kill('SIGTERM'), 300);
+          }
+        },
+      },
+    );
+    module.kill('SIGCONT');
+    expect(stage).toBe(1);
+    expect(r.code).toBe(130);
+    expect(r.stderr).toBe('freev2g: second SIGTERM, exiting now\n');
   }, 120_000);
 
   it('names a missing interface in one line, exit 4', async () => {
