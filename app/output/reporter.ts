@@ -95,8 +95,17 @@ export function createReporter(options: ReporterOptions): Reporter {
     if (drawn) out.write('\r\x1b[2K');
     drawn = false;
   };
+  // Samples come 10 times per simulated second (600/s at --speed 60): redraw at most every
+  // 50 ms of wall time; log lines and the prompt redraw at once.
+  let lastDraw = 0;
+  const drawThrottled = (): void => {
+    const now = Date.now();
+    if (now - lastDraw < 50) return;
+    drawStatus();
+  };
   const drawStatus = (): void => {
     if (!options.statusLine) return;
+    lastDraw = Date.now();
     let text = prompt ?? statusText(live, options.startedAt, options.targetSocPercent);
     const cols = out.columns ?? 120;
     if (text.length > cols - 1) text = text.slice(0, cols - 1);
@@ -128,7 +137,7 @@ export function createReporter(options: ReporterOptions): Reporter {
           if (ev.socPercent !== undefined && live.socStart === undefined) live.socStart = ev.socPercent;
           // The EV knows the SOC, the EVSE the delivered energy: keep the most informative.
           live.sample = { ...ev, socPercent: ev.socPercent ?? live.sample?.socPercent };
-          drawStatus();
+          drawThrottled();
           return;
         default:
           return;
