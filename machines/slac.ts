@@ -102,6 +102,7 @@ export const slacMachine = setup({
       },
       on: {
         'hci.step': { actions: 'logStep' },
+        'slac.match': { actions: assign({ matchPending: true }) },
         'hci.sequenceDone': 'settling',
         'hci.sequenceFailed': { target: 'failed', actions: 'reportStartFailed' },
       },
