@@ -55,6 +55,8 @@ interface LiveState {
   now: number;
 }
 
+const ENERGY_PHASES: ReadonlySet<SessionPhase> = new Set<SessionPhase>(['cableCheck', 'preCharge', 'charging', 'stoppingCharging']);
+
 function formatElapsed(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));
   const h = Math.floor(s / 3600);
@@ -68,8 +70,10 @@ export function statusText(state: LiveState, startedAt: number, targetSoc: numbe
   const phases = (Object.entries(state.phases) as Array<[StationRole, SessionPhase]>).map(([r, p]) => `${r} ${p}`).join(', ');
   const parts = [phases || 'starting'];
   const s = state.sample;
+  // Voltage, current and power only while the charger may be live; SOC and energy stay.
+  const live = Object.values(state.phases).some((p) => ENERGY_PHASES.has(p));
   if (s) {
-    parts.push(`${s.voltageV.toFixed(1)} V ${s.currentA.toFixed(1)} A ${(s.powerW / 1000).toFixed(2)} kW`);
+    if (live) parts.push(`${s.voltageV.toFixed(1)} V ${s.currentA.toFixed(1)} A ${(s.powerW / 1000).toFixed(2)} kW`);
     if (s.socPercent !== undefined) parts.push(`SOC ${s.socPercent.toFixed(0)} %`);
     parts.push(`${(s.energyWh / 1000).toFixed(2)} kWh`);
   }
