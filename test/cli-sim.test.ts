@@ -117,6 +117,14 @@ describe('freev2g sim', () => {
     expect(env.stderr).toMatch(/^freev2g: environment FREEV2G_EV__BATTERY__CAPACITY: ev\.battery\.capacity: expected > 0, got -1$/m);
   });
 
+  it('reads overrides from a .env file in the working directory', async () => {
+    const envDir = tmp();
+    writeFileSync(join(envDir, '.env'), 'FREEV2G_EVSE__CHARGER__MAX_POWER=lots\n');
+    const r = await runCli(['sim', '--speed', 'max', '--no-records'], { cwd: envDir, timeoutMs: 60_000 });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toBe('freev2g: environment FREEV2G_EVSE__CHARGER__MAX_POWER: evse.charger.max_power: expected number, got "lots"\n');
+  });
+
   it('rejects bad usage with exit 2', async () => {
     const r = await runCli(['sim', '--speed', 'fast']);
     expect(r.code).toBe(2);
