@@ -4,7 +4,7 @@
  * status line), authorization prompt, capture file, session records, dashboard, signals.
  * `sim`, `eth` and `spi` differ only in the transports and clock they hand in.
  */
-import { createHciClient } from '../machines/hci-client.js';
+import { type TrafficRecord, createHciClient } from '../machines/hci-client.js';
 import type { HciClient } from '../machines/hci-types.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Transport } from '../transports/transport.js';
@@ -106,21 +106,10 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     for (const h of handles) h.shutdown();
   };
 
-  // Signals: the first stops charging and the services cleanly, the second exits at once.
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      reporter.close();
-      process.stderr.write(`freev2g: second ${sig}, exiting now\n`);
-      process.exit(EXIT.interrupted);
-    }
+  const untrap = trapSignals(reporter, () => {
     interrupted = true;
-    reporter.info(`${sig} received: stopping the session and the module services (again to exit at once)`);
     shutdownAll();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
 
   const ended = new Map<StationRole, number>();
   const countEnd = (role: StationRole): void => {
@@ -154,24 +143,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       const client = createHciClient({ transport: st.transport, clock });
       clients.push(client);
       const role = st.settings.role;
-      const host = parseMac(st.hostMac);
-      const module = parseMac(st.moduleMac);
-      if (!st.quiet) client.traffic$.subscribe((t) => {
-        if (capture) {
-          if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
-          else capture.writeHci(t.at, module, host, t.bytes);
-        }
-        if (dashboard) {
-          const m = t.message;
-          dashboard.publish({
-            type: 'hci',
-            station: role,
-            dir: t.dir,
-            at: t.at,
-            ...(m ? { module: m.module, message: m.message, direction: m.direction, fields: m.fields } : {}),
-          });
-        }
-      });
+      if (!st.quiet) client.traffic$.subscribe(trafficTap(st, capture, dashboard));
       if (options.beforeStart) {
         await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
       }
@@ -184,6 +156,9 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : {}),
       });
       handle.onEvent(st.quiet ? onQuietEvent : onEvent);
+      // A station that stops on its own (an error) takes the others down with it: its peer
+      // would otherwise wait for a partner that is gone.
+      void handle.done.then(shutdownAll);
       handles.push(handle);
     }
     if (stopping) for (const h of handles) h.shutdown();
@@ -192,8 +167,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     if (clock instanceof VirtualClock) await driveVirtual(clock, allDone);
     else await allDone;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    untrap();
     for (const c of clients) await c.close().catch(() => undefined);
     for (const s of options.stations) await s.transport.close().catch(() => undefined);
     await options.cleanup?.();
@@ -206,6 +180,51 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   reporter.close();
   const failed = records.some((r) => r.error !== undefined) || (!interrupted && options.sessions > 0 && records.length === 0);
   return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };
+}
+
+/**
+ * SIGINT/SIGTERM: the first stops charging and the services cleanly (`onFirst`), the second
+ * exits at once with 130. Returns the function that removes the handlers.
+ */
+function trapSignals(reporter: Reporter, onFirst: () => void): () => void {
+  let signals = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      reporter.close();
+      process.stderr.write(`freev2g: second ${sig}, exiting now\n`);
+      process.exit(EXIT.interrupted);
+    }
+    reporter.info(`${sig} received: stopping the session and the module services (again to exit at once)`);
+    onFirst();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+/** Every HCI frame of a station to the capture (as Ethernet frames) and the dashboard (decoded). */
+function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined): (t: TrafficRecord) => void {
+  const host = parseMac(st.hostMac);
+  const module = parseMac(st.moduleMac);
+  const station = st.settings.role;
+  return (t: TrafficRecord) => {
+    if (capture) {
+      if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
+      else capture.writeHci(t.at, module, host, t.bytes);
+    }
+    const m = t.message;
+    dashboard?.publish({
+      type: 'hci',
+      station,
+      dir: t.dir,
+      at: t.at,
+      ...(m ? { module: m.module, message: m.message, direction: m.direction, fields: m.fields } : {}),
+    });
+  };
 }
 
 /**
