@@ -26,6 +26,7 @@ interface ModuleSimFlags {
   scenario?: string;
   speed?: string;
   stub?: boolean;
+  verbose?: boolean;
 }
 
 const out = (line: string): void => {
@@ -125,6 +126,9 @@ async function run(flags: ModuleSimFlags): Promise<void> {
     else if (e.type === 'phase') out(`cable: session phase ${e.phase}`);
   });
   served.problems$.subscribe((p) => out(`module-sim: ${p}`));
+  if (flags.verbose) {
+    served.traffic$.subscribe((f) => out(`hci ${f.dir} ${Buffer.from(f.bytes).toString('hex')}`));
+  }
 
   const otherTransport = other === 'EVSE' ? pair.evseHost : pair.evHost;
   const station = flags.stub ? false : await driveWithStation(other, otherTransport, clock, other === 'EVSE' ? pair.evse.mac : pair.ev.mac);
@@ -151,5 +155,6 @@ export function register(program: Command): void {
     .option('--scenario <file>', 'scenario (JSON, see sim/scenarios; or a built-in name)')
     .option('--speed <n>', 'clock speed factor (default 1)')
     .option('--stub', 'drive the other module with the scripted host stub instead of the station machines')
+    .option('-v, --verbose', 'print every HCI frame the served module receives (rx) and sends (tx)')
     .action(run);
 }

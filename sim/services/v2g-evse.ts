@@ -22,6 +22,8 @@ const EVSE_ERR = { unspecified: 0, unknownSession: 3, wrongEnergyTransferType: 1
 const EV_UNSPECIFIED = 8;
 /** How long a car repeats SDP requests before it gives up: ISO 15118-2, 50 x 250 ms. */
 export const SDP_WINDOW_MS = 50 * 250;
+/** From the SDP answer to SessionSetupReq (SDP retry, TCP connect, supportedAppProtocol). */
+export const SDP_CONNECT_MS = 100;
 const timeoutFailure: SessionFailure = { evseSessionError: EVSE_ERR.unspecified, evSessionError: EV_UNSPECIFIED };
 
 interface Session {
@@ -472,8 +474,9 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
         listening = true;
         const waiting = awaitingSetup?.req;
         dropAwaitingSetup();
-        // The car's next SDP repetition finds the SECC: its session starts after this response.
-        if (waiting) clock.setTimeout(() => sessionSetup(waiting), 0);
+        // The car's next SDP repetition finds the SECC; SDP, TCP connect and the protocol
+        // handshake take a moment, so the session starts a little after this response.
+        if (waiting) clock.setTimeout(() => sessionSetup(waiting), SDP_CONNECT_MS);
         return ok();
       },
       EvseStopListen: () => {
