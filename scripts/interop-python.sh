@@ -15,7 +15,8 @@
 # Not part of `npm test`: CI has no copy of the reference. See docs/interop-python-reference.md.
 #
 # Environment: OUT (log folder, default a fresh /tmp/fv2g-interop.XXXX), TIMEOUT (seconds per
-# run, default 300), PYTHON (default /usr/bin/python3).
+# run, default 300), PYTHON (default /usr/bin/python3), MODE (dc or ac: the energy transfer mode
+# the car asks for, default dc).
 set -euo pipefail
 
 REF=${1:?usage: $0 <FreeV2G checkout> [EVSE|EV|both]}
@@ -26,6 +27,12 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-/usr/bin/python3}
 TIMEOUT=${TIMEOUT:-300}
 OUT=${OUT:-$(mktemp -d /tmp/fv2g-interop.XXXX)}
+MODE=${MODE:-dc}
+case $MODE in
+  dc) EV_MODES='["dc_core"]'; EVSE_MODES='["dc_core"]'; REF_MODE=0 ;;
+  ac) EV_MODES='["ac_single_phase"]'; EVSE_MODES='["ac_single_phase"]'; REF_MODE=4 ;;
+  *) echo "MODE must be dc or ac" >&2; exit 2 ;;
+esac
 mkdir -p "$OUT"
 
 [[ -f $REF/Application.py ]] || { echo "$REF: no Application.py (not a FreeV2G checkout)" >&2; exit 2; }
@@ -65,7 +72,9 @@ for _ in $(seq 50); do
 done
 
 # The EV side in EVSE runs is this project's EV station (config/ev.json); its battery starts
-# just below its 95 % target so a session takes well under a minute of charging. The scenario
+# just below its 95 % target so a session takes well under a minute of charging; its AC limits
+# are those of the reference's ev.json (config/ev.json keeps the reference's 0 A / 0 V defaults,
+# with which an EV refuses every AC offer). The scenario
 # gives the simulated car module the same battery, so its "charging complete" flag agrees.
 cat > "$OUT/scenario.json" <<'JSON'
 {
@@ -74,11 +83,15 @@ cat > "$OUT/scenario.json" <<'JSON'
   "ev": { "battery": { "capacityWh": 50000, "socTargetPercent": 95 } }
 }
 JSON
-# The reference's EV (-r EV): its battery 99.6 % full (Battery.py default 98 %), DC only.
-cat > "$OUT/reference-ev.json" <<'JSON'
+# The reference's EV (-r EV): its battery 99.6 % full (Battery.py default 98 %), one mode; for
+# AC its own ev.json limits (with the Battery.py defaults, 0 A / 0 V and 12 kW, it refuses the
+# 25 kW schedule and every AC offer and stops the session before charging).
+if [[ $MODE == dc ]]; then REF_BATTERY='"level": 49800'
+else REF_BATTERY='"level": 49800, "max_power": 40000, "max_current_AC": 150, "max_voltage_AC": 400, "min_current_AC": 0'; fi
+cat > "$OUT/reference-ev.json" <<JSON
 {
-  "ev": { "energy_transfer_mode": [0], "energy_transfer_mode_count": 1 },
-  "battery": { "level": 49800 }
+  "ev": { "energy_transfer_mode": [$REF_MODE], "energy_transfer_mode_count": 1 },
+  "battery": { $REF_BATTERY }
 }
 JSON
 
@@ -86,8 +99,11 @@ stat_of() { ip netns exec "$NS_HOST" cat "/sys/class/net/$IF_HOST/statistics/$1"
 
 run_role() {
   local role=$1 log_sim=$OUT/module-sim-$1.log log_ref=$OUT/reference-$1.log
-  echo "== $role: module-sim --role $role on $NS_MOD/$IF_MOD ($MAC_MOD); reference -r $role on $NS_HOST/$IF_HOST"
-  (cd "$ROOT" && FREEV2G_EV__BATTERY__LEVEL=${FREEV2G_EV__BATTERY__LEVEL:-47400} exec ip netns exec "$NS_MOD" \
+  echo "== $role ($MODE): module-sim --role $role on $NS_MOD/$IF_MOD ($MAC_MOD); reference -r $role on $NS_HOST/$IF_HOST"
+  (cd "$ROOT" && FREEV2G_EV__BATTERY__LEVEL=${FREEV2G_EV__BATTERY__LEVEL:-47400} \
+    FREEV2G_EV__CONFIGURATION__ENERGY_TRANSFER_MODE=$EV_MODES \
+    FREEV2G_EV__BATTERY__MAX_CURRENT_AC=150 FREEV2G_EV__BATTERY__MAX_VOLTAGE_AC=400 \
+    FREEV2G_EVSE__CONFIGURATION__ENERGY_TRANSFER_MODE=$EVSE_MODES exec ip netns exec "$NS_MOD" \
     node bin/freev2g.js module-sim --role "$role" --iface "$IF_MOD" --mac "$MAC_MOD" --scenario "$OUT/scenario.json") \
     >"$log_sim" 2>&1 &
   SIM_PID=$!
@@ -96,7 +112,7 @@ run_role() {
 
   local extra=()
   [[ $role == EV ]] && extra=(-c "$OUT/reference-ev.json")
-  local rx0 tx0 t0 t1 rc=0
+  local rc=0 rx0 tx0 t0 t1
   rx0=$(stat_of rx_packets); tx0=$(stat_of tx_packets); t0=$(date +%s.%N)
   FV2G_TIMESTAMPS=1 timeout "$TIMEOUT" ip netns exec "$NS_HOST" "$PYTHON" -u "$ROOT/scripts/interop/reference-wrapper.py" \
     "$REF" eth -i "$IF_HOST" -m "$MAC_MOD" -r "$role" "${extra[@]}" >"$log_ref" 2>&1 || rc=$?
@@ -119,8 +135,11 @@ run_role() {
     printf '   V2G session (Session started -> Session stopped at the reference): %.1f s\n' "$(echo "$stopped - $started" | bc)"
   fi
   echo "   logs: $log_ref, $log_sim"
+  # Success: the car charged, the session stopped without a Session Error, the loop ended.
   local ok=1
+  grep -qiE '"(Charging Started|Start Charging Requested)" received' "$log_ref" || ok=0
   grep -qi '"Session stopped" received' "$log_ref" || ok=0
+  if grep -qi '"Session Error" received' "$log_ref"; then ok=0; fi
   grep -qE '(EVSE|EV) loop finished' "$log_ref" || ok=0
   [[ $rc == 0 ]] || ok=0
   if [[ $ok == 1 ]]; then echo "   RESULT $role: full session and clean stop"; else echo "   RESULT $role: FAILED (see logs)"; return 1; fi
