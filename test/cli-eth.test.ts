@@ -105,3 +105,57 @@ describe.runIf(can.ok)('freev2g eth on a veth pair against module-sim', () => {
     expect(r.stderr).toContain('nosuch0');
   });
 });
+
+describe.runIf(can.ok)('freev2g eth -r EV on a veth pair against module-sim', () => {
+  let veth: VethPair | undefined;
+  let sim: ChildProcessWithoutNullStreams | undefined;
+  const simOut: string[] = [];
+
+  beforeAll(async () => {
+    veth = await createVethPair();
+    sim = spawn('ip', ['netns', 'exec', veth.b.ns, process.execPath, BIN, 'module-sim', '--role', 'EV', '--iface', veth.b.iface], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    sim.stdout.on('data', (d: Buffer) => simOut.push(d.toString()));
+    sim.stderr.on('data', (d: Buffer) => simOut.push(d.toString()));
+    const end = Date.now() + 30_000;
+    while (!simOut.join('').includes('module-sim: simulated EV module')) {
+      if (Date.now() > end) throw new Error(`module-sim did not start: ${simOut.join('')}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }, 60_000);
+
+  afterAll(() => {
+    sim?.kill('SIGTERM');
+    veth?.destroy();
+  });
+
+  it('runs the EV station into charging with live samples; SIGINT stops the session, exit 0', async () => {
+    if (!veth) throw new Error('no veth pair');
+    let sent = false;
+    const r = await runProcess(
+      'ip',
+      ['netns', 'exec', veth.a.ns, process.execPath, BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EV', '--log-format', 'json', '--no-records'],
+      {
+        timeoutMs: 110_000,
+        onStdout: (out, child) => {
+          if (!sent && /"type":"sample","station":"EV"[^\n]*"socPercent"/.test(out) && /"phase":"charging"/.test(out)) {
+            sent = true;
+            child.kill('SIGINT');
+          }
+        },
+      },
+    );
+    expect(sent, `${r.stdout.slice(-1500)}\n${r.stderr}\n${simOut.join('').slice(-1500)}`).toBe(true);
+    expect(r.code).toBe(0);
+    const texts = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; text?: string })
+      .filter((l) => l.type === 'log')
+      .map((l) => l.text);
+    expect(texts).toContain('Set the CP mode to EV');
+    expect(texts).toContain('Stop charging');
+  }, 120_000);
+});
