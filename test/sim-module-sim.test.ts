@@ -1,7 +1,8 @@
 /**
  * `freev2g module-sim` over a veth pair between two network namespaces: a host on one end talks
  * HCI over Ethernet (9.1) to the simulated EVSE module served on the other end, whose virtual
- * cable has the project's EV station on its far side. Wall-clock waits here are only for
+ * cable has the project's EV station on its far side; last, the project's EVSE station (freev2g
+ * eth) runs a session against it into the charge loop. Wall-clock waits here are only for
  * processes and the kernel, never assertions on speed.
  */
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
@@ -76,4 +77,30 @@ describe('module-sim serves a simulated EVSE module over raw Ethernet', () => {
     expect(simOut.join('')).not.toContain('not available');
     expect(simOut.join('')).toContain('WHITE-beet-PI firmware version: V01_00_06');
   }, 30_000);
+
+  it('carries a whole EVSE station (freev2g eth) into the charge loop against the simulated car', async () => {
+    if (!veth) throw new Error('no veth pair');
+    const station = spawn(
+      'ip',
+      ['netns', 'exec', veth.a.ns, process.execPath, 'bin/freev2g.js', 'eth', '-r', 'EVSE', '-i', veth.a.iface, '-m', veth.b.mac, '--no-ask', '--no-records'],
+      { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    const lines: string[] = [];
+    station.stdout.on('data', (d: Buffer) => lines.push(d.toString()));
+    station.stderr.on('data', (d: Buffer) => lines.push(d.toString()));
+    try {
+      const end = Date.now() + 40_000;
+      while (!lines.join('').includes('"Start Charging Requested" received') && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const text = lines.join('');
+      expect(text).toContain('WHITE-beet-EI firmware version: V02_00_01');
+      expect(text).toContain('SLAC matching successful');
+      expect(text).toContain('"Session started" received');
+      expect(text).toContain('"Start Charging Requested" received');
+    } finally {
+      station.kill('SIGTERM');
+      await new Promise((r) => station.once('exit', r));
+    }
+  }, 60_000);
 });
