@@ -41,6 +41,8 @@ export function createEvseStation(options: EvseStationOptions) {
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
+  // Safety net: should the station machine itself fail, its charger must not keep its output.
+  actor.subscribe({ error: () => actor.system.get('charger')?.send({ type: 'charger.stop' }) });
   actor.start();
   return actor;
 }
