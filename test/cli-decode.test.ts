@@ -38,6 +38,15 @@ describe('freev2g decode', () => {
     expect(Object.values(line.fields)).toContain('000102030405');
   });
 
+  it('decodes every example of the manual from stdin, one line per example', async () => {
+    const r = await runCli(['decode'], { input: examples.map((e) => e.hex).join('\n') });
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { message?: string; error?: unknown });
+    expect(lines).toHaveLength(examples.length);
+    // The rest are the manual's truncated ("...") examples and its errata (docs/codec notes).
+    expect(lines.filter((l) => l.message !== undefined && l.error === undefined).length).toBeGreaterThan(200);
+    expect(r.code).toBe(1);
+  });
+
   it('reports a broken frame as an error line and exits 1', async () => {
     const r = await runCli(['decode', 'C0 29 40 00 00 01 01 99 C1']);
     expect(r.code).toBe(1);

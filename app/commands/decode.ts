@@ -39,7 +39,8 @@ export function describeItem(item: DeframeItem, options: DecodeFrameOptions = {}
   const head = { modId: frame.modId, subId: frame.subId, reqId: frame.reqId };
   if (!r.ok) {
     const e = r.error;
-    const detail = 'field' in e ? `${e.message} ${e.field}: ${e.detail}` : e.detail;
+    // Payload errors: "<Module>.<Message>: <field>: <what>" (the detail names the field).
+    const detail = 'field' in e ? `${e.message}: ${e.detail}` : e.detail;
     return { ...head, error: { kind: e.kind, detail }, hex: bytesToHex(frame.payload) };
   }
   const m = r.message;
@@ -57,13 +58,25 @@ function dropResyncNoise(items: DeframeItem[]): DeframeItem[] {
   });
 }
 
-/** Every frame (and framing error) in a hex text. */
+/**
+ * Every frame (and framing error) in a hex text. Lines may hold several frames, and a frame may
+ * go on over the next lines; a line that starts with C0 while a frame is still unfinished starts
+ * afresh (the unfinished one is reported), so one truncated frame does not swallow the rest.
+ */
 export function decodeHexText(text: string, options: DecodeFrameOptions = {}): DecodedLine[] {
   const deframer = new Deframer();
-  const items = dropResyncNoise(deframer.push(hexToBytes(text)));
-  const out = items.map((item) => describeItem(item, options));
-  const rest = deframer.timeout();
-  if (rest) out.push({ error: { kind: rest.kind, detail: rest.detail } });
+  const out: DecodedLine[] = [];
+  const flush = (): void => {
+    const rest = deframer.timeout();
+    if (rest) out.push({ error: { kind: rest.kind, detail: rest.detail } });
+  };
+  for (const line of text.split(/\r?\n/)) {
+    const bytes = hexToBytes(line);
+    if (bytes.length === 0) continue;
+    if (bytes[0] === 0xc0 && deframer.pending > 0) flush();
+    for (const item of dropResyncNoise(deframer.push(bytes))) out.push(describeItem(item, options));
+  }
+  flush();
   return out;
 }
 
