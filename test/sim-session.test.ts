@@ -127,6 +127,24 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
     await t.pair.close();
   });
 
+  it("passes the EV host's own SOC once it reports one with Update DC Charging Parameters", async () => {
+    const t = setup({ cable: { plugInAfterMs: 100 }, ev: { battery: { capacityWh: 40_000, socStartPercent: 40, socTargetPercent: 80 } } });
+    t.catchErr(runEvseStub(t.evse, t.clock));
+    t.catchErr(runEvStub(t.ev, t.clock, { energyTransferMode: 1 }));
+    await t.clock.runUntil(() => t.ev.types().includes('V2g.EvChargingStarted'), 60_000);
+    await t.ev.command(V2g.EvUpdateDcChargingParameters, {
+      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 450, maxCurrentA: 100, maxPowerW: 45_000,
+      socPercent: 77, status: 0, targetVoltageV: 390, targetCurrentA: 40,
+    });
+    const at = t.clock.now();
+    await t.clock.runUntil(() => false, 500);
+    // A request already on the cable when the host updated still carries the old values.
+    const after = t.evse.statuses.filter((s) => s.type === 'V2g.EvseDcChargeParametersChanged' && s.at > at + 10);
+    expect(after.length).toBeGreaterThan(0);
+    for (const s of after) expect(s.fields).toMatchObject({ socPercent: 77, targetVoltageV: 390, targetCurrentA: 40 });
+    await t.pair.close();
+  });
+
   it('renegotiates on request and keeps the session (18.9.14 renegotiation true)', async () => {
     const t = setup({ cable: { plugInAfterMs: 100 } });
     t.catchErr(runEvseStub(t.evse, t.clock));

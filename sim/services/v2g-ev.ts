@@ -42,10 +42,12 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   let lastLoopAt = 0;
   let loopStartedAt = 0;
 
-  const soc = (): number => {
-    const cap = scenario.ev.battery.capacityWh;
-    return Math.min(100, socStart + (energyWh / cap) * 100);
-  };
+  /** The SOC the EV host reported with Update DC Charging Parameters during this session. */
+  let hostSoc: number | undefined;
+  /** The simulated battery's SOC from the energy the EVSE reports delivering. */
+  const batterySoc = (): number => Math.min(100, socStart + (energyWh / scenario.ev.battery.capacityWh) * 100);
+  /** A host that keeps its own battery (and reports it) wins; else the simulated battery. */
+  const soc = (): number => hostSoc ?? batterySoc();
   const phaseIndex = (p: SessionPhase): number => SESSION_PHASES.indexOf(p);
   /** A scripted car error (scenario ev.errors) in force in the current phase. */
   const scriptedError = (): number => {
@@ -97,7 +99,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       powerW = evse.ac.nominalVoltageV * Math.min(num(ac, 'maxCurrentA'), evse.ac.maxCurrentA) * phases;
     }
     energyWh += (Math.max(0, powerW) * dt) / 3_600_000;
-    cable.emit({ type: 'battery', at: now, socPercent: soc(), energyWh });
+    cable.emit({ type: 'battery', at: now, socPercent: batterySoc(), energyWh });
   };
 
   const emitDc = (evse: EvseSnapshot): void => {
@@ -266,6 +268,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       EvUpdateDcChargingParameters: (m) => {
         if (!isEv() || !dc) return fail(V2gResultCode.wrongState);
         dc = { ...dc, ...m.fields };
+        if (active()) hostSoc = m.fields.socPercent as number;
         return ok();
       },
       EvGetDcChargingParameters: () => (dc ? ok({ ...dc }) : fail(V2gResultCode.wrongState)),
@@ -285,6 +288,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       EvStartSession: () => {
         if (!isEv() || active() || !config || (!dc && !ac) || !cable.plcLinkUp) return fail(V2gResultCode.wrongState);
         energyWh = 0;
+        hostSoc = undefined;
         socStart = scenario.ev.battery.socStartPercent ?? (dc ? num(dc, 'socPercent') : 50);
         lastAc = '';
         lastEvse = undefined;
