@@ -6,7 +6,7 @@
  */
 import { Subject } from 'rxjs';
 import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeResponseFrame, encodeStatusFrame, lookup } from '../codec/catalog.js';
-import { FRAMING_ERROR_SUB_ID, type FramingErrorKind, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
+import { FRAMING_ERROR_SUB_ID, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, ResultCode, type StatusDef } from '../codec/message.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
@@ -51,15 +51,6 @@ export interface Service {
 }
 
 export type TrafficEntry = { dir: 'rx' | 'tx'; at: number; bytes: Uint8Array };
-
-const FRAMING_ERROR_NAMES: Record<FramingErrorKind, string> = {
-  rxTimeout: 'RxTimeout',
-  missingStart: 'MissingStartOfFrame',
-  checksum: 'ChecksumError',
-  missingEnd: 'MissingEndOfFrame',
-  lengthMismatch: 'MissingEndOfFrame',
-  oversize: 'FrameTooBig',
-};
 
 export class ModuleCore implements ModuleContext {
   readonly services = new Map<ModuleName, Service>();
@@ -120,14 +111,14 @@ export class ModuleCore implements ModuleContext {
     this.traffic$.next({ dir: 'rx', at: this.clock.now(), bytes });
     const parsed = parseFrame(bytes);
     if ('error' in parsed) {
-      this.sendFramingError(FRAMING_ERROR_SUB_ID[parsed.error.kind], FRAMING_ERROR_NAMES[parsed.error.kind]);
+      this.sendFramingError(FRAMING_ERROR_SUB_ID[parsed.error.kind]);
       return;
     }
     const { frame } = parsed;
     const def = lookup(frame.modId, frame.subId);
     if (!def) {
       // 10.3.1 0xF4 for a module ID the firmware lacks; 10.1.5 0x02 for an unknown Sub-ID.
-      if (MODULE_IDS[frame.modId] === undefined) this.sendFramingError(0xf4, 'ModuleUnknown');
+      if (MODULE_IDS[frame.modId] === undefined) this.sendFramingError(0xf4);
       else this.sendRaw(frame.modId, frame.subId, frame.reqId, ResultCode.unknownSubId);
       return;
     }
@@ -195,8 +186,8 @@ export class ModuleCore implements ModuleContext {
     this.send(encodeFrame({ modId, subId, reqId, payload: Uint8Array.of(code) }));
   }
 
-  private sendFramingError(subId: number, name: string): void {
-    void name;
+  /** 10.3.1: module ID 0xFF, the error as Sub-ID, no payload, request ID 0xFF. */
+  private sendFramingError(subId: number): void {
     this.send(encodeFrame({ modId: 0xff, subId, reqId: STATUS_REQ_ID, payload: new Uint8Array(0) }));
   }
 

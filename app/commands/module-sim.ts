@@ -11,6 +11,7 @@ import type { Command } from 'commander';
 import { builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario, type Scenario, type SimulatedPair } from '../../sim/index.js';
 import { ScriptedHost } from '../../sim/host-stub.js';
 import { runEvStub, runEvseStub } from '../../sim/stub-stations.js';
+import { ENERGY_TRANSFER_MODES } from '../../codec/modules/v2g/common.js';
 import type { Transport } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
@@ -75,11 +76,10 @@ async function driveWithStation(role: Role, transport: Transport, clock: Clock, 
 function driveWithStub(role: Role, pair: SimulatedPair, clock: Clock): void {
   const host = new ScriptedHost(role === 'EV' ? pair.evHost : pair.evseHost, clock);
   const mode = pair.scenario.ev.energyTransferMode;
-  const modes = ['dcCore', 'dcExtended', 'dcComboCore', 'dcUnique', 'acSinglePhase', 'acThreePhase'];
   const session = (): void => {
     const run =
       role === 'EV'
-        ? runEvStub(host, clock, { energyTransferMode: mode === undefined ? 1 : modes.indexOf(mode), chargeForMs: 20_000 })
+        ? runEvStub(host, clock, { energyTransferMode: mode === undefined ? 1 : ENERGY_TRANSFER_MODES.indexOf(mode), chargeForMs: 20_000 })
         : runEvseStub(host, clock);
     run.catch((e: unknown) => out(`module-sim: ${role} stub: ${e instanceof Error ? e.message : String(e)}`));
   };

@@ -6,11 +6,10 @@
  */
 import { createActor } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
-import { V2gResultCode } from '../../codec/modules/v2g/common.js';
-import { ResultCode } from '../../codec/message.js';
+import { ENERGY_TRANSFER_MODES, V2gResultCode } from '../../codec/modules/v2g/common.js';
 import { SESSION_PHASES, type SessionPhase } from '../phases.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
-import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest } from '../v2g-messages.js';
 import { type EvccPort, createEvccMachine } from './evcc-machine.js';
 
 type Fields = Record<string, unknown>;
@@ -83,8 +82,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     const mine = config?.energyTransferModes ?? [];
     const common = mine.filter((m) => evse.energyTransferModes.includes(m));
     const preferred = scenario.ev.energyTransferMode;
-    const names = ['dcCore', 'dcExtended', 'dcComboCore', 'dcUnique', 'acSinglePhase', 'acThreePhase'];
-    const want = preferred === undefined ? -1 : names.indexOf(preferred);
+    const want = preferred === undefined ? -1 : ENERGY_TRANSFER_MODES.indexOf(preferred);
     return common.includes(want) ? want : common[0];
   };
 
@@ -153,11 +151,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     phase: (p) => cable.setPhase(p),
     sessionStarted(res) {
       lastEvse = res.evse;
-      const iso = res.protocol === 1;
       ctx.emit(V2g.EvSessionStarted, {
         selectedProtocol: res.protocol ?? 1,
         sessionId,
-        evseId: (iso ? res.evse.evseId : res.evse.evseId).slice(0, 37),
+        // The SECC answered with the ID in the agreed protocol's format (ISO or DIN).
+        evseId: res.evse.evseId.slice(0, 37),
         selectedPaymentMethod: 0,
         selectedEnergyTransferMode: selectedMode,
       });
@@ -322,5 +320,3 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   };
 }
 
-export type { EvseSnapshot, V2gResponse };
-void ResultCode;

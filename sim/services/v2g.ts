@@ -4,7 +4,6 @@
  * role answers 0x05 (18.8.1: "if only one of the modes is supported").
  */
 import { ResultCode } from '../../codec/message.js';
-import { V2gResultCode } from '../../codec/modules/v2g/common.js';
 import { type ModuleContext, type Service, fail, ok } from '../module.js';
 import { createV2gEvService } from './v2g-ev.js';
 import { createV2gEvseService } from './v2g-evse.js';
@@ -23,7 +22,6 @@ export function createV2gService(ctx: ModuleContext): Service {
       ...inner.handlers,
       SetMode: (m) => {
         if (m.fields.mode !== own) return fail(ResultCode.unexpectedMessage);
-        if (mode === own) return ok();
         mode = own;
         return ok();
       },
@@ -39,4 +37,3 @@ export function createV2gService(ctx: ModuleContext): Service {
   };
 }
 
-export { V2gResultCode };
