@@ -58,7 +58,8 @@ export const controlPilotEvMachine = setup({
   guards: {
     polledHlc: ({ event }) => hlcDutyCycle(polledDuty(event)),
     eventHlc: ({ event }) => hlcDutyCycle(statusDuty(event)),
-    cpStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
+    /** A (no EVSE voltage) or E (no CP at all): the cable is out. */
+    cableOut: ({ event }) => [0, 4].includes(Number((event as StatusEvent).fields.state)),
   },
 }).createMachine({
   id: 'controlPilotEv',
@@ -112,7 +113,7 @@ export const controlPilotEvMachine = setup({
           { guard: 'eventHlc', actions: 'rememberDuty' },
           { target: 'waiting', actions: ['rememberDuty', 'logDisconnected', 'reportDisconnected'] },
         ],
-        'ControlPilot.StateChanged': { guard: 'cpStateA', target: 'waiting', actions: ['logDisconnected', 'reportDisconnected'] },
+        'ControlPilot.StateChanged': { guard: 'cableOut', target: 'waiting', actions: ['logDisconnected', 'reportDisconnected'] },
       },
     },
     stopping: {
