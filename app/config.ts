@@ -261,13 +261,15 @@ export function deepMerge(base: Json, over: Json): Json {
 }
 
 export const ENV_PREFIX = 'FREEV2G_';
+/** Top-level keys of a station file that environment variables may set. */
+const STATION_KEYS = new Set(['mac', 'interface', 'portmirror', 'evse', 'ev']);
 
 /**
  * Overrides from the environment: FREEV2G_<KEY>[__<KEY>...]=<value> sets that key path (case
  * does not matter; `__` separates levels), e.g. FREEV2G_MAC=00:01:01:63:77:40 or
  * FREEV2G_EVSE__CHARGER__MAX_POWER=11000. Values are read as JSON when they parse, else as text.
- * Keys outside the station file (FREEV2G_LOG_FORMAT, FREEV2G_RECORDS, ...) are CLI defaults and
- * are skipped here. Returns the variables used per key path, for messages.
+ * Only paths under the file's top-level keys (mac, interface, portmirror, evse, ev) are applied;
+ * FREEV2G_LOG_FORMAT, FREEV2G_RECORDS and the like are CLI defaults, read elsewhere. Returns the variables used per key path, for messages.
  */
 export function applyEnv(target: JsonObject, env: NodeJS.ProcessEnv, cliKeys: ReadonlySet<string>): Map<string, string> {
   const used = new Map<string, string>();
@@ -276,7 +278,9 @@ export function applyEnv(target: JsonObject, env: NodeJS.ProcessEnv, cliKeys: Re
     const rest = name.slice(ENV_PREFIX.length);
     if (cliKeys.has(rest)) continue;
     const parts = rest.split('__').map((p) => p.toLowerCase());
-    const section = parts[0];
+    const section = parts[0] as string;
+    // Only the station file's own top-level keys; other FREEV2G_* variables are not ours.
+    if (!STATION_KEYS.has(section)) continue;
     // A section override (FREEV2G_EVSE__...) only applies to stations of that role.
     if ((section === 'evse' || section === 'ev') && !(section in target)) continue;
     let node: JsonObject = target;

@@ -120,7 +120,9 @@ describe('configuration', () => {
   });
 
   it('takes overrides from the environment', () => {
-    const s = loadStation(undefined, 'EVSE', { env: { FREEV2G_EVSE__CHARGER__MAX_POWER: '11000', FREEV2G_MAC: '00:01:01:63:77:50', FREEV2G_EV__TARGET_SOC: '50' } });
+    const s = loadStation(undefined, 'EVSE', {
+      env: { FREEV2G_EVSE__CHARGER__MAX_POWER: '11000', FREEV2G_MAC: '00:01:01:63:77:50', FREEV2G_EV__TARGET_SOC: '50', FREEV2G_SOMETHING_ELSE: '1' },
+    });
     expect(s.evse?.charger.maxPowerW).toBe(11000);
     expect(s.mac).toBe('00:01:01:63:77:50');
   });
