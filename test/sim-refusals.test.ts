@@ -145,4 +145,43 @@ describe('role and state rules', () => {
     expect((await t.evse.request(CertificateManager.TrustStoreAddCertificate, { trustStore: 0, data: Uint8Array.of(4, 5, 6) })).code).toBe(0x01);
     await t.pair.close();
   });
+
+  it('SLAC: Start Matching while matching or matched 0x10', async () => {
+    const t = setup({ cable: { plugInAfterMs: 0 } });
+    await t.evse.command(Slac.StartSlac, { mode: 1 });
+    await t.clock.runUntil(() => false, 600);
+    await t.evse.command(Slac.StartMatching, {});
+    expect((await t.evse.request(Slac.StartMatching, {})).code).toBe(0x10);
+    await t.ev.command(Slac.StartSlac, { mode: 0 });
+    await t.ev.command(Slac.StartMatching, {});
+    await t.clock.runUntil(() => t.ev.types().includes('Slac.SlacSuccess'), 10_000);
+    expect((await t.ev.request(Slac.StartMatching, {})).code).toBe(0x10);
+    expect((await t.evse.request(Slac.StartMatching, {})).code).toBe(0x10);
+    await t.pair.close();
+  });
+
+  it('V2G: a second Start Session during a session, configuration during a session: 0x11', async () => {
+    const t = setup({ cable: { plugInAfterMs: 100 } });
+    const { runEvseStub, runEvStub } = await import('../sim/stub-stations.js');
+    t.catchErr(runEvseStub(t.evse, t.clock));
+    t.catchErr(runEvStub(t.ev, t.clock, { energyTransferMode: 1 }));
+    await t.clock.runUntil(() => t.ev.types().includes('V2g.EvSessionStarted'), 60_000);
+    expect((await t.ev.request(V2g.EvStartSession, {})).code).toBe(0x11);
+    expect((await t.ev.request(V2g.EvSetConfiguration, {
+      evId: new Uint8Array(6), protocols: [1], paymentMethods: [0], energyTransferModes: [1], batteryCapacityWh: 1,
+    })).code).toBe(0x11);
+    expect((await t.evse.request(V2g.EvseSetSdpConfig, {})).code).toBe(0x11);
+    await t.pair.close();
+  });
+
+  it('Certificate Manager: unknown entries are malformed data (0x04)', async () => {
+    const t = setup({ cable: { plugInAfterMs: null } });
+    await t.evse.command(CertificateManager.TrustStoreOpen, { path: '/trust' });
+    await t.evse.command(CertificateManager.OwnCertificatesOpen, { path: '/own' });
+    expect((await t.evse.request(CertificateManager.TrustStoreGetCertificateInfo, { trustStore: 0, entry: 5 })).code).toBe(0x04);
+    expect((await t.evse.request(CertificateManager.TrustStoreRemoveCertificate, { trustStore: 0, entry: 5 })).code).toBe(0x04);
+    expect((await t.evse.request(CertificateManager.OwnCertificatesAddKey, { ownCertificateStore: 1, entry: 5, data: Uint8Array.of(1) })).code).toBe(0x04);
+    expect((await t.evse.request(CertificateManager.OwnCertificatesRemovePrivateKey, { ownCertificateStore: 1, entry: 5 })).code).toBe(0x04);
+    await t.pair.close();
+  });
 });
