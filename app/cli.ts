@@ -54,7 +54,8 @@ async function run(argv: string[]): Promise<number> {
   const program = new Command('freev2g')
     .description('Drive WHITE-beet ISO 15118 modules (EVSE and EV) over HCI, or a simulated pair')
     .exitOverride()
-    .showHelpAfterError();
+    // Usage errors in one line, like every other error: "freev2g: unknown option '--x' (see --help)".
+    .configureOutput({ outputError: (str, write) => write(`freev2g: ${str.trim().replace(/^error: /, '')} (see --help)\n`) });
   for (const load of COMMANDS) (await load()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
