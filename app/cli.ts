@@ -47,6 +47,11 @@ function exitSoon(code: number): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // `freev2g decode ... | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    throw e;
+  });
   return exitSoon(await run(argv));
 }
 

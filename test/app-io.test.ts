@@ -75,6 +75,12 @@ describe('decode', () => {
     expect(lines[0]?.error?.kind).toBe('checksum');
     expect(lines).toHaveLength(2);
   });
+
+  it('--names adds enumeration values and result codes by name', () => {
+    const [state, answer] = decodeHexText('C0 29 81 FF 00 01 02 00 C1\nC0 27 AE 01 00 01 11 00 C1', { names: true });
+    expect(state).toMatchObject({ fields: { state: 2 }, names: { state: 'C' } });
+    expect(answer).toMatchObject({ message: 'EvStopSession', direction: 'response', fields: { code: 0x11 }, names: { code: 'wrongState' } });
+  });
 });
 
 describe('session records', () => {

@@ -4,7 +4,8 @@
  * from a pcap file written by `--capture` (or by Wireshark on the module's Ethernet link).
  */
 import type { Command } from 'commander';
-import { type DecodeFrameOptions, decodeMessage } from '../../codec/catalog.js';
+import { type DecodeFrameOptions, type DecodedMessage, decodeMessage } from '../../codec/catalog.js';
+import { resultCodeName } from '../../codec/message.js';
 import { Deframer, bytesToHex, hexToBytes, type DeframeItem } from '../../codec/frame.js';
 import { unwrapEthernet, readPcap } from '../capture.js';
 import { CliError, EXIT } from '../cli.js';
@@ -20,6 +21,8 @@ export interface DecodedLine {
   fields?: Record<string, unknown>;
   error?: { kind: string; detail: string };
   hex?: string;
+  /** With --names: enumeration values and the result code by name. */
+  names?: Record<string, unknown>;
   at?: string;
   src?: string;
   dst?: string;
@@ -29,10 +32,44 @@ interface DecodeOpts {
   direction?: string;
   rawExponentials?: boolean;
   pcap?: string;
+  names?: boolean;
+}
+
+type AnyType = { fields?: Record<string, AnyType>; names?: readonly string[] };
+
+/**
+ * Names of the enumeration values among the fields (top level and nested structs), e.g.
+ * { state: 'C' } for ControlPilot.StateChanged { state: 2 }; fields stay numbers.
+ */
+export function enumNames(type: unknown, fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const schema = (type as AnyType).fields ?? {};
+  for (const [key, value] of Object.entries(fields)) {
+    const t = schema[key];
+    if (!t) continue;
+    if (t.names && typeof value === 'number' && t.names[value] !== undefined) out[key] = t.names[value];
+    else if (t.fields && typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) {
+      const inner = enumNames(t, value as Record<string, unknown>);
+      if (Object.keys(inner).length > 0) out[key] = inner;
+    }
+  }
+  return out;
+}
+
+function withNames(line: DecodedLine, message: DecodedMessage): DecodedLine {
+  const def = message.def;
+  const type = def.kind === 'status' ? def.payload : message.direction === 'request' ? def.request : def.response;
+  const names = enumNames(type, message.fields);
+  if (message.direction === 'response' && typeof message.fields.code === 'number') names.code = resultCodeName(def.module, message.fields.code);
+  return Object.keys(names).length > 0 ? { ...line, names } : line;
+}
+
+export interface DescribeOptions extends DecodeFrameOptions {
+  names?: boolean;
 }
 
 /** One deframer item as the line `decode` prints. */
-export function describeItem(item: DeframeItem, options: DecodeFrameOptions = {}): DecodedLine {
+export function describeItem(item: DeframeItem, options: DescribeOptions = {}): DecodedLine {
   if ('error' in item) return { error: { kind: item.error.kind, detail: item.error.detail } };
   const { frame } = item;
   const r = decodeMessage(frame, options);
@@ -44,7 +81,8 @@ export function describeItem(item: DeframeItem, options: DecodeFrameOptions = {}
     return { ...head, error: { kind: e.kind, detail }, hex: bytesToHex(frame.payload) };
   }
   const m = r.message;
-  return { ...head, module: m.module, message: m.message, direction: m.direction, fields: m.fields };
+  const line = { ...head, module: m.module, message: m.message, direction: m.direction, fields: m.fields };
+  return options.names ? withNames(line, m) : line;
 }
 
 /**
@@ -63,7 +101,7 @@ function dropResyncNoise(items: DeframeItem[]): DeframeItem[] {
  * go on over the next lines; a line that starts with C0 while a frame is still unfinished starts
  * afresh (the unfinished one is reported), so one truncated frame does not swallow the rest.
  */
-export function decodeHexText(text: string, options: DecodeFrameOptions = {}): DecodedLine[] {
+export function decodeHexText(text: string, options: DescribeOptions = {}): DecodedLine[] {
   const deframer = new Deframer();
   const out: DecodedLine[] = [];
   const flush = (): void => {
@@ -109,7 +147,7 @@ export class DirectionGuesser {
   }
 }
 
-export function decodePcapFile(path: string, options: DecodeFrameOptions = {}): DecodedLine[] {
+export function decodePcapFile(path: string, options: DescribeOptions = {}): DecodedLine[] {
   const { linkType, records } = readPcap(path);
   if (linkType !== 1) throw new CliError(`${path}: link type ${linkType} is not Ethernet (1)`, EXIT.failure);
   const guesser = new DirectionGuesser();
@@ -141,7 +179,7 @@ function directionOption(value: string | undefined): DecodeFrameOptions['directi
 }
 
 async function run(hex: string[], opts: DecodeOpts): Promise<void> {
-  const options: DecodeFrameOptions = { rawExponentials: opts.rawExponentials ?? false };
+  const options: DescribeOptions = { rawExponentials: opts.rawExponentials ?? false, names: opts.names ?? false };
   const direction = directionOption(opts.direction);
   if (direction) options.direction = direction;
   let lines: DecodedLine[];
@@ -172,6 +210,7 @@ export function register(program: Command): void {
     .option('--pcap <file>', 'read the frames from a pcap capture (ethertype 0x6003, as written by --capture)')
     .option('--direction <dir>', 'decode commands as "request" (host to module) or "response"; default: guess')
     .option('--raw-exponentials', 'show exponential values as {value, exponent} instead of numbers')
+    .option('--names', 'add "names": enumeration values and the result code by name')
     .addHelpText(
       'after',
       '\nOutput: one JSON object per frame: modId, subId, reqId, module, message, direction, fields\n' +
