@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocketServer } from 'ws';
+import { CliError, EXIT } from './cli.js';
 import { toJsonLine } from './output/json.js';
 
 export const DEFAULT_INSPECT_PORT = 5173;
@@ -153,7 +154,9 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
   };
 
   await new Promise<void>((ok, fail) => {
-    server.once('error', fail);
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      fail(e.code === 'EADDRINUSE' ? new CliError(`--inspect: port ${port} on 127.0.0.1 is in use (try --inspect=0)`, EXIT.usage) : e),
+    );
     server.listen(port, '127.0.0.1', () => ok());
   });
   const address = server.address();
