@@ -7,7 +7,8 @@
  * Parameters Changed (0x85) and waits for Update DC Charging Parameters (0x63); also Cable
  * Check Requested (0x87) -> Set Cable Check Finished (0x6D). The session's own 200 ms timer is
  * still running, as in a real charge loop. Five runs, p50/p99 per run, median of runs printed.
- * Target: p99 < 1 ms.
+ * Target: p99 < 1 ms. Besides wall time, the process CPU time per sample is printed: on a shared,
+ * loaded machine the wall-time tail is mostly waiting for a core (compare the event-loop delay).
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { V2g } from '../codec/catalog.js';
@@ -32,7 +33,7 @@ const dcChanged = encodeStatusFrame(V2g.EvseDcChargeParametersChanged, {
 });
 const cableCheck = encodeStatusFrame(V2g.EvseCableCheckRequested, { timeoutMs: 38_000 });
 
-async function run(): Promise<{ p50: number; p99: number; max: number; loopDelayP99: number }> {
+async function run(): Promise<{ p50: number; p99: number; max: number; loopDelayP99: number; cpuP50: number; cpuP99: number }> {
   // Event-loop delay over the same period: when its p99 is as large as ours, the tail is the
   // machine (other processes, GC), not the host's code path.
   const loop = monitorEventLoopDelay({ resolution: 1 });
@@ -50,6 +51,8 @@ async function run(): Promise<{ p50: number; p99: number; max: number; loopDelay
   });
   const actor = createActor(parent, { clock }).start();
 
+  /** Process CPU time per sample (ms): what the host path costs, without preemption. */
+  const cpu: number[] = [];
   let waitingFor: number | undefined;
   let resolve: (() => void) | undefined;
   moduleEnd.frames$.subscribe((bytes) => {
@@ -66,8 +69,13 @@ async function run(): Promise<{ p50: number; p99: number; max: number; loopDelay
   const roundTrip = (frame: Uint8Array, answerSubId: number): Promise<number> =>
     new Promise((done) => {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       waitingFor = answerSubId;
-      resolve = () => done(performance.now() - t0);
+      resolve = () => {
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+        done(performance.now() - t0);
+      };
       void moduleEnd.send(frame);
     });
 
@@ -85,8 +93,9 @@ async function run(): Promise<{ p50: number; p99: number; max: number; loopDelay
   loop.disable();
   const loopDelayP99 = loop.percentile(99) / 1e6;
   times.sort((a, b) => a - b);
-  const q = (p: number): number => times[Math.min(times.length - 1, Math.floor(p * times.length))] ?? Number.NaN;
-  return { p50: q(0.5), p99: q(0.99), max: times[times.length - 1] ?? Number.NaN, loopDelayP99 };
+  const measured = cpu.slice(WARMUP).sort((a, b) => a - b);
+  const q = (xs: number[], p: number): number => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))] ?? Number.NaN;
+  return { p50: q(times, 0.5), p99: q(times, 0.99), max: times[times.length - 1] ?? Number.NaN, loopDelayP99, cpuP50: q(measured, 0.5), cpuP99: q(measured, 0.99) };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
@@ -95,8 +104,14 @@ const results = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await run();
   results.push(r);
-  console.log(`run ${i + 1}: p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(3)} ms  (event-loop delay p99 ${r.loopDelayP99.toFixed(3)} ms)`);
+  console.log(
+    `run ${i + 1}: wall p50 ${r.p50.toFixed(3)} ms  p99 ${r.p99.toFixed(3)} ms  max ${r.max.toFixed(3)} ms | CPU p50 ${r.cpuP50.toFixed(3)} ms  p99 ${r.cpuP99.toFixed(3)} ms | event-loop delay p99 ${r.loopDelayP99.toFixed(3)} ms`,
+  );
 }
 const p50 = median(results.map((r) => r.p50));
 const p99 = median(results.map((r) => r.p99));
-console.log(`reaction (status -> answer, in memory, ${SAMPLES} samples x ${RUNS} runs): median p50 ${p50.toFixed(3)} ms, median p99 ${p99.toFixed(3)} ms (target p99 < 1 ms: ${p99 < 1 ? 'met' : 'NOT met'})`);
+const cpuP99 = median(results.map((r) => r.cpuP99));
+console.log(
+  `reaction (status -> answer, in memory, ${SAMPLES} samples x ${RUNS} runs): wall median p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms` +
+    ` (target p99 < 1 ms: ${p99 < 1 ? 'met' : 'NOT met'}); CPU time p99 ${cpuP99.toFixed(3)} ms (${cpuP99 < 1 ? 'within' : 'over'} 1 ms: wall beyond it is waiting for a core)`,
+);
