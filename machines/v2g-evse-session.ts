@@ -12,7 +12,7 @@
  *
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { type ActorRefFrom, type AnyActorRef, type EventObject, assign, enqueueActions, sendParent, setup } from 'xstate';
+import { type ActorRefFrom, type AnyActorRef, type EventObject, assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import type { CommandDef } from '../codec/message.js';
 import {
@@ -30,7 +30,7 @@ import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
-import { type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
+import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 
 export interface EvseSessionInput {
   client: HciClient;
@@ -89,9 +89,18 @@ function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined
   return system.get('charger') as ChargerRef | undefined;
 }
 
+/**
+ * Events to the station, when there is one: @xstate/graph traverses this machine without a parent
+ * (test/machines-model.test.ts), so presentation events must not require one.
+ */
+function toParent(enqueue: Enqueue, self: unknown, event: ChildEmit | StationEmitted): void {
+  const parent = (self as { _parent?: AnyActorRef })._parent;
+  if (parent) enqueue.sendTo(parent, event);
+}
+
 /** Events to the charger go through `enqueue.sendTo` (never `.send()` inside an action). */
 interface Enqueue {
-  sendTo(to: AnyActorRef, event: EventObject & Record<string, unknown>): void;
+  sendTo(to: AnyActorRef, event: EventObject): void;
 }
 
 function sendCharger(enqueue: Enqueue, system: { get(id: string): unknown }, e: ChargerEvent): void {
@@ -120,97 +129,99 @@ export const v2gEvseSessionMachine = setup({
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
   },
   actions: {
-    log: sendParent((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EVSE', p.text, p.level ?? 'info')),
-    logStep: sendParent(({ event }) => logEvent('EVSE', (event as { text: string }).text)),
-    phase: sendParent((_, p: { phase: SessionPhase }) => ({ type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } })),
+    log: enqueueActions(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
+    logStep: enqueueActions(({ enqueue, self, event }) => toParent(enqueue, self, logEvent('EVSE', (event as { text: string }).text))),
+    phase: enqueueActions(({ enqueue, self }, p: { phase: SessionPhase }) =>
+      toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } }),
+    ),
     noteSent: assign({
       longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.sent' }>).reactionMs ?? 0),
     }),
-    logCommandFailure: sendParent(({ event }) => {
+    logCommandFailure: enqueueActions(({ enqueue, self, event }) => {
       const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
-      return logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn');
+      toParent(enqueue, self, logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
     }),
     failConfiguration: assign({
       error: ({ event }) => ({ name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
     }),
 
-    sessionStarted: enqueueActions(({ enqueue, context, event, system }) => {
+    sessionStarted: enqueueActions(({ enqueue, self, context, event, system }) => {
       const fields = f(event);
       const evccId = fields.evccId instanceof Uint8Array ? bytesToHexId(fields.evccId) : String(fields.evccId ?? '');
       const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
       const protocol = enumName(PROTOCOLS, num(fields.protocol));
       enqueue.assign({ evccId, protocol, startedAt: context.clock.now() });
-      enqueue.sendParent(logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
-      enqueue.sendParent(logEvent('EVSE', `Protocol: ${protocol}`));
-      enqueue.sendParent(logEvent('EVSE', `Session ID: ${sessionId}`));
-      enqueue.sendParent(logEvent('EVSE', `EVCC ID: ${evccId}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
+      toParent(enqueue, self, logEvent('EVSE', `Protocol: ${protocol}`));
+      toParent(enqueue, self, logEvent('EVSE', `Session ID: ${sessionId}`));
+      toParent(enqueue, self, logEvent('EVSE', `EVCC ID: ${evccId}`));
       sendCharger(enqueue, system, { type: 'charger.reset' });
     }),
-    paymentSelected: enqueueActions(({ enqueue, event }) => {
+    paymentSelected: enqueueActions(({ enqueue, self, event }) => {
       const fields = f(event);
-      enqueue.sendParent(logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod }));
-      enqueue.sendParent(logEvent('EVSE', `Selected payment method: ${fields.selectedPaymentMethod === 1 ? 'PnC' : 'EIM'}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod }));
+      toParent(enqueue, self, logEvent('EVSE', `Selected payment method: ${fields.selectedPaymentMethod === 1 ? 'PnC' : 'EIM'}`));
     }),
-    authorizationRequested: enqueueActions(({ enqueue, context, event }) => {
+    authorizationRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const timeoutMs = num(f(event).timeoutMs);
       // Answer before the module's own deadline: keep a margin of 1 s (at most half the time).
       const margin = Math.min(1000, timeoutMs / 2);
       enqueue.assign({ authorizationAt: at(event), authorizationTimeoutMs: Math.max(0, timeoutMs - margin) });
-      enqueue.sendParent(logEvent('EVSE', '"Request Authorization" received', 'info', { timeoutMs }));
-      enqueue.sendParent({ type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs } });
+      toParent(enqueue, self, logEvent('EVSE', '"Request Authorization" received', 'info', { timeoutMs }));
+      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs } });
     }),
-    answerAuthorization: enqueueActions(({ enqueue, context }, p: { accepted: boolean; timedOut?: boolean }) => {
-      if (p.timedOut) enqueue.sendParent(logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
-      enqueue.sendParent(logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
-      enqueue.sendParent({ type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
+    answerAuthorization: enqueueActions(({ enqueue, self, context }, p: { accepted: boolean; timedOut?: boolean }) => {
+      if (p.timedOut) toParent(enqueue, self, logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
+      toParent(enqueue, self, logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
+      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
       const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
       enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
       if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
     }),
-    energyTransferModeSelected: enqueueActions(({ enqueue, context, event, system }) => {
+    energyTransferModeSelected: enqueueActions(({ enqueue, self, context, event, system }) => {
       const fields = f(event);
       const mode = num(fields.selectedEnergyTransferMode);
       const dc = fields.dcParameters as { socPercent?: number } | undefined;
       enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: dc.socPercent, socPercent: dc.socPercent } : {}) });
-      enqueue.sendParent(logEvent('EVSE', '"Energy transfer mode selected" received', 'info', { ...fields }));
-      enqueue.sendParent(logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
       sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
       if (!context.config.energyTransferModes.includes(mode)) {
-        enqueue.sendParent(logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
+        toParent(enqueue, self, logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
         enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
         enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
-    schedulesRequested: enqueueActions(({ enqueue, context, event }) => {
+    schedulesRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
       const tuples = context.config.schedule.map((t) => ({ scheduleTupleId: t.scheduleTupleId, entries: t.entries.slice(0, maxEntries) }));
       enqueue.assign({ schedule: tuples });
-      enqueue.sendParent(logEvent('EVSE', '"Request Schedules" received'));
-      enqueue.sendParent(logEvent('EVSE', `Max entries: ${maxEntries}`));
-      enqueue.sendParent(logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
+      toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
+      toParent(enqueue, self, logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
       enqueue.sendTo(
         'commander',
         command(V2g.EvseSetSchedules, { result: SchedulesResult.ok, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
       );
     }),
-    dcParametersChanged: enqueueActions(({ enqueue, event, system }) => {
+    dcParametersChanged: enqueueActions(({ enqueue, self, event, system }) => {
       const fields = f(event);
       const targetVoltageV = num(fields.targetVoltageV);
       const targetCurrentA = num(fields.targetCurrentA);
       const socPercent = num(fields.socPercent);
       enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
-      enqueue.sendParent(logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
       sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
       sendCharger(enqueue, system, { type: 'charger.targets', voltageV: targetVoltageV, currentA: targetCurrentA });
-      if (num(fields.errorCode) > 0) enqueue.sendParent(logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
+      if (num(fields.errorCode) > 0) toParent(enqueue, self, logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
     }),
-    acParametersChanged: enqueueActions(({ enqueue, context, event, system }) => {
+    acParametersChanged: enqueueActions(({ enqueue, self, context, event, system }) => {
       const fields = f(event);
       const maxCurrentA = num(fields.maxCurrentA);
       enqueue.assign({ evMaxCurrentA: maxCurrentA });
-      enqueue.sendParent(logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', { ...fields }));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA };
       const c = context.config.charger;
       sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
@@ -218,7 +229,7 @@ export const v2gEvseSessionMachine = setup({
       sendCharger(enqueue, system, { type: 'charger.targets', voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
-    sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
+    sendUpdate: enqueueActions(({ enqueue, self, context, event, system }) => {
       const now = context.clock.now();
       const out = presentOutput(system, now);
       const c = context.config.charger;
@@ -250,17 +261,17 @@ export const v2gEvseSessionMachine = setup({
         longestUpdateGapMs: context.energyFlowing ? Math.max(context.longestUpdateGapMs, gap) : context.longestUpdateGapMs,
       });
     }),
-    cableCheckRequested: enqueueActions(({ enqueue, event }) => {
-      enqueue.sendParent(logEvent('EVSE', '"Request Cable Check Status" received'));
+    cableCheckRequested: enqueueActions(({ enqueue, self, event }) => {
+      toParent(enqueue, self, logEvent('EVSE', '"Request Cable Check Status" received'));
       enqueue.assign({ cableCheckDone: true });
       enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result: CableCheckResult.succeeded }, 'cableCheck', at(event)));
     }),
-    startEnergyTransfer: enqueueActions(({ enqueue, system }) => {
+    startEnergyTransfer: enqueueActions(({ enqueue, self, system }) => {
       enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
       sendCharger(enqueue, system, { type: 'charger.start' });
     }),
     /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
-    stopEnergyTransfer: enqueueActions(({ enqueue, context, event, system }) => {
+    stopEnergyTransfer: enqueueActions(({ enqueue, self, context, event, system }) => {
       sendCharger(enqueue, system, { type: 'charger.stop' });
       enqueue.assign({ energyFlowing: false });
       if (!context.stopChargingSent) {
@@ -268,20 +279,20 @@ export const v2gEvseSessionMachine = setup({
         enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
-    ensureStopCharging: enqueueActions(({ enqueue, context, event, system }) => {
+    ensureStopCharging: enqueueActions(({ enqueue, self, context, event, system }) => {
       sendCharger(enqueue, system, { type: 'charger.stop' });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
         enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
-    startChargingRequested: enqueueActions(({ enqueue, event }) => {
+    startChargingRequested: enqueueActions(({ enqueue, self, event }) => {
       const fields = f(event);
-      enqueue.sendParent(logEvent('EVSE', '"Start Charging Requested" received', 'info', { ...fields }));
-      enqueue.sendParent(logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Start Charging Requested" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
       enqueue.sendTo('commander', command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
     }),
-    meterReceipt: enqueueActions(({ enqueue, context, system }) => {
+    meterReceipt: enqueueActions(({ enqueue, self, context, system }) => {
       if (!context.config.meterReceipt) return;
       const out = presentOutput(system, context.clock.now());
       enqueue.sendTo(
@@ -295,56 +306,56 @@ export const v2gEvseSessionMachine = setup({
         }, 'meterReceipt'),
       );
     }),
-    stopChargingRequested: enqueueActions(({ enqueue, context, event }) => {
+    stopChargingRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const fields = f(event);
-      enqueue.sendParent(logEvent('EVSE', '"Request Stop Charging" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"Request Stop Charging" received', 'info', { ...fields }));
       if (!context.stopReason) enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
     }),
-    certificateRequested: enqueueActions(({ enqueue, context, event }) => {
+    certificateRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
       const supported = install ? context.config.certificateInstallationSupport : context.config.certificateUpdateSupport;
-      enqueue.sendParent(logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received'));
+      toParent(enqueue, self, logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received'));
       // No certificate backend is wired in: an unsupported or unanswerable request is refused.
-      enqueue.sendParent(logEvent('EVSE', supported ? 'No certificate backend configured: answering certificate invalid' : 'Certificate service not offered: answering certificate invalid', 'warn'));
+      toParent(enqueue, self, logEvent('EVSE', supported ? 'No certificate backend configured: answering certificate invalid' : 'Certificate service not offered: answering certificate invalid', 'warn'));
       enqueue.sendTo(
         'commander',
         command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: CertificateResponseStatus.certificateInvalid, exiResponse: new Uint8Array(0) }, 'certificate', at(event)),
       );
     }),
-    meteringReceiptStatus: sendParent(({ event }) =>
-      logEvent('EVSE', `Metering receipt status: ${f(event).status ? 'verified' : 'not verified'}`),
+    meteringReceiptStatus: enqueueActions(({ enqueue, self, event }) =>
+      toParent(enqueue, self, logEvent('EVSE', `Metering receipt status: ${f(event).status ? 'verified' : 'not verified'}`)),
     ),
-    sessionStopped: enqueueActions(({ enqueue, context, event }) => {
+    sessionStopped: enqueueActions(({ enqueue, self, context, event }) => {
       const closure = f(event).closureType === 1 ? 'pause' : 'terminate';
-      enqueue.sendParent(logEvent('EVSE', '"Session stopped" received', 'info', { closureType: closure }));
-      enqueue.sendParent(logEvent('EVSE', `Closure type: ${closure}`));
+      toParent(enqueue, self, logEvent('EVSE', '"Session stopped" received', 'info', { closureType: closure }));
+      toParent(enqueue, self, logEvent('EVSE', `Closure type: ${closure}`));
       if (!context.stopReason) enqueue.assign({ stopReason: closure === 'pause' ? 'paused' : 'sessionStopped' });
     }),
-    sessionError: enqueueActions(({ enqueue, event }) => {
+    sessionError: enqueueActions(({ enqueue, self, event }) => {
       const code = num(f(event).errorCode);
       const name = enumName(EVSE_SESSION_ERRORS, code);
-      enqueue.sendParent(logEvent('EVSE', '"Session Error" received'));
-      enqueue.sendParent(logEvent('EVSE', `Session error: ${code}: ${name}`, 'error'));
+      toParent(enqueue, self, logEvent('EVSE', '"Session Error" received'));
+      toParent(enqueue, self, logEvent('EVSE', `Session error: ${code}: ${name}`, 'error'));
       enqueue.assign({ error: { code, name } });
     }),
-    aborted: enqueueActions(({ enqueue, context, event }) => {
+    aborted: enqueueActions(({ enqueue, self, context, event }) => {
       const reason = (event as EvseSessionCommand).reason;
-      enqueue.sendParent(logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
+      toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
       if (!context.stopReason) enqueue.assign({ stopReason: reason });
     }),
     /**
      * An EV error while charging: no more current, and ask the EV to stop (EVSENotification
      * StopCharging, 18.10.20); its PowerDelivery stop then ends the transfer the normal way.
      */
-    stopForEvFault: enqueueActions(({ enqueue, event, system }) => {
+    stopForEvFault: enqueueActions(({ enqueue, self, event, system }) => {
       const code = num(f(event).errorCode);
       const name = enumName(EV_ERROR_CODES, code);
-      enqueue.sendParent(logEvent('EVSE', `EV error ${code} (${name}) while charging: output to 0, asking the EV to stop`, 'warn'));
+      toParent(enqueue, self, logEvent('EVSE', `EV error ${code} (${name}) while charging: output to 0, asking the EV to stop`, 'warn'));
       enqueue.assign({ evFaultHandled: true, stopReason: `evError:${name}` });
       sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
       enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
-    evseStopListen: enqueueActions(({ enqueue }) => {
+    evseStopListen: enqueueActions(({ enqueue, self }) => {
       enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
   },

@@ -7,7 +7,7 @@
  * host sent must contain the path's expected sequence, and the station must be back in the
  * right state.
  */
-import { getSimplePaths } from '@xstate/graph';
+import { getShortestPaths, getSimplePaths } from '@xstate/graph';
 import { afterAll, describe, expect, it } from 'vitest';
 import { setup } from 'xstate';
 import type { DecodedMessage } from '../codec/catalog.js';
@@ -16,7 +16,10 @@ import { createHciClient } from '../machines/hci-client.js';
 import { type AuthorizationPolicy, createEvStation, createEvseStation, evConfig, evseConfig } from '../machines/index.js';
 import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import { type FaultConfig, type SessionPhase, type SimulatedPair, createSimulatedPair, parseScenario } from '../sim/index.js';
-import { VirtualClock } from '../util/clock.js';
+import { v2gEvseSessionMachine } from '../machines/v2g-evse-session.js';
+import { chargerMachine } from '../machines/charger.js';
+import { VirtualClock, flushMicrotasks } from '../util/clock.js';
+import { StubHciClient, harness } from './machines-stub.js';
 
 type Ending =
   | { type: 'COMPLETE' }
@@ -195,6 +198,90 @@ describe('model-based: session paths on the simulated modules', () => {
         expect(r.stationState).toContain('waitingForUnplug');
         const lastDuty = [...r.sent].reverse().find((m) => m.message === 'SetDutyCycle');
         expect(lastDuty?.fields).toEqual({ dutyCyclePermill: 1000 });
+      }
+    });
+  }
+});
+
+/**
+ * The EVSE session machine itself, traversed with getShortestPaths over its status-message
+ * events: every reachable state, then every way out of it (stop request, session error, session
+ * stopped, abort). Each path is replayed on the real machine with a stub HCI client; after every
+ * step the implementation must be in the traversed state, the charger's command must be 0
+ * outside energy transfer, and leaving energy transfer must send EvseStopCharging.
+ */
+describe('model-based: EVSE session machine paths (stub HCI client)', () => {
+  const st = (message: string, fields: Record<string, unknown> = {}) => ({ type: `V2g.${message}`, module: 'V2g', message, fields, at: 0 });
+  const dc = { maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, ready: true, errorCode: 0, socPercent: 50, targetVoltageV: 380, targetCurrentA: 10, chargingComplete: false };
+  const flowEvents = [
+    { type: 'hci.sequenceDone', responses: {} },
+    st('EvseSessionStarted', { protocol: 1, sessionId: new Uint8Array(8), evccId: Uint8Array.of(0, 1, 1, 0x63, 0x77, 0x31) }),
+    st('EvseAuthorizationStatusRequested', { timeoutMs: 60_000 }),
+    st('EvseEnergyTransferModeSelected', { maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, selectedEnergyTransferMode: 0 }),
+    st('EvseSchedulesRequested', { timeoutMs: 5000, maxEntries: 4 }),
+    st('EvseCableCheckRequested', { timeoutMs: 38_000 }),
+    st('EvsePreChargeStarted'),
+    st('EvseDcChargeParametersChanged', dc),
+    st('EvseStartChargingRequested', { timeoutMs: 5000, scheduleTupleId: 1, chargingProfile: [{ startS: 0, powerW: 8000 }] }),
+  ];
+  const endings = [
+    st('EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: false }),
+    st('EvseWeldingDetectionStarted'),
+    st('EvseSessionError', { errorCode: 16 }),
+    st('EvseSessionStopped', { closureType: 0 }),
+    { type: 'session.abort', reason: 'unplugged' },
+  ];
+  const clock0 = new VirtualClock();
+  const input = { client: new StubHciClient(clock0), clock: clock0, config: evseConfig(), policy: { mode: 'acceptAll' } as AuthorizationPolicy };
+  const reach = getShortestPaths(v2gEvseSessionMachine, {
+    input,
+    events: [...flowEvents, ...endings] as never,
+    serializeState: (s) => JSON.stringify(s.value),
+  });
+  const cases = reach.flatMap((p) => {
+    const steps = p.steps.map((s) => s.event as { type: string }).filter((e) => e.type !== 'xstate.init');
+    if (p.state.status === 'done') return [{ steps, name: steps.map((e) => e.type.replace('V2g.Evse', '')).join(' > ') }];
+    return endings.map((end) => {
+      const all = [...steps, end];
+      return { steps: all, name: all.map((e) => e.type.replace('V2g.Evse', '')).join(' > ') };
+    });
+  });
+
+  it('reaches every session state', () => {
+    const values = reach.map((p) => JSON.stringify(p.state.value));
+    expect(values.some((v) => v.includes('"energyTransfer":"preCharge"'))).toBe(true);
+    expect(values.some((v) => v.includes('"energyTransfer":"charging"'))).toBe(true);
+    expect(values.some((v) => v.includes('"updater":"running"'))).toBe(true);
+    expect(values.some((v) => v.includes('postCharge'))).toBe(true);
+    expect(values).toContain('"done"');
+  });
+
+  for (const c of cases) {
+    it(c.name, async () => {
+      const clock = new VirtualClock();
+      const client = new StubHciClient(clock);
+      const config = evseConfig();
+      const h = harness(v2gEvseSessionMachine, { client, clock, config, policy: { mode: 'acceptAll' } }, clock, [
+        { systemId: 'charger', logic: chargerMachine, input: { clock, config: config.charger } },
+      ]);
+      const session = () => h.child()?.getSnapshot() as { status: string; matches(v: unknown): boolean } | undefined;
+      const inTransfer = () => session()?.status === 'active' && (session()?.matches({ session: { phase: 'energyTransfer' } }) ?? false);
+      const charger = () => (h.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] }).context;
+      await flushMicrotasks();
+      for (const e of c.steps) {
+        const before = client.sent.length;
+        const wasInTransfer = inTransfer();
+        if (e.type.startsWith('V2g.')) {
+          const s = e as ReturnType<typeof st>;
+          client.status(s.type as `V2g.${string}`, s.fields);
+        } else if (e.type === 'session.abort') {
+          h.send(e);
+        }
+        await flushMicrotasks();
+        await clock.runUntil(() => false, 300, 50);
+        const cmd = commandedOutput(charger());
+        if (!inTransfer()) expect(cmd, `after ${e.type}`).toEqual({ voltageV: 0, currentA: 0 });
+        if (wasInTransfer && !inTransfer()) expect(client.names().slice(before), `leaving energy transfer on ${e.type}`).toContain('V2g.EvseStopCharging');
       }
     });
   }
