@@ -30,6 +30,8 @@ export interface EvseStationInput {
 
 export type EvseStationEvent =
   | { type: 'shutdown' }
+  /** The operator stops the charging in progress (the EV is asked to stop; the session ends normally). */
+  | { type: 'stopCharging' }
   | ChildEmit
   | ChargerSample
   | SequenceEvent
@@ -195,6 +197,7 @@ export const evseStationMachine = setup({
           },
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
+            stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
           },
         },
         // Whatever happened, the output is 0 and the module stops listening before the next car.

@@ -39,7 +39,7 @@ export interface EvseSessionInput {
   policy: AuthorizationPolicy;
 }
 
-export type EvseSessionCommand = { type: 'session.abort'; reason: string };
+export type EvseSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
 
 interface EvseSessionContext extends EvseSessionInput {
   startedAt: number;
@@ -355,6 +355,15 @@ export const v2gEvseSessionMachine = setup({
       sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
       enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
+    /** The operator stops charging: output to 0 and EVSENotification StopCharging (18.10.20). */
+    stopOnRequest: enqueueActions(({ enqueue, self, context, event, system }) => {
+      if (context.evFaultHandled) return;
+      const reason = (event as Extract<EvseSessionCommand, { type: 'session.stopCharging' }>).reason;
+      toParent(enqueue, self, logEvent('EVSE', `Stop charging requested (${reason}): output to 0, asking the EV to stop`));
+      enqueue.assign({ evFaultHandled: true, stopReason: reason });
+      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
+      enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    }),
     evseStopListen: enqueueActions(({ enqueue, self }) => {
       enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
@@ -520,6 +529,7 @@ export const v2gEvseSessionMachine = setup({
                       { guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] },
                       { actions: ['dcParametersChanged', 'sendUpdate'] },
                     ],
+                    'session.stopCharging': { actions: 'stopOnRequest' },
                   },
                 },
               },

@@ -215,6 +215,20 @@ describe('stations on the simulated pair', () => {
     expect(r.violations).toEqual([]);
   });
 
+  it('stops on the operator request: output 0, EV asked to stop, normal end', async () => {
+    const r = start();
+    await r.until(() => r.emitted.EVSE.some((e) => e.type === 'phase' && e.phase === 'charging'));
+    await r.until(() => false, 3000);
+    r.evse.send({ type: 'stopCharging' });
+    expect(await r.until(ended(r))).toBe(true);
+    const cmds = r.commands('EVSE');
+    expect(cmds.indexOf('V2g.EvseStopCharging')).toBeGreaterThan(cmds.indexOf('V2g.EvseSendNotification'));
+    expect(r.records('EVSE')[0]).toMatchObject({ stopReason: 'operatorStop' });
+    expect(r.records('EVSE')[0]?.error).toBeUndefined();
+    expect(r.records('EV')[0]).toMatchObject({ stopReason: 'evseRequestedStop' });
+    expect(r.violations).toEqual([]);
+  });
+
   it('shuts down cleanly in the middle of charging: output 0, stop charging, listen, SLAC, CP', async () => {
     const r = start();
     await r.until(() => r.emitted.EVSE.some((e) => e.type === 'phase' && e.phase === 'charging'));
