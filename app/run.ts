@@ -48,7 +48,7 @@ export interface RunOptions {
   onDashboard?: (d: Dashboard) => void;
   /** Work left to do after the stations stopped (close the simulated pair...). */
   cleanup?: () => Promise<void> | void;
-  /** Extra lines in the summary (sim: the simulated cable's view). */
+  /** Where the log goes (default stdout). */
   out?: NodeJS.WriteStream;
 }
 

@@ -80,9 +80,8 @@ async function run(flags: SimFlags): Promise<void> {
     quiet: !shown.includes(s.role),
   }));
   const ev = evSettings.ev;
-  const roles = shown;
   if (settings.logFormat === 'human') {
-    const what = roles.length === 2 ? 'EVSE and EV' : roles[0];
+    const what = shown.length === 2 ? 'EVSE and EV' : shown[0];
     process.stdout.write(`Welcome to the freev2g ${what} simulation (clock ${speed === 'max' ? 'virtual, as fast as possible' : `x${speed}`})\n`);
   }
   const result = await runStations({
