@@ -88,8 +88,9 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     startedAt: clock.now(),
     now: () => clock.now(),
   });
-  const capture = options.capture ? new PcapWriter(options.capture) : undefined;
+  // The dashboard first: a port in use fails before any file is created.
   const dashboard = options.inspect !== undefined ? await startDashboard(options.inspect) : undefined;
+  const capture = options.capture ? new PcapWriter(options.capture) : undefined;
   if (dashboard) {
     reporter.info(`Dashboard: ${dashboard.url}`);
     options.onDashboard?.(dashboard);
