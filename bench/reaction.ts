@@ -7,8 +7,9 @@
  * Parameters Changed (0x85) and waits for Update DC Charging Parameters (0x63); also Cable
  * Check Requested (0x87) -> Set Cable Check Finished (0x6D). The session's own 200 ms timer is
  * still running, as in a real charge loop. Five runs, p50/p99 per run, median of runs printed.
- * Target: p99 < 1 ms. Besides wall time, the process CPU time per sample is printed: on a shared,
- * loaded machine the wall-time tail is mostly waiting for a core (compare the event-loop delay).
+ * Target: p99 < 1 ms. Besides wall time, the process CPU time per sample (all threads, so GC and
+ * JIT included) and the event-loop delay are printed: on a shared, loaded machine the wall-time
+ * tail is mostly waiting for a core.
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { V2g } from '../codec/catalog.js';
@@ -23,7 +24,7 @@ import { createMemoryPair } from '../transports/memory.js';
 import { RealClock } from '../util/clock.js';
 
 const SAMPLES = 2000;
-const WARMUP = 200;
+const WARMUP = 1000;
 const RUNS = 5;
 
 const dcChanged = encodeStatusFrame(V2g.EvseDcChargeParametersChanged, {
@@ -113,5 +114,5 @@ const p99 = median(results.map((r) => r.p99));
 const cpuP99 = median(results.map((r) => r.cpuP99));
 console.log(
   `reaction (status -> answer, in memory, ${SAMPLES} samples x ${RUNS} runs): wall median p50 ${p50.toFixed(3)} ms, p99 ${p99.toFixed(3)} ms` +
-    ` (target p99 < 1 ms: ${p99 < 1 ? 'met' : 'NOT met'}); CPU time p99 ${cpuP99.toFixed(3)} ms (${cpuP99 < 1 ? 'within' : 'over'} 1 ms: wall beyond it is waiting for a core)`,
+    ` (target p99 < 1 ms: ${p99 < 1 ? 'met' : 'NOT met'}); process CPU time p99 ${cpuP99.toFixed(3)} ms (all threads: includes GC and JIT)`,
 );

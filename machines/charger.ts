@@ -6,7 +6,7 @@
  * and a tick samples them while anything moves.
  *
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
- * charger.targets. To the parent: charger.sample.
+ * charger.targets, charger.ev (both at once). To the parent: charger.sample.
  */
 import { assign, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
@@ -46,7 +46,9 @@ export type ChargerEvent =
   | { type: 'charger.start' }
   | { type: 'charger.stop' }
   | { type: 'charger.evLimits'; limits: Partial<EvLimits> & { socPercent?: number } }
-  | { type: 'charger.targets'; voltageV: number; currentA: number };
+  | { type: 'charger.targets'; voltageV: number; currentA: number }
+  /** Limits and targets from one EV message in one event (the charge loop's hot path). */
+  | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number };
 
 export interface ChargerSample {
   type: 'charger.sample';
@@ -158,6 +160,12 @@ export const chargerMachine = setup({
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
       return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
     }),
+    setEv: assign(({ context, event }) => {
+      const e = event as Extract<ChargerEvent, { type: 'charger.ev' }>;
+      const { socPercent, ...limits } = e.limits;
+      const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
+      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+    }),
     setTargets: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
       return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
@@ -182,6 +190,7 @@ export const chargerMachine = setup({
     'charger.reset': { target: '.off', actions: 'reset' },
     'charger.evLimits': { actions: 'setEvLimits' },
     'charger.targets': { actions: 'setTargets' },
+    'charger.ev': { actions: 'setEv' },
   },
   initial: 'off',
   states: {

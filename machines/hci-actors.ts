@@ -2,7 +2,7 @@
  * The actors through which machines do HCI I/O (machines themselves never touch the client):
  * - `hciSequence`: runs configuration commands one after the other, reporting each step's log
  *   line before it is sent (the reference prints "Set the CP mode to EVSE" and then sends);
- * - `hciCommander`: a long-lived command sender for session machines: events in, results back,
+ * - `hciCommander`: a long-lived command sender for session machines: events in, failures back,
  *   so the statechart keeps handling status messages while commands are in flight;
  * - `hciStatus`: the module's status messages of some modules, as events to the parent.
  */
@@ -87,34 +87,39 @@ export interface CommandRequest {
 }
 
 export type CommanderEvent =
-  | { type: 'hci.done'; tag: string; command: string; response: Record<string, unknown> }
   | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean }
-  | { type: 'hci.sent'; tag: string; command: string; at: number; reactionMs?: number };
+  /** A new longest reaction (status message -> answering command sent); only when it grows. */
+  | { type: 'hci.reaction'; tag: string; command: string; reactionMs: number };
 
 export interface CommanderInput {
   client: HciClient;
   clock: Clock;
 }
 
-/** Sends whatever the parent asks, reporting `hci.sent` at once and `hci.done`/`hci.failed` later. */
+/**
+ * Sends whatever the parent asks. Successes are silent (every event back costs the parent a
+ * macrostep on the hot path); failures come back as `hci.failed`, and the longest reaction time
+ * as `hci.reaction` whenever it grows.
+ */
 export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ input, receive, sendBack }) => {
   let stopped = false;
+  let longestReactionMs = -1;
   receive((req) => {
     if (stopped) return;
     const command = `${req.def.module}.${req.def.name}`;
-    const at = input.clock.now();
-    sendBack({ type: 'hci.sent', tag: req.tag, command, at, ...(req.answersAt !== undefined ? { reactionMs: at - req.answersAt } : {}) });
-    input.client.request(req.def, req.fields ?? {}, req.options).then(
-      (response) => {
-        if (!stopped) sendBack({ type: 'hci.done', tag: req.tag, command, response: response as Record<string, unknown> });
-      },
-      (e: unknown) => {
-        if (stopped) return;
-        const error = e instanceof Error ? e : new Error(String(e));
-        const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
-        sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated });
-      },
-    );
+    if (req.answersAt !== undefined) {
+      const reactionMs = input.clock.now() - req.answersAt;
+      if (reactionMs > longestReactionMs) {
+        longestReactionMs = reactionMs;
+        sendBack({ type: 'hci.reaction', tag: req.tag, command, reactionMs });
+      }
+    }
+    input.client.request(req.def, req.fields ?? {}, req.options).catch((e: unknown) => {
+      if (stopped) return;
+      const error = e instanceof Error ? e : new Error(String(e));
+      const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
+      sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated });
+    });
   });
   return () => {
     stopped = true;

@@ -161,7 +161,7 @@ export const v2gEvSessionMachine = setup({
     logStep: sendParent(({ event }) => logEvent('EV', (event as { text: string }).text)),
     phase: sendParent((_, p: { phase: SessionPhase }) => ({ type: 'station.emit', event: { type: 'phase', station: 'EV', phase: p.phase } })),
     noteSent: assign({
-      longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.sent' }>).reactionMs ?? 0),
+      longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs),
     }),
     logCommandFailure: sendParent(({ event }) => {
       const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
@@ -176,7 +176,7 @@ export const v2gEvSessionMachine = setup({
       const mode = num(fields.selectedEnergyTransferMode);
       const b = batteryNow(system, context.config.battery, context.clock.now());
       enqueue.assign({ protocol, energyTransferMode: mode, evseId: String(fields.evseId ?? ''), startedAt: context.clock.now(), socStartPercent: reportedSoc(b) });
-      enqueue.sendParent(logEvent('EV', '"Session started" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EV', '"Session started" received', 'info', fields));
       enqueue.sendParent(logEvent('EV', `\tProtocol: ${protocol}`));
       enqueue.sendParent(logEvent('EV', `\tEVSE ID: ${String(fields.evseId ?? '')}`));
       enqueue.sendParent(logEvent('EV', `\tEnergy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
@@ -207,7 +207,7 @@ export const v2gEvSessionMachine = setup({
         peakVoltageV: Math.max(context.peakVoltageV, context.chargingStartedAt !== undefined && Number.isFinite(v) ? v : 0),
         peakCurrentA: Math.max(context.peakCurrentA, context.chargingStartedAt !== undefined && Number.isFinite(i) ? i : 0),
       });
-      enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields));
       sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
     }),
     acParametersChanged: enqueueActions(({ enqueue, context, event, system }) => {
@@ -215,7 +215,7 @@ export const v2gEvSessionMachine = setup({
       const nominal = num(fields.nominalVoltageV);
       const maxI = num(fields.maxCurrentA);
       enqueue.assign({ acNominalVoltageV: nominal, acMaxCurrentA: maxI });
-      enqueue.sendParent(logEvent('EV', '"AC Charge Parameter changed" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EV', '"AC Charge Parameter changed" received', 'info', fields));
       const i = Math.min(maxI, context.config.battery.maxCurrentAcA);
       sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominal, currentA: i });
       if (fields.rcd === true) enqueue.sendParent(logEvent('EV', 'RCD fault reported by the EVSE', 'warn'));
@@ -277,7 +277,7 @@ export const v2gEvSessionMachine = setup({
     notification: enqueueActions(({ enqueue, context, event }) => {
       const fields = f(event);
       const renegotiation = num(fields.type) === 1;
-      enqueue.sendParent(logEvent('EV', '"Notification Received" received', 'info', { ...fields }));
+      enqueue.sendParent(logEvent('EV', '"Notification Received" received', 'info', fields));
       enqueue.sendParent(logEvent('EV', `Type : ${renegotiation ? 'renegotiation' : 'stop charging'}`));
       if (context.stopChargingSent) return;
       // 21.9.6: both answers go through Stop Charging, with the renegotiation flag.
@@ -343,7 +343,7 @@ export const v2gEvSessionMachine = setup({
     { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
   ],
   on: {
-    'hci.sent': { actions: 'noteSent' },
+    'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
   },
   initial: 'configuring',

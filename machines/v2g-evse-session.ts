@@ -135,7 +135,7 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } }),
     ),
     noteSent: assign({
-      longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.sent' }>).reactionMs ?? 0),
+      longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs),
     }),
     logCommandFailure: enqueueActions(({ enqueue, self, event }) => {
       const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
@@ -183,7 +183,7 @@ export const v2gEvseSessionMachine = setup({
       const mode = num(fields.selectedEnergyTransferMode);
       const dc = fields.dcParameters as { socPercent?: number } | undefined;
       enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: dc.socPercent, socPercent: dc.socPercent } : {}) });
-      toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', fields));
       toParent(enqueue, self, logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
       sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
@@ -211,22 +211,20 @@ export const v2gEvseSessionMachine = setup({
       const targetCurrentA = num(fields.targetCurrentA);
       const socPercent = num(fields.socPercent);
       enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
-      toParent(enqueue, self, logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', fields));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
-      sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
-      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: targetVoltageV, currentA: targetCurrentA });
+      sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: targetVoltageV, currentA: targetCurrentA });
       if (num(fields.errorCode) > 0) toParent(enqueue, self, logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
     }),
     acParametersChanged: enqueueActions(({ enqueue, self, context, event, system }) => {
       const fields = f(event);
       const maxCurrentA = num(fields.maxCurrentA);
       enqueue.assign({ evMaxCurrentA: maxCurrentA });
-      toParent(enqueue, self, logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', fields));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA };
       const c = context.config.charger;
-      sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
       // AC: the EV draws what it may at the nominal voltage.
-      sendCharger(enqueue, system, { type: 'charger.targets', voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
+      sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
     sendUpdate: enqueueActions(({ enqueue, self, context, event, system }) => {
@@ -288,7 +286,7 @@ export const v2gEvseSessionMachine = setup({
     }),
     startChargingRequested: enqueueActions(({ enqueue, self, event }) => {
       const fields = f(event);
-      toParent(enqueue, self, logEvent('EVSE', '"Start Charging Requested" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"Start Charging Requested" received', 'info', fields));
       toParent(enqueue, self, logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
       enqueue.sendTo('commander', command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
     }),
@@ -308,7 +306,7 @@ export const v2gEvseSessionMachine = setup({
     }),
     stopChargingRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const fields = f(event);
-      toParent(enqueue, self, logEvent('EVSE', '"Request Stop Charging" received', 'info', { ...fields }));
+      toParent(enqueue, self, logEvent('EVSE', '"Request Stop Charging" received', 'info', fields));
       if (!context.stopReason) enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
     }),
     certificateRequested: enqueueActions(({ enqueue, self, context, event }) => {
@@ -392,7 +390,7 @@ export const v2gEvseSessionMachine = setup({
     { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
   ],
   on: {
-    'hci.sent': { actions: 'noteSent' },
+    'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
   },
   initial: 'configuring',
