@@ -176,7 +176,7 @@ export const evStationMachine = setup({
           on: { 'cp.evseConnected': { target: 'slac', actions: assign({ evsePresent: true }) } },
         },
         slac: {
-          entry: [{ type: 'phase', params: { phase: 'slac' } }, { type: 'log', params: { text: 'Start SLAC matching' } }, 'slacMatch'],
+          entry: [{ type: 'phase', params: { phase: 'slac' } }, 'slacMatch'],
           on: {
             'slac.matched': 'session',
             'slac.failed': [{ guard: 'fatal', target: '#evStation.failed' }, { target: 'afterSession' }],

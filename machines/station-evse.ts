@@ -179,7 +179,7 @@ export const evseStationMachine = setup({
           on: { 'cp.vehicleConnected': { target: 'slac', actions: assign({ vehiclePresent: true }) } },
         },
         slac: {
-          entry: [{ type: 'phase', params: { phase: 'slac' } }, { type: 'log', params: { text: 'Start SLAC matching' } }, 'slacMatch'],
+          entry: [{ type: 'phase', params: { phase: 'slac' } }, 'slacMatch'],
           on: {
             'slac.matchingStarted': { guard: 'firstAttempt', actions: 'cpHlc' },
             'slac.matched': 'session',
