@@ -222,7 +222,6 @@ export const v2gEvSessionMachine = setup({
     }),
     startCableCheck: enqueueActions(({ enqueue, event, system }) => {
       enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
-      enqueue.sendParent(logEvent('EV', 'Change State to State C'));
       sendCp(enqueue, system, 'C');
       enqueue.sendTo('commander', command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
     }),
@@ -235,7 +234,6 @@ export const v2gEvSessionMachine = setup({
       enqueue.sendTo('commander', command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
       // DC switched to state C before the cable check; AC does it now (reference).
       if (!isDc(context.energyTransferMode)) {
-        enqueue.sendParent(logEvent('EV', 'Change State to State C'));
         sendCp(enqueue, system, 'C');
       }
     }),
@@ -286,7 +284,6 @@ export const v2gEvSessionMachine = setup({
     }),
     chargingStopped: enqueueActions(({ enqueue, system }) => {
       enqueue.sendParent(logEvent('EV', '"Charging Stopped" received'));
-      enqueue.sendParent(logEvent('EV', 'Change State to State B'));
       sendBattery(enqueue, system, { type: 'battery.charging', on: false });
       sendCp(enqueue, system, 'B');
     }),
@@ -295,7 +292,6 @@ export const v2gEvSessionMachine = setup({
     }),
     sessionStopped: enqueueActions(({ enqueue, context, system }) => {
       enqueue.sendParent(logEvent('EV', '"Session Stopped" received'));
-      enqueue.sendParent(logEvent('EV', 'Change State to State B'));
       if (!context.stopReason) enqueue.assign({ stopReason: 'sessionStopped' });
       sendBattery(enqueue, system, { type: 'battery.charging', on: false });
       sendCp(enqueue, system, 'B');
