@@ -200,7 +200,7 @@ export class ModuleCore implements ModuleContext {
     const t = this.transport;
     if (!t) return;
     this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame });
-    t.send(frame).catch(() => undefined);
+    t.send(frame).catch((e: unknown) => this.problem(`frame lost, transport refused it: ${e instanceof Error ? e.message : String(e)}`));
   }
 
   /** Power-on state for every service (Restart System, fault injection). */

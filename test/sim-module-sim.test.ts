@@ -24,7 +24,7 @@ describe('module-sim serves a simulated EVSE module over raw Ethernet', () => {
     veth = await createVethPair();
     sim = spawn(
       'ip',
-      ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface],
+      ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface, '-v'],
       { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
     );
     sim.stdout.on('data', (d: Buffer) => simOut.push(d.toString()));
@@ -94,10 +94,12 @@ describe('module-sim serves a simulated EVSE module over raw Ethernet', () => {
         await new Promise((r) => setTimeout(r, 200));
       }
       const text = lines.join('');
-      expect(text).toContain('WHITE-beet-EI firmware version: V02_00_01');
-      expect(text).toContain('SLAC matching successful');
-      expect(text).toContain('"Session started" received');
-      expect(text).toContain('"Start Charging Requested" received');
+      // On failure: the station's output and the module's frames (module-sim -v), for the race hunt.
+      const why = `${text.slice(-1500)}\n----- module-sim -----\n${simOut.join('').slice(-4000)}`;
+      expect(text, why).toContain('WHITE-beet-EI firmware version: V02_00_01');
+      expect(text, why).toContain('SLAC matching successful');
+      expect(text, why).toContain('"Session started" received');
+      expect(text, why).toContain('"Start Charging Requested" received');
     } finally {
       station.kill('SIGTERM');
       await new Promise((r) => station.once('exit', r));

@@ -97,6 +97,7 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   const speed = flags.speed === undefined ? 1 : Number(flags.speed);
   if (!(speed > 0)) throw new CliError(`--speed must be a number > 0, got "${flags.speed}"`, EXIT.usage);
   const clock = new RealClock(speed);
+  const startedAt = clock.now();
   const scenario = await scenarioOf(flags.scenario);
   const { createEthTransport } = await import('../../transports/eth.js');
   let eth: Transport & { ownMac: string };
@@ -127,7 +128,7 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   });
   served.problems$.subscribe((p) => out(`module-sim: ${p}`));
   if (flags.verbose) {
-    served.traffic$.subscribe((f) => out(`hci ${f.dir} ${Buffer.from(f.bytes).toString('hex')}`));
+    served.traffic$.subscribe((f) => out(`hci ${f.dir} ${((f.at - startedAt) / 1000).toFixed(3)} ${Buffer.from(f.bytes).toString('hex')}`));
   }
 
   const otherTransport = other === 'EVSE' ? pair.evseHost : pair.evHost;
