@@ -87,7 +87,11 @@ export interface CommandRequest {
 }
 
 export type CommanderEvent =
-  | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean }
+  /**
+   * A command failed. `moduleSilent`: it timed out and nothing at all came from the module
+   * since it was asked for (the module stopped answering, as opposed to one lost frame).
+   */
+  | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean; moduleSilent?: boolean }
   /** A new longest reaction (status message -> answering command sent); only when it grows. */
   | { type: 'hci.reaction'; tag: string; command: string; reactionMs: number };
 
@@ -104,6 +108,11 @@ export interface CommanderInput {
 export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ input, receive, sendBack }) => {
   let stopped = false;
   let longestReactionMs = -1;
+  // Clock time of the last frame from the module (cheap: one number per frame).
+  let lastRxAt = Number.NEGATIVE_INFINITY;
+  const rx = input.client.traffic$.subscribe((t) => {
+    if (t.dir === 'rx') lastRxAt = t.at;
+  });
   receive((req) => {
     if (stopped) return;
     const command = `${req.def.module}.${req.def.name}`;
@@ -114,15 +123,18 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
         sendBack({ type: 'hci.reaction', tag: req.tag, command, reactionMs });
       }
     }
+    const askedAt = input.clock.now();
     input.client.request(req.def, req.fields ?? {}, req.options).catch((e: unknown) => {
       if (stopped) return;
       const error = e instanceof Error ? e : new Error(String(e));
       const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
-      sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated });
+      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || (error.kind === 'timeout' && lastRxAt < askedAt));
+      sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
     });
   });
   return () => {
     stopped = true;
+    rx.unsubscribe();
   };
 });
 

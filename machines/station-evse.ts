@@ -122,6 +122,10 @@ export const evseStationMachine = setup({
     vehiclePresent: ({ context }) => context.vehiclePresent,
     firstAttempt: ({ event }) => (event as { attempt?: number }).attempt === 1,
     fatal: ({ event }) => (event as { fatal?: boolean }).fatal === true,
+    moduleFailure: ({ event }) => {
+      const name = (event as unknown as { output: SessionRecord }).output.error?.name;
+      return name === 'moduleNotResponding' || name === 'moduleLostSession';
+    },
   },
 }).createMachine({
   id: 'evseStation',
@@ -193,7 +197,11 @@ export const evseStationMachine = setup({
             src: 'session',
             systemId: 'session',
             input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config, policy: context.policy }),
-            onDone: { target: 'afterSession', actions: 'sessionEnded' },
+            onDone: [
+              // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
+              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: 'sessionEnded' },
+              { target: 'afterSession', actions: 'sessionEnded' },
+            ],
           },
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
@@ -216,6 +224,26 @@ export const evseStationMachine = setup({
           always: { guard: ({ context }) => !context.vehiclePresent, target: 'waitingForVehicle' },
           on: { 'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: assign({ vehiclePresent: false }) } },
         },
+      },
+    },
+    // Output already 0; CP, SLAC and the session are set up again from the firmware check on
+    // (a module still silent then fails the check: the station stops in `failed`).
+    reinitialising: {
+      entry: ['chargerOff', { type: 'log', params: { text: 'Module lost its state: initialising it again', level: 'warn' } }],
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [
+            { text: 'Set the CP duty cycle to 100%', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill: 1000 }, bestEffort: true },
+            { def: V2g.EvseStopListen, bestEffort: true },
+          ],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': { target: 'initialising', actions: assign({ cpReady: false, slacReady: false, vehiclePresent: false }) },
+        shutdown: 'shuttingDown',
       },
     },
     shuttingDown: {

@@ -29,7 +29,7 @@ import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorizat
 import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
-import type { HciClient, StatusEvent } from './hci-types.js';
+import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 
 export interface EvseSessionInput {
@@ -336,6 +336,17 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', `Session error: ${code}: ${name}`, 'error'));
       enqueue.assign({ error: { code, name } });
     }),
+    /**
+     * The module no longer carries the session: it stopped answering (timeouts with nothing
+     * received), or it answers an update with 0x11 (it restarted and has no session). Named in
+     * the record; the exits then put the output to 0.
+     */
+    moduleFailed: enqueueActions(({ enqueue, self, event }) => {
+      const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+      const name = e.moduleSilent ? 'moduleNotResponding' : 'moduleLostSession';
+      toParent(enqueue, self, logEvent('EVSE', `Module failure (${name}): ${e.error.message}; output to 0`, 'error'));
+      enqueue.assign({ error: { name, detail: e.error.message, ...(e.error instanceof HciError && e.error.code !== undefined ? { code: e.error.code } : {}) } });
+    }),
     aborted: enqueueActions(({ enqueue, self, context, event }) => {
       const reason = (event as EvseSessionCommand).reason;
       toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
@@ -370,6 +381,13 @@ export const v2gEvseSessionMachine = setup({
     dcMode: ({ context }) => isDc(context.energyTransferMode),
     /** The EV reports a DC_EVErrorCode while energy flows (first time only). */
     evFault: ({ context, event }) => !context.evFaultHandled && num(f(event).errorCode) > 0,
+    /** A failure that means the module no longer carries this session (see moduleFailed). */
+    moduleGone: ({ event }) => {
+      const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+      if (e.tolerated) return false;
+      if (e.moduleSilent === true) return true;
+      return e.tag === 'update' && e.error instanceof HciError && e.error.code === WRONG_STATE;
+    },
   },
 }).createMachine({
   id: 'v2gEvseSession',
@@ -448,6 +466,7 @@ export const v2gEvseSessionMachine = setup({
       on: {
         'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
+        'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: 'moduleFailed' }, { actions: 'logCommandFailure' }],
       },
     },
     session: {
@@ -464,6 +483,7 @@ export const v2gEvseSessionMachine = setup({
         'V2g.EvseSessionStopped': { target: 'done', actions: 'sessionStopped' },
         'V2g.EvseSessionError': { target: 'done', actions: ['sessionError', 'ensureStopCharging'] },
         'session.abort': { target: 'done', actions: ['aborted', 'ensureStopCharging', 'evseStopListen'] },
+        'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: ['moduleFailed', 'ensureStopCharging'] }, { actions: 'logCommandFailure' }],
       },
       states: {
         updater: {
