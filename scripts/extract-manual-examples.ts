@@ -34,7 +34,8 @@ export interface ManualExample {
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
-const MANUAL = resolve(here, '../../shared/reference/whitebeet-user-manual-rev2.14.txt');
+// The manual is not in the repository (licence): pass its path, or keep the team's checkout layout.
+const MANUAL = process.argv[2] ?? resolve(here, '../../shared/reference/whitebeet-user-manual-rev2.14.txt');
 const OUT = resolve(here, '../test/fixtures/manual-examples.json');
 
 const HEADING = /^(\d{1,2}(?:\.\d{1,2}){1,3})\s+([A-Z][A-Za-z].*?)\s*$/;

@@ -414,7 +414,7 @@ interface Vector {
   frame_hex?: string;
   error?: string;
 }
-const VECTORS: Vector[] = readFileSync(new URL('../../shared/vectors/reference-commands.jsonl', import.meta.url), 'utf8')
+const VECTORS: Vector[] = readFileSync(new URL('./fixtures/reference-vectors/reference-commands.jsonl', import.meta.url), 'utf8')
   .split('\n')
   // The file also holds a few lines the reference printed while running; only objects count.
   .filter((l) => l.startsWith('{'))

@@ -310,7 +310,7 @@ interface Vector {
   error?: string;
 }
 
-const VECTORS_PATH = new URL('../../shared/vectors/reference-commands.jsonl', import.meta.url);
+const VECTORS_PATH = new URL('./fixtures/reference-vectors/reference-commands.jsonl', import.meta.url);
 const VECTORS: Vector[] = existsSync(VECTORS_PATH)
   ? readFileSync(VECTORS_PATH, 'utf8')
       .split('\n')

@@ -1,5 +1,5 @@
 /**
- * The Python reference's encoder outputs (/work/shared/vectors/reference-commands.jsonl, see its
+ * The Python reference's encoder outputs (test/fixtures/reference-vectors/reference-commands.jsonl, a copy of shared/vectors; see its
  * README) against ours: each reference method call is mapped to our command and fields (MAP),
  * encoded with the same request ID and compared byte for byte with the recorded frame, then
  * decoded back. Lines where the reference refused its input must be refused by us too when the
@@ -14,7 +14,7 @@ import { bytesToHex, computeChecksum, hexToBytes, parseFrame } from '../codec/fr
 import { type CommandDef, EncodeError } from '../codec/message.js';
 import { type Exponential, expToNumber } from '../codec/schema.js';
 
-const VECTORS = '/work/shared/vectors/reference-commands.jsonl';
+const VECTORS = new URL('./fixtures/reference-vectors/reference-commands.jsonl', import.meta.url);
 
 interface RefLine {
   method: string;
