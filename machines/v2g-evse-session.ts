@@ -63,6 +63,12 @@ interface EvseSessionContext extends EvseSessionInput {
   authorizationAt?: number;
   authorizationTimeoutMs: number;
   evFaultHandled?: boolean;
+  /**
+   * A Session Started that arrived before the configuration sequence finished (the module may
+   * report the car's session as soon as Start Listen is accepted, before our sequence has seen
+   * that response): kept and replayed on entering `listening` so it is never lost.
+   */
+  earlySessionStarted?: StatusEvent;
 }
 
 type Ev<T extends string> = StatusEvent & { type: T };
@@ -457,12 +463,16 @@ export const v2gEvseSessionMachine = setup({
       },
       on: {
         'hci.step': { actions: 'logStep' },
+        'V2g.EvseSessionStarted': { actions: assign({ earlySessionStarted: ({ event }) => event as StatusEvent }) },
         'hci.sequenceDone': 'listening',
         'hci.sequenceFailed': { target: 'done', actions: 'failConfiguration' },
         'session.abort': { target: 'done', actions: 'aborted' },
       },
     },
     listening: {
+      entry: enqueueActions(({ context, enqueue }) => {
+        if (context.earlySessionStarted) enqueue.raise(context.earlySessionStarted as Ev<'V2g.EvseSessionStarted'>);
+      }),
       on: {
         'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },

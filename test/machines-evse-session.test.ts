@@ -110,6 +110,25 @@ describe('V2G EVSE session', () => {
     expect(r?.longestUpdateGapMs).toBeLessThanOrEqual(250);
   });
 
+  it('keeps a Session Started that arrives before the Start Listen response (a fast module)', async () => {
+    const clock = new VirtualClock();
+    const client = new StubHciClient(clock);
+    // The module reports the car's session while our sequence still awaits Start Listen's response.
+    client.respond('V2g.EvseStartListen', () => {
+      client.status('V2g.EvseSessionStarted', { protocol: 1, sessionId: new Uint8Array(8), evccId: EVCC });
+      return {};
+    });
+    const config = evseConfig({});
+    const h = harness(v2gEvseSessionMachine, { client, clock, config, policy: { mode: 'acceptAll' } }, clock, [
+      { systemId: 'charger', logic: chargerMachine, input: { clock, config: config.charger } },
+    ]);
+    await flushMicrotasks();
+    expect(h.logs()).toContain('"Session started" received');
+    client.status('V2g.EvseAuthorizationStatusRequested', { timeoutMs: 60_000 });
+    await flushMicrotasks();
+    expect(client.names()).toContain('V2g.EvseSetAuthorizationStatus');
+  });
+
   it('answers "failed" when the policy denies, and when it does not answer in time', async () => {
     const denied = start({ mode: 'denyAll' });
     await denied.step();
