@@ -15,6 +15,7 @@ import { EXIT } from './cli.js';
 import type { StationSettings } from './config.js';
 import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
+import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -40,6 +41,8 @@ export interface RunOptions {
   inspect?: number;
   /** Stop after this many sessions per station (0 = run until a signal). */
   sessions: number;
+  /** Human log: every charge-loop message (default condensed). */
+  verbose?: boolean;
   /** For the status line's progress bar. */
   targetSocPercent?: number;
   /** Runs on each station's client before its station starts (eth: port mirror). */
@@ -66,13 +69,37 @@ function promptIo(reporter: Reporter): PromptIo {
   };
 }
 
-/** A one-line summary of a finished session. */
-export function summaryLine(r: SessionRecord): string {
-  const s = Math.round((r.endedAt - r.startedAt) / 1000);
-  const dur = `${Math.floor(s / 60)} min ${String(s % 60).padStart(2, '0')} s`;
-  const soc = r.socStartPercent !== undefined && r.socEndPercent !== undefined ? `, SOC ${r.socStartPercent.toFixed(0)} -> ${r.socEndPercent.toFixed(0)} %` : '';
-  const why = r.error ? `error ${r.error.name}${r.error.detail ? ` (${r.error.detail})` : ''}` : (r.stopReason ?? 'unknown');
-  return `${r.station} session: ${dur}, ${(r.energyDeliveredWh / 1000).toFixed(3)} kWh${soc}, peak ${r.peakVoltageV.toFixed(0)} V / ${r.peakCurrentA.toFixed(1)} A, stopped: ${why}`;
+const CHARGE_LOOP_STATUS = /(Dc|Ac)ChargeParametersChanged$/;
+const PARAMETER_UPDATE = /Update(Dc|Ac)ChargingParameters$/;
+
+/**
+ * Charge-loop figures of the session in progress, per station: status messages handled and
+ * updates sent while the station is charging (from its HCI traffic), and the peak power sampled.
+ */
+function figuresTracker(phaseOf: (role: StationRole) => string | undefined) {
+  const current = new Map<StationRole, SessionFigures>();
+  const of = (role: StationRole): SessionFigures => {
+    let f = current.get(role);
+    if (!f) current.set(role, (f = { chargeLoopMessages: 0, parameterUpdates: 0, peakPowerW: 0 }));
+    return f;
+  };
+  return {
+    traffic(role: StationRole, t: TrafficRecord): void {
+      const m = t.message;
+      if (!m || phaseOf(role) !== 'charging') return;
+      if (t.dir === 'rx' && m.direction === 'status' && CHARGE_LOOP_STATUS.test(m.message)) of(role).chargeLoopMessages++;
+      else if (t.dir === 'tx' && m.direction === 'request' && PARAMETER_UPDATE.test(m.message)) of(role).parameterUpdates++;
+    },
+    event(ev: StationEmitted): void {
+      if (ev.type === 'sample') of(ev.station).peakPowerW = Math.max(of(ev.station).peakPowerW, ev.powerW);
+    },
+    /** The figures of the session that just ended (and a fresh count for the next). */
+    take(role: StationRole): SessionFigures {
+      const f = of(role);
+      current.delete(role);
+      return f;
+    },
+  };
 }
 
 export async function runStations(options: RunOptions): Promise<RunResult> {
@@ -87,6 +114,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     ...(options.targetSocPercent !== undefined ? { targetSocPercent: options.targetSocPercent } : {}),
     startedAt: clock.now(),
     now: () => clock.now(),
+    verbose: options.verbose === true,
   });
   // The dashboard first: a port in use fails before any file is created.
   const dashboard = options.inspect !== undefined ? await startDashboard(options.inspect) : undefined;
@@ -96,6 +124,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     options.onDashboard?.(dashboard);
   }
   const records: SessionRecord[] = [];
+  const summaries: SummaryEntry[] = [];
   const handles: StationHandle[] = [];
   const clients: Array<ReturnType<typeof createHciClient>> = [];
   let stopping = false;
@@ -119,6 +148,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     if (options.sessions > 0 && all) shutdownAll();
   };
   const lastPhase = new Map<StationRole, string>();
+  const figures = figuresTracker((role) => lastPhase.get(role));
   const onEvent = (ev: StationEmitted): void => {
     // A phase event means a change: repeats of the current phase are dropped.
     if (ev.type === 'phase') {
@@ -126,10 +156,12 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       lastPhase.set(ev.station, ev.phase);
     }
     const at = clock.now();
+    figures.event(ev);
     reporter.station(ev, at);
     if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
     if (ev.type === 'sessionEnded') {
       records.push(ev.record);
+      summaries.push({ record: ev.record, figures: figures.take(ev.station) });
       if (options.records) appendRecord(options.records, ev.record);
       dashboard?.publish({ type: 'session', station: ev.station, record: ev.record });
       countEnd(ev.station);
@@ -144,7 +176,10 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       const client = createHciClient({ transport: st.transport, clock });
       clients.push(client);
       const role = st.settings.role;
-      if (!st.quiet) client.traffic$.subscribe(trafficTap(st, capture, dashboard));
+      if (!st.quiet) {
+        client.traffic$.subscribe(trafficTap(st, capture, dashboard));
+        client.traffic$.subscribe((t) => figures.traffic(role, t));
+      }
       if (options.beforeStart) {
         await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
       }
@@ -176,8 +211,8 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     await dashboard?.close();
   }
 
-  if (human) for (const r of records) reporter.info(summaryLine(r));
-  else for (const r of records) reporter.info('summary', { record: r });
+  if (human) for (const l of summaryTables(summaries)) reporter.info(l);
+  else for (const e of summaries) reporter.info('summary', { record: e.record, figures: e.figures });
   reporter.close();
   const failed = records.some((r) => r.error !== undefined) || (!interrupted && options.sessions > 0 && records.length === 0);
   return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };

@@ -63,9 +63,33 @@ describe('freev2g sim', () => {
       expect(i, `"${line}" after position ${at}`).toBeGreaterThan(at);
       at = i;
     }
-    expect(out).toMatch(/EVSE session: \d+ min \d+ s, \d+\.\d{3} kWh, SOC \d+ -> \d+ %, .*stopped: \w+/);
+    expect(out).toMatch(/^Session summary +EVSE +EV$/m);
+    expect(out).toMatch(/^duration \(simulated\) +\d+ min \d+ s +\d+ min \d+ s$/m);
+    expect(out).toMatch(/^energy +\d+\.\d{3} kWh +\d+\.\d{3} kWh$/m);
+    expect(out).toMatch(/^SOC +90 -> 9\d % +90 -> 95 %$/m);
+    expect(out).toMatch(/^stopped +evStopped +targetSocReached$/m);
+    expect(out).toMatch(/^charge-loop messages +[1-9]\d* handled +[1-9]\d* handled$/m);
     expect(out.trim().split('\n').at(-1)).toBe('Goodbye!');
   });
+
+  it('condenses the charge loop: the first parameter message in full, then progress lines', () => {
+    const lines = human.stdout.trim().split('\n');
+    expect(lines.length).toBeLessThan(300);
+    for (const station of ['EVSE', 'EV  ']) {
+      const progress = lines.filter((l) => l.startsWith(`${station} | Charging: `));
+      expect(progress.length, station).toBeGreaterThan(5);
+      expect(progress.at(-1)).toMatch(/Charging: \d+ V, \d+\.\d A, \d+\.\d kW, SOC 9\d %, \d+\.\d\d kWh$/);
+    }
+    expect(human.stdout).toContain('EVSE | EV target current: ');
+    expect(human.stdout).toContain('EV   | \tEVSE present voltage: ');
+  });
+
+  it('--verbose prints every charge-loop message', async () => {
+    const r = await runCli(['sim', '--speed', 'max', '--no-records', '-v'], { timeoutMs: 110_000 });
+    expect(r.code).toBe(0);
+    const n = r.stdout.split('\n').filter((l) => l.endsWith('"DC Charge Parameters Changed" received')).length;
+    expect(n).toBeGreaterThan(1000);
+  }, 120_000);
 
   it('JSON log mode: every line parses, phases come in order, the summary holds the records', () => {
     expect(json.code).toBe(0);
@@ -181,7 +205,8 @@ describe.runIf(existsSync('/usr/bin/script'))('freev2g sim --ask on a terminal',
     expect(text).toMatch(/Authorize the vehicle 000101637731\? yes\/no, 5\ds left/);
     expect(text).toContain('EVSE | Vehicle was NOT authorized by user!');
     expect(text).not.toContain('"Request Charge Loop Parameters"');
-    expect(text).toMatch(/EVSE session: .*0\.000 kWh.*stopped: error/);
+    expect(text).toMatch(/energy +0\.000 kWh/);
+    expect(text).toMatch(/stopped +error/);
     // A session that ended on an error: exit code 5.
     expect(r.code).toBe(5);
   }, 120_000);

@@ -17,6 +17,7 @@ export interface RunFlags {
   inspect?: string | boolean;
   ask?: boolean;
   sessions?: string;
+  verbose?: boolean;
 }
 
 export interface RunSettings {
@@ -26,6 +27,8 @@ export interface RunSettings {
   inspect?: number;
   ask: boolean;
   sessions: number;
+  /** Human log: every charge-loop message instead of the condensed loop. */
+  verbose: boolean;
 }
 
 export function addRunOptions(cmd: Command, askDefault: boolean): Command {
@@ -36,7 +39,8 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--no-records', 'do not write session records')
     .option('--inspect [port]', `serve the live dashboard on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}; 0 = any free port)`)
     .option(askDefault ? '--no-ask' : '--ask', askDefault ? 'never prompt for authorization; use the configured policy' : 'prompt for authorization on a TTY (countdown from the module timeout)')
-    .option('--sessions <n>', 'stop after this many sessions per station (0: run until SIGINT/SIGTERM)', '1');
+    .option('--sessions <n>', 'stop after this many sessions per station (0: run until SIGINT/SIGTERM)', '1')
+    .option('-v, --verbose', 'human log: print every charge-loop message (default: the first in full, then a progress line every 5 % SOC or 60 s)');
 }
 
 export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
@@ -59,6 +63,7 @@ export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
     logFormat,
     ask: flags.ask ?? askDefault,
     sessions,
+    verbose: flags.verbose === true,
     ...(records ? { records } : {}),
     ...(capture ? { capture } : {}),
     ...(inspect !== undefined ? { inspect } : {}),

@@ -5,6 +5,7 @@
  * TTY a live status line kept below the log.
  */
 import type { StationEmitted, StationRole, SessionPhase, SampleEvent } from '../../machines/station-events.js';
+import { createCondenser } from './condense.js';
 import { toJsonLine } from './json.js';
 
 export type LogFormat = 'human' | 'json';
@@ -38,6 +39,8 @@ export interface ReporterOptions {
   startedAt: number;
   /** The run's clock (app lines carry its time, like station events). */
   now?: () => number;
+  /** Human format: every charge-loop message (default: condensed, see condense.ts). */
+  verbose?: boolean;
 }
 
 const pad = (role: StationRole): string => (role === 'EV' ? 'EV  ' : 'EVSE');
@@ -121,6 +124,8 @@ export function createReporter(options: ReporterOptions): Reporter {
     out.write(`${text}\n`);
     drawStatus();
   };
+  const stationLine = (role: StationRole, text: string): void => line(options.prefixRoles ? `${pad(role)} | ${text}` : text);
+  const condenser = options.verbose ? undefined : createCondenser();
 
   return {
     station(ev, atMs) {
@@ -129,9 +134,10 @@ export function createReporter(options: ReporterOptions): Reporter {
         out.write(`${toJsonLine(eventJson(ev, atMs))}\n`);
         return;
       }
+      if (condenser) for (const text of condenser.lines(ev)) stationLine(ev.station, text);
       switch (ev.type) {
         case 'log':
-          line(options.prefixRoles ? `${pad(ev.station)} | ${ev.text}` : ev.text);
+          if (!condenser) stationLine(ev.station, ev.text);
           return;
         case 'phase':
           live.phases[ev.station] = ev.phase;
