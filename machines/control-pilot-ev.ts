@@ -33,7 +33,8 @@ const statusDuty = (e: unknown): number => Number((e as StatusEvent).fields.duty
 export const controlPilotEvMachine = setup({
   types: {
     input: {} as CpEvInput,
-    context: {} as CpEvInput & { dutyPermill?: number },
+    /** `level`: the resistor switched in last (a request for the same level is a no-op). */
+    context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C' },
     events: {} as CpEvCommand | SequenceEvent | CommanderEvent | StatusEvent,
   },
   actors: { hciSequence, hciCommander, hciStatus },
@@ -50,6 +51,7 @@ export const controlPilotEvMachine = setup({
     reportStopped: sendParent({ type: 'cp.stopped' }),
     setResistor: enqueueActions(({ enqueue, event }) => {
       const level = (event as Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
+      enqueue.assign({ level });
       enqueue.sendParent(logEvent('EV', `Change State to State ${level}`));
       enqueue.sendTo('commander', { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] } });
     }),
@@ -70,7 +72,8 @@ export const controlPilotEvMachine = setup({
   ],
   on: {
     'hci.failed': { actions: 'logCommandFailure' },
-    'cp.resistor': { actions: 'setResistor' },
+    // Charging Stopped and Session Stopped both ask for B: one command, one line.
+    'cp.resistor': { guard: ({ context, event }) => context.level !== event.level, actions: 'setResistor' },
     'cp.stop': '.stopping',
   },
   initial: 'configuring',
@@ -91,8 +94,8 @@ export const controlPilotEvMachine = setup({
       on: {
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': [
-          { guard: 'polledHlc', target: 'connected', actions: ['reportReady', 'logConnected'] },
-          { target: 'waiting', actions: 'reportReady' },
+          { guard: 'polledHlc', target: 'connected', actions: [assign({ level: 'B' as const }), 'reportReady', 'logConnected'] },
+          { target: 'waiting', actions: [assign({ level: 'B' as const }), 'reportReady'] },
         ],
         'hci.sequenceFailed': { target: 'failed', actions: 'reportFailed' },
       },
