@@ -1,0 +1,65 @@
+/**
+ * Reported bug: the EV station kept sending socPercent 90 in EvUpdateDcChargingParameters while
+ * its battery charged, so the EVSE host saw a flat SOC. Both stations on the simulated pair
+ * (virtual clock), the default demo's battery (50 kWh at 90 %, target 95 %): the SOC the EV
+ * host reports and the SOC the EVSE host receives rise through the charge loop.
+ */
+import { describe, expect, it } from 'vitest';
+import { createHciClient } from '../machines/hci-client.js';
+import { createEvStation, createEvseStation, evConfig, evseConfig } from '../machines/index.js';
+import type { StationEmitted } from '../machines/station-events.js';
+import { createSimulatedPair } from '../sim/index.js';
+import { VirtualClock } from '../util/clock.js';
+
+const nonDecreasing = (xs: number[]): boolean => xs.every((x, i) => i === 0 || x >= (xs[i - 1] ?? x));
+
+describe('SOC during the charge loop', () => {
+  it('rises in the EV host updates and in what the EVSE host receives', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock });
+    const evseClient = createHciClient({ transport: pair.evseHost, clock });
+    const evClient = createHciClient({ transport: pair.evHost, clock });
+    const evse = createEvseStation({ client: evseClient, clock, config: evseConfig({}) });
+    const ev = createEvStation({
+      client: evClient,
+      clock,
+      config: evConfig({ battery: { capacityWh: 50_000, levelWh: 45_000, maxPowerW: 12_000 }, targetSocPercent: 95 }),
+    });
+    const sent: number[] = [];
+    const received: number[] = [];
+    let charging = false;
+    evClient.traffic$.subscribe((t) => {
+      if (t.dir === 'tx' && t.message?.message === 'EvUpdateDcChargingParameters') sent.push(t.message.fields.socPercent as number);
+    });
+    evseClient.traffic$.subscribe((t) => {
+      const m = t.message;
+      if (t.dir !== 'rx' || !m) return;
+      if (m.message === 'EvseStartChargingRequested') charging = true;
+      if (m.message === 'EvseStopChargingRequested') charging = false;
+      if (charging && m.message === 'EvseDcChargeParametersChanged') received.push(m.fields.socPercent as number);
+    });
+    const ended = new Set<string>();
+    const samples: number[] = [];
+    evse.on('*', (e) => {
+      const ev2 = e as StationEmitted;
+      if (ev2.type === 'sessionEnded') ended.add('EVSE');
+      if (ev2.type === 'sample' && ev2.socPercent !== undefined) samples.push(ev2.socPercent);
+    });
+    ev.on('*', (e) => (e as StationEmitted).type === 'sessionEnded' && ended.add('EV'));
+    await clock.runUntil(() => ended.size === 2 || clock.now() > 1_700_000_000_000 + 3_600_000);
+    evse.stop();
+    ev.stop();
+    await pair.close();
+
+    expect(ended.size).toBe(2);
+    expect(sent[0]).toBe(90);
+    expect(sent.at(-1)).toBe(94);
+    expect(nonDecreasing(sent)).toBe(true);
+    expect(new Set(sent).size).toBe(5);
+    expect(received[0]).toBe(90);
+    expect(received.at(-1)).toBeGreaterThanOrEqual(94);
+    expect(nonDecreasing(received)).toBe(true);
+    // The EVSE station's own samples (dashboard, status line) carry the rising SOC too.
+    expect(Math.max(...samples)).toBeGreaterThanOrEqual(94);
+  }, 60_000);
+});
