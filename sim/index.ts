@@ -15,3 +15,4 @@ export { SESSION_PHASES, type SessionPhase } from './phases.js';
 export { builtinScenarioPath, loadScenario, parseScenario, scenarioSchema, type Scenario, type ScenarioInput } from './scenario.js';
 export type { Role, TrafficEntry } from './module.js';
 export { FIRMWARE_VERSIONS } from './services/system.js';
+export { SimGpio, SimSpiSlave, serveOverSpi, type SpiSlaveOptions, type TransferRecord } from './spi-slave.js';

@@ -1,0 +1,323 @@
+/**
+ * A simulated WHITE-beet SPI slave following manual 9.2, on any Clock. It offers the bus,
+ * the RX_READY and TX_PENDING inputs, and chip-select and reset outputs as the hardware
+ * interfaces of transports/spi-hw.ts, and it checks the master's conduct:
+ * - no transfer while RX_READY is low (9.2.2.1),
+ * - tDelayChipSelect (20 µs) between chip select and the first clock (9.2.6),
+ * - a size exchange (4 bytes, 0xAA 0xAA) followed by a data exchange of exactly 4 + the larger of
+ *   both sizes (9.2.4, 9.2.5).
+ * Breaches are recorded in `violations` (and reported to `onViolation`); protocol breaches also
+ * put the slave out of step. `serveOverSpi` puts a simulated module (or any HCI endpoint behind a
+ * Transport) behind such a slave, so the host's SPI transport can drive the simulator.
+ */
+import { Deframer } from '../codec/frame.js';
+import {
+  decodeDataExchange,
+  decodeSizeExchange,
+  encodeDataExchange,
+  encodeSizeExchange,
+  DATA_EXCHANGE_HEADER_SIZE,
+  SIZE_EXCHANGE_LENGTH,
+  SPI_MAX_PAYLOAD,
+} from '../codec/link-headers.js';
+import type { Clock } from '../util/clock.js';
+import type { GpioLine, Level, SpiBus } from '../transports/spi-hw.js';
+import type { Transport } from '../transports/transport.js';
+
+/** An input or output line whose level the test (or the slave) sets. */
+export class SimGpio implements GpioLine {
+  private watchers = new Set<(level: Level) => void>();
+  write?: (level: Level) => Promise<void>;
+
+  constructor(
+    private lvl: Level,
+    onWrite?: (level: Level) => void,
+  ) {
+    if (onWrite) {
+      this.write = (level) => {
+        this.lvl = level;
+        onWrite(level);
+        return Promise.resolve();
+      };
+    }
+  }
+
+  get level(): Level {
+    return this.lvl;
+  }
+
+  read(): Promise<Level> {
+    return Promise.resolve(this.lvl);
+  }
+
+  watch(cb: (level: Level) => void): () => void {
+    this.watchers.add(cb);
+    return () => this.watchers.delete(cb);
+  }
+
+  get watcherCount(): number {
+    return this.watchers.size;
+  }
+
+  /** Drives the line; watchers hear of an edge a microtask later, as from an interrupt. */
+  set(level: Level): void {
+    if (level === this.lvl) return;
+    this.lvl = level;
+    queueMicrotask(() => {
+      for (const w of [...this.watchers]) w(level);
+    });
+  }
+}
+
+export interface TransferRecord {
+  at: number;
+  tx: Uint8Array;
+  rx: Uint8Array;
+  kind: 'size' | 'data' | 'bad';
+}
+
+export interface SpiSlaveOptions {
+  /** SPI clock used to time transfers on the virtual clock (default 8 MHz). */
+  speedHz?: number;
+  /** RX_READY stays low this long after a transfer (the module works on it), in µs. */
+  busyUs?: number;
+  /** Time from releasing reset until RX_READY rises, in ms. */
+  bootMs?: number;
+  /**
+   * After a protocol breach, fall back to expecting a size exchange (true) or stay out of step
+   * until reset (false, what the manual warns of in 9.2.3).
+   */
+  selfResync?: boolean;
+  /** Whether a chip-select line is wired; without it the delay is not checked. */
+  withChipSelect?: boolean;
+  /** Called with each breach as it happens (a test can fail at once). */
+  onViolation?: (violation: string) => void;
+  /** Called with each complete frame received from the master (the module's HCI input). */
+  onFrame?: (frame: Uint8Array) => void;
+  /** Keep every transfer and received frame in `transfers`/`received` (default true). */
+  record?: boolean;
+}
+
+export class SimSpiSlave {
+  readonly rxReady = new SimGpio(1);
+  readonly txPending = new SimGpio(0);
+  readonly chipSelect: SimGpio;
+  readonly reset: SimGpio;
+  readonly bus: SpiBus;
+  readonly violations: string[] = [];
+  private readonly violated = (v: string): void => {
+    this.violations.push(v);
+    this.o.onViolation?.(v);
+  };
+  readonly transfers: TransferRecord[] = [];
+  /** Frames the slave received from the master, in order. */
+  readonly received: Uint8Array[] = [];
+  resets = 0;
+
+  private phase: 'size' | 'data' | 'lost' = 'size';
+  private masterSize = 0;
+  private slaveSize = 0;
+  private outgoing = new Uint8Array(0);
+  private deframer = new Deframer();
+  private csLowAt: number | undefined;
+  private inReset = false;
+  private holding = false;
+  private readonly o: Required<Omit<SpiSlaveOptions, 'onViolation' | 'onFrame'>> & Pick<SpiSlaveOptions, 'onViolation' | 'onFrame'>;
+
+  constructor(
+    private readonly clock: Clock,
+    options: SpiSlaveOptions = {},
+  ) {
+    this.o = { speedHz: 8_000_000, busyUs: 30, bootMs: 50, selfResync: true, withChipSelect: true, record: true, ...options };
+    this.chipSelect = new SimGpio(1, (level) => this.onChipSelect(level));
+    this.reset = new SimGpio(1, (level) => this.onReset(level));
+    this.bus = { transfer: (tx) => this.onTransfer(tx) };
+  }
+
+  /** Queues a frame for the master and raises TX_PENDING (9.2.2.2). */
+  queue(frame: Uint8Array): void {
+    const merged = new Uint8Array(this.outgoing.length + frame.length);
+    merged.set(this.outgoing);
+    merged.set(frame, this.outgoing.length);
+    this.outgoing = merged;
+    if (!this.inReset) this.txPending.set(1);
+  }
+
+  /** Bytes still waiting to go to the master. */
+  get pendingBytes(): number {
+    return this.outgoing.length;
+  }
+
+  /** Holds RX_READY low (module busy) until `release()`. */
+  hold(): void {
+    this.holding = true;
+    this.rxReady.set(0);
+  }
+
+  release(): void {
+    this.holding = false;
+    if (!this.inReset) this.rxReady.set(1);
+  }
+
+  /** Loses step with the master: the slave now takes the next transfer for a data exchange. */
+  desync(): void {
+    this.phase = 'data';
+    this.masterSize = 0;
+    this.slaveSize = 0;
+  }
+
+  get inStep(): boolean {
+    return this.phase !== 'lost';
+  }
+
+  private onChipSelect(level: Level): void {
+    if (level === 0) {
+      this.csLowAt = this.clock.now();
+      if (this.rxReady.level === 0) this.violated(`chip select at ${this.clock.now()} ms while RX_READY low`);
+      // The module drops RX_READY as soon as it is selected (figure 16).
+      this.rxReady.set(0);
+    } else {
+      this.csLowAt = undefined;
+      this.readyAfterBusy();
+    }
+  }
+
+  /** Busy with what it got, then ready for the next transfer (figure 16). */
+  private readyAfterBusy(): void {
+    this.clock.setTimeout(() => {
+      if (!this.holding && !this.inReset) this.rxReady.set(1);
+    }, this.o.busyUs / 1000);
+  }
+
+  private onReset(level: Level): void {
+    if (level === 0) {
+      this.inReset = true;
+      this.resets++;
+      this.phase = 'size';
+      this.outgoing = new Uint8Array(0);
+      this.deframer = new Deframer();
+      this.rxReady.set(0);
+      this.txPending.set(0);
+    } else if (this.inReset) {
+      this.clock.setTimeout(() => {
+        this.inReset = false;
+        if (!this.holding) this.rxReady.set(1);
+      }, this.o.bootMs);
+    }
+  }
+
+  private onTransfer(tx: Uint8Array): Promise<Uint8Array> {
+    const now = this.clock.now();
+    if (this.o.withChipSelect) {
+      if (this.csLowAt === undefined) this.violated(`transfer at ${now} ms without chip select`);
+      else if ((now - this.csLowAt) * 1000 < 20 - 1e-9) {
+        this.violated(`chip-select delay ${((now - this.csLowAt) * 1000).toFixed(1)} µs < 20 µs`);
+      }
+    } else {
+      if (this.rxReady.level === 0) this.violated(`transfer at ${now} ms while RX_READY low`);
+      this.rxReady.set(0);
+    }
+    if (this.inReset) this.violated(`transfer at ${now} ms during reset`);
+    const { rx, kind } = this.answer(tx);
+    if (this.o.record) this.transfers.push({ at: now, tx: tx.slice(), rx: rx.slice(), kind });
+    const durationMs = (tx.length * 8 * 1000) / this.o.speedHz;
+    return new Promise((resolve) => {
+      this.clock.setTimeout(() => {
+        resolve(rx);
+        // With a chip select, deselecting starts the busy time instead.
+        if (!this.o.withChipSelect) this.readyAfterBusy();
+      }, durationMs);
+    });
+  }
+
+  private answer(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
+    switch (this.phase) {
+      case 'size':
+        return this.sizeExchange(tx);
+      case 'data':
+        return this.dataExchange(tx);
+      case 'lost':
+        // Out of step: whatever it clocks out is not a size-exchange frame.
+        return { rx: new Uint8Array(tx.length).fill(0xff), kind: 'bad' };
+    }
+  }
+
+  private sizeExchange(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
+    const size = decodeSizeExchange(tx);
+    if (tx.length !== SIZE_EXCHANGE_LENGTH || size === undefined || size > SPI_MAX_PAYLOAD) {
+      return this.breach(tx, `expected a size exchange, got ${tx.length} byte(s)`);
+    }
+    this.masterSize = size;
+    this.slaveSize = Math.min(this.outgoing.length, SPI_MAX_PAYLOAD);
+    this.phase = 'data';
+    return { rx: encodeSizeExchange(this.slaveSize), kind: 'size' };
+  }
+
+  private dataExchange(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
+    const expected = DATA_EXCHANGE_HEADER_SIZE + Math.max(this.masterSize, this.slaveSize);
+    const data = decodeDataExchange(tx);
+    if (tx.length !== expected || !data) {
+      // What a slave in the data phase clocks out: its data-exchange identifier.
+      const rx = new Uint8Array(tx.length);
+      rx.set(encodeDataExchange(new Uint8Array(0)).subarray(0, Math.min(4, tx.length)));
+      this.breach(tx, `expected a data exchange of ${expected} bytes, got ${tx.length}`);
+      return { rx, kind: 'bad' };
+    }
+    for (const item of this.deframer.push(data.slice(0, this.masterSize))) {
+      if ('frame' in item) this.frameIn(rebuild(item.frame));
+      else this.violated(`framing error in master data: ${item.error.detail}`);
+    }
+    const mine = this.outgoing.subarray(0, this.slaveSize);
+    const rx = encodeDataExchange(mine, expected - DATA_EXCHANGE_HEADER_SIZE);
+    this.outgoing = this.outgoing.slice(this.slaveSize);
+    this.phase = 'size';
+    if (this.outgoing.length === 0) this.txPending.set(0);
+    return { rx, kind: 'data' };
+  }
+
+  private breach(tx: Uint8Array, why: string): { rx: Uint8Array; kind: TransferRecord['kind'] } {
+    this.violated(`protocol: ${why}`);
+    this.phase = this.o.selfResync ? 'size' : 'lost';
+    return { rx: new Uint8Array(tx.length).fill(0xff), kind: 'bad' };
+  }
+
+  private frameIn(frame: Uint8Array): void {
+    if (this.o.record) this.received.push(frame);
+    this.o.onFrame?.(frame);
+  }
+
+  /** Forgets recorded violations of a deliberate fault, keeping the others. */
+  takeViolations(): string[] {
+    return this.violations.splice(0);
+  }
+}
+
+function rebuild(f: { modId: number; subId: number; reqId: number; payload: Uint8Array; checksum?: number }): Uint8Array {
+  const out = new Uint8Array(f.payload.length + 8);
+  out.set([0xc0, f.modId, f.subId, f.reqId, f.payload.length >>> 8, f.payload.length & 0xff]);
+  out.set(f.payload, 6);
+  out[out.length - 2] = f.checksum ?? 0;
+  out[out.length - 1] = 0xc1;
+  return out;
+}
+
+/**
+ * Serves `moduleEnd` over SPI: frames the master writes go to `moduleEnd.send` (its peer is the
+ * module), frames arriving on `moduleEnd` are queued for the master behind TX_PENDING. With a
+ * memory pair, give the slave one end and the simulated module the other:
+ *   const [spiSide, moduleSide] = createMemoryPair({ clock });
+ *   createSimulatedModule({ role: 'EVSE', clock, transport: moduleSide });
+ *   const slave = serveOverSpi(spiSide, clock);   // slave.bus, slave.rxReady, ... to the host
+ */
+export function serveOverSpi(moduleEnd: Transport, clock: Clock, options: SpiSlaveOptions = {}): SimSpiSlave {
+  const slave = new SimSpiSlave(clock, {
+    ...options,
+    onFrame: (frame) => {
+      options.onFrame?.(frame);
+      // A closed module end drops the frame, as a powered-off module would.
+      moduleEnd.send(frame).catch(() => undefined);
+    },
+  });
+  moduleEnd.frames$.subscribe((frame) => slave.queue(frame));
+  return slave;
+}
