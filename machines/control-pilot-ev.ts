@@ -85,7 +85,8 @@ export const controlPilotEvMachine = setup({
           client: context.client,
           steps: [
             { text: 'Set the CP mode to EV', def: ControlPilot.SetMode, fields: { mode: 0 } },
-            { text: 'Start the CP service', def: ControlPilot.Start, fields: {} },
+            // 0x05: already running, i.e. a Start resent after a lost answer got through the first time.
+            { text: 'Start the CP service', def: ControlPilot.Start, fields: {}, tolerate: [UNEXPECTED_MESSAGE] },
             { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR.B } },
             { def: ControlPilot.GetDutyCycle, fields: {}, keep: 'duty' },
           ],

@@ -103,7 +103,8 @@ export const controlPilotEvseMachine = setup({
           steps: [
             { text: 'Set the CP mode to EVSE', def: ControlPilot.SetMode, fields: { mode: 1 } },
             { text: 'Set the CP duty cycle to 100%', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill: DUTY_IDLE_PERMILL } },
-            { text: 'Start the CP service', def: ControlPilot.Start, fields: {} },
+            // 0x05: already running, i.e. a Start resent after a lost answer got through the first time.
+            { text: 'Start the CP service', def: ControlPilot.Start, fields: {}, tolerate: [UNEXPECTED_MESSAGE] },
             { def: ControlPilot.GetState, fields: {}, keep: 'state' },
           ],
         }),

@@ -38,6 +38,13 @@ export interface SequenceInput {
   steps: HciStep[];
 }
 
+/**
+ * A step that got no answer is sent again this many times: one lost frame on the link must not
+ * stop a station at start-up (configuration commands are repeatable). Session commands
+ * (`hciCommander`) are not retried: there a silent module must be noticed within one timeout.
+ */
+export const SEQUENCE_TIMEOUT_RETRIES = 2;
+
 /** Sends the steps in order; stops at the first failure that is not tolerated. */
 export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ input, sendBack }) => {
   let cancelled = false;
@@ -50,7 +57,7 @@ export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ inpu
       if (cancelled) return;
       if (step.text) send({ type: 'hci.step', text: step.text });
       try {
-        const res = (await input.client.request(step.def, step.fields ?? {}, step.options)) as Record<string, unknown>;
+        const res = await requestWithRetries(input.client, step);
         const problem = step.check?.(res);
         if (problem) {
           send({ type: 'hci.sequenceFailed', error: new Error(problem) });
@@ -73,6 +80,16 @@ export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ inpu
     cancelled = true;
   };
 });
+
+async function requestWithRetries(client: HciClient, step: HciStep): Promise<Record<string, unknown>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return (await client.request(step.def, step.fields ?? {}, step.options)) as Record<string, unknown>;
+    } catch (e) {
+      if (!(e instanceof HciError && e.kind === 'timeout') || attempt >= SEQUENCE_TIMEOUT_RETRIES) throw e;
+    }
+  }
+}
 
 export interface CommandRequest {
   type: 'hci.send';

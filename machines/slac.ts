@@ -132,7 +132,11 @@ export const slacMachine = setup({
         requesting: {
           invoke: {
             src: 'hciSequence',
-            input: ({ context }) => ({ client: context.client, steps: [{ text: 'Start SLAC matching', def: Slac.StartMatching, fields: {} }] }),
+            input: ({ context }) => ({ client: context.client, steps: [
+              // 0x10 after a resent request whose first answer was lost: the module is already
+              // matching; its SlacSuccess/SlacFailed (or the attempt timeout) decides.
+              { text: 'Start SLAC matching', def: Slac.StartMatching, fields: {}, tolerate: [WRONG_STATE] },
+            ] }),
           },
           on: {
             'hci.step': { actions: 'logStep' },
