@@ -124,3 +124,16 @@ export interface ChildEmit {
 export function logEvent(station: StationRole, text: string, level: LogEvent['level'] = 'info', data?: Record<string, unknown>): ChildEmit {
   return { type: 'station.emit', event: { type: 'log', station, text, ...(level !== 'info' ? { level } : {}), ...(data ? { data } : {}) } };
 }
+
+/** Station failures that can cut a session short, by the event that caused them. */
+const FAILURE_NAMES: Record<string, string> = { 'cp.failed': 'controlPilotFailed', 'slac.failed': 'slacFailed' };
+
+/**
+ * How a session that was cut short ended, from the station event that left the session state:
+ * `shutdown` (SIGINT/SIGTERM, operator) is a stop reason; anything else is an error.
+ */
+export function interruption(event: { type: string; error?: unknown; reason?: unknown }): Pick<SessionRecord, 'stopReason' | 'error'> {
+  if (event.type === 'shutdown') return { stopReason: 'shutdown' };
+  const detail = typeof event.error === 'string' ? event.error : typeof event.reason === 'string' ? event.reason : undefined;
+  return { stopReason: 'stationFailed', error: { name: FAILURE_NAMES[event.type] ?? 'stationFailed', ...(detail ? { detail } : {}) } };
+}

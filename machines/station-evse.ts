@@ -18,8 +18,8 @@ import { checkFirmware } from './firmware.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
-import { v2gEvseSessionMachine } from './v2g-evse-session.js';
+import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, interruption, logEvent } from './station-events.js';
+import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
 export interface EvseStationInput {
   client: HciClient;
@@ -110,6 +110,22 @@ export const evseStationMachine = setup({
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
+    /**
+     * Leaving the session state before the session machine finished (shutdown, a station
+     * failure) once the V2G session had started: its record is emitted all the same, with the reason. Exit actions run before
+     * the invoked session is stopped, so its context is still there.
+     */
+    sessionInterrupted: enqueueActions(({ enqueue, context, event, system }) => {
+      const snap = (system.get('session') as { getSnapshot(): { status: string; context: EvseSessionContext } } | undefined)?.getSnapshot();
+      if (snap?.status !== 'active') return;
+      const cut = interruption(event as { type: string });
+      const own = evseSessionRecord(snap.context, system);
+      // Only a V2G session that started (Session Started received) is a session to record.
+      if (own.protocol === undefined) return;
+      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
+      enqueue.emit({ type: 'sessionEnded', station: 'EVSE', record });
+    }),
     sessionEnded: enqueueActions(({ enqueue, context, event }) => {
       const record = (event as unknown as { output: SessionRecord }).output;
       enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
@@ -192,6 +208,7 @@ export const evseStationMachine = setup({
           },
         },
         session: {
+          exit: 'sessionInterrupted',
           invoke: {
             id: 'session',
             src: 'session',

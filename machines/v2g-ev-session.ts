@@ -27,7 +27,7 @@ export interface EvSessionInput {
 
 export type EvSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
 
-interface EvSessionContext extends EvSessionInput {
+export interface EvSessionContext extends EvSessionInput {
   startedAt: number;
   evseId?: string;
   protocol?: string;
@@ -446,7 +446,9 @@ export const v2gEvSessionMachine = setup({
           },
         },
         postCharge: {
-          entry: { type: 'phase', params: { phase: 'postCharge' } },
+          // Out of energy transfer by whatever message came first (Charging Stopped or straight
+          // Post Charging Ready): the EV no longer asks for energy (state B; the CP skips repeats).
+          entry: [{ type: 'phase', params: { phase: 'postCharge' } }, enqueueActions(({ enqueue, system }) => sendCp(enqueue, system, 'B'))],
           // AC ends by itself (21.9.5); if a DC module never says Post Charging Ready, ask anyway.
           after: { postChargeFallback: { actions: 'stopSession' } },
         },
@@ -457,26 +459,33 @@ export const v2gEvSessionMachine = setup({
       entry: { type: 'phase', params: { phase: 'sessionStopped' } },
     },
   },
-  output: ({ context, self }) => {
-    const b = batteryNow(self.system, context.config.battery, context.clock.now());
-    return {
-      station: 'EV',
-      startedAt: context.startedAt,
-      endedAt: context.clock.now(),
-      evccId: context.config.evccId,
-      ...(context.evseId !== undefined ? { evseId: context.evseId } : {}),
-      ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
-      ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
-      energyDeliveredWh: b.energyWh,
-      peakVoltageV: context.peakVoltageV,
-      peakCurrentA: context.peakCurrentA,
-      ...(context.schedule ? { schedule: context.schedule } : {}),
-      ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
-      ...(context.error ? { error: context.error } : {}),
-      longestUpdateGapMs: context.longestUpdateGapMs,
-      longestReactionMs: context.longestReactionMs,
-      ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
-      socEndPercent: reportedSoc(b),
-    };
-  },
+  output: ({ context, self }) => evSessionRecord(context, self.system),
 });
+
+
+/**
+ * The session's record from its context: the machine's output, and what the station records
+ * when the session is cut short (shutdown, station failure) and never reaches its final state.
+ */
+export function evSessionRecord(context: EvSessionContext, system: { get(id: string): unknown }): SessionRecord {
+  const b = batteryNow(system, context.config.battery, context.clock.now());
+  return {
+    station: 'EV',
+    startedAt: context.startedAt,
+    endedAt: context.clock.now(),
+    evccId: context.config.evccId,
+    ...(context.evseId !== undefined ? { evseId: context.evseId } : {}),
+    ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
+    ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
+    energyDeliveredWh: b.energyWh,
+    peakVoltageV: context.peakVoltageV,
+    peakCurrentA: context.peakCurrentA,
+    ...(context.schedule ? { schedule: context.schedule } : {}),
+    ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+    ...(context.error ? { error: context.error } : {}),
+    longestUpdateGapMs: context.longestUpdateGapMs,
+    longestReactionMs: context.longestReactionMs,
+    ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
+    socEndPercent: reportedSoc(b),
+  };
+}

@@ -41,7 +41,7 @@ export interface EvseSessionInput {
 
 export type EvseSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
 
-interface EvseSessionContext extends EvseSessionInput {
+export interface EvseSessionContext extends EvseSessionInput {
   startedAt: number;
   evccId?: string;
   protocol?: string;
@@ -574,29 +574,36 @@ export const v2gEvseSessionMachine = setup({
       entry: { type: 'phase', params: { phase: 'sessionStopped' } },
     },
   },
-  output: ({ context, self }) => {
-    const out = presentOutput(self.system, context.clock.now());
-    return {
-      station: 'EVSE',
-      startedAt: context.startedAt,
-      endedAt: context.clock.now(),
-      ...(context.evccId !== undefined ? { evccId: context.evccId } : {}),
-      evseId: context.config.evseId,
-      ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
-      ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
-      energyDeliveredWh: out.energyWh,
-      peakVoltageV: out.peakV,
-      peakCurrentA: out.peakA,
-      ...(context.schedule ? { schedule: context.schedule } : {}),
-      ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
-      ...(context.error ? { error: context.error } : {}),
-      longestUpdateGapMs: context.longestUpdateGapMs,
-      longestReactionMs: context.longestReactionMs,
-      ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
-      ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
-    };
-  },
+  output: ({ context, self }) => evseSessionRecord(context, self.system),
 });
+
+
+/**
+ * The session's record from its context: the machine's output, and what the station records
+ * when the session is cut short (shutdown, station failure) and never reaches its final state.
+ */
+export function evseSessionRecord(context: EvseSessionContext, system: { get(id: string): unknown }): SessionRecord {
+  const out = presentOutput(system, context.clock.now());
+  return {
+    station: 'EVSE',
+    startedAt: context.startedAt,
+    endedAt: context.clock.now(),
+    ...(context.evccId !== undefined ? { evccId: context.evccId } : {}),
+    evseId: context.config.evseId,
+    ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
+    ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
+    energyDeliveredWh: out.energyWh,
+    peakVoltageV: out.peakV,
+    peakCurrentA: out.peakA,
+    ...(context.schedule ? { schedule: context.schedule } : {}),
+    ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+    ...(context.error ? { error: context.error } : {}),
+    longestUpdateGapMs: context.longestUpdateGapMs,
+    longestReactionMs: context.longestReactionMs,
+    ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
+    ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
+  };
+}
 
 function formatSchedule(tuples: ScheduleTuple[]): string {
   return tuples.map((t) => `${t.scheduleTupleId}: [${t.entries.map((e) => `(${e.startS}, ${e.intervalS}, ${e.powerW})`).join(', ')}]`).join('; ');

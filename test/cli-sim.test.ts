@@ -161,7 +161,8 @@ describe('freev2g sim and SIGTERM', () => {
     const dir = tmp();
     const pcap = join(dir, 'term.pcap');
     let sent = false;
-    const r = await runCli(['sim', '--speed', '20', '--log-format', 'json', '--no-records', '--capture', pcap], {
+    const records = join(dir, 'records.jsonl');
+    const r = await runCli(['sim', '--speed', '20', '--log-format', 'json', '--records', records, '--capture', pcap], {
       timeoutMs: 100_000,
       onStdout: (out, child) => {
         if (!sent && /"phase":"charging"/.test(out)) {
@@ -174,6 +175,15 @@ describe('freev2g sim and SIGTERM', () => {
     expect(r.code).toBe(0);
     const lines = parseLines(r.stdout);
     expect(lines.some((l) => l.type === 'app' && /SIGTERM received/.test(l.text ?? ''))).toBe(true);
+    // Nothing recorded is lost: the interrupted session of each station is appended, with the reason.
+    const recs = readRecords(records) as Array<Record<string, unknown>>;
+    expect(recs.map((x) => x.station).sort()).toEqual(['EV', 'EVSE']);
+    for (const x of recs) {
+      expect(x.stopReason).toBe('shutdown');
+      expect(x.error).toBeUndefined();
+      expect(x.energyDeliveredWh).toBeGreaterThanOrEqual(0);
+    }
+    expect(lines.filter((l) => l.type === 'sessionEnded')).toHaveLength(2);
     const decoded = await runCli(['decode', '--pcap', pcap], { timeoutMs: 60_000 });
     const requests = decoded.stdout
       .trim()
