@@ -210,7 +210,7 @@ export class SimSpiSlave {
     const now = this.clock.now();
     if (this.o.withChipSelect) {
       if (this.csLowAt === undefined) this.violated(`transfer at ${now} ms without chip select`);
-      else if ((now - this.csLowAt) * 1000 < 20 - 1e-9) {
+      else if ((now - this.csLowAt) * 1000 < 20 - roundingUs(now)) {
         this.violated(`chip-select delay ${((now - this.csLowAt) * 1000).toFixed(1)} µs < 20 µs`);
       }
     } else {
@@ -290,6 +290,14 @@ export class SimSpiSlave {
   takeViolations(): string[] {
     return this.violations.splice(0);
   }
+}
+
+/**
+ * What float rounding of millisecond timestamps can take off a measured delay, in µs: 1 ns near
+ * zero, about 1.5 µs on a clock counting from the Unix epoch (1.7e12 ms).
+ */
+function roundingUs(nowMs: number): number {
+  return Math.max(1e-3, Math.abs(nowMs) * 4 * Number.EPSILON * 1000);
 }
 
 function rebuild(f: { modId: number; subId: number; reqId: number; payload: Uint8Array; checksum?: number }): Uint8Array {
