@@ -51,15 +51,24 @@ interface VirtualTimer {
   fn: () => void;
 }
 
+/** Earlier due time first; timers due at the same instant in the order they were set. */
+const before = (a: VirtualTimer, b: VirtualTimer): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
 /**
  * Deterministic time for tests: nothing happens until `advance`/`runUntil*` moves the clock.
  * Timers due at the same instant fire in the order they were set.
+ *
+ * Timers sit in a binary min-heap on (due time, order set), so setting and firing one is
+ * O(log n); a cleared timer is only forgotten by id and skipped when it reaches the top (a
+ * session sets and clears thousands of deadline timers).
  */
 export class VirtualClock implements Clock {
   private t: number;
   private seq = 0;
   private nextId = 1;
-  private timers: VirtualTimer[] = [];
+  private readonly heap: VirtualTimer[] = [];
+  /** Timers set and neither fired nor cleared. */
+  private readonly live = new Map<TimerId, VirtualTimer>();
 
   constructor(start = 0) {
     this.t = start;
@@ -71,26 +80,73 @@ export class VirtualClock implements Clock {
 
   setTimeout(fn: () => void, ms: number): TimerId {
     const id = this.nextId++;
-    this.timers.push({ id, at: this.t + Math.max(0, ms), seq: this.seq++, fn });
+    const timer: VirtualTimer = { id, at: this.t + Math.max(0, ms), seq: this.seq++, fn };
+    this.live.set(id, timer);
+    this.push(timer);
     return id;
   }
 
   clearTimeout(id: TimerId): void {
-    this.timers = this.timers.filter((t) => t.id !== id);
+    if (!this.live.delete(id)) return;
+    // Cleared timers wait in the heap until they reach the top; rebuild when they dominate.
+    if (this.heap.length > 64 && this.heap.length > 4 * this.live.size) {
+      this.heap.length = 0;
+      for (const t of this.live.values()) this.push(t);
+    }
   }
 
   /** Number of timers waiting. */
   get pending(): number {
-    return this.timers.length;
+    return this.live.size;
   }
 
   private popDue(limit: number): VirtualTimer | undefined {
-    let best: VirtualTimer | undefined;
-    for (const t of this.timers) {
-      if (t.at <= limit && (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq))) best = t;
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined) return undefined;
+      if (this.live.get(top.id) !== top) {
+        this.pop(); // cleared earlier
+        continue;
+      }
+      if (top.at > limit) return undefined;
+      this.pop();
+      this.live.delete(top.id);
+      return top;
     }
-    if (best) this.timers = this.timers.filter((t) => t !== best);
-    return best;
+  }
+
+  private push(timer: VirtualTimer): void {
+    const h = this.heap;
+    let i = h.length;
+    h.push(timer);
+    while (i > 0) {
+      const up = (i - 1) >> 1;
+      const parent = h[up] as VirtualTimer;
+      if (!before(timer, parent)) break;
+      h[i] = parent;
+      i = up;
+    }
+    h[i] = timer;
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop();
+    if (last === undefined || h.length === 0) return;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= h.length) break;
+      const r = l + 1;
+      const left = h[l] as VirtualTimer;
+      const right = h[r];
+      const useRight = right !== undefined && before(right, left);
+      const child = useRight ? right : left;
+      if (!before(child, last)) break;
+      h[i] = child;
+      i = useRight ? r : l;
+    }
+    h[i] = last;
   }
 
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
@@ -115,7 +171,7 @@ export class VirtualClock implements Clock {
     while (!done()) {
       const next = this.popDue(stepMs === undefined ? end : Math.min(end, this.t + stepMs));
       if (!next) {
-        if (stepMs !== undefined && this.t < end && this.timers.length > 0) {
+        if (stepMs !== undefined && this.t < end && this.live.size > 0) {
           this.t = Math.min(end, this.t + stepMs);
           await flushMicrotasks();
           continue;
