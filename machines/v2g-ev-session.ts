@@ -51,6 +51,8 @@ export interface EvSessionContext extends EvSessionInput {
   stopReason?: string;
   error?: SessionRecord['error'];
   stopChargingSent: boolean;
+  /** Resistor C asked for and not yet B again (the EV is asking for energy). */
+  resistorC?: boolean;
 }
 
 type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
@@ -89,7 +91,8 @@ function sendBattery(enqueue: Enqueue, system: System, e: BatteryEvent): void {
   if (ref) enqueue.sendTo(ref, e);
 }
 
-function sendCp(enqueue: Enqueue, system: System, level: 'B' | 'C'): void {
+function sendCp(enqueue: Enqueue & { assign(a: Partial<EvSessionContext>): void }, system: System, level: 'B' | 'C'): void {
+  enqueue.assign({ resistorC: level === 'C' });
   const ref = system.get('cp') as AnyActorRef | undefined;
   if (ref) enqueue.sendTo(ref, { type: 'cp.resistor', level });
 }
@@ -252,6 +255,10 @@ export const v2gEvSessionMachine = setup({
       if (soc >= context.config.targetSocPercent) {
         if (!context.stopChargingSent) {
           enqueue.sendParent(logEvent('EV', 'charging done'));
+          // The SOC that ended the charge goes out once more, so the EVSE sees it (its record, display).
+          if (isDc(context.energyTransferMode)) {
+            enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, context.targetCurrentA), 'update', at(event)));
+          }
           enqueue.assign({ stopChargingSent: true, stopReason: 'targetSocReached' });
           enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', undefined, TOLERATE));
         }
@@ -448,7 +455,9 @@ export const v2gEvSessionMachine = setup({
         postCharge: {
           // Out of energy transfer by whatever message came first (Charging Stopped or straight
           // Post Charging Ready): the EV no longer asks for energy (state B; the CP skips repeats).
-          entry: [{ type: 'phase', params: { phase: 'postCharge' } }, enqueueActions(({ enqueue, system }) => sendCp(enqueue, system, 'B'))],
+          entry: [{ type: 'phase', params: { phase: 'postCharge' } }, enqueueActions(({ enqueue, context, system }) => {
+            if (context.resistorC) sendCp(enqueue, system, 'B');
+          })],
           // AC ends by itself (21.9.5); if a DC module never says Post Charging Ready, ask anyway.
           after: { postChargeFallback: { actions: 'stopSession' } },
         },
