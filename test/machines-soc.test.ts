@@ -40,9 +40,13 @@ describe('SOC during the charge loop', () => {
     });
     const ended = new Set<string>();
     const samples: number[] = [];
+    let evseEnd: number | undefined;
     evse.on('*', (e) => {
       const ev2 = e as StationEmitted;
-      if (ev2.type === 'sessionEnded') ended.add('EVSE');
+      if (ev2.type === 'sessionEnded') {
+        ended.add('EVSE');
+        evseEnd = ev2.record.socEndPercent;
+      }
       if (ev2.type === 'sample' && ev2.socPercent !== undefined) samples.push(ev2.socPercent);
     });
     ev.on('*', (e) => (e as StationEmitted).type === 'sessionEnded' && ended.add('EV'));
@@ -53,11 +57,13 @@ describe('SOC during the charge loop', () => {
 
     expect(ended.size).toBe(2);
     expect(sent[0]).toBe(90);
-    expect(sent.at(-1)).toBe(94);
+    expect(sent.at(-1)).toBe(95);
     expect(nonDecreasing(sent)).toBe(true);
-    expect(new Set(sent).size).toBe(5);
+    expect(new Set(sent).size).toBe(6);
     expect(received[0]).toBe(90);
     expect(received.at(-1)).toBeGreaterThanOrEqual(94);
+    // The SOC that ended the charge reaches the EVSE (welding detection), so both records agree.
+    expect(evseEnd).toBe(95);
     expect(nonDecreasing(received)).toBe(true);
     // The EVSE station's own samples (dashboard, status line) carry the rising SOC too.
     expect(Math.max(...samples)).toBeGreaterThanOrEqual(94);
