@@ -9,7 +9,7 @@ import { type Transport, TransportError } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
 import { type Role, type StationSettings, loadStation } from '../config.js';
-import { runStations } from '../run.js';
+import { type RunResult, runStations } from '../run.js';
 import { type RunFlags, runSettings } from './common.js';
 
 export interface HardwareFlags extends RunFlags {
@@ -36,33 +36,45 @@ function hint(e: TransportError): string {
   }
 }
 
+/** What a test may put in place of the real surroundings (production passes nothing). */
+export interface HardwareEnv {
+  /** Default: the wall clock. A VirtualClock is driven by runStations (tests with fake hardware). */
+  clock?: Clock;
+  /** Where the log goes (default stdout). */
+  out?: NodeJS.WriteStream;
+}
+
 export async function runHardware(
   flags: HardwareFlags,
   role: Role,
   open: (station: StationSettings, clock: Clock) => Promise<{ transport: Transport; hostMac: string; moduleMac: string }>,
-): Promise<void> {
+  env: HardwareEnv = {},
+): Promise<RunResult> {
   const settings = runSettings(flags, true);
   const station = loadStation(flags.config, role, flags.mac ? { mac: flags.mac } : {});
   // -m on the command line wins over the file's "mac" (the reference let the file win).
   if (flags.mac) station.mac = flags.mac;
   if (flags.portmirror) station.portMirror = true;
-  const clock = new RealClock();
+  const clock = env.clock ?? new RealClock();
+  const out = env.out ?? process.stdout;
   let link: Awaited<ReturnType<typeof open>>;
   try {
     link = await open(station, clock);
   } catch (e) {
     throw transportError(e);
   }
-  if (settings.logFormat === 'human') process.stdout.write(`Welcome to freev2g ${role} (${flags.interface}, module ${station.mac})\n`);
+  if (settings.logFormat === 'human') out.write(`Welcome to freev2g ${role} (${flags.interface}, module ${station.mac})\n`);
   const result = await runStations({
     stations: [{ settings: station, transport: link.transport, hostMac: link.hostMac, moduleMac: link.moduleMac }],
     clock,
+    out,
     ...settings,
     ...(station.ev ? { targetSocPercent: station.ev.targetSocPercent } : {}),
     ...(station.portMirror ? { beforeStart: (client: HciClient) => setPortMirror(client, true) } : {}),
   });
-  if (settings.logFormat === 'human') process.stdout.write('Goodbye!\n');
+  if (settings.logFormat === 'human') out.write('Goodbye!\n');
   process.exitCode = result.exitCode;
+  return result;
 }
 
 /** 13.3.10 Set Port Mirror State, as the reference does before its loop. */
