@@ -257,7 +257,7 @@ describe('the EVSE module resets mid-session', () => {
 });
 
 describe('unplugged', () => {
-  for (const phase of ['cableCheck', 'preCharge', 'chargeLoop'] as const) {
+  for (const phase of ['authorization', 'cableCheck', 'preCharge', 'chargeLoop'] as const) {
     it(`in ${phase}: session aborted, output 0, CP 100 %, the next session works`, async () => {
       const faults: FaultConfig = { unplugIn: phase };
       const r = start({ faults });
@@ -270,6 +270,20 @@ describe('unplugged', () => {
       await expectNextSessionWorks(r);
     });
   }
+});
+
+describe('unplugged during SLAC matching', () => {
+  it('no session yet: CP back to 100 %; the replugged car matches again and charges', async () => {
+    const faults: FaultConfig = { unplugIn: 'slac' };
+    const r = start({ faults });
+    expect(await r.until(() => r.logs('EVSE').includes('EV disconnected'))).toBe(true);
+    delete faults.unplugIn;
+    expect(cpDuty(r)).toBe(1000);
+    expect(await r.until(ended(r))).toBe(true);
+    expect(lastRecord(r)).toMatchObject({ stopReason: 'evStopped' });
+    expect(lastRecord(r)?.error).toBeUndefined();
+    expectSafe(r);
+  });
 });
 
 describe('PLC link lost mid-session', () => {
