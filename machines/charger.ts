@@ -207,5 +207,11 @@ export const chargerMachine = setup({
 });
 
 function definedOnly<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && Number.isFinite(v))) as Partial<T>;
+  // A plain loop: this runs for every EV parameter message of the charge loop.
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(o)) {
+    const v = (o as Record<string, unknown>)[k];
+    if (v !== undefined && Number.isFinite(v)) out[k] = v;
+  }
+  return out as Partial<T>;
 }

@@ -173,7 +173,7 @@ class Client implements HciClientHandle {
 
   private send(frame: Uint8Array): void {
     const decoded = decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' });
-    this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame, ...(decoded.ok ? { message: decoded.message } : {}) });
+    this.traffic$.next(record('tx', this.clock.now(), frame, decoded));
     this.transport.send(frame).catch((e: unknown) => {
       // The medium refused the frame: every command waiting on this link fails now rather than
       // at its timeout.
@@ -216,12 +216,12 @@ class Client implements HciClientHandle {
     const p = this.inFlight.get(frame.modId);
     if (p && p.def.subId === frame.subId && p.reqId === frame.reqId) {
       const decoded = decodeMessage(frame, { direction: 'toHost' });
-      this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decoded) });
+      this.traffic$.next(record('rx', at, bytes, decoded));
       this.onResponse(p, frame.payload, decoded);
       return;
     }
     const decoded = decodeMessage(frame, { direction: 'toHost' });
-    this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decoded) });
+    this.traffic$.next(record('rx', at, bytes, decoded));
     if (decoded.ok && decoded.message.direction === 'status' && frame.subId >= FIRST_STATUS_SUB_ID) {
       const m = decoded.message;
       this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
@@ -309,6 +309,11 @@ const name = (def: CommandDef): string => `${def.module}.${def.name}`;
 
 function decodedOrNot(r: ReturnType<typeof decodeMessage>): { message?: DecodedMessage } {
   return r.ok ? { message: r.message } : {};
+}
+
+/** A traffic record built in one allocation (this runs for every frame, both ways). */
+function record(dir: 'tx' | 'rx', at: number, bytes: Uint8Array, r: ReturnType<typeof decodeMessage>): TrafficRecord {
+  return r.ok ? { dir, at, bytes, message: r.message } : { dir, at, bytes };
 }
 
 function parseFrameOrThrow(bytes: Uint8Array): Parameters<typeof decodeMessage>[0] {
