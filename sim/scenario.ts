@@ -15,8 +15,8 @@ const battery = z.strictObject({
   capacityWh: z.number().positive().default(40_000),
   /** SOC at plug-in; when absent the EV host's socPercent (Set DC Charging Parameters) is used. */
   socStartPercent: z.number().min(0).max(100).optional(),
-  /** The car reports charging complete at this SOC. */
-  socTargetPercent: z.number().min(0).max(100).default(80),
+  /** SOC at which the car reports charging complete; default: the EV host's full SOC. */
+  socTargetPercent: z.number().min(0).max(100).optional(),
 });
 
 /** An error code the car (DC_EVErrorCode, 18.12.6) reports from a phase on. */
@@ -36,7 +36,7 @@ const ev = z.strictObject({
   protocol: z.enum(PROTOCOLS).optional(),
   /** Preferred energy transfer mode when both sides support it (else the first common one). */
   energyTransferMode: z.enum(ENERGY_TRANSFER_MODES).optional(),
-  battery: battery.default({ capacityWh: 40_000, socTargetPercent: 80 }),
+  battery: battery.default({ capacityWh: 40_000 }),
   /** Besides the SOC target: report charging complete after this long in the charge loop. */
   stopAfterChargingMs: ms.optional(),
   /** Interval of repeated requests (cable check, pre-charge, charge loop, welding detection). */

@@ -57,7 +57,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
 
   const snapshot = (): EvSnapshot => {
     const s = soc();
-    const target = scenario.ev.battery.socTargetPercent;
+    // A scenario target scripts when the car calls itself complete; without one the battery is
+    // complete at the full SOC the EV host configured (its host decides when to stop before that).
+    const target = scenario.ev.battery.socTargetPercent ?? ((dc && num(dc, 'fullSocPercent')) || 100);
     const afterMs = scenario.ev.stopAfterChargingMs;
     const inLoop = cable.phase === 'chargeLoop';
     const complete = s >= target || (inLoop && afterMs !== undefined && clock.now() - loopStartedAt >= afterMs);
