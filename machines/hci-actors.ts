@@ -105,12 +105,19 @@ export interface CommandRequest {
 
 export type CommanderEvent =
   /**
-   * A command failed. `moduleSilent`: it timed out and nothing at all came from the module
-   * since it was asked for (the module stopped answering, as opposed to one lost frame).
+   * A command failed. `moduleSilent`: it timed out and nothing at all came from the module for
+   * SILENCE_MS, nor since it was asked for (the module stopped answering, not one lost frame).
    */
   | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean; moduleSilent?: boolean }
   /** A new longest reaction (status message -> answering command sent); only when it grows. */
   | { type: 'hci.reaction'; tag: string; command: string; reactionMs: number };
+
+/**
+ * A timeout counts as "the module stopped answering" once nothing at all came from it for this
+ * long (and since the command was asked for): short per-command timeouts (updates) must not
+ * take a quiet moment for a dead module.
+ */
+export const SILENCE_MS = 1000;
 
 export interface CommanderInput {
   client: HciClient;
@@ -145,7 +152,8 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
       if (stopped) return;
       const error = e instanceof Error ? e : new Error(String(e));
       const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
-      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || (error.kind === 'timeout' && lastRxAt < askedAt));
+      const silent = lastRxAt < askedAt && input.clock.now() - lastRxAt >= SILENCE_MS;
+      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || (error.kind === 'timeout' && silent));
       sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
     });
   });

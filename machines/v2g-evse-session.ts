@@ -89,6 +89,15 @@ function command(def: CommandDef, fields: unknown, tag: string, answersAt?: numb
   return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}) };
 }
 
+/**
+ * Updates wait for their answer at most one update interval: a lost update or answer must not
+ * hold the V2G queue for the default 1 s, past the module's 500 ms deadline (18.10.4); the next
+ * update then goes out in time.
+ */
+function updateOptions(intervalMs: number): Pick<CommandRequest, 'options'> {
+  return { options: { timeoutMs: Math.max(50, intervalMs) } };
+}
+
 type ChargerRef = ActorRefFrom<typeof chargerMachine>;
 
 function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined {
@@ -239,9 +248,8 @@ export const v2gEvseSessionMachine = setup({
       const c = context.config.charger;
       const answersAt = at(event);
       if (isDc(context.energyTransferMode)) {
-        enqueue.sendTo(
-          'commander',
-          command(
+        enqueue.sendTo('commander', {
+          ...command(
             V2g.EvseUpdateDcChargingParameters,
             {
               isolationLevel: context.cableCheckDone ? IsolationLevel.valid : IsolationLevel.invalid,
@@ -255,9 +263,10 @@ export const v2gEvseSessionMachine = setup({
             'update',
             answersAt,
           ),
-        );
+          ...updateOptions(context.config.updateIntervalMs),
+        });
       } else {
-        enqueue.sendTo('commander', command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt));
+        enqueue.sendTo('commander', { ...command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt), ...updateOptions(context.config.updateIntervalMs) });
       }
       const gap = context.lastUpdateAt === undefined ? 0 : now - context.lastUpdateAt;
       enqueue.assign({
