@@ -7,7 +7,7 @@ import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CliError, EXIT } from '../app/cli.js';
 import type { HardwareFlags } from '../app/commands/hardware.js';
-import { openRealSpi, runSpi, type SpiOpener } from '../app/commands/spi.js';
+import { openRealSpi, runSpi, type SpiFlags, type SpiOpener } from '../app/commands/spi.js';
 import { createHciClient } from '../machines/hci-client.js';
 import { createEvStation, evConfig } from '../machines/index.js';
 import { createSimulatedPair, parseScenario, serveOverSpi, type SimSpiSlave, type SimulatedPair } from '../sim/index.js';
@@ -91,6 +91,19 @@ describe('freev2g spi: the runner with simulated hardware', () => {
     expect(err).toBeInstanceOf(CliError);
     expect((err as CliError).exitCode).toBe(EXIT.transport);
     expect((err as CliError).message).toContain('/dev/spidev0.0');
+  });
+
+  it('passes the wiring options of the command line to the opener, and only those', async () => {
+    const seen: Parameters<SpiOpener>[0][] = [];
+    const open: SpiOpener = (o) => {
+      seen.push(o);
+      return Promise.reject(new TransportError('noSuchInterface', 'not present'));
+    };
+    const run = (extra: Partial<SpiFlags>) => runSpi({ ...flags(), ...extra }, 'EVSE', { openSpi: open, clock: new VirtualClock(), out: collector().out }).catch(() => undefined);
+    await run({});
+    await run({ gpioOffset: 512, csGpio: null, rxReadyGpio: 5, speedHz: 12_000_000 });
+    expect(seen[0]).toEqual({ device: 'spidev0.0', clock: expect.anything() });
+    expect(seen[1]).toEqual({ device: 'spidev0.0', clock: expect.anything(), gpioOffset: 512, csGpio: null, rxReadyGpio: 5, speedHz: 12_000_000 });
   });
 
   it.runIf(!existsSync('/dev/spidev0.0'))('defaults to the real hardware (spi-device + onoff): here no /dev/spidev0.0', async () => {

@@ -2,7 +2,7 @@
  * `freev2g spi -i spidev0.0 -r EVSE|EV`: drive a WHITE-beet over SPI (manual 9.2) from a
  * Raspberry Pi: spi-device and onoff, GPIO 22 RX_READY, 27 TX_PENDING, 24 chip select.
  */
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import type { OpenSpiOptions } from '../../transports/spi.js';
 import type { Transport } from '../../transports/transport.js';
 import type { Role } from '../config.js';
@@ -20,18 +20,42 @@ export const openRealSpi: SpiOpener = async (options) => {
   return openSpiTransport(options);
 };
 
+/** Wiring and clock options of the spi command (defaults: the reference's Raspberry Pi wiring). */
+export interface SpiFlags extends HardwareFlags {
+  speedHz?: number;
+  rxReadyGpio?: number;
+  txPendingGpio?: number;
+  /** A GPIO number, or null for the SPI driver's own chip select (`--cs-gpio native`). */
+  csGpio?: number | null;
+  resetGpio?: number;
+  gpioOffset?: number;
+}
+
+/** The OpenSpiOptions a command line asks for (only what was given; the transport has the defaults). */
+export function spiWiring(flags: SpiFlags): Omit<OpenSpiOptions, 'clock'> {
+  const { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset } = flags;
+  const given = { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset };
+  return { device: flags.interface, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
+}
+
+const gpioNumber = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a GPIO number (0 or more)');
+  return n;
+};
+
 export interface SpiEnv extends HardwareEnv {
   /** Default: the real hardware. Tests hand in a simulated slave here. */
   openSpi?: SpiOpener;
 }
 
 /** The command's work, after parsing: open the SPI link and run the station on it. */
-export function runSpi(flags: HardwareFlags, role: Role, env: SpiEnv = {}): Promise<RunResult> {
+export function runSpi(flags: SpiFlags, role: Role, env: SpiEnv = {}): Promise<RunResult> {
   const openSpi = env.openSpi ?? openRealSpi;
   return runHardware(
     flags,
     role,
-    async (station, clock) => ({ transport: await openSpi({ device: flags.interface, clock }), hostMac: NON_ETH_HOST_MAC, moduleMac: station.mac }),
+    async (station, clock) => ({ transport: await openSpi({ ...spiWiring(flags), clock }), hostMac: NON_ETH_HOST_MAC, moduleMac: station.mac }),
     env,
   );
 }
@@ -43,14 +67,26 @@ export function register(program: Command): void {
     .requiredOption('-i, --interface <device>', 'SPI device, e.g. spidev0.0')
     .requiredOption('-r, --role <role>', 'EVSE or EV')
     .option('-c, --config <file>', 'station configuration (reference JSON layout; default config/evse.json or config/ev.json)')
-    .option('-m, --mac <mac>', 'module MAC, only used to label captures');
+    .option('-m, --mac <mac>', 'module MAC, only used to label captures')
+    .option('--speed-hz <hz>', 'SPI clock in Hz, at most 12 MHz (manual 9.2.6; default 8 MHz)', (v: string) => {
+      const n = Number(v);
+      if (!(Number.isInteger(n) && n > 0 && n <= 12_000_000)) throw new InvalidArgumentError('expected 1..12000000 Hz');
+      return n;
+    })
+    .option('--rx-ready-gpio <n>', 'BCM GPIO of SPI_RX_READY (default 22)', gpioNumber)
+    .option('--tx-pending-gpio <n>', 'BCM GPIO of SPI_TX_PENDING (default 27)', gpioNumber)
+    .option('--cs-gpio <n|native>', 'GPIO used as chip select (default 24), or "native" for the SPI driver\'s own', (v: string) =>
+      v === 'native' ? null : gpioNumber(v),
+    )
+    .option('--reset-gpio <n>', 'GPIO wired to the module reset (active low), used to recover from loss of sync', gpioNumber)
+    .option('--gpio-offset <n>', 'added to every GPIO number for sysfs (e.g. 512 on newer Raspberry Pi kernels)', gpioNumber);
   addRunOptions(cmd, true)
     .addHelpText(
       'after',
       '\nExit codes: 0 done (or stopped by SIGINT/SIGTERM), 2 usage, 3 configuration, 4 SPI/GPIO device or library,\n' +
         '5 a session ended on an error, 130 second signal.',
     )
-    .action(async (flags: HardwareFlags) => {
+    .action(async (flags: SpiFlags) => {
       await runSpi(flags, roleOf(flags.role));
     });
 }
