@@ -153,7 +153,7 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
       const error = e instanceof Error ? e : new Error(String(e));
       const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
       const silent = lastRxAt < askedAt && input.clock.now() - lastRxAt >= SILENCE_MS;
-      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || (error.kind === 'timeout' && silent));
+      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || error.kind === 'desync' || (error.kind === 'timeout' && silent));
       sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
     });
   });

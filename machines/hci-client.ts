@@ -89,7 +89,8 @@ class Client implements HciClientHandle {
   private readonly queues = new Map<number, Pending[]>();
   private readonly sub: Subscription;
   private closed = false;
-  private resync: { timer?: TimerId; pingReqId: number } | undefined;
+  /** While resynchronising: since when, and whether the commands waiting were given up. */
+  private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
 
   constructor(options: HciClientOptions) {
     this.transport = options.transport;
@@ -114,6 +115,7 @@ class Client implements HciClientHandle {
 
   request<D extends CommandDef>(def: D, fields: RequestOf<D>, options: RequestOptions = {}): Promise<ResponseOf<D>> {
     if (this.closed) return Promise.reject(new HciError('closed', name(def), `${name(def)}: client closed`));
+    if (this.resync?.gaveUp) return Promise.reject(new HciError('desync', name(def), `${name(def)}: module not answering pings after a framing error (10.2)`));
     return new Promise<ResponseOf<D>>((resolve, reject) => {
       const timeoutMs = options.timeoutMs ?? this.defaults.timeoutMs;
       const p: Pending = {
@@ -265,7 +267,7 @@ class Client implements HciClientHandle {
   /** 10.2 option 2: ping every `resyncPingMs` until the framing module answers. */
   private startResync(): void {
     if (this.resync || this.closed) return;
-    this.resync = { pingReqId: -1 };
+    this.resync = { pingReqId: -1, startedAt: this.clock.now(), gaveUp: false };
     // Commands in flight may never be answered: stop their timers; they go out again after.
     for (const p of this.inFlight.values()) {
       if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
@@ -277,6 +279,12 @@ class Client implements HciClientHandle {
   private ping(): void {
     const r = this.resync;
     if (!r || this.closed) return;
+    if (!r.gaveUp && this.clock.now() - r.startedAt >= this.defaults.timeoutMs) {
+      // No Ping Reply for a whole command timeout: the module is not there. The commands waiting
+      // fail now (their own timers were stopped), new ones fail at once; pinging goes on.
+      r.gaveUp = true;
+      this.failWaiting(`no Ping Reply within ${this.defaults.timeoutMs} ms after a framing error (10.2)`);
+    }
     r.pingReqId = this.allocReqId();
     this.send(encodeFrame({ modId: FRAMING_MOD_ID, subId: PING_SUB_ID, reqId: r.pingReqId, payload: new Uint8Array(0) }));
     r.timer = this.clock.setTimeout(() => this.ping(), this.defaults.resyncPingMs);
@@ -289,6 +297,16 @@ class Client implements HciClientHandle {
     this.resync = undefined;
     for (const p of [...this.inFlight.values()]) this.transmit(p);
     for (const modId of this.queues.keys()) this.pump(modId);
+  }
+
+  private failWaiting(detail: string): void {
+    const all = [...this.inFlight.values(), ...[...this.queues.values()].flat()];
+    this.inFlight.clear();
+    this.queues.clear();
+    for (const p of all) {
+      if (p.timer !== undefined) this.clock.clearTimeout(p.timer);
+      p.reject(new HciError('desync', name(p.def), `${name(p.def)}: ${detail}`));
+    }
   }
 
   private failAll(detail: string, close: boolean): void {

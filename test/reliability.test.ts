@@ -9,13 +9,15 @@ import { getShortestPaths } from '@xstate/graph';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AnyActorScope, type AnyStateMachine, assign, createEmptyActor, setup } from 'xstate';
 import type { DecodedMessage } from '../codec/catalog.js';
-import { encodeFrame } from '../codec/frame.js';
+import { ControlPilot, System } from '../codec/catalog.js';
+import { encodeFrame, parseFrame } from '../codec/frame.js';
 import { commandedOutput } from '../machines/charger.js';
 import { createHciClient } from '../machines/hci-client.js';
 import { HciError, type HciClient } from '../machines/hci-types.js';
 import { createEvStation, createEvseStation, evConfig, evseConfig } from '../machines/index.js';
 import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import { type FaultConfig, type Scenario, type ScenarioInput, type SimulatedPair, builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../sim/index.js';
+import { createMemoryPair } from '../transports/memory.js';
 import type { Transport } from '../transports/transport.js';
 import { v2gEvSessionMachine } from '../machines/v2g-ev-session.js';
 import { VirtualClock, flushMicrotasks } from '../util/clock.js';
@@ -210,6 +212,38 @@ describe('a faulty host<->module link for a whole session', () => {
       expect(r.violations).toEqual([]);
     });
   }
+});
+
+describe('a framing error, then the module goes silent (10.2 resync that never ends)', () => {
+  it('waiting commands fail typed (desync) after one timeout, new ones at once; a Ping Reply recovers the link', async () => {
+    const clock = new VirtualClock(0);
+    const [host, module] = createMemoryPair({ clock });
+    const client = createHciClient({ transport: host, clock });
+    let answering = false;
+    module.frames$.subscribe((f) => {
+      const parsed = parseFrame(f);
+      if (!answering || 'error' in parsed) return;
+      // Once back: a Ping Reply for pings, "success" for anything else.
+      const { modId, subId, reqId } = parsed.frame;
+      void module.send(modId === 0x0e ? encodeFrame({ modId, subId: 0x01, reqId, payload: new Uint8Array(0) }) : encodeFrame({ modId, subId, reqId, payload: Uint8Array.of(0) }));
+    });
+    const first = client.request(System.GetFirmwareVersion, {}).catch((e: unknown) => e);
+    await flushMicrotasks();
+    void module.send(encodeFrame({ modId: 0xff, subId: 0xf2, reqId: 0xff, payload: new Uint8Array(0) })); // checksum error
+    await clock.runUntil(() => false, 1100, 10);
+    const err = await first;
+    expect(err).toBeInstanceOf(HciError);
+    expect(err).toMatchObject({ kind: 'desync', command: 'System.GetFirmwareVersion' });
+    await expect(client.request(ControlPilot.Stop, {})).rejects.toMatchObject({ kind: 'desync', command: 'ControlPilot.Stop' });
+    expect(client.resyncing).toBe(true);
+    answering = true;
+    await clock.runUntil(() => !client.resyncing, 1000, 10);
+    expect(client.resyncing).toBe(false);
+    const p = client.request(ControlPilot.Stop, {});
+    await clock.runUntil(() => false, 100, 10);
+    await expect(p).resolves.toEqual({});
+    await client.close();
+  });
 });
 
 describe('garbage toward the host', () => {
