@@ -6,17 +6,17 @@
  *
  * Children (systemIds): battery (whole life), cp, slac (while running), session (per session).
  */
-import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
-import { ControlPilot, Slac, System, V2g } from '../codec/catalog.js';
+import { assign, emit, sendTo, setup } from 'xstate';
+import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import { type BatterySample, batteryMachine } from './battery.js';
 import type { EvConfig } from './config.js';
 import { controlPilotEvMachine } from './control-pilot-ev.js';
-import { checkFirmware } from './firmware.js';
-import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence } from './hci-actors.js';
+import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, interruption, logEvent } from './station-events.js';
+import { STALE, endStates, initialisingState, stationActions, stationGuards } from './station-common.js';
+import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 
 export interface EvStationInput {
@@ -53,8 +53,6 @@ interface EvStationContext extends EvStationInput {
   lastRecord?: SessionRecord;
 }
 
-const STALE = [UNEXPECTED_MESSAGE, 0x10, 0x11] as const;
-
 const cleanupSteps = (): HciStep[] => [
   { text: 'Stop session (stale V2G state)', def: V2g.EvStopSession, tolerate: STALE, bestEffort: true },
   { text: 'Stop SLAC (stale state)', def: Slac.StopSlac, tolerate: STALE, bestEffort: true },
@@ -69,9 +67,6 @@ const shutdownSteps = (): HciStep[] => [
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
 ];
 
-type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
-const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
-
 export const evStationMachine = setup({
   types: {
     input: {} as EvStationInput,
@@ -81,60 +76,22 @@ export const evStationMachine = setup({
   },
   actors: { hciSequence, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
-    reemit: emit(({ event }) => (event as ChildEmit).event),
-    log: emit((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EV', p.text, p.level ?? 'info').event),
-    logStep: emit(({ event }) => logEvent('EV', (event as { text: string }).text).event),
-    phase: emit((_, p: { phase: SessionPhase }) => ({ type: 'phase' as const, station: 'EV' as const, phase: p.phase })),
+    ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord),
     sample: emit(({ event }) => {
       const s = event as BatterySample;
       return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
     }),
-    firmwareChecked: enqueueActions(({ enqueue, context, event }) => {
-      const version = firmwareOf(event);
-      const verdict = checkFirmware('EV', version);
-      enqueue.assign({ firmware: version });
-      enqueue.emit(logEvent('EV', `WHITE-beet-PI firmware version: ${version}`).event);
-      if (verdict.kind === 'unknown') enqueue.emit(logEvent('EV', `Warning: ${verdict.text}`, 'warn').event);
-      if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {
-        enqueue.assign({ failure: verdict.text });
-        enqueue.emit(logEvent('EV', `Refusing to run: ${verdict.text}`, 'error').event);
-      }
-    }),
-    noteFailure: assign({ failure: ({ event }) => (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
-    logFailure: emit(({ context }) => logEvent('EV', `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
     batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'evseDisconnected' }),
     stopChargingNow: sendTo('session', { type: 'session.stopCharging', reason: 'userRequest' }),
-    /**
-     * Leaving the session state before the session machine finished (shutdown, a station
-     * failure) once the V2G session had started: its record is emitted all the same, with the reason. Exit actions run before
-     * the invoked session is stopped, so its context is still there.
-     */
-    sessionInterrupted: enqueueActions(({ enqueue, context, event, system }) => {
-      const snap = (system.get('session') as { getSnapshot(): { status: string; context: EvSessionContext } } | undefined)?.getSnapshot();
-      if (snap?.status !== 'active') return;
-      const cut = interruption(event as { type: string });
-      const own = evSessionRecord(snap.context, system);
-      // Only a V2G session that started (Session Started received) is a session to record.
-      if (own.protocol === undefined) return;
-      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
-      enqueue.emit({ type: 'sessionEnded', station: 'EV', record });
-    }),
-    sessionEnded: enqueueActions(({ enqueue, context, event }) => {
-      const record = (event as unknown as { output: SessionRecord }).output;
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
-      enqueue.emit({ type: 'sessionEnded', station: 'EV', record });
-    }),
   },
   delays: { evseGoneGrace: 2000 },
   guards: {
-    firmwareRefused: ({ context }) => context.failure !== undefined,
+    ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     evsePresent: ({ context }) => context.evsePresent,
-    fatal: ({ event }) => (event as { fatal?: boolean }).fatal === true,
   },
 }).createMachine({
   id: 'evStation',
@@ -148,29 +105,7 @@ export const evStationMachine = setup({
   },
   initial: 'initialising',
   states: {
-    initialising: {
-      entry: { type: 'phase', params: { phase: 'initialising' } },
-      initial: 'firmware',
-      on: { shutdown: '#evStation.shuttingDown' },
-      states: {
-        firmware: {
-          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
-          on: {
-            'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
-            'hci.sequenceFailed': { target: '#evStation.failed', actions: 'noteFailure' },
-          },
-        },
-        verdict: { always: [{ guard: 'firmwareRefused', target: '#evStation.failed' }, { target: 'cleanup' }] },
-        cleanup: {
-          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: cleanupSteps() }) },
-          on: {
-            'hci.step': { actions: 'logStep' },
-            'hci.sequenceDone': '#evStation.running',
-            'hci.sequenceFailed': { target: '#evStation.failed', actions: 'noteFailure' },
-          },
-        },
-      },
-    },
+    initialising: initialisingState('evStation', cleanupSteps),
     running: {
       invoke: [
         { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
@@ -233,23 +168,6 @@ export const evStationMachine = setup({
         },
       },
     },
-    shuttingDown: {
-      entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, 'batteryOff'],
-      invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: shutdownSteps() }) },
-      on: {
-        'hci.step': { actions: 'logStep' },
-        'hci.sequenceDone': 'stopped',
-        'hci.sequenceFailed': 'stopped',
-        shutdown: {},
-      },
-    },
-    failed: {
-      entry: [{ type: 'phase', params: { phase: 'error' } }, 'batteryOff', 'logFailure'],
-      on: { shutdown: 'shuttingDown' },
-    },
-    stopped: {
-      type: 'final',
-      entry: { type: 'phase', params: { phase: 'stopped' } },
-    },
+    ...endStates('batteryOff', shutdownSteps),
   },
 });

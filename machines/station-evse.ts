@@ -7,18 +7,18 @@
  * Children (systemIds): charger (whole life), cp, slac (while running), session (per session).
  * Emits StationEmitted events (log, phase, sample, authorization, sessionEnded).
  */
-import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
-import { ControlPilot, Slac, System, V2g } from '../codec/catalog.js';
+import { assign, emit, sendTo, setup } from 'xstate';
+import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
 import { type ChargerSample, chargerMachine } from './charger.js';
 import { controlPilotEvseMachine } from './control-pilot-evse.js';
 import type { EvseConfig } from './config.js';
-import { checkFirmware } from './firmware.js';
-import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence } from './hci-actors.js';
+import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, interruption, logEvent } from './station-events.js';
+import { STALE, endStates, initialisingState, stationActions, stationGuards } from './station-common.js';
+import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
 export interface EvseStationInput {
@@ -56,9 +56,6 @@ interface EvseStationContext extends EvseStationInput {
   lastRecord?: SessionRecord;
 }
 
-/** Result codes tolerated when clearing state that may not exist (10.1.5 0x05, SLAC/V2G 0x10, 0x11). */
-const STALE = [UNEXPECTED_MESSAGE, 0x10, 0x11] as const;
-
 const cleanupSteps = (): HciStep[] => [
   { text: 'Stop listening (stale V2G state)', def: V2g.EvseStopListen, tolerate: STALE, bestEffort: true },
   { text: 'Stop SLAC (stale state)', def: Slac.StopSlac, tolerate: STALE, bestEffort: true },
@@ -72,9 +69,6 @@ const shutdownSteps = (): HciStep[] => [
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
 ];
 
-type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
-const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
-
 export const evseStationMachine = setup({
   types: {
     input: {} as EvseStationInput,
@@ -84,60 +78,22 @@ export const evseStationMachine = setup({
   },
   actors: { hciSequence, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
   actions: {
-    reemit: emit(({ event }) => (event as ChildEmit).event),
-    log: emit((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EVSE', p.text, p.level ?? 'info').event),
-    logStep: emit(({ event }) => logEvent('EVSE', (event as { text: string }).text).event),
-    phase: emit((_, p: { phase: SessionPhase }) => ({ type: 'phase' as const, station: 'EVSE' as const, phase: p.phase })),
+    ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord),
     sample: emit(({ event }) => {
       const s = event as ChargerSample;
       return { type: 'sample' as const, station: 'EVSE' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.powerW, energyWh: s.energyWh, ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}) };
     }),
-    firmwareChecked: enqueueActions(({ enqueue, context, event }) => {
-      const version = firmwareOf(event);
-      const verdict = checkFirmware('EVSE', version);
-      enqueue.assign({ firmware: version });
-      enqueue.emit(logEvent('EVSE', `WHITE-beet-EI firmware version: ${version}`).event);
-      if (verdict.kind === 'unknown') enqueue.emit(logEvent('EVSE', `Warning: ${verdict.text}`, 'warn').event);
-      if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {
-        enqueue.assign({ failure: verdict.text });
-        enqueue.emit(logEvent('EVSE', `Refusing to run: ${verdict.text}`, 'error').event);
-      }
-    }),
-    noteFailure: assign({ failure: ({ event }) => (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
-    logFailure: emit(({ context }) => logEvent('EVSE', `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
     chargerOff: sendTo('charger', { type: 'charger.stop' }),
     cpHlc: sendTo('cp', { type: 'cp.hlc' }),
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
-    /**
-     * Leaving the session state before the session machine finished (shutdown, a station
-     * failure) once the V2G session had started: its record is emitted all the same, with the reason. Exit actions run before
-     * the invoked session is stopped, so its context is still there.
-     */
-    sessionInterrupted: enqueueActions(({ enqueue, context, event, system }) => {
-      const snap = (system.get('session') as { getSnapshot(): { status: string; context: EvseSessionContext } } | undefined)?.getSnapshot();
-      if (snap?.status !== 'active') return;
-      const cut = interruption(event as { type: string });
-      const own = evseSessionRecord(snap.context, system);
-      // Only a V2G session that started (Session Started received) is a session to record.
-      if (own.protocol === undefined) return;
-      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
-      enqueue.emit({ type: 'sessionEnded', station: 'EVSE', record });
-    }),
-    sessionEnded: enqueueActions(({ enqueue, context, event }) => {
-      const record = (event as unknown as { output: SessionRecord }).output;
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record });
-      enqueue.emit({ type: 'sessionEnded', station: 'EVSE', record });
-    }),
   },
   guards: {
-    firmwareRefused: ({ context }) => context.failure !== undefined,
+    ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     vehiclePresent: ({ context }) => context.vehiclePresent,
     firstAttempt: ({ event }) => (event as { attempt?: number }).attempt === 1,
-    fatal: ({ event }) => (event as { fatal?: boolean }).fatal === true,
     moduleFailure: ({ event }) => {
       const name = (event as unknown as { output: SessionRecord }).output.error?.name;
       return name === 'moduleNotResponding' || name === 'moduleLostSession';
@@ -155,29 +111,7 @@ export const evseStationMachine = setup({
   },
   initial: 'initialising',
   states: {
-    initialising: {
-      entry: { type: 'phase', params: { phase: 'initialising' } },
-      initial: 'firmware',
-      on: { shutdown: '#evseStation.shuttingDown' },
-      states: {
-        firmware: {
-          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
-          on: {
-            'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
-            'hci.sequenceFailed': { target: '#evseStation.failed', actions: 'noteFailure' },
-          },
-        },
-        verdict: { always: [{ guard: 'firmwareRefused', target: '#evseStation.failed' }, { target: 'cleanup' }] },
-        cleanup: {
-          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: cleanupSteps() }) },
-          on: {
-            'hci.step': { actions: 'logStep' },
-            'hci.sequenceDone': '#evseStation.running',
-            'hci.sequenceFailed': { target: '#evseStation.failed', actions: 'noteFailure' },
-          },
-        },
-      },
-    },
+    initialising: initialisingState('evseStation', cleanupSteps),
     running: {
       invoke: [
         { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
@@ -263,23 +197,6 @@ export const evseStationMachine = setup({
         shutdown: 'shuttingDown',
       },
     },
-    shuttingDown: {
-      entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, 'chargerOff'],
-      invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: shutdownSteps() }) },
-      on: {
-        'hci.step': { actions: 'logStep' },
-        'hci.sequenceDone': 'stopped',
-        'hci.sequenceFailed': 'stopped',
-        shutdown: {},
-      },
-    },
-    failed: {
-      entry: [{ type: 'phase', params: { phase: 'error' } }, 'chargerOff', 'logFailure'],
-      on: { shutdown: 'shuttingDown' },
-    },
-    stopped: {
-      type: 'final',
-      entry: { type: 'phase', params: { phase: 'stopped' } },
-    },
+    ...endStates('chargerOff', shutdownSteps),
   },
 });

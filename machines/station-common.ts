@@ -1,0 +1,139 @@
+/**
+ * What the EV and EVSE stations share: the start (firmware check, clearing stale state), the
+ * shutdown, failure and stop states, and the actions and guards those use. Each station builds
+ * its machine from these with its own role label and machine id, so both keep their state names.
+ */
+import { type EventObject, type MachineContext, assign, emit, enqueueActions } from 'xstate';
+import { System } from '../codec/catalog.js';
+import { checkFirmware } from './firmware.js';
+import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
+import type { HciClient } from './hci-types.js';
+import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, type StationRole, interruption, logEvent } from './station-events.js';
+
+/** Result codes tolerated when clearing state that may not exist (10.1.5 0x05, SLAC/V2G 0x10, 0x11). */
+export const STALE = [UNEXPECTED_MESSAGE, 0x10, 0x11] as const;
+
+type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
+const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
+
+/** The context fields the shared actions, guards and states read and write. */
+export interface StationCommonContext extends MachineContext {
+  client: HciClient;
+  config: { strictFirmware: boolean };
+  firmware?: string;
+  failure?: string;
+  sessions: number;
+  lastRecord?: SessionRecord;
+}
+
+type LogParams = { text: string; level?: 'info' | 'warn' | 'error' };
+
+/** The shared actions, labelled with the station's role (`station` in every emitted event). */
+export function stationActions<C extends StationCommonContext, E extends EventObject, S>(
+  station: StationRole,
+  /** The session machine's record (v2g-ev-session / v2g-evse-session), for `sessionInterrupted`. */
+  recordOf: (session: S, system: { get(id: string): unknown }) => SessionRecord,
+) {
+  return {
+    reemit: emit<C, E, undefined, E, StationEmitted>(({ event }) => (event as unknown as ChildEmit).event),
+    log: emit<C, E, LogParams, E, StationEmitted>((_, p) => logEvent(station, p.text, p.level ?? 'info').event),
+    logStep: emit<C, E, undefined, E, StationEmitted>(({ event }) => logEvent(station, (event as unknown as { text: string }).text).event),
+    phase: emit<C, E, { phase: SessionPhase }, E, StationEmitted>((_, p) => ({ type: 'phase' as const, station, phase: p.phase })),
+    firmwareChecked: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event }) => {
+      const version = firmwareOf(event);
+      const verdict = checkFirmware(station, version);
+      enqueue.assign({ firmware: version } as Partial<C>);
+      enqueue.emit(logEvent(station, `WHITE-beet-${station === 'EV' ? 'PI' : 'EI'} firmware version: ${version}`).event);
+      if (verdict.kind === 'unknown') enqueue.emit(logEvent(station, `Warning: ${verdict.text}`, 'warn').event);
+      if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {
+        enqueue.assign({ failure: verdict.text } as Partial<C>);
+        enqueue.emit(logEvent(station, `Refusing to run: ${verdict.text}`, 'error').event);
+      }
+    }),
+    noteFailure: assign<C, E, undefined, E, never>(({ event }) => ({ failure: (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }) as Partial<C>),
+    logFailure: emit<C, E, undefined, E, StationEmitted>(({ context }) => logEvent(station, `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
+    /**
+     * Leaving the session state before the session machine finished (shutdown, a station
+     * failure) once the V2G session had started: its record is emitted all the same, with the
+     * reason. Exit actions run before the invoked session is stopped, so its context is still there.
+     */
+    sessionInterrupted: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event, system }) => {
+      const snap = (system.get('session') as { getSnapshot(): { status: string; context: S } } | undefined)?.getSnapshot();
+      if (snap?.status !== 'active') return;
+      const cut = interruption(event as unknown as { type: string });
+      const own = recordOf(snap.context, system);
+      // Only a V2G session that started (Session Started received) is a session to record.
+      if (own.protocol === undefined) return;
+      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record } as Partial<C>);
+      enqueue.emit({ type: 'sessionEnded', station, record });
+    }),
+    sessionEnded: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event }) => {
+      const record = (event as unknown as { output: SessionRecord }).output;
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record } as Partial<C>);
+      enqueue.emit({ type: 'sessionEnded', station, record });
+    }),
+  };
+}
+
+/** The shared guards. */
+export const stationGuards = {
+  firmwareRefused: ({ context }: { context: StationCommonContext }) => context.failure !== undefined,
+  fatal: ({ event }: { event: EventObject }) => (event as { fatal?: boolean }).fatal === true,
+};
+
+type Input = { context: StationCommonContext };
+
+/**
+ * `initialising`: firmware version (refuse unsupported ones), then clear what a previous run may
+ * have left in the module (`cleanup`, stale codes tolerated), then `#<id>.running`.
+ */
+export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
+  return {
+    entry: { type: 'phase', params: { phase: 'initialising' } },
+    initial: 'firmware',
+    on: { shutdown: `#${id}.shuttingDown` },
+    states: {
+      firmware: {
+        invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
+        on: {
+          'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
+          'hci.sequenceFailed': { target: `#${id}.failed`, actions: 'noteFailure' },
+        },
+      },
+      verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { target: 'cleanup' }] },
+      cleanup: {
+        invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: cleanupSteps() }) },
+        on: {
+          'hci.step': { actions: 'logStep' },
+          'hci.sequenceDone': `#${id}.running`,
+          'hci.sequenceFailed': { target: `#${id}.failed`, actions: 'noteFailure' },
+        },
+      },
+    },
+  } as const;
+}
+
+/** The end states: `shuttingDown` (best-effort stop steps) -> `stopped`; `failed` waits for shutdown. */
+export function endStates<A extends string>(outputOff: A, shutdownSteps: () => HciStep[]) {
+  return {
+    shuttingDown: {
+      entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, outputOff],
+      invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: shutdownSteps() }) },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'stopped',
+        'hci.sequenceFailed': 'stopped',
+        shutdown: {},
+      },
+    },
+    failed: {
+      entry: [{ type: 'phase', params: { phase: 'error' } }, outputOff, 'logFailure'],
+      on: { shutdown: 'shuttingDown' },
+    },
+    stopped: {
+      type: 'final',
+      entry: { type: 'phase', params: { phase: 'stopped' } },
+    },
+  } as const;
+}
