@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { CertificateManager, ControlPilot, Framing, NetworkConfiguration, Slac, System, Time, V2g } from '../codec/catalog.js';
-import { stripZeroPadding } from '../codec/modules/field-types.js';
+import { stripZeroPadding } from '../codec/schema.js';
 import { FIRMWARE_VERSIONS } from '../sim/index.js';
 import { setup } from './sim-helpers.js';
 

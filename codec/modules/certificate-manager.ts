@@ -5,9 +5,8 @@
  * status; until it arrives the store refuses further commands.
  */
 import { moduleDefs } from '../message.js';
-import { bytes, enumU8, fixedBytes, string, struct, trailing, u16, u32, u8, u8Range } from '../schema.js';
+import { bytes, enumU8, fixedBytes, fixedString, string, stripZeroPadding, struct, trailing, u16, u32, u64, u8, u8Range, zeroPad } from '../schema.js';
 import { MAX_PAYLOAD_SIZE } from '../frame.js';
-import { fixedString, stripZeroPadding, u64, zeroPad } from './field-types.js';
 
 const { command, status } = moduleDefs('CertificateManager', 0x30);
 

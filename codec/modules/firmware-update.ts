@@ -1,7 +1,6 @@
 /** Firmware Update module, module 0x11 (manual chapter 14): FWU file upload over HCI. */
 import { moduleDefs } from '../message.js';
-import { enumU8, string, trailing, u16, u32, u8Range } from '../schema.js';
-import { bytesToEnd } from './field-types.js';
+import { bytesToEnd, enumU8, string, trailing, u16, u32, u8Range } from '../schema.js';
 
 const { command, status } = moduleDefs('FirmwareUpdate', 0x11);
 

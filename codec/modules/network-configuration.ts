@@ -1,7 +1,6 @@
 /** Network Configuration module, module 0x05 (manual chapter 13). */
 import { moduleDefs } from '../message.js';
-import { bool, enumU8, fixedBytes, string, struct, u16, u8 } from '../schema.js';
-import { repeatToEnd } from './field-types.js';
+import { bool, enumU8, fixedBytes, repeatToEnd, string, struct, u16, u8 } from '../schema.js';
 
 const { command, status } = moduleDefs('NetworkConfiguration', 0x05);
 

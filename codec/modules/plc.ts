@@ -1,7 +1,6 @@
 /** PLC service, module 0x2A (manual chapter 17): HomePlug Green PHY network and PIB file. */
 import { moduleDefs } from '../message.js';
-import { bytes, enumU8, fixedBytes, u16 } from '../schema.js';
-import { bytesToEnd } from './field-types.js';
+import { bytes, bytesToEnd, enumU8, fixedBytes, u16 } from '../schema.js';
 
 const { command, status } = moduleDefs('Plc', 0x2a);
 
