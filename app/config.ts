@@ -423,3 +423,40 @@ export function loadStation(file: string | undefined, role: Role, options: Omit<
   }
   return match[0] as StationSettings;
 }
+
+export interface SelectOptions extends Omit<LoadOptions, 'role' | 'mac'> {
+  /** -r: only stations of this role (required without a file: it picks the defaults file). */
+  role?: Role;
+  /** -m: the one station with this MAC; a single-station file takes it as its module MAC. */
+  mac?: string;
+}
+
+const sameMac = (a: string, b: string): boolean => a.toLowerCase().replace(/-/g, ':') === b.toLowerCase().replace(/-/g, ':');
+
+/**
+ * The stations `eth` runs: every station of the file, or those of role -r, or the one with MAC
+ * -m. A single-station file (or none) is the one-element case; there -m sets the module's MAC
+ * (the command line wins over the file's "mac"; the reference let the file win). Two selected
+ * stations may not share a MAC: each transport filters its module's frames by it.
+ */
+export function selectStations(file: string | undefined, options: SelectOptions = {}): StationSettings[] {
+  const { role, mac, ...rest } = options;
+  const all = loadStations(file, { ...rest, ...(role ? { role } : {}), ...(mac ? { mac } : {}) });
+  const where = file ?? defaultConfigFile(role ?? 'EVSE');
+  const ofRole = role ? all.filter((s) => s.role === role) : all;
+  if (ofRole.length === 0) throw new ConfigError(`${where}: no "${(role ?? 'EVSE').toLowerCase()}" section for role ${role ?? 'EVSE'}`);
+  let chosen = ofRole;
+  if (mac !== undefined) {
+    const byMac = ofRole.filter((s) => sameMac(s.mac, mac));
+    if (byMac.length > 0) chosen = byMac.slice(0, 1);
+    else if (ofRole.length === 1) chosen = [{ ...(ofRole[0] as StationSettings), mac }];
+    else throw new ConfigError(`${where}: no station${role ? ` of role ${role}` : ''} with MAC ${mac} (has ${ofRole.map((s) => s.mac).join(', ')})`);
+  }
+  const seen = new Set<string>();
+  for (const s of chosen) {
+    const key = s.mac.toLowerCase().replace(/-/g, ':');
+    if (seen.has(key)) throw new ConfigError(`${where}: two stations with MAC ${s.mac}: give each station its module's "mac"`);
+    seen.add(key);
+  }
+  return chosen;
+}

@@ -27,6 +27,11 @@ export interface RunStation {
   moduleMac: string;
   /** Runs as the counterpart only: not printed, captured, recorded or shown on the dashboard. */
   quiet?: boolean;
+  /**
+   * Names the station in the log ("EVSE 00:01:01:63:77:33", the prefix when several run) and
+   * tags its JSON lines and records with `moduleMac`. Without it the role names the station.
+   */
+  label?: string;
 }
 
 export interface RunOptions {
@@ -53,6 +58,12 @@ export interface RunOptions {
   cleanup?: () => Promise<void> | void;
   /** Where the log goes (default stdout). */
   out?: NodeJS.WriteStream;
+  /**
+   * Stations on separate modules (eth): one that stops on its own (an error, a module not
+   * answering) is reported and the others go on. Otherwise (the simulated pair) it takes the
+   * others down with it: its peer would wait for a partner that is gone.
+   */
+  independent?: boolean;
 }
 
 export interface RunResult {
@@ -76,31 +87,34 @@ const PARAMETER_UPDATE = /Update(Dc|Ac)ChargingParameters$/;
  * Charge-loop figures of the session in progress, per station: status messages handled and
  * updates sent while the station is charging (from its HCI traffic), and the peak power sampled.
  */
-function figuresTracker(phaseOf: (role: StationRole) => string | undefined) {
-  const current = new Map<StationRole, SessionFigures>();
-  const of = (role: StationRole): SessionFigures => {
-    let f = current.get(role);
-    if (!f) current.set(role, (f = { chargeLoopMessages: 0, parameterUpdates: 0, peakPowerW: 0 }));
+function figuresTracker(phaseOf: (key: string) => string | undefined) {
+  const current = new Map<string, SessionFigures>();
+  const of = (key: string): SessionFigures => {
+    let f = current.get(key);
+    if (!f) current.set(key, (f = { chargeLoopMessages: 0, parameterUpdates: 0, peakPowerW: 0 }));
     return f;
   };
   return {
-    traffic(role: StationRole, t: TrafficRecord): void {
+    traffic(key: string, t: TrafficRecord): void {
       const m = t.message;
-      if (!m || phaseOf(role) !== 'charging') return;
-      if (t.dir === 'rx' && m.direction === 'status' && CHARGE_LOOP_STATUS.test(m.message)) of(role).chargeLoopMessages++;
-      else if (t.dir === 'tx' && m.direction === 'request' && PARAMETER_UPDATE.test(m.message)) of(role).parameterUpdates++;
+      if (!m || phaseOf(key) !== 'charging') return;
+      if (t.dir === 'rx' && m.direction === 'status' && CHARGE_LOOP_STATUS.test(m.message)) of(key).chargeLoopMessages++;
+      else if (t.dir === 'tx' && m.direction === 'request' && PARAMETER_UPDATE.test(m.message)) of(key).parameterUpdates++;
     },
-    event(ev: StationEmitted): void {
-      if (ev.type === 'sample') of(ev.station).peakPowerW = Math.max(of(ev.station).peakPowerW, ev.powerW);
+    event(key: string, ev: StationEmitted): void {
+      if (ev.type === 'sample') of(key).peakPowerW = Math.max(of(key).peakPowerW, ev.powerW);
     },
     /** The figures of the session that just ended (and a fresh count for the next). */
-    take(role: StationRole): SessionFigures {
-      const f = of(role);
-      current.delete(role);
+    take(key: string): SessionFigures {
+      const f = of(key);
+      current.delete(key);
       return f;
     },
   };
 }
+
+/** The name a station is kept under in this run: its label, or its role (one per role). */
+const keyOf = (st: RunStation): string => st.label ?? st.settings.role;
 
 export async function runStations(options: RunOptions): Promise<RunResult> {
   const out = options.out ?? process.stdout;
@@ -129,6 +143,8 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const clients: Array<ReturnType<typeof createHciClient>> = [];
   let stopping = false;
   let interrupted = false;
+  /** Stations that stopped on their own (independent mode: the run goes on without them). */
+  const lost = new Set<string>();
 
   const shutdownAll = (): void => {
     if (stopping) return;
@@ -141,34 +157,58 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     shutdownAll();
   });
 
-  const ended = new Map<StationRole, number>();
-  const countEnd = (role: StationRole): void => {
-    ended.set(role, (ended.get(role) ?? 0) + 1);
-    const all = options.stations.every((s) => (ended.get(s.settings.role) ?? 0) >= options.sessions);
+  const ended = new Map<string, number>();
+  const countEnd = (key: string): void => {
+    ended.set(key, (ended.get(key) ?? 0) + 1);
+    // A station lost on the way has done all it will: the others decide when the run ends.
+    const all = options.stations.every((s) => lost.has(keyOf(s)) || (ended.get(keyOf(s)) ?? 0) >= options.sessions);
     if (options.sessions > 0 && all) shutdownAll();
   };
-  const lastPhase = new Map<StationRole, string>();
-  const figures = figuresTracker((role) => lastPhase.get(role));
-  const onEvent = (ev: StationEmitted): void => {
-    // A phase event means a change: repeats of the current phase are dropped.
-    if (ev.type === 'phase') {
-      if (lastPhase.get(ev.station) === ev.phase) return;
-      lastPhase.set(ev.station, ev.phase);
-    }
-    const at = clock.now();
-    figures.event(ev);
-    reporter.station(ev, at);
-    if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
-    if (ev.type === 'sessionEnded') {
-      records.push(ev.record);
-      summaries.push({ record: ev.record, figures: figures.take(ev.station) });
-      if (options.records) appendRecord(options.records, ev.record);
-      dashboard?.publish({ type: 'session', station: ev.station, record: ev.record });
-      countEnd(ev.station);
-    }
+  const lastPhase = new Map<string, string>();
+  const figures = figuresTracker((key) => lastPhase.get(key));
+  const onEvent = (st: RunStation) => {
+    const key = keyOf(st);
+    const tag = st.label !== undefined ? { label: st.label, moduleMac: st.moduleMac } : undefined;
+    return (emitted: StationEmitted): void => {
+      // Records name the module they were made on (several stations of one role may run).
+      const ev = emitted.type === 'sessionEnded' && tag ? { ...emitted, record: { ...emitted.record, moduleMac: tag.moduleMac } } : emitted;
+      // A phase event means a change: repeats of the current phase are dropped.
+      if (ev.type === 'phase') {
+        if (lastPhase.get(key) === ev.phase) return;
+        lastPhase.set(key, ev.phase);
+      }
+      const at = clock.now();
+      figures.event(key, ev);
+      reporter.station(ev, at, tag);
+      if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
+      if (ev.type === 'sessionEnded') {
+        const { record } = ev;
+        records.push(record);
+        summaries.push({ record, figures: figures.take(key), ...(tag ? { label: tag.label } : {}) });
+        if (options.records) appendRecord(options.records, record);
+        dashboard?.publish({ type: 'session', station: ev.station, record });
+        countEnd(key);
+      }
+    };
   };
-  const onQuietEvent = (ev: StationEmitted): void => {
-    if (ev.type === 'sessionEnded') countEnd(ev.station);
+  const onQuietEvent = (st: RunStation) => (ev: StationEmitted): void => {
+    if (ev.type === 'sessionEnded') countEnd(keyOf(st));
+  };
+  const stopFailed = (st: RunStation, handle: StationHandle): void => {
+    if (lost.has(keyOf(st))) return;
+    lost.add(keyOf(st));
+    reporter.info(`${keyOf(st)}: the station failed: stopping it${options.stations.length > 1 ? '; the other stations go on' : ''}`);
+    handle.shutdown();
+  };
+  /** A station stopped without being asked to (an error, its module gone). */
+  const onStationDone = (st: RunStation): void => {
+    if (stopping) return;
+    if (!options.independent) return shutdownAll();
+    lost.add(keyOf(st));
+    reporter.info(`${keyOf(st)}: the station stopped`);
+    if (options.stations.every((s) => lost.has(keyOf(s)))) return;
+    // Its end may complete the run (the others already did their sessions).
+    if (options.sessions > 0 && options.stations.every((s) => lost.has(keyOf(s)) || (ended.get(keyOf(s)) ?? 0) >= options.sessions)) shutdownAll();
   };
 
   try {
@@ -178,7 +218,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       const role = st.settings.role;
       if (!st.quiet) {
         client.traffic$.subscribe(trafficTap(st, capture, dashboard));
-        client.traffic$.subscribe((t) => figures.traffic(role, t));
+        client.traffic$.subscribe((t) => figures.traffic(keyOf(st), t));
       }
       if (options.beforeStart) {
         await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
@@ -191,10 +231,11 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
         ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : {}),
       });
-      handle.onEvent(st.quiet ? onQuietEvent : onEvent);
-      // A station that stops on its own (an error) takes the others down with it: its peer
-      // would otherwise wait for a partner that is gone.
-      void handle.done.then(shutdownAll);
+      handle.onEvent(st.quiet ? onQuietEvent(st) : onEvent(st));
+      // Independent: a station that failed (its `error` phase: module silent, fatal HCI error)
+      // is stopped on its own, best effort, and the others go on.
+      if (options.independent) handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !stopping ? stopFailed(st, handle) : undefined));
+      void handle.done.then(() => onStationDone(st));
       handles.push(handle);
     }
     if (stopping) for (const h of handles) h.shutdown();
@@ -214,7 +255,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   if (human) for (const l of summaryTables(summaries)) reporter.info(l);
   else for (const e of summaries) reporter.info('summary', { record: e.record, figures: e.figures });
   reporter.close();
-  const failed = records.some((r) => r.error !== undefined) || (!interrupted && options.sessions > 0 && records.length === 0);
+  const failed = records.some((r) => r.error !== undefined) || lost.size > 0 || (!interrupted && options.sessions > 0 && records.length === 0);
   return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };
 }
 

@@ -1,23 +1,29 @@
 /**
- * What `eth` and `spi` share: load the station of the requested role, open the transport, turn
- * transport failures into one-line errors with exit code 4, set the port mirror (13.3.10) when
- * asked, and run the station until its sessions are done or a signal stops it.
+ * What `eth` and `spi` share: select the stations of the configuration (all of a multi-station
+ * file, those of -r, or the one of -m), open one transport per station, turn transport failures
+ * into one-line errors with exit code 4, set the port mirror (13.3.10) when asked, and run the
+ * stations in this process until their sessions are done or a signal stops them. One station is
+ * the one-element case of the same path.
  */
 import { NetworkConfiguration } from '../../codec/catalog.js';
 import type { HciClient } from '../../machines/hci-types.js';
 import { type Transport, TransportError } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
-import { type Role, type StationSettings, loadStation } from '../config.js';
-import { type RunResult, runStations } from '../run.js';
+import { ConfigError, type Role, type StationSettings, selectStations } from '../config.js';
+import { type RunResult, type RunStation, runStations } from '../run.js';
 import { type RunFlags, runSettings } from './common.js';
 
-export interface HardwareFlags extends RunFlags {
+/** The flags every hardware command has (-r is optional for `eth`: it filters the file's stations). */
+export interface HardwareBaseFlags extends RunFlags {
   interface: string;
-  role: string;
   config?: string;
   mac?: string;
   portmirror?: boolean;
+}
+
+export interface HardwareFlags extends HardwareBaseFlags {
+  role: string;
 }
 
 export function transportError(e: unknown): CliError {
@@ -44,33 +50,53 @@ export interface HardwareEnv {
   out?: NodeJS.WriteStream;
 }
 
+/** What the command's link can carry: `eth` one module per MAC on one interface, `spi` one. */
+export interface HardwareLimits {
+  manyModules?: boolean;
+}
+
+export type OpenLink = (station: StationSettings, clock: Clock) => Promise<{ transport: Transport; hostMac: string; moduleMac: string }>;
+
+/** "EVSE 00:01:01:63:77:33": the station's log prefix (several stations) and its name in messages. */
+export const stationLabel = (s: StationSettings): string => `${s.role} ${s.mac}`;
+
 export async function runHardware(
-  flags: HardwareFlags,
-  role: Role,
-  open: (station: StationSettings, clock: Clock) => Promise<{ transport: Transport; hostMac: string; moduleMac: string }>,
+  flags: HardwareBaseFlags,
+  role: Role | undefined,
+  open: OpenLink,
   env: HardwareEnv = {},
+  limits: HardwareLimits = {},
 ): Promise<RunResult> {
   const settings = runSettings(flags, true);
-  const station = loadStation(flags.config, role, flags.mac ? { mac: flags.mac } : {});
-  // -m on the command line wins over the file's "mac" (the reference let the file win).
-  if (flags.mac) station.mac = flags.mac;
-  if (flags.portmirror) station.portMirror = true;
+  const stations = selectStations(flags.config, { ...(role ? { role } : {}), ...(flags.mac ? { mac: flags.mac } : {}) });
+  if (stations.length > 1 && !limits.manyModules) {
+    throw new ConfigError(`${flags.config}: ${stations.length} stations, but ${flags.interface} drives one module: pick one with -m`);
+  }
+  if (flags.portmirror) for (const s of stations) s.portMirror = true;
   const clock = env.clock ?? new RealClock();
   const out = env.out ?? process.stdout;
-  let link: Awaited<ReturnType<typeof open>>;
+  const links: RunStation[] = [];
   try {
-    link = await open(station, clock);
+    for (const station of stations) {
+      const link = await open(station, clock);
+      links.push({ settings: station, ...link, label: stationLabel(station) });
+    }
   } catch (e) {
+    for (const l of links) await l.transport.close().catch(() => undefined);
     throw transportError(e);
   }
-  if (settings.logFormat === 'human') out.write(`Welcome to freev2g ${role} (${flags.interface}, module ${station.mac})\n`);
+  if (settings.logFormat === 'human') for (const s of stations) out.write(`Welcome to freev2g ${s.role} (${flags.interface}, module ${s.mac})\n`);
+  // The EV's target SOC drives the status line's progress bar (with one EV in the run).
+  const evs = stations.filter((s) => s.ev);
   const result = await runStations({
-    stations: [{ settings: station, transport: link.transport, hostMac: link.hostMac, moduleMac: link.moduleMac }],
+    stations: links,
     clock,
     out,
     ...settings,
-    ...(station.ev ? { targetSocPercent: station.ev.targetSocPercent } : {}),
-    ...(station.portMirror ? { beforeStart: (client: HciClient) => setPortMirror(client, true) } : {}),
+    // Independent modules: one that fails is reported and stopped, the others go on.
+    independent: true,
+    ...(evs.length === 1 && evs[0]?.ev ? { targetSocPercent: evs[0].ev.targetSocPercent } : {}),
+    beforeStart: (client: HciClient, st: RunStation) => (st.settings.portMirror ? setPortMirror(client, true) : Promise.resolve()),
   });
   if (settings.logFormat === 'human') out.write('Goodbye!\n');
   process.exitCode = result.exitCode;

@@ -10,9 +10,17 @@ import { toJsonLine } from './json.js';
 
 export type LogFormat = 'human' | 'json';
 
+/** Which station an event is from when several of one role run (eth, one per module MAC). */
+export interface StationTag {
+  /** Log prefix, e.g. "EVSE 00:01:01:63:77:33". */
+  label: string;
+  /** Added to the event's JSON line. */
+  moduleMac: string;
+}
+
 export interface Reporter {
-  /** An event a station emitted. */
-  station(ev: StationEmitted, atMs: number): void;
+  /** An event a station emitted (`tag`: its name when stations are told apart by MAC). */
+  station(ev: StationEmitted, atMs: number, tag?: StationTag): void;
   /** A line of the application itself (not of a station): welcome, summary, errors. */
   info(text: string, data?: Record<string, unknown>): void;
   /** Temporarily owns the status line (the authorization prompt); undefined gives it back. */
@@ -124,20 +132,29 @@ export function createReporter(options: ReporterOptions): Reporter {
     out.write(`${text}\n`);
     drawStatus();
   };
-  const stationLine = (role: StationRole, text: string): void => line(options.prefixRoles ? `${pad(role)} | ${text}` : text);
-  const condenser = options.verbose ? undefined : createCondenser();
+  const stationLine = (name: string, text: string): void => line(options.prefixRoles ? `${name} | ${text}` : text);
+  // One condenser per station: two EVSEs in one run each get their own charge-loop summary.
+  const condensers = new Map<string, ReturnType<typeof createCondenser>>();
+  const condenserOf = (name: string): ReturnType<typeof createCondenser> | undefined => {
+    if (options.verbose) return undefined;
+    let c = condensers.get(name);
+    if (!c) condensers.set(name, (c = createCondenser()));
+    return c;
+  };
 
   return {
-    station(ev, atMs) {
+    station(ev, atMs, tag) {
       live.now = atMs;
       if (options.format === 'json') {
-        out.write(`${toJsonLine(eventJson(ev, atMs))}\n`);
+        out.write(`${toJsonLine({ ...eventJson(ev, atMs), ...(tag ? { moduleMac: tag.moduleMac } : {}) })}\n`);
         return;
       }
-      if (condenser) for (const text of condenser.lines(ev)) stationLine(ev.station, text);
+      const name = tag?.label ?? pad(ev.station);
+      const condenser = condenserOf(name);
+      if (condenser) for (const text of condenser.lines(ev)) stationLine(name, text);
       switch (ev.type) {
         case 'log':
-          if (!condenser) stationLine(ev.station, ev.text);
+          if (!condenser) stationLine(name, ev.text);
           return;
         case 'phase':
           live.phases[ev.station] = ev.phase;

@@ -17,6 +17,8 @@ export interface SessionFigures {
 export interface SummaryEntry {
   record: SessionRecord;
   figures: SessionFigures;
+  /** The station's column title when several of a role run ("EVSE 00:01:01:63:77:33"); else the role. */
+  label?: string;
 }
 
 export function formatDuration(ms: number): string {
@@ -46,9 +48,16 @@ const ROWS: Array<[string, (e: SummaryEntry) => string]> = [
 
 /** One table per session number: the n-th session of each station side by side. */
 export function summaryTables(entries: SummaryEntry[]): string[] {
-  const byStation = new Map<StationRole, SummaryEntry[]>();
-  for (const e of entries) byStation.set(e.record.station, [...(byStation.get(e.record.station) ?? []), e]);
-  const roles = (['EVSE', 'EV'] as const).filter((r) => byStation.has(r));
+  const byStation = new Map<string, SummaryEntry[]>();
+  const roleOf = new Map<string, StationRole>();
+  for (const e of entries) {
+    const name = e.label ?? e.record.station;
+    byStation.set(name, [...(byStation.get(name) ?? []), e]);
+    roleOf.set(name, e.record.station);
+  }
+  // EVSE columns first, then EV; stations of one role in the order their sessions ended.
+  const rank = (name: string): number => (roleOf.get(name) === 'EVSE' ? 0 : 1);
+  const roles = [...byStation.keys()].sort((a, b) => rank(a) - rank(b));
   const sessions = Math.max(0, ...roles.map((r) => byStation.get(r)?.length ?? 0));
   const lines: string[] = [];
   for (let i = 0; i < sessions; i++) {
