@@ -9,6 +9,7 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { selectStations } from '../app/config.js';
 import { BIN, runCli, runProcess, tmp } from './app-helpers.js';
 import { PROJECT_ROOT, type VethPair, createVethPair, netnsAvailable } from './helpers/netns.js';
 
@@ -146,3 +147,38 @@ describe.runIf(can.ok)('freev2g eth with a two-station file', () => {
     expect(r.stdout).toContain(`EVSE ${MACS[0]} | Stop charging`);
   }, 45_000);
 });
+
+describe('selecting the stations eth runs', () => {
+  const file = (): string => {
+    const f = join(tmp(), 'three.json');
+    writeFileSync(f, JSON.stringify({ stations: [{ mac: MACS[0], evse: {} }, { mac: MACS[1], evse: {} }, { mac: '02:f2:00:00:01:03', ev: {} }] }));
+    return f;
+  };
+
+  it('takes every station of the file, those of -r, or the one of -m', () => {
+    const f = file();
+    const macs = (o: Parameters<typeof selectStations>[1]) => selectStations(f, { ...o, env: {} }).map((s) => `${s.role} ${s.mac}`);
+    expect(macs({})).toEqual([`EVSE ${MACS[0]}`, `EVSE ${MACS[1]}`, 'EV 02:f2:00:00:01:03']);
+    expect(macs({ role: 'EVSE' })).toEqual([`EVSE ${MACS[0]}`, `EVSE ${MACS[1]}`]);
+    expect(macs({ role: 'EV' })).toEqual(['EV 02:f2:00:00:01:03']);
+    expect(macs({ mac: MACS[1].toUpperCase() })).toEqual([`EVSE ${MACS[1]}`]);
+    expect(() => macs({ role: 'EVSE', mac: '02:f2:00:00:01:09' })).toThrow(/no station of role EVSE with MAC 02:f2:00:00:01:09/);
+  });
+
+  it('a single-station file is the one-element case; -m sets its MAC', () => {
+    expect(selectStations(undefined, { role: 'EV', mac: '02:f2:00:00:00:42', env: {} }).map((s) => [s.role, s.mac])).toEqual([['EV', '02:f2:00:00:00:42']]);
+  });
+
+  it('refuses two stations on one MAC (their transports would share frames), exit 3', () => {
+    const f = join(tmp(), 'dup.json');
+    writeFileSync(f, JSON.stringify({ stations: [{ evse: {} }, { evse: {} }] }));
+    expect(() => selectStations(f, { env: {} })).toThrow(/two stations with MAC 00:01:01:63:77:33/);
+  });
+
+  it('eth without -c needs -r (exit 2)', async () => {
+    const r = await runCli(['eth', '-i', 'nosuch0', '--no-records']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('-r (EVSE or EV) is required without -c');
+  });
+});
+
