@@ -4,16 +4,17 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DecodedMessage } from '../codec/catalog.js';
 import { createHciClient } from '../machines/hci-client.js';
-import { type AuthorizationPolicy, createEvStation, createEvseStation, evConfig, evseConfig, type EvConfig, type EvseConfig } from '../machines/index.js';
+import { type AuthorizationPolicy, type EvStationActor, type EvseStationActor, evConfig, evseConfig } from '../machines/index.js';
 import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import { createSimulatedPair, parseScenario, type ScenarioInput, type SimulatedPair } from '../sim/index.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations } from './helpers/stations.js';
 import { VirtualClock } from '../util/clock.js';
 
 interface Run {
   clock: VirtualClock;
   pair: SimulatedPair;
-  evse: ReturnType<typeof createEvseStation>;
-  ev: ReturnType<typeof createEvStation>;
+  evse: EvseStationActor;
+  ev: EvStationActor;
   emitted: { EVSE: StationEmitted[]; EV: StationEmitted[] };
   /** Host -> module commands, in order, as "Module.Name". */
   tx: { EVSE: DecodedMessage[]; EV: DecodedMessage[] };
@@ -34,9 +35,6 @@ afterEach(async () => {
   }
 });
 
-/** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
-const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
-
 function start(opts: {
   scenario?: ScenarioInput;
   evse?: Parameters<typeof evseConfig>[0];
@@ -51,12 +49,17 @@ function start(opts: {
   const pair = createSimulatedPair({ clock, scenario });
   const evseClient = createHciClient({ transport: pair.evseHost, clock });
   const evClient = createHciClient({ transport: pair.evHost, clock });
-  const evseCfg: EvseConfig = evseConfig({ slac: { startDelayMs: 600, evMatchDelayMs: 0 }, ...opts.evse });
-  const evCfg: EvConfig = evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: { startDelayMs: 600, evMatchDelayMs: 0 }, ...opts.ev });
   const tx = { EVSE: [] as DecodedMessage[], EV: [] as DecodedMessage[] };
   const violations: string[] = [];
-  const evse = createEvseStation({ client: evseClient, clock, config: evseCfg, ...(opts.policy ? { policy: opts.policy } : {}) });
-  const ev = createEvStation({ client: evClient, clock, config: evCfg });
+  const stations = startStations({
+    clock,
+    evseClient,
+    evClient,
+    evse: evseConfig({ slac: QUICK_SLAC, ...opts.evse }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC, ...opts.ev }),
+    ...(opts.policy ? { policy: opts.policy } : {}),
+  });
+  const { evse, ev, emitted } = stations;
   evseClient.traffic$.subscribe((t) => {
     if (t.dir === 'tx' && t.message) tx.EVSE.push(t.message);
     if (t.dir !== 'tx') return;
@@ -70,9 +73,6 @@ function start(opts: {
   evClient.traffic$.subscribe((t) => {
     if (t.dir === 'tx' && t.message) tx.EV.push(t.message);
   });
-  const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
-  evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
-  ev.on('*', (e) => emitted.EV.push(e as StationEmitted));
   const run: Run = {
     clock,
     pair,
@@ -81,8 +81,8 @@ function start(opts: {
     emitted,
     tx,
     violations,
-    records: (s) => emitted[s].flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : [])),
-    logs: (s) => emitted[s].flatMap((e) => (e.type === 'log' ? [e.text] : [])),
+    records: stations.records,
+    logs: stations.logs,
     commands: (s) => tx[s].map((m) => `${m.module}.${m.message}`),
     until: (done, maxMs = 3_600_000) => clock.runUntil(done, maxMs, 100),
   };

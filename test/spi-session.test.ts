@@ -10,13 +10,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeDataExchange, decodeSizeExchange, DATA_EXCHANGE_HEADER_SIZE } from '../codec/link-headers.js';
 import { createHciClient } from '../machines/hci-client.js';
-import { createEvseStation, createEvStation, evConfig, evseConfig } from '../machines/index.js';
-import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import { createSimulatedPair, parseScenario, serveOverSpi, type SimSpiSlave, type TransferRecord } from '../sim/index.js';
 import { CS_DELAY_US, clockDelayUs, createSpiTransport, type SpiTransport } from '../transports/spi.js';
 import { SteppingClock } from './helpers/spi-slave.js';
-
-const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
+import { startStations } from './helpers/stations.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -45,12 +42,7 @@ function rig() {
   evseClient.traffic$.subscribe((t) => {
     if (t.dir === 'tx') hostFrames++;
   });
-  const slac = { startDelayMs: 600, evMatchDelayMs: 0 };
-  const evse = createEvseStation({ client: evseClient, clock, config: evseConfig({ slac }) });
-  const ev = createEvStation({ client: evClient, clock, config: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac }) });
-  const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
-  evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
-  ev.on('*', (e) => emitted.EV.push(e as StationEmitted));
+  const { evse, ev, records, logs } = startStations({ clock, evseClient, evClient });
   cleanups.push(async () => {
     evse.stop();
     ev.stop();
@@ -59,8 +51,6 @@ function rig() {
     await spi.close();
     await pair.close();
   });
-  const records = (s: 'EVSE' | 'EV'): SessionRecord[] => emitted[s].flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : []));
-  const logs = (s: 'EVSE' | 'EV'): string[] => emitted[s].flatMap((e) => (e.type === 'log' ? [e.text] : []));
   return { clock, slave, spi, violations, links, records, logs, hostFrames: () => hostFrames };
 }
 

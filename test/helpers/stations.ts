@@ -1,0 +1,39 @@
+/**
+ * Both stations on two HCI clients (the simulated pair's memory links, SPI, ...), with what they
+ * emit collected per station: the setup the end-to-end station tests share.
+ */
+import type { HciClient } from '../../machines/hci-types.js';
+import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
+import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
+import type { Clock } from '../../util/clock.js';
+
+/** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
+export const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
+/** SLAC starts 600 ms after the CP and the EV matches at once: sessions start within seconds. */
+export const QUICK_SLAC = { startDelayMs: 600, evMatchDelayMs: 0 };
+
+export interface StationsOptions {
+  clock: Clock;
+  evseClient: HciClient;
+  evClient: HciClient;
+  /** Default: `evseConfig({ slac: QUICK_SLAC })`. */
+  evse?: EvseConfig;
+  /** Default: SMALL_BATTERY charged to 80 %, QUICK_SLAC. */
+  ev?: EvConfig;
+  policy?: AuthorizationPolicy;
+}
+
+export function startStations(o: StationsOptions) {
+  const evse = createEvseStation({ client: o.evseClient, clock: o.clock, config: o.evse ?? evseConfig({ slac: QUICK_SLAC }), ...(o.policy ? { policy: o.policy } : {}) });
+  const ev = createEvStation({ client: o.evClient, clock: o.clock, config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }) });
+  const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
+  evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
+  ev.on('*', (e) => emitted.EV.push(e as StationEmitted));
+  return {
+    evse,
+    ev,
+    emitted,
+    records: (s: StationRole): SessionRecord[] => emitted[s].flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : [])),
+    logs: (s: StationRole): string[] => emitted[s].flatMap((e) => (e.type === 'log' ? [e.text] : [])),
+  };
+}
