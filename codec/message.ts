@@ -71,18 +71,23 @@ interface StatusSpec<N extends string, P extends Fields> {
 
 /** A module's definition helpers, bound to its name and module ID. */
 export function moduleDefs(module: ModuleName, modId: number) {
+  /** What every definition of the module carries (role only where the manual gives one). */
+  const head = (spec: { name: string; subId: number; section: string; role?: Role }) => ({
+    module,
+    modId,
+    subId: spec.subId,
+    name: spec.name,
+    section: spec.section,
+    ...(spec.role ? { role: spec.role } : {}),
+  });
   return {
     command<N extends string, Q extends Fields = Record<never, never>, S extends Fields = Record<never, never>>(
       spec: CommandSpec<N, Q, S>,
     ): CommandDef<N, Infer<Struct<Q>>, Infer<Struct<S>>> {
       return {
         kind: 'command',
-        module,
-        modId,
-        subId: spec.subId,
+        ...head(spec),
         name: spec.name,
-        section: spec.section,
-        ...(spec.role ? { role: spec.role } : {}),
         request: struct(spec.request ?? ({} as Q)),
         response: struct(spec.response ?? ({} as S)),
       };
@@ -101,12 +106,8 @@ export function moduleDefs(module: ModuleName, modId: number) {
     status<N extends string, P extends Fields = Record<never, never>>(spec: StatusSpec<N, P>): StatusDef<N, Infer<Struct<P>>> {
       return {
         kind: 'status',
-        module,
-        modId,
-        subId: spec.subId,
+        ...head(spec),
         name: spec.name,
-        section: spec.section,
-        ...(spec.role ? { role: spec.role } : {}),
         payload: struct(spec.payload ?? ({} as P)),
       };
     },
