@@ -4,6 +4,7 @@
  * module itself does (10.3.1, Sub-ID 0xF0), so one lost piece cannot swallow the next frame.
  */
 import { Deframer, type FramingError, encodeFrame } from '../codec/frame.js';
+import type { Subject } from 'rxjs';
 import type { Clock, TimerId } from '../util/clock.js';
 
 /** Manual 10.3.1 (0xF0): a pause longer than 100 ms inside a frame is an RX timeout. */
@@ -61,4 +62,26 @@ function rebuild(modId: number, subId: number, reqId: number, payload: Uint8Arra
   const out = encodeFrame({ modId, subId, reqId, payload }, { checksum: false });
   out[out.length - 2] = checksum ?? 0;
   return out;
+}
+
+/** The parts of a transport an assembler reports into (eth.ts, spi.ts). */
+export interface AssemblerSink {
+  readonly counters: { received: number; framingErrors: number };
+  readonly frames$: Subject<Uint8Array>;
+  readonly framingErrors$: Subject<FramingError>;
+}
+
+/** An assembler that counts frames and framing errors and passes them on to the transport's subjects. */
+export function sinkAssembler(clock: Clock, sink: AssemblerSink): FrameAssembler {
+  return new FrameAssembler(
+    clock,
+    (frame) => {
+      sink.counters.received++;
+      sink.frames$.next(frame);
+    },
+    (err) => {
+      sink.counters.framingErrors++;
+      sink.framingErrors$.next(err);
+    },
+  );
 }

@@ -24,7 +24,7 @@ import {
   type MacAddress,
 } from '../codec/link-headers.js';
 import { type Clock, RealClock, type TimerId } from '../util/clock.js';
-import { FrameAssembler } from './assembler.js';
+import { type FrameAssembler, sinkAssembler } from './assembler.js';
 import { type Importer, loadPcap, type PcapModule, type PcapPacket, type PcapSessionLike } from './native.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
@@ -196,17 +196,7 @@ class EthTransportImpl implements EthTransport {
   ) {
     this.linkState$ = new BehaviorSubject<LinkState>({ up: true });
     this.replyTo = cfg.role === 'module' ? cfg.peer : undefined;
-    this.assembler = new FrameAssembler(
-      cfg.clock,
-      (frame) => {
-        this.counters.received++;
-        this.frames$.next(frame);
-      },
-      (err) => {
-        this.counters.framingErrors++;
-        this.framingErrors$.next(err);
-      },
-    );
+    this.assembler = sinkAssembler(cfg.clock, this);
   }
 
   get role(): EthRole {

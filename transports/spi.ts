@@ -27,7 +27,7 @@ import {
 } from '../codec/link-headers.js';
 import { bytesToHex } from '../codec/frame.js';
 import { type Clock, RealClock } from '../util/clock.js';
-import { FrameAssembler } from './assembler.js';
+import { type FrameAssembler, sinkAssembler } from './assembler.js';
 import type { Importer } from './native.js';
 import {
   type GpioLine,
@@ -130,17 +130,7 @@ class SpiTransportImpl implements SpiTransport {
 
   constructor(private readonly o: SpiTransportOptions) {
     this.clock = o.clock ?? new RealClock();
-    this.assembler = new FrameAssembler(
-      this.clock,
-      (frame) => {
-        this.counters.received++;
-        this.frames$.next(frame);
-      },
-      (err) => {
-        this.counters.framingErrors++;
-        this.framingErrors$.next(err);
-      },
-    );
+    this.assembler = sinkAssembler(this.clock, this);
     this.unwatch.push(
       o.txPending.watch((level) => {
         if (level === 1) {
