@@ -19,6 +19,7 @@ export interface CpEvseInput {
 }
 
 export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
+/** What the CP machine reports to its station (sendParent). */
 export type CpToParent =
   | { type: 'cp.ready' }
   | { type: 'cp.vehicleConnected' }

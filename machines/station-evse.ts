@@ -12,7 +12,7 @@ import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
 import { type ChargerSample, chargerMachine } from './charger.js';
-import { controlPilotEvseMachine } from './control-pilot-evse.js';
+import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.js';
 import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
@@ -35,11 +35,7 @@ export type EvseStationEvent =
   | ChildEmit
   | ChargerSample
   | SequenceEvent
-  | { type: 'cp.ready' }
-  | { type: 'cp.vehicleConnected' }
-  | { type: 'cp.vehicleDisconnected' }
-  | { type: 'cp.failed'; error: string }
-  | { type: 'cp.stopped' }
+  | CpToParent
   | { type: 'slac.ready' }
   | { type: 'slac.matchingStarted'; attempt: number }
   | { type: 'slac.matched' }
