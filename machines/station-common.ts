@@ -7,6 +7,8 @@ import { type EventObject, type MachineContext, assign, emit, enqueueActions } f
 import { System } from '../codec/catalog.js';
 import { checkFirmware } from './firmware.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
+import type { Clock } from '../util/clock.js';
+import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
 import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, type StationRole, interruption, logEvent } from './station-events.js';
 
@@ -19,7 +21,10 @@ const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.vers
 /** The context fields the shared actions, guards and states read and write. */
 export interface StationCommonContext extends MachineContext {
   client: HciClient;
-  config: { strictFirmware: boolean };
+  clock: Clock;
+  config: { strictFirmware: boolean; slac: SlacTiming };
+  cpReady: boolean;
+  slacReady: boolean;
   firmware?: string;
   failure?: string;
   sessions: number;
@@ -68,6 +73,10 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       enqueue.assign({ sessions: context.sessions + 1, lastRecord: record } as Partial<C>);
       enqueue.emit({ type: 'sessionEnded', station, record });
     }),
+    cpReady: assign<C, E, undefined, E, never>(() => ({ cpReady: true }) as Partial<C>),
+    slacReady: assign<C, E, undefined, E, never>(() => ({ slacReady: true }) as Partial<C>),
+    cpFailed: assign<C, E, undefined, E, never>(({ event }) => ({ failure: `control pilot: ${(event as unknown as { error: string }).error}` }) as Partial<C>),
+    slacFailed: assign<C, E, undefined, E, never>(({ event }) => ({ failure: `SLAC: ${(event as unknown as { reason: string }).reason}` }) as Partial<C>),
     sessionEnded: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event }) => {
       const record = (event as unknown as { output: SessionRecord }).output;
       enqueue.assign({ sessions: context.sessions + 1, lastRecord: record } as Partial<C>);
@@ -110,6 +119,26 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
           'hci.sequenceFailed': { target: `#${id}.failed`, actions: 'noteFailure' },
         },
       },
+    },
+  } as const;
+}
+
+/**
+ * The children and events of `running` both stations share: the CP machine and SLAC (started
+ * once the CP is ready), each of which can fail the station.
+ */
+export function runningCommon(role: StationRole) {
+  return {
+    invoke: [
+      { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }: Input) => ({ client: context.client, clock: context.clock }) },
+      { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }: Input) => ({ client: context.client, clock: context.clock, role, timing: context.config.slac }) },
+    ],
+    on: {
+      shutdown: 'shuttingDown',
+      'cp.ready': { actions: ['cpReady', 'slacStart'] },
+      'slac.ready': { actions: 'slacReady' },
+      'cp.failed': { target: 'failed', actions: 'cpFailed' },
+      'slac.failed': { guard: 'fatal', target: 'failed', actions: 'slacFailed' },
     },
   } as const;
 }

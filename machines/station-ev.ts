@@ -15,7 +15,7 @@ import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 
@@ -83,6 +83,7 @@ export const evStationMachine = setup({
     }),
     batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
+    slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'evseDisconnected' }),
     stopChargingNow: sendTo('session', { type: 'session.stopCharging', reason: 'userRequest' }),
@@ -107,17 +108,7 @@ export const evStationMachine = setup({
   states: {
     initialising: initialisingState('evStation', cleanupSteps),
     running: {
-      invoke: [
-        { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-        { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }) => ({ client: context.client, clock: context.clock, role: 'EV' as const, timing: context.config.slac }) },
-      ],
-      on: {
-        shutdown: 'shuttingDown',
-        'cp.ready': { actions: [assign({ cpReady: true }), sendTo('slac', { type: 'slac.start' })] },
-        'slac.ready': { actions: assign({ slacReady: true }) },
-        'cp.failed': { target: 'failed', actions: assign({ failure: ({ event }) => `control pilot: ${event.error}` }) },
-        'slac.failed': { guard: 'fatal', target: 'failed', actions: assign({ failure: ({ event }) => `SLAC: ${event.reason}` }) },
-      },
+      ...runningCommon('EV'),
       initial: 'starting',
       states: {
         starting: { always: { guard: 'allReady', target: 'waitingForEvse' } },

@@ -17,7 +17,7 @@ import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
@@ -82,6 +82,7 @@ export const evseStationMachine = setup({
     chargerOff: sendTo('charger', { type: 'charger.stop' }),
     cpHlc: sendTo('cp', { type: 'cp.hlc' }),
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
+    slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
   },
@@ -109,17 +110,7 @@ export const evseStationMachine = setup({
   states: {
     initialising: initialisingState('evseStation', cleanupSteps),
     running: {
-      invoke: [
-        { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-        { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }) => ({ client: context.client, clock: context.clock, role: 'EVSE' as const, timing: context.config.slac }) },
-      ],
-      on: {
-        shutdown: 'shuttingDown',
-        'cp.ready': { actions: [assign({ cpReady: true }), sendTo('slac', { type: 'slac.start' })] },
-        'slac.ready': { actions: assign({ slacReady: true }) },
-        'cp.failed': { target: 'failed', actions: assign({ failure: ({ event }) => `control pilot: ${event.error}` }) },
-        'slac.failed': { guard: 'fatal', target: 'failed', actions: assign({ failure: ({ event }) => `SLAC: ${event.reason}` }) },
-      },
+      ...runningCommon('EVSE'),
       initial: 'starting',
       states: {
         starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },
