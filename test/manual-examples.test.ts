@@ -10,17 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, reencode } from '../codec/catalog.js';
 import { bytesToHex, computeChecksum, hexToBytes, parseFrame } from '../codec/frame.js';
 import type { ModuleName } from '../codec/message.js';
-
-interface ManualExample {
-  id: number;
-  line: number;
-  section: string;
-  title: string;
-  caption: string;
-  direction: 'request' | 'response' | 'status';
-  hex: string;
-  notes: string[];
-}
+import type { ManualExample } from '../scripts/extract-manual-examples.js';
 
 const EXAMPLES: ManualExample[] = JSON.parse(readFileSync(new URL('./fixtures/manual-examples.json', import.meta.url), 'utf8'));
 
