@@ -20,16 +20,11 @@ export const openRealSpi: SpiOpener = async (options) => {
   return openSpiTransport(options);
 };
 
-/** Wiring and clock options of the spi command (defaults: the reference's Raspberry Pi wiring). */
-export interface SpiFlags extends HardwareFlags {
-  speedHz?: number;
-  rxReadyGpio?: number;
-  txPendingGpio?: number;
-  /** A GPIO number, or null for the SPI driver's own chip select (`--cs-gpio native`). */
-  csGpio?: number | null;
-  resetGpio?: number;
-  gpioOffset?: number;
-}
+/**
+ * Wiring and clock options of the spi command (defaults: the reference's Raspberry Pi wiring),
+ * as openSpiTransport takes them; `--cs-gpio native` gives csGpio null.
+ */
+export type SpiFlags = HardwareFlags & Pick<OpenSpiOptions, 'speedHz' | 'rxReadyGpio' | 'txPendingGpio' | 'csGpio' | 'resetGpio' | 'gpioOffset'>;
 
 /** The OpenSpiOptions a command line asks for (only what was given; the transport has the defaults). */
 export function spiWiring(flags: SpiFlags): Omit<OpenSpiOptions, 'clock'> {
