@@ -110,18 +110,23 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     });
   };
 
+  /** What Energy Transfer Mode Selected reports alike for a DC and an AC car. */
+  const evLimits = (p: NonNullable<EvSnapshot['ac']>) => ({
+    departureTimeS: p.departureTimeS,
+    energyRequestWh: p.energyRequestWh,
+    maxVoltageV: p.maxVoltageV,
+    minCurrentA: p.minCurrentA,
+    maxCurrentA: p.maxCurrentA,
+    maxPowerW: p.maxPowerW,
+  });
+
   const emitModeSelected = (req: V2gRequest): void => {
     const ev = req.ev;
     const mode = req.energyTransferMode ?? 0;
     if (mode <= 3 && ev.dc) {
       const d = ev.dc;
       ctx.emit(V2g.EvseEnergyTransferModeSelected, {
-        departureTimeS: d.departureTimeS,
-        energyRequestWh: d.energyRequestWh,
-        maxVoltageV: d.maxVoltageV,
-        minCurrentA: d.minCurrentA,
-        maxCurrentA: d.maxCurrentA,
-        maxPowerW: d.maxPowerW,
+        ...evLimits(d),
         selectedEnergyTransferMode: mode,
         dcParameters: {
           energyCapacityWh: ev.batteryCapacityWh,
@@ -135,12 +140,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     } else if (ev.ac) {
       const a = ev.ac;
       ctx.emit(V2g.EvseEnergyTransferModeSelected, {
-        departureTimeS: a.departureTimeS,
-        energyRequestWh: a.energyRequestWh,
-        maxVoltageV: a.maxVoltageV,
-        minCurrentA: a.minCurrentA,
-        maxCurrentA: a.maxCurrentA,
-        maxPowerW: a.maxPowerW,
+        ...evLimits(a),
         selectedEnergyTransferMode: mode,
       });
       ctx.emit(V2g.EvseAcChargeParametersChanged, {
