@@ -21,36 +21,31 @@ export const V2G_KINDS = [
 ] as const;
 export type V2gKind = (typeof V2G_KINDS)[number];
 
+/** The car's limits and energy request, alike for DC and AC (EvSet*ChargingParameters). */
+export interface EvLimits {
+  minVoltageV: number;
+  minCurrentA: number;
+  minPowerW: number;
+  maxVoltageV: number;
+  maxCurrentA: number;
+  maxPowerW: number;
+  energyRequestWh: number;
+  departureTimeS: number;
+}
+
 /** The car's side: what EvSetConfiguration / EvSet*ChargingParameters configured, plus live values. */
 export interface EvSnapshot {
   evccId: Uint8Array;
   protocols: number[];
   energyTransferModes: number[];
   batteryCapacityWh: number;
-  dc?: {
-    minVoltageV: number;
-    minCurrentA: number;
-    minPowerW: number;
-    maxVoltageV: number;
-    maxCurrentA: number;
-    maxPowerW: number;
+  dc?: EvLimits & {
     targetVoltageV: number;
     targetCurrentA: number;
     fullSocPercent: number;
     bulkSocPercent: number;
-    energyRequestWh: number;
-    departureTimeS: number;
   };
-  ac?: {
-    minVoltageV: number;
-    minCurrentA: number;
-    minPowerW: number;
-    maxVoltageV: number;
-    maxCurrentA: number;
-    maxPowerW: number;
-    energyRequestWh: number;
-    departureTimeS: number;
-  };
+  ac?: EvLimits;
   socPercent: number;
   /** DC_EVErrorCode, 0 no error. */
   errorCode: number;

@@ -11,7 +11,7 @@ import { V2gResultCode } from '../../codec/modules/v2g/common.js';
 import { SchedulesResult } from '../../codec/modules/v2g/evse.js';
 import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
-import type { EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import type { EvLimits, EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
 import { type SeccEvent, type SeccPort, createSeccMachine } from './secc-machine.js';
 
 export { SDP_CONNECT_MS, SDP_WINDOW_MS } from './secc-machine.js';
@@ -111,7 +111,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   };
 
   /** What Energy Transfer Mode Selected reports alike for a DC and an AC car. */
-  const evLimits = (p: NonNullable<EvSnapshot['ac']>) => ({
+  const evLimits = (p: EvLimits) => ({
     departureTimeS: p.departureTimeS,
     energyRequestWh: p.energyRequestWh,
     maxVoltageV: p.maxVoltageV,
