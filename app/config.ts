@@ -14,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import type { BatteryConfig } from '../machines/config.js';
 import { CliError, EXIT } from './cli.js';
 
 export type Role = 'EVSE' | 'EV';
@@ -149,22 +150,8 @@ export interface EvSettings {
   protocols: number[];
   paymentMethods: number[];
   energyTransferModes: number[];
-  battery: {
-    timestepMs: number;
-    capacityWh: number;
-    levelWh: number;
-    fullSocPercent: number;
-    bulkSocPercent: number;
-    maxCurrentA: number;
-    maxPowerW: number;
-    maxVoltageV: number;
-    targetCurrentA: number;
-    targetVoltageV: number;
-    targetVoltageDeltaV: number;
-    maxCurrentAcA: number;
-    maxVoltageAcV: number;
-    minCurrentAcA: number;
-  };
+  /** The same fields as the EV station's battery model takes. */
+  battery: BatteryConfig;
   targetSocPercent: number;
 }
 
