@@ -114,11 +114,37 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
       socket.destroy();
       return;
     }
-    const station = url.searchParams.get('station') ?? 'station';
+    const station = url.searchParams.get('station');
     wss.handleUpgrade(req, socket, head, (ws) => {
-      ws.on('message', (data) => onInspection(station, String(data)));
+      if (station === null) {
+        viewers.add(ws);
+        // A viewer that connects late first gets every live actor and its latest snapshot.
+        for (const text of replay.values()) ws.send(text);
+        ws.on('close', () => viewers.delete(ws));
+        return;
+      }
+      ws.on('message', (data) => {
+        const text = String(data);
+        onInspection(station, text);
+        for (const v of viewers) if (v.readyState === v.OPEN) v.send(text);
+      });
     });
   });
+
+  /**
+   * Inspector viewers (connections without ?station=, e.g. a Stately inspector or
+   * @statelyai/inspect's createWebSocketReceiver) get the stations' inspection events relayed.
+   */
+  const viewers = new Set<import('ws').WebSocket>();
+  /** Per live actor: its registration and latest snapshot, replayed to viewers that connect later. */
+  const replay = new Map<string, string>();
+  const rememberForViewers = (sessionId: string, type: string | undefined, status: string | undefined, text: string): void => {
+    if (type === '@xstate.snapshot' && status !== undefined && status !== 'active') {
+      // Finished actors (every command is one) are forgotten, so a long run does not grow this.
+      replay.delete(`${sessionId}:@xstate.actor`);
+      replay.delete(`${sessionId}:@xstate.snapshot`);
+    } else if (type === '@xstate.actor' || type === '@xstate.snapshot') replay.set(`${sessionId}:${type}`, text);
+  };
 
   /**
    * Active states per station: the root actor's, then each live child machine's as
@@ -139,6 +165,7 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
       return;
     }
     if (!ev.sessionId) return;
+    rememberForViewers(ev.sessionId, ev.type, ev.snapshot?.status, text);
     if (ev.type === '@xstate.actor') {
       actors.set(ev.sessionId, { station, name: ev.name ?? ev.sessionId, root: !ev.parentId, states: [] });
       return;
