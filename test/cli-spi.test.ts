@@ -11,10 +11,12 @@ import { openRealSpi, runSpi, type SpiFlags, type SpiOpener } from '../app/comma
 import { createHciClient } from '../machines/hci-client.js';
 import { createEvStation, evConfig } from '../machines/index.js';
 import { createSimulatedPair, parseScenario, serveOverSpi, type SimSpiSlave, type SimulatedPair } from '../sim/index.js';
-import { clockDelayUs, createSpiTransport, type OpenSpiOptions } from '../transports/spi.js';
+import type { OpenSpiOptions } from '../transports/spi.js';
 import { TransportError } from '../transports/transport.js';
 import { VirtualClock } from '../util/clock.js';
 import { runCli } from './app-helpers.js';
+import { spiOnSlave } from './helpers/spi-slave.js';
+import { QUICK_SLAC, SMALL_BATTERY } from './helpers/stations.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 const savedExitCode = process.exitCode;
@@ -54,15 +56,14 @@ function fakeHardware() {
     const s = serveOverSpi(pair.evseHost, clock, { onViolation: (v) => violations.push(v) });
     slave = s;
     const evClient = createHciClient({ transport: pair.evHost, clock });
-    const battery = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
-    const ev = createEvStation({ client: evClient, clock, config: evConfig({ battery, targetSocPercent: 80, slac: { startDelayMs: 600, evMatchDelayMs: 0 } }) });
+    const ev = createEvStation({ client: evClient, clock, config: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }) });
     const p = pair;
     cleanups.push(async () => {
       ev.stop();
       await evClient.close();
       await p.close();
     });
-    return createSpiTransport({ bus: s.bus, rxReady: s.rxReady, txPending: s.txPending, chipSelect: s.chipSelect, clock, delayUs: clockDelayUs(clock) });
+    return spiOnSlave(s, clock);
   };
   return { open, asked, violations, slave: () => slave };
 }

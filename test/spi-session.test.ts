@@ -11,8 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { decodeDataExchange, decodeSizeExchange, DATA_EXCHANGE_HEADER_SIZE } from '../codec/link-headers.js';
 import { createHciClient } from '../machines/hci-client.js';
 import { createSimulatedPair, parseScenario, serveOverSpi, type SimSpiSlave, type TransferRecord } from '../sim/index.js';
-import { CS_DELAY_US, clockDelayUs, createSpiTransport, type SpiTransport } from '../transports/spi.js';
-import { SteppingClock } from './helpers/spi-slave.js';
+import { CS_DELAY_US, type SpiTransport } from '../transports/spi.js';
+import { SteppingClock, spiOnSlave } from './helpers/spi-slave.js';
 import { startStations } from './helpers/stations.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -25,15 +25,7 @@ function rig() {
   const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
   const violations: string[] = [];
   const slave = serveOverSpi(pair.evseHost, clock, { onViolation: (v) => violations.push(`${clock.now()}: ${v}`) });
-  const spi = createSpiTransport({
-    bus: slave.bus,
-    rxReady: slave.rxReady,
-    txPending: slave.txPending,
-    chipSelect: slave.chipSelect,
-    clock,
-    // The 20 µs chip-select delay on the virtual clock (the default busy-waits in wall time).
-    delayUs: clockDelayUs(clock),
-  });
+  const spi = spiOnSlave(slave, clock);
   const links: string[] = [];
   spi.linkState$.subscribe((s) => links.push(s.up ? 'up' : `down:${s.reason}`));
   const evseClient = createHciClient({ transport: spi, clock });
@@ -136,15 +128,7 @@ describe('EVSE station over SPI (manual 9.2) on the simulated module pair', () =
     const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
     const violations: string[] = [];
     const slave = serveOverSpi(pair.evseHost, clock, { onViolation: (v) => violations.push(v) });
-    const spi: SpiTransport = createSpiTransport({
-      bus: slave.bus,
-      rxReady: slave.rxReady,
-      txPending: slave.txPending,
-      chipSelect: slave.chipSelect,
-      clock,
-      csDelayUs: 5,
-      delayUs: clockDelayUs(clock),
-    });
+    const spi: SpiTransport = spiOnSlave(slave, clock, { csDelayUs: 5 });
     const client = createHciClient({ transport: spi, clock });
     cleanups.push(async () => {
       await client.close();

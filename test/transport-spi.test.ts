@@ -3,7 +3,7 @@ import { bytesToHex, encodeFrame, hexToBytes } from '../codec/frame.js';
 import { clockDelayUs, createSpiTransport, openSpiTransport, type SpiTransport, type SpiTransportOptions } from '../transports/spi.js';
 import { parseSpiDeviceName } from '../transports/spi-hw.js';
 import type { LinkState } from '../transports/transport.js';
-import { SimSpiSlave, type SpiSlaveOptions, SteppingClock } from './helpers/spi-slave.js';
+import { SimSpiSlave, type SpiSlaveOptions, SteppingClock, spiOnSlave } from './helpers/spi-slave.js';
 
 // Manual 9.2.7: a 13-byte Ping, checksum not computed.
 const PING = hexToBytes('C0 0E 00 01 00 05 01 02 03 04 05 00 C1');
@@ -21,16 +21,7 @@ interface Rig {
 function rig(slaveOptions: SpiSlaveOptions = {}, options: Partial<SpiTransportOptions> = {}, withReset = false): Rig {
   const clock = new SteppingClock();
   const slave = new SimSpiSlave(clock, slaveOptions);
-  const t = createSpiTransport({
-    bus: slave.bus,
-    rxReady: slave.rxReady,
-    txPending: slave.txPending,
-    chipSelect: slave.chipSelect,
-    reset: withReset ? slave.reset : undefined,
-    clock,
-    delayUs: clockDelayUs(clock),
-    ...options,
-  });
+  const t = spiOnSlave(slave, clock, { reset: withReset ? slave.reset : undefined, ...options });
   const got: string[] = [];
   const links: string[] = [];
   t.frames$.subscribe((f) => got.push(bytesToHex(f)));
@@ -210,15 +201,10 @@ describe('SPI transport against the simulated slave (manual 9.2)', () => {
     const clock = new SteppingClock();
     const slave = new SimSpiSlave(clock);
     let failures = 1;
-    const t = createSpiTransport({
+    const t = spiOnSlave(slave, clock, {
       bus: {
         transfer: (tx) => (failures-- > 0 ? Promise.reject(new Error('EIO')) : slave.bus.transfer(tx)),
       },
-      rxReady: slave.rxReady,
-      txPending: slave.txPending,
-      chipSelect: slave.chipSelect,
-      clock,
-      delayUs: clockDelayUs(clock),
     });
     const links: string[] = [];
     t.linkState$.subscribe((s) => links.push(s.up ? 'up' : `down:${s.error?.kind}`));

@@ -2,7 +2,9 @@
  * The simulated SPI slave now lives in sim/spi-slave.ts (the simulator serves modules over SPI
  * with it); this helper re-exports it and adds the test-only stepping clock.
  */
-import { type TimerId, VirtualClock } from '../../util/clock.js';
+import type { SimSpiSlave } from '../../sim/spi-slave.js';
+import { type SpiTransport, type SpiTransportOptions, clockDelayUs, createSpiTransport } from '../../transports/spi.js';
+import { type Clock, type TimerId, VirtualClock } from '../../util/clock.js';
 
 export { SimGpio, SimSpiSlave, type SpiSlaveOptions, type TransferRecord, serveOverSpi } from '../../sim/spi-slave.js';
 
@@ -44,4 +46,20 @@ export class SteppingClock extends VirtualClock {
       this.advance(Math.max(0, next - this.now()));
     }
   }
+}
+
+/**
+ * The SPI transport on a simulated slave's bus and GPIO lines, the 20 µs chip-select delay on
+ * the virtual clock (the default busy-waits in wall time); `options` override any of it.
+ */
+export function spiOnSlave(slave: SimSpiSlave, clock: Clock, options: Partial<SpiTransportOptions> = {}): SpiTransport {
+  return createSpiTransport({
+    bus: slave.bus,
+    rxReady: slave.rxReady,
+    txPending: slave.txPending,
+    chipSelect: slave.chipSelect,
+    clock,
+    delayUs: clockDelayUs(clock),
+    ...options,
+  });
 }
