@@ -124,6 +124,10 @@ export const slacMachine = setup({
       initial: 'choose',
       on: {
         'Slac.SlacSuccess': { target: 'matched', actions: ['logMatched', 'reportMatched'] },
+        // The other side left and came back (unplug/replug, EVSE back from 100 %) while an
+        // attempt was still under way: start over at attempt 1, so that the station sees
+        // matchingStarted again (the EVSE sets 5 % again) and the attempt timer restarts.
+        'slac.match': { target: 'matching', reenter: true, actions: 'firstAttempt' },
       },
       states: {
         choose: { always: [{ guard: 'isEv', target: 'delaying' }, { target: 'requesting' }] },

@@ -69,8 +69,9 @@ export class VirtualCable {
 
   unplug(): void {
     if (!this.plugged) return;
+    // The EVSE module's matching window stays open (16.4.5: 50 s from Start Matching; the
+    // module does not watch the CP): a car plugged in within it can still match.
     this.plugged = false;
-    this.evseMatching = false;
     this.emit({ type: 'unplug', at: this.clock.now() });
     this.setPlcLink(false);
     this.changed();

@@ -285,7 +285,7 @@ function setEvery(r: Run, ms: number, fn: () => void): { stop(): void } {
 }
 
 describe('the EVSE module resets mid-session', () => {
-  it('an update answered wrongState -> moduleLostSession -> output 0, CP 100 %, module initialised again', async () => {
+  it('an update answered wrongState -> moduleLostSession -> output 0, CP 100 %, module initialised again, the next session works', async () => {
     const evseFaults: { resetIn?: 'chargeLoop' } = { resetIn: 'chargeLoop' };
     const r = start({ faults: { modules: { evse: evseFaults } } });
     expect(await r.until(ended(r))).toBe(true);
@@ -297,6 +297,25 @@ describe('the EVSE module resets mid-session', () => {
     expect(r.commands().filter((c) => c === 'System.GetFirmwareVersion')).toHaveLength(2);
     expect(r.commands().filter((c) => c === 'ControlPilot.SetMode')).toHaveLength(2);
     expectSafe(r);
+    // The car leaves while the re-initialised EVSE is matching again and comes back: SLAC
+    // starts over at attempt 1 (5 % again) and the EVSE module's window is still open.
+    await expectNextSessionWorks(r);
+    expect(r.records('EVSE')).toHaveLength(2);
+  });
+
+  it('the car stays plugged in: its module left the lost network, so it matches again at 5 % and charges', async () => {
+    const evseFaults: { resetIn?: 'chargeLoop' } = { resetIn: 'chargeLoop' };
+    const r = start({ faults: { modules: { evse: evseFaults } }, scenario: { cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null } } });
+    expect(await r.until(ended(r))).toBe(true);
+    evseFaults.resetIn = undefined;
+    expect(lastRecord(r)?.error).toMatchObject({ name: 'moduleLostSession', code: 0x11 });
+    let unplugs = 0;
+    r.pair.cable.events$.subscribe((e) => {
+      if (e.type === 'unplug') unplugs++;
+    });
+    await expectNextSessionWorks(r);
+    expect(unplugs).toBe(0);
+    expect(r.logs('EV').filter((t) => t === 'SLAC matching successful')).toHaveLength(2);
   });
 });
 

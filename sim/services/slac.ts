@@ -21,7 +21,8 @@ type SlacEvent =
   | { type: 'STOP' }
   | { type: 'MATCH' }
   | { type: 'MATCHED' }
-  | { type: 'UNPLUGGED' };
+  | { type: 'UNPLUGGED' }
+  | { type: 'LINK_LOST' };
 
 interface SlacContext {
   /** Start Matching arrived while the firmware was still starting. */
@@ -73,7 +74,9 @@ export function createSlacMachine(ctx: ModuleContext, hooks: { attemptFails: () 
       },
       started: { on: { MATCH: 'matching' } },
       matching: ctx.role === 'EVSE' ? evseMatching() : evMatching(),
-      ready: { on: { UNPLUGGED: 'started' } },
+      // The logical network is gone (unplugged, or the other modem restarted and left it): the
+      // module can be asked to match again, as after a plug-in.
+      ready: { on: { UNPLUGGED: 'started', LINK_LOST: 'started' } },
       failure: { on: { MATCH: 'matching', UNPLUGGED: 'started' } },
     },
   });
@@ -140,6 +143,7 @@ export function createSlacService(ctx: ModuleContext): Service {
   let validation = false;
   let iface = 0;
   let wasPlugged = cable.isPlugged;
+  let wasLinked = cable.plcLinkUp;
 
   const offSlac = cable.onSlac((side, success) => {
     if (side === role && role === 'EVSE' && success) actor.send({ type: 'MATCHED' });
@@ -148,6 +152,8 @@ export function createSlacService(ctx: ModuleContext): Service {
     if (wasPlugged && !cable.isPlugged) actor.send({ type: 'UNPLUGGED' });
     if (!wasPlugged && cable.isPlugged) failuresLeft = ctx.scenario.ev.slacFailures;
     wasPlugged = cable.isPlugged;
+    if (wasLinked && !cable.plcLinkUp) actor.send({ type: 'LINK_LOST' });
+    wasLinked = cable.plcLinkUp;
   });
 
   const stateName = (): string => {
