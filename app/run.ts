@@ -6,7 +6,7 @@
  */
 import { type TrafficRecord, createHciClient } from '../machines/hci-client.js';
 import type { HciClient } from '../machines/hci-types.js';
-import type { SessionRecord, StationEmitted, StationRole } from '../machines/station-events.js';
+import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import type { Transport } from '../transports/transport.js';
 import { type Clock, VirtualClock } from '../util/clock.js';
 import { type PromptIo, promptAuthorization, ttyLineReader } from './authorize.js';

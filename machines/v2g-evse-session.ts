@@ -242,7 +242,7 @@ export const v2gEvseSessionMachine = setup({
       sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
-    sendUpdate: enqueueActions(({ enqueue, self, context, event, system }) => {
+    sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
       const now = context.clock.now();
       const out = presentOutput(system, now);
       const c = context.config.charger;
@@ -279,12 +279,12 @@ export const v2gEvseSessionMachine = setup({
       enqueue.assign({ cableCheckDone: true });
       enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result: CableCheckResult.succeeded }, 'cableCheck', at(event)));
     }),
-    startEnergyTransfer: enqueueActions(({ enqueue, self, system }) => {
+    startEnergyTransfer: enqueueActions(({ enqueue, system }) => {
       enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
       sendCharger(enqueue, system, { type: 'charger.start' });
     }),
     /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
-    stopEnergyTransfer: enqueueActions(({ enqueue, self, context, event, system }) => {
+    stopEnergyTransfer: enqueueActions(({ enqueue, context, event, system }) => {
       sendCharger(enqueue, system, { type: 'charger.stop' });
       enqueue.assign({ energyFlowing: false });
       if (!context.stopChargingSent) {
@@ -292,7 +292,7 @@ export const v2gEvseSessionMachine = setup({
         enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
       }
     }),
-    ensureStopCharging: enqueueActions(({ enqueue, self, context, event, system }) => {
+    ensureStopCharging: enqueueActions(({ enqueue, context, event, system }) => {
       sendCharger(enqueue, system, { type: 'charger.stop' });
       if (!context.stopChargingSent) {
         enqueue.assign({ stopChargingSent: true });
@@ -305,7 +305,7 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
       enqueue.sendTo('commander', command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
     }),
-    meterReceipt: enqueueActions(({ enqueue, self, context, system }) => {
+    meterReceipt: enqueueActions(({ enqueue, context, system }) => {
       if (!context.config.meterReceipt) return;
       const out = presentOutput(system, context.clock.now());
       enqueue.sendTo(
@@ -388,7 +388,7 @@ export const v2gEvseSessionMachine = setup({
       sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
       enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
-    evseStopListen: enqueueActions(({ enqueue, self }) => {
+    evseStopListen: enqueueActions(({ enqueue }) => {
       enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }),
   },

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, encodeFrame, hexToBytes } from '../codec/frame.js';
 import { encodeControlFrame, encodeEthernetFrame, ETHERTYPE_CONTROL, parseMac } from '../codec/link-headers.js';
-import { captureFilter, classifyPcapError, createEthTransport, type EthTransport } from '../transports/eth.js';
+import { captureFilter, classifyPcapError, createEthTransport } from '../transports/eth.js';
 import type { PcapModule, PcapPacket, PcapSessionOptions } from '../transports/native.js';
 import { TransportError } from '../transports/transport.js';
 import { VirtualClock, flushMicrotasks } from '../util/clock.js';
