@@ -9,7 +9,7 @@
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 
@@ -66,10 +66,7 @@ export const controlPilotEvMachine = setup({
 }).createMachine({
   id: 'controlPilotEv',
   context: ({ input }) => ({ ...input }),
-  invoke: [
-    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['ControlPilot'] }) },
-    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-  ],
+  invoke: [...hciChildren(['ControlPilot'])],
   on: {
     'hci.failed': { actions: 'logCommandFailure' },
     // Charging Stopped and Session Stopped both ask for B: one command, one line.

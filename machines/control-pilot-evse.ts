@@ -9,7 +9,7 @@
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 
@@ -86,10 +86,7 @@ export const controlPilotEvseMachine = setup({
 }).createMachine({
   id: 'controlPilotEvse',
   context: ({ input }) => ({ ...input }),
-  invoke: [
-    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['ControlPilot'] }) },
-    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-  ],
+  invoke: [...hciChildren(['ControlPilot'])],
   on: {
     'hci.failed': { actions: 'logCommandFailure' },
     'cp.stop': '.stopping',

@@ -178,3 +178,21 @@ export const hciStatus = fromCallback<{ type: 'noop' }, StatusInput>(({ input, s
 
 /** Result code 0x05 (10.1.5): the module is not in a state to execute the command. */
 export const UNEXPECTED_MESSAGE = 0x05;
+
+/** What a machine needs in its context to run the HCI children below. */
+interface HciContext {
+  client: HciClient;
+  clock: Clock;
+}
+
+/**
+ * The two children every module machine invokes: the status stream of its modules ('status')
+ * and the command queue ('commander'). Machines list `hciStatus` and `hciCommander` in their
+ * `setup({ actors })` and spread this into `invoke`.
+ */
+export function hciChildren(modules: StatusInput['modules']) {
+  return [
+    { id: 'status', src: 'hciStatus', input: ({ context }: { context: HciContext }) => ({ client: context.client, modules }) },
+    { id: 'commander', src: 'hciCommander', input: ({ context }: { context: HciContext }) => ({ client: context.client, clock: context.clock }) },
+  ] as const;
+}

@@ -15,7 +15,7 @@ import { ENERGY_TRANSFER_MODES, EV_SESSION_ERRORS, EVSE_STATUSES, PROTOCOLS, enu
 import type { Clock } from '../util/clock.js';
 import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, currentForPower, reportedSoc } from './battery.js';
 import { type EvConfig, type BatteryConfig, macToBytes } from './config.js';
-import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type ScheduleEntry, type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
 
@@ -341,10 +341,7 @@ export const v2gEvSessionMachine = setup({
     longestReactionMs: 0,
     stopChargingSent: false,
   }),
-  invoke: [
-    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['V2g'] }) },
-    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-  ],
+  invoke: [...hciChildren(['V2g'])],
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },

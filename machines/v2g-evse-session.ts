@@ -28,7 +28,7 @@ import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
 import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
-import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 
@@ -418,10 +418,7 @@ export const v2gEvseSessionMachine = setup({
     evTargetCurrentA: 0,
     authorizationTimeoutMs: 0,
   }),
-  invoke: [
-    { id: 'status', src: 'hciStatus', input: ({ context }) => ({ client: context.client, modules: ['V2g'] }) },
-    { id: 'commander', src: 'hciCommander', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-  ],
+  invoke: [...hciChildren(['V2g'])],
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
