@@ -14,7 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
-import type { BatteryConfig } from '../machines/config.js';
+import type { EvConfig } from '../machines/config.js';
 import { CliError, EXIT } from './cli.js';
 
 export type Role = 'EVSE' | 'EV';
@@ -145,15 +145,8 @@ export interface EvseSettings {
   authorization: { policy: 'accept' | 'deny' | 'allowList'; allow: string[] };
 }
 
-export interface EvSettings {
-  evccId: string;
-  protocols: number[];
-  paymentMethods: number[];
-  energyTransferModes: number[];
-  /** The same fields as the EV station's battery model takes. */
-  battery: BatteryConfig;
-  targetSocPercent: number;
-}
+/** What an EV section of the file sets: the EV station's own config fields, not re-declared. */
+export type EvSettings = Pick<EvConfig, 'evccId' | 'protocols' | 'paymentMethods' | 'energyTransferModes' | 'battery' | 'targetSocPercent'>;
 
 export interface StationSettings {
   role: Role;
