@@ -23,7 +23,7 @@ export interface SlacInput {
 
 export type SlacCommand = { type: 'slac.start' } | { type: 'slac.match' } | { type: 'slac.stop' };
 
-interface SlacContext extends SlacInput {
+export interface SlacContext extends SlacInput {
   attempt: number;
   lastFailure?: string;
   /** A match was asked for while the service was still settling. */

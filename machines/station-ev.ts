@@ -43,7 +43,7 @@ export type EvStationEvent =
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' };
 
-interface EvStationContext extends EvStationInput {
+export interface EvStationContext extends EvStationInput {
   firmware?: string;
   cpReady: boolean;
   slacReady: boolean;

@@ -42,7 +42,7 @@ export type EvseStationEvent =
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' };
 
-interface EvseStationContext extends EvseStationInput {
+export interface EvseStationContext extends EvseStationInput {
   firmware?: string;
   cpReady: boolean;
   slacReady: boolean;

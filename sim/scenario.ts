@@ -125,7 +125,7 @@ export async function loadScenario(path: string): Promise<Scenario> {
 }
 
 /** The scenarios shipped in sim/scenarios, by file name without `.json`. */
-export const SCENARIO_DIR = new URL('./scenarios/', import.meta.url);
+export const SCENARIO_DIR = new URL('../sim/scenarios/', import.meta.url);
 
 export function builtinScenarioPath(name: string): string {
   return new URL(`${name}.json`, SCENARIO_DIR).pathname;
