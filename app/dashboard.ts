@@ -49,7 +49,18 @@ export function activeStates(value: unknown, prefix = ''): string[] {
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 
-export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashboard> {
+export interface DashboardOptions {
+  /** Listen address (default 127.0.0.1). */
+  host?: string;
+  /** Extra routes served first (the control API and /metrics, app/control/http.ts). */
+  routes?: {
+    request(req: IncomingMessage, res: ServerResponse): boolean;
+    upgrade(req: IncomingMessage, socket: import('node:stream').Duplex, head: Buffer): boolean;
+  };
+}
+
+export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: DashboardOptions = {}): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
   const state = {
     stations: new Map<string, { active: string[]; phase?: string; status?: string }>(),
     messages: [] as DashboardEvent[],
@@ -87,6 +98,7 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
   };
 
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (options.routes?.request(req, res)) return;
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
@@ -111,6 +123,7 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/inspect') {
+      if (options.routes?.upgrade(req, socket, head)) return;
       socket.destroy();
       return;
     }
@@ -182,20 +195,20 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT): Promise<Dashb
 
   await new Promise<void>((ok, fail) => {
     server.once('error', (e: NodeJS.ErrnoException) =>
-      fail(e.code === 'EADDRINUSE' ? new CliError(`--inspect: port ${port} on 127.0.0.1 is in use (try --inspect=0)`, EXIT.usage) : e),
+      fail(e.code === 'EADDRINUSE' ? new CliError(`--inspect: port ${port} on ${host} is in use (try --inspect=0)`, EXIT.usage) : e),
     );
-    server.listen(port, '127.0.0.1', () => ok());
+    server.listen(port, host, () => ok());
   });
   const address = server.address();
   const actualPort = typeof address === 'object' && address ? address.port : port;
-  const url = `http://127.0.0.1:${actualPort}/`;
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${actualPort}/`;
 
   return {
     url,
     port: actualPort,
     inspectorFor(station) {
       const inspector = createWebSocketInspector({
-        url: `ws://127.0.0.1:${actualPort}/inspect?station=${encodeURIComponent(station)}`,
+        url: `ws://${host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host}:${actualPort}/inspect?station=${encodeURIComponent(station)}`,
         // The dashboard needs state values, not the whole context (clients, streams): keep it small.
         sanitizeContext: () => ({}),
       });

@@ -4,7 +4,7 @@
  * status line), authorization prompt, capture file, session records, dashboard, signals.
  * `sim`, `eth` and `spi` differ only in the transports and clock they hand in.
  */
-import { type TrafficRecord, createHciClient } from '../machines/hci-client.js';
+import { type HciClientHandle, type TrafficRecord, createHciClient } from '../machines/hci-client.js';
 import type { HciClient } from '../machines/hci-types.js';
 import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import type { Transport } from '../transports/transport.js';
@@ -16,6 +16,7 @@ import type { StationSettings } from './config.js';
 import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
 import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
+import type { ControlSettings } from './control/index.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -64,6 +65,24 @@ export interface RunOptions {
    * others down with it: its peer would wait for a partner that is gone.
    */
   independent?: boolean;
+  integrations?: RunIntegration[];
+  /** The control plane: MQTT, external authorization, the API and /metrics on the dashboard server. */
+  control?: ControlSettings;
+  /** Address the dashboard listens on (default 127.0.0.1; elsewhere needs control.httpToken). */
+  httpHost?: string;
+}
+
+/**
+ * Something beside the log that follows the stations and may steer them (the control API, the
+ * metrics): told of each station as it starts and of everything it emits; may answer its
+ * authorization requests; closed when the run ends.
+ */
+export interface RunIntegration {
+  stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void;
+  event(key: string, ev: StationEmitted): void;
+  /** An authorization callback for an EVSE station (external authorization), or undefined. */
+  authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
+  close(): Promise<void>;
 }
 
 export interface RunResult {
@@ -119,6 +138,7 @@ const keyOf = (st: RunStation): string => st.label ?? st.settings.role;
 export async function runStations(options: RunOptions): Promise<RunResult> {
   const out = options.out ?? process.stdout;
   const { clock } = options;
+  const integrations = [...(options.integrations ?? [])];
   const human = options.logFormat === 'human';
   const reporter = createReporter({
     format: options.logFormat,
@@ -130,8 +150,14 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     now: () => clock.now(),
     verbose: options.verbose === true,
   });
-  // The dashboard first: a port in use fails before any file is created.
-  const dashboard = options.inspect !== undefined ? await startDashboard(options.inspect) : undefined;
+  // The control plane and the dashboard first: a port in use fails before any file is created.
+  // The control plane's modules load only when asked for (start-up of a plain run).
+  const plane = options.control ? await (await import('./control/index.js')).createControlPlane(options.control, clock, (t) => reporter.info(t)) : undefined;
+  if (plane) integrations.push(plane);
+  const dashboard =
+    options.inspect !== undefined
+      ? await startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) })
+      : undefined;
   const capture = options.capture ? new PcapWriter(options.capture) : undefined;
   if (dashboard) {
     reporter.info(`Dashboard: ${dashboard.url}`);
@@ -179,6 +205,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       }
       const at = clock.now();
       figures.event(key, ev);
+      for (const i of integrations) i.event(key, ev);
       reporter.station(ev, at, tag);
       if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
       if (ev.type === 'sessionEnded') {
@@ -224,13 +251,15 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
       }
       const ask = !st.quiet && options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
+      const external = st.quiet || role !== 'EVSE' ? undefined : integrations.map((i) => i.authorizerFor?.(keyOf(st), st)).find((a) => a !== undefined);
       const handle = await startStation({
         settings: st.settings,
         client,
         clock,
         ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
-        ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : {}),
+        ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : external ? { authorize: external } : {}),
       });
+      if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
       handle.onEvent(st.quiet ? onQuietEvent(st) : onEvent(st));
       // Independent: a station that failed (its `error` phase: module silent, fatal HCI error)
       // is stopped on its own, best effort, and the others go on.
@@ -249,6 +278,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     for (const s of options.stations) await s.transport.close().catch(() => undefined);
     await options.cleanup?.();
     capture?.close();
+    for (const i of integrations) await i.close().catch(() => undefined);
     await dashboard?.close();
   }
 

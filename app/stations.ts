@@ -19,12 +19,23 @@ export interface AuthorizationRequest {
   signal: AbortSignal;
 }
 
+/** Control events a running station accepts from outside (operator, MQTT/HTTP API, backend). */
+export type StationControlEvent =
+  | { type: 'stopCharging' }
+  | { type: 'station.disable' }
+  | { type: 'station.enable' }
+  | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number };
+
 export interface StationHandle {
   readonly role: StationRole;
   /** Every event the station emits (log, phase, sample, authorization, sessionEnded). */
   onEvent(fn: (ev: StationEmitted) => void): void;
   /** Stop charging and the module's services, then stop (the station's `shutdown` event). */
   shutdown(): void;
+  /** Hands a control event to the running station (ignored once it stopped). */
+  send(event: StationControlEvent): void;
+  /** Active states of a child machine by its systemId ('cp', 'slac', 'session'), if it runs. */
+  childStates(systemId: string): string[] | undefined;
   /** Resolves when the station actor has stopped (final state or error). */
   readonly done: Promise<void>;
   /** Active state paths right now (for tests and the dashboard fallback). */
@@ -50,7 +61,7 @@ export async function startStation(options: StartStationOptions): Promise<Statio
     const ask = options.authorize;
     const config = toEvseConfig(evse, ask !== undefined);
     const actor = createEvseStation({ ...common, config, ...(ask ? { ask: (r: { evccId: string; timeoutMs: number; signal: AbortSignal }) => ask(r) } : {}) });
-    return wrap('EVSE', actor satisfies EvseStationActor);
+    return wrap('EVSE', actor satisfies EvseStationActor, (event) => actor.send(event));
   }
   const ev = settings.ev;
   if (!ev) throw new Error(`${settings.source}: no ev section`);
@@ -64,9 +75,11 @@ interface StationActor {
   subscribe(observer: { next?: () => void; error?: () => void; complete?: () => void }): unknown;
   on(type: '*', handler: (emitted: unknown) => void): unknown;
   send(event: { type: 'shutdown' }): void;
+  readonly system: { get(systemId: string): { getSnapshot(): { value?: unknown; status?: string } } | undefined };
 }
 
-function wrap(role: StationRole, actor: StationActor): StationHandle {
+/** `control` hands control events to stations that take them (EVSE); the EV station has none. */
+function wrap(role: StationRole, actor: StationActor, control?: (event: StationControlEvent) => void): StationHandle {
   const done = new Promise<void>((resolve) => {
     const check = (): boolean => {
       const st = actor.getSnapshot().status;
@@ -82,6 +95,13 @@ function wrap(role: StationRole, actor: StationActor): StationHandle {
     },
     shutdown() {
       if (actor.getSnapshot().status === 'active') actor.send({ type: 'shutdown' });
+    },
+    send(event) {
+      if (actor.getSnapshot().status === 'active') control?.(event);
+    },
+    childStates(systemId) {
+      const child = actor.system.get(systemId)?.getSnapshot();
+      return child && child.status === 'active' ? activeStates(child.value) : undefined;
     },
     done,
     activeStates: () => activeStates(actor.getSnapshot().value),

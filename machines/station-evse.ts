@@ -32,6 +32,14 @@ export type EvseStationEvent =
   | { type: 'shutdown' }
   /** The operator stops the charging in progress (the EV is asked to stop; the session ends normally). */
   | { type: 'stopCharging' }
+  /**
+   * Availability (operator, backend): a disabled station stops the charging in progress and
+   * matches no new car until enabled again; the car that is plugged in meanwhile is served then.
+   */
+  | { type: 'station.disable' }
+  | { type: 'station.enable' }
+  /** Runtime limits (operator, backend): they reach the car through the session. */
+  | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number }
   | ChildEmit
   | ChargerSample
   | SequenceEvent
@@ -47,10 +55,14 @@ export interface EvseStationContext extends EvseStationInput {
   cpReady: boolean;
   slacReady: boolean;
   vehiclePresent: boolean;
+  /** False while disabled by `station.disable`. */
+  available: boolean;
   sessions: number;
   failure?: string;
   lastRecord?: SessionRecord;
 }
+
+const DISABLED_TEXT = 'Station disabled: no new session until it is enabled';
 
 const cleanupSteps = (): HciStep[] => [
   { text: 'Stop listening (stale V2G state)', def: V2g.EvseStopListen, tolerate: STALE, bestEffort: true },
@@ -85,11 +97,14 @@ export const evseStationMachine = setup({
     slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
+    markUnavailable: assign({ available: false }),
   },
   guards: {
     ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     vehiclePresent: ({ context }) => context.vehiclePresent,
+    available: ({ context }) => context.available,
+    vehicleToServe: ({ context }) => context.vehiclePresent && context.available,
     firstAttempt: ({ event }) => (event as { attempt?: number }).attempt === 1,
     moduleFailure: ({ event }) => {
       const name = (event as unknown as { output: SessionRecord }).output.error?.name;
@@ -98,13 +113,15 @@ export const evseStationMachine = setup({
   },
 }).createMachine({
   id: 'evseStation',
-  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, vehiclePresent: false, sessions: 0 }),
+  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, vehiclePresent: false, available: true, sessions: 0 }),
   invoke: { id: 'charger', src: 'charger', systemId: 'charger', input: ({ context }) => ({ clock: context.clock, config: context.config.charger }) },
   on: {
     'station.emit': { actions: 'reemit' },
     'charger.sample': { actions: 'sample' },
     'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
+    'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }] },
+    'station.enable': { guard: ({ context }) => !context.available, actions: [assign({ available: true }), { type: 'log', params: { text: 'Station enabled' } }] },
   },
   initial: 'initialising',
   states: {
@@ -116,8 +133,7 @@ export const evseStationMachine = setup({
         starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },
         waitingForVehicle: {
           entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
-          always: { guard: 'vehiclePresent', target: 'slac' },
-          on: { 'cp.vehicleConnected': { target: 'slac', actions: assign({ vehiclePresent: true }) } },
+          always: { guard: 'vehicleToServe', target: 'slac' },
         },
         slac: {
           entry: [{ type: 'phase', params: { phase: 'slac' } }, 'slacMatch'],
@@ -144,6 +160,8 @@ export const evseStationMachine = setup({
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
+            // Disabling ends the charging in progress through the same path as an operator stop.
+            'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }, sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' })] },
           },
         },
         // Whatever happened, the output is 0 and the module stops listening before the next car.

@@ -9,6 +9,7 @@ import { loadDotenvOnce } from '../config.js';
 import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';
 import { DEFAULT_RECORDS_FILE } from '../records.js';
+import type { ControlSettings } from '../control/index.js';
 
 export interface RunFlags {
   logFormat?: string;
@@ -18,6 +19,11 @@ export interface RunFlags {
   ask?: boolean;
   sessions?: string;
   verbose?: boolean;
+  mqtt?: string;
+  mqttPrefix?: string;
+  externalAuth?: boolean;
+  httpHost?: string;
+  httpToken?: string;
 }
 
 export interface RunSettings {
@@ -29,6 +35,8 @@ export interface RunSettings {
   sessions: number;
   /** Human log: every charge-loop message instead of the condensed loop. */
   verbose: boolean;
+  control?: ControlSettings;
+  httpHost?: string;
 }
 
 export function addRunOptions(cmd: Command, askDefault: boolean): Command {
@@ -40,7 +48,42 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--inspect [port]', `serve the live dashboard on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}; 0 = any free port)`)
     .option(askDefault ? '--no-ask' : '--ask', askDefault ? 'never prompt for authorization; use the configured policy' : 'prompt for authorization on a TTY (countdown from the module timeout)')
     .option('--sessions <n>', 'stop after this many sessions per station (0: run until SIGINT/SIGTERM)', '1')
-    .option('-v, --verbose', 'human log: print every charge-loop message (default: the first in full, then a progress line every 5 % SOC or 60 s)');
+    .option('-v, --verbose', 'human log: print every charge-loop message (default: the first in full, then a progress line every 5 % SOC or 60 s)')
+    .option('--mqtt <url>', 'control and telemetry API over MQTT: a broker URL (mqtt://host:1883) or "embedded[:port]" for a broker in this process (docs/integration.md)')
+    .option('--mqtt-prefix <prefix>', 'MQTT topic prefix (default freev2g)')
+    .option('--external-auth', 'ask the API (MQTT/HTTP) to authorize each vehicle; the configured policy decides when no answer comes 1 s before the module times out')
+    .option('--http-host <address>', 'address the dashboard and API listen on (default 127.0.0.1; any other needs --http-token)')
+    .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN');
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+/** The control plane's settings from flags and environment, or undefined when none is asked for. */
+function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: ControlSettings; httpHost?: string } {
+  const mqtt = flags.mqtt ?? env.FREEV2G_MQTT;
+  const mqttPrefix = flags.mqttPrefix ?? env.FREEV2G_MQTT_PREFIX;
+  const httpToken = flags.httpToken ?? env.FREEV2G_HTTP_TOKEN;
+  const httpHost = flags.httpHost ?? env.FREEV2G_HTTP_HOST;
+  const externalAuth = flags.externalAuth === true || env.FREEV2G_EXTERNAL_AUTH === '1';
+  if (mqtt !== undefined && !/^(embedded(:\d{1,5})?|(mqtts?|wss?):\/\/.+)$/.test(mqtt)) {
+    throw new CliError(`--mqtt must be a broker URL (mqtt://, mqtts://, ws://, wss://) or "embedded[:port]", got "${mqtt}"`, EXIT.usage);
+  }
+  if (mqttPrefix !== undefined && !/^[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)*$/.test(mqttPrefix)) {
+    throw new CliError(`--mqtt-prefix must be topic levels of letters, digits, _ and - separated by /, got "${mqttPrefix}"`, EXIT.usage);
+  }
+  if (httpHost !== undefined && !LOOPBACK.has(httpHost) && !httpToken) {
+    throw new CliError(`--http-host ${httpHost} would let other machines control the stations: set --http-token (or FREEV2G_HTTP_TOKEN) too`, EXIT.usage);
+  }
+  const control: ControlSettings = {
+    ...(mqtt !== undefined ? { mqtt } : {}),
+    ...(mqttPrefix !== undefined ? { mqttPrefix } : {}),
+    ...(externalAuth ? { externalAuth } : {}),
+    ...(httpToken ? { httpToken } : {}),
+  };
+  // The API on the dashboard server (and /metrics) comes with --inspect; MQTT and external
+  // authorization need the plane even without it.
+  const wanted = mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
+  return { ...(wanted ? { control } : {}), ...(httpHost !== undefined ? { httpHost } : {}) };
 }
 
 export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
@@ -60,6 +103,7 @@ export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
     if (!Number.isInteger(inspect) || inspect < 0 || inspect > 65535) throw new CliError(`--inspect port must be 0-65535, got "${inspectRaw}"`, EXIT.usage);
   }
   return {
+    ...controlSettings(flags, env),
     logFormat,
     ask: flags.ask ?? askDefault,
     sessions,

@@ -1,0 +1,108 @@
+/**
+ * The control plane of a run (`--mqtt`, `--external-auth`, the API and /metrics on the dashboard
+ * server): the station controller, the MQTT bridge (and an embedded broker), the metrics, and
+ * the HTTP routes, put together as one RunIntegration. Loaded only when one of them is asked for,
+ * so a plain run pays nothing for MQTT or prom-client.
+ */
+import type { HciClientHandle } from '../../machines/hci-client.js';
+import { policyFromConfig } from '../../machines/authorization-policy.js';
+import type { StationEmitted } from '../../machines/station-events.js';
+import type { Clock } from '../../util/clock.js';
+import type { RunIntegration, RunStation } from '../run.js';
+import type { StationHandle } from '../stations.js';
+import { toEvseConfig } from '../station-config.js';
+import { type EmbeddedBroker, embeddedPort, startEmbeddedBroker } from './broker.js';
+import { StationController } from './controller.js';
+import { type HttpRoutes, httpRoutes } from './http.js';
+import { StationMetrics } from './metrics.js';
+import { MqttBridge } from './mqtt.js';
+
+/** What the command line asks for (RunSettings.control). */
+export interface ControlSettings {
+  /** Broker URL (mqtt://, mqtts://, ws://) or "embedded[:port]". */
+  mqtt?: string;
+  mqttPrefix?: string;
+  /** Authorization asks the API first and falls back to the configured policy. */
+  externalAuth?: boolean;
+  /** Required for every API request when set (and to listen beyond 127.0.0.1). */
+  httpToken?: string;
+}
+
+export interface ControlPlane extends RunIntegration {
+  readonly controller: StationController;
+  readonly metrics: StationMetrics;
+  readonly routes: HttpRoutes;
+  readonly broker?: EmbeddedBroker;
+  /** The MQTT topic prefix in use. */
+  readonly mqttPrefix: string;
+  /** Resolves when the MQTT connections are up (immediately without MQTT). */
+  ready(timeoutMs?: number): Promise<void>;
+}
+
+export async function createControlPlane(settings: ControlSettings, clock: Clock, log: (text: string) => void): Promise<ControlPlane> {
+  const controller = new StationController({ clock });
+  const metrics = new StationMetrics();
+  const routes = httpRoutes(controller, metrics, settings.httpToken);
+  let broker: EmbeddedBroker | undefined;
+  let bridge: MqttBridge | undefined;
+  if (settings.mqtt !== undefined) {
+    const port = embeddedPort(settings.mqtt);
+    if (port !== undefined) {
+      broker = await startEmbeddedBroker(port);
+      log(`MQTT broker (embedded): ${broker.url}`);
+    }
+    bridge = new MqttBridge(controller, {
+      url: broker?.url ?? settings.mqtt,
+      log,
+      ...(broker ? { protocolVersion: 4 as const } : {}),
+      ...(settings.mqttPrefix ? { prefix: settings.mqttPrefix } : {}),
+    });
+  }
+  const ids = new Map<string, string>();
+  const idOf = (key: string): string => {
+    let id = ids.get(key);
+    if (id === undefined) ids.set(key, (id = StationController.idOf(key)));
+    return id;
+  };
+  const phases = new Map<string, string>();
+
+  return {
+    controller,
+    metrics,
+    routes,
+    ...(broker ? { broker } : {}),
+    mqttPrefix: settings.mqttPrefix ?? 'freev2g',
+    ready: async (timeoutMs?: number) => bridge?.ready(timeoutMs),
+
+    stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void {
+      const id = idOf(key);
+      controller.addStation(id, station.settings.role, handle);
+      metrics.stationUp(id, true);
+      void handle.done.then(() => metrics.stationUp(id, false));
+      client.traffic$.subscribe((t) => metrics.traffic(id, t, phases.get(id) === 'charging'));
+      station.transport.linkState$.subscribe((s) => metrics.link(id, s));
+    },
+
+    event(key: string, ev: StationEmitted): void {
+      const id = idOf(key);
+      if (ev.type === 'phase') {
+        phases.set(id, ev.phase);
+        metrics.phase(id, ev.phase);
+      } else if (ev.type === 'sessionEnded') metrics.session(id, ev.record);
+      controller.onStationEvent(id, ev);
+    },
+
+    authorizerFor(key: string, station: RunStation) {
+      if (!settings.externalAuth || !station.settings.evse) return undefined;
+      const configured = toEvseConfig(station.settings.evse, false).authorization;
+      const fallback = configured.mode === 'interactive' ? { mode: 'denyAll' as const } : policyFromConfig(configured);
+      return controller.authorizer(idOf(key), fallback);
+    },
+
+    async close(): Promise<void> {
+      routes.close();
+      await bridge?.close();
+      await broker?.close();
+    },
+  };
+}
