@@ -59,7 +59,7 @@ describe('HTTP control API', () => {
   });
 
   it('takes commands over the WebSocket and pushes state changes', async () => {
-    const { run, base } = await start();
+    const { base } = await start();
     const ws = new WebSocket(`${base.replace('http', 'ws')}/api/ws`);
     const messages: Array<Record<string, unknown>> = [];
     ws.on('message', (d) => messages.push(JSON.parse(String(d)) as Record<string, unknown>));
