@@ -10,6 +10,7 @@ import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';
 import { DEFAULT_RECORDS_FILE } from '../records.js';
 import type { ControlSettings } from '../control/index.js';
+import { type OcppSettings, splitOcppUrl } from '../ocpp/url.js';
 
 export interface RunFlags {
   logFormat?: string;
@@ -24,6 +25,9 @@ export interface RunFlags {
   externalAuth?: boolean;
   httpHost?: string;
   httpToken?: string;
+  ocpp?: string;
+  ocppPassword?: string;
+  ocppQueue?: string;
 }
 
 export interface RunSettings {
@@ -53,7 +57,10 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--mqtt-prefix <prefix>', 'MQTT topic prefix (default freev2g)')
     .option('--external-auth', 'ask the API (MQTT/HTTP) to authorize each vehicle; the configured policy decides when no answer comes 1 s before the module times out')
     .option('--http-host <address>', 'address the dashboard and API listen on (default 127.0.0.1; any other needs --http-token)')
-    .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN');
+    .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN')
+    .option('--ocpp <url>', 'connect the EVSE stations to an OCPP 1.6J central system as one charge point: ws(s)://csms/path/<chargePointId> (docs/ocpp.md)')
+    .option('--ocpp-password <password>', 'OCPP security profile 1/2: HTTP basic auth password (better: env FREEV2G_OCPP_PASSWORD); never logged')
+    .option('--ocpp-queue <file>', 'journal of OCPP transaction messages waiting for the central system (default ./ocpp-queue.jsonl)');
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -65,6 +72,17 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
   const httpToken = flags.httpToken ?? env.FREEV2G_HTTP_TOKEN;
   const httpHost = flags.httpHost ?? env.FREEV2G_HTTP_HOST;
   const externalAuth = flags.externalAuth === true || env.FREEV2G_EXTERNAL_AUTH === '1';
+  const ocppUrl = flags.ocpp ?? env.FREEV2G_OCPP;
+  let ocpp: OcppSettings | undefined;
+  if (ocppUrl !== undefined) {
+    try {
+      splitOcppUrl(ocppUrl);
+    } catch (e) {
+      throw new CliError(e instanceof TypeError ? `--ocpp must be a ws:// or wss:// URL, got "${ocppUrl}"` : (e as Error).message, EXIT.usage);
+    }
+    const password = flags.ocppPassword ?? env.FREEV2G_OCPP_PASSWORD;
+    ocpp = { url: ocppUrl, queueFile: flags.ocppQueue ?? env.FREEV2G_OCPP_QUEUE ?? 'ocpp-queue.jsonl', ...(password ? { password } : {}) };
+  }
   if (mqtt !== undefined && !/^(embedded(:\d{1,5})?|(mqtts?|wss?):\/\/.+)$/.test(mqtt)) {
     throw new CliError(`--mqtt must be a broker URL (mqtt://, mqtts://, ws://, wss://) or "embedded[:port]", got "${mqtt}"`, EXIT.usage);
   }
@@ -79,10 +97,11 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
     ...(mqttPrefix !== undefined ? { mqttPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
     ...(httpToken ? { httpToken } : {}),
+    ...(ocpp ? { ocpp } : {}),
   };
   // The API on the dashboard server (and /metrics) comes with --inspect; MQTT and external
   // authorization need the plane even without it.
-  const wanted = mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
+  const wanted = ocpp !== undefined || mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
   return { ...(wanted ? { control } : {}), ...(httpHost !== undefined ? { httpHost } : {}) };
 }
 

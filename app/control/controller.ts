@@ -180,8 +180,7 @@ export class StationController {
         return reply(true, 'enabled');
       case 'setLimits': {
         const limits = { ...state.limits, ...(cmd.maxPowerW !== undefined ? { maxPowerW: cmd.maxPowerW } : {}), ...(cmd.maxCurrentA !== undefined ? { maxCurrentA: cmd.maxCurrentA } : {}) };
-        handle.send({ type: 'setLimits', ...limits });
-        this.update(id, { limits });
+        this.applyLimits(id, limits);
         return reply(true, `limits set: ${describeLimits(limits)}`);
       }
       case 'authorize': {
@@ -192,6 +191,17 @@ export class StationController {
         return reply(true, `${cmd.accept ? 'accepted' : 'rejected'} ${p.evccId}`);
       }
     }
+  }
+
+  /**
+   * Replaces the station's run-time limits (empty: back to the configured ones). For the
+   * backend's smart charging, which computes the whole limit itself; commands merge instead.
+   */
+  applyLimits(id: string, limits: StationState['limits']): void {
+    const entry = this.stations.get(id);
+    if (!entry || entry.state.role !== 'EVSE') return;
+    entry.handle.send({ type: 'setLimits', ...limits });
+    this.update(id, { limits });
   }
 
   /**

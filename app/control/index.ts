@@ -10,12 +10,16 @@ import type { StationEmitted } from '../../machines/station-events.js';
 import type { Clock } from '../../util/clock.js';
 import type { RunIntegration, RunStation } from '../run.js';
 import type { StationHandle } from '../stations.js';
+import type { EvseSettings } from '../config.js';
 import { toEvseConfig } from '../station-config.js';
 import { type EmbeddedBroker, embeddedPort, startEmbeddedBroker } from './broker.js';
 import { StationController } from './controller.js';
 import { type HttpRoutes, httpRoutes } from './http.js';
 import { StationMetrics } from './metrics.js';
 import { MqttBridge } from './mqtt.js';
+import { OcppChargePoint } from '../ocpp/charge-point.js';
+import type { OcppSettings } from '../ocpp/url.js';
+import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
 
 /** What the command line asks for (RunSettings.control). */
 export interface ControlSettings {
@@ -26,6 +30,8 @@ export interface ControlSettings {
   externalAuth?: boolean;
   /** Required for every API request when set (and to listen beyond 127.0.0.1). */
   httpToken?: string;
+  /** The backend link: the EVSE stations as one OCPP 1.6J charge point. */
+  ocpp?: OcppSettings;
 }
 
 export interface ControlPlane extends RunIntegration {
@@ -33,6 +39,7 @@ export interface ControlPlane extends RunIntegration {
   readonly metrics: StationMetrics;
   readonly routes: HttpRoutes;
   readonly broker?: EmbeddedBroker;
+  readonly ocpp?: OcppChargePoint;
   /** The MQTT topic prefix in use. */
   readonly mqttPrefix: string;
   /** Resolves when the MQTT connections are up (immediately without MQTT). */
@@ -65,18 +72,27 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     return id;
   };
   const phases = new Map<string, string>();
+  /** Each EVSE station's configured policy: decides when the API or the backend cannot. */
+  const policies = new Map<string, AuthorizationPolicy>();
+  const policyOf = (evse: EvseSettings): AuthorizationPolicy => {
+    const configured = toEvseConfig(evse, false).authorization;
+    return configured.mode === 'interactive' ? { mode: 'denyAll' } : policyFromConfig(configured);
+  };
+  const ocpp = settings.ocpp ? new OcppChargePoint(controller, clock, settings.ocpp, log, (id) => policies.get(id) ?? { mode: 'denyAll' }) : undefined;
 
   return {
     controller,
     metrics,
     routes,
     ...(broker ? { broker } : {}),
+    ...(ocpp ? { ocpp } : {}),
     mqttPrefix: settings.mqttPrefix ?? 'freev2g',
     ready: async (timeoutMs?: number) => bridge?.ready(timeoutMs),
 
     stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void {
       const id = idOf(key);
       controller.addStation(id, station.settings.role, handle);
+      if (ocpp && station.settings.role === 'EVSE') ocpp.addStation(id);
       metrics.stationUp(id, true);
       void handle.done.then(() => metrics.stationUp(id, false));
       client.traffic$.subscribe((t) => metrics.traffic(id, t, phases.get(id) === 'charging'));
@@ -93,14 +109,18 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     },
 
     authorizerFor(key: string, station: RunStation) {
-      if (!settings.externalAuth || !station.settings.evse) return undefined;
-      const configured = toEvseConfig(station.settings.evse, false).authorization;
-      const fallback = configured.mode === 'interactive' ? { mode: 'denyAll' as const } : policyFromConfig(configured);
-      return controller.authorizer(idOf(key), fallback);
+      const evse = station.settings.evse;
+      if (!evse) return undefined;
+      const id = idOf(key);
+      policies.set(id, policyOf(evse));
+      // The backend decides first; without one, the API when asked for.
+      if (ocpp) return ocpp.authorizer(id);
+      return settings.externalAuth ? controller.authorizer(id, policyOf(evse)) : undefined;
     },
 
     async close(): Promise<void> {
       routes.close();
+      await ocpp?.close();
       await bridge?.close();
       await broker?.close();
     },

@@ -22,17 +22,25 @@ export interface ControlRun {
   logs: string[];
   /** Steps the virtual clock until `done()` (or `maxMs` of simulated time). */
   until(done: () => boolean, maxMs?: number): Promise<boolean>;
+  /**
+   * The same, but giving real I/O (WebSocket round trips) time between steps: at most 2 s of
+   * simulated time per 5 ms of real time, so a remote answer lands before a simulated timeout.
+   */
+  paced(done: () => boolean, maxMs?: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export async function startControlRun(control: ControlSettings, options: { evBatteryWh?: number } = {}): Promise<ControlRun> {
   const clock = new VirtualClock(1_700_000_000_000);
   const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], []) as [RunStation['settings'], RunStation['settings']];
+  // A small battery from 90 % to the default 95 %: a session of a couple of simulated minutes.
+  const capacityWh = options.evBatteryWh ?? 2000;
+  if (evSettings.ev) evSettings.ev.battery = { ...evSettings.ev.battery, capacityWh, levelWh: capacityWh * 0.9 };
   const pair = createSimulatedPair({
     clock,
     evseMac: evseSettings.mac,
     evMac: evSettings.mac,
-    scenario: parseScenario({ ev: { battery: { capacityWh: options.evBatteryWh ?? 2000, socTargetPercent: 80 } } }),
+    scenario: parseScenario({ ev: { battery: { capacityWh: options.evBatteryWh ?? 2000, socTargetPercent: 95 } } }),
   });
   const logs: string[] = [];
   const plane = await createControlPlane(control, clock, (t) => logs.push(t));
@@ -60,6 +68,17 @@ export async function startControlRun(control: ControlSettings, options: { evBat
     emitted,
     logs,
     until: (done, maxMs = 3_600_000) => clock.runUntil(done, maxMs),
+    async paced(done, maxMs = 3_600_000) {
+      const end = clock.now() + maxMs;
+      while (!done() && clock.now() < end) {
+        const before = clock.now();
+        const window = Math.min(2000, end - clock.now());
+        await clock.runUntil(done, window, window);
+        await new Promise((r) => setTimeout(r, 5));
+        if (clock.now() === before && clock.pending === 0) break;
+      }
+      return done();
+    },
     async close() {
       for (const h of handles) h.shutdown();
       await clock.runUntil(() => false, 30_000);

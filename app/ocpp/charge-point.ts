@@ -1,0 +1,400 @@
+/**
+ * The EVSE stations of a process as one OCPP 1.6J charge point (`--ocpp ws://csms/.../<id>`), one
+ * connector per EVSE station, over ocpp-rpc with strict schema validation. It follows the
+ * stations through the control plane's controller (app/control/controller.ts) and steers them
+ * only through it, so a remote stop, an availability change or a charging limit takes the same
+ * safe path as a local command.
+ *
+ * Core: BootNotification (retried at the interval the CSMS gives), Heartbeat, StatusNotification
+ * on every status change, Authorize, Start/StopTransaction, periodic MeterValues, Change/
+ * GetConfiguration, ChangeAvailability, Reset, DataTransfer, TriggerMessage. Remote:
+ * RemoteStart/StopTransaction, UnlockConnector. Smart charging: Set/ClearChargingProfile,
+ * GetCompositeSchedule (smart-charging.ts). Offline: transaction messages wait in a persistent
+ * queue (queue.ts) and go out in order on reconnect; authorization falls back to the local policy.
+ * Handlers of the CSMS's requests are in csms-requests.ts.
+ */
+import { RPCClient } from 'ocpp-rpc';
+import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
+import { decideStatically } from '../../machines/authorization-policy.js';
+import type { Clock } from '../../util/clock.js';
+import type { ControlEvent, StationController } from '../control/controller.js';
+import { Configuration, MEASURANDS, configurationKeys } from './configuration.js';
+import { Connector, statusOf, stopReasonOf } from './connector.js';
+import { registerCsmsRequests } from './csms-requests.js';
+import { TransactionQueue } from './queue.js';
+import { compositeLimitAt, nextChange } from './smart-charging.js';
+import { splitOcppUrl } from './url.js';
+
+export type { OcppSettings } from './url.js';
+import type { OcppSettings } from './url.js';
+
+type RpcClient = InstanceType<typeof RPCClient>;
+type Params = Record<string, unknown>;
+
+export class OcppChargePoint {
+  readonly connectors: Connector[] = [];
+  readonly config: Configuration;
+  readonly queue: TransactionQueue;
+  private readonly rpc: RpcClient;
+  private readonly unobserve: () => void;
+  private booted = false;
+  private online = false;
+  private closed = false;
+  private pumping = false;
+  private heartbeatTimer?: number;
+  private bootTimer?: number;
+  private reconnectTimer?: ReturnType<typeof setTimeout>;
+  private readonly shown: string;
+
+  constructor(
+    readonly controller: StationController,
+    readonly clock: Clock,
+    private readonly settings: OcppSettings,
+    readonly log: (text: string) => void,
+    /** The configured policy per station: decides when the CSMS cannot (offline, timeout). */
+    private readonly localPolicy: (station: string) => AuthorizationPolicy,
+  ) {
+    const { endpoint, identity, shown, password: inUrl } = splitOcppUrl(settings.url);
+    const password = settings.password ?? inUrl;
+    this.shown = shown;
+    this.config = new Configuration(configurationKeys(0));
+    this.queue = new TransactionQueue(settings.queueFile, settings.queueMax, log);
+    this.rpc = new RPCClient({
+      endpoint,
+      identity,
+      protocols: ['ocpp1.6'],
+      strictMode: true,
+      callTimeoutMs: 10_000,
+      reconnect: true,
+      backoff: { initialDelay: 500, maxDelay: 10_000, factor: 2, randomisationFactor: 0.25 },
+      ...(password !== undefined ? { password } : {}),
+    } as ConstructorParameters<typeof RPCClient>[0]);
+    registerCsmsRequests(this, this.rpc);
+    this.rpc.on('open', () => this.onOpen());
+    this.rpc.on('close', () => this.onLost());
+    this.rpc.on('disconnect', () => this.onLost());
+    this.unobserve = controller.observe((ev) => this.onControlEvent(ev));
+    this.connect();
+  }
+
+  connector(id: number): Connector | undefined {
+    return this.connectors.find((c) => c.id === id);
+  }
+
+  connectorOf(station: string): Connector | undefined {
+    return this.connectors.find((c) => c.station === station);
+  }
+
+  /** Adds an EVSE station as the next connector. */
+  addStation(station: string): Connector {
+    const c = new Connector(this.connectors.length + 1, station);
+    this.connectors.push(c);
+    this.config.setByChargePoint('NumberOfConnectors', String(this.connectors.length));
+    return c;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    this.unobserve();
+    for (const t of [this.heartbeatTimer, this.bootTimer]) if (t !== undefined) this.clock.clearTimeout(t);
+    for (const c of this.connectors) for (const t of [c.meterTimer, c.limitTimer]) if (t !== undefined) this.clock.clearTimeout(t);
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.rpc.close({ force: true }).catch(() => undefined);
+    this.queue.close();
+  }
+
+  /** Resolves once BootNotification was accepted (tests, and the CLI's start-up line). */
+  async booting(timeoutMs = 10_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (!this.booted) {
+      if (Date.now() > until) throw new Error(`OCPP: not accepted by ${this.shown} within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  get isOnline(): boolean {
+    return this.online && this.booted;
+  }
+
+  /** A call to the CSMS; undefined when offline or it failed (logged once per call). */
+  async call(method: string, params: Params): Promise<Params | undefined> {
+    if (!this.online) return undefined;
+    try {
+      return (await this.rpc.call(method, params)) as Params;
+    } catch (e) {
+      this.log(`OCPP: ${method} failed: ${(e as Error).message}`);
+      return undefined;
+    }
+  }
+
+  // --- connection and boot ---------------------------------------------------------------
+
+  private connect(): void {
+    if (this.closed) return;
+    this.rpc.connect().catch((e: Error) => {
+      // ocpp-rpc reconnects by itself only after a first success: until then, retry here.
+      this.log(`OCPP: cannot reach ${this.shown} (${e.message}); charging goes on by the local policy, retrying`);
+      this.reconnectTimer = setTimeout(() => this.connect(), 2000);
+      this.reconnectTimer.unref();
+    });
+  }
+
+  private onOpen(): void {
+    this.online = true;
+    this.log(`OCPP: connected to ${this.shown}`);
+    if (!this.booted) void this.boot();
+    else void this.afterOnline();
+  }
+
+  private onLost(): void {
+    if (!this.online) return;
+    this.online = false;
+    if (!this.closed) this.log('OCPP: connection lost; transactions are queued and charging goes on');
+    if (!this.closed && this.rpc.state === RPCClient.CLOSED) this.connect();
+  }
+
+  async boot(): Promise<void> {
+    if (this.bootTimer !== undefined) this.clock.clearTimeout(this.bootTimer);
+    const res = await this.call('BootNotification', {
+      chargePointVendor: this.settings.vendor ?? 'freev2g',
+      chargePointModel: this.settings.model ?? 'WHITE-beet host',
+    });
+    if (!res) return;
+    const interval = Number(res.interval) > 0 ? Number(res.interval) : 60;
+    if (res.status !== 'Accepted') {
+      this.log(`OCPP: BootNotification ${String(res.status)}; again in ${interval} s`);
+      this.bootTimer = this.clock.setTimeout(() => void this.boot(), interval * 1000);
+      return;
+    }
+    this.booted = true;
+    this.config.change('HeartbeatInterval', String(interval));
+    this.log(`OCPP: accepted by ${this.shown} (heartbeat every ${interval} s)`);
+    await this.afterOnline();
+  }
+
+  private async afterOnline(): Promise<void> {
+    if (!this.booted) return;
+    this.restartHeartbeat();
+    await this.sendStatus(0, 'Available');
+    for (const c of this.connectors) await this.sendStatus(c.id, c.status);
+    void this.pump();
+  }
+
+  restartHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined) this.clock.clearTimeout(this.heartbeatTimer);
+    const beat = (): void => {
+      this.heartbeatTimer = this.clock.setTimeout(() => {
+        void this.call('Heartbeat', {});
+        beat();
+      }, this.config.seconds('HeartbeatInterval') * 1000);
+    };
+    beat();
+  }
+
+  async sendStatus(connectorId: number, status: string, errorCode = 'NoError', info?: string): Promise<void> {
+    if (!this.isOnline) return;
+    await this.call('StatusNotification', { connectorId, status, errorCode, timestamp: new Date(this.clock.now()).toISOString(), ...(info ? { info } : {}) });
+  }
+
+  // --- the transaction queue ---------------------------------------------------------------
+
+  /** Sends queued transaction messages in order while online; each leaves the queue when answered. */
+  async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      for (let item = this.queue.peek(); item && this.isOnline; item = this.queue.peek()) {
+        const transactionId = this.queue.transactionId(item.localTx);
+        if (item.method !== 'StartTransaction' && transactionId === undefined) {
+          // Its StartTransaction was refused for good: the CSMS has no id to file it under.
+          this.queue.ack(item.seq);
+          continue;
+        }
+        const params = item.method === 'StartTransaction' ? item.params : { ...item.params, transactionId };
+        let res: Params;
+        try {
+          res = (await this.rpc.call(item.method, params)) as Params;
+        } catch (e) {
+          if (!this.online || /closed|not connected|disconnect/i.test((e as Error).message)) break;
+          this.log(`OCPP: ${item.method} refused (${(e as Error).message}); dropped from the queue`);
+          this.queue.ack(item.seq);
+          continue;
+        }
+        if (item.method === 'StartTransaction') {
+          const id = Number(res.transactionId);
+          this.queue.setTransactionId(item.localTx, id);
+          const info = res.idTagInfo as { status?: string } | undefined;
+          if (info?.status !== undefined && info.status !== 'Accepted') this.deauthorized(item.localTx, info.status);
+        }
+        this.queue.ack(item.seq);
+      }
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private deauthorized(localTx: number, status: string): void {
+    const c = this.connectors.find((k) => k.tx?.localTx === localTx);
+    if (!c?.tx) return;
+    this.log(`OCPP: transaction of connector ${c.id} not authorized (${status}): stopping it`);
+    c.tx.stopReason = 'DeAuthorized';
+    this.controller.execute(c.station, { command: 'stop' });
+  }
+
+  enqueue(method: 'StartTransaction' | 'MeterValues' | 'StopTransaction', params: Params, localTx: number): void {
+    this.queue.push(method, params, localTx);
+    void this.pump();
+  }
+
+  /** The CSMS's id of a connector's running transaction (undefined until StartTransaction was answered). */
+  transactionIdOf(c: Connector): number | undefined {
+    return c.tx ? this.queue.transactionId(c.tx.localTx) : undefined;
+  }
+
+  // --- following the stations ------------------------------------------------------------
+
+  private onControlEvent(ev: ControlEvent): void {
+    const c = this.connectorOf(ev.station);
+    if (!c) return;
+    if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = ev.event.evccId;
+    if (ev.kind === 'record') return this.endTransaction(c, ev.record);
+    if (ev.kind !== 'state') return;
+    const s = ev.state;
+    if (s.phase === 'charging' && !c.tx) this.startTransaction(c);
+    if (s.phase === 'waitingForVehicle') c.sessionOpen = false;
+    c.sessionWh = c.tx ? s.energyWh : 0;
+    const status = statusOf(s, c.sessionOpen);
+    if (status !== c.status) {
+      c.status = status;
+      void this.sendStatus(c.id, status, status === 'Faulted' ? 'OtherError' : 'NoError', status === 'Faulted' ? 'station error' : undefined);
+    }
+  }
+
+  private startTransaction(c: Connector): void {
+    const now = this.clock.now();
+    const idTag = (c.remote && c.remote.until > now ? c.remote.idTag : c.idTag) ?? 'unknown';
+    c.remote = undefined;
+    c.sessionOpen = true;
+    c.tx = { localTx: this.queue.newLocalTx(), idTag: idTag.slice(0, 20), startedAt: now, meterStartWh: c.meterWh() };
+    this.enqueue('StartTransaction', { connectorId: c.id, idTag: c.tx.idTag, meterStart: c.tx.meterStartWh, timestamp: new Date(now).toISOString() }, c.tx.localTx);
+    this.restartMeterValues(c);
+    this.applyProfiles(c);
+  }
+
+  private endTransaction(c: Connector, record: Parameters<typeof stopReasonOf>[0]): void {
+    c.registerWh += Math.max(0, record.energyDeliveredWh);
+    c.sessionWh = 0;
+    const tx = c.tx;
+    c.tx = undefined;
+    if (c.meterTimer !== undefined) this.clock.clearTimeout(c.meterTimer);
+    // TxProfiles end with their transaction.
+    c.profiles = c.profiles.filter((p) => p.chargingProfilePurpose !== 'TxProfile');
+    this.applyProfiles(c);
+    if (c.scheduledAvailability) {
+      this.controller.execute(c.station, { command: c.scheduledAvailability === 'Inoperative' ? 'disable' : 'enable' });
+      c.scheduledAvailability = undefined;
+    }
+    if (!tx) return;
+    this.enqueue(
+      'StopTransaction',
+      { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: stopReasonOf(record, tx.stopReason) },
+      tx.localTx,
+    );
+  }
+
+  restartMeterValues(c: Connector): void {
+    if (c.meterTimer !== undefined) this.clock.clearTimeout(c.meterTimer);
+    const intervalS = this.config.seconds('MeterValueSampleInterval');
+    if (!c.tx || intervalS <= 0) return;
+    c.meterTimer = this.clock.setTimeout(() => {
+      this.sendMeterValues(c, 'Sample.Periodic');
+      this.restartMeterValues(c);
+    }, intervalS * 1000);
+  }
+
+  sendMeterValues(c: Connector, context: string): void {
+    const s = this.controller.state(c.station);
+    if (!s) return;
+    const values: Record<(typeof MEASURANDS)[number], [number | undefined, string]> = {
+      'Energy.Active.Import.Register': [c.meterWh(), 'Wh'],
+      'Power.Active.Import': [s.powerW, 'W'],
+      'Current.Import': [s.currentA, 'A'],
+      Voltage: [s.voltageV, 'V'],
+      SoC: [s.socPercent, 'Percent'],
+    };
+    const sampledValue = Object.entries(values)
+      .filter(([, [v]]) => v !== undefined && Number.isFinite(v))
+      .map(([measurand, [v, unit]]) => ({ value: String(Math.round((v as number) * 10) / 10), context, measurand, unit, ...(measurand === 'SoC' ? { location: 'EV' } : {}) }));
+    const meterValue = [{ timestamp: new Date(this.clock.now()).toISOString(), sampledValue }];
+    if (c.tx) this.enqueue('MeterValues', { connectorId: c.id, meterValue }, c.tx.localTx);
+    else void this.call('MeterValues', { connectorId: c.id, meterValue });
+  }
+
+  // --- smart charging --------------------------------------------------------------------
+
+  /** The composite limit in force becomes the station's limit; re-evaluated when it may change. */
+  applyProfiles(c: Connector): void {
+    if (c.limitTimer !== undefined) this.clock.clearTimeout(c.limitTimer);
+    const now = this.clock.now();
+    const txId = this.transactionIdOf(c);
+    const tx = c.tx ? { startedAt: c.tx.startedAt, ...(txId !== undefined ? { transactionId: txId } : {}) } : {};
+    const chargePoint = this.chargePointProfiles;
+    const limits = compositeLimitAt(c.profiles, chargePoint, now, tx);
+    const before = this.controller.state(c.station)?.limits;
+    if (JSON.stringify(before ?? {}) !== JSON.stringify(limits)) {
+      this.controller.applyLimits(c.station, limits);
+      const shown = [limits.maxCurrentA !== undefined ? `${limits.maxCurrentA} A` : '', limits.maxPowerW !== undefined ? `${limits.maxPowerW} W` : ''].filter(Boolean).join(', ');
+      this.log(`OCPP: connector ${c.id} limit ${shown || 'as configured'} (charging profiles)`);
+    }
+    const next = nextChange([...c.profiles, ...chargePoint], now, tx);
+    if (next !== undefined) c.limitTimer = this.clock.setTimeout(() => this.applyProfiles(c), next - now);
+  }
+
+  /** Profiles of connector 0 (ChargePointMaxProfile, and defaults for every connector). */
+  chargePointProfiles: Connector['profiles'] = [];
+
+  // --- authorization -----------------------------------------------------------------------
+
+  /**
+   * The station's authorization through the CSMS: a RemoteStartTransaction's id tag is taken at
+   * once; otherwise Authorize with the EVCC ID (or EMAID). Offline, or no answer in time: the
+   * local policy decides (LocalAuthorizeOffline), so the module gets its answer before its timeout.
+   */
+  authorizer(station: string): (req: { evccId: string; timeoutMs: number; signal: AbortSignal; emaid?: string }) => Promise<boolean> {
+    return async (req) => {
+      const c = this.connectorOf(station);
+      const idTag = (req.emaid ?? req.evccId).slice(0, 20);
+      if (c) c.idTag = idTag;
+      const now = this.clock.now();
+      if (c?.remote && c.remote.until > now) return true;
+      const local = (): boolean => {
+        const policy = this.localPolicy(station);
+        return this.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId);
+      };
+      if (!this.isOnline) return local();
+      const answer = await Promise.race([
+        this.call('Authorize', { idTag }),
+        new Promise<'late'>((resolve) => {
+          const t = this.clock.setTimeout(() => resolve('late'), Math.max(0, req.timeoutMs - 1000));
+          req.signal.addEventListener('abort', () => this.clock.clearTimeout(t));
+        }),
+      ]);
+      if (answer === 'late' || answer === undefined) return local();
+      if ((answer.idTagInfo as { status?: string } | undefined)?.status === 'Accepted') return true;
+      // Not known to the CSMS: the vehicle waits for a RemoteStartTransaction (a driver's app)
+      // until shortly before the module's timeout.
+      if (!c) return false;
+      return new Promise<boolean>((resolve) => {
+        const finish = (ok: boolean): void => {
+          if (c.waiting !== finish) return;
+          c.waiting = undefined;
+          this.clock.clearTimeout(t);
+          resolve(ok);
+        };
+        const t = this.clock.setTimeout(() => finish(false), Math.max(0, req.timeoutMs - 1000 - (this.clock.now() - now)));
+        req.signal.addEventListener('abort', () => finish(false));
+        c.waiting = finish;
+      });
+    };
+  }
+}

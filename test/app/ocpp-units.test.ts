@@ -1,0 +1,103 @@
+/**
+ * The OCPP pieces without a network: the persistent transaction queue (what a crash leaves is
+ * delivered after the restart, in order; bounded, meter values dropped first) and the charging
+ * profile composition (stack levels, purposes, the charge point's maximum, relative profiles).
+ */
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { TransactionQueue } from '../../app/ocpp/queue.js';
+import { type ChargingProfile, compositeLimitAt, compositeSchedule } from '../../app/ocpp/smart-charging.js';
+import { splitOcppUrl } from '../../app/ocpp/url.js';
+
+let dir = '';
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TransactionQueue', () => {
+  it('survives a restart (and a torn last line): the same messages, in order, with the transaction ids', () => {
+    dir = mkdtempSync(join(tmpdir(), 'freev2g-q-'));
+    const file = join(dir, 'q.jsonl');
+    const q1 = new TransactionQueue(file);
+    const tx = q1.newLocalTx();
+    q1.push('StartTransaction', { connectorId: 1 }, tx);
+    q1.push('MeterValues', { connectorId: 1, n: 1 }, tx);
+    q1.ack(1);
+    q1.setTransactionId(tx, 4711);
+    q1.push('StopTransaction', { meterStop: 5 }, tx);
+    q1.close();
+    appendFileSync(file, '{"op":"push","seq":9,"meth'); // killed mid-write
+    const q2 = new TransactionQueue(file);
+    expect(q2.size).toBe(2);
+    expect(q2.peek()).toMatchObject({ method: 'MeterValues', params: { n: 1 } });
+    expect(q2.transactionId(tx)).toBe(4711);
+    expect(q2.newLocalTx()).toBeGreaterThan(tx);
+    q2.ack(2);
+    q2.ack(3);
+    q2.close();
+    expect(new TransactionQueue(file).size).toBe(0);
+  });
+
+  it('is bounded: when full the oldest meter values go first, and it says so', () => {
+    const warnings: string[] = [];
+    const q = new TransactionQueue(undefined, 3, (t) => warnings.push(t));
+    q.push('StartTransaction', {}, 1);
+    q.push('MeterValues', { n: 1 }, 1);
+    q.push('MeterValues', { n: 2 }, 1);
+    q.push('StopTransaction', {}, 1);
+    expect(q.size).toBe(3);
+    expect(warnings[0]).toMatch(/queue full \(3 messages\): dropped the oldest meter values/);
+    q.ack(1);
+    expect(q.peek()).toMatchObject({ params: { n: 2 } });
+  });
+});
+
+const profile = (p: Partial<ChargingProfile> & { limit: number; unit?: 'A' | 'W' }): ChargingProfile => ({
+  chargingProfileId: p.chargingProfileId ?? 1,
+  stackLevel: p.stackLevel ?? 0,
+  chargingProfilePurpose: p.chargingProfilePurpose ?? 'TxDefaultProfile',
+  chargingProfileKind: p.chargingProfileKind ?? 'Absolute',
+  ...(p.transactionId !== undefined ? { transactionId: p.transactionId } : {}),
+  chargingSchedule: p.chargingSchedule ?? { startSchedule: '2026-01-01T00:00:00Z', chargingRateUnit: p.unit ?? 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: p.limit }] },
+});
+
+describe('charging profile composition', () => {
+  const t = Date.parse('2026-06-01T12:00:00Z');
+  it('the highest stack level wins within a purpose; a TxProfile overrides the default; the maximum caps', () => {
+    const defaults = [profile({ limit: 32 }), profile({ chargingProfileId: 2, stackLevel: 3, limit: 16 })];
+    expect(compositeLimitAt(defaults, [], t, {})).toEqual({ maxCurrentA: 16 });
+    const tx = profile({ chargingProfileId: 3, chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative', limit: 25, chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 25 }] } });
+    expect(compositeLimitAt([...defaults, tx], [], t, {})).toEqual({ maxCurrentA: 16 }); // no transaction yet
+    expect(compositeLimitAt([...defaults, tx], [], t, { startedAt: t - 1000 })).toEqual({ maxCurrentA: 25 });
+    const max = profile({ chargingProfileId: 4, chargingProfilePurpose: 'ChargePointMaxProfile', limit: 20 });
+    expect(compositeLimitAt([...defaults, tx], [max], t, { startedAt: t - 1000 })).toEqual({ maxCurrentA: 20 });
+    expect(compositeLimitAt([], [profile({ chargingProfilePurpose: 'ChargePointMaxProfile', limit: 7000, unit: 'W' })], t, {})).toEqual({ maxPowerW: 7000 });
+  });
+
+  it('a relative schedule steps through its periods from the transaction start; the composite schedule lists them', () => {
+    const p = profile({
+      chargingProfilePurpose: 'TxProfile',
+      chargingProfileKind: 'Relative',
+      limit: 0,
+      chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 30 }, { startPeriod: 600, limit: 10 }], duration: 1200 },
+    });
+    const tx = { startedAt: t };
+    expect(compositeLimitAt([p], [], t + 599_000, tx)).toEqual({ maxCurrentA: 30 });
+    expect(compositeLimitAt([p], [], t + 600_000, tx)).toEqual({ maxCurrentA: 10 });
+    expect(compositeLimitAt([p], [], t + 1_200_000, tx)).toEqual({});
+    expect(compositeSchedule([p], [], t, 1800, 'A', tx, 400)?.chargingSchedulePeriod).toEqual([
+      { startPeriod: 0, limit: 30 },
+      { startPeriod: 600, limit: 10 },
+    ]);
+  });
+});
+
+describe('the --ocpp URL', () => {
+  it('splits endpoint and identity and never shows credentials', () => {
+    expect(splitOcppUrl('wss://cp1:pw%21@csms.example/ocpp/CP-1')).toEqual({ endpoint: 'wss://csms.example/ocpp', identity: 'CP-1', shown: 'wss://csms.example/ocpp/CP-1', password: 'pw!' });
+    expect(() => splitOcppUrl('http://x/ocpp/CP')).toThrow(/ws:\/\//);
+    expect(() => splitOcppUrl('ws://x/')).toThrow(/charge point id/);
+  });
+});
