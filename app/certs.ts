@@ -4,10 +4,10 @@
  * 2.crt (CPO sub-CAs), 3.crt (V2G root), and the mobility operator roots with moca.crt.
  *
  * Every file is read and checked (PEM or DER; certificates parsed as X.509, the key as a private
- * key) before anything on the module is removed, so a missing or broken file leaves the module
- * as it was. The private key is never logged; captures mask it (capture.ts).
+ * key; the key matches 0.crt and the chain links 0 -> 1 -> 2 -> 3) before anything on the module
+ * is removed, so a missing, broken or mismatched file leaves the module as it was. The private key is never logged; captures mask it (capture.ts).
  */
-import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { type KeyObject, X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { filter, firstValueFrom, timeout } from 'rxjs';
@@ -75,6 +75,20 @@ export function readCertificate(folder: string, name: string): { file: string; d
   return { file: path, der };
 }
 
+type KeyEncoding = 'sec1' | 'pkcs8' | 'pkcs1';
+
+/** The key of a DER blob in the first of `types` that parses; undefined when none does. */
+function parsePrivateKey(der: Uint8Array, types: readonly KeyEncoding[] = ['sec1', 'pkcs8', 'pkcs1']): KeyObject | undefined {
+  for (const type of types) {
+    try {
+      return createPrivateKey({ key: Buffer.from(der), format: 'der', type });
+    } catch {
+      // try the next encoding
+    }
+  }
+  return undefined;
+}
+
 /**
  * The private key as DER, as the module takes it (20.2.11; the manual's example is an SEC1 EC
  * key, "30 77 02 01 ..."). PEM "EC PRIVATE KEY" and "PRIVATE KEY" (PKCS#8) are unwrapped as they
@@ -84,7 +98,7 @@ export function readPrivateKey(folder: string, name: string): { file: string; de
   const { path, bytes } = readFile(folder, name);
   const text = bytes.toString('latin1');
   let der: Uint8Array;
-  let types: Array<'sec1' | 'pkcs8' | 'pkcs1'>;
+  let types: KeyEncoding[];
   if (text.includes('-----BEGIN')) {
     const blocks = pemBlocks(text) ?? [];
     if (blocks.some((b) => b.label === 'ENCRYPTED PRIVATE KEY')) throw new CertFileError(path, 'the key is encrypted; the module needs it unencrypted');
@@ -97,27 +111,44 @@ export function readPrivateKey(folder: string, name: string): { file: string; de
     // DER files do not say their type: accept any of the usual ones.
     types = ['sec1', 'pkcs8', 'pkcs1'];
   }
-  const parses = (t: 'sec1' | 'pkcs8' | 'pkcs1'): boolean => {
-    try {
-      createPrivateKey({ key: Buffer.from(der), format: 'der', type: t });
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  if (!types.some(parses)) {
+  if (!parsePrivateKey(der, types)) {
     throw new CertFileError(path, 'not a valid private key (PEM or DER, SEC1/PKCS#8, unencrypted)');
   }
   return { file: path, der };
 }
 
-/** Reads and checks every file; throws CertFileError naming the first bad one. */
+const spki = (key: KeyObject): Buffer => key.export({ type: 'spki', format: 'der' });
+
+/**
+ * The bundle is one chain: 0.key is the key of 0.crt, and each certificate is issued and signed
+ * by the next (0 -> 1 -> 2 -> 3), 3.crt (the V2G root) by itself. A bundle that does not link
+ * would be installed and then fail every TLS handshake, so it is refused before any change.
+ */
+export function checkChain(bundle: CertBundle): void {
+  const [c3, c2, c1, c0] = bundle.chain.map((c) => ({ file: c.file, x509: new X509Certificate(c.der) }));
+  if (!c0 || !c1 || !c2 || !c3) throw new CertFileError(bundle.chain[0]?.file ?? KEY_FILE, 'incomplete chain');
+  const key = parsePrivateKey(bundle.key.der);
+  if (!key) throw new CertFileError(bundle.key.file, 'not a valid private key');
+  const publicOfKey = spki(createPublicKey(key));
+  if (!publicOfKey.equals(spki(c0.x509.publicKey))) throw new CertFileError(bundle.key.file, `does not match the certificate ${c0.file}`);
+  const dn = (text: string): string => text.split('\n').join(', ');
+  for (const [child, issuer] of [[c0, c1], [c1, c2], [c2, c3]] as const) {
+    if (!child.x509.checkIssued(issuer.x509) || !child.x509.verify(issuer.x509.publicKey)) {
+      throw new CertFileError(child.file, `is not issued by ${issuer.file} (its issuer is "${dn(child.x509.issuer)}", ${issuer.file} is "${dn(issuer.x509.subject)}")`);
+    }
+  }
+  if (!c3.x509.checkIssued(c3.x509) || !c3.x509.verify(c3.x509.publicKey)) throw new CertFileError(c3.file, `is not self-signed: the V2G root must be (it is "${dn(c3.x509.subject)}", issued by "${dn(c3.x509.issuer)}")`);
+}
+
+/** Reads and checks every file and the chain; throws CertFileError naming the first bad one. */
 export function readCertBundle(folder: string): CertBundle {
   if (!existsSync(folder)) throw new CertFileError(folder, 'folder missing');
   const chain = CHAIN_FILES.map((f) => readCertificate(folder, f));
   const key = readPrivateKey(folder, KEY_FILE);
   const moRoot = readCertificate(folder, MO_ROOT_FILE);
-  return { chain, key, moRoot };
+  const bundle = { chain, key, moRoot };
+  checkChain(bundle);
+  return bundle;
 }
 
 type Log = (text: string) => void;

@@ -9,14 +9,25 @@ export const BIN = join(ROOT, 'bin', 'freev2g.js');
 
 export const tmp = (): string => mkdtempSync(join(tmpdir(), 'freev2g-test-'));
 
-/** A folder with 0.crt, 0.key, 1.crt, 2.crt, 3.crt, moca.crt made by openssl (EC P-256). */
+/**
+ * A folder with 0.crt, 0.key, 1.crt, 2.crt, 3.crt, moca.crt made by openssl (EC P-256): one
+ * chain, 3 (self-signed root) -> 2 -> 1 -> 0, as `certs install` requires; moca self-signed.
+ */
 export function makeCertFolder(der = false): string {
   const dir = tmp();
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
-  for (const name of ['0', '1', '2', '3', 'moca']) {
+  for (const name of ['3', '2', '1', '0', 'moca']) {
     ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', `${name}.key`);
-    ssl('req', '-new', '-x509', '-key', `${name}.key`, '-subj', `/CN=freev2g-test-${name}`, '-days', '30', '-out', `${name}.crt`);
-    if (der) {
+    const issuer = { '2': '3', '1': '2', '0': '1' }[name];
+    const ca = name === '0' ? [] : ['-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'];
+    if (issuer === undefined) ssl('req', '-new', '-x509', '-key', `${name}.key`, '-subj', `/CN=freev2g-test-${name}`, '-days', '30', ...ca, '-out', `${name}.crt`);
+    else {
+      ssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=freev2g-test-${name}`, ...ca, '-out', `${name}.csr`);
+      ssl('x509', '-req', '-in', `${name}.csr`, '-CA', `${issuer}.crt`, '-CAkey', `${issuer}.key`, '-CAcreateserial', '-days', '30', '-copy_extensions', 'copy', '-out', `${name}.crt`);
+    }
+  }
+  if (der) {
+    for (const name of ['0', '1', '2', '3', 'moca']) {
       ssl('x509', '-in', `${name}.crt`, '-outform', 'DER', '-out', `${name}.crt`);
       ssl('ec', '-in', `${name}.key`, '-outform', 'DER', '-out', `${name}.key`);
     }

@@ -75,9 +75,10 @@ export function register(program: Command): void {
   )
     .addHelpText(
       'after',
-      '\nAll files are read and checked first; a missing or malformed file is named and nothing on the module is removed.\n' +
+      '\nAll files are read and checked first (0.key must be the key of 0.crt, and 0 -> 1 -> 2 -> 3 must link, 3 self-signed);\n' +
+        'a missing, malformed or mismatched file is named and nothing on the module is removed.\n' +
         'The private key is never printed, and masked in captures.\n' +
-        'Exit codes: 0 installed, 1 the module refused a command, 2 usage, 3 a certificate file is missing or malformed, 4 link.',
+        'Exit codes: 0 installed, 1 the module refused a command, 2 usage, 3 a certificate file is missing, malformed or does not fit the chain, 4 link.',
     )
     .action(async (link: string, flags: CertFlags) => {
       let bundle;
