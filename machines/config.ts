@@ -51,7 +51,8 @@ export interface EvseConfig {
   charger: ChargerConfig;
   /** Schedules offered when the module asks (18.10.13); entries are trimmed to the EV's max. */
   schedule: ScheduleTuple[];
-  authorization: { mode: AuthorizationMode; allowList: string[] };
+  /** allowList: EVCC IDs, and EMAIDs of Plug & Charge contracts (either matches). */
+  authorization: { mode: AuthorizationMode; allowList: string[]; allowEmaids?: string[] };
   /** Period of EvseUpdateDcChargingParameters while energy flows; the module ends the session
    * with error 23 after 500 ms without one (18.10.4), so it must stay well below that. */
   updateIntervalMs: number;

@@ -11,6 +11,7 @@
 import { type InspectionEvent, type Observer, createActor } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
+import type { CertificateProvider } from './certificate-provider.js';
 import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
 import { evStationMachine } from './station-ev.js';
@@ -24,6 +25,8 @@ export interface EvseStationOptions {
   policy?: AuthorizationPolicy;
   /** For config mode 'interactive': how to ask the user. */
   ask?: (request: AuthorizationRequest) => Promise<boolean>;
+  /** Answers Plug & Charge certificate installation/update requests (none: refused). */
+  certificateProvider?: CertificateProvider;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -37,7 +40,7 @@ export interface EvStationOptions {
 export function createEvseStation(options: EvseStationOptions) {
   const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
   const actor = createActor(evseStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config, policy },
+    input: { client: options.client, clock: options.clock, config: options.config, policy, ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}) },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -68,3 +71,5 @@ export * from './config.js';
 export * from './station-events.js';
 export { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
 export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';
+export type { CertificateProvider, CertificateRequest, CertificateRequestKind } from './certificate-provider.js';
+export { type Contract, normaliseEmaid } from './contract.js';

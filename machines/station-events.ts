@@ -66,6 +66,12 @@ export interface SessionRecord {
   longestReactionMs: number;
   socStartPercent?: number;
   socEndPercent?: number;
+  /** EVSE: 'EIM' or 'PnC' (Payment Selected). */
+  paymentMethod?: string;
+  /** EVSE, Plug & Charge: the EV's contract (EMAID, certificates base64 DER leaf first). */
+  contract?: { emaid: string; certificateChain: string[] };
+  /** EVSE: the last certificate installation/update request and how it was answered. */
+  certificateService?: { kind: 'installation' | 'update'; outcome: 'success' | 'timeout' | 'certificateInvalid' };
 }
 
 export interface LogEvent {
@@ -102,6 +108,8 @@ export interface AuthorizationEvent {
   type: 'authorization';
   station: 'EVSE';
   evccId: string;
+  /** Plug & Charge: the contract's EMAID. */
+  emaid?: string;
   timeoutMs: number;
   /** The policy's answer once known (undefined while pending). */
   accepted?: boolean;

@@ -11,6 +11,7 @@ import { assign, emit, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
+import type { CertificateProvider } from './certificate-provider.js';
 import { type ChargerSample, chargerMachine } from './charger.js';
 import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.js';
 import type { EvseConfig } from './config.js';
@@ -26,6 +27,7 @@ export interface EvseStationInput {
   clock: Clock;
   config: EvseConfig;
   policy: AuthorizationPolicy;
+  certificateProvider?: CertificateProvider;
 }
 
 export type EvseStationEvent =
@@ -150,7 +152,13 @@ export const evseStationMachine = setup({
             id: 'session',
             src: 'session',
             systemId: 'session',
-            input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config, policy: context.policy }),
+            input: ({ context }) => ({
+              client: context.client,
+              clock: context.clock,
+              config: context.config,
+              policy: context.policy,
+              ...(context.certificateProvider ? { certificateProvider: context.certificateProvider } : {}),
+            }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
               { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: 'sessionEnded' },

@@ -23,9 +23,11 @@ import {
   PROTOCOLS,
   enumName,
 } from '../codec/modules/v2g/common.js';
-import { AuthorizationResult, CableCheckResult, CertificateResponseStatus, SchedulesResult } from '../codec/modules/v2g/evse.js';
+import { AuthorizationResult, CableCheckResult, SchedulesResult } from '../codec/modules/v2g/evse.js';
 import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
+import { type CertificateAnswer, type CertificateProvider, certificateAnswerLogic } from './certificate-provider.js';
+import { type Contract, describeContract, paymentSelection } from './contract.js';
 import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
@@ -37,6 +39,8 @@ export interface EvseSessionInput {
   clock: Clock;
   config: EvseConfig;
   policy: AuthorizationPolicy;
+  /** Answers certificate installation/update requests (Plug & Charge); none: refused. */
+  certificateProvider?: CertificateProvider;
 }
 
 export type EvseSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
@@ -69,10 +73,21 @@ export interface EvseSessionContext extends EvseSessionInput {
    * that response): kept and replayed on entering `listening` so it is never lost.
    */
   earlySessionStarted?: StatusEvent;
+  paymentMethod?: string;
+  contract?: Contract;
+  /** The certificate request being answered (its status event) and the last outcome. */
+  certificateRequest?: StatusEvent;
+  certificateService?: SessionRecord['certificateService'];
 }
 
 type Ev<T extends string> = StatusEvent & { type: T };
-type Events = EvseSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | { type: 'xstate.done.actor.policy'; output: boolean };
+type Events =
+  | EvseSessionCommand
+  | SequenceEvent
+  | CommanderEvent
+  | StatusEvent
+  | { type: 'xstate.done.actor.policy'; output: boolean }
+  | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 const WRONG_STATE = 0x11;
@@ -138,7 +153,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic },
+  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -174,8 +189,11 @@ export const v2gEvseSessionMachine = setup({
     }),
     paymentSelected: enqueueActions(({ enqueue, self, event }) => {
       const fields = f(event);
-      toParent(enqueue, self, logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod }));
-      toParent(enqueue, self, logEvent('EVSE', `Selected payment method: ${fields.selectedPaymentMethod === 1 ? 'PnC' : 'EIM'}`));
+      const selection = paymentSelection(fields);
+      enqueue.assign({ paymentMethod: selection.paymentMethod, contract: selection.contract });
+      toParent(enqueue, self, logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod, ...(selection.contract ? { contract: selection.contract } : {}) }));
+      toParent(enqueue, self, logEvent('EVSE', `Selected payment method: ${selection.paymentMethod}`));
+      if (selection.contract) toParent(enqueue, self, logEvent('EVSE', describeContract(selection.contract)));
     }),
     authorizationRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const timeoutMs = num(f(event).timeoutMs);
@@ -183,12 +201,12 @@ export const v2gEvseSessionMachine = setup({
       const margin = Math.min(1000, timeoutMs / 2);
       enqueue.assign({ authorizationAt: at(event), authorizationTimeoutMs: Math.max(0, timeoutMs - margin) });
       toParent(enqueue, self, logEvent('EVSE', '"Request Authorization" received', 'info', { timeoutMs }));
-      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs } });
+      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs } });
     }),
     answerAuthorization: enqueueActions(({ enqueue, self, context }, p: { accepted: boolean; timedOut?: boolean }) => {
       if (p.timedOut) toParent(enqueue, self, logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
       toParent(enqueue, self, logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
-      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
+      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
       const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
       enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
       if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
@@ -324,15 +342,19 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', '"Request Stop Charging" received', 'info', fields));
       if (!context.stopReason) enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
     }),
-    certificateRequested: enqueueActions(({ enqueue, self, context, event }) => {
+    certificateRequested: enqueueActions(({ enqueue, self, event }) => {
       const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
-      const supported = install ? context.config.certificateInstallationSupport : context.config.certificateUpdateSupport;
-      toParent(enqueue, self, logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received'));
-      // No certificate backend is wired in: an unsupported or unanswerable request is refused.
-      toParent(enqueue, self, logEvent('EVSE', supported ? 'No certificate backend configured: answering certificate invalid' : 'Certificate service not offered: answering certificate invalid', 'warn'));
+      toParent(enqueue, self, logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received', 'info', { timeoutMs: f(event).timeoutMs }));
+      enqueue.assign({ certificateRequest: event as StatusEvent });
+    }),
+    /** Set Certificate Installation or Update Response with what the provider logic decided. */
+    answerCertificate: enqueueActions(({ enqueue, self, context }, answer: CertificateAnswer) => {
+      const request = context.certificateRequest;
+      toParent(enqueue, self, logEvent('EVSE', answer.text, answer.level));
+      enqueue.assign({ certificateService: { kind: certificateKind(request), outcome: answer.outcome } });
       enqueue.sendTo(
         'commander',
-        command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: CertificateResponseStatus.certificateInvalid, exiResponse: new Uint8Array(0) }, 'certificate', at(event)),
+        command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: answer.status, exiResponse: answer.exiResponse }, 'certificate', request ? at(request) : undefined),
       );
     }),
     meteringReceiptStatus: enqueueActions(({ enqueue, self, event }) =>
@@ -493,8 +515,6 @@ export const v2gEvseSessionMachine = setup({
         'V2g.EvseEnergyTransferModeSelected': { actions: 'energyTransferModeSelected' },
         'V2g.EvseDcChargeParametersChanged': { actions: ['dcParametersChanged', 'sendUpdate'] },
         'V2g.EvseAcChargeParametersChanged': { actions: ['acParametersChanged', 'sendUpdate'] },
-        'V2g.EvseCertificateInstallationRequested': { actions: 'certificateRequested' },
-        'V2g.EvseCertificateUpdateRequested': { actions: 'certificateRequested' },
         'V2g.EvseMeteringReceiptStatus': { actions: 'meteringReceiptStatus' },
         'V2g.EvseSessionStopped': { target: 'done', actions: 'sessionStopped' },
         'V2g.EvseSessionError': { target: 'done', actions: ['sessionError', 'ensureStopCharging'] },
@@ -502,6 +522,25 @@ export const v2gEvseSessionMachine = setup({
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: ['moduleFailed', 'ensureStopCharging'] }, { actions: 'logCommandFailure' }],
       },
       states: {
+        /** Certificate installation/update (PnC): the provider answers within the module's timeout. */
+        certificate: {
+          initial: 'idle',
+          on: {
+            'V2g.EvseCertificateInstallationRequested': { target: '.answering', reenter: true, actions: 'certificateRequested' },
+            'V2g.EvseCertificateUpdateRequested': { target: '.answering', reenter: true, actions: 'certificateRequested' },
+          },
+          states: {
+            idle: {},
+            answering: {
+              invoke: {
+                id: 'certificate',
+                src: 'certificate',
+                input: ({ context }) => certificateInput(context),
+                onDone: { target: 'idle', actions: { type: 'answerCertificate', params: ({ event }) => event.output } },
+              },
+            },
+          },
+        },
         updater: {
           initial: 'idle',
           states: {
@@ -531,7 +570,7 @@ export const v2gEvseSessionMachine = setup({
               invoke: {
                 id: 'policy',
                 src: 'policy',
-                input: ({ context }) => ({ policy: context.policy, evccId: context.evccId ?? '', timeoutMs: context.authorizationTimeoutMs }),
+                input: ({ context }) => ({ policy: context.policy, evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs }),
                 onDone: { target: 'authorized', actions: { type: 'answerAuthorization', params: ({ event }) => ({ accepted: event.output === true }) } },
                 onError: { target: 'authorized', actions: { type: 'answerAuthorization', params: { accepted: false } } },
               },
@@ -608,6 +647,29 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
+    ...(context.paymentMethod !== undefined ? { paymentMethod: context.paymentMethod } : {}),
+    ...(context.contract ? { contract: context.contract } : {}),
+    ...(context.certificateService ? { certificateService: context.certificateService } : {}),
+  };
+}
+
+const emaidOf = (context: EvseSessionContext): { emaid?: string } => (context.contract ? { emaid: context.contract.emaid } : {});
+
+const certificateKind = (request: StatusEvent | undefined): 'installation' | 'update' =>
+  request?.message === 'EvseCertificateUpdateRequested' ? 'update' : 'installation';
+
+/** What the certificate provider logic needs for the request being answered. */
+function certificateInput(context: EvseSessionContext) {
+  const kind = certificateKind(context.certificateRequest);
+  const fields = context.certificateRequest?.fields ?? {};
+  return {
+    provider: context.certificateProvider,
+    offered: kind === 'installation' ? context.config.certificateInstallationSupport : context.config.certificateUpdateSupport,
+    kind,
+    exiRequest: fields.exiRequest instanceof Uint8Array ? fields.exiRequest : new Uint8Array(0),
+    evccId: context.evccId ?? '',
+    moduleTimeoutMs: num(fields.timeoutMs),
+    clock: context.clock,
   };
 }
 
