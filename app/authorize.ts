@@ -2,24 +2,29 @@
  * Who may charge (EVSE side, "Authorization Status Requested", manual 18.12.x / 21.8.4). On a
  * TTY the operator is asked, with a countdown from the module's timeout; otherwise, or when the
  * prompt is off, the configured policy answers: accept all, deny all, or an allow-list of EVCC
- * IDs. An unanswered prompt counts as "no" one second before the module's own timeout, as the
+ * IDs and (Plug & Charge) EMAIDs. An unanswered prompt counts as "no" one second before the module's own timeout, as the
  * reference application does.
  */
 import type { Clock } from '../util/clock.js';
+import { normaliseEmaid } from '../machines/contract.js';
 import type { EvseSettings } from './config.js';
 
 export type AuthorizationPolicy = EvseSettings['authorization'];
 
 const normalizeId = (id: string): string => id.replace(/[^0-9a-f]/gi, '').toLowerCase();
 
-export function policyDecision(policy: AuthorizationPolicy, evccId: string): boolean {
+/** `emaid`: the contract of a Plug & Charge session; the allow-list matches EVCC ID or EMAID. */
+export function policyDecision(policy: AuthorizationPolicy, evccId: string, emaid?: string): boolean {
   switch (policy.policy) {
     case 'accept':
       return true;
     case 'deny':
       return false;
     case 'allowList':
-      return policy.allow.some((id) => normalizeId(id) === normalizeId(evccId));
+      return (
+        policy.allow.some((id) => normalizeId(id) === normalizeId(evccId)) ||
+        (emaid !== undefined && (policy.allowEmaid ?? []).some((e) => normaliseEmaid(e) === normaliseEmaid(emaid)))
+      );
   }
 }
 
@@ -34,6 +39,8 @@ export interface PromptIo {
 
 export interface PromptRequest {
   evccId: string;
+  /** Plug & Charge: shown with the question. */
+  emaid?: string;
   timeoutMs: number;
   clock: Clock;
   io: PromptIo;
@@ -65,7 +72,7 @@ export function promptAuthorization(req: PromptRequest): Promise<boolean> {
         finish(false, 'No answer in time: vehicle was NOT authorized');
         return;
       }
-      io.show(`Authorize the vehicle ${req.evccId}? yes/no, ${left}s left: `);
+      io.show(`Authorize the vehicle ${req.evccId}${req.emaid ? ` (contract ${req.emaid})` : ''}? yes/no, ${left}s left: `);
       timer = clock.setTimeout(tick, Math.min(1000, deadline - clock.now()));
     };
     req.signal?.addEventListener('abort', () => finish(false), { once: true });

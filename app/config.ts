@@ -16,6 +16,7 @@ import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import type { EvConfig } from '../machines/config.js';
 import { CliError, EXIT } from './cli.js';
+import { type CertificateProviderSetting, certificateProviderSchema } from './pnc/config.js';
 
 export type Role = 'EVSE' | 'EV';
 
@@ -61,6 +62,8 @@ const authorization = z.strictObject({
   policy: z.enum(['accept', 'deny', 'allow_list']).default('accept'),
   /** EVCC IDs (hex, case and ':' ignored) accepted by the allow_list policy. */
   allow: z.array(z.string()).default([]),
+  /** Plug & Charge contract EMAIDs accepted by the allow_list policy (separators and case ignored). */
+  allow_emaid: z.array(z.string()).default([]),
 });
 
 const evseSection = z.strictObject({
@@ -78,7 +81,9 @@ const evseSection = z.strictObject({
     delta_i: nonNeg,
   }),
   schedule,
-  authorization: authorization.default({ policy: 'accept', allow: [] }),
+  authorization: authorization.default({ policy: 'accept', allow: [], allow_emaid: [] }),
+  /** Plug & Charge certificate installation/update responses (docs/pnc.md); absent: refused. */
+  certificate_provider: certificateProviderSchema.optional(),
 });
 
 const evSection = z.strictObject({
@@ -142,7 +147,8 @@ export interface EvseSettings {
   };
   scheduleCode: number;
   schedule: ScheduleSetting[];
-  authorization: { policy: 'accept' | 'deny' | 'allowList'; allow: string[] };
+  authorization: { policy: 'accept' | 'deny' | 'allowList'; allow: string[]; allowEmaid?: string[] };
+  certificateProvider?: CertificateProviderSetting;
 }
 
 /** What an EV section of the file sets: the EV station's own config fields, not re-declared. */
@@ -190,7 +196,8 @@ function toSettings(f: StationFile, source: string, fallbackMac: string): Statio
           scheduleTupleId: t.schedule_tuple_id,
           entries: t.schedules.map((s) => ({ startS: s.start, intervalS: s.interval, powerW: s.power })),
         })),
-        authorization: { policy: e.authorization.policy === 'allow_list' ? 'allowList' : e.authorization.policy, allow: e.authorization.allow },
+        authorization: { policy: e.authorization.policy === 'allow_list' ? 'allowList' : e.authorization.policy, allow: e.authorization.allow, allowEmaid: e.authorization.allow_emaid },
+        ...(e.certificate_provider ? { certificateProvider: e.certificate_provider } : {}),
       },
     };
   }

@@ -33,7 +33,7 @@ export function toEvseConfig(s: EvseSettings, interactive: boolean): EvseConfig 
       currentRampAPerMs: s.charger.deltaCurrentA,
     },
     schedule: s.schedule,
-    authorization: { mode: interactive ? 'interactive' : MODE[s.authorization.policy], allowList: s.authorization.allow },
+    authorization: { mode: interactive ? 'interactive' : MODE[s.authorization.policy], allowList: s.authorization.allow, allowEmaids: s.authorization.allowEmaid ?? [] },
   });
 }
 

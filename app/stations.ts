@@ -10,10 +10,13 @@ import type { StationEmitted, StationRole } from '../machines/station-events.js'
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
 import { activeStates } from './dashboard.js';
+import { certificateProviderFrom } from './pnc/config.js';
 import { toEvConfig, toEvseConfig } from './station-config.js';
 
 export interface AuthorizationRequest {
   evccId: string;
+  /** Plug & Charge: the contract's EMAID. */
+  emaid?: string;
   timeoutMs: number;
   /** Fires when the module's timeout ran out or the session ended: close the prompt. */
   signal: AbortSignal;
@@ -60,7 +63,13 @@ export async function startStation(options: StartStationOptions): Promise<Statio
     if (!evse) throw new Error(`${settings.source}: no evse section`);
     const ask = options.authorize;
     const config = toEvseConfig(evse, ask !== undefined);
-    const actor = createEvseStation({ ...common, config, ...(ask ? { ask: (r: { evccId: string; timeoutMs: number; signal: AbortSignal }) => ask(r) } : {}) });
+    const certificateProvider = certificateProviderFrom(evse.certificateProvider, settings.source);
+    const actor = createEvseStation({
+      ...common,
+      config,
+      ...(ask ? { ask: (r: AuthorizationRequest) => ask(r) } : {}),
+      ...(certificateProvider ? { certificateProvider } : {}),
+    });
     return wrap('EVSE', actor satisfies EvseStationActor, (event) => actor.send(event));
   }
   const ev = settings.ev;
