@@ -31,6 +31,18 @@ const stationErrorAt = z.strictObject({
   evSessionError: z.number().int().min(1).max(8).default(8),
 });
 
+/**
+ * A car that pays by contract (Plug & Charge) when the station offers it: optionally asks for a
+ * certificate installation or update first (opaque EXI at message level), then sends its
+ * contract (Payment Details) with the EMAID and chain below.
+ */
+const pnc = z.strictObject({
+  emaid: z.string().min(14).max(15),
+  /** Contract certificate, MO Sub-CA 2, MO Sub-CA 1: base64 DER (up to 800 bytes each). */
+  contractCertificateChain: z.array(z.string().base64()).min(1).max(3),
+  certificateRequest: z.enum(['none', 'installation', 'update']).default('none'),
+});
+
 const ev = z.strictObject({
   /** Preferred protocol when both sides support it (else ISO 15118-2, else DIN 70121). */
   protocol: z.enum(PROTOCOLS).optional(),
@@ -54,6 +66,7 @@ const ev = z.strictObject({
   /** The first N matching attempts fail (SlacFailed on the EV side), then matching succeeds. */
   slacFailures: z.number().int().min(0).default(0),
   errors: z.array(evErrorAt).default([]),
+  pnc: pnc.optional(),
 });
 
 /** Timeouts the EVSE module puts into its status messages (18.12.3, .5, .8, .10, .11). */
@@ -65,6 +78,8 @@ const timeouts = z.strictObject({
   stopChargingMs: ms.default(5_000),
   /** Charge loop: longest gap between Update DC/AC Charging Parameters (18.10.4, error 23). */
   chargeParameterMs: ms.default(500),
+  /** Certificate Installation/Update Requested (18.12.15/16; 4500 ms in the manual's example). */
+  certificateMs: ms.default(4_500),
 });
 
 const station = z.strictObject({
@@ -77,6 +92,7 @@ const station = z.strictObject({
     startChargingMs: 5_000,
     stopChargingMs: 5_000,
     chargeParameterMs: 500,
+    certificateMs: 4_500,
   }),
   errors: z.array(stationErrorAt).default([]),
 });
@@ -95,6 +111,11 @@ const cable = z.strictObject({
 export const scenarioSchema = z.strictObject({
   name: z.string().default('unnamed'),
   description: z.string().optional(),
+  /**
+   * Station configuration files `freev2g sim` uses for this scenario unless -c names one for
+   * that role (relative to the scenario file): e.g. an EVSE that offers Plug & Charge.
+   */
+  hosts: z.strictObject({ evse: z.string().min(1).optional(), ev: z.string().min(1).optional() }).optional(),
   ev: ev.default(ev.parse({})),
   station: station.default(station.parse({})),
   cable: cable.default(cable.parse({})),

@@ -9,6 +9,10 @@ export const V2G_KINDS = [
   'sessionSetup',
   'serviceDiscovery',
   'paymentSelection',
+  /** Plug & Charge (payment by contract): optional certificate service, then the contract. */
+  'certificateInstallation',
+  'certificateUpdate',
+  'paymentDetails',
   'authorization',
   'chargeParameterDiscovery',
   'cableCheck',
@@ -104,6 +108,10 @@ export interface V2gRequest {
   scheduleTupleId?: number;
   chargingProfile?: Array<{ startS: number; powerW: number }>;
   maxEntries?: number;
+  /** certificateInstallation/Update: the EXI request (opaque, V2GTP header included). */
+  exiRequest?: Uint8Array;
+  /** paymentDetails: the car's contract (18.12.2 fields). */
+  contract?: { contractCertificate: Uint8Array; moSubCa2: Uint8Array; moSubCa1: Uint8Array; emaid: string };
   /** The car gave up (its own timeout): the TCP connection closes, no response expected. */
   aborted?: boolean;
 }
@@ -120,6 +128,8 @@ export interface V2gResponse {
   protocol?: number;
   /** An EVSENotification riding on a charge-loop response (18.10.20). */
   notification?: { renegotiation: boolean; maxDelayS: number };
+  /** certificateInstallation/Update: the EXI response the station's host gave. */
+  exiResponse?: Uint8Array;
 }
 
 export type V2gMessage = V2gRequest | V2gResponse;

@@ -6,6 +6,7 @@
  * virtual clock that jumps to the next timer as soon as everything else is done.
  */
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario } from '../../sim/index.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
@@ -52,15 +53,22 @@ export function simStations(roles: Role[], files: string[]): StationSettings[] {
   return roles.map((role) => byRole.get(role) ?? (loadStations(undefined, { role, macFor })[0] as StationSettings));
 }
 
-async function loadScenarioFile(path: string | undefined): Promise<Scenario | undefined> {
+async function loadScenarioFile(path: string | undefined): Promise<{ scenario: Scenario; file: string } | undefined> {
   if (path === undefined) return undefined;
   const file = existsSync(path) ? path : builtinScenarioPath(path);
   if (!existsSync(file)) throw new ConfigError(`${path}: scenario file not found (nor a built-in scenario of that name)`);
   try {
-    return await loadScenario(file);
+    return { scenario: await loadScenario(file), file };
   } catch (e) {
     throw new ConfigError(e instanceof Error ? e.message : String(e));
   }
+}
+
+/** The station files a scenario names (`hosts`), relative to it; -c files given later win. */
+function scenarioHostFiles(loaded: { scenario: Scenario; file: string } | undefined): string[] {
+  const hosts = loaded?.scenario.hosts;
+  if (!loaded || !hosts) return [];
+  return [hosts.evse, hosts.ev].filter((f): f is string => f !== undefined).map((f) => resolve(dirname(loaded.file), f));
 }
 
 async function run(flags: SimFlags): Promise<void> {
@@ -68,8 +76,9 @@ async function run(flags: SimFlags): Promise<void> {
   const shown = rolesOf(flags.role);
   const speed = parseSpeed(flags.speed);
   // Both stations always run (a module needs its host); -r picks the ones printed and recorded.
-  const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], flags.config ?? []) as [StationSettings, StationSettings];
-  const scenario = await loadScenarioFile(flags.scenario);
+  const loaded = await loadScenarioFile(flags.scenario);
+  const scenario = loaded?.scenario;
+  const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], [...scenarioHostFiles(loaded), ...(flags.config ?? [])]) as [StationSettings, StationSettings];
   const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
   const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, ...(scenario !== undefined ? { scenario } : {}) });
   const runList: RunStation[] = [evseSettings, evSettings].map((s) => ({

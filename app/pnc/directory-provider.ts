@@ -11,7 +11,7 @@
  * no answer (the session refuses with certificate invalid). See docs/pnc.md.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type CertificateProvider, type CertificateRequest, V2GTP_EXI_HEADER, withV2gtpHeader } from '../../machines/certificate-provider.js';
 
@@ -24,9 +24,14 @@ export function responseFileNames(request: Pick<CertificateRequest, 'kind' | 'ex
 
 const hasHeader = (b: Uint8Array): boolean => b.length >= 8 && V2GTP_EXI_HEADER.every((x, i) => b[i] === x);
 
-async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
+/**
+ * Read synchronously on purpose: the files are small, and a read that completes within the
+ * request keeps the answer in time on a virtual clock (`sim --speed max` jumps to the next timer
+ * while real I/O is pending, so an asynchronous read would always lose the race).
+ */
+function readIfPresent(path: string): Uint8Array | undefined {
   try {
-    return new Uint8Array(await readFile(path));
+    return new Uint8Array(readFileSync(path));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -36,7 +41,7 @@ async function readIfPresent(path: string): Promise<Uint8Array | undefined> {
 export function directoryProvider(dir: string): CertificateProvider {
   const answer = async (request: CertificateRequest): Promise<Uint8Array | undefined> => {
     for (const name of responseFileNames(request)) {
-      const bytes = await readIfPresent(join(dir, name));
+      const bytes = readIfPresent(join(dir, name));
       if (bytes !== undefined) return hasHeader(bytes) ? bytes : withV2gtpHeader(bytes);
     }
     return undefined;

@@ -30,6 +30,10 @@ export interface EvccPort {
   preChargeDone(res: V2gResponse, elapsedMs: number): boolean;
   isDc(): boolean;
   now(): number;
+  /** Plug & Charge: the car pays by contract (the station offers it and the car has one). */
+  contractPayment(): boolean;
+  /** Plug & Charge: the certificate request the car sends before its contract, if any. */
+  certificateRequest(): V2gKind | undefined;
 }
 
 export type EvccEvent =
@@ -73,6 +77,8 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       failed: ({ event }) => res(event)?.ok === false,
       ongoing: ({ event }) => res(event)?.processing === 'ongoing',
       isDc: () => port.isDc(),
+      contractPayment: () => port.contractPayment(),
+      certificateRequest: () => port.certificateRequest() !== undefined,
       renegotiating: ({ context }) => context.renegotiating,
       stopRequested: ({ context }) => context.stopRequested,
       renegotiationRequested: ({ context }) => context.renegotiationRequested,
@@ -90,6 +96,8 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       sendServiceDiscovery: () => port.send('serviceDiscovery'),
       sendPaymentSelection: () => port.send('paymentSelection'),
       sendAuthorization: () => port.send('authorization'),
+      sendCertificateRequest: () => port.send(port.certificateRequest() ?? 'certificateInstallation'),
+      sendPaymentDetails: () => port.send('paymentDetails'),
       sendChargeParameterDiscovery: () => port.send('chargeParameterDiscovery'),
       sendCableCheck: () => port.send('cableCheck'),
       sendPreCharge: () => port.send('preCharge'),
@@ -196,10 +204,28 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
         on: {
           RES: [
             { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+            { guard: 'contractPayment', target: '#evcc.contract', actions: ['reportSessionStarted'] },
             { target: '#evcc.authorization', actions: ['reportSessionStarted'] },
           ],
         },
         after: { responseTimeout: '#evcc.failed' },
+      },
+      /** Plug & Charge: certificate installation/update if the car needs one, then its contract. */
+      contract: {
+        initial: 'choosing',
+        states: {
+          choosing: { always: [{ guard: 'certificateRequest', target: 'certificate' }, { target: 'details' }] },
+          certificate: {
+            entry: ['markSent', 'sendCertificateRequest'],
+            on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: 'details' }] },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+          details: {
+            entry: ['markSent', 'sendPaymentDetails'],
+            on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.authorization' }] },
+            after: { responseTimeout: '#evcc.failed' },
+          },
+        },
       },
       authorization: {
         entry: ['phaseAuthorization'],

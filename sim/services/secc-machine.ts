@@ -25,6 +25,9 @@ export interface SeccPort {
   cableCheckLongEnough(): boolean;
   /** Host information (18.12): each call emits the status message(s). */
   paymentSelected(req: V2gRequest): void;
+  /** Plug & Charge (18.12.15/16, 18.12.2): the host is asked; the contract is reported. */
+  certificateRequested(req: V2gRequest): void;
+  paymentDetails(req: V2gRequest): void;
   authorizationRequested(): void;
   schedulesRequested(req: V2gRequest): void;
   cableCheckRequested(): void;
@@ -44,6 +47,7 @@ export interface SeccTimeouts {
   cableCheckMs: number;
   startChargingMs: number;
   stopChargingMs: number;
+  certificateMs: number;
 }
 
 export type SeccEvent =
@@ -56,6 +60,7 @@ export type SeccEvent =
   | { type: 'START_CHARGING' }
   | { type: 'STOP_CHARGING' }
   | { type: 'PARAMETERS' }
+  | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
   | { type: 'LINK_LOST' };
 
@@ -94,6 +99,7 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
       cableCheckTimeout: t.cableCheckMs,
       startChargingTimeout: t.startChargingMs,
       stopChargingTimeout: t.stopChargingMs,
+      certificateTimeout: t.certificateMs,
       chargeParameterTimeout: () => port.chargeParameterMs() || NEVER_MS,
     },
     guards: {
@@ -101,6 +107,8 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
       serviceDiscovery: is('serviceDiscovery'),
       paymentSelection: is('paymentSelection'),
       authorization: is('authorization'),
+      certificateRequest: ({ event }) => reqOf(event)?.kind === 'certificateInstallation' || reqOf(event)?.kind === 'certificateUpdate',
+      paymentDetails: is('paymentDetails'),
       chargeParameterDiscovery: is('chargeParameterDiscovery'),
       cableCheck: is('cableCheck'),
       preCharge: is('preCharge'),
@@ -157,6 +165,17 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
       },
       respondHeld: ({ context }) => {
         if (context.held) port.respond(context.held);
+      },
+      certificateRequested: ({ event }) => {
+        const r = reqOf(event);
+        if (r) port.certificateRequested(r);
+      },
+      respondHeldCertificate: ({ context, event }) => {
+        if (context.held && event.type === 'CERTIFICATE') port.respond(context.held, { exiResponse: event.exiResponse });
+      },
+      paymentDetails: ({ event }) => {
+        const r = reqOf(event);
+        if (r) port.paymentDetails(r);
       },
       refuseSetup: ({ event }) => {
         const r = reqOf(event);
@@ -279,7 +298,23 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
         },
         states: {
           discovery: {
-            on: { REQ: { guard: 'authorization', target: 'authorizing', actions: ['authorizationRequested', 'respondOngoing'] } },
+            on: {
+              REQ: [
+                { guard: 'authorization', target: 'authorizing', actions: ['authorizationRequested', 'respondOngoing'] },
+                { guard: 'certificateRequest', target: 'certificate', actions: ['hold', 'certificateRequested'] },
+                { guard: 'paymentDetails', actions: ['paymentDetails', 'respond'] },
+              ],
+            },
+          },
+          /** Plug & Charge: the host answers the car's certificate request in time, or the session ends. */
+          certificate: {
+            on: {
+              CERTIFICATE: [
+                { guard: 'accepted', target: 'discovery', actions: ['respondHeldCertificate', 'release'] },
+                { target: '#secc.listening', actions: 'abortUnspecified' },
+              ],
+            },
+            after: { certificateTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
           },
           authorizing: {
             on: {

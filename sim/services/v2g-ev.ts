@@ -11,6 +11,7 @@ import { SESSION_PHASES, type SessionPhase } from '../phases.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest } from '../v2g-messages.js';
 import { type EvccPort, createEvccMachine } from './evcc-machine.js';
+import { carContract, carExiRequest, certificateRequestKind } from './pnc.js';
 
 type Fields = Record<string, unknown>;
 const num = (f: Fields, k: string): number => f[k] as number;
@@ -34,6 +35,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   // Per-session state.
   let sessionId: Uint8Array = new Uint8Array(8);
   let selectedMode = 0;
+  /** Plug & Charge this session: the scenario's car has a contract and the station offers PnC. */
+  let contractPayment = false;
   let lastEvse: EvseSnapshot | undefined;
   let lastAc = '';
   let energyWh = 0;
@@ -138,7 +141,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     send(kind: V2gKind, extra: Partial<V2gRequest> = {}) {
       const req: V2gRequest = { type: 'req', kind, sessionId, ev: snapshot(), ...extra };
       if (kind === 'sessionSetup') req.protocol = undefined;
-      if (kind === 'paymentSelection') req.paymentMethod = 0;
+      if (kind === 'paymentSelection') req.paymentMethod = contractPayment ? 1 : 0;
+      if (kind === 'certificateInstallation' || kind === 'certificateUpdate') req.exiRequest = carExiRequest(kind, req.ev.evccId);
+      if (kind === 'paymentDetails' && scenario.ev.pnc) req.contract = carContract(scenario.ev.pnc);
       if (kind === 'chargeParameterDiscovery') {
         req.energyTransferMode = selectedMode;
         req.maxEntries = 20;
@@ -158,7 +163,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         sessionId,
         // The SECC answered with the ID in the agreed protocol's format (ISO or DIN).
         evseId: res.evse.evseId.slice(0, 37),
-        selectedPaymentMethod: 0,
+        selectedPaymentMethod: contractPayment ? 1 : 0,
         selectedEnergyTransferMode: selectedMode,
       });
     },
@@ -204,6 +209,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       return elapsedMs >= scenario.ev.preChargeMs && Math.abs(present - target) <= scenario.ev.preChargeToleranceV;
     },
     isDc: () => isDcMode(selectedMode),
+    contractPayment: () => contractPayment,
+    certificateRequest: () => certificateRequestKind(scenario.ev.pnc),
     now: () => clock.now(),
   };
 
@@ -220,6 +227,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         return;
       }
       selectedMode = mode;
+      contractPayment = scenario.ev.pnc !== undefined && m.evse.paymentMethods.includes(1);
     }
     if (m.kind === 'sessionSetup') sessionId = m.sessionId;
     actor.send({ type: 'RES', res: m });

@@ -8,7 +8,7 @@
 import { createActor } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { V2gResultCode } from '../../codec/modules/v2g/common.js';
-import { SchedulesResult } from '../../codec/modules/v2g/evse.js';
+import { CertificateResponseStatus, SchedulesResult } from '../../codec/modules/v2g/evse.js';
 import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvLimits, EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
@@ -191,7 +191,17 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     canStart: (req) => chooseProtocol(req.ev) !== undefined,
     modeSupported: (req) => ((config?.energyTransferModes as number[]) ?? []).includes(req.energyTransferMode ?? 0),
     cableCheckLongEnough: () => clock.now() - (session?.cableCheckSince ?? 0) >= scenario.station.cableCheckMs,
-    paymentSelected: (req) => ctx.emit(V2g.EvsePaymentSelected, { selectedPaymentMethod: req.paymentMethod ?? 0 }),
+    // With contract payment the module reports Payment Selected once it has the contract
+    // (Payment Details): the message carries it (18.12.2).
+    paymentSelected: (req) => {
+      if (req.paymentMethod !== 1) ctx.emit(V2g.EvsePaymentSelected, { selectedPaymentMethod: req.paymentMethod ?? 0 });
+    },
+    paymentDetails: (req) => ctx.emit(V2g.EvsePaymentSelected, { selectedPaymentMethod: 1, ...(req.contract ? { contract: req.contract } : {}) }),
+    certificateRequested: (req) =>
+      ctx.emit(req.kind === 'certificateUpdate' ? V2g.EvseCertificateUpdateRequested : V2g.EvseCertificateInstallationRequested, {
+        timeoutMs: timeouts.certificateMs,
+        exiRequest: req.exiRequest ?? new Uint8Array(0),
+      }),
     authorizationRequested: () => ctx.emit(V2g.EvseAuthorizationStatusRequested, { timeoutMs: timeouts.authorizationMs }),
     schedulesRequested(req) {
       emitModeSelected(req);
@@ -339,8 +349,9 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
         }, scenario.ev.loopIntervalMs);
         return ok();
       },
-      /** The simulated car pays by EIM only and never asks for a certificate (18.12.15/16). */
-      EvseSetCertificateInstallationOrUpdateResponse: () => fail(V2gResultCode.wrongState),
+      /** 18.10.18: success forwards the EXI response to the car; any other status fails the session. */
+      EvseSetCertificateInstallationOrUpdateResponse: (m) =>
+        answer({ type: 'CERTIFICATE', ok: num(m.fields, 'status') === CertificateResponseStatus.success, exiResponse: m.fields.exiResponse as Uint8Array }),
       /** FreeV2G 0x76: the charge-loop parameter timeout (0 disables it). */
       EvseSetSessionParameterTimeout: (m) => {
         if (!isEvse()) return fail(V2gResultCode.wrongState);
