@@ -81,7 +81,7 @@ export interface RunIntegration {
   stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void;
   event(key: string, ev: StationEmitted): void;
   /** An authorization callback for an EVSE station (external authorization), or undefined. */
-  authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
+  authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; emaid?: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
   close(): Promise<void>;
 }
 

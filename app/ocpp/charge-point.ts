@@ -256,7 +256,7 @@ export class OcppChargePoint {
   private onControlEvent(ev: ControlEvent): void {
     const c = this.connectorOf(ev.station);
     if (!c) return;
-    if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = ev.event.evccId;
+    if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = (ev.event.emaid ?? ev.event.evccId).slice(0, 20);
     if (ev.kind === 'record') return this.endTransaction(c, ev.record);
     if (ev.kind !== 'state') return;
     const s = ev.state;
@@ -369,7 +369,7 @@ export class OcppChargePoint {
       if (c?.remote && c.remote.until > now) return true;
       const local = (): boolean => {
         const policy = this.localPolicy(station);
-        return this.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId);
+        return this.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId, req.emaid);
       };
       if (!this.isOnline) return local();
       const answer = await Promise.race([
