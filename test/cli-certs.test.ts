@@ -27,7 +27,7 @@ describe('freev2g certs', () => {
     expect(addKey?.fields?.data).toMatch(/^(00)+$/);
     const adds = lines.filter((l) => /AddCertificate$/.test(l.message ?? '') && l.direction === 'request').map((l) => l.message);
     expect(adds).toEqual([...Array(4).fill('OwnCertificatesAddCertificate'), 'TrustStoreAddCertificate']);
-  });
+  }, 60_000); // two CLI runs and 13 openssl calls: slow on a loaded machine
 
   it('names a missing file and exits 3 before touching the module', async () => {
     const dir = makeCertFolder();
