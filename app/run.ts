@@ -17,6 +17,7 @@ import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
 import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
+import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -82,6 +83,8 @@ export interface RunIntegration {
   event(key: string, ev: StationEmitted): void;
   /** An authorization callback for an EVSE station (external authorization), or undefined. */
   authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; emaid?: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
+  /** Wraps an EVSE station's configured certificate provider (Plug & Charge through the backend). */
+  certificateProviderFor?(key: string): ((configured: CertificateProvider | undefined) => CertificateProvider | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -252,7 +255,9 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       }
       const ask = !st.quiet && options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
       const external = st.quiet || role !== 'EVSE' ? undefined : integrations.map((i) => i.authorizerFor?.(keyOf(st), st)).find((a) => a !== undefined);
+      const certificates = st.quiet || role !== 'EVSE' ? undefined : integrations.map((i) => i.certificateProviderFor?.(keyOf(st))).find((c) => c !== undefined);
       const handle = await startStation({
+        ...(certificates ? { certificateProvider: certificates } : {}),
         settings: st.settings,
         client,
         clock,

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
 import { activeStates } from './dashboard.js';
 import { certificateProviderFrom } from './pnc/config.js';
+import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { toEvConfig, toEvseConfig } from './station-config.js';
 
 export interface AuthorizationRequest {
@@ -52,6 +53,8 @@ export interface StartStationOptions {
   inspect?: Observer<InspectionEvent> | ((ev: InspectionEvent) => void);
   /** EVSE: answers authorization requests itself (TTY prompt) instead of the configured policy. */
   authorize?: (req: AuthorizationRequest) => Promise<boolean>;
+  /** EVSE: wraps the configured certificate provider (e.g. the OCPP backend first, app/ocpp/). */
+  certificateProvider?: (configured: CertificateProvider | undefined) => CertificateProvider | undefined;
 }
 
 /** Builds the station actor for the settings' role and wraps it in a handle. */
@@ -63,7 +66,8 @@ export async function startStation(options: StartStationOptions): Promise<Statio
     if (!evse) throw new Error(`${settings.source}: no evse section`);
     const ask = options.authorize;
     const config = toEvseConfig(evse, ask !== undefined);
-    const certificateProvider = certificateProviderFrom(evse.certificateProvider, settings.source);
+    const configured = certificateProviderFrom(evse.certificateProvider, settings.source);
+    const certificateProvider = options.certificateProvider ? options.certificateProvider(configured) : configured;
     const actor = createEvseStation({
       ...common,
       config,

@@ -18,6 +18,8 @@ import { type HttpRoutes, httpRoutes } from './http.js';
 import { StationMetrics } from './metrics.js';
 import { MqttBridge } from './mqtt.js';
 import { OcppChargePoint } from '../ocpp/charge-point.js';
+import { ocppCertificateProvider } from '../ocpp/certificate-provider.js';
+import type { CertificateProvider } from '../../machines/certificate-provider.js';
 import type { OcppSettings } from '../ocpp/url.js';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
 
@@ -106,6 +108,10 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
         metrics.phase(id, ev.phase);
       } else if (ev.type === 'sessionEnded') metrics.session(id, ev.record);
       controller.onStationEvent(id, ev);
+    },
+
+    certificateProviderFor() {
+      return ocpp ? (configured: CertificateProvider | undefined) => ocppCertificateProvider(ocpp, configured) : undefined;
     },
 
     authorizerFor(key: string, station: RunStation) {
