@@ -13,6 +13,7 @@ import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
 import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
+import type { ModuleBehaviour } from './module-quirks.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
 
@@ -24,6 +25,8 @@ export interface EvseStationOptions {
   policy?: AuthorizationPolicy;
   /** For config mode 'interactive': how to ask the user. */
   ask?: (request: AuthorizationRequest) => Promise<boolean>;
+  /** The firmware profile's behaviour flags (module-quirks.ts). */
+  behaviour?: Partial<ModuleBehaviour>;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -31,13 +34,14 @@ export interface EvStationOptions {
   client: HciClient;
   clock: Clock;
   config: EvConfig;
+  behaviour?: Partial<ModuleBehaviour>;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export function createEvseStation(options: EvseStationOptions) {
   const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
   const actor = createActor(evseStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config, policy },
+    input: { client: options.client, clock: options.clock, config: options.config, policy, ...(options.behaviour ? { behaviour: options.behaviour } : {}) },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -49,7 +53,7 @@ export function createEvseStation(options: EvseStationOptions) {
 
 export function createEvStation(options: EvStationOptions) {
   const actor = createActor(evStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config },
+    input: { client: options.client, clock: options.clock, config: options.config, ...(options.behaviour ? { behaviour: options.behaviour } : {}) },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -65,6 +69,7 @@ export { evStationMachine } from './station-ev.js';
 export { createHciClient, type HciClientHandle, type HciClientOptions, type TrafficRecord } from './hci-client.js';
 export { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 export * from './config.js';
+export { type ModuleBehaviour, DEFAULT_MODULE_BEHAVIOUR, moduleBehaviour } from './module-quirks.js';
 export * from './station-events.js';
 export { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
 export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ENERGY_TRANSFER_MODES, PROTOCOLS } from '../codec/modules/v2g/common.js';
+import { quirksSchema } from './module-quirks.js';
 import { SESSION_PHASES } from './phases.js';
 
 const phase = z.enum(SESSION_PHASES);
@@ -98,6 +99,8 @@ export const scenarioSchema = z.strictObject({
   ev: ev.default(ev.parse({})),
   station: station.default(station.parse({})),
   cable: cable.default(cable.parse({})),
+  /** Real firmware's departures from the manual, per module (sim/module-quirks.ts). */
+  quirks: quirksSchema.default(quirksSchema.parse({})),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
