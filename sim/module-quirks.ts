@@ -53,6 +53,8 @@ export const moduleQuirksSchema = z.strictObject({
    * (#68).
    */
   omitStatus: z.array(z.string()).default([]),
+  /** DC Charge Parameters Changed is not sent when only the SOC changed (Sevenstax/FreeV2G#68). */
+  dcChangedOmitsSocOnly: z.boolean().default(false),
 });
 
 export const quirksSchema = z.strictObject({

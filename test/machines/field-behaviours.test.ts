@@ -120,3 +120,27 @@ describe('SLAC restart (stop + start)', () => {
     ]);
   });
 });
+
+describe('status messages some firmware never sends: the hosts do not wait for them', () => {
+  it('no DC Charge Parameters Changed when only the SOC changes (#68): the session completes, the EV decides the end', async () => {
+    const r = run({ scenario: { quirks: { evse: { dcChangedOmitsSocOnly: true } } } });
+    const manual = run({});
+    expect(await r.until(() => r.ended(1)())).toBe(true);
+    expect(await manual.until(() => manual.ended(1)())).toBe(true);
+    expect(completed(r)).toBe(1);
+    const changes = (f: FieldRun) => count(f.traffic.EVSE, 'rx V2g.EvseDcChargeParametersChanged');
+    expect(changes(r)).toBeLessThan(changes(manual));
+  });
+
+  it('no DC Charge Parameters Changed at all, so no target voltage for pre-charge (#42): no voltage is guessed, the session ends safely and the next car is served', async () => {
+    const r = run({ scenario: { cable: REPLUG, quirks: { evse: { omitStatus: ['V2g.EvseDcChargeParametersChanged'] } } } });
+    // Ended within the car's pre-charge timeout (7 s) of the start, not stalled.
+    expect(await r.until(() => r.ended(1)(), 30_000)).toBe(true);
+    const first = r.records('EVSE')[0];
+    expect(first?.error).toBeDefined();
+    expect(first?.peakVoltageV).toBe(0);
+    expect(r.logs('EVSE')).toContain('"Pre Charge Started" received');
+    // The station is back waiting: a second car gets as far again.
+    expect(await r.until(() => r.ended(2)(), 60_000)).toBe(true);
+  });
+});
