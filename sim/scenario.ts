@@ -55,6 +55,8 @@ const ev = z.strictObject({
   /** The first N matching attempts fail (SlacFailed on the EV side), then matching succeeds. */
   slacFailures: z.number().int().min(0).default(0),
   errors: z.array(evErrorAt).default([]),
+  /** The car reports EVReady=false before this phase (an ID.4 does in Charge Parameter Discovery, Sevenstax/FreeV2G#58). */
+  readyFromPhase: phase.default('idle'),
 });
 
 /** Timeouts the EVSE module puts into its status messages (18.12.3, .5, .8, .10, .11). */

@@ -3,10 +3,10 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinScenarioPath, loadScenario, parseScenario } from '../sim/index.js';
 
-const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', 'missed-deadline'];
+const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', 'missed-deadline', 'id4-evready-false', 'slow-slac-interface-flaps'];
 
 describe('scenarios (sim/scenarios/*.json, zod)', () => {
-  it('ships the five named scenarios, and each validates', async () => {
+  it('ships the named scenarios, and each validates', async () => {
     const files = readdirSync(new URL('../sim/scenarios/', import.meta.url)).map((f) => f.replace(/\.json$/, ''));
     expect(files.sort()).toEqual([...SHIPPED].sort());
     for (const name of SHIPPED) {

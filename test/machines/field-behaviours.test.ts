@@ -3,8 +3,8 @@
  * emulated by the simulated pair (scenario `quirks`) and honoured by both hosts, virtual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Slac } from '../../codec/catalog.js';
-import { encodeRequest } from '../../codec/catalog.js';
+import { Slac, encodeRequest } from '../../codec/catalog.js';
+import { builtinScenarioPath, loadScenario } from '../../sim/index.js';
 import { type FieldRun, fieldRun } from '../helpers/field-run.js';
 
 /** The car leaves 2 s after each session and the next one plugs in 3 s later. */
@@ -142,5 +142,32 @@ describe('status messages some firmware never sends: the hosts do not wait for t
     expect(r.logs('EVSE')).toContain('"Pre Charge Started" received');
     // The station is back waiting: a second car gets as far again.
     expect(await r.until(() => r.ended(2)(), 60_000)).toBe(true);
+  });
+});
+
+describe('car profiles from real sessions (sim/scenarios)', () => {
+  const load = async (name: string) => loadScenario(builtinScenarioPath(name));
+
+  it('an ID.4 sending EVReady=false in Charge Parameter Discovery (#58) charges normally', async () => {
+    const r = run({ parsedScenario: await load('id4-evready-false') });
+    expect(await r.until(() => r.ended(1)())).toBe(true);
+    expect(completed(r)).toBe(1);
+    const selected = r.statuses.EVSE.find((s) => s.message.message === 'EvseEnergyTransferModeSelected');
+    expect(selected?.message.fields.dcParameters).toMatchObject({ ready: false });
+  });
+
+  it('SLAC taking ~15 s after plug-in with Interface Down/Up frames between requests and responses (#71, #140) completes', async () => {
+    const r = run({ parsedScenario: await load('slow-slac-interface-flaps') });
+    expect(await r.until(() => r.ended(1)())).toBe(true);
+    expect(completed(r)).toBe(1);
+    const t = r.traffic.EVSE;
+    const asked = t.indexOf('tx Slac.StartMatching');
+    expect(t.slice(asked + 1, asked + 4)).toEqual([
+      'rx NetworkConfiguration.InterfaceDown', 'rx NetworkConfiguration.InterfaceUp', 'rx Slac.StartMatching 0x00',
+    ]);
+    expect(r.traffic.EV).toContain('rx NetworkConfiguration.InterfaceDown');
+    const connectedAt = r.statuses.EVSE.find((s) => s.message.message === 'StateChanged')?.at ?? Infinity;
+    const matchedAt = r.statuses.EVSE.find((s) => s.message.message === 'SlacSuccess')?.at ?? 0;
+    expect(matchedAt - connectedAt).toBeGreaterThanOrEqual(15_000);
   });
 });
