@@ -12,10 +12,13 @@ import type { Clock } from '../util/clock.js';
 import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
+import { cpStatePoll } from './cp-state-poll.js';
 
 export interface CpEvseInput {
   client: HciClient;
   clock: Clock;
+  /** Poll Get State this often: firmware without StateChanged (module-quirks.ts, Sevenstax/FreeV2G#90). */
+  pollStateMs?: number;
 }
 
 export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
@@ -34,6 +37,8 @@ export const DUTY_HLC_PERMILL = 50;
 const dutyCycle = (dutyCyclePermill: number) =>
   ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill } }) as const;
 
+const pollInput = (c: CpEvseInput) => ({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
+
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
 const vehiclePresent = (n: number | undefined): boolean => n === 1 || n === 2 || n === 3;
@@ -44,7 +49,7 @@ export const controlPilotEvseMachine = setup({
     context: {} as CpEvseInput & { cpState?: number },
     events: {} as CpEvseCommand | SequenceEvent | CommanderEvent | StatusEvent,
   },
-  actors: { hciSequence, hciCommander, hciStatus },
+  actors: { hciSequence, hciCommander, hciStatus, cpStatePoll },
   actions: {
     logStep: sendParent(({ event }) => logEvent('EVSE', (event as { text: string }).text)),
     rememberState: assign({ cpState: ({ event }) => Number((event as StatusEvent).fields.state) }),
@@ -119,6 +124,7 @@ export const controlPilotEvseMachine = setup({
     },
     waiting: {
       entry: 'logWaiting',
+      invoke: { src: 'cpStatePoll', input: ({ context }) => pollInput(context) },
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventVehiclePresent', target: 'connected', actions: ['rememberState', 'logConnected'] },
@@ -129,6 +135,7 @@ export const controlPilotEvseMachine = setup({
     },
     connected: {
       entry: 'reportConnected',
+      invoke: { src: 'cpStatePoll', input: ({ context }) => pollInput(context) },
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },

@@ -14,6 +14,7 @@ import { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig }
 import type { CertificateProvider } from './certificate-provider.js';
 import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
+import type { ModuleBehaviour } from './module-quirks.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
 
@@ -27,6 +28,8 @@ export interface EvseStationOptions {
   ask?: (request: AuthorizationRequest) => Promise<boolean>;
   /** Answers Plug & Charge certificate installation/update requests (none: refused). */
   certificateProvider?: CertificateProvider;
+  /** The firmware profile's behaviour flags (module-quirks.ts). */
+  behaviour?: Partial<ModuleBehaviour>;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -34,13 +37,21 @@ export interface EvStationOptions {
   client: HciClient;
   clock: Clock;
   config: EvConfig;
+  behaviour?: Partial<ModuleBehaviour>;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
 export function createEvseStation(options: EvseStationOptions) {
   const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
   const actor = createActor(evseStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config, policy, ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}) },
+    input: {
+      client: options.client,
+      clock: options.clock,
+      config: options.config,
+      policy,
+      ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}),
+      ...(options.behaviour ? { behaviour: options.behaviour } : {}),
+    },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -52,7 +63,7 @@ export function createEvseStation(options: EvseStationOptions) {
 
 export function createEvStation(options: EvStationOptions) {
   const actor = createActor(evStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config },
+    input: { client: options.client, clock: options.clock, config: options.config, ...(options.behaviour ? { behaviour: options.behaviour } : {}) },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -68,6 +79,7 @@ export { evStationMachine } from './station-ev.js';
 export { createHciClient, type HciClientHandle, type HciClientOptions, type TrafficRecord } from './hci-client.js';
 export { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 export * from './config.js';
+export { type ModuleBehaviour, DEFAULT_MODULE_BEHAVIOUR, moduleBehaviour } from './module-quirks.js';
 export * from './station-events.js';
 export { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
 export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';

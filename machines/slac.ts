@@ -7,10 +7,10 @@
  * slac.stopped, station.emit.
  */
 import { assign, sendParent, setup } from 'xstate';
-import { Slac } from '../codec/modules/slac.js';
+import { Slac, SlacState } from '../codec/modules/slac.js';
 import type { Clock } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
-import { type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence, hciStatus } from './hci-actors.js';
+import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence, hciStatus } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type StationRole, logEvent } from './station-events.js';
 
@@ -28,7 +28,20 @@ export interface SlacContext extends SlacInput {
   lastFailure?: string;
   /** A match was asked for while the service was still settling. */
   matchPending?: boolean;
+  /** Start Matching of this attempt answered 0x10 (wrong state). */
+  wrongState?: boolean;
+  /** SLAC was restarted (stop + start) during this attempt already. */
+  restarted?: boolean;
 }
+
+/** Start SLAC the role's way (also when restarting it). */
+const startSteps = (role: StationRole): HciStep[] =>
+  role === 'EV'
+    ? [
+        { text: 'Set SLAC to EV mode', def: Slac.SetValidationConfiguration, fields: { enabled: false } },
+        { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 } },
+      ]
+    : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 } }];
 
 /** Slac 16.2: Stop SLAC answers 0x10 when SLAC is not running. */
 const WRONG_STATE = 0x10;
@@ -48,8 +61,8 @@ export const slacMachine = setup({
   actions: {
     logStep: sendParent(({ context, event }) => logEvent(context.role, (event as { text: string }).text)),
     reportReady: sendParent({ type: 'slac.ready' }),
-    firstAttempt: assign({ attempt: 1, lastFailure: undefined, matchPending: false }),
-    nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
+    firstAttempt: assign({ attempt: 1, lastFailure: undefined, matchPending: false, wrongState: false, restarted: false }),
+    nextAttempt: assign({ attempt: ({ context }) => context.attempt + 1, wrongState: false, restarted: false }),
     reportMatchingStarted: sendParent(({ context }) => ({ type: 'slac.matchingStarted', attempt: context.attempt })),
     noteModuleFailure: assign({ lastFailure: 'SLAC process failed (16.3.2)' }),
     noteTimeout: assign({ lastFailure: ({ context }) => `no SLAC result within ${context.timing.matchTimeoutMs} ms` }),
@@ -74,6 +87,13 @@ export const slacMachine = setup({
     isEv: ({ context }) => context.role === 'EV',
     matchPending: ({ context }) => context.matchPending === true,
     attemptsLeft: ({ context }) => context.attempt < context.timing.attempts,
+    wrongState: ({ context }) => context.wrongState === true,
+    notRestarted: ({ context }) => context.restarted !== true,
+    /** Get State says matching runs: the 0x10 answered a resent Start Matching. */
+    alreadyMatching: ({ event }) => {
+      const state = (event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state;
+      return state === 'running' || state === SlacState.running;
+    },
   },
 }).createMachine({
   id: 'slac',
@@ -91,13 +111,7 @@ export const slacMachine = setup({
         src: 'hciSequence',
         input: ({ context }) => ({
           client: context.client,
-          steps:
-            context.role === 'EV'
-              ? [
-                  { text: 'Set SLAC to EV mode', def: Slac.SetValidationConfiguration, fields: { enabled: false } },
-                  { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 } },
-                ]
-              : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 } }],
+          steps: startSteps(context.role),
         }),
       },
       on: {
@@ -137,14 +151,34 @@ export const slacMachine = setup({
           invoke: {
             src: 'hciSequence',
             input: ({ context }) => ({ client: context.client, steps: [
-              // 0x10 after a resent request whose first answer was lost: the module is already
-              // matching; its SlacSuccess/SlacFailed (or the attempt timeout) decides.
+              // 0x10: either a resent request whose first answer was lost (the module already
+              // matches) or SLAC in the wrong state (Sevenstax/FreeV2G#47); Get State tells.
               { text: 'Start SLAC matching', def: Slac.StartMatching, fields: {}, tolerate: [WRONG_STATE] },
             ] }),
           },
+          entry: assign({ wrongState: false }),
           on: {
             'hci.step': { actions: 'logStep' },
-            'hci.sequenceDone': { target: 'awaiting', actions: 'reportMatchingStarted' },
+            'hci.tolerated': { actions: assign({ wrongState: true }) },
+            'hci.sequenceDone': [
+              { guard: 'wrongState', target: 'checking' },
+              { target: 'awaiting', actions: 'reportMatchingStarted' },
+            ],
+            'hci.sequenceFailed': { target: 'attemptFailed', actions: 'noteCommandFailure' },
+          },
+        },
+        checking: {
+          invoke: {
+            src: 'hciSequence',
+            input: ({ context }) => ({ client: context.client, steps: [{ def: Slac.GetState, fields: {}, keep: 'state' }] }),
+          },
+          on: {
+            'hci.sequenceDone': [
+              { guard: 'alreadyMatching', target: 'awaiting', actions: 'reportMatchingStarted' },
+              // Wrong state: the vendor's recovery is Stop SLAC + Start SLAC (Sevenstax/FreeV2G#47).
+              { guard: 'notRestarted', target: '#slac.restarting', actions: assign({ restarted: true }) },
+              { target: 'attemptFailed', actions: assign({ lastFailure: 'Start Matching: wrong state (0x10) after a SLAC restart' }) },
+            ],
             'hci.sequenceFailed': { target: 'attemptFailed', actions: 'noteCommandFailure' },
           },
         },
@@ -160,9 +194,27 @@ export const slacMachine = setup({
         },
       },
     },
+    // After a session the module only matches again once SLAC was stopped and started
+    // (Sevenstax/FreeV2G#42, #61): re-matching alone is not enough.
     matched: {
-      on: { 'slac.match': { target: 'matching', actions: 'firstAttempt' } },
+      on: { 'slac.match': { target: 'restarting', actions: ['firstAttempt', assign({ restarted: true })] } },
     },
+    restarting: {
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [{ text: 'Stop SLAC (restart)', def: Slac.StopSlac, fields: {}, tolerate: [UNEXPECTED_MESSAGE, WRONG_STATE] }, ...startSteps(context.role)],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': 'restartSettling',
+        'hci.sequenceFailed': { target: 'idle', actions: ['noteCommandFailure', 'logFailed', 'reportFailed'] },
+      },
+    },
+    // As after the first start: the module needs the start delay before matching works.
+    restartSettling: { after: { startDelay: 'matching' } },
     stopping: {
       invoke: {
         src: 'hciSequence',

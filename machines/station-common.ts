@@ -3,6 +3,7 @@
  * shutdown, failure and stop states, and the actions and guards those use. Each station builds
  * its machine from these with its own role label and machine id, so both keep their state names.
  */
+import { type ModuleBehaviour, cpPollMs, moduleBehaviour } from './module-quirks.js';
 import { type EventObject, type MachineContext, assign, emit, enqueueActions } from 'xstate';
 import { System } from '../codec/catalog.js';
 import { checkFirmware } from './firmware.js';
@@ -23,6 +24,8 @@ export interface StationCommonContext extends MachineContext {
   client: HciClient;
   clock: Clock;
   config: { strictFirmware: boolean; slac: SlacTiming };
+  /** Firmware behaviours (module-quirks.ts); absent: the manual's. */
+  behaviour?: Partial<ModuleBehaviour>;
   cpReady: boolean;
   slacReady: boolean;
   firmware?: string;
@@ -130,7 +133,10 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
 export function runningCommon(role: StationRole) {
   return {
     invoke: [
-      { id: 'cp', src: 'cp', systemId: 'cp', input: ({ context }: Input) => ({ client: context.client, clock: context.clock }) },
+      {
+        id: 'cp', src: 'cp', systemId: 'cp',
+        input: ({ context }: Input) => ({ client: context.client, clock: context.clock, pollStateMs: cpPollMs(moduleBehaviour(context.behaviour)) }),
+      },
       { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }: Input) => ({ client: context.client, clock: context.clock, role, timing: context.config.slac }) },
     ],
     on: {

@@ -6,6 +6,7 @@
  *
  * Children (systemIds): battery (whole life), cp, slac (while running), session (per session).
  */
+import type { ModuleBehaviour } from './module-quirks.js';
 import { assign, emit, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
@@ -23,6 +24,8 @@ export interface EvStationInput {
   client: HciClient;
   clock: Clock;
   config: EvConfig;
+  /** The firmware profile's behaviour flags (module-quirks.ts). */
+  behaviour?: Partial<ModuleBehaviour>;
 }
 
 export type EvStationEvent =

@@ -17,6 +17,7 @@ import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.j
 import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
+import type { ModuleBehaviour } from './module-quirks.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
@@ -28,6 +29,8 @@ export interface EvseStationInput {
   config: EvseConfig;
   policy: AuthorizationPolicy;
   certificateProvider?: CertificateProvider;
+  /** The firmware profile's behaviour flags (module-quirks.ts). */
+  behaviour?: Partial<ModuleBehaviour>;
 }
 
 export type EvseStationEvent =

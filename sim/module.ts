@@ -12,6 +12,8 @@ import type { Transport } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { VirtualCable } from './cable.js';
 import type { ModuleFaults } from './faults.js';
+import { type ModuleQuirks, QuirkState } from './module-quirks.js';
+import { NetworkConfiguration } from '../codec/modules/network-configuration.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 
@@ -35,6 +37,8 @@ export interface ModuleContext {
   readonly scenario: Scenario;
   readonly mac: Uint8Array;
   readonly rng: Prng;
+  /** How this module's firmware departs from the manual (scenario `quirks`). */
+  readonly quirks: ModuleQuirks;
   /** Sends a status message (request ID 0xFF unless given); queued behind a response in progress. */
   emit(def: StatusDef, fields?: Record<string, unknown>, reqId?: number): void;
   /** Something the simulator could not do the manual's way (reported on `problems$`). */
@@ -61,6 +65,7 @@ export class ModuleCore implements ModuleContext {
   private queue: Uint8Array[] | undefined;
   /** Fault: the module is hung and answers nothing. */
   silent = false;
+  private readonly quirkState: QuirkState;
 
   constructor(
     readonly role: Role,
@@ -70,7 +75,13 @@ export class ModuleCore implements ModuleContext {
     readonly mac: Uint8Array,
     readonly rng: Prng,
     private readonly faults: ModuleFaults = {},
-  ) {}
+  ) {
+    this.quirkState = new QuirkState(scenario.quirks[role === 'EVSE' ? 'evse' : 'ev']);
+  }
+
+  get quirks(): ModuleQuirks {
+    return this.quirkState.quirks;
+  }
 
   add(service: Service): void {
     this.services.set(service.module, service);
@@ -91,6 +102,7 @@ export class ModuleCore implements ModuleContext {
   }
 
   emit(def: StatusDef, fields: Record<string, unknown> = {}, reqId = STATUS_REQ_ID): void {
+    if (!this.quirkState.sends(def, this.clock.now())) return;
     let frame: Uint8Array;
     try {
       frame = encodeStatusFrame(def, fields, reqId);
@@ -154,6 +166,16 @@ export class ModuleCore implements ModuleContext {
       this.answer(def, reqId, { code: ResultCode.busy });
       return;
     }
+    const quirkCode = def.module === 'Framing' ? undefined : this.quirkState.intercept(def, this.clock.now());
+    if (quirkCode !== undefined) {
+      this.answer(def, reqId, { code: quirkCode });
+      return;
+    }
+    // Real firmware reports its interface going down and up between a request and its response.
+    if (this.quirkState.flapsBefore(def)) {
+      this.emit(NetworkConfiguration.InterfaceDown, { interface: 0 });
+      this.emit(NetworkConfiguration.InterfaceUp, { interface: 0 });
+    }
     // Status messages the handler emits wait until its response is out.
     this.queue = [];
     let reply: Reply;
@@ -205,6 +227,7 @@ export class ModuleCore implements ModuleContext {
 
   /** Power-on state for every service (Restart System, fault injection). */
   resetAll(): void {
+    this.quirkState.reset();
     for (const s of this.services.values()) s.reset();
   }
 

@@ -5,6 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ENERGY_TRANSFER_MODES, PROTOCOLS } from '../codec/modules/v2g/common.js';
+import { quirksSchema } from './module-quirks.js';
 import { SESSION_PHASES } from './phases.js';
 
 const phase = z.enum(SESSION_PHASES);
@@ -67,6 +68,8 @@ const ev = z.strictObject({
   slacFailures: z.number().int().min(0).default(0),
   errors: z.array(evErrorAt).default([]),
   pnc: pnc.optional(),
+  /** The car reports EVReady=false before this phase (an ID.4 does in Charge Parameter Discovery, Sevenstax/FreeV2G#58). */
+  readyFromPhase: phase.default('idle'),
 });
 
 /** Timeouts the EVSE module puts into its status messages (18.12.3, .5, .8, .10, .11). */
@@ -119,6 +122,8 @@ export const scenarioSchema = z.strictObject({
   ev: ev.default(ev.parse({})),
   station: station.default(station.parse({})),
   cable: cable.default(cable.parse({})),
+  /** Real firmware's departures from the manual, per module (sim/module-quirks.ts). */
+  quirks: quirksSchema.default(quirksSchema.parse({})),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -77,7 +77,8 @@ export function createControlPilotService(ctx: ModuleContext): Service {
     const s = measured();
     if (s !== reportedState) {
       reportedState = s;
-      ctx.emit(ControlPilot.StateChanged, { state: stateCode(s) });
+      // EVSE V02_00_01 measures the change but does not report it (Sevenstax/FreeV2G#90).
+      if (ctx.quirks.sendsCpStateChanged) ctx.emit(ControlPilot.StateChanged, { state: stateCode(s) });
     }
     if (role === 'EV') {
       const duty = cable.evDutyCyclePermill;

@@ -52,7 +52,10 @@ export function createSlacMachine(ctx: ModuleContext, hooks: { attemptFails: () 
       rememberMatch: assign({ matchPending: true }),
       forgetMatch: assign({ matchPending: false }),
       openWindow: () => cable.setEvseMatching(true),
-      closeWindow: () => cable.setEvseMatching(false),
+      // Only the EVSE owns the matching window: an EV stopping its SLAC must not close it.
+      closeWindow: () => {
+        if (ctx.role === 'EVSE') cable.setEvseMatching(false);
+      },
       startWaiting: assign({ waitStartedAt: () => clock.now() }),
       reportSuccess: () => ctx.emit(Slac.SlacSuccess),
       reportFailure: () => ctx.emit(Slac.SlacFailed),
@@ -208,7 +211,7 @@ export function createSlacService(ctx: ModuleContext): Service {
     },
     reset() {
       actor.stop();
-      cable.setEvseMatching(false);
+      if (role === 'EVSE') cable.setEvseMatching(false);
       actor = createActor(machine, { clock: ctx.clock }).start();
       attnRx = new Uint8Array(58);
       attnTxRef = new Uint8Array(58);

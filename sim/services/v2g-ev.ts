@@ -76,7 +76,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       ...(ac ? { ac: ac as unknown as NonNullable<EvSnapshot['ac']> } : {}),
       socPercent: Math.floor(s),
       errorCode: err !== 0 ? err : dc ? num(dc, 'status') : 0,
-      ready: err === 0 && (dc ? num(dc, 'status') === 0 : true),
+      // Some cars say EVReady=false until a later phase, e.g. an ID.4 in Charge Parameter
+      // Discovery (Sevenstax/FreeV2G#58).
+      ready: err === 0 && (dc ? num(dc, 'status') === 0 : true) && phaseIndex(cable.phase) >= phaseIndex(scenario.ev.readyFromPhase),
       chargingComplete: complete,
       bulkChargingComplete: dc ? s >= num(dc, 'bulkSocPercent') : false,
     };

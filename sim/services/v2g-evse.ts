@@ -91,10 +91,11 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   };
   const refuse = (req: V2gRequest, failure: SessionFailure): void => respond(req, { ok: false, failure });
 
+  let lastDcChanged: Record<string, unknown> | undefined;
   const emitDcChanged = (ev: EvSnapshot, withTargets: boolean): void => {
     const d = ev.dc;
     if (!d) return;
-    ctx.emit(V2g.EvseDcChargeParametersChanged, {
+    const fields = {
       maxVoltageV: d.maxVoltageV,
       maxCurrentA: d.maxCurrentA,
       maxPowerW: d.maxPowerW,
@@ -107,7 +108,12 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       bulkSocPercent: d.bulkSocPercent,
       chargingComplete: ev.chargingComplete,
       bulkChargingComplete: ev.bulkChargingComplete,
-    });
+    };
+    // Firmware that reports no change of the SOC alone (Sevenstax/FreeV2G#68).
+    const socOnly = lastDcChanged !== undefined && sameBut(fields, lastDcChanged, 'socPercent');
+    lastDcChanged = fields;
+    if (socOnly && ctx.quirks.dcChangedOmitsSocOnly) return;
+    ctx.emit(V2g.EvseDcChargeParametersChanged, fields);
   };
 
   /** What Energy Transfer Mode Selected reports alike for a DC and an AC car. */
@@ -376,4 +382,9 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       actor.stop();
     },
   };
+}
+
+/** Whether two field sets differ in nothing but `except`. */
+function sameBut(a: Record<string, unknown>, b: Record<string, unknown>, except: string): boolean {
+  return Object.keys(a).every((k) => k === except || a[k] === b[k]);
 }

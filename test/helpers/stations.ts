@@ -4,6 +4,7 @@
  */
 import type { HciClient } from '../../machines/hci-types.js';
 import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
+import type { ModuleBehaviour } from '../../machines/module-quirks.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
 import type { Clock } from '../../util/clock.js';
 
@@ -21,11 +22,13 @@ export interface StationsOptions {
   /** Default: SMALL_BATTERY charged to 80 %, QUICK_SLAC. */
   ev?: EvConfig;
   policy?: AuthorizationPolicy;
+  /** Firmware behaviour flags (machines/module-quirks.ts) per station. */
+  behaviour?: { EVSE?: Partial<ModuleBehaviour>; EV?: Partial<ModuleBehaviour> };
 }
 
 export function startStations(o: StationsOptions) {
-  const evse = createEvseStation({ client: o.evseClient, clock: o.clock, config: o.evse ?? evseConfig({ slac: QUICK_SLAC }), ...(o.policy ? { policy: o.policy } : {}) });
-  const ev = createEvStation({ client: o.evClient, clock: o.clock, config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }) });
+  const evse = createEvseStation({ client: o.evseClient, clock: o.clock, config: o.evse ?? evseConfig({ slac: QUICK_SLAC }), ...(o.policy ? { policy: o.policy } : {}), ...(o.behaviour?.EVSE ? { behaviour: o.behaviour.EVSE } : {}) });
+  const ev = createEvStation({ client: o.evClient, clock: o.clock, config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }), ...(o.behaviour?.EV ? { behaviour: o.behaviour.EV } : {}) });
   const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
   evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
   ev.on('*', (e) => emitted.EV.push(e as StationEmitted));
