@@ -1,43 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeFrame, hexToBytes } from '../codec/frame.js';
-import { clockDelayUs, createSpiTransport, openSpiTransport, type SpiTransport, type SpiTransportOptions } from '../transports/spi.js';
+import { clockDelayUs, createSpiTransport, openSpiTransport, type SpiTransportOptions } from '../transports/spi.js';
 import { parseSpiDeviceName } from '../transports/spi-hw.js';
-import type { LinkState } from '../transports/transport.js';
-import { SimSpiSlave, type SpiSlaveOptions, SteppingClock, spiOnSlave } from './helpers/spi-slave.js';
+import { SimSpiSlave, type SpiRig, type SpiSlaveOptions, SteppingClock, sendAll, spiOnSlave, spiRig } from './helpers/spi-slave.js';
 
 // Manual 9.2.7: a 13-byte Ping, checksum not computed.
 const PING = hexToBytes('C0 0E 00 01 00 05 01 02 03 04 05 00 C1');
 const frameOf = (n: number, reqId: number): Uint8Array =>
   encodeFrame({ modId: 0x0e, subId: 0x01, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (i + reqId) & 0xff) });
 
-interface Rig {
-  clock: SteppingClock;
-  slave: SimSpiSlave;
-  t: SpiTransport;
-  got: string[];
-  links: string[];
-}
+type Rig = SpiRig;
 
 function rig(slaveOptions: SpiSlaveOptions = {}, options: Partial<SpiTransportOptions> = {}, withReset = false): Rig {
   const clock = new SteppingClock();
   const slave = new SimSpiSlave(clock, slaveOptions);
-  const t = spiOnSlave(slave, clock, { reset: withReset ? slave.reset : undefined, ...options });
-  const got: string[] = [];
-  const links: string[] = [];
-  t.frames$.subscribe((f) => got.push(bytesToHex(f)));
-  t.linkState$.subscribe((s: LinkState) => links.push(s.up ? 'up' : `down:${s.error?.kind ?? s.reason}`));
-  return { clock, slave, t, got, links };
-}
-
-/** Sends and runs the clock until the promise settles. */
-async function sendAll(r: Rig, frames: Uint8Array[]): Promise<PromiseSettledResult<void>[]> {
-  let settled = false;
-  const all = Promise.allSettled(frames.map((f) => r.t.send(f))).then((x) => {
-    settled = true;
-    return x;
-  });
-  expect(await r.clock.drive(() => settled)).toBe(true);
-  return all;
+  return spiRig(clock, slave, { reset: withReset ? slave.reset : undefined, ...options });
 }
 
 const kinds = (r: Rig): string => r.slave.transfers.map((x) => x.kind[0]).join('');

@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { bytesToHex, encodeFrame, hexToBytes } from '../../codec/frame.js';
-import type { SpiTransport, SpiTransportOptions } from '../../transports/spi.js';
-import { SimSpiSlave, type SpiSlaveOptions, SteppingClock, spiOnSlave } from '../helpers/spi-slave.js';
+import type { SpiTransportOptions } from '../../transports/spi.js';
+import { SimSpiSlave, type SpiRig, type SpiSlaveOptions, SteppingClock, sendAll, spiRig } from '../helpers/spi-slave.js';
 
 // Get Firmware Version (13.3.1) as sent in Sevenstax/FreeV2G#33 and #355, checksum not computed.
 const GET_FIRMWARE = hexToBytes('C0 10 41 02 00 00 00 C1');
@@ -15,39 +15,17 @@ const INTERFACE_UP = hexToBytes('C0 05 81 FF 00 01 00 F5 C1');
 const reply = (n: number, reqId: number): Uint8Array =>
   encodeFrame({ modId: 0x10, subId: 0x41, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (0x30 + i) & 0xff) });
 
-interface Rig {
-  clock: SteppingClock;
-  slave: SimSpiSlave;
-  t: SpiTransport;
-  got: string[];
-  links: string[];
-}
-
 /** A module that answers each frame it gets with `answer(frame)` (when given). */
-function rig(slaveOptions: SpiSlaveOptions, options: Partial<SpiTransportOptions> = {}, answer?: (frame: Uint8Array) => Uint8Array): Rig {
+function rig(slaveOptions: SpiSlaveOptions, options: Partial<SpiTransportOptions> = {}, answer?: (frame: Uint8Array) => Uint8Array): SpiRig {
   const clock = new SteppingClock();
   const slave: SimSpiSlave = new SimSpiSlave(clock, {
     ...slaveOptions,
     ...(answer ? { onFrame: (f: Uint8Array) => slave.queue(answer(f)) } : {}),
   });
-  const t = spiOnSlave(slave, clock, options);
-  const got: string[] = [];
-  const links: string[] = [];
-  t.frames$.subscribe((f) => got.push(bytesToHex(f)));
-  t.linkState$.subscribe((s) => links.push(s.up ? 'up' : `down:${s.error?.kind ?? s.reason}`));
-  return { clock, slave, t, got, links };
+  return spiRig(clock, slave, options);
 }
 
-async function send(r: Rig, frame: Uint8Array): Promise<PromiseSettledResult<void>> {
-  let settled = false;
-  const p = Promise.allSettled([r.t.send(frame)]).then((x) => {
-    settled = true;
-    return x[0] as PromiseSettledResult<void>;
-  });
-  expect(await r.clock.drive(() => settled)).toBe(true);
-  return p;
-}
-
+const send = async (r: SpiRig, frame: Uint8Array): Promise<PromiseSettledResult<void>> => (await sendAll(r, [frame]))[0] as PromiseSettledResult<void>;
 const hexes = (frames: Uint8Array[]): string[] => frames.map((f) => bytesToHex(f));
 
 describe('SPI quirks of real modules', () => {
