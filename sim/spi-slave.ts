@@ -7,7 +7,16 @@
  * - a size exchange (4 bytes, 0xAA 0xAA) followed by a data exchange of exactly 4 + the larger of
  *   both sizes (9.2.4, 9.2.5).
  * Breaches are recorded in `violations` (and reported to `onViolation`); protocol breaches also
- * put the slave out of step. `serveOverSpi` puts a simulated module (or any HCI endpoint behind a
+ * put the slave out of step. Options make it behave like real modules do where they differ from
+ * the manual (each from the field, see docs/transports.md "SPI quirks"):
+ * - `minCsDelayUs` 40: a module needing 40 µs after chip select, not 20 (Sevenstax/FreeV2G#33);
+ *   a quicker master clocks in nothing and reads zeros,
+ * - `echoSize`: an idle module echoing the master's size in its size frame and clocking filler
+ *   in the data exchange (Sevenstax/FreeV2G#185),
+ * - `desync()`: a module a step ahead that answers a size exchange with `55 55`
+ *   (Sevenstax/FreeV2G#331),
+ * - `staleInterfaceUp` n: after its Interface Up status the module clocks out that same frame
+ *   again for the next n reads, in place of what it has queued (Sevenstax/FreeV2G#355). `serveOverSpi` puts a simulated module (or any HCI endpoint behind a
  * Transport) behind such a slave, so the host's SPI transport can drive the simulator.
  */
 import { Deframer } from '../codec/frame.js';
@@ -73,7 +82,8 @@ export interface TransferRecord {
   at: number;
   tx: Uint8Array;
   rx: Uint8Array;
-  kind: 'size' | 'data' | 'bad';
+  /** `ignored`: clocked too soon after chip select for a `minCsDelayUs` slave (nothing taken). */
+  kind: 'size' | 'data' | 'bad' | 'ignored';
 }
 
 export interface SpiSlaveOptions {
@@ -96,7 +106,23 @@ export interface SpiSlaveOptions {
   onFrame?: (frame: Uint8Array) => void;
   /** Keep every transfer and received frame in `transfers`/`received` (default true). */
   record?: boolean;
+  /**
+   * Chip-select-to-clock delay this module needs, in µs (default 20, the manual's). A transfer
+   * clocked sooner (but not sooner than 20 µs, a breach) is not taken: MISO stays 0x00
+   * (Sevenstax/FreeV2G#33: a module needed 40 µs).
+   */
+  minCsDelayUs?: number;
+  /** Idle, answer the size exchange with the master's own size and clock 0x00 filler (Sevenstax/FreeV2G#185). */
+  echoSize?: boolean;
+  /** Re-send the Interface Up status this many times in place of the next reads (Sevenstax/FreeV2G#355). */
+  staleInterfaceUp?: number;
 }
+
+/** Interface Up (13.4.2, module 0x05, Sub-ID 0x81): the frame the module sends after boot. */
+const INTERFACE_MOD_ID = 0x05;
+const INTERFACE_UP_SUB_ID = 0x81;
+
+type StandIn = { kind: 'stale'; frame: Uint8Array } | { kind: 'echo' };
 
 export class SimSpiSlave {
   readonly rxReady = new SimGpio(1);
@@ -122,13 +148,30 @@ export class SimSpiSlave {
   private csLowAt: number | undefined;
   private inReset = false;
   private holding = false;
+  /** What this size exchange promised instead of the queue: a stale frame, or echo filler. */
+  private stand: StandIn | undefined;
+  private staleFrame: Uint8Array | undefined;
+  private staleLeft = 0;
+  /** Transfers a quirk shaped (ignored, echoed, stale), by quirk. */
+  readonly quirkHits = { ignored: 0, echoed: 0, stale: 0 };
   private readonly o: Required<Omit<SpiSlaveOptions, 'onViolation' | 'onFrame'>> & Pick<SpiSlaveOptions, 'onViolation' | 'onFrame'>;
 
   constructor(
     private readonly clock: Clock,
     options: SpiSlaveOptions = {},
   ) {
-    this.o = { speedHz: 8_000_000, busyUs: 30, bootMs: 50, selfResync: true, withChipSelect: true, record: true, ...options };
+    this.o = {
+      speedHz: 8_000_000,
+      busyUs: 30,
+      bootMs: 50,
+      selfResync: true,
+      withChipSelect: true,
+      record: true,
+      minCsDelayUs: 20,
+      echoSize: false,
+      staleInterfaceUp: 0,
+      ...options,
+    };
     this.chipSelect = new SimGpio(1, (level) => this.onChipSelect(level));
     this.reset = new SimGpio(1, (level) => this.onReset(level));
     this.bus = { transfer: (tx) => this.onTransfer(tx) };
@@ -193,6 +236,8 @@ export class SimSpiSlave {
     if (level === 0) {
       this.inReset = true;
       this.resets++;
+      this.stand = undefined;
+      this.staleLeft = 0;
       this.phase = 'size';
       this.outgoing = new Uint8Array(0);
       this.deframer = new Deframer();
@@ -208,17 +253,18 @@ export class SimSpiSlave {
 
   private onTransfer(tx: Uint8Array): Promise<Uint8Array> {
     const now = this.clock.now();
+    let tooSoon = false;
     if (this.o.withChipSelect) {
+      const delayUs = this.csLowAt === undefined ? 0 : (now - this.csLowAt) * 1000;
       if (this.csLowAt === undefined) this.violated(`transfer at ${now} ms without chip select`);
-      else if ((now - this.csLowAt) * 1000 < 20 - roundingUs(now)) {
-        this.violated(`chip-select delay ${((now - this.csLowAt) * 1000).toFixed(1)} µs < 20 µs`);
-      }
+      else if (delayUs < 20 - roundingUs(now)) this.violated(`chip-select delay ${delayUs.toFixed(1)} µs < 20 µs`);
+      else tooSoon = delayUs < this.o.minCsDelayUs - roundingUs(now);
     } else {
       if (this.rxReady.level === 0) this.violated(`transfer at ${now} ms while RX_READY low`);
       this.rxReady.set(0);
     }
     if (this.inReset) this.violated(`transfer at ${now} ms during reset`);
-    const { rx, kind } = this.answer(tx);
+    const { rx, kind } = tooSoon ? this.ignore(tx) : this.answer(tx);
     if (this.o.record) this.transfers.push({ at: now, tx: tx.slice(), rx: rx.slice(), kind });
     const durationMs = (tx.length * 8 * 1000) / this.o.speedHz;
     return new Promise((resolve) => {
@@ -228,6 +274,12 @@ export class SimSpiSlave {
         if (!this.o.withChipSelect) this.readyAfterBusy();
       }, durationMs);
     });
+  }
+
+  /** Not ready yet (#33): the module's SPI peripheral clocks out zeros and takes nothing. */
+  private ignore(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
+    this.quirkHits.ignored++;
+    return { rx: new Uint8Array(tx.length), kind: 'ignored' };
   }
 
   private answer(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
@@ -248,9 +300,27 @@ export class SimSpiSlave {
       return this.breach(tx, `expected a size exchange, got ${tx.length} byte(s)`);
     }
     this.masterSize = size;
-    this.slaveSize = Math.min(this.outgoing.length, SPI_MAX_PAYLOAD);
+    this.stand = this.standIn(size);
+    const stand = this.stand;
+    if (stand?.kind === 'stale') this.slaveSize = stand.frame.length;
+    else if (stand?.kind === 'echo') this.slaveSize = size;
+    else this.slaveSize = Math.min(this.outgoing.length, SPI_MAX_PAYLOAD);
     this.phase = 'data';
     return { rx: encodeSizeExchange(this.slaveSize), kind: 'size' };
+  }
+
+  /** What a quirky module sends this time in place of its queue, if anything. */
+  private standIn(masterSize: number): StandIn | undefined {
+    if (this.staleLeft > 0 && this.staleFrame) {
+      this.staleLeft--;
+      this.quirkHits.stale++;
+      return { kind: 'stale', frame: this.staleFrame };
+    }
+    if (this.o.echoSize && this.outgoing.length === 0 && masterSize > 0) {
+      this.quirkHits.echoed++;
+      return { kind: 'echo' };
+    }
+    return undefined;
   }
 
   private dataExchange(tx: Uint8Array): { rx: Uint8Array; kind: TransferRecord['kind'] } {
@@ -267,12 +337,31 @@ export class SimSpiSlave {
       if ('frame' in item) this.frameIn(rebuild(item.frame));
       else this.violated(`framing error in master data: ${item.error.detail}`);
     }
+    const stand = this.stand;
+    this.stand = undefined;
+    this.phase = 'size';
+    if (stand?.kind === 'stale') {
+      if (this.staleLeft === 0 && this.outgoing.length === 0) this.txPending.set(0);
+      return { rx: encodeDataExchange(stand.frame, expected - DATA_EXCHANGE_HEADER_SIZE), kind: 'data' };
+    }
+    // Echo filler: the announced bytes are not data (0x00 is never a frame start).
+    if (stand?.kind === 'echo') return { rx: encodeDataExchange(new Uint8Array(0), expected - DATA_EXCHANGE_HEADER_SIZE), kind: 'data' };
     const mine = this.outgoing.subarray(0, this.slaveSize);
     const rx = encodeDataExchange(mine, expected - DATA_EXCHANGE_HEADER_SIZE);
+    this.noteInterfaceUp(mine);
     this.outgoing = this.outgoing.slice(this.slaveSize);
-    this.phase = 'size';
-    if (this.outgoing.length === 0) this.txPending.set(0);
+    if (this.outgoing.length === 0 && this.staleLeft === 0) this.txPending.set(0);
     return { rx, kind: 'data' };
+  }
+
+  /** An Interface Up frame just went out whole: a `staleInterfaceUp` module repeats it. */
+  private noteInterfaceUp(sent: Uint8Array): void {
+    if (this.o.staleInterfaceUp <= 0 || sent[0] !== 0xc0 || sent[1] !== INTERFACE_MOD_ID || sent[2] !== INTERFACE_UP_SUB_ID) return;
+    const size = ((sent[4] as number) << 8) | (sent[5] as number);
+    if (sent.length < size + 8) return;
+    this.staleFrame = sent.slice(0, size + 8);
+    // It has something to send again (the stale frame), so TX_PENDING stays up.
+    this.staleLeft = this.o.staleInterfaceUp;
   }
 
   private breach(tx: Uint8Array, why: string): { rx: Uint8Array; kind: TransferRecord['kind'] } {

@@ -42,6 +42,11 @@ export class FrameAssembler {
     }
   }
 
+  /** No partial frame waiting for more bytes. */
+  get idle(): boolean {
+    return this.deframer.pending === 0;
+  }
+
   /** Drops a partial frame without reporting it (the link was resynchronised). */
   reset(): void {
     this.stopTimer();

@@ -13,6 +13,19 @@
  * says the module must then be reset: with a reset line the transport pulses it; without one it
  * stays quiet for 200 ms (10.2) and probes with empty size exchanges until the module answers in
  * step again. Either way the link is down meanwhile, with TransportError 'outOfSync'.
+ *
+ * Real modules differ from the manual in a few ways (docs/transports.md "SPI quirks"); the
+ * transport copes with each without losing a command:
+ * - a module needing 40 µs from chip select to clock, not 20 (Sevenstax/FreeV2G#33): 40 µs is
+ *   the default, and a size answer of zeros (a module not ready to clock) lengthens it by 20 µs
+ *   steps up to `maxCsDelayUs`;
+ * - a size frame answered with `55 55` (Sevenstax/FreeV2G#331): resynchronised as above, and the
+ *   frames not yet clocked out stay queued (the module took none of their bytes);
+ * - an idle module echoing our size in its size frame (Sevenstax/FreeV2G#185): with TX_PENDING
+ *   low and no frame start in its bytes, they are filler and dropped;
+ * - the Interface Up status read again in place of a response (Sevenstax/FreeV2G#355): an
+ *   Interface status frame repeated while TX_PENDING stayed high is stale and dropped; reading
+ *   goes on while TX_PENDING is high, so the response behind it still arrives.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
 import type { FramingError } from '../codec/frame.js';
@@ -27,7 +40,7 @@ import {
 } from '../codec/link-headers.js';
 import { bytesToHex } from '../codec/frame.js';
 import { type Clock, RealClock } from '../util/clock.js';
-import { type FrameAssembler, sinkAssembler } from './assembler.js';
+import { FrameAssembler } from './assembler.js';
 import type { Importer } from './native.js';
 import {
   type GpioLine,
@@ -40,8 +53,16 @@ import {
 } from './spi-hw.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
-/** 9.2.6: at least 20 µs from chip select to the first clock edge. */
-export const CS_DELAY_US = 20;
+/**
+ * Chip select to first clock: the manual says at least 20 µs (9.2.6), but modules in the field
+ * needed 40 µs (the vendor's advice in Sevenstax/FreeV2G#33, which fixed it there).
+ */
+export const CS_DELAY_US = 40;
+/** The longest the transport lengthens the delay to when a module still answers zeros. */
+export const MAX_CS_DELAY_US = 100;
+const CS_DELAY_STEP_US = 20;
+/** Interface status messages (module 0x05, 13.4): the stale repeat of #355. */
+const INTERFACE_MOD_ID = 0x05;
 /** 10.2: stay silent for at least 200 ms to let the other side resynchronise. */
 export const RESYNC_PAUSE_MS = 200;
 
@@ -54,8 +75,10 @@ export interface SpiTransportOptions {
   /** Module reset line (active low, needs write); the manual names none, so it is optional. */
   reset?: GpioLine;
   clock?: Clock;
-  /** Delay from chip select to the first clock, in µs (default 20, 9.2.6). */
+  /** Delay from chip select to the first clock, in µs (default 40, see CS_DELAY_US). */
   csDelayUs?: number;
+  /** Upper bound when lengthening the delay after zero answers (default 100 µs). */
+  maxCsDelayUs?: number;
   /** How the chip-select delay is waited (default: a short busy wait, timers being too coarse). */
   delayUs?: (us: number) => Promise<void>;
   /** RX_READY low for longer than this takes the link down with 'timeout' (default 1000 ms). */
@@ -76,6 +99,12 @@ export interface SpiCounters {
   outOfSync: number;
   resets: number;
   framingErrors: number;
+  /** Size frames echoing our size from an idle module (#185), whose filler was dropped. */
+  echoes: number;
+  /** Interface status frames read again in place of the next frame (#355), dropped. */
+  staleRepeats: number;
+  /** Chip-select delay in use, µs: the option, lengthened after zero answers (#33). */
+  csDelayUs: number;
 }
 
 export interface SpiTransport extends Transport {
@@ -113,7 +142,7 @@ class SpiTransportImpl implements SpiTransport {
   readonly frames$ = new Subject<Uint8Array>();
   readonly linkState$ = new BehaviorSubject<LinkState>({ up: true });
   readonly framingErrors$ = new Subject<FramingError>();
-  readonly counters: SpiCounters = { received: 0, sent: 0, exchanges: 0, outOfSync: 0, resets: 0, framingErrors: 0 };
+  readonly counters: SpiCounters;
 
   private readonly clock: Clock;
   private readonly assembler: FrameAssembler;
@@ -127,12 +156,24 @@ class SpiTransportImpl implements SpiTransport {
   /** After losing sync: exchange even with nothing to send, to find the step again. */
   private probing = false;
   private closed = false;
+  /** The last Interface status frame delivered, while TX_PENDING has not fallen since (#355). */
+  private lastInterface: Uint8Array | undefined;
 
   constructor(private readonly o: SpiTransportOptions) {
     this.clock = o.clock ?? new RealClock();
-    this.assembler = sinkAssembler(this.clock, this);
+    this.counters = { received: 0, sent: 0, exchanges: 0, outOfSync: 0, resets: 0, framingErrors: 0, echoes: 0, staleRepeats: 0, csDelayUs: o.csDelayUs ?? CS_DELAY_US };
+    // Frames pass the stale-repeat filter (#355) on their way out; errors are counted as usual.
+    this.assembler = new FrameAssembler(
+      this.clock,
+      (frame) => this.deliver(frame),
+      (err) => {
+        this.counters.framingErrors++;
+        this.framingErrors$.next(err);
+      },
+    );
     this.unwatch.push(
       o.txPending.watch((level) => {
+        if (level === 0) this.lastInterface = undefined;
         if (level === 1) {
           this.idleWhilePending = false;
           this.pump();
@@ -154,6 +195,18 @@ class SpiTransportImpl implements SpiTransport {
       this.queue.push({ bytes: frame.slice(), done: 0, resolve, reject });
       this.pump();
     });
+  }
+
+  /** Passes a frame on, unless it is the stale repeat of an Interface status frame (#355). */
+  private deliver(frame: Uint8Array): void {
+    const last = this.lastInterface;
+    if (last && frame.length === last.length && frame.every((b, i) => b === last[i])) {
+      this.counters.staleRepeats++;
+      return;
+    }
+    this.lastInterface = frame[1] === INTERFACE_MOD_ID ? frame : undefined;
+    this.counters.received++;
+    this.frames$.next(frame);
   }
 
   /** Starts the exchange loop unless it runs; a call while it runs makes it look once more. */
@@ -201,10 +254,14 @@ class SpiTransportImpl implements SpiTransport {
   /** One size exchange and one data exchange (9.2.3 steps 1 and 2). */
   private async exchange(): Promise<void> {
     const out = this.nextChunk();
+    // Only needed to tell an echoed size (#185) from a frame of the same size.
+    const pendingBefore = out.length > 0 ? await this.o.txPending.read() : 1;
     const sizeAnswer = await this.transfer(encodeSizeExchange(out.length));
     const slaveSize = decodeSizeExchange(sizeAnswer);
     if (slaveSize === undefined || slaveSize > SPI_MAX_PAYLOAD) {
-      return this.lostSync(`size-exchange answer ${bytesToHex(sizeAnswer.subarray(0, 4), ' ')} is not 0xAA 0xAA + size`);
+      if (sizeAnswer.every((b) => b === 0)) this.lengthenCsDelay();
+      // Nothing of the queue was clocked out: it waits for the resync (#331).
+      return this.lostSync(`size-exchange answer ${bytesToHex(sizeAnswer.subarray(0, 4), ' ')} is not 0xAA 0xAA + size`, true);
     }
     const size = negotiatedSize(out.length, slaveSize);
     const dataAnswer = await this.transfer(encodeDataExchange(out, size));
@@ -219,8 +276,18 @@ class SpiTransportImpl implements SpiTransport {
       this.setLink({ up: true });
     }
     this.idleWhilePending = out.length === 0 && slaveSize === 0;
+    if (slaveSize === 0) this.lastInterface = undefined;
+    // An idle module echoing our size (#185) clocks filler, not a frame: drop it.
+    const echoed = slaveSize > 0 && slaveSize === out.length && pendingBefore === 0 && data[0] !== 0xc0 && this.assembler.idle;
+    if (echoed) this.counters.echoes++;
     // Only the slave's announced bytes are data; the rest is padding for our longer part.
-    this.assembler.push(data.subarray(0, slaveSize));
+    else this.assembler.push(data.subarray(0, slaveSize));
+  }
+
+  /** A module that answered zeros was not ready to clock: give it more time after chip select (#33). */
+  private lengthenCsDelay(): void {
+    const c = this.counters;
+    c.csDelayUs = Math.min(c.csDelayUs + CS_DELAY_STEP_US, Math.max(this.o.maxCsDelayUs ?? MAX_CS_DELAY_US, c.csDelayUs));
   }
 
   /** Up to 1500 bytes (9.2.1) from the front of the send queue, frames back to back. */
@@ -260,7 +327,7 @@ class SpiTransportImpl implements SpiTransport {
     const cs = this.o.chipSelect;
     if (cs?.write) {
       await cs.write(0);
-      await (this.o.delayUs ?? spinDelayUs)(this.o.csDelayUs ?? CS_DELAY_US);
+      await (this.o.delayUs ?? spinDelayUs)(this.counters.csDelayUs);
     }
     try {
       return await this.o.bus.transfer(tx);
@@ -295,10 +362,15 @@ class SpiTransportImpl implements SpiTransport {
     for (const resolve of w) resolve();
   }
 
-  private async lostSync(detail: string): Promise<void> {
+  /**
+   * `keepUnsent`: the queue's frames not yet begun stay queued for after the resync (no byte of
+   * them reached the module); a frame cut in the middle is lost either way.
+   */
+  private async lostSync(detail: string, keepUnsent = false): Promise<void> {
     this.counters.outOfSync++;
     const err = new TransportError('outOfSync', `SPI out of sync: ${detail}`);
-    this.failQueue(err);
+    if (keepUnsent) this.failStarted(err);
+    else this.failQueue(err);
     this.setLink({ up: false, reason: err.message, error: err });
     const reset = this.o.reset;
     if (reset?.write) {
@@ -311,6 +383,10 @@ class SpiTransportImpl implements SpiTransport {
     this.assembler.reset();
     await this.sleep(this.o.resyncPauseMs ?? RESYNC_PAUSE_MS);
     this.probing = !this.closed;
+  }
+
+  private failStarted(err: TransportError): void {
+    while (this.queue[0] && this.queue[0].done > 0) this.queue.shift()?.reject(err);
   }
 
   private failQueue(err: TransportError): void {

@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { type DecodeFrameOptions, type DecodedMessage, decodeMessage } from '../../codec/catalog.js';
 import { resultCodeName } from '../../codec/message.js';
 import { Deframer, bytesToHex, hexToBytes, type DeframeItem } from '../../codec/frame.js';
-import { unwrapEthernet, readPcap } from '../capture.js';
+import { unwrapEthernet } from '../capture.js';
+import { readCapture } from '../pcapng.js';
 import { CliError, EXIT } from '../cli.js';
 import { toJsonLine } from '../output/json.js';
 
@@ -148,7 +149,7 @@ export class DirectionGuesser {
 }
 
 export function decodePcapFile(path: string, options: DescribeOptions = {}): DecodedLine[] {
-  const { linkType, records } = readPcap(path);
+  const { linkType, records } = readCapture(path);
   if (linkType !== 1) throw new CliError(`${path}: link type ${linkType} is not Ethernet (1)`, EXIT.failure);
   const guesser = new DirectionGuesser();
   const out: DecodedLine[] = [];
@@ -207,7 +208,7 @@ export function register(program: Command): void {
     .command('decode')
     .description('Decode HCI frames (hex arguments, hex on stdin, or a pcap capture) into JSON lines')
     .argument('[hex...]', 'frame bytes in hex, e.g. C0 29 40 00 00 01 01 14 C1 (several frames may follow each other)')
-    .option('--pcap <file>', 'read the frames from a pcap capture (ethertype 0x6003, as written by --capture)')
+    .option('--pcap <file>', 'read the frames from a pcap or pcapng capture (ethertype 0x6003, as written by --capture or Wireshark)')
     .option('--direction <dir>', 'decode commands as "request" (host to module) or "response"; default: guess')
     .option('--raw-exponentials', 'show exponential values as {value, exponent} instead of numbers')
     .option('--names', 'add "names": enumeration values and the result code by name')

@@ -27,6 +27,7 @@ interface SimFlags extends RunFlags {
   config?: string[];
   speed?: string;
   scenario?: string;
+  replay?: string;
 }
 
 
@@ -71,7 +72,29 @@ function scenarioHostFiles(loaded: { scenario: Scenario; file: string } | undefi
   return [hosts.evse, hosts.ev].filter((f): f is string => f !== undefined).map((f) => resolve(dirname(loaded.file), f));
 }
 
+/** `--replay`: our host against a captured module side (app/replay, docs/replay.md). */
+async function replay(flags: SimFlags, capture: string): Promise<void> {
+  const role = flags.role.toLowerCase() === 'both' ? undefined : (rolesOf(flags.role)[0] as Role);
+  if (!existsSync(capture)) throw new CliError(`${capture}: capture file not found`, EXIT.usage);
+  const { runReplay } = await import('../replay/run.js');
+  let result;
+  try {
+    result = await runReplay({
+      capture,
+      ...(role ? { role } : {}),
+      settingsFor: (r) => simStations([r], flags.config ?? [])[0] as StationSettings,
+      verbose: flags.verbose === true,
+    });
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof CliError) throw e;
+    throw new CliError(e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+  for (const line of result.lines) process.stdout.write(`${line}\n`);
+  process.exitCode = result.exitCode;
+}
+
 async function run(flags: SimFlags): Promise<void> {
+  if (flags.replay !== undefined) return replay(flags, flags.replay);
   const settings = runSettings(flags, false);
   const shown = rolesOf(flags.role);
   const speed = parseSpeed(flags.speed);
@@ -111,7 +134,8 @@ export function register(program: Command): void {
     .option('-r, --role <role>', 'which stations to print and record: EVSE, EV or both (both always run; each module needs its host)', 'both')
     .option('-c, --config <file>', 'station configuration (reference JSON layout); repeat for EVSE and EV files', (v: string, prev: string[] = []) => [...prev, v])
     .option('--speed <n|max>', `clock speed factor (default ${DEFAULT_SPEED}), or "max" for a virtual clock run as fast as possible`)
-    .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)');
+    .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)')
+    .option('--replay <capture>', 'play the module side of a captured session (pcap/pcapng) against our host; -r picks the host (default: from the capture); exit 0 same flow, 1 diverged (docs/replay.md)');
   addRunOptions(cmd, false)
     .addHelpText(
       'after',

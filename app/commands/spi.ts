@@ -24,12 +24,12 @@ export const openRealSpi: SpiOpener = async (options) => {
  * Wiring and clock options of the spi command (defaults: the reference's Raspberry Pi wiring),
  * as openSpiTransport takes them; `--cs-gpio native` gives csGpio null.
  */
-export type SpiFlags = HardwareFlags & Pick<OpenSpiOptions, 'speedHz' | 'rxReadyGpio' | 'txPendingGpio' | 'csGpio' | 'resetGpio' | 'gpioOffset'>;
+export type SpiFlags = HardwareFlags & Pick<OpenSpiOptions, 'speedHz' | 'rxReadyGpio' | 'txPendingGpio' | 'csGpio' | 'resetGpio' | 'gpioOffset' | 'csDelayUs'>;
 
 /** The OpenSpiOptions a command line asks for (only what was given; the transport has the defaults). */
 export function spiWiring(flags: SpiFlags): Omit<OpenSpiOptions, 'clock'> {
-  const { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset } = flags;
-  const given = { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset };
+  const { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset, csDelayUs } = flags;
+  const given = { speedHz, rxReadyGpio, txPendingGpio, csGpio, resetGpio, gpioOffset, csDelayUs };
   return { device: flags.interface, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) };
 }
 
@@ -73,6 +73,11 @@ export function register(program: Command): void {
     .option('--cs-gpio <n|native>', 'GPIO used as chip select (default 24), or "native" for the SPI driver\'s own', (v: string) =>
       v === 'native' ? null : gpioNumber(v),
     )
+    .option('--cs-delay-us <us>', 'chip select to first clock, µs (default 40: modules needed it, Sevenstax/FreeV2G#33; manual 20)', (v: string) => {
+      const n = Number(v);
+      if (!(n >= 20 && n <= 1000)) throw new InvalidArgumentError('expected 20..1000 µs');
+      return n;
+    })
     .option('--reset-gpio <n>', 'GPIO wired to the module reset (active low), used to recover from loss of sync', gpioNumber)
     .option('--gpio-offset <n>', 'added to every GPIO number for sysfs (e.g. 512 on newer Raspberry Pi kernels)', gpioNumber);
   addRunOptions(cmd, true)

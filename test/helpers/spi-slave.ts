@@ -2,6 +2,8 @@
  * The simulated SPI slave now lives in sim/spi-slave.ts (the simulator serves modules over SPI
  * with it); this helper re-exports it and adds the test-only stepping clock.
  */
+import { expect } from 'vitest';
+import { bytesToHex } from '../../codec/frame.js';
 import type { SimSpiSlave } from '../../sim/spi-slave.js';
 import { type SpiTransport, type SpiTransportOptions, clockDelayUs, createSpiTransport } from '../../transports/spi.js';
 import { type Clock, type TimerId, VirtualClock } from '../../util/clock.js';
@@ -62,4 +64,35 @@ export function spiOnSlave(slave: SimSpiSlave, clock: Clock, options: Partial<Sp
     delayUs: clockDelayUs(clock),
     ...options,
   });
+}
+
+export interface SpiRig {
+  clock: SteppingClock;
+  slave: SimSpiSlave;
+  t: SpiTransport;
+  /** Frames the transport delivered, as hex. */
+  got: string[];
+  /** Link states in order: 'up' or 'down:<error kind or reason>'. */
+  links: string[];
+}
+
+/** The SPI transport on `slave`, recording what it delivers and its link states. */
+export function spiRig(clock: SteppingClock, slave: SimSpiSlave, options: Partial<SpiTransportOptions> = {}): SpiRig {
+  const t = spiOnSlave(slave, clock, options);
+  const got: string[] = [];
+  const links: string[] = [];
+  t.frames$.subscribe((f) => got.push(bytesToHex(f)));
+  t.linkState$.subscribe((s) => links.push(s.up ? 'up' : `down:${s.error?.kind ?? s.reason}`));
+  return { clock, slave, t, got, links };
+}
+
+/** Sends the frames and runs the clock until every send settled. */
+export async function sendAll(r: SpiRig, frames: Uint8Array[]): Promise<PromiseSettledResult<void>[]> {
+  let settled = false;
+  const all = Promise.allSettled(frames.map((f) => r.t.send(f))).then((x) => {
+    settled = true;
+    return x;
+  });
+  expect(await r.clock.drive(() => settled)).toBe(true);
+  return all;
 }

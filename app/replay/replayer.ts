@@ -1,0 +1,234 @@
+/**
+ * Plays the module's side of a captured session to a host, as a Transport.
+ *
+ * Driven by the host: each request the host sends is matched to the captured host's next request
+ * of the same module and Sub-ID (in order), compared field by field, and answered with the
+ * captured response to it, re-stamped with the host's request ID, after the captured delay.
+ * Status messages the module sent unasked are injected at their captured time since the start,
+ * but never before the host has made every request that came before them in the capture (then
+ * at the captured delay after the last of those). Captured time alone breaks as soon as the host
+ * is slower than the captured one (a status would overtake the request it answers); the host's
+ * requests alone cannot place statuses that follow none (the car's charge-loop messages). Both
+ * together keep the capture's order and its pace.
+ *
+ * A host that stops making the requests the capture holds would leave the statuses waiting: after
+ * `stallMs` without progress the replay ends, with the missing request as the divergence.
+ */
+import { BehaviorSubject, Subject } from 'rxjs';
+import { decodeMessage, lookup } from '../../codec/catalog.js';
+import { computeChecksum, parseFrame } from '../../codec/frame.js';
+import type { LinkState, Transport } from '../../transports/transport.js';
+import type { Clock, TimerId } from '../../util/clock.js';
+import type { CapturedFrame } from './captured.js';
+import { type FieldDifference, fieldDifferences } from './compare.js';
+
+export type Divergence =
+  | { kind: 'fields'; captured: CapturedFrame; atMs: number; differences: FieldDifference[] }
+  | { kind: 'unexpected'; name: string; atMs: number; fields?: Record<string, unknown> }
+  | { kind: 'missing'; captured: CapturedFrame };
+
+export interface ReplayerOptions {
+  /** Give up when the next captured status waits this long for a request (default 30 s). */
+  stallMs?: number;
+  /** After the last captured frame, how long the host may still talk (default 5 s). */
+  tailMs?: number;
+}
+
+export interface HostLine {
+  atMs: number;
+  name: string;
+  /** The captured frame it matched, if any. */
+  captured?: CapturedFrame;
+  differences: FieldDifference[];
+}
+
+const hostName = (modId: number, subId: number): string => {
+  const def = lookup(modId, subId);
+  return def ? `${def.module}.${def.name}` : `0x${modId.toString(16)}/0x${subId.toString(16)}`;
+};
+
+export class Replayer implements Transport {
+  readonly frames$ = new Subject<Uint8Array>();
+  readonly linkState$ = new BehaviorSubject<LinkState>({ up: true });
+  readonly divergences: Divergence[] = [];
+  readonly hostLines: HostLine[] = [];
+  /** Captured frames played or matched so far (the furthest point of the capture reached). */
+  reachedFrameNo = 0;
+  /** Repeats of a captured request beyond its captured count (periodic messages), answered alike. */
+  repeats = 0;
+
+  private readonly requests: CapturedFrame[];
+  private readonly statuses: CapturedFrame[];
+  private readonly byKind = new Map<string, CapturedFrame[]>();
+  private readonly used = new Map<string, number>();
+  private readonly matched = new Set<CapturedFrame>();
+  private reqCursor = 0;
+  private nextStatus = 0;
+  private startedAt: number | undefined;
+  private gateOpenedAt = 0;
+  private statusTimer: TimerId | undefined;
+  private stallTimer: TimerId | undefined;
+  private closed = false;
+  private finishedResolve!: () => void;
+  /** Resolves when the capture is played out (or the replay stalled). */
+  readonly finished = new Promise<void>((r) => (this.finishedResolve = r));
+  private isFinished = false;
+
+  constructor(
+    private readonly frames: CapturedFrame[],
+    private readonly clock: Clock,
+    private readonly o: ReplayerOptions = {},
+  ) {
+    this.requests = frames.filter((f) => f.kind === 'request');
+    this.statuses = frames.filter((f) => f.kind === 'status');
+    for (const r of this.requests) {
+      const key = `${r.modId}/${r.subId}`;
+      const list = this.byKind.get(key) ?? [];
+      list.push(r);
+      this.byKind.set(key, list);
+    }
+  }
+
+  private now(): number {
+    return this.clock.now() - (this.startedAt ?? this.clock.now());
+  }
+
+  send(frame: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.startedAt ??= this.clock.now();
+    const item = parseFrame(frame);
+    if ('frame' in item) this.onRequest(item.frame.modId, item.frame.subId, item.frame.reqId, frame);
+    return Promise.resolve();
+  }
+
+  private onRequest(modId: number, subId: number, reqId: number, bytes: Uint8Array): void {
+    const key = `${modId}/${subId}`;
+    const list = this.byKind.get(key) ?? [];
+    const n = this.used.get(key) ?? 0;
+    this.used.set(key, n + 1);
+    const decoded = parseFrame(bytes);
+    const msg = 'frame' in decoded ? decodeMessage(decoded.frame, { direction: 'toModule' }) : undefined;
+    const fields = msg?.ok ? msg.message.fields : undefined;
+    const atMs = this.now();
+    const captured = list[n];
+    if (!captured) {
+      const last = list.at(-1);
+      if (last) {
+        // A periodic request the host sent more often than the captured one: not a divergence.
+        this.repeats++;
+        this.answer(last, reqId);
+      } else if (!this.isFinished) {
+        this.divergences.push({ kind: 'unexpected', name: hostName(modId, subId), atMs, ...(fields ? { fields } : {}) });
+      }
+      this.hostLines.push({ atMs, name: hostName(modId, subId), differences: [] });
+      return;
+    }
+    const differences = fields && captured.fields ? fieldDifferences(captured.fields, fields) : [];
+    if (differences.length > 0 && !this.isFinished) this.divergences.push({ kind: 'fields', captured, atMs, differences });
+    this.hostLines.push({ atMs, name: captured.name, captured, differences });
+    this.matched.add(captured);
+    this.reachedFrameNo = Math.max(this.reachedFrameNo, captured.frameNo);
+    this.answer(captured, reqId);
+    this.advanceCursor();
+    this.pump();
+  }
+
+  /** The captured response to `captured`, with the host's request ID, after the captured delay. */
+  private answer(captured: CapturedFrame, reqId: number): void {
+    const res = captured.response;
+    if (!res) return;
+    const out = res.bytes.slice();
+    out[3] = reqId;
+    // Keep "checksum not computed" (0x00) as captured; otherwise make it right for the new ID.
+    if (out[out.length - 2] !== 0) out[out.length - 2] = computeChecksum(out, 0, out.length, out.length - 2);
+    this.clock.setTimeout(() => this.emit(out, res), Math.max(0, res.atMs - captured.atMs));
+  }
+
+  private emit(bytes: Uint8Array, captured: CapturedFrame): void {
+    if (this.closed) return;
+    this.reachedFrameNo = Math.max(this.reachedFrameNo, captured.frameNo);
+    this.frames$.next(bytes);
+  }
+
+  private advanceCursor(): void {
+    const before = this.reqCursor;
+    while (this.requests[this.reqCursor] && this.matched.has(this.requests[this.reqCursor] as CapturedFrame)) this.reqCursor++;
+    if (this.reqCursor !== before) this.gateOpenedAt = this.clock.now();
+  }
+
+  /** Whether every captured request before `s` has been made by the host. */
+  private gateOpen(s: CapturedFrame): boolean {
+    const next = this.requests[this.reqCursor];
+    return !next || next.frameNo > s.frameNo;
+  }
+
+  /** Schedules the next captured status, or waits for the host (with a stall limit), or ends. */
+  private pump(): void {
+    if (this.closed || this.isFinished || this.statusTimer !== undefined || this.startedAt === undefined) return;
+    const s = this.statuses[this.nextStatus];
+    if (!s) {
+      this.clearStall();
+      if (!this.requests[this.reqCursor]) this.finishAfter(this.o.tailMs ?? 5_000);
+      else this.armStall();
+      return;
+    }
+    if (!this.gateOpen(s)) return this.armStall();
+    this.clearStall();
+    const anchor = this.requests[this.reqCursor - 1];
+    const byTime = this.startedAt + s.atMs;
+    const byAnchor = anchor && anchor.frameNo < s.frameNo ? this.gateOpenedAt + Math.max(0, s.atMs - anchor.atMs) : byTime;
+    const due = Math.max(byTime, byAnchor, this.clock.now());
+    this.statusTimer = this.clock.setTimeout(() => {
+      this.statusTimer = undefined;
+      this.nextStatus++;
+      this.emit(s.bytes, s);
+      this.pump();
+    }, due - this.clock.now());
+  }
+
+  private armStall(): void {
+    if (this.stallTimer !== undefined) return;
+    this.stallTimer = this.clock.setTimeout(() => {
+      this.stallTimer = undefined;
+      this.finish();
+    }, this.o.stallMs ?? 30_000);
+  }
+
+  private clearStall(): void {
+    if (this.stallTimer !== undefined) this.clock.clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+  }
+
+  private finishAfter(ms: number): void {
+    this.clock.setTimeout(() => this.finish(), ms);
+  }
+
+  /** The capture is played out or the host stalled: what it never asked for is missing. */
+  finish(): void {
+    if (this.isFinished) return;
+    this.isFinished = true;
+    this.clearStall();
+    for (const r of this.requests) if (!this.matched.has(r)) this.divergences.push({ kind: 'missing', captured: r });
+    this.finishedResolve();
+  }
+
+  get ended(): boolean {
+    return this.isFinished;
+  }
+
+  /** Captured frames in all. */
+  get total(): number {
+    return this.frames.length;
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.clearStall();
+    if (this.statusTimer !== undefined) this.clock.clearTimeout(this.statusTimer);
+    this.linkState$.next({ up: false, reason: 'closed' });
+    this.frames$.complete();
+    this.linkState$.complete();
+    return Promise.resolve();
+  }
+}
