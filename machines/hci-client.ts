@@ -78,6 +78,7 @@ export interface HciClientHandle extends HciClient {
   readonly traffic$: Observable<TrafficRecord>;
   /** Each distinct tolerated status layout, once (message, firmware, hex). */
   readonly notices$: Observable<HciNotice>;
+  useFirmware(version: string, layouts: readonly LayoutVariant[]): void;
   /** True while resynchronising after a framing error. */
   readonly resyncing: boolean;
 }
