@@ -5,13 +5,14 @@
  * after the response of the command that caused them.
  */
 import { Subject } from 'rxjs';
-import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeResponseFrame, encodeStatusFrame, lookup } from '../codec/catalog.js';
+import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeResponseFrame, lookup } from '../codec/catalog.js';
 import { FRAMING_ERROR_SUB_ID, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, ResultCode, type StatusDef } from '../codec/message.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import type { VirtualCable } from './cable.js';
 import type { ModuleFaults } from './faults.js';
+import { type FirmwareEmulation, encodeStatusAs, firmwareEmulation } from './firmware-emulation.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 
@@ -35,6 +36,8 @@ export interface ModuleContext {
   readonly scenario: Scenario;
   readonly mac: Uint8Array;
   readonly rng: Prng;
+  /** The firmware this module emulates (version reported, layouts, request IDs, behaviours). */
+  readonly firmware: FirmwareEmulation;
   /** Sends a status message (request ID 0xFF unless given); queued behind a response in progress. */
   emit(def: StatusDef, fields?: Record<string, unknown>, reqId?: number): void;
   /** Something the simulator could not do the manual's way (reported on `problems$`). */
@@ -61,6 +64,7 @@ export class ModuleCore implements ModuleContext {
   private queue: Uint8Array[] | undefined;
   /** Fault: the module is hung and answers nothing. */
   silent = false;
+  firmware: FirmwareEmulation;
 
   constructor(
     readonly role: Role,
@@ -70,7 +74,9 @@ export class ModuleCore implements ModuleContext {
     readonly mac: Uint8Array,
     readonly rng: Prng,
     private readonly faults: ModuleFaults = {},
-  ) {}
+  ) {
+    this.firmware = firmwareEmulation(role);
+  }
 
   add(service: Service): void {
     this.services.set(service.module, service);
@@ -93,7 +99,7 @@ export class ModuleCore implements ModuleContext {
   emit(def: StatusDef, fields: Record<string, unknown> = {}, reqId = STATUS_REQ_ID): void {
     let frame: Uint8Array;
     try {
-      frame = encodeStatusFrame(def, fields, reqId);
+      frame = encodeStatusAs(this.firmware, def, fields, reqId);
     } catch (e) {
       this.problem(`cannot encode ${def.module}.${def.name}: ${e instanceof Error ? e.message : String(e)}`);
       return;

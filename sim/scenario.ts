@@ -119,6 +119,8 @@ export const scenarioSchema = z.strictObject({
   ev: ev.default(ev.parse({})),
   station: station.default(station.parse({})),
   cable: cable.default(cable.parse({})),
+  /** Firmware versions the simulated modules emulate (firmware/profiles.ts), e.g. { "evse": "V02_00_01" }. */
+  firmware: z.strictObject({ evse: z.string().optional(), ev: z.string().optional() }).optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;
