@@ -9,7 +9,7 @@ import { encodeStatusFrame } from '../codec/catalog.js';
 import { STATUS_REQ_ID, encodeFrame } from '../codec/frame.js';
 import { variantType } from '../codec/layouts.js';
 import { type StatusDef, encodeWith } from '../codec/message.js';
-import { type FirmwareProfile, type FirmwareRole, profileFor } from '../firmware/profiles.js';
+import { FIRMWARE_PROFILES, type FirmwareProfile, type FirmwareRole, canonicalVersion, parseVersion, profileFor } from '../firmware/profiles.js';
 
 /** What the simulator reported before profiles existed; still the default. */
 export const DEFAULT_FIRMWARE: Record<FirmwareRole, string> = { EVSE: 'V02_00_01', EV: 'V01_00_06' };
@@ -39,4 +39,24 @@ export function encodeStatusAs(em: FirmwareEmulation, def: StatusDef, fields: Re
   if (!variant) return encodeStatusFrame(def, fields, id);
   const payload = encodeWith(variantType(variant), `${def.module}.${def.name}`, fields);
   return encodeFrame({ modId: def.modId, subId: def.subId, reqId: id, payload });
+}
+
+/** Which module a firmware version belongs to: its profile's role, else by major (V02 EVSE, V01 EV). */
+export function roleOfFirmware(version: string): FirmwareRole | undefined {
+  const v = parseVersion(version);
+  if (!v) return undefined;
+  const known = FIRMWARE_PROFILES.find((p) => p.version === canonicalVersion(v));
+  if (known) return known.role;
+  return v[0] === 2 ? 'EVSE' : v[0] === 1 ? 'EV' : undefined;
+}
+
+/** The scenario's `firmware` key for `--firmware` values (each given to its module by role). */
+export function firmwareKey(versions: readonly string[], only?: FirmwareRole): { evse?: string; ev?: string } {
+  const out: { evse?: string; ev?: string } = {};
+  for (const v of versions) {
+    const role = only ?? roleOfFirmware(v);
+    if (!role) throw new Error(`--firmware ${v}: not a WHITE-beet firmware version (e.g. V02_00_01 for the EVSE, V01_00_04 for the EV)`);
+    out[role === 'EV' ? 'ev' : 'evse'] = v;
+  }
+  return out;
 }

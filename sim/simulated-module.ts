@@ -36,6 +36,8 @@ export interface SimulatedModuleOptions {
 export interface SimulatedModule {
   readonly role: Role;
   readonly mac: string;
+  /** The firmware version it reports and emulates. */
+  readonly firmware: string;
   readonly cable: VirtualCable;
   /** Every frame in (rx, from the host) and out (tx). */
   readonly traffic$: Observable<TrafficEntry>;
@@ -78,6 +80,7 @@ export function createSimulatedModule(opts: SimulatedModuleOptions): SimulatedMo
   return {
     role: opts.role,
     mac,
+    firmware: core.firmware.reported,
     cable,
     traffic$: core.traffic$,
     problems$: core.problems$,
