@@ -15,8 +15,13 @@ import { Reader, SchemaError, type Type } from './schema.js';
 export type StatusDecode =
   /** Fits a layout exactly: the manual's ("manual") or a variant's id. */
   | { kind: 'exact'; message: DecodedMessage; layout: string }
-  /** Did not fit any layout: the fields read before the problem (possibly none). */
-  | { kind: 'tolerated'; message: DecodedMessage; layout: string; problem: PayloadError };
+  /**
+   * Did not fit any layout: the fields read before the problem (possibly none). `usable`: every
+   * field was read (bytes left over) or the payload ended exactly between two fields (whole
+   * trailing fields missing, as older firmware omits fields added later); false when it ended
+   * inside a field or a value was out of range, i.e. the bytes do not mean what the layout says.
+   */
+  | { kind: 'tolerated'; message: DecodedMessage; layout: string; problem: PayloadError; usable: boolean };
 
 const MANUAL = 'manual';
 
@@ -50,7 +55,7 @@ export function decodeStatusTolerant(
   const problem: PayloadError = partial.error
     ? { ...partial.error, message: name }
     : { kind: 'extra', message: name, field: '(end)', detail: `${partial.extra} byte(s) after the last field` };
-  return { kind: 'tolerated', layout: expected?.id ?? MANUAL, problem, message: messageOf(frame, def, partial.value) };
+  return { kind: 'tolerated', layout: expected?.id ?? MANUAL, problem, usable: partial.usable, message: messageOf(frame, def, partial.value) };
 }
 
 function messageOf(frame: Frame, def: StatusDef, fields: unknown): DecodedMessage {
@@ -66,6 +71,7 @@ function fieldsOf(def: StatusDef): Record<string, Type<unknown>> {
 interface Prefix {
   value: Record<string, unknown>;
   extra: number;
+  usable: boolean;
   error?: Omit<PayloadError, 'message'>;
 }
 
@@ -76,15 +82,16 @@ function readPrefix(fields: Record<string, Type<unknown>>, payload: Uint8Array, 
   const done = (p: Omit<Prefix, 'value'>): Prefix => ({ ...p, value: map ? map(value) : value });
   for (const [key, type] of Object.entries(fields)) {
     r.path = key;
+    const start = r.pos;
     try {
       const v = type.read(r);
       if (v !== undefined) value[key] = v;
     } catch (e) {
       if (!(e instanceof SchemaError)) throw e;
-      return done({ extra: 0, error: { kind: e.kind, field: e.field || key, detail: e.message } });
+      return done({ extra: 0, usable: e.kind === 'short' && start === payload.length && start > 0, error: { kind: e.kind, field: e.field || key, detail: e.message } });
     }
   }
-  return done({ extra: r.remaining });
+  return done({ extra: r.remaining, usable: true });
 }
 
 /** One line for logs: message, firmware, problem and the payload in hex. */
@@ -93,6 +100,6 @@ export function describeTolerated(d: Extract<StatusDecode, { kind: 'tolerated' }
   const got = Object.keys(d.message.fields);
   return (
     `${d.problem.message} on firmware ${firmware} does not fit its layout (${d.layout}): ${d.problem.detail}; ` +
-    `decoded ${got.length ? got.join(', ') : 'no field'}; ${payload.length}-byte payload: ${hex}`
+    `decoded ${got.length ? got.join(', ') : 'no field'}${d.usable ? '' : ' (not used: the bytes do not fit the fields)'}; ${payload.length}-byte payload: ${hex}`
   );
 }

@@ -244,13 +244,19 @@ class Client implements HciClientHandle {
       return;
     }
     // Status messages are decoded tolerantly (codec/tolerant.ts): a layout the firmware profile
-    // does not predict is logged once and what could be read is delivered, so no session waits
-    // silently for a message it already got. The request ID is not checked: 0x00 or 0xFF by firmware.
+    // does not predict is reported once (message, firmware, hex) and, when its fields are usable,
+    // delivered, so no session waits silently for a message it already got. The request ID is
+    // not checked: 0x00 or 0xFF depending on the firmware (docs/firmware.md).
     const st = frame.subId >= FIRST_STATUS_SUB_ID ? decodeStatusTolerant(frame, this.layouts) : undefined;
     if (st) {
       const m = st.message;
       this.traffic$.next({ dir: 'rx', at, bytes, message: m });
-      if (st.kind === 'tolerated') this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, describeTolerated(st, this.firmware, frame.payload));
+      if (st.kind === 'tolerated') {
+        const text = describeTolerated(st, this.firmware, frame.payload);
+        this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');
+        // Bytes that do not mean what the layout says are not acted on (the notice names them).
+        if (!st.usable) return;
+      }
       this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
       return;
     }
@@ -258,10 +264,10 @@ class Client implements HciClientHandle {
     // Anything else (a late response to a timed-out request, an unknown message) is only logged.
   }
 
-  private notice(key: string, text: string): void {
+  private notice(key: string, text: string, level: HciNotice['level']): void {
     if (this.noticed.has(key)) return;
     this.noticed.add(key);
-    this.notices$.next({ level: 'warn', text });
+    this.notices$.next({ level, text });
   }
 
   private onResponse(p: Pending, payload: Uint8Array, decoded: ReturnType<typeof decodeMessage>): void {

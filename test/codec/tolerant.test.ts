@@ -46,6 +46,8 @@ describe('tolerant status decoding', () => {
     if (d?.kind !== 'tolerated') return;
     expect(d.problem.kind).toBe('short');
     expect(d.problem.field).toBe('evseId');
+    // The payload ends inside the EVSE ID: those bytes are not acted on.
+    expect(d.usable).toBe(false);
     expect(d.message.fields).toEqual({ selectedProtocol: 1, sessionId: started.sessionId });
     const line = describeTolerated(d, 'V01_00_05', cut.payload);
     expect(line).toContain('V2g.EvSessionStarted on firmware V01_00_05');
@@ -59,6 +61,7 @@ describe('tolerant status decoding', () => {
     if (d?.kind !== 'tolerated') return;
     expect(d.problem.kind).toBe('extra');
     expect(d.problem.detail).toContain('2 byte(s)');
+    expect(d.usable).toBe(true);
     expect(d.message.fields).toEqual(started);
   });
 
@@ -67,6 +70,22 @@ describe('tolerant status decoding', () => {
     expect(d?.kind).toBe('tolerated');
     expect(d?.message.message).toBe('EvDcChargeParametersChanged');
     expect(d?.message.fields).toEqual({});
+    expect(d?.kind === 'tolerated' && d.usable).toBe(false);
+  });
+
+  it('a message whose trailing fields are missing (ends between fields) is usable', () => {
+    const full = frameOf(encodeStatusFrame(V2g.EvDcChargeParametersChanged, {
+      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 500, maxCurrentA: 100, maxPowerW: 50000, presentVoltageV: 400, presentCurrentA: 10,
+      status: 1, isolationStatus: undefined, voltageLimitAchieved: false, currentLimitAchieved: false, powerLimitAchieved: false, peakCurrentRippleA: 1,
+      currentRegulationToleranceA: undefined, energyToBeDeliveredWh: undefined,
+    }));
+    // 8 exponentials, status, isolation (absent): 26 bytes, the limit flags onward missing.
+    const d = decodeStatusTolerant(frameOf(encodeFrame({ modId: 0x27, subId: 0xc1, reqId: 0xff, payload: full.payload.subarray(0, 26) })));
+    expect(d?.kind).toBe('tolerated');
+    if (d?.kind !== 'tolerated') return;
+    expect(d.usable).toBe(true);
+    expect(d.problem.field).toBe('voltageLimitAchieved');
+    expect(d.message.fields).toMatchObject({ maxPowerW: 50000, presentVoltageV: 400, status: 1 });
   });
 
   it('leaves commands to the ordinary decoder', () => {

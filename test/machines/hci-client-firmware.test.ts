@@ -53,6 +53,21 @@ describe('HCI client and firmware profiles', () => {
     expect(t.notices[0]?.text).toContain('12-byte payload: 00 00 00 00 00 00 00 00 00 01 f4 00');
   });
 
+  it('a status message cut inside a field is reported once as an error and not acted on', async () => {
+    const t = setup();
+    t.client.useFirmware('V02_00_01', []);
+    // EVSE Session Started cut inside the session ID.
+    const cut = encodeFrame({ modId: 0x27, subId: 0x80, reqId: 0x00, payload: hex('01 0a 0b 0c') });
+    void t.mod.send(cut);
+    void t.mod.send(cut);
+    await flushMicrotasks();
+    expect(t.status).toEqual([]);
+    expect(t.notices).toHaveLength(1);
+    expect(t.notices[0]?.level).toBe('error');
+    expect(t.notices[0]?.text).toContain('on firmware V02_00_01');
+    expect(t.notices[0]?.text).toContain('4-byte payload: 01 0a 0b 0c');
+  });
+
   it('accepts status request IDs 0x00 and 0xFF, and a 0x00 status never answers a request with ID 0', async () => {
     const t = setup();
     const sent: number[] = [];
