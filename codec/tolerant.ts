@@ -24,6 +24,14 @@ export type StatusDecode =
   | { kind: 'tolerated'; message: DecodedMessage; layout: string; problem: PayloadError; usable: boolean };
 
 const MANUAL = 'manual';
+const NONE: readonly LayoutVariant[] = [];
+/** Each variant's payload type, built once. */
+const types = new Map<LayoutVariant, Type<unknown>>();
+function typeOf(v: LayoutVariant): Type<unknown> {
+  let t = types.get(v);
+  if (!t) types.set(v, (t = variantType(v)));
+  return t;
+}
 
 /**
  * Decodes `frame` as a status message, or returns undefined when (module ID, Sub-ID) is not a
@@ -38,16 +46,18 @@ export function decodeStatusTolerant(
   const def = lookup(frame.modId, frame.subId);
   if (def?.kind !== 'status') return undefined;
   const name = `${def.module}.${def.name}`;
-  const own = preferred.filter((v) => v.modId === frame.modId && v.subId === frame.subId);
-  const others = LAYOUT_VARIANTS.filter((v) => v.modId === frame.modId && v.subId === frame.subId && !own.includes(v));
-  const candidates: Array<[string, Type<unknown>]> = [
-    ...own.map((v) => [v.id, variantType(v)] as [string, Type<unknown>]),
-    [MANUAL, def.payload],
-    ...others.map((v) => [v.id, variantType(v)] as [string, Type<unknown>]),
-  ];
-  for (const [layout, type] of candidates) {
-    const r = decodeWith(type, name, frame.payload, options);
-    if (r.ok) return { kind: 'exact', layout, message: messageOf(frame, def, r.value) };
+  // Fast path first (this runs for every status frame): no variant of the profile for this message.
+  const own = preferred.length === 0 ? NONE : preferred.filter((v) => v.modId === frame.modId && v.subId === frame.subId);
+  for (const v of own) {
+    const r = decodeWith(typeOf(v), name, frame.payload, options);
+    if (r.ok) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
+  }
+  const manual = decodeWith(def.payload, name, frame.payload, options);
+  if (manual.ok) return { kind: 'exact', layout: MANUAL, message: messageOf(frame, def, manual.value) };
+  for (const v of LAYOUT_VARIANTS) {
+    if (v.modId !== frame.modId || v.subId !== frame.subId || own.includes(v)) continue;
+    const r = decodeWith(typeOf(v), name, frame.payload, options);
+    if (r.ok) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
   }
   // Nothing fits: read the expected layout (the profile's, else the manual's) as far as it goes.
   const expected = own[0];
