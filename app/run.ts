@@ -245,6 +245,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     for (const st of options.stations) {
       const client = createHciClient({ transport: st.transport, clock });
       clients.push(client);
+      client.notices$.subscribe((n) => reporter.info(`${keyOf(st)}: ${n.level === 'error' ? 'Error' : 'Warning'}: ${n.text}`));
       const role = st.settings.role;
       if (!st.quiet) {
         client.traffic$.subscribe(trafficTap(st, capture, dashboard));

@@ -16,6 +16,8 @@ import { Subject, type Observable, type Subscription } from 'rxjs';
 import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
 import { STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
+import type { LayoutVariant } from '../codec/layouts.js';
+import { decodeStatusTolerant, describeTolerated } from '../codec/tolerant.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock, TimerId } from '../util/clock.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
@@ -65,9 +67,18 @@ interface Pending {
   reject(error: HciError): void;
 }
 
+/** Something the operator must see that is not a command's result (a tolerated status layout). */
+export interface HciNotice {
+  level: 'warn' | 'error';
+  text: string;
+}
+
 export interface HciClientHandle extends HciClient {
   readonly status$: Observable<TimedStatusEvent>;
   readonly traffic$: Observable<TrafficRecord>;
+  /** Each distinct tolerated status layout, once (message, firmware, hex). */
+  readonly notices$: Observable<HciNotice>;
+  useFirmware(version: string, layouts: readonly LayoutVariant[]): void;
   /** True while resynchronising after a framing error. */
   readonly resyncing: boolean;
 }
@@ -79,6 +90,11 @@ export function createHciClient(options: HciClientOptions): HciClientHandle {
 class Client implements HciClientHandle {
   readonly status$ = new Subject<TimedStatusEvent>();
   readonly traffic$ = new Subject<TrafficRecord>();
+  readonly notices$ = new Subject<HciNotice>();
+  /** The firmware profile's status layouts (set once the version is known) and its name. */
+  private layouts: readonly LayoutVariant[] = [];
+  private firmware = 'not yet read';
+  private readonly noticed = new Set<string>();
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly defaults: Required<Omit<HciClientOptions, 'transport' | 'clock'>>;
@@ -107,6 +123,11 @@ class Client implements HciClientHandle {
       complete: () => this.failAll('transport closed', true),
       error: (e: unknown) => this.failAll(`transport failed: ${String(e)}`, true),
     });
+  }
+
+  useFirmware(version: string, layouts: readonly LayoutVariant[]): void {
+    this.firmware = version;
+    this.layouts = layouts;
   }
 
   get resyncing(): boolean {
@@ -222,13 +243,31 @@ class Client implements HciClientHandle {
       this.onResponse(p, frame.payload, decoded);
       return;
     }
-    const decoded = decodeMessage(frame, { direction: 'toHost' });
-    this.traffic$.next(record('rx', at, bytes, decoded));
-    if (decoded.ok && decoded.message.direction === 'status' && frame.subId >= FIRST_STATUS_SUB_ID) {
-      const m = decoded.message;
+    // Status messages are decoded tolerantly (codec/tolerant.ts): a layout the firmware profile
+    // does not predict is reported once (message, firmware, hex) and, when its fields are usable,
+    // delivered, so no session waits silently for a message it already got. The request ID is
+    // not checked: 0x00 or 0xFF depending on the firmware (docs/firmware.md).
+    const st = frame.subId >= FIRST_STATUS_SUB_ID ? decodeStatusTolerant(frame, this.layouts) : undefined;
+    if (st) {
+      const m = st.message;
+      this.traffic$.next({ dir: 'rx', at, bytes, message: m });
+      if (st.kind === 'tolerated') {
+        const text = describeTolerated(st, this.firmware, frame.payload);
+        this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');
+        // Bytes that do not mean what the layout says are not acted on (the notice names them).
+        if (!st.usable) return;
+      }
       this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
+      return;
     }
+    this.traffic$.next(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));
     // Anything else (a late response to a timed-out request, an unknown message) is only logged.
+  }
+
+  private notice(key: string, text: string, level: HciNotice['level']): void {
+    if (this.noticed.has(key)) return;
+    this.noticed.add(key);
+    this.notices$.next({ level, text });
   }
 
   private onResponse(p: Pending, payload: Uint8Array, decoded: ReturnType<typeof decodeMessage>): void {

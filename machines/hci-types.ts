@@ -4,6 +4,7 @@
  */
 import type { Observable } from 'rxjs';
 import type { DecodedMessage } from '../codec/catalog.js';
+import type { LayoutVariant } from '../codec/layouts.js';
 import type { CommandDef, ModuleName, RequestOf, ResponseOf } from '../codec/message.js';
 
 export interface RequestOptions {
@@ -45,5 +46,10 @@ export interface HciClient {
   readonly status$: Observable<StatusEvent>;
   /** Every decoded frame in both directions (for logs, dashboard, captures). */
   readonly traffic$: Observable<{ dir: 'tx' | 'rx'; at: number; bytes: Uint8Array; message?: DecodedMessage }>;
+  /**
+   * The firmware the module reported and the status layouts its profile expects
+   * (firmware/profiles.ts); optional so test doubles need not implement it.
+   */
+  useFirmware?(version: string, layouts: readonly LayoutVariant[]): void;
   close(): Promise<void>;
 }

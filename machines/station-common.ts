@@ -6,7 +6,8 @@
 import { type ModuleBehaviour, cpPollMs, moduleBehaviour } from './module-quirks.js';
 import { type EventObject, type MachineContext, assign, emit, enqueueActions } from 'xstate';
 import { System } from '../codec/catalog.js';
-import { checkFirmware } from './firmware.js';
+import type { FirmwareProfile } from '../firmware/profiles.js';
+import { checkFirmware, firmwareProfileFor } from './firmware.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
 import type { Clock } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
@@ -29,6 +30,8 @@ export interface StationCommonContext extends MachineContext {
   cpReady: boolean;
   slacReady: boolean;
   firmware?: string;
+  /** The profile picked from the reported version (newest of the role for unknown versions). */
+  firmwareProfile?: FirmwareProfile;
   failure?: string;
   sessions: number;
   lastRecord?: SessionRecord;
@@ -50,7 +53,10 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
     firmwareChecked: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event }) => {
       const version = firmwareOf(event);
       const verdict = checkFirmware(station, version);
-      enqueue.assign({ firmware: version } as Partial<C>);
+      const profile = firmwareProfileFor(station, version);
+      enqueue.assign({ firmware: version, firmwareProfile: profile } as Partial<C>);
+      // The client decodes status messages with the layouts this firmware really sends.
+      enqueue(() => context.client.useFirmware?.(version, profile.layouts));
       enqueue.emit(logEvent(station, `WHITE-beet-${station === 'EV' ? 'PI' : 'EI'} firmware version: ${version}`).event);
       if (verdict.kind === 'unknown') enqueue.emit(logEvent(station, `Warning: ${verdict.text}`, 'warn').event);
       if (verdict.kind === 'unsupported' || (verdict.kind === 'unknown' && context.config.strictFirmware)) {

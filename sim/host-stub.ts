@@ -4,6 +4,7 @@
  * order. It uses only the codec and a transport, never the project's machines.
  */
 import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
+import { decodeStatusTolerant } from '../codec/tolerant.js';
 import { parseFrame } from '../codec/frame.js';
 import type { CommandDef, RequestOf } from '../codec/message.js';
 import type { Transport } from '../transports/transport.js';
@@ -51,7 +52,9 @@ export class ScriptedHost {
       this.undecodable.push(bytes);
       return;
     }
-    const r = decodeMessage(parsed.frame, { direction: 'toHost' });
+    // Status messages in any firmware's layout (codec/layouts.ts); the stub does not know which.
+    const st = decodeStatusTolerant(parsed.frame);
+    const r = st?.kind === 'exact' ? { ok: true as const, message: st.message } : decodeMessage(parsed.frame, { direction: 'toHost' });
     if (!r.ok) {
       this.undecodable.push(bytes);
       return;

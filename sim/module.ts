@@ -5,7 +5,7 @@
  * after the response of the command that caused them.
  */
 import { Subject } from 'rxjs';
-import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeResponseFrame, encodeStatusFrame, lookup } from '../codec/catalog.js';
+import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeResponseFrame, lookup } from '../codec/catalog.js';
 import { FRAMING_ERROR_SUB_ID, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, ResultCode, type StatusDef } from '../codec/message.js';
 import type { Transport } from '../transports/transport.js';
@@ -14,6 +14,7 @@ import type { VirtualCable } from './cable.js';
 import type { ModuleFaults } from './faults.js';
 import { type ModuleQuirks, QuirkState } from './module-quirks.js';
 import { NetworkConfiguration } from '../codec/modules/network-configuration.js';
+import { type FirmwareEmulation, encodeStatusAs, firmwareEmulation } from './firmware-emulation.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
 
@@ -39,6 +40,8 @@ export interface ModuleContext {
   readonly rng: Prng;
   /** How this module's firmware departs from the manual (scenario `quirks`). */
   readonly quirks: ModuleQuirks;
+  /** The firmware this module emulates (version reported, layouts, request IDs, behaviours). */
+  readonly firmware: FirmwareEmulation;
   /** Sends a status message (request ID 0xFF unless given); queued behind a response in progress. */
   emit(def: StatusDef, fields?: Record<string, unknown>, reqId?: number): void;
   /** Something the simulator could not do the manual's way (reported on `problems$`). */
@@ -66,6 +69,7 @@ export class ModuleCore implements ModuleContext {
   /** Fault: the module is hung and answers nothing. */
   silent = false;
   private readonly quirkState: QuirkState;
+  firmware: FirmwareEmulation;
 
   constructor(
     readonly role: Role,
@@ -77,6 +81,7 @@ export class ModuleCore implements ModuleContext {
     private readonly faults: ModuleFaults = {},
   ) {
     this.quirkState = new QuirkState(scenario.quirks[role === 'EVSE' ? 'evse' : 'ev']);
+    this.firmware = firmwareEmulation(role);
   }
 
   get quirks(): ModuleQuirks {
@@ -105,7 +110,7 @@ export class ModuleCore implements ModuleContext {
     if (!this.quirkState.sends(def, this.clock.now())) return;
     let frame: Uint8Array;
     try {
-      frame = encodeStatusFrame(def, fields, reqId);
+      frame = encodeStatusAs(this.firmware, def, fields, reqId);
     } catch (e) {
       this.problem(`cannot encode ${def.module}.${def.name}: ${e instanceof Error ? e.message : String(e)}`);
       return;

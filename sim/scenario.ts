@@ -124,6 +124,8 @@ export const scenarioSchema = z.strictObject({
   cable: cable.default(cable.parse({})),
   /** Real firmware's departures from the manual, per module (sim/module-quirks.ts). */
   quirks: quirksSchema.default(quirksSchema.parse({})),
+  /** Firmware versions the simulated modules emulate (firmware/profiles.ts), e.g. { "evse": "V02_00_01" }. */
+  firmware: z.strictObject({ evse: z.string().optional(), ev: z.string().optional() }).optional(),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -8,6 +8,7 @@ import type { Clock } from '../util/clock.js';
 import { VirtualCable } from './cable.js';
 import type { ModuleFaults } from './faults.js';
 import { ModuleCore, type Role, type TrafficEntry } from './module.js';
+import { firmwareEmulation } from './firmware-emulation.js';
 import { createPrng } from './prng.js';
 import { type Scenario, parseScenario } from './scenario.js';
 import { createCertificateService } from './services/certificate-manager.js';
@@ -28,11 +29,15 @@ export interface SimulatedModuleOptions {
   /** Serve frames from this transport (the module's end) right away. */
   transport?: Transport;
   seed?: number;
+  /** Firmware version to emulate (firmware/profiles.ts); default: the scenario's, else DEFAULT_FIRMWARE. */
+  firmware?: string;
 }
 
 export interface SimulatedModule {
   readonly role: Role;
   readonly mac: string;
+  /** The firmware version it reports and emulates. */
+  readonly firmware: string;
   readonly cable: VirtualCable;
   /** Every frame in (rx, from the host) and out (tx). */
   readonly traffic$: Observable<TrafficEntry>;
@@ -61,6 +66,8 @@ export function createSimulatedModule(opts: SimulatedModuleOptions): SimulatedMo
   const mac = opts.mac ?? DEFAULT_MACS[opts.role];
   const seed = opts.seed ?? (opts.role === 'EV' ? 2 : 1);
   const core = new ModuleCore(opts.role, opts.clock, cable, scenario, macToBytes(mac), createPrng(seed), opts.faults);
+  const firmware = opts.firmware ?? scenario.firmware?.[opts.role === 'EV' ? 'ev' : 'evse'];
+  if (firmware !== undefined) core.firmware = firmwareEmulation(opts.role, firmware);
   core.add(createFramingService(core));
   core.add(createSystemService(core, () => core.resetAll()));
   core.add(createTimeService(core));
@@ -73,6 +80,7 @@ export function createSimulatedModule(opts: SimulatedModuleOptions): SimulatedMo
   return {
     role: opts.role,
     mac,
+    firmware: core.firmware.reported,
     cable,
     traffic$: core.traffic$,
     problems$: core.problems$,

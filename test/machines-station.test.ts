@@ -49,11 +49,11 @@ describe('EVSE station', () => {
   });
 
   it('warns on unknown firmware, refuses it when strict', async () => {
-    const lax = evse('V02_01_00');
+    const lax = evse('V02_02_00');
     await flushMicrotasks();
-    expect(lax.logs().some((l) => l.startsWith('Warning: EVSE firmware V02_01_00 is newer than the tested versions'))).toBe(true);
+    expect(lax.logs().some((l) => l.startsWith('Warning: EVSE firmware V02_02_00 is newer than the tested versions'))).toBe(true);
     expect(lax.client.names()).toContain('ControlPilot.SetMode');
-    const strict = evse('V02_01_00', true);
+    const strict = evse('V02_02_00', true);
     await flushMicrotasks();
     expect(strict.actor.getSnapshot().value).toBe('failed');
   });

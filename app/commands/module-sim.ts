@@ -9,6 +9,7 @@
  */
 import type { Command } from 'commander';
 import { builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario, type Scenario, type SimulatedPair } from '../../sim/index.js';
+import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { ScriptedHost } from '../../sim/host-stub.js';
 import { runEvStub, runEvseStub } from '../../sim/stub-stations.js';
 import { ENERGY_TRANSFER_MODES } from '../../codec/modules/v2g/common.js';
@@ -28,6 +29,7 @@ interface ModuleSimFlags {
   speed?: string;
   stub?: boolean;
   verbose?: boolean;
+  firmware?: string;
 }
 
 const out = (line: string): void => {
@@ -98,7 +100,8 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   if (!(speed > 0)) throw new CliError(`--speed must be a number > 0, got "${flags.speed}"`, EXIT.usage);
   const clock = new RealClock(speed);
   const startedAt = clock.now();
-  const scenario = await scenarioOf(flags.scenario);
+  const base = await scenarioOf(flags.scenario);
+  const scenario = flags.firmware === undefined ? base : { ...base, firmware: { ...base.firmware, ...firmwareKey([flags.firmware], role) } };
   const { createEthTransport } = await import('../../transports/eth.js');
   let eth: Transport & { ownMac: string };
   try {
@@ -119,7 +122,7 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   });
   const served = role === 'EVSE' ? pair.evse : pair.ev;
   served.attach(eth);
-  out(`module-sim: simulated ${role} module (${role === 'EVSE' ? 'WHITE-beet-EI' : 'WHITE-beet-PI'}) on ${flags.iface}, MAC ${eth.ownMac}`);
+  out(`module-sim: simulated ${role} module (${role === 'EVSE' ? 'WHITE-beet-EI' : 'WHITE-beet-PI'}) on ${flags.iface}, MAC ${eth.ownMac}, firmware ${served.firmware}`);
   pair.cable.events$.subscribe((e) => {
     if (e.type === 'plug' || e.type === 'unplug') out(`cable: ${e.type}`);
     else if (e.type === 'slac') out(`cable: SLAC ${e.side} ${e.result}`);
@@ -155,6 +158,7 @@ export function register(program: Command): void {
     .option('--host-mac <mac>', 'answer only this host (default: whichever host addresses the module)')
     .option('--scenario <file>', 'scenario (JSON, see sim/scenarios; or a built-in name)')
     .option('--speed <n>', 'clock speed factor (default 1)')
+    .option('--firmware <version>', 'firmware the served module emulates (docs/firmware.md), e.g. V02_00_01')
     .option('--stub', 'drive the other module with the scripted host stub instead of the station machines')
     .option('-v, --verbose', 'print every HCI frame the served module receives (rx) and sends (tx)')
     .action(run);

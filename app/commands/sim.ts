@@ -8,7 +8,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario } from '../../sim/index.js';
+import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../../sim/index.js';
+import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
 import { ConfigError, type Role, type StationSettings, loadStations } from '../config.js';
@@ -28,6 +29,7 @@ interface SimFlags extends RunFlags {
   speed?: string;
   scenario?: string;
   replay?: string;
+  firmware?: string[];
 }
 
 
@@ -93,6 +95,19 @@ async function replay(flags: SimFlags, capture: string): Promise<void> {
   process.exitCode = result.exitCode;
 }
 
+/** `--firmware` values into the scenario's `firmware` key (each to its module by version). */
+function withFirmware(scenario: Scenario | undefined, versions: string[] | undefined): Scenario | undefined {
+  if (!versions?.length) return scenario;
+  let key: ReturnType<typeof firmwareKey>;
+  try {
+    key = firmwareKey(versions);
+  } catch (e) {
+    throw new ConfigError(e instanceof Error ? e.message : String(e));
+  }
+  const base = scenario ?? parseScenario({});
+  return { ...base, firmware: { ...base.firmware, ...key } };
+}
+
 async function run(flags: SimFlags): Promise<void> {
   if (flags.replay !== undefined) return replay(flags, flags.replay);
   const settings = runSettings(flags, false);
@@ -100,7 +115,7 @@ async function run(flags: SimFlags): Promise<void> {
   const speed = parseSpeed(flags.speed);
   // Both stations always run (a module needs its host); -r picks the ones printed and recorded.
   const loaded = await loadScenarioFile(flags.scenario);
-  const scenario = loaded?.scenario;
+  const scenario = withFirmware(loaded?.scenario, flags.firmware);
   const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], [...scenarioHostFiles(loaded), ...(flags.config ?? [])]) as [StationSettings, StationSettings];
   const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
   const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, ...(scenario !== undefined ? { scenario } : {}) });
@@ -135,7 +150,8 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'station configuration (reference JSON layout); repeat for EVSE and EV files', (v: string, prev: string[] = []) => [...prev, v])
     .option('--speed <n|max>', `clock speed factor (default ${DEFAULT_SPEED}), or "max" for a virtual clock run as fast as possible`)
     .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)')
-    .option('--replay <capture>', 'play the module side of a captured session (pcap/pcapng) against our host; -r picks the host (default: from the capture); exit 0 same flow, 1 diverged (docs/replay.md)');
+    .option('--replay <capture>', 'play the module side of a captured session (pcap/pcapng) against our host; -r picks the host (default: from the capture); exit 0 same flow, 1 diverged (docs/replay.md)')
+    .option('--firmware <version>', 'firmware a simulated module emulates (docs/firmware.md), e.g. V02_01_00 or V01_00_04; repeat for both', (v: string, prev: string[] = []) => [...prev, v]);
   addRunOptions(cmd, false)
     .addHelpText(
       'after',

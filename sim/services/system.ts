@@ -8,8 +8,10 @@ import { TimeResultCode } from '../../codec/modules/time.js';
 import { ResultCode } from '../../codec/message.js';
 import { type ModuleContext, type Service, fail, ok } from '../module.js';
 
-/** Firmware strings as the reference README's version tables name them. */
-export const FIRMWARE_VERSIONS = { EVSE: 'V02_00_01', EV: 'V01_00_06' } as const;
+import { DEFAULT_FIRMWARE } from '../firmware-emulation.js';
+
+/** Firmware strings as the reference README's version tables name them (the defaults emulated). */
+export const FIRMWARE_VERSIONS = DEFAULT_FIRMWARE;
 const PRODUCTS = { EVSE: 'WHITE-beet-EI', EV: 'WHITE-beet-PI' } as const;
 
 export function createSystemService(ctx: ModuleContext, onRestart: () => void): Service {
@@ -19,8 +21,8 @@ export function createSystemService(ctx: ModuleContext, onRestart: () => void): 
   return {
     module: 'System',
     handlers: {
-      GetVersion: () => ok({ version: FIRMWARE_VERSIONS[ctx.role] }),
-      GetFirmwareVersion: () => ok({ version: FIRMWARE_VERSIONS[ctx.role] }),
+      GetVersion: () => ok({ version: ctx.firmware.reported }),
+      GetFirmwareVersion: () => ok({ version: ctx.firmware.reported }),
       GetMacAddress: () => ok({ mac: ctx.mac }),
       /** 11.3.4: the serial number can be written once. */
       SetSerialNumber: (m) => {
@@ -46,7 +48,7 @@ export function createSystemService(ctx: ModuleContext, onRestart: () => void): 
       },
       GetSaveMode: () => ok({ mode: saveMode }),
       SaveConfiguration: () => ok(),
-      GetApiInfo: () => ok({ type: PRODUCTS[ctx.role], version: FIRMWARE_VERSIONS[ctx.role] }),
+      GetApiInfo: () => ok({ type: PRODUCTS[ctx.role], version: ctx.firmware.reported }),
       GetUptime: () => ok({ uptimeS: Math.floor((ctx.clock.now() - bootedAt) / 1000) }),
       GetKernelVersion: () => ok({ version: '4.19.0-sim' }),
       /** The simulated file system is empty. */
