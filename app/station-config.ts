@@ -34,6 +34,9 @@ export function toEvseConfig(s: EvseSettings, interactive: boolean): EvseConfig 
     },
     schedule: s.schedule,
     authorization: { mode: interactive ? 'interactive' : MODE[s.authorization.policy], allowList: s.authorization.allow, allowEmaids: s.authorization.allowEmaid ?? [] },
+    meterReceipt: s.meterReceipt,
+    scheduleCode: s.scheduleCode,
+    setModuleTime: s.setModuleTime,
   });
 }
 
@@ -45,5 +48,6 @@ export function toEvConfig(s: EvSettings): EvConfig {
     energyTransferModes: s.energyTransferModes,
     battery: s.battery,
     targetSocPercent: s.targetSocPercent,
+    setModuleTime: s.setModuleTime,
   });
 }

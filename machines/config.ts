@@ -58,13 +58,18 @@ export interface EvseConfig {
   updateIntervalMs: number;
   /** Metering receipt requested from the EV (18.10.19) when set. */
   meterReceipt: boolean;
+  /** Set Schedules result code (18.10.13): 0 OK, 1 unable to deliver schedules. */
+  scheduleCode: number;
+  /** Set the module's clock (Time module, 12.3.1) to the host clock's UTC time at start. */
+  setModuleTime: boolean;
   slac: SlacTiming;
   /** Refuse to run on firmware outside the known table (false: warn and go on). */
   strictFirmware: boolean;
 }
 
 export interface BatteryConfig {
-  /** Simulation step of the reference (ms): the EV re-evaluates SOC and targets this often. */
+  /** Step of the battery model (ms): how often it reports SOC and energy while charging
+   * (the reference's Battery.timestep; its own default is 1000). */
   timestepMs: number;
   capacityWh: number;
   levelWh: number;
@@ -92,6 +97,8 @@ export interface EvConfig {
   targetSocPercent: number;
   /** How often the EV updates its charging parameters while charging (ms). */
   updateIntervalMs: number;
+  /** Set the module's clock (Time module, 12.3.1) to the host clock's UTC time at start. */
+  setModuleTime: boolean;
   slac: SlacTiming;
   strictFirmware: boolean;
 }
@@ -132,12 +139,14 @@ export const DEFAULT_EVSE_CONFIG: EvseConfig = {
   authorization: { mode: 'acceptAll', allowList: [] },
   updateIntervalMs: 200,
   meterReceipt: false,
+  scheduleCode: 0,
+  setModuleTime: false,
   slac: DEFAULT_SLAC,
   strictFirmware: false,
 };
 
 export const DEFAULT_BATTERY: BatteryConfig = {
-  timestepMs: 10_000,
+  timestepMs: 1000,
   capacityWh: 50_000,
   levelWh: 49_000,
   fullSocPercent: 100,
@@ -162,6 +171,7 @@ export const DEFAULT_EV_CONFIG: EvConfig = {
   battery: DEFAULT_BATTERY,
   targetSocPercent: 100,
   updateIntervalMs: 1000,
+  setModuleTime: false,
   slac: DEFAULT_SLAC,
   strictFirmware: false,
 };

@@ -8,6 +8,7 @@ import { type EventObject, type MachineContext, assign, emit, enqueueActions } f
 import { System } from '../codec/catalog.js';
 import type { FirmwareProfile } from '../firmware/profiles.js';
 import { checkFirmware, firmwareProfileFor } from './firmware.js';
+import { moduleClockSteps } from './module-clock.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
 import type { Clock } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
@@ -24,7 +25,7 @@ const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.vers
 export interface StationCommonContext extends MachineContext {
   client: HciClient;
   clock: Clock;
-  config: { strictFirmware: boolean; slac: SlacTiming };
+  config: { strictFirmware: boolean; slac: SlacTiming; setModuleTime?: boolean };
   /** Firmware behaviours (module-quirks.ts); absent: the manual's. */
   behaviour?: Partial<ModuleBehaviour>;
   cpReady: boolean;
@@ -104,7 +105,8 @@ type Input = { context: StationCommonContext };
 
 /**
  * `initialising`: firmware version (refuse unsupported ones), then clear what a previous run may
- * have left in the module (`cleanup`, stale codes tolerated), then `#<id>.running`.
+ * have left in the module (`cleanup`, stale codes tolerated), set the module clock when configured,
+ * then `#<id>.running`.
  */
 export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
   return {
@@ -121,7 +123,10 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
       },
       verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { target: 'cleanup' }] },
       cleanup: {
-        invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: cleanupSteps() }) },
+        invoke: {
+          src: 'hciSequence',
+          input: ({ context }: Input) => ({ client: context.client, steps: [...cleanupSteps(), ...moduleClockSteps(context.config.setModuleTime, context.clock.now())] }),
+        },
         on: {
           'hci.step': { actions: 'logStep' },
           'hci.sequenceDone': `#${id}.running`,

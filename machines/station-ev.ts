@@ -100,7 +100,7 @@ export const evStationMachine = setup({
 }).createMachine({
   id: 'evStation',
   context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, evsePresent: false, sessions: 0 }),
-  invoke: { id: 'battery', src: 'battery', systemId: 'battery', input: ({ context }) => ({ clock: context.clock, config: context.config.battery }) },
+  invoke: { id: 'battery', src: 'battery', systemId: 'battery', input: ({ context }) => ({ clock: context.clock, config: context.config.battery, sampleMs: context.config.battery.timestepMs }) },
   on: {
     'station.emit': { actions: 'reemit' },
     'battery.sample': { actions: 'sample' },

@@ -23,7 +23,7 @@ import {
   PROTOCOLS,
   enumName,
 } from '../codec/modules/v2g/common.js';
-import { AuthorizationResult, CableCheckResult, SchedulesResult } from '../codec/modules/v2g/evse.js';
+import { AuthorizationResult, CableCheckResult } from '../codec/modules/v2g/evse.js';
 import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
 import { type CertificateAnswer, type CertificateProvider, certificateAnswerLogic } from './certificate-provider.js';
@@ -235,7 +235,7 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
       enqueue.sendTo(
         'commander',
-        command(V2g.EvseSetSchedules, { result: SchedulesResult.ok, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
+        command(V2g.EvseSetSchedules, { result: context.config.scheduleCode, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
       );
     }),
     dcParametersChanged: enqueueActions(({ enqueue, self, event, system }) => {

@@ -8,7 +8,7 @@ import { RealClock } from '../../util/clock.js';
 import { PcapWriter, parseMac } from '../capture.js';
 import { CertFileError, type CertListing, installCertificates, listCertificates, readCertBundle } from '../certs.js';
 import { CliError, EXIT } from '../cli.js';
-import { DEFAULT_MAC } from '../config.js';
+import { DEFAULT_MAC, loadStation } from '../config.js';
 import { toJsonLine } from '../output/json.js';
 import { type Link, linkKind, openLink } from './link.js';
 
@@ -16,6 +16,7 @@ interface CertFlags {
   interface?: string;
   mac?: string;
   folder?: string;
+  config?: string;
   capture?: string;
   json?: boolean;
 }
@@ -39,6 +40,13 @@ async function withClient<T>(linkName: string, flags: CertFlags, work: (client: 
     await link.close().catch(() => undefined);
     capture?.close();
   }
+}
+
+/** --folder, else the EVSE configuration's certs_folder (the reference's Evse.certs_folder), else '.'. */
+export function certFolder(flags: Pick<CertFlags, 'folder' | 'config'>): string {
+  if (flags.folder !== undefined) return flags.folder;
+  if (flags.config === undefined) throw new CliError('certs install: give --folder <dir> or -c <file> (its certs_folder)', EXIT.usage);
+  return loadStation(flags.config, 'EVSE').evse?.certsFolder ?? '.';
 }
 
 function linkOptions(cmd: Command): Command {
@@ -71,7 +79,8 @@ export function register(program: Command): void {
     certs
       .command('install')
       .description('Replace the SECC chain (0.crt + 0.key, 1.crt, 2.crt, 3.crt) and the MO root (moca.crt), PEM or DER')
-      .requiredOption('--folder <dir>', 'folder holding 0.crt, 0.key, 1.crt, 2.crt, 3.crt and moca.crt'),
+      .option('--folder <dir>', 'folder holding 0.crt, 0.key, 1.crt, 2.crt, 3.crt and moca.crt')
+      .option('-c, --config <file>', 'take the folder from this EVSE configuration\'s certs_folder (when --folder is not given)'),
   )
     .addHelpText(
       'after',
@@ -83,7 +92,7 @@ export function register(program: Command): void {
     .action(async (link: string, flags: CertFlags) => {
       let bundle;
       try {
-        bundle = readCertBundle(flags.folder ?? '.');
+        bundle = readCertBundle(certFolder(flags));
       } catch (e) {
         if (e instanceof CertFileError) throw new CliError(e.message, EXIT.config);
         throw e;

@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { CliError, EXIT } from '../cli.js';
-import { loadDotenvOnce } from '../config.js';
+import { cliEnv, loadDotenvOnce } from '../config.js';
 import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';
 import { DEFAULT_RECORDS_FILE } from '../records.js';
@@ -108,13 +108,13 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
 export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
   loadDotenvOnce();
   const env = process.env;
-  const logFormat = flags.logFormat ?? env.FREEV2G_LOG_FORMAT ?? 'human';
+  const logFormat = flags.logFormat ?? cliEnv('LOG_FORMAT', env) ?? 'human';
   if (logFormat !== 'human' && logFormat !== 'json') throw new CliError(`--log-format must be human or json, got "${logFormat}"`, EXIT.usage);
   const sessions = Number(flags.sessions ?? '1');
   if (!Number.isInteger(sessions) || sessions < 0) throw new CliError(`--sessions must be a whole number >= 0, got "${flags.sessions}"`, EXIT.usage);
-  const records = flags.records === false ? undefined : (flags.records ?? env.FREEV2G_RECORDS ?? DEFAULT_RECORDS_FILE);
-  const capture = flags.capture ?? env.FREEV2G_CAPTURE;
-  const inspectRaw = flags.inspect ?? env.FREEV2G_INSPECT;
+  const records = flags.records === false ? undefined : (flags.records ?? cliEnv('RECORDS', env) ?? DEFAULT_RECORDS_FILE);
+  const capture = flags.capture ?? cliEnv('CAPTURE', env);
+  const inspectRaw = flags.inspect ?? cliEnv('INSPECT', env);
   let inspect: number | undefined;
   if (inspectRaw === true) inspect = DEFAULT_INSPECT_PORT;
   else if (typeof inspectRaw === 'string' && inspectRaw !== '') {

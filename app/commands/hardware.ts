@@ -10,14 +10,15 @@ import type { HciClient } from '../../machines/hci-types.js';
 import { type Transport, TransportError } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
-import { ConfigError, type Role, type StationSettings, selectStations } from '../config.js';
+import { ConfigError, type Role, type StationSettings, configOption, selectStations } from '../config.js';
 import { type RunResult, type RunStation, runStations } from '../run.js';
 import { type RunFlags, runSettings } from './common.js';
 
 /** The flags every hardware command has (-r is optional for `eth`: it filters the file's stations). */
 export interface HardwareBaseFlags extends RunFlags {
   interface: string;
-  config?: string;
+  /** `true`: -c without a file name (the reference's default file, see configOption). */
+  config?: string | true;
   mac?: string;
   portmirror?: boolean;
 }
@@ -68,9 +69,10 @@ export async function runHardware(
   limits: HardwareLimits = {},
 ): Promise<RunResult> {
   const settings = runSettings(flags, true);
-  const stations = selectStations(flags.config, { ...(role ? { role } : {}), ...(flags.mac ? { mac: flags.mac } : {}) });
+  const file = configOption(flags.config, role, (text) => (env.out ?? process.stdout).write(`${text}\n`));
+  const stations = selectStations(file, { ...(role ? { role } : {}), ...(flags.mac ? { mac: flags.mac } : {}) });
   if (stations.length > 1 && !limits.manyModules) {
-    throw new ConfigError(`${flags.config}: ${stations.length} stations, but ${flags.interface} drives one module: pick one with -m`);
+    throw new ConfigError(`${file}: ${stations.length} stations, but ${flags.interface} drives one module: pick one with -m`);
   }
   if (flags.portmirror) for (const s of stations) s.portMirror = true;
   const clock = env.clock ?? new RealClock();

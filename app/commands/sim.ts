@@ -12,7 +12,7 @@ import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario, 
 import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
 import { CliError, EXIT } from '../cli.js';
-import { ConfigError, type Role, type StationSettings, loadStations } from '../config.js';
+import { ConfigError, type Role, type StationSettings, cliEnv, loadStations } from '../config.js';
 import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';
 
@@ -34,7 +34,7 @@ interface SimFlags extends RunFlags {
 
 
 export function parseSpeed(value: string | undefined): number | 'max' {
-  const v = value ?? process.env.FREEV2G_SPEED ?? String(DEFAULT_SPEED);
+  const v = value ?? cliEnv('SPEED') ?? String(DEFAULT_SPEED);
   if (v === 'max') return 'max';
   const n = Number(v);
   if (!(n > 0) || !Number.isFinite(n)) throw new CliError(`--speed must be a number > 0 or "max", got "${v}"`, EXIT.usage);

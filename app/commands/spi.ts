@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .description('Run an EVSE or EV station on a WHITE-beet connected over SPI (Raspberry Pi)')
     .requiredOption('-i, --interface <device>', 'SPI device, e.g. spidev0.0')
     .requiredOption('-r, --role <role>', 'EVSE or EV')
-    .option('-c, --config <file>', 'station configuration (reference JSON layout; default config/evse.json or config/ev.json)')
+    .option('-c, --config [file]', 'station configuration: ours or a reference layout (default config/evse.json or config/ev.json; -c alone: ./ev.json or ./config.json as the reference)')
     .option('-m, --mac <mac>', 'module MAC, only used to label captures')
     .option('--speed-hz <hz>', 'SPI clock in Hz, at most 12 MHz (manual 9.2.6; default 8 MHz)', (v: string) => {
       const n = Number(v);

@@ -25,6 +25,12 @@ const dateTime = {
   seconds: u8Range(0, 60),
 };
 
+/** The date-time fields (12.3.1) of an instant, in UTC. */
+export function utcDateTime(epochMs: number): { year: number; month: number; day: number; hour: number; minute: number; seconds: number } {
+  const d = new Date(epochMs);
+  return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate(), hour: d.getUTCHours(), minute: d.getUTCMinutes(), seconds: d.getUTCSeconds() };
+}
+
 export const Time = {
   SetTime: command({ name: 'SetTime', subId: 0x40, section: '12.3.1', request: { type: enumU8(TIME_TYPES), ...dateTime } }),
   GetTime: command({ name: 'GetTime', subId: 0x41, section: '12.3.2', request: { type: enumU8(TIME_TYPES) }, response: dateTime }),

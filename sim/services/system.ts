@@ -4,7 +4,7 @@
  */
 import { Framing } from '../../codec/modules/framing.js';
 import { SystemResultCode } from '../../codec/modules/system.js';
-import { TimeResultCode } from '../../codec/modules/time.js';
+import { TimeResultCode, utcDateTime } from '../../codec/modules/time.js';
 import { ResultCode } from '../../codec/message.js';
 import { type ModuleContext, type Service, fail, ok } from '../module.js';
 
@@ -89,15 +89,7 @@ export function createTimeService(ctx: ModuleContext): Service {
       GetTime: (m) => {
         const offset = offsets.get(m.fields.type as number);
         if (offset === undefined) return fail(TimeResultCode.noValidTime);
-        const d = new Date(ctx.clock.now() + offset);
-        return ok({
-          year: d.getUTCFullYear(),
-          month: d.getUTCMonth() + 1,
-          day: d.getUTCDate(),
-          hour: d.getUTCHours(),
-          minute: d.getUTCMinutes(),
-          seconds: d.getUTCSeconds(),
-        });
+        return ok(utcDateTime(ctx.clock.now() + offset));
       },
     },
     reset() {
