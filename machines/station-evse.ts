@@ -18,7 +18,7 @@ import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
@@ -72,12 +72,14 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = (): HciStep[] => [
+const shutdownSteps = shutdownStepsWith(
   { text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true },
-  { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
-  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
-  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-];
+  (): HciStep[] => [
+    { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
+    { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+    { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+  ],
+);
 
 export const evseStationMachine = setup({
   types: {
@@ -119,6 +121,7 @@ export const evseStationMachine = setup({
   invoke: { id: 'charger', src: 'charger', systemId: 'charger', input: ({ context }) => ({ clock: context.clock, config: context.config.charger }) },
   on: {
     'station.emit': { actions: 'reemit' },
+    'hci.tolerated': { actions: 'logTolerated' },
     'charger.sample': { actions: 'sample' },
     'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
