@@ -17,6 +17,7 @@ import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
 import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
+import { Recent, guardedWriter } from './output-files.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -57,6 +58,11 @@ export interface RunOptions {
   onDashboard?: (d: Dashboard) => void;
   /** Work left to do after the stations stopped (close the simulated pair...). */
   cleanup?: () => Promise<void> | void;
+  /**
+   * Sessions kept in memory for the result and the end-of-run summary (default 100): a run with
+   * `sessions: 0` lasts months, and every record is on disk already.
+   */
+  retainSessions?: number;
   /** Where the log goes (default stdout). */
   out?: NodeJS.WriteStream;
   /**
@@ -87,7 +93,10 @@ export interface RunIntegration {
 
 export interface RunResult {
   exitCode: number;
+  /** The last `retainSessions` records of the run. */
   records: SessionRecord[];
+  /** Sessions recorded in the run, including those no longer retained. */
+  sessionCount: number;
   interrupted: boolean;
 }
 
@@ -163,8 +172,13 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     reporter.info(`Dashboard: ${dashboard.url}`);
     options.onDashboard?.(dashboard);
   }
-  const records: SessionRecord[] = [];
-  const summaries: SummaryEntry[] = [];
+  const retain = options.retainSessions ?? 100;
+  const records = new Recent<SessionRecord>(retain);
+  const summaries = new Recent<SummaryEntry>(retain);
+  let sessionFailed = false;
+  const warn = (line: string): void => reporter.info(line);
+  const guardRecords = guardedWriter('session records', options.records ?? '', warn);
+  const guardCapture = guardedWriter('capture', options.capture ?? '', warn);
   const handles: StationHandle[] = [];
   const clients: Array<ReturnType<typeof createHciClient>> = [];
   let stopping = false;
@@ -211,8 +225,10 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       if (ev.type === 'sessionEnded') {
         const { record } = ev;
         records.push(record);
+        if (record.error !== undefined) sessionFailed = true;
         summaries.push({ record, figures: figures.take(key), ...(tag ? { label: tag.label } : {}) });
-        if (options.records) appendRecord(options.records, record);
+        const file = options.records;
+        if (file) guardRecords(() => appendRecord(file, record));
         dashboard?.publish({ type: 'session', station: ev.station, record });
         countEnd(key);
       }
@@ -244,7 +260,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       clients.push(client);
       const role = st.settings.role;
       if (!st.quiet) {
-        client.traffic$.subscribe(trafficTap(st, capture, dashboard));
+        client.traffic$.subscribe(trafficTap(st, capture, dashboard, guardCapture));
         client.traffic$.subscribe((t) => figures.traffic(keyOf(st), t));
       }
       if (options.beforeStart) {
@@ -277,16 +293,17 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     for (const c of clients) await c.close().catch(() => undefined);
     for (const s of options.stations) await s.transport.close().catch(() => undefined);
     await options.cleanup?.();
-    capture?.close();
+    guardCapture(() => capture?.close());
     for (const i of integrations) await i.close().catch(() => undefined);
     await dashboard?.close();
   }
 
-  if (human) for (const l of summaryTables(summaries)) reporter.info(l);
-  else for (const e of summaries) reporter.info('summary', { record: e.record, figures: e.figures });
+  if (summaries.dropped > 0) reporter.info(`Summary of the last ${summaries.items.length} of ${summaries.total} sessions (all are in the records)`);
+  if (human) for (const l of summaryTables(summaries.items)) reporter.info(l);
+  else for (const e of summaries.items) reporter.info('summary', { record: e.record, figures: e.figures });
   reporter.close();
-  const failed = records.some((r) => r.error !== undefined) || lost.size > 0 || (!interrupted && options.sessions > 0 && records.length === 0);
-  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };
+  const failed = sessionFailed || lost.size > 0 || (!interrupted && options.sessions > 0 && records.total === 0);
+  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records: records.items, sessionCount: records.total, interrupted };
 }
 
 /**
@@ -314,15 +331,12 @@ function trapSignals(reporter: Reporter, onFirst: () => void): () => void {
 }
 
 /** Every HCI frame of a station to the capture (as Ethernet frames) and the dashboard (decoded). */
-function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined): (t: TrafficRecord) => void {
+function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined, guard: (write: () => void) => boolean): (t: TrafficRecord) => void {
   const host = parseMac(st.hostMac);
   const module = parseMac(st.moduleMac);
   const station = st.settings.role;
   return (t: TrafficRecord) => {
-    if (capture) {
-      if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
-      else capture.writeHci(t.at, module, host, t.bytes);
-    }
+    if (capture) guard(() => (t.dir === 'tx' ? capture.writeHci(t.at, host, module, t.bytes) : capture.writeHci(t.at, module, host, t.bytes)));
     const m = t.message;
     dashboard?.publish({
       type: 'hci',
