@@ -17,6 +17,7 @@ import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
 import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
+import { SessionJournal, interruptedRecord, journalPathFor } from './journal.js';
 import { Recent, guardedWriter } from './output-files.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
@@ -179,6 +180,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const warn = (line: string): void => reporter.info(line);
   const guardRecords = guardedWriter('session records', options.records ?? '', warn);
   const guardCapture = guardedWriter('capture', options.capture ?? '', warn);
+  const journal = options.records ? startJournal(options.records, warn) : undefined;
   const handles: StationHandle[] = [];
   const clients: Array<ReturnType<typeof createHciClient>> = [];
   let stopping = false;
@@ -218,6 +220,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         lastPhase.set(key, ev.phase);
       }
       const at = clock.now();
+      if (journal) journalEvent(journal, key, ev, at, tag?.moduleMac);
       figures.event(key, ev);
       for (const i of integrations) i.event(key, ev);
       reporter.station(ev, at, tag);
@@ -229,6 +232,8 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         summaries.push({ record, figures: figures.take(key), ...(tag ? { label: tag.label } : {}) });
         const file = options.records;
         if (file) guardRecords(() => appendRecord(file, record));
+        // Only once the record is on disk: a kill in between leaves the journal entry.
+        journal?.end(key);
         dashboard?.publish({ type: 'session', station: ev.station, record });
         countEnd(key);
       }
@@ -304,6 +309,27 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   reporter.close();
   const failed = sessionFailed || lost.size > 0 || (!interrupted && options.sessions > 0 && records.total === 0);
   return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records: records.items, sessionCount: records.total, interrupted };
+}
+
+/**
+ * The journal of sessions in progress beside the records: what a killed predecessor left is
+ * recorded first, as interrupted sessions (issue 12 item 9).
+ */
+function startJournal(records: string, warn: (line: string) => void): SessionJournal {
+  const path = journalPathFor(records);
+  const journal = new SessionJournal(path, guardedWriter('session journal', path, warn));
+  const guard = guardedWriter('session records', records, warn);
+  for (const entry of journal.recover()) {
+    const record = interruptedRecord(entry);
+    guard(() => appendRecord(records, record));
+    warn(`${entry.station}: a session started at ${new Date(entry.startedAt).toISOString()} was interrupted (the host stopped); recorded with ${entry.energyDeliveredWh.toFixed(1)} Wh from its last checkpoint`);
+  }
+  return journal;
+}
+
+function journalEvent(journal: SessionJournal, key: string, ev: StationEmitted, at: number, moduleMac: string | undefined): void {
+  if (ev.type === 'phase' && ev.phase === 'sessionStarted') journal.begin(key, { station: ev.station, startedAt: at, ...(moduleMac ? { moduleMac } : {}) });
+  else if (ev.type === 'sample') journal.progress(key, at, ev.energyWh, ev.socPercent);
 }
 
 /**
