@@ -45,5 +45,7 @@ export interface HciClient {
   readonly status$: Observable<StatusEvent>;
   /** Every decoded frame in both directions (for logs, dashboard, captures). */
   readonly traffic$: Observable<{ dir: 'tx' | 'rx'; at: number; bytes: Uint8Array; message?: DecodedMessage }>;
+  /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
+  checkAlive?(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -17,6 +17,7 @@ import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.j
 import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
+import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
@@ -50,7 +51,8 @@ export type EvseStationEvent =
   | { type: 'slac.matchingStarted'; attempt: number }
   | { type: 'slac.matched' }
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' };
+  | { type: 'slac.stopped' }
+  | LivenessEvent;
 
 export interface EvseStationContext extends EvseStationInput {
   firmware?: string;
@@ -81,6 +83,22 @@ const shutdownSteps = shutdownStepsWith(
   ],
 );
 
+const common = runningCommon('EVSE');
+/**
+ * `running` adds to the shared part a liveness watch (machines/liveness.ts): a module that dies
+ * or restarts while nothing is expected from it (waiting, SLAC matching) is noticed within 2 s,
+ * the output goes to 0 (a session in progress is recorded, moduleNotResponding) and the module
+ * is initialised again; one still silent then stops the station in `failed`.
+ */
+const evseRunning = {
+  ...common,
+  invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvseStationContext }) => ({ client: context.client, clock: context.clock }) }],
+  on: {
+    ...common.on,
+    'module.silent': { target: 'reinitialising', actions: { type: 'log', params: ({ event }: { event: EvseStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) } },
+  },
+} as const;
+
 export const evseStationMachine = setup({
   types: {
     input: {} as EvseStationInput,
@@ -88,7 +106,7 @@ export const evseStationMachine = setup({
     events: {} as EvseStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
+  actors: { hciSequence, liveness: livenessWatch, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
   actions: {
     ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord),
     sample: emit(({ event }) => {
@@ -132,7 +150,7 @@ export const evseStationMachine = setup({
   states: {
     initialising: initialisingState('evseStation', cleanupSteps),
     running: {
-      ...runningCommon('EVSE'),
+      ...evseRunning,
       initial: 'starting',
       states: {
         starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },
