@@ -18,6 +18,8 @@ import { type LogFormat, type Reporter, createReporter } from './output/reporter
 import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
+import { SessionJournal, interruptedRecord, journalPathFor } from './journal.js';
+import { Recent, guardedWriter } from './output-files.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -58,6 +60,11 @@ export interface RunOptions {
   onDashboard?: (d: Dashboard) => void;
   /** Work left to do after the stations stopped (close the simulated pair...). */
   cleanup?: () => Promise<void> | void;
+  /**
+   * Sessions kept in memory for the result and the end-of-run summary (default 100): a run with
+   * `sessions: 0` lasts months, and every record is on disk already.
+   */
+  retainSessions?: number;
   /** Where the log goes (default stdout). */
   out?: NodeJS.WriteStream;
   /**
@@ -90,7 +97,10 @@ export interface RunIntegration {
 
 export interface RunResult {
   exitCode: number;
+  /** The last `retainSessions` records of the run. */
   records: SessionRecord[];
+  /** Sessions recorded in the run, including those no longer retained. */
+  sessionCount: number;
   interrupted: boolean;
 }
 
@@ -166,8 +176,14 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     reporter.info(`Dashboard: ${dashboard.url}`);
     options.onDashboard?.(dashboard);
   }
-  const records: SessionRecord[] = [];
-  const summaries: SummaryEntry[] = [];
+  const retain = options.retainSessions ?? 100;
+  const records = new Recent<SessionRecord>(retain);
+  const summaries = new Recent<SummaryEntry>(retain);
+  let sessionFailed = false;
+  const warn = (line: string): void => reporter.info(line);
+  const guardRecords = guardedWriter('session records', options.records ?? '', warn);
+  const guardCapture = guardedWriter('capture', options.capture ?? '', warn);
+  const journal = options.records ? startJournal(options.records, warn) : undefined;
   const handles: StationHandle[] = [];
   const clients: Array<ReturnType<typeof createHciClient>> = [];
   let stopping = false;
@@ -207,6 +223,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         lastPhase.set(key, ev.phase);
       }
       const at = clock.now();
+      if (journal) journalEvent(journal, key, ev, at, tag?.moduleMac);
       figures.event(key, ev);
       for (const i of integrations) i.event(key, ev);
       reporter.station(ev, at, tag);
@@ -214,8 +231,12 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       if (ev.type === 'sessionEnded') {
         const { record } = ev;
         records.push(record);
+        if (record.error !== undefined) sessionFailed = true;
         summaries.push({ record, figures: figures.take(key), ...(tag ? { label: tag.label } : {}) });
-        if (options.records) appendRecord(options.records, record);
+        const file = options.records;
+        if (file) guardRecords(() => appendRecord(file, record));
+        // Only once the record is on disk: a kill in between leaves the journal entry.
+        journal?.end(key);
         dashboard?.publish({ type: 'session', station: ev.station, record });
         countEnd(key);
       }
@@ -248,7 +269,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       client.notices$.subscribe((n) => reporter.info(`${keyOf(st)}: ${n.level === 'error' ? 'Error' : 'Warning'}: ${n.text}`));
       const role = st.settings.role;
       if (!st.quiet) {
-        client.traffic$.subscribe(trafficTap(st, capture, dashboard));
+        client.traffic$.subscribe(trafficTap(st, capture, dashboard, guardCapture));
         client.traffic$.subscribe((t) => figures.traffic(keyOf(st), t));
       }
       if (options.beforeStart) {
@@ -283,16 +304,38 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     for (const c of clients) await c.close().catch(() => undefined);
     for (const s of options.stations) await s.transport.close().catch(() => undefined);
     await options.cleanup?.();
-    capture?.close();
+    guardCapture(() => capture?.close());
     for (const i of integrations) await i.close().catch(() => undefined);
     await dashboard?.close();
   }
 
-  if (human) for (const l of summaryTables(summaries)) reporter.info(l);
-  else for (const e of summaries) reporter.info('summary', { record: e.record, figures: e.figures });
+  if (summaries.dropped > 0) reporter.info(`Summary of the last ${summaries.items.length} of ${summaries.total} sessions (all are in the records)`);
+  if (human) for (const l of summaryTables(summaries.items)) reporter.info(l);
+  else for (const e of summaries.items) reporter.info('summary', { record: e.record, figures: e.figures });
   reporter.close();
-  const failed = records.some((r) => r.error !== undefined) || lost.size > 0 || (!interrupted && options.sessions > 0 && records.length === 0);
-  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records, interrupted };
+  const failed = sessionFailed || lost.size > 0 || (!interrupted && options.sessions > 0 && records.total === 0);
+  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records: records.items, sessionCount: records.total, interrupted };
+}
+
+/**
+ * The journal of sessions in progress beside the records: what a killed predecessor left is
+ * recorded first, as interrupted sessions (issue 12 item 9).
+ */
+function startJournal(records: string, warn: (line: string) => void): SessionJournal {
+  const path = journalPathFor(records);
+  const journal = new SessionJournal(path, guardedWriter('session journal', path, warn));
+  const guard = guardedWriter('session records', records, warn);
+  for (const entry of journal.recover()) {
+    const record = interruptedRecord(entry);
+    guard(() => appendRecord(records, record));
+    warn(`${entry.station}: a session started at ${new Date(entry.startedAt).toISOString()} was interrupted (the host stopped); recorded with ${entry.energyDeliveredWh.toFixed(1)} Wh from its last checkpoint`);
+  }
+  return journal;
+}
+
+function journalEvent(journal: SessionJournal, key: string, ev: StationEmitted, at: number, moduleMac: string | undefined): void {
+  if (ev.type === 'phase' && ev.phase === 'sessionStarted') journal.begin(key, { station: ev.station, startedAt: at, ...(moduleMac ? { moduleMac } : {}) });
+  else if (ev.type === 'sample') journal.progress(key, at, ev.energyWh, ev.socPercent);
 }
 
 /**
@@ -320,15 +363,12 @@ function trapSignals(reporter: Reporter, onFirst: () => void): () => void {
 }
 
 /** Every HCI frame of a station to the capture (as Ethernet frames) and the dashboard (decoded). */
-function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined): (t: TrafficRecord) => void {
+function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined, guard: (write: () => void) => boolean): (t: TrafficRecord) => void {
   const host = parseMac(st.hostMac);
   const module = parseMac(st.moduleMac);
   const station = st.settings.role;
   return (t: TrafficRecord) => {
-    if (capture) {
-      if (t.dir === 'tx') capture.writeHci(t.at, host, module, t.bytes);
-      else capture.writeHci(t.at, module, host, t.bytes);
-    }
+    if (capture) guard(() => (t.dir === 'tx' ? capture.writeHci(t.at, host, module, t.bytes) : capture.writeHci(t.at, module, host, t.bytes)));
     const m = t.message;
     dashboard?.publish({
       type: 'hci',

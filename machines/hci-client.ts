@@ -107,6 +107,8 @@ class Client implements HciClientHandle {
   private closed = false;
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
+  /** Liveness pings waiting for a Ping Reply (any reply proves the module is there). */
+  private readonly pingWaiters = new Set<() => void>();
 
   constructor(options: HciClientOptions) {
     this.transport = options.transport;
@@ -153,6 +155,23 @@ class Client implements HciClientHandle {
       queue.push(p);
       this.queues.set(def.modId, queue);
       this.pump(def.modId);
+    });
+  }
+
+  /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */
+  checkAlive(timeoutMs = this.defaults.timeoutMs): Promise<void> {
+    if (this.closed) return Promise.reject(new HciError('closed', 'Framing.Ping', 'Framing.Ping: client closed'));
+    return new Promise<void>((resolve, reject) => {
+      const answered = (): void => {
+        this.clock.clearTimeout(timer);
+        resolve();
+      };
+      const timer = this.clock.setTimeout(() => {
+        this.pingWaiters.delete(answered);
+        reject(new HciError('timeout', 'Framing.Ping', `Framing.Ping: no Ping Reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pingWaiters.add(answered);
+      this.send(encodeFrame({ modId: FRAMING_MOD_ID, subId: PING_SUB_ID, reqId: this.allocReqId(), payload: new Uint8Array(0) }));
     });
   }
 
@@ -234,6 +253,8 @@ class Client implements HciClientHandle {
     if (frame.modId === FRAMING_MOD_ID && frame.subId === PING_REPLY_SUB_ID) {
       this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decodeMessage(frame, { direction: 'toHost' })) });
       if (this.resync) this.endResync();
+      for (const answered of [...this.pingWaiters]) answered();
+      this.pingWaiters.clear();
       return;
     }
     const p = this.inFlight.get(frame.modId);

@@ -51,5 +51,7 @@ export interface HciClient {
    * (firmware/profiles.ts); optional so test doubles need not implement it.
    */
   useFirmware?(version: string, layouts: readonly LayoutVariant[]): void;
+  /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
+  checkAlive?(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }

@@ -36,6 +36,12 @@ export interface StationCommonContext extends MachineContext {
   failure?: string;
   sessions: number;
   lastRecord?: SessionRecord;
+  /**
+   * A started V2G session was cut short (shutdown, station failure): its Stop Charging is still
+   * owed to the module. After a session that ended on its own the module already stopped, and a
+   * second Stop Charging is answered 0x11 (seen on the simulated pair and the module alike).
+   */
+  stopChargingOwed?: boolean;
 }
 
 type LogParams = { text: string; level?: 'info' | 'warn' | 'error' };
@@ -80,8 +86,13 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       // Only a V2G session that started (Session Started received) is a session to record.
       if (own.protocol === undefined) return;
       const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record } as Partial<C>);
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: true } as Partial<C>);
       enqueue.emit({ type: 'sessionEnded', station, record });
+    }),
+    /** A best-effort or stale-state step the module refused: its result code goes to the log. */
+    logTolerated: emit<C, E, undefined, E, StationEmitted>(({ event }) => {
+      const e = event as unknown as Extract<SequenceEvent, { type: 'hci.tolerated' }>;
+      return logEvent(station, `${e.command} not needed: ${e.detail}`).event;
     }),
     cpReady: assign<C, E, undefined, E, never>(() => ({ cpReady: true }) as Partial<C>),
     slacReady: assign<C, E, undefined, E, never>(() => ({ slacReady: true }) as Partial<C>),
@@ -160,12 +171,17 @@ export function runningCommon(role: StationRole) {
   } as const;
 }
 
+/** Shutdown steps: `stopCharging` first only when a cut-short session still owes it. */
+export function shutdownStepsWith(stopCharging: HciStep, rest: () => HciStep[]): (context: StationCommonContext) => HciStep[] {
+  return (context) => (context.stopChargingOwed === true ? [stopCharging, ...rest()] : rest());
+}
+
 /** The end states: `shuttingDown` (best-effort stop steps) -> `stopped`; `failed` waits for shutdown. */
-export function endStates<A extends string>(outputOff: A, shutdownSteps: () => HciStep[]) {
+export function endStates<A extends string>(outputOff: A, shutdownSteps: (context: StationCommonContext) => HciStep[]) {
   return {
     shuttingDown: {
       entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, outputOff],
-      invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: shutdownSteps() }) },
+      invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: shutdownSteps(context) }) },
       on: {
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': 'stopped',

@@ -16,7 +16,7 @@ import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 
@@ -62,13 +62,15 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = (): HciStep[] => [
+const shutdownSteps = shutdownStepsWith(
   { text: 'Stop charging', def: V2g.EvStopCharging, fields: { renegotiation: false }, bestEffort: true },
-  { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
-  { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
-  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
-  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-];
+  (): HciStep[] => [
+    { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
+    { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
+    { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+    { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+  ],
+);
 
 export const evStationMachine = setup({
   types: {
@@ -103,6 +105,7 @@ export const evStationMachine = setup({
   invoke: { id: 'battery', src: 'battery', systemId: 'battery', input: ({ context }) => ({ clock: context.clock, config: context.config.battery, sampleMs: context.config.battery.timestepMs }) },
   on: {
     'station.emit': { actions: 'reemit' },
+    'hci.tolerated': { actions: 'logTolerated' },
     'battery.sample': { actions: 'sample' },
     'cp.evseConnected': { actions: assign({ evsePresent: true }) },
     'cp.evseDisconnected': { actions: assign({ evsePresent: false }) },

@@ -134,7 +134,7 @@ export function logEvent(station: StationRole, text: string, level: LogEvent['le
 }
 
 /** Station failures that can cut a session short, by the event that caused them. */
-const FAILURE_NAMES: Record<string, string> = { 'cp.failed': 'controlPilotFailed', 'slac.failed': 'slacFailed' };
+const FAILURE_NAMES: Record<string, string> = { 'cp.failed': 'controlPilotFailed', 'slac.failed': 'slacFailed', 'module.silent': 'moduleNotResponding' };
 
 /**
  * How a session that was cut short ended, from the station event that left the session state:

@@ -18,8 +18,9 @@ import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
+import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
@@ -53,7 +54,8 @@ export type EvseStationEvent =
   | { type: 'slac.matchingStarted'; attempt: number }
   | { type: 'slac.matched' }
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' };
+  | { type: 'slac.stopped' }
+  | LivenessEvent;
 
 export interface EvseStationContext extends EvseStationInput {
   firmware?: string;
@@ -75,12 +77,30 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = (): HciStep[] => [
+const shutdownSteps = shutdownStepsWith(
   { text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true },
-  { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
-  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
-  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-];
+  (): HciStep[] => [
+    { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
+    { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+    { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+  ],
+);
+
+const common = runningCommon('EVSE');
+/**
+ * `running` adds to the shared part a liveness watch (machines/liveness.ts): a module that dies
+ * or restarts while nothing is expected from it (waiting, SLAC matching) is noticed within 2 s,
+ * the output goes to 0 (a session in progress is recorded, moduleNotResponding) and the module
+ * is initialised again; one still silent then stops the station in `failed`.
+ */
+const evseRunning = {
+  ...common,
+  invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvseStationContext }) => ({ client: context.client, clock: context.clock }) }],
+  on: {
+    ...common.on,
+    'module.silent': { target: 'reinitialising', actions: { type: 'log', params: ({ event }: { event: EvseStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) } },
+  },
+} as const;
 
 export const evseStationMachine = setup({
   types: {
@@ -89,7 +109,7 @@ export const evseStationMachine = setup({
     events: {} as EvseStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
+  actors: { hciSequence, liveness: livenessWatch, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
   actions: {
     ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord),
     sample: emit(({ event }) => {
@@ -122,6 +142,7 @@ export const evseStationMachine = setup({
   invoke: { id: 'charger', src: 'charger', systemId: 'charger', input: ({ context }) => ({ clock: context.clock, config: context.config.charger }) },
   on: {
     'station.emit': { actions: 'reemit' },
+    'hci.tolerated': { actions: 'logTolerated' },
     'charger.sample': { actions: 'sample' },
     'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
@@ -132,7 +153,7 @@ export const evseStationMachine = setup({
   states: {
     initialising: initialisingState('evseStation', cleanupSteps),
     running: {
-      ...runningCommon('EVSE'),
+      ...evseRunning,
       initial: 'starting',
       states: {
         starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },

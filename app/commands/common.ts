@@ -8,6 +8,7 @@ import { CliError, EXIT } from '../cli.js';
 import { cliEnv, loadDotenvOnce } from '../config.js';
 import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';
+import { checkWritable } from '../output-files.js';
 import { DEFAULT_RECORDS_FILE } from '../records.js';
 import type { ControlSettings } from '../control/index.js';
 import { type OcppSettings, splitOcppUrl } from '../ocpp/url.js';
@@ -114,6 +115,9 @@ export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
   if (!Number.isInteger(sessions) || sessions < 0) throw new CliError(`--sessions must be a whole number >= 0, got "${flags.sessions}"`, EXIT.usage);
   const records = flags.records === false ? undefined : (flags.records ?? cliEnv('RECORDS', env) ?? DEFAULT_RECORDS_FILE);
   const capture = flags.capture ?? cliEnv('CAPTURE', env);
+  // Refused now, in one line, rather than after a session (records) or mid-run (capture).
+  if (records) checkWritable(records, 'session records');
+  if (capture) checkWritable(capture, 'capture');
   const inspectRaw = flags.inspect ?? cliEnv('INSPECT', env);
   let inspect: number | undefined;
   if (inspectRaw === true) inspect = DEFAULT_INSPECT_PORT;

@@ -1,0 +1,91 @@
+/**
+ * One fuzzed session (issue 12 item 13): both stations on the simulated pair, virtual clock, with
+ * faults drawn from a seed: drops, duplicates, corruption and delays on both links, busy answers
+ * from both modules, and sometimes an unplug, a PLC loss or a module that stops answering in a
+ * random phase. Shared by the CI slice (test/sim/fuzz-sessions.test.ts) and the campaign
+ * (bench/fuzz-sessions.ts). The verdict: the session ends safe (commanded output 0), and a V2G
+ * session that started has a record.
+ */
+import { commandedOutput } from '../../machines/charger.js';
+import { createHciClient } from '../../machines/hci-client.js';
+import { evConfig, evseConfig } from '../../machines/index.js';
+import { type FaultConfig, type LinkFaults, createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { SESSION_PHASES } from '../../sim/phases.js';
+import { createPrng, type Prng } from '../../sim/prng.js';
+import { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, startStations } from './stations.js';
+
+export interface FuzzVerdict {
+  seed: number;
+  faults: FaultConfig;
+  sessionStarted: boolean;
+  recorded: boolean;
+  outputV: number;
+  outputA: number;
+  /** What went wrong, or undefined when the session ended safe. */
+  problem?: string;
+}
+
+function linkFaults(rng: Prng): LinkFaults {
+  return {
+    dropRate: rng.next() * 0.02,
+    duplicateRate: rng.next() * 0.03,
+    corruptRate: rng.next() * 0.01,
+    delayRate: rng.next() * 0.05,
+    delayMs: [1, rng.int(5, 120)],
+  };
+}
+
+const pick = <T>(rng: Prng, xs: readonly T[]): T => xs[rng.int(0, xs.length - 1)] as T;
+
+export function fuzzFaults(seed: number): FaultConfig {
+  const rng = createPrng(seed);
+  const phases = SESSION_PHASES.filter((p) => p !== 'idle');
+  return {
+    seed,
+    links: { evse: linkFaults(rng), ev: linkFaults(rng) },
+    modules: {
+      evse: { busyRate: rng.next() * 0.05, ...(rng.chance(0.1) ? { stopAnswering: { phase: pick(rng, phases) } } : {}) },
+      ev: { busyRate: rng.next() * 0.05 },
+    },
+    ...(rng.chance(0.15) ? { unplugIn: pick(rng, phases) } : {}),
+    ...(rng.chance(0.1) ? { losePlcLinkIn: pick(rng, phases) } : {}),
+  };
+}
+
+/** Runs one fuzzed session to its end (or `limitMs` of virtual time) and judges it. */
+export async function fuzzSession(seed: number, limitMs = 900_000): Promise<FuzzVerdict> {
+  const faults = fuzzFaults(seed);
+  const clock = new VirtualClock(1_700_000_000_000);
+  const scenario = parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } }, cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null } });
+  const pair = createSimulatedPair({ clock, scenario, faults });
+  const evseClient = createHciClient({ transport: pair.evseHost, clock });
+  const evClient = createHciClient({ transport: pair.evHost, clock });
+  const s = startStations({
+    clock,
+    evseClient,
+    evClient,
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: { capacityWh: 1000, levelWh: 760, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 }, targetSocPercent: 80, slac: QUICK_SLAC }),
+  });
+  const phases = (): string[] => s.emitted.EVSE.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
+  const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
+  const settled = (): boolean =>
+    s.records('EVSE').length > 0 || /waitingForUnplug|failed|reinitialising/.test(state()) || (phases().includes('slac') && state().includes('waitingForVehicle'));
+  await clock.runUntil(settled, limitMs, 50);
+  // Let the end of the session play out (afterSession, Stop Charging) before judging.
+  await clock.runUntil(() => false, 10_000, 100);
+  const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
+  const out = charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 };
+  const sessionStarted = phases().includes('sessionStarted');
+  const sessionState = (): string => JSON.stringify((s.evse.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown } } | undefined>).session?.getSnapshot().value ?? null);
+  const recorded = s.records('EVSE').length > 0;
+  let problem: string | undefined;
+  if (out.voltageV !== 0 || out.currentA !== 0) problem = `output not 0: ${out.voltageV} V ${out.currentA} A in ${state()}`;
+  else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state())) problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
+  else if (sessionStarted && !recorded) problem = `session started but not recorded (${state()})`;
+  s.evse.stop();
+  s.ev.stop();
+  await pair.close();
+  return { seed, faults, sessionStarted, recorded, outputV: out.voltageV, outputA: out.currentA, ...(problem ? { problem } : {}) };
+}

@@ -1,0 +1,75 @@
+/**
+ * Issue 12, item 8: module liveness in every phase. The EVSE module stops answering during SLAC
+ * matching, when the host expects nothing from it (it went unnoticed for 50 s): the station
+ * notices within 2 s by framing pings, takes the output to 0 and initialises the module again
+ * once it answers; a module that answers is left alone. Simulated pair, virtual clock.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandedOutput } from '../../machines/charger.js';
+import { createHciClient } from '../../machines/hci-client.js';
+import { evConfig, evseConfig } from '../../machines/index.js';
+import { type SimulatedPair, createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+
+const pairs: SimulatedPair[] = [];
+afterEach(async () => {
+  for (const p of pairs.splice(0)) await p.close();
+});
+
+function run() {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
+  pairs.push(pair);
+  const evseClient = createHciClient({ transport: pair.evseHost, clock });
+  const evClient = createHciClient({ transport: pair.evHost, clock });
+  let lastFromModule = 0;
+  let pings = 0;
+  pair.evse.traffic$.subscribe((t) => {
+    if (t.dir === 'tx') lastFromModule = t.at;
+  });
+  evseClient.traffic$.subscribe((t) => {
+    if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+  });
+  const s = startStations({
+    clock,
+    evseClient,
+    evClient,
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+  });
+  const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
+  const output = () => {
+    const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
+    return charger ? commandedOutput(charger.context) : undefined;
+  };
+  return { clock, pair, s, state, output, lastFromModule: () => lastFromModule, pings: () => pings };
+}
+
+describe('module liveness', () => {
+  it('a module that dies during SLAC matching is noticed within 2 s, then initialised again when it is back', async () => {
+    const r = run();
+    // Silent from the moment the station starts SLAC matching (the host waits for SlacMatched).
+    r.s.evse.on('*', (e) => {
+      if ((e as { type: string; phase?: string }).phase === 'slac') r.pair.evse.setSilent(true);
+    });
+    const warned = () => r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'));
+    expect(await r.clock.runUntil(warned, 120_000, 10)).toBe(true);
+    const detectedAfterMs = r.clock.now() - r.lastFromModule();
+    expect(detectedAfterMs).toBeLessThanOrEqual(2000);
+    expect(r.state()).toBe('"reinitialising"');
+    expect(r.output()?.voltageV ?? 0).toBe(0);
+
+    // Back: the station initialises it again and runs.
+    r.pair.evse.setSilent(false);
+    expect(await r.clock.runUntil(() => r.state().includes('running'), 60_000, 100)).toBe(true);
+  });
+
+  it('a module that answers is only pinged while nothing else comes from it, and the session runs', async () => {
+    const r = run();
+    expect(await r.clock.runUntil(() => r.s.records('EVSE').length >= 1, 3_600_000, 100)).toBe(true);
+    expect(r.s.records('EVSE')[0]?.error).toBeUndefined();
+    expect(r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'))).toBe(false);
+    expect(r.pings()).toBeGreaterThan(0);
+  });
+});
