@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import type { EvConfig } from '../machines/config.js';
-import { CliError, EXIT } from './cli.js';
+import { CliError, EXIT } from './exit.js';
 import { type CertificateProviderSetting, certificateProviderSchema } from './pnc/config.js';
 
 export type Role = 'EVSE' | 'EV';

@@ -11,7 +11,7 @@ import type { Transport } from '../transports/transport.js';
 import { type Clock, VirtualClock } from '../util/clock.js';
 import { type PromptIo, promptAuthorization, ttyLineReader } from './authorize.js';
 import { PcapWriter, parseMac } from './capture.js';
-import { EXIT } from './cli.js';
+import { EXIT } from './exit.js';
 import type { StationSettings } from './config.js';
 import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';

@@ -10,7 +10,7 @@ import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario } from '../../sim/index.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { ConfigError, type Role, type StationSettings, loadStations } from '../config.js';
 import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';
