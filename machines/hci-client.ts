@@ -17,7 +17,7 @@ import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/cata
 import { STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
 import type { Transport } from '../transports/transport.js';
-import type { Clock, TimerId } from '../util/clock.js';
+import { type Clock, type TimerId, hostNow } from '../util/clock.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
 
 /** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
@@ -226,7 +226,7 @@ class Client implements HciClientHandle {
     this.traffic$.next(record('rx', at, bytes, decoded));
     if (decoded.ok && decoded.message.direction === 'status' && frame.subId >= FIRST_STATUS_SUB_ID) {
       const m = decoded.message;
-      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
+      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
     }
     // Anything else (a late response to a timed-out request, an unknown message) is only logged.
   }
