@@ -16,6 +16,7 @@ import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
+import { EVSE_STATION_SYSTEM_ID } from './v2g-evse-session.js';
 
 export interface EvseStationOptions {
   client: HciClient;
@@ -40,6 +41,7 @@ export interface EvStationOptions {
 export function createEvseStation(options: EvseStationOptions) {
   const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
   const actor = createActor(evseStationMachine, {
+    systemId: EVSE_STATION_SYSTEM_ID,
     input: { client: options.client, clock: options.clock, config: options.config, policy, ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}) },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),

@@ -120,13 +120,17 @@ function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined
   return system.get('charger') as ChargerRef | undefined;
 }
 
+/** The system ID of the EVSE station actor (machines/index.ts), which this session reports to. */
+export const EVSE_STATION_SYSTEM_ID = 'evseStation';
+
 /**
  * Events to the station, when there is one: @xstate/graph traverses this machine without a parent
- * (test/machines-model.test.ts), so presentation events must not require one.
+ * (test/machines-model.test.ts), so presentation events must not require one. The station is
+ * found by its system ID (public API), not through XState's private `_parent`.
  */
 function toParent(enqueue: Enqueue, self: unknown, event: ChildEmit | StationEmitted): void {
-  const parent = (self as { _parent?: AnyActorRef })._parent;
-  if (parent) enqueue.sendTo(parent, event);
+  const station = (self as AnyActorRef).system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined;
+  if (station) enqueue.sendTo(station, event);
 }
 
 /** Events to the charger go through `enqueue.sendTo` (never `.send()` inside an action). */
