@@ -2,7 +2,7 @@
  * The `freev2g` command line. Each sub-command lives in app/commands/<name>.ts and exports
  * `register(program)`; this file only assembles them and maps failures to exit codes.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './exit.js';
 
@@ -21,7 +21,9 @@ const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
 
 /** The package's version, from package.json (one source; `freev2g --version`). */
 export function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  // ../ from app/cli.ts, ../../ from the bundle in dist/cli/.
+  const at = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find((u) => existsSync(u));
+  const pkg = JSON.parse(readFileSync(at ?? new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../exit.js';
-import { DISSECTOR_PATH } from '../wireshark/dissector.js';
+import { DISSECTOR_PATH } from '../dissector.js';
 
 /** Wireshark's personal Lua plugin folder on Linux and macOS (Help > About > Folders). */
 export function pluginFolder(home = homedir()): string {

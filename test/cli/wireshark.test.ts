@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ControlPilot, encodeRequest } from '../../codec/catalog.js';
 import { PcapWriter, wrapEthernet } from '../../app/capture.js';
-import { DISSECTOR_PATH, generateDissector } from '../../app/wireshark/dissector.js';
+import { DISSECTOR_PATH, generateDissector } from '../../app/dissector.js';
 import { runCli, tmp } from '../app-helpers.js';
 
 const run = promisify(execFile);

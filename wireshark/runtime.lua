@@ -1,5 +1,5 @@
 -- The fixed part of the dissector: it reads the tables above (MODULES, MESSAGES, ...), which
--- app/wireshark/dissector.ts generates from codec/catalog.ts. Wireshark 3.6+ (Lua 5.2+).
+-- app/dissector.ts generates from codec/catalog.ts. Wireshark 3.6+ (Lua 5.2+).
 
 local proto = Proto("whitebeet", "WHITE-beet HCI")
 
