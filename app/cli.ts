@@ -2,39 +2,30 @@
  * The `freev2g` command line. Each sub-command lives in app/commands/<name>.ts and exports
  * `register(program)`; this file only assembles them and maps failures to exit codes.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-
-/**
- * Exit codes (documented in docs/service.md and the README): 0 done (also after a clean stop on
- * SIGINT/SIGTERM), 1 other failure (or a frame `decode` could not read), 2 bad usage, 3 bad
- * configuration, 4 transport (interface, permissions, library), 5 a session ended on an error,
- * 130 a second signal cut the clean stop short.
- */
-export const EXIT = { ok: 0, failure: 1, usage: 2, config: 3, transport: 4, session: 5, interrupted: 130 } as const;
-
-/** An expected failure: printed as one line, no stack. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.failure,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+import { CliError, EXIT } from './exit.js';
 
 type Registrar = (program: Command) => void;
 
 /** Sub-commands, loaded lazily so `decode` does not pay for the machines and vice versa. */
 const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
-  // Each helper adds its command module here.
   () => import('./commands/decode.js'),
   () => import('./commands/sim.js'),
   () => import('./commands/eth.js'),
   () => import('./commands/spi.js'),
   () => import('./commands/certs.js'),
   () => import('./commands/module-sim.js'),
+  () => import('./commands/wireshark.js'),
 ];
+
+/** The package's version, from package.json (one source; `freev2g --version`). */
+export function packageVersion(): string {
+  // ../ from app/cli.ts, ../../ from the bundle in dist/cli/.
+  const at = ['../package.json', '../../package.json'].map((p) => new URL(p, import.meta.url)).find((u) => existsSync(u));
+  const pkg = JSON.parse(readFileSync(at ?? new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
 
 /**
  * When a command is done, the process should end even if a native handle lingers (node-pcap
@@ -58,6 +49,7 @@ export async function main(argv: string[]): Promise<number> {
 async function run(argv: string[]): Promise<number> {
   const program = new Command('freev2g')
     .description('Drive WHITE-beet ISO 15118 modules (EVSE and EV) over HCI, or a simulated pair')
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .exitOverride()
     // Usage errors in one line, like every other error: "freev2g: unknown option '--x' (see --help)".
     .configureOutput({ outputError: (str, write) => write(`freev2g: ${str.trim().replace(/^error: /, '')} (see --help)\n`) });

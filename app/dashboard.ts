@@ -11,7 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocketServer } from 'ws';
-import { CliError, EXIT } from './cli.js';
+import { CliError, EXIT } from './exit.js';
 import { toJsonLine } from './output/json.js';
 
 export const DEFAULT_INSPECT_PORT = 5173;

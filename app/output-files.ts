@@ -5,7 +5,7 @@
  * costs that output (one clear line, once until it works again); charging goes on unaffected.
  */
 import { closeSync, existsSync, openSync, unlinkSync } from 'node:fs';
-import { CliError, EXIT } from './cli.js';
+import { CliError, EXIT } from './exit.js';
 
 const reason = (e: unknown): string => {
   const err = e as NodeJS.ErrnoException;

@@ -11,11 +11,12 @@ import type { Transport } from '../transports/transport.js';
 import { type Clock, VirtualClock } from '../util/clock.js';
 import { type PromptIo, promptAuthorization, ttyLineReader } from './authorize.js';
 import { PcapWriter, parseMac } from './capture.js';
-import { EXIT } from './cli.js';
+import { EXIT } from './exit.js';
+import { figuresTracker } from './figures.js';
 import type { StationSettings } from './config.js';
 import { type Dashboard, startDashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
-import { type SessionFigures, type SummaryEntry, summaryTables } from './output/summary.js';
+import { type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { SessionJournal, interruptedRecord, journalPathFor } from './journal.js';
@@ -109,39 +110,6 @@ function promptIo(reporter: Reporter): PromptIo {
     show: (text) => reporter.setPrompt(text),
     readLine: ttyLineReader(process.stdin),
     log: (text) => reporter.info(text),
-  };
-}
-
-const CHARGE_LOOP_STATUS = /(Dc|Ac)ChargeParametersChanged$/;
-const PARAMETER_UPDATE = /Update(Dc|Ac)ChargingParameters$/;
-
-/**
- * Charge-loop figures of the session in progress, per station: status messages handled and
- * updates sent while the station is charging (from its HCI traffic), and the peak power sampled.
- */
-function figuresTracker(phaseOf: (key: string) => string | undefined) {
-  const current = new Map<string, SessionFigures>();
-  const of = (key: string): SessionFigures => {
-    let f = current.get(key);
-    if (!f) current.set(key, (f = { chargeLoopMessages: 0, parameterUpdates: 0, peakPowerW: 0 }));
-    return f;
-  };
-  return {
-    traffic(key: string, t: TrafficRecord): void {
-      const m = t.message;
-      if (!m || phaseOf(key) !== 'charging') return;
-      if (t.dir === 'rx' && m.direction === 'status' && CHARGE_LOOP_STATUS.test(m.message)) of(key).chargeLoopMessages++;
-      else if (t.dir === 'tx' && m.direction === 'request' && PARAMETER_UPDATE.test(m.message)) of(key).parameterUpdates++;
-    },
-    event(key: string, ev: StationEmitted): void {
-      if (ev.type === 'sample') of(key).peakPowerW = Math.max(of(key).peakPowerW, ev.powerW);
-    },
-    /** The figures of the session that just ended (and a fresh count for the next). */
-    take(key: string): SessionFigures {
-      const f = of(key);
-      current.delete(key);
-      return f;
-    },
   };
 }
 

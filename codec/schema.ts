@@ -151,8 +151,25 @@ export type Shape =
   | { t: 'struct'; fields: ReadonlyArray<readonly [string, Shape]> }
   | { t: 'const'; value: number };
 
+/**
+ * How a type lies on the wire, for readers outside TypeScript (the Wireshark dissector that
+ * scripts/gen-dissector.ts writes from the catalog). `len`: the width of a length/count prefix,
+ * a fixed size, or 'rest' (up to the end of the payload). Types without a `wire` (hand-written
+ * ones whose layout depends on the bytes) are shown as opaque bytes.
+ */
+export type Wire =
+  | { w: 'int'; size: 1 | 2 | 4 | 8; signed: boolean; names?: readonly string[] }
+  | { w: 'bool' }
+  | { w: 'exp' }
+  | { w: 'const'; value: number }
+  | { w: 'bytes'; len: LenWidth | number | 'rest'; text: boolean }
+  | { w: 'array'; len: LenWidth | 'rest'; item: Wire }
+  | { w: 'optional'; presence: 'byte' | 'trailing'; item: Wire }
+  | { w: 'struct'; fields: ReadonlyArray<readonly [string, Wire]> };
+
 export interface Type<T> {
   readonly shape: Shape;
+  readonly wire?: Wire;
   read(r: Reader): T;
   write(w: Writer, v: T): void;
 }
@@ -179,6 +196,7 @@ function int(width: 'u8' | 's8' | 'u16' | 's16' | 'u32', min: number, max: numbe
   const get = READ[width];
   return {
     shape: { t: 'int', min, max },
+    wire: { w: 'int', size: width === 'u32' ? 4 : width === 'u16' || width === 's16' ? 2 : 1, signed: width[0] === 's' },
     read(r) {
       const v = get(r);
       if (v < min || v > max) throw new SchemaError('range', r.path, `${v} is outside ${min}..${max}`);
@@ -203,6 +221,7 @@ export const u32 = int('u32', 0, 0xffffffff);
  */
 export const u64: Type<number> = {
   shape: { t: 'int', min: 0, max: Number.MAX_SAFE_INTEGER },
+  wire: { w: 'int', size: 8, signed: false },
   read(r: Reader) {
     const hi = r.u32();
     const lo = r.u32();
@@ -226,12 +245,14 @@ export const u16Range = (min: number, max: number): Type<number> => int('u16', m
  * bounds the range (values outside it are a typed 'range' error, as the manual's "uint8 (0-6)").
  */
 export function enumU8<const N extends readonly string[]>(names: N): Type<number> & { names: N } {
-  return { ...int('u8', 0, names.length - 1), names };
+  const base = int('u8', 0, names.length - 1);
+  return { ...base, wire: { w: 'int', size: 1, signed: false, names }, names };
 }
 
 /** boolean: one byte, 0x00 false, 0x01 true; anything else is malformed. */
 export const bool: Type<boolean> = {
   shape: { t: 'bool' },
+  wire: { w: 'bool' },
   read(r) {
     const v = r.u8();
     if (v > 1) throw new SchemaError('range', r.path, `boolean byte 0x${v.toString(16)} is neither 0 nor 1`);
@@ -246,6 +267,7 @@ export const bool: Type<boolean> = {
 export function constU8(value: number): Type<number> {
   return {
     shape: { t: 'const', value },
+    wire: { w: 'const', value },
     read(r) {
       const v = r.u8();
       if (v !== value) throw new SchemaError('range', r.path, `expected 0x${value.toString(16)}, got 0x${v.toString(16)}`);
@@ -322,6 +344,7 @@ export function numberToExp(n: number): RawExponential {
 
 export const exponential: Type<Exponential> = {
   shape: { t: 'exp' },
+  wire: { w: 'exp' },
   read(r) {
     const value = r.s16();
     const exponent = r.s8();
@@ -356,6 +379,7 @@ function writeLen(w: Writer, width: LenWidth, n: number): void {
 export function bytes(min: number, max: number, lenWidth: LenWidth = 'u8'): Type<Uint8Array> {
   return {
     shape: { t: 'bytes', min, max },
+    wire: { w: 'bytes', len: lenWidth, text: false },
     read(r) {
       const n = readLen(r, lenWidth);
       if (n < min || n > max) throw new SchemaError('length', r.path, `length ${n} is outside ${min}..${max}`);
@@ -373,6 +397,7 @@ export function bytes(min: number, max: number, lenWidth: LenWidth = 'u8'): Type
 export function fixedBytes(size: number): Type<Uint8Array> {
   return {
     shape: { t: 'bytes', min: size, max: size },
+    wire: { w: 'bytes', len: size, text: false },
     read(r) {
       return r.take(size);
     },
@@ -386,6 +411,7 @@ export function fixedBytes(size: number): Type<Uint8Array> {
 /** The bytes left in the payload (ping data, firmware update chunks). */
 export const restBytes: Type<Uint8Array> = {
   shape: { t: 'bytes', min: 0, max: 4000 },
+  wire: { w: 'bytes', len: 'rest', text: false },
   read(r) {
     return r.take(r.remaining);
   },
@@ -398,6 +424,7 @@ export const restBytes: Type<Uint8Array> = {
 export function bytesToEnd(max: number): Type<Uint8Array> {
   return {
     shape: { t: 'bytes', min: 0, max },
+    wire: { w: 'bytes', len: 'rest', text: false },
     read(r) {
       if (r.remaining > max) throw new SchemaError('length', r.path, `length ${r.remaining} is outside 0..${max}`);
       return r.take(r.remaining);
@@ -431,6 +458,7 @@ export function string(min: number, max: number, lenWidth: LenWidth = 'u8'): Typ
   const raw = bytes(min, max, lenWidth);
   return {
     shape: { t: 'string', min, max },
+    wire: { w: 'bytes', len: lenWidth, text: true },
     read(r) {
       return latin1(raw.read(r));
     },
@@ -449,6 +477,7 @@ export function string(min: number, max: number, lenWidth: LenWidth = 'u8'): Typ
 export function fixedString(size: number): Type<string> {
   return {
     shape: { t: 'string', min: size, max: size },
+    wire: { w: 'bytes', len: size, text: true },
     read(r) {
       return latin1(r.take(size));
     },
@@ -474,6 +503,7 @@ export function zeroPad(text: string, size: number): string {
 export function array<T>(item: Type<T>, min: number, max: number, countWidth: LenWidth = 'u8'): Type<T[]> {
   return {
     shape: { t: 'array', min, max, item: item.shape },
+    ...(item.wire ? { wire: { w: 'array', len: countWidth, item: item.wire } } : {}),
     read(r) {
       const n = readLen(r, countWidth);
       if (n < min || n > max) throw new SchemaError('length', r.path, `count ${n} is outside ${min}..${max}`);
@@ -508,6 +538,7 @@ function writeItems<T>(w: Writer, item: Type<T>, v: T[]): void {
 export function repeatToEnd<T>(item: Type<T>, max: number): Type<T[]> {
   return {
     shape: { t: 'array', min: 0, max, item: item.shape },
+    ...(item.wire ? { wire: { w: 'array', len: 'rest', item: item.wire } } : {}),
     read(r) {
       const base = r.path;
       const out: T[] = [];
@@ -533,6 +564,7 @@ export function repeatToEnd<T>(item: Type<T>, max: number): Type<T[]> {
 export function optional<T>(item: Type<T>): Type<T | undefined> {
   return {
     shape: { t: 'optional', item: item.shape },
+    ...(item.wire ? { wire: { w: 'optional', presence: 'byte', item: item.wire } } : {}),
     read(r) {
       const flag = r.u8();
       if (flag === 0) return undefined;
@@ -557,6 +589,7 @@ export function optional<T>(item: Type<T>): Type<T | undefined> {
 export function trailing<T>(item: Type<T>): Type<T | undefined> {
   return {
     shape: { t: 'optional', item: item.shape },
+    ...(item.wire ? { wire: { w: 'optional', presence: 'trailing', item: item.wire } } : {}),
     read(r) {
       return r.remaining === 0 ? undefined : item.read(r);
     },
@@ -567,6 +600,16 @@ export function trailing<T>(item: Type<T>): Type<T | undefined> {
 }
 
 type Fields = Record<string, Type<unknown>>;
+
+/** A struct's layout, as far as its fields describe theirs: after an opaque field, nothing is known. */
+function structWire(entries: Array<[string, Type<unknown>]>): { wire: Wire } {
+  const fields: Array<readonly [string, Wire]> = [];
+  for (const [k, t] of entries) {
+    fields.push([k, t.wire ?? { w: 'bytes', len: 'rest', text: false }]);
+    if (!t.wire) break;
+  }
+  return { wire: { w: 'struct', fields } };
+}
 
 /** Optional keys for fields whose type admits undefined, so literals need not spell them. */
 type StructValue<F extends Fields> = {
@@ -588,6 +631,7 @@ export function struct<F extends Fields>(fields: F): Struct<F> {
   return {
     fields,
     shape: { t: 'struct', fields: entries.map(([k, t]) => [k, t.shape] as const) },
+    ...structWire(entries),
     read(r) {
       const base = r.path;
       const out: Record<string, unknown> = {};

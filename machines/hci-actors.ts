@@ -8,7 +8,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, hostNow } from '../util/clock.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
 
 /** One command of a sequence; `tolerate` lists result codes that count as success (e.g. 0x05
@@ -97,7 +97,7 @@ export interface CommandRequest {
   fields?: unknown;
   /** Names the purpose, echoed in the result event. */
   tag: string;
-  /** Clock time of the status message this command answers (for reaction times). */
+  /** Host real time (hostNow) of the status message this command answers (for reaction times). */
   answersAt?: number;
   tolerate?: readonly number[];
   options?: RequestOptions;
@@ -141,7 +141,7 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
     if (stopped) return;
     const command = `${req.def.module}.${req.def.name}`;
     if (req.answersAt !== undefined) {
-      const reactionMs = input.clock.now() - req.answersAt;
+      const reactionMs = hostNow() - req.answersAt;
       if (reactionMs > longestReactionMs) {
         longestReactionMs = reactionMs;
         sendBack({ type: 'hci.reaction', tag: req.tag, command, reactionMs });

@@ -19,7 +19,7 @@ import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type Res
 import type { LayoutVariant } from '../codec/layouts.js';
 import { decodeStatusTolerant, describeTolerated } from '../codec/tolerant.js';
 import type { Transport } from '../transports/transport.js';
-import type { Clock, TimerId } from '../util/clock.js';
+import { type Clock, type TimerId, hostNow } from '../util/clock.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
 
 /** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
@@ -278,7 +278,7 @@ class Client implements HciClientHandle {
         // Bytes that do not mean what the layout says are not acted on (the notice names them).
         if (!st.usable) return;
       }
-      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at });
+      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
       return;
     }
     this.traffic$.next(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));

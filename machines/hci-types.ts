@@ -22,6 +22,8 @@ export interface StatusEvent {
   fields: Record<string, unknown>;
   /** Clock time the message arrived (set by the client; lets hosts measure their reaction). */
   at?: number;
+  /** Host real time it arrived (util/clock.ts hostNow): reaction times are measured in it. */
+  hostAt?: number;
 }
 
 export type HciErrorKind = 'result' | 'timeout' | 'closed' | 'encode' | 'desync';

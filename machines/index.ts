@@ -17,6 +17,7 @@ import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
+import { EVSE_STATION_SYSTEM_ID } from './v2g-evse-session.js';
 
 export interface EvseStationOptions {
   client: HciClient;
@@ -44,6 +45,7 @@ export interface EvStationOptions {
 export function createEvseStation(options: EvseStationOptions) {
   const policy = options.policy ?? policyFromConfig(options.config.authorization, options.ask);
   const actor = createActor(evseStationMachine, {
+    systemId: EVSE_STATION_SYSTEM_ID,
     input: {
       client: options.client,
       clock: options.clock,

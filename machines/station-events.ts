@@ -60,9 +60,9 @@ export interface SessionRecord {
   stopReason?: string;
   /** Set when it ended on an error: code and name (session error, HCI error, timeout...). */
   error?: { code?: number; name: string; detail?: string };
-  /** Longest gap between two parameter updates the host sent while energy flowed (ms). */
+  /** Longest gap between two parameter updates the host sent while energy flowed (ms, host real time: util/clock.ts hostNow). */
   longestUpdateGapMs: number;
-  /** Longest time from a status message to the host's answering command (ms). */
+  /** Longest time from a status message to the host's answering command (ms, host real time). */
   longestReactionMs: number;
   socStartPercent?: number;
   socEndPercent?: number;

@@ -12,9 +12,9 @@ import { type ActorRefFrom, type AnyActorRef, type EventObject, assign, enqueueA
 import { V2g } from '../codec/catalog.js';
 import type { CommandDef } from '../codec/message.js';
 import { ENERGY_TRANSFER_MODES, EV_SESSION_ERRORS, EVSE_STATUSES, PROTOCOLS, enumName } from '../codec/modules/v2g/common.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, hostNow } from '../util/clock.js';
 import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, currentForPower, reportedSoc } from './battery.js';
-import { type EvConfig, type BatteryConfig, macToBytes } from './config.js';
+import { type EvConfig, type BatteryConfig, bytesToHexId, macToBytes } from './config.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type ScheduleEntry, type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
@@ -63,7 +63,8 @@ const TOLERATE = [UNEXPECTED_MESSAGE, WRONG_STATE] as const;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
-const at = (e: unknown): number | undefined => (e as StatusEvent).at;
+/** When the status message arrived, in host real time (reaction times are real time). */
+const at = (e: unknown): number | undefined => (e as StatusEvent).hostAt;
 const isDc = (mode: number | undefined): boolean => mode === undefined || mode <= 3;
 const hasDc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m <= 3);
 const hasAc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m >= 4);
@@ -250,8 +251,9 @@ export const v2gEvSessionMachine = setup({
       const now = context.clock.now();
       const b = batteryNow(system, context.config.battery, now);
       const soc = reportedSoc(b);
-      const gap = context.lastUpdateAt === undefined ? 0 : now - context.lastUpdateAt;
-      enqueue.assign({ lastUpdateAt: now, longestUpdateGapMs: Math.max(context.longestUpdateGapMs, gap) });
+      const hostAt = hostNow();
+      const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
+      enqueue.assign({ lastUpdateAt: hostAt, longestUpdateGapMs: Math.max(context.longestUpdateGapMs, gap) });
       if (soc >= context.config.targetSocPercent) {
         if (!context.stopChargingSent) {
           enqueue.sendParent(logEvent('EV', 'charging done'));
@@ -479,7 +481,8 @@ export function evSessionRecord(context: EvSessionContext, system: { get(id: str
     station: 'EV',
     startedAt: context.startedAt,
     endedAt: context.clock.now(),
-    evccId: context.config.evccId,
+    // As the EVSE records it (the bytes of Session Started in hex): one form in every record.
+    evccId: bytesToHexId(macToBytes(context.config.evccId)),
     ...(context.evseId !== undefined ? { evseId: context.evseId } : {}),
     ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
     ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),

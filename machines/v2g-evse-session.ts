@@ -24,7 +24,7 @@ import {
   enumName,
 } from '../codec/modules/v2g/common.js';
 import { AuthorizationResult, CableCheckResult } from '../codec/modules/v2g/evse.js';
-import type { Clock } from '../util/clock.js';
+import { type Clock, hostNow } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
 import { type CertificateAnswer, type CertificateProvider, certificateAnswerLogic } from './certificate-provider.js';
 import { type Contract, describeContract, paymentSelection } from './contract.js';
@@ -94,7 +94,8 @@ const WRONG_STATE = 0x11;
 
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
-const at = (e: unknown): number | undefined => (e as StatusEvent).at;
+/** When the status message arrived, in host real time (reaction times are real time). */
+const at = (e: unknown): number | undefined => (e as StatusEvent).hostAt;
 const isDc = (mode: number | undefined): boolean => mode === undefined || mode <= 3;
 /** Present values go out with one decimal (exponential keeps 4-5 significant digits). */
 const round1 = (v: number): number => Math.round(v * 10) / 10;
@@ -119,13 +120,17 @@ function chargerOf(system: { get(id: string): unknown }): ChargerRef | undefined
   return system.get('charger') as ChargerRef | undefined;
 }
 
+/** The system ID of the EVSE station actor (machines/index.ts), which this session reports to. */
+export const EVSE_STATION_SYSTEM_ID = 'evseStation';
+
 /**
  * Events to the station, when there is one: @xstate/graph traverses this machine without a parent
- * (test/machines-model.test.ts), so presentation events must not require one.
+ * (test/machines-model.test.ts), so presentation events must not require one. The station is
+ * found by its system ID (public API), not through XState's private `_parent`.
  */
 function toParent(enqueue: Enqueue, self: unknown, event: ChildEmit | StationEmitted): void {
-  const parent = (self as { _parent?: AnyActorRef })._parent;
-  if (parent) enqueue.sendTo(parent, event);
+  const station = (self as AnyActorRef).system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined;
+  if (station) enqueue.sendTo(station, event);
 }
 
 /** Events to the charger go through `enqueue.sendTo` (never `.send()` inside an action). */
@@ -286,9 +291,10 @@ export const v2gEvseSessionMachine = setup({
       } else {
         enqueue.sendTo('commander', { ...command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt), ...updateOptions(context.config.updateIntervalMs) });
       }
-      const gap = context.lastUpdateAt === undefined ? 0 : now - context.lastUpdateAt;
+      const hostAt = hostNow();
+      const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
       enqueue.assign({
-        lastUpdateAt: now,
+        lastUpdateAt: hostAt,
         longestUpdateGapMs: context.energyFlowing ? Math.max(context.longestUpdateGapMs, gap) : context.longestUpdateGapMs,
       });
     }),

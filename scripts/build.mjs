@@ -18,7 +18,7 @@ import { build } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 /** Folders of run-time data, relative to the package root; each lands at dist/<folder>. */
-const ASSETS = ['config', 'web', 'sim/scenarios'];
+const ASSETS = ['config', 'web', 'sim/scenarios', 'wireshark'];
 /** Optional native packages (and ws's optional accelerators): resolved at run time, never bundled. */
 const NATIVE = ['pcap', 'spi-device', 'onoff', 'epoll', 'bufferutil', 'utf-8-validate'];
 

@@ -64,14 +64,14 @@ describe('summary table', () => {
   });
   it('one column per station with the charge-loop figures', () => {
     const lines = summaryTables([
-      { record: record('EV'), figures: { chargeLoopMessages: 3400, parameterUpdates: 750, peakPowerW: 12_000 } },
-      { record: record('EVSE'), figures: { chargeLoopMessages: 3400, parameterUpdates: 7100, peakPowerW: 12_000 } },
+      { record: record('EV'), figures: { chargeLoopMessages: 3400, parameterUpdates: 750, peakPowerW: 12_000, peakVoltageV: 200, peakCurrentA: 60 } },
+      { record: record('EVSE'), figures: { chargeLoopMessages: 3400, parameterUpdates: 7100, peakPowerW: 12_000, peakVoltageV: 200, peakCurrentA: 60 } },
     ]);
     expect(lines[0]).toMatch(/^Session summary\s+EVSE\s+EV$/);
     const row = (label: string): string => lines.find((l) => l.startsWith(label)) ?? '';
     expect(row('duration')).toMatch(/12 min 34 s\s+12 min 34 s/);
     expect(row('SOC')).toMatch(/90 -> 95 %/);
-    expect(row('peak')).toMatch(/200 V, 60\.0 A, 12\.0 kW/);
+    expect(row('peak')).toMatch(/12\.0 kW \(200 V, 60\.0 A\)/);
     expect(row('stopped')).toMatch(/shutdown\s+targetSocReached/);
     expect(row('parameter updates')).toMatch(/7100 sent\s+750 sent/);
     expect(row('longest reaction')).toMatch(/1\.3 ms/);

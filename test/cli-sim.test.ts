@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readRecords } from '../app/records.js';
-import { type CliRun, runCli, runCliInPty, tmp } from './app-helpers.js';
+import { type CliRun, ROOT, runCli, runCliInPty, tmp } from './app-helpers.js';
 
 interface JsonLine {
   at: string;
@@ -89,6 +89,10 @@ describe('freev2g sim', () => {
     expect(r.code).toBe(0);
     const n = r.stdout.split('\n').filter((l) => l.endsWith('"DC Charge Parameters Changed" received')).length;
     expect(n).toBeGreaterThan(1000);
+    // The README's figure for `sim -v` is what runs (within a quarter): it said ~3000 for ~6900.
+    const claimed = /npx freev2g sim -v .*\(~([\d,]+) lines\)/.exec(readFileSync(join(ROOT, 'README.md'), 'utf8'))?.[1];
+    const lines = r.stdout.split('\n').length;
+    expect(Math.abs(lines - Number(claimed?.replace(',', ''))) / lines, `README says ~${claimed}, ran ${lines}`).toBeLessThan(0.25);
   }, 120_000);
 
   it('JSON log mode: every line parses, phases come in order, the summary holds the records', () => {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CliError, EXIT } from '../app/cli.js';
+import { CliError, EXIT } from '../app/exit.js';
 import type { HardwareFlags } from '../app/commands/hardware.js';
 import { openRealSpi, runSpi, type SpiFlags, type SpiOpener } from '../app/commands/spi.js';
 import { createHciClient } from '../machines/hci-client.js';

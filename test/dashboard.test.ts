@@ -51,6 +51,10 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
     const page = await browser.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    // Console errors too: the page logged a 404 (the browser's favicon request) before it named one.
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+    });
     await page.goto(address);
     await page.waitForSelector('#conn.on', { timeout: 10_000 });
 

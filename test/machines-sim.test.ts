@@ -101,6 +101,8 @@ describe('stations on the simulated pair', () => {
     expect(evseRec).toMatchObject({ protocol: 'ISO15118-2', energyTransferMode: 'dcCore', evccId: '000101637731', stopReason: 'evStopped' });
     expect(evseRec?.error).toBeUndefined();
     expect(evRec).toMatchObject({ stopReason: 'targetSocReached', socStartPercent: 50 });
+    // One EVCC ID form in every record (the EV's was "00:01:01:63:77:31").
+    expect(evRec?.evccId).toBe(evseRec?.evccId);
     expect(evRec?.socEndPercent).toBeGreaterThanOrEqual(80);
     expect(evseRec?.energyDeliveredWh).toBeGreaterThan(250);
     expect(evseRec?.longestUpdateGapMs).toBeLessThanOrEqual(250);

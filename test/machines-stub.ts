@@ -4,6 +4,7 @@
  */
 import { Subject } from 'rxjs';
 import { type AnyActorLogic, type AnyEventObject, assign, createActor, setup } from 'xstate';
+import { EVSE_STATION_SYSTEM_ID } from '../machines/v2g-evse-session.js';
 import type { CommandDef, RequestOf, ResponseOf } from '../codec/message.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from '../machines/hci-types.js';
 import { type VirtualClock, flushMicrotasks } from '../util/clock.js';
@@ -74,7 +75,8 @@ export function harness(logic: AnyActorLogic, input: unknown, clock: VirtualCloc
     ],
     on: { '*': { actions: assign({ events: ({ context, event }) => [...context.events, event] }) } },
   });
-  const actor = createActor(parent, { clock });
+  // The parent stands in for the station: the EVSE session reports to it by this system ID.
+  const actor = createActor(parent, { clock, systemId: EVSE_STATION_SYSTEM_ID });
   actor.start();
   return {
     actor,

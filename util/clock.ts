@@ -5,6 +5,16 @@
  */
 export type TimerId = number;
 
+/**
+ * Real time on the host (monotonic, ms), whichever clock drives the protocol. The deadline
+ * figures (longest gap between parameter updates, longest reaction to a status message) are
+ * measured in it: they are what a module on the wire sees, where a sped-up clock would multiply
+ * the host's jitter (x60: 17 ms of event-loop delay reads as 1 s) and a virtual one hide it.
+ */
+export function hostNow(): number {
+  return performance.now();
+}
+
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerId;

@@ -7,7 +7,7 @@ import { createHciClient } from '../../machines/hci-client.js';
 import { RealClock } from '../../util/clock.js';
 import { PcapWriter, parseMac } from '../capture.js';
 import { CertFileError, type CertListing, installCertificates, listCertificates, readCertBundle } from '../certs.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { DEFAULT_MAC, loadStation } from '../config.js';
 import { toJsonLine } from '../output/json.js';
 import { type Link, linkKind, openLink } from './link.js';

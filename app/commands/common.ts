@@ -4,7 +4,7 @@
  * (FREEV2G_LOG_FORMAT, FREEV2G_RECORDS, FREEV2G_CAPTURE, FREEV2G_INSPECT), read after .env.
  */
 import { type Command, Option } from 'commander';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { cliEnv, loadDotenvOnce } from '../config.js';
 import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';

@@ -9,7 +9,7 @@ import { resultCodeName } from '../../codec/message.js';
 import { Deframer, bytesToHex, hexToBytes, type DeframeItem } from '../../codec/frame.js';
 import { unwrapEthernet } from '../capture.js';
 import { readCapture } from '../pcapng.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { toJsonLine } from '../output/json.js';
 
 export interface DecodedLine {
@@ -103,6 +103,9 @@ function dropResyncNoise(items: DeframeItem[]): DeframeItem[] {
  * afresh (the unfinished one is reported), so one truncated frame does not swallow the rest.
  */
 export function decodeHexText(text: string, options: DescribeOptions = {}): DecodedLine[] {
+  const bad = /(?:0x|[0-9a-f\s:,-])*([^]?)/i.exec(text)?.[1];
+  // hexToBytes skips anything that is not a digit; here a stray character means a typo.
+  if (bad) throw new SyntaxError(`${JSON.stringify(bad)} is not a hex digit (separators: space , : -)`);
   const deframer = new Deframer();
   const out: DecodedLine[] = [];
   const flush = (): void => {
@@ -196,7 +199,7 @@ async function run(hex: string[], opts: DecodeOpts): Promise<void> {
     try {
       lines = decodeHexText(text, options);
     } catch (e) {
-      throw new CliError(`not hex: ${e instanceof Error ? e.message : String(e)}`, EXIT.usage);
+      throw new CliError(`not hex: ${e instanceof Error ? e.message : String(e)}`, EXIT.failure);
     }
   }
   for (const line of lines) process.stdout.write(`${toJsonLine(line)}\n`);
@@ -207,7 +210,7 @@ export function register(program: Command): void {
   program
     .command('decode')
     .description('Decode HCI frames (hex arguments, hex on stdin, or a pcap capture) into JSON lines')
-    .argument('[hex...]', 'frame bytes in hex, e.g. C0 29 40 00 00 01 01 14 C1 (several frames may follow each other)')
+    .argument('[hex...]', 'frame bytes in hex, e.g. C0 29 40 00 00 01 01 12 C1 (several frames may follow each other)')
     .option('--pcap <file>', 'read the frames from a pcap or pcapng capture (ethertype 0x6003, as written by --capture or Wireshark)')
     .option('--direction <dir>', 'decode commands as "request" (host to module) or "response"; default: guess')
     .option('--raw-exponentials', 'show exponential values as {value, exponent} instead of numbers')

@@ -5,7 +5,7 @@
  * process, each over its own transport filtered by its MAC; -r and -m narrow the selection.
  */
 import type { Command } from 'commander';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { DEFAULT_MAC } from '../config.js';
 import { addRunOptions, roleOf } from './common.js';
 import { type HardwareBaseFlags, type OpenLink, runHardware } from './hardware.js';

@@ -9,7 +9,7 @@ import { NetworkConfiguration } from '../../codec/catalog.js';
 import type { HciClient } from '../../machines/hci-types.js';
 import { type Transport, TransportError } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { ConfigError, type Role, type StationSettings, configOption, selectStations } from '../config.js';
 import { type RunResult, type RunStation, runStations } from '../run.js';
 import { type RunFlags, runSettings } from './common.js';

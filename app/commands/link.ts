@@ -4,7 +4,7 @@
  */
 import type { Transport } from '../../transports/transport.js';
 import type { Clock } from '../../util/clock.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { DEFAULT_MAC } from '../config.js';
 import { transportError } from './hardware.js';
 

@@ -1,5 +1,5 @@
 /**
- * `freev2g module-sim --role EVSE|EV --iface <if>`: serves one simulated WHITE-beet module over
+ * `freev2g module-sim --role EVSE|EV -i <if>`: serves one simulated WHITE-beet module over
  * raw Ethernet (manual 9.1, ethertype 0x6003), so a host (this project's `eth` command, the
  * Python reference) can talk to it as to real hardware. The other module of the virtual cable
  * is driven by this project's own station for the opposite role (machines/); when the machines
@@ -7,7 +7,7 @@
  * cable plugs in, and after every session it unplugs and plugs in again, so the module keeps
  * serving sessions until SIGINT/SIGTERM.
  */
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario, type Scenario, type SimulatedPair } from '../../sim/index.js';
 import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { ScriptedHost } from '../../sim/host-stub.js';
@@ -15,14 +15,16 @@ import { runEvStub, runEvseStub } from '../../sim/stub-stations.js';
 import { ENERGY_TRANSFER_MODES } from '../../codec/modules/v2g/common.js';
 import type { Transport } from '../../transports/transport.js';
 import { type Clock, RealClock } from '../../util/clock.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { roleOf } from './common.js';
 
 type Role = 'EVSE' | 'EV';
 
 interface ModuleSimFlags {
   role: string;
-  iface: string;
+  interface?: string;
+  /** Hidden alias of --interface. */
+  iface?: string;
   mac?: string;
   hostMac?: string;
   scenario?: string;
@@ -94,6 +96,8 @@ function driveWithStub(role: Role, pair: SimulatedPair, clock: Clock): void {
 }
 
 async function run(flags: ModuleSimFlags): Promise<void> {
+  const iface = flags.interface ?? flags.iface;
+  if (iface === undefined) throw new CliError("required option '-i, --interface <name>' not specified", EXIT.usage);
   const role = roleOf(flags.role);
   const other: Role = role === 'EVSE' ? 'EV' : 'EVSE';
   const speed = flags.speed === undefined ? 1 : Number(flags.speed);
@@ -106,14 +110,14 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   let eth: Transport & { ownMac: string };
   try {
     eth = await createEthTransport({
-      iface: flags.iface,
+      iface,
       role: 'module',
       clock,
       ...(flags.mac ? { ownMac: flags.mac } : {}),
       ...(flags.hostMac ? { peerMac: flags.hostMac } : {}),
     });
   } catch (e) {
-    throw new CliError(`${flags.iface}: ${e instanceof Error ? e.message : String(e)}`, EXIT.transport);
+    throw new CliError(`${iface}: ${e instanceof Error ? e.message : String(e)}`, EXIT.transport);
   }
   const pair = createSimulatedPair({
     clock,
@@ -122,7 +126,7 @@ async function run(flags: ModuleSimFlags): Promise<void> {
   });
   const served = role === 'EVSE' ? pair.evse : pair.ev;
   served.attach(eth);
-  out(`module-sim: simulated ${role} module (${role === 'EVSE' ? 'WHITE-beet-EI' : 'WHITE-beet-PI'}) on ${flags.iface}, MAC ${eth.ownMac}, firmware ${served.firmware}`);
+  out(`module-sim: simulated ${role} module (${role === 'EVSE' ? 'WHITE-beet-EI' : 'WHITE-beet-PI'}) on ${iface}, MAC ${eth.ownMac}, firmware ${served.firmware}`);
   pair.cable.events$.subscribe((e) => {
     if (e.type === 'plug' || e.type === 'unplug') out(`cable: ${e.type}`);
     else if (e.type === 'slac') out(`cable: SLAC ${e.side} ${e.result}`);
@@ -153,7 +157,9 @@ export function register(program: Command): void {
     .command('module-sim')
     .description('Serve one simulated WHITE-beet module over raw Ethernet; the other end of its virtual cable is driven by this project')
     .requiredOption('-r, --role <role>', 'the module to serve: EVSE (WHITE-beet-EI) or EV (WHITE-beet-PI)')
-    .requiredOption('-i, --iface <if>', 'network interface to serve on')
+    .option('-i, --interface <name>', 'network interface to serve on (required)')
+    // The name this option had before it was spelled like every other command's.
+    .addOption(new Option('--iface <name>').hideHelp())
     .option('-m, --mac <mac>', "the module's MAC address (default: the interface's)")
     .option('--host-mac <mac>', 'answer only this host (default: whichever host addresses the module)')
     .option('--scenario <file>', 'scenario (JSON, see sim/scenarios; or a built-in name)')

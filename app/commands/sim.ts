@@ -11,7 +11,7 @@ import type { Command } from 'commander';
 import { type Scenario, builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../../sim/index.js';
 import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { type Clock, RealClock, VirtualClock } from '../../util/clock.js';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 import { ConfigError, type Role, type StationSettings, cliEnv, loadStations } from '../config.js';
 import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';

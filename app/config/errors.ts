@@ -1,6 +1,6 @@
 /** Configuration errors: `<file or variable>: <key>: <what was expected>`, exit code EXIT.config. */
 import type { z } from 'zod';
-import { CliError, EXIT } from '../cli.js';
+import { CliError, EXIT } from '../exit.js';
 
 export class ConfigError extends CliError {
   constructor(message: string) {

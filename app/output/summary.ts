@@ -11,7 +11,10 @@ export interface SessionFigures {
   chargeLoopMessages: number;
   /** Update DC/AC Charging Parameters commands sent while charging. */
   parameterUpdates: number;
+  /** The sample of highest power: its power, voltage and current (one moment, so they agree). */
   peakPowerW: number;
+  peakVoltageV: number;
+  peakCurrentA: number;
 }
 
 export interface SummaryEntry {
@@ -38,12 +41,13 @@ const ROWS: Array<[string, (e: SummaryEntry) => string]> = [
     'SOC',
     (e) => (e.record.socStartPercent !== undefined && e.record.socEndPercent !== undefined ? `${e.record.socStartPercent.toFixed(0)} -> ${e.record.socEndPercent.toFixed(0)} %` : '-'),
   ],
-  ['peak', (e) => `${e.record.peakVoltageV.toFixed(0)} V, ${e.record.peakCurrentA.toFixed(1)} A, ${(e.figures.peakPowerW / 1000).toFixed(1)} kW`],
+  ['peak power', (e) => `${(e.figures.peakPowerW / 1000).toFixed(1)} kW (${e.figures.peakVoltageV.toFixed(0)} V, ${e.figures.peakCurrentA.toFixed(1)} A)`],
   ['stopped', (e) => stopText(e.record)],
   ['charge-loop messages', (e) => `${e.figures.chargeLoopMessages} handled`],
   ['parameter updates', (e) => `${e.figures.parameterUpdates} sent`],
-  ['longest update gap', (e) => `${Math.round(e.record.longestUpdateGapMs)} ms`],
-  ['longest reaction', (e) => `${e.record.longestReactionMs.toFixed(1)} ms`],
+  // Host real time (util/clock.ts hostNow), whatever the clock speed: what the module sees.
+  ['longest update gap', (e) => `${e.record.longestUpdateGapMs.toFixed(1)} ms real time`],
+  ['longest reaction', (e) => `${e.record.longestReactionMs.toFixed(1)} ms real time`],
 ];
 
 /** One table per session number: the n-th session of each station side by side. */

@@ -73,6 +73,7 @@ function int64(signed: boolean): Type<number> {
   const max = Number.MAX_SAFE_INTEGER;
   return {
     shape: { t: 'int', min, max },
+    wire: { w: 'int', size: 8, signed },
     read(r: Reader) {
       const b = r.take(8);
       const view = new DataView(b.buffer, b.byteOffset, 8);
@@ -223,6 +224,7 @@ function ranged(base: Type<number>, min: number, max: number): Type<number> {
   };
   return {
     shape: { t: 'int', min, max },
+    ...(base.wire ? { wire: base.wire } : {}),
     read(r) {
       const v = base.read(r);
       check(r.path, v);
