@@ -102,6 +102,9 @@ type Events =
   | { type: 'xstate.done.actor.policy'; output: boolean }
   | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 
+/** 18.10.13: in a DIN 70121 session the module limits a schedule entry's power to this. */
+const DIN_MAX_SCHEDULE_POWER_W = 32_767;
+
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 const WRONG_STATE = 0x11;
 
@@ -233,7 +236,8 @@ export const v2gEvseSessionMachine = setup({
       const fields = f(event);
       const mode = num(fields.selectedEnergyTransferMode);
       const dc = fields.dcParameters as { socPercent?: number } | undefined;
-      enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: dc.socPercent, socPercent: dc.socPercent } : {}) });
+      // A renegotiation selects the mode again: the session's start SOC stays the first one.
+      enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: context.socStartPercent ?? dc.socPercent, socPercent: dc.socPercent } : {}) });
       toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', fields));
       toParent(enqueue, self, logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
@@ -246,7 +250,12 @@ export const v2gEvseSessionMachine = setup({
     }),
     schedulesRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
-      const tuples = context.config.schedule.map((t) => ({ scheduleTupleId: t.scheduleTupleId, entries: t.entries.slice(0, maxEntries) }));
+      // DIN 70121 carries at most 32767 W per entry (18.10.13 note): say so rather than be cut.
+      const maxW = context.protocol === 'DIN70121' ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
+      const tuples = context.config.schedule.map((t) => ({
+        scheduleTupleId: t.scheduleTupleId,
+        entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),
+      }));
       enqueue.assign({ schedule: tuples });
       toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
       toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
@@ -681,7 +690,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     startedAt: context.startedAt,
     endedAt: context.clock.now(),
     ...(context.evccId !== undefined ? { evccId: context.evccId } : {}),
-    evseId: context.config.evseId,
+    // The ID the car was given: the DIN 70121 one in a DIN session (18.10.1).
+    evseId: context.protocol === 'DIN70121' ? context.config.evseIdDin : context.config.evseId,
     ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
     ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
     energyDeliveredWh: out.energyWh,
