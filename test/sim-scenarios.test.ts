@@ -3,7 +3,7 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinScenarioPath, loadScenario, parseScenario } from '../sim/index.js';
 
-const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', 'missed-deadline', 'pnc-cert-install'];
+const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', 'missed-deadline', 'pnc-cert-install', 'din-dc', 'renegotiate'];
 
 describe('scenarios (sim/scenarios/*.json, zod)', () => {
   it('ships the named scenarios, and each validates', async () => {
