@@ -57,6 +57,8 @@ export interface RunOptions {
   targetSocPercent?: number;
   /** Runs on each station's client before its station starts (eth: port mirror). */
   beforeStart?: (client: HciClient, station: RunStation) => Promise<void>;
+  /** Called for each station once it runs (the sim's scenario script drives it). */
+  onStation?: (station: RunStation, handle: StationHandle) => void;
   /** Called once the dashboard listens (tests read the URL from the output). */
   onDashboard?: (d: Dashboard) => void;
   /** Work left to do after the stations stopped (close the simulated pair...). */
@@ -261,6 +263,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       if (options.independent) handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !stopping ? stopFailed(st, handle) : undefined));
       void handle.done.then(() => onStationDone(st));
       handles.push(handle);
+      options.onStation?.(st, handle);
     }
     if (stopping) for (const h of handles) h.shutdown();
 

@@ -28,6 +28,7 @@ export type StationControlEvent =
   | { type: 'stopCharging' }
   | { type: 'station.disable' }
   | { type: 'station.enable' }
+  | { type: 'renegotiate' }
   | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number };
 
 export interface StationHandle {
@@ -36,7 +37,7 @@ export interface StationHandle {
   onEvent(fn: (ev: StationEmitted) => void): void;
   /** Stop charging and the module's services, then stop (the station's `shutdown` event). */
   shutdown(): void;
-  /** Hands a control event to the running station (ignored once it stopped). */
+  /** Hands a control event to the running station (ignored once it stopped; docs/machines.md). */
   send(event: StationControlEvent): void;
   /** Active states of a child machine by its systemId ('cp', 'slac', 'session'), if it runs. */
   childStates(systemId: string): string[] | undefined;
@@ -79,7 +80,8 @@ export async function startStation(options: StartStationOptions): Promise<Statio
   const ev = settings.ev;
   if (!ev) throw new Error(`${settings.source}: no ev section`);
   const actor: EvStationActor = createEvStation({ ...common, config: toEvConfig(ev) });
-  return wrap('EV', actor);
+  // The car takes stop and renegotiation requests; limits and availability are the EVSE's.
+  return wrap('EV', actor, (e) => (e.type === 'stopCharging' || e.type === 'renegotiate' ? actor.send(e) : undefined));
 }
 
 /** The part of an XState actor the handle uses (both station actors have it). */
@@ -91,7 +93,7 @@ interface StationActor {
   readonly system: { get(systemId: string): { getSnapshot(): { value?: unknown; status?: string } } | undefined };
 }
 
-/** `control` hands control events to stations that take them (EVSE); the EV station has none. */
+/** `control` hands control events to the station (the EV takes stopCharging and renegotiate). */
 function wrap(role: StationRole, actor: StationActor, control?: (event: StationControlEvent) => void): StationHandle {
   const done = new Promise<void>((resolve) => {
     const check = (): boolean => {

@@ -47,6 +47,8 @@ export type ChargerEvent =
   | { type: 'charger.stop' }
   | { type: 'charger.evLimits'; limits: Partial<EvLimits> & { socPercent?: number } }
   | { type: 'charger.targets'; voltageV: number; currentA: number }
+  /** The station's own limits change at run time (operator, load management): from now on. */
+  | { type: 'charger.limits'; maxPowerW?: number; maxCurrentA?: number }
   /** Limits and targets from one EV message in one event (the charge loop's hot path). */
   | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number };
 
@@ -166,6 +168,10 @@ export const chargerMachine = setup({
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
       return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
     }),
+    setLimits: assign(({ context, event }) => {
+      const { type: _, ...limits } = event as Extract<ChargerEvent, { type: 'charger.limits' }>;
+      return { ...now(context), config: { ...context.config, ...definedOnly(limits) } };
+    }),
     setTargets: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
       return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
@@ -191,6 +197,7 @@ export const chargerMachine = setup({
     'charger.evLimits': { actions: 'setEvLimits' },
     'charger.targets': { actions: 'setTargets' },
     'charger.ev': { actions: 'setEv' },
+    'charger.limits': { actions: 'setLimits' },
   },
   initial: 'off',
   states: {

@@ -32,6 +32,8 @@ export type EvStationEvent =
   | { type: 'shutdown' }
   /** Ask the EV to stop charging now (user request). */
   | { type: 'stopCharging' }
+  /** Ask for new schedules while charging (Stop Charging with renegotiation, 18.9.14). */
+  | { type: 'renegotiate' }
   | ChildEmit
   | BatterySample
   | SequenceEvent
@@ -141,7 +143,10 @@ export const evStationMachine = setup({
             input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config }),
             onDone: { target: 'afterSession', actions: 'sessionEnded' },
           },
-          on: { stopCharging: { actions: 'stopChargingNow' } },
+          on: {
+            stopCharging: { actions: 'stopChargingNow' },
+            renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'userRequest' }) },
+          },
           initial: 'active',
           states: {
             active: {

@@ -72,6 +72,10 @@ export interface SessionRecord {
   contract?: { emaid: string; certificateChain: string[] };
   /** EVSE: the last certificate installation/update request and how it was answered. */
   certificateService?: { kind: 'installation' | 'update'; outcome: 'success' | 'timeout' | 'certificateInvalid' };
+  /** Renegotiations during the session (EVSE side; absent when none). */
+  renegotiations?: number;
+  /** Closure type of the module's Session Stopped (EVSE side): 'pause' keeps it resumable. */
+  closure?: 'terminate' | 'pause';
 }
 
 export interface LogEvent {

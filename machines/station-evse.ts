@@ -7,7 +7,7 @@
  * Children (systemIds): charger (whole life), cp, slac (while running), session (per session).
  * Emits StationEmitted events (log, phase, sample, authorization, sessionEnded).
  */
-import { assign, emit, sendTo, setup } from 'xstate';
+import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
@@ -44,7 +44,12 @@ export type EvseStationEvent =
    */
   | { type: 'station.disable' }
   | { type: 'station.enable' }
-  /** Runtime limits (operator, backend): they reach the car through the session. */
+  /** Ask the EV to renegotiate while charging (EVSENotification ReNegotiation, 18.10.20). */
+  | { type: 'renegotiate' }
+  /**
+   * The station's limits change (operator, load management). They hold for the rest of the
+   * station's sessions and reach the car with the next parameter update (18.10.4/18.10.7).
+   */
   | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number }
   | ChildEmit
   | ChargerSample
@@ -117,6 +122,15 @@ export const evseStationMachine = setup({
       return { type: 'sample' as const, station: 'EVSE' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.powerW, energyWh: s.energyWh, ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}) };
     }),
     chargerOff: sendTo('charger', { type: 'charger.stop' }),
+    /** Limits set at run time hold for the next sessions too (they start from the config). */
+    keepLimits: enqueueActions(({ enqueue, context, event }) => {
+      const { type: _, ...limits } = event as Extract<EvseStationEvent, { type: 'setLimits' }>;
+      const charger = { ...context.config.charger };
+      if (limits.maxPowerW !== undefined) charger.maxPowerW = limits.maxPowerW;
+      if (limits.maxCurrentA !== undefined) charger.maxCurrentA = limits.maxCurrentA;
+      enqueue.assign({ config: { ...context.config, charger } });
+      enqueue.sendTo('charger', { type: 'charger.limits', ...limits });
+    }),
     cpHlc: sendTo('cp', { type: 'cp.hlc' }),
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
     slacStart: sendTo('slac', { type: 'slac.start' }),
@@ -148,6 +162,7 @@ export const evseStationMachine = setup({
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
     'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }] },
     'station.enable': { guard: ({ context }) => !context.available, actions: [assign({ available: true }), { type: 'log', params: { text: 'Station enabled' } }] },
+    setLimits: { actions: 'keepLimits' },
   },
   initial: 'initialising',
   states: {
@@ -194,6 +209,8 @@ export const evseStationMachine = setup({
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
             // Disabling ends the charging in progress through the same path as an operator stop.
             'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }, sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' })] },
+            renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'operatorRequest' }) },
+            setLimits: { actions: ['keepLimits', sendTo('session', ({ event }) => ({ ...event, type: 'session.setLimits' as const }))] },
           },
         },
         // Whatever happened, the output is 0 and the module stops listening before the next car.

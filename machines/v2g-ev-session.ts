@@ -15,6 +15,7 @@ import { ENERGY_TRANSFER_MODES, EV_SESSION_ERRORS, EVSE_STATUSES, PROTOCOLS, enu
 import { type Clock, hostNow } from '../util/clock.js';
 import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, currentForPower, reportedSoc } from './battery.js';
 import { type EvConfig, type BatteryConfig, bytesToHexId, macToBytes } from './config.js';
+import { acCurrentPerPhaseA, acFault, acParameters, acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type ScheduleEntry, type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
@@ -25,7 +26,11 @@ export interface EvSessionInput {
   config: EvConfig;
 }
 
-export type EvSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
+export type EvSessionCommand =
+  | { type: 'session.abort'; reason: string }
+  | { type: 'session.stopCharging'; reason: string }
+  /** EV-initiated renegotiation (Stop Charging with the renegotiation flag, 18.9.14). */
+  | { type: 'session.renegotiate'; reason: string };
 
 export interface EvSessionContext extends EvSessionInput {
   startedAt: number;
@@ -53,6 +58,11 @@ export interface EvSessionContext extends EvSessionInput {
   stopChargingSent: boolean;
   /** Resistor C asked for and not yet B again (the EV is asking for energy). */
   resistorC?: boolean;
+  /**
+   * Stop Charging went out with the renegotiation flag: the session goes on with new schedules
+   * and a new Power Delivery, without cable check and pre-charge (ISO 15118-2 renegotiation).
+   */
+  renegotiating?: boolean;
 }
 
 type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
@@ -116,17 +126,6 @@ function dcParameters(b: BatteryState, targetCurrentA: number) {
   };
 }
 
-function acParameters(b: BatteryState) {
-  const c = b.config;
-  return {
-    minVoltageV: 220,
-    minCurrentA: Math.max(1, c.minCurrentAcA),
-    minPowerW: 220 * Math.max(1, c.minCurrentAcA),
-    maxVoltageV: c.maxVoltageAcV,
-    maxCurrentA: c.maxCurrentAcA,
-    maxPowerW: c.maxPowerW,
-  };
-}
 
 /** The power the profile allows now (W): the last entry whose start has passed. */
 export function profilePowerW(profile: EvSessionContext['profile'], elapsedS: number, fallbackW: number): number {
@@ -220,9 +219,20 @@ export const v2gEvSessionMachine = setup({
       const maxI = num(fields.maxCurrentA);
       enqueue.assign({ acNominalVoltageV: nominal, acMaxCurrentA: maxI });
       enqueue.sendParent(logEvent('EV', '"AC Charge Parameter changed" received', 'info', fields));
-      const i = Math.min(maxI, context.config.battery.maxCurrentAcA);
-      sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominal, currentA: i });
-      if (fields.rcd === true) enqueue.sendParent(logEvent('EV', 'RCD fault reported by the EVSE', 'warn'));
+      const c = context.config.battery;
+      const phases = acPhases(context.energyTransferMode);
+      const elapsedS = (context.clock.now() - (context.chargingStartedAt ?? context.clock.now())) / 1000;
+      const i = acCurrentPerPhaseA({ nominalVoltageV: nominal, maxCurrentA: maxI }, c, profilePowerW(context.profile, elapsedS, c.maxPowerW), phases);
+      sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominal, currentA: i * phases });
+      // Reference Ev.py: an RCD fault or AC values outside the battery's range stop the car:
+      // Stop Charging while it charges, else Stop Session.
+      const fault = acFault({ nominalVoltageV: nominal, maxCurrentA: maxI, rcd: fields.rcd === true }, c, i);
+      if (!fault) return;
+      enqueue.sendParent(logEvent('EV', `AC values refused (${fault}): stopping`, 'warn'));
+      if (context.stopReason || context.stopChargingSent) return;
+      enqueue.assign({ stopReason: fault, stopChargingSent: true, renegotiating: false });
+      if (context.chargingStartedAt !== undefined) enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', at(event), TOLERATE));
+      else enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
     }),
     startCableCheck: enqueueActions(({ enqueue, event, system }) => {
       enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
@@ -236,13 +246,12 @@ export const v2gEvSessionMachine = setup({
     startCharging: enqueueActions(({ enqueue, context, event, system }) => {
       enqueue.sendParent(logEvent('EV', 'Start charging: EVSE output within the battery limits'));
       enqueue.sendTo('commander', command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
-      // DC switched to state C before the cable check; AC does it now (reference).
-      if (!isDc(context.energyTransferMode)) {
-        sendCp(enqueue, system, 'C');
-      }
+      // DC switched to state C before the cable check; AC does it now (reference), and so does a
+      // renegotiated DC session (back in B since Charging Stopped, no cable check this time).
+      if (!context.resistorC) sendCp(enqueue, system, 'C');
     }),
     chargingStarted: enqueueActions(({ enqueue, context, system }) => {
-      enqueue.assign({ chargingStartedAt: context.clock.now(), stopChargingSent: false, lastUpdateAt: undefined });
+      enqueue.assign({ chargingStartedAt: context.clock.now(), stopChargingSent: false, renegotiating: false, lastUpdateAt: undefined });
       enqueue.sendParent(logEvent('EV', '"Charging Started" received'));
       sendBattery(enqueue, system, { type: 'battery.charging', on: true });
     }),
@@ -273,12 +282,20 @@ export const v2gEvSessionMachine = setup({
       if (isDc(context.energyTransferMode)) {
         enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, targetCurrentA), 'update', at(event)));
       } else {
-        enqueue.sendTo('commander', command(V2g.EvUpdateAcChargingParameters, acParameters(b), 'update', at(event)));
+        // AC: the car says how much it takes now (its maximum current per phase) and draws it.
+        const phases = acPhases(context.energyTransferMode);
+        const nominalVoltageV = context.acNominalVoltageV ?? 0;
+        const currentA = acCurrentPerPhaseA({ nominalVoltageV, maxCurrentA: context.acMaxCurrentA ?? 0 }, context.config.battery, powerW, phases);
+        sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominalVoltageV, currentA: currentA * phases });
+        enqueue.assign({ peakVoltageV: Math.max(context.peakVoltageV, nominalVoltageV), peakCurrentA: Math.max(context.peakCurrentA, currentA * phases) });
+        enqueue.sendTo('commander', command(V2g.EvUpdateAcChargingParameters, acParameters(context.config.battery, currentA), 'update', at(event)));
       }
     }),
     requestStop: enqueueActions(({ enqueue, context }, p: { reason: string; renegotiation?: boolean }) => {
       if (context.stopChargingSent) return;
-      enqueue.assign({ stopChargingSent: true, ...(context.stopReason ? {} : { stopReason: p.reason }) });
+      const renegotiating = p.renegotiation === true;
+      enqueue.assign({ stopChargingSent: true, renegotiating, ...(context.stopReason || renegotiating ? {} : { stopReason: p.reason }) });
+      if (renegotiating) enqueue.sendParent(logEvent('EV', `Renegotiation requested (${p.reason})`));
       enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: p.renegotiation ?? false }, 'stopCharging', undefined, TOLERATE));
     }),
     notification: enqueueActions(({ enqueue, context, event }) => {
@@ -288,7 +305,7 @@ export const v2gEvSessionMachine = setup({
       enqueue.sendParent(logEvent('EV', `Type : ${renegotiation ? 'renegotiation' : 'stop charging'}`));
       if (context.stopChargingSent) return;
       // 21.9.6: both answers go through Stop Charging, with the renegotiation flag.
-      enqueue.assign({ stopChargingSent: true, ...(renegotiation ? {} : { stopReason: 'evseRequestedStop' }) });
+      enqueue.assign({ stopChargingSent: true, renegotiating: renegotiation, ...(renegotiation ? {} : { stopReason: 'evseRequestedStop' }) });
       enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', at(event), TOLERATE));
     }),
     chargingStopped: enqueueActions(({ enqueue, system }) => {
@@ -325,7 +342,8 @@ export const v2gEvSessionMachine = setup({
     logEvseNotReady: sendParent(({ context }) => logEvent('EV', `EVSE status ${enumName(EVSE_STATUSES, context.evseStatus)}: stopping`, 'warn')),
   },
   guards: {
-    mayStart: ({ context }) => mayStartCharging(context, context.config.battery),
+    /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
+    mayStart: ({ context }) => (context.renegotiating === true && isDc(context.energyTransferMode)) || mayStartCharging(context, context.config.battery),
     evseNotReady: ({ context }) => context.evseStatus !== 0,
   },
 }).createMachine({
@@ -386,7 +404,7 @@ export const v2gEvSessionMachine = setup({
                 }]
               : []),
             ...(hasAc(c)
-              ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(b), energyRequestWh, departureTimeS: 1_000_000 } }]
+              ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(c.battery), energyRequestWh, departureTimeS: 1_000_000 } }]
               : []),
             { text: 'Create new charging session', def: V2g.EvStartSession, fields: {} },
           ];
@@ -437,6 +455,7 @@ export const v2gEvSessionMachine = setup({
           entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted'],
           exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),
           on: {
+            'session.renegotiate': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason, renegotiation: true }) } },
             'V2g.EvDcChargeParametersChanged': [
               { guard: 'evseNotReady', actions: ['dcParametersChanged', 'logEvseNotReady', { type: 'requestStop', params: { reason: 'evseNotReady' } }] },
               { actions: 'dcParametersChanged' },
@@ -458,7 +477,7 @@ export const v2gEvSessionMachine = setup({
             if (context.resistorC) sendCp(enqueue, system, 'B');
           })],
           // AC ends by itself (21.9.5); if a DC module never says Post Charging Ready, ask anyway.
-          after: { postChargeFallback: { actions: 'stopSession' } },
+          after: { postChargeFallback: { guard: ({ context }) => context.renegotiating !== true, actions: 'stopSession' } },
         },
       },
     },

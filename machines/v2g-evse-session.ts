@@ -30,6 +30,7 @@ import { type CertificateAnswer, type CertificateProvider, certificateAnswerLogi
 import { type Contract, describeContract, paymentSelection } from './contract.js';
 import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
+import { acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
@@ -43,7 +44,13 @@ export interface EvseSessionInput {
   certificateProvider?: CertificateProvider;
 }
 
-export type EvseSessionCommand = { type: 'session.abort'; reason: string } | { type: 'session.stopCharging'; reason: string };
+export type EvseSessionCommand =
+  | { type: 'session.abort'; reason: string }
+  | { type: 'session.stopCharging'; reason: string }
+  /** EVSE-initiated renegotiation: EVSENotification ReNegotiation (18.10.20). */
+  | { type: 'session.renegotiate'; reason: string }
+  /** The station's limits change now; the next parameter update carries them to the car. */
+  | { type: 'session.setLimits'; maxPowerW?: number; maxCurrentA?: number };
 
 export interface EvseSessionContext extends EvseSessionInput {
   startedAt: number;
@@ -67,6 +74,12 @@ export interface EvseSessionContext extends EvseSessionInput {
   authorizationAt?: number;
   authorizationTimeoutMs: number;
   evFaultHandled?: boolean;
+  /** Closure type of the module's Session Stopped (18.12.13). */
+  closure?: 'terminate' | 'pause';
+  /** Limits set at run time (session.setLimits); the configured charger limits otherwise. */
+  limits: { maxPowerW?: number; maxCurrentA?: number };
+  /** Renegotiations this session (EV- or EVSE-initiated). */
+  renegotiations: number;
   /**
    * A Session Started that arrived before the configuration sequence finished (the module may
    * report the car's session as soon as Start Listen is accepted, before our sequence has seen
@@ -89,6 +102,9 @@ type Events =
   | { type: 'xstate.done.actor.policy'; output: boolean }
   | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 
+/** 18.10.13: in a DIN 70121 session the module limits a schedule entry's power to this. */
+const DIN_MAX_SCHEDULE_POWER_W = 32_767;
+
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 const WRONG_STATE = 0x11;
 
@@ -97,6 +113,11 @@ const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
 /** When the status message arrived, in host real time (reaction times are real time). */
 const at = (e: unknown): number | undefined => (e as StatusEvent).hostAt;
 const isDc = (mode: number | undefined): boolean => mode === undefined || mode <= 3;
+/** The station's limits now: the configured ones unless changed at run time. */
+const limitsOf = (c: Pick<EvseSessionContext, 'config' | 'limits'>) => ({
+  maxCurrentA: c.limits.maxCurrentA ?? c.config.charger.maxCurrentA,
+  maxPowerW: c.limits.maxPowerW ?? c.config.charger.maxPowerW,
+});
 /** Present values go out with one decimal (exponential keeps 4-5 significant digits). */
 const round1 = (v: number): number => Math.round(v * 10) / 10;
 
@@ -220,7 +241,8 @@ export const v2gEvseSessionMachine = setup({
       const fields = f(event);
       const mode = num(fields.selectedEnergyTransferMode);
       const dc = fields.dcParameters as { socPercent?: number } | undefined;
-      enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: dc.socPercent, socPercent: dc.socPercent } : {}) });
+      // A renegotiation selects the mode again: the session's start SOC stays the first one.
+      enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: context.socStartPercent ?? dc.socPercent, socPercent: dc.socPercent } : {}) });
       toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', fields));
       toParent(enqueue, self, logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
@@ -233,7 +255,12 @@ export const v2gEvseSessionMachine = setup({
     }),
     schedulesRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
-      const tuples = context.config.schedule.map((t) => ({ scheduleTupleId: t.scheduleTupleId, entries: t.entries.slice(0, maxEntries) }));
+      // DIN 70121 carries at most 32767 W per entry (18.10.13 note): say so rather than be cut.
+      const maxW = context.protocol === 'DIN70121' ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
+      const tuples = context.config.schedule.map((t) => ({
+        scheduleTupleId: t.scheduleTupleId,
+        entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),
+      }));
       enqueue.assign({ schedule: tuples });
       toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
       toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
@@ -261,14 +288,16 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', '"AC Charge Parameters Changed" received', 'info', fields));
       const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA };
       const c = context.config.charger;
-      // AC: the EV draws what it may at the nominal voltage.
-      sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: c.maxVoltageV, currentA: Math.min(c.maxCurrentA, maxCurrentA) });
+      // AC: the EV draws what it may at the nominal voltage, on each of its phases (the charger
+      // model carries the sum; the EV's power limit from mode selection still applies).
+      const currentA = Math.min(limitsOf(context).maxCurrentA, maxCurrentA) * acPhases(context.energyTransferMode);
+      sendCharger(enqueue, system, { type: 'charger.ev', limits: { maxVoltageV: limits.maxVoltageV }, voltageV: c.maxVoltageV, currentA });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
     sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
       const now = context.clock.now();
       const out = presentOutput(system, now);
-      const c = context.config.charger;
+      const c = { ...context.config.charger, ...limitsOf(context) };
       const answersAt = at(event);
       if (isDc(context.energyTransferMode)) {
         enqueue.sendTo('commander', {
@@ -346,7 +375,29 @@ export const v2gEvseSessionMachine = setup({
     stopChargingRequested: enqueueActions(({ enqueue, self, context, event }) => {
       const fields = f(event);
       toParent(enqueue, self, logEvent('EVSE', '"Request Stop Charging" received', 'info', fields));
-      if (!context.stopReason) enqueue.assign({ stopReason: fields.renegotiation ? 'renegotiation' : 'evStopped' });
+      if (fields.renegotiation === true) {
+        // The session goes on: schedules again, then a new Start Charging Requested.
+        toParent(enqueue, self, logEvent('EVSE', 'Renegotiation: new schedules follow'));
+        enqueue.assign({ renegotiations: context.renegotiations + 1 });
+        return;
+      }
+      if (!context.stopReason) enqueue.assign({ stopReason: 'evStopped' });
+    }),
+    /** EVSENotification ReNegotiation (18.10.20): the EV answers with Stop Charging (renegotiate). */
+    askRenegotiation: enqueueActions(({ enqueue, self, event }) => {
+      const reason = (event as Extract<EvseSessionCommand, { type: 'session.renegotiate' }>).reason;
+      toParent(enqueue, self, logEvent('EVSE', `Renegotiation requested (${reason}): notifying the EV`));
+      enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: true, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    }),
+    setLimits: enqueueActions(({ enqueue, self, context, event, system }) => {
+      const { type: _, ...given } = event as Extract<EvseSessionCommand, { type: 'session.setLimits' }>;
+      const limits = { ...context.limits, ...given };
+      enqueue.assign({ limits });
+      const now = limitsOf({ config: context.config, limits });
+      toParent(enqueue, self, logEvent('EVSE', `Limits now ${now.maxPowerW} W, ${now.maxCurrentA} A: the next parameter update carries them`));
+      // AC: the charger model carries the current summed over the phases.
+      const phases = isDc(context.energyTransferMode) ? 1 : acPhases(context.energyTransferMode);
+      sendCharger(enqueue, system, { type: 'charger.limits', maxPowerW: now.maxPowerW, maxCurrentA: now.maxCurrentA * phases });
     }),
     certificateRequested: enqueueActions(({ enqueue, self, event }) => {
       const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
@@ -368,6 +419,7 @@ export const v2gEvseSessionMachine = setup({
     ),
     sessionStopped: enqueueActions(({ enqueue, self, context, event }) => {
       const closure = f(event).closureType === 1 ? 'pause' : 'terminate';
+      enqueue.assign({ closure });
       toParent(enqueue, self, logEvent('EVSE', '"Session stopped" received', 'info', { closureType: closure }));
       toParent(enqueue, self, logEvent('EVSE', `Closure type: ${closure}`));
       if (!context.stopReason) enqueue.assign({ stopReason: closure === 'pause' ? 'paused' : 'sessionStopped' });
@@ -391,7 +443,7 @@ export const v2gEvseSessionMachine = setup({
       enqueue.assign({ error: { name, detail: e.error.message, ...(e.error instanceof HciError && e.error.code !== undefined ? { code: e.error.code } : {}) } });
     }),
     aborted: enqueueActions(({ enqueue, self, context, event }) => {
-      const reason = (event as EvseSessionCommand).reason;
+      const reason = (event as Extract<EvseSessionCommand, { type: 'session.abort' }>).reason;
       toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
       if (!context.stopReason) enqueue.assign({ stopReason: reason });
     }),
@@ -445,6 +497,8 @@ export const v2gEvseSessionMachine = setup({
     evTargetVoltageV: 0,
     evTargetCurrentA: 0,
     authorizationTimeoutMs: 0,
+    limits: {},
+    renegotiations: 0,
   }),
   invoke: [...hciChildren(['V2g'])],
   on: {
@@ -525,6 +579,7 @@ export const v2gEvseSessionMachine = setup({
         'V2g.EvseSessionStopped': { target: 'done', actions: 'sessionStopped' },
         'V2g.EvseSessionError': { target: 'done', actions: ['sessionError', 'ensureStopCharging'] },
         'session.abort': { target: 'done', actions: ['aborted', 'ensureStopCharging', 'evseStopListen'] },
+        'session.setLimits': { actions: 'setLimits' },
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: ['moduleFailed', 'ensureStopCharging'] }, { actions: 'logCommandFailure' }],
       },
       states: {
@@ -609,6 +664,7 @@ export const v2gEvseSessionMachine = setup({
                       { actions: ['dcParametersChanged', 'sendUpdate'] },
                     ],
                     'session.stopCharging': { actions: 'stopOnRequest' },
+                    'session.renegotiate': { actions: 'askRenegotiation' },
                   },
                 },
               },
@@ -640,7 +696,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     startedAt: context.startedAt,
     endedAt: context.clock.now(),
     ...(context.evccId !== undefined ? { evccId: context.evccId } : {}),
-    evseId: context.config.evseId,
+    // The ID the car was given: the DIN 70121 one in a DIN session (18.10.1).
+    evseId: context.protocol === 'DIN70121' ? context.config.evseIdDin : context.config.evseId,
     ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
     ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
     energyDeliveredWh: out.energyWh,
@@ -656,6 +713,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.paymentMethod !== undefined ? { paymentMethod: context.paymentMethod } : {}),
     ...(context.contract ? { contract: context.contract } : {}),
     ...(context.certificateService ? { certificateService: context.certificateService } : {}),
+    ...(context.renegotiations > 0 ? { renegotiations: context.renegotiations } : {}),
+    ...(context.closure !== undefined ? { closure: context.closure } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ export {
 export { VirtualCable, type CableEvent } from './cable.js';
 export type { FaultConfig, LinkFaults, ModuleFaults } from './faults.js';
 export { SESSION_PHASES, type SessionPhase } from './phases.js';
-export { builtinScenarioPath, loadScenario, parseScenario, scenarioSchema, type Scenario, type ScenarioInput } from './scenario.js';
+export { builtinScenarioPath, loadScenario, parseScenario, scenarioSchema, type HostAction, type Scenario, type ScenarioInput } from './scenario.js';
 export type { Role, TrafficEntry } from './module.js';
 export { FIRMWARE_VERSIONS } from './services/system.js';
 export { SimGpio, SimSpiSlave, serveOverSpi, type SpiSlaveOptions, type TransferRecord } from './spi-slave.js';

@@ -111,6 +111,24 @@ const cable = z.strictObject({
   unplugIn: z.strictObject({ phase, afterMs: ms.default(0) }).optional(),
 });
 
+/**
+ * `operator`: what the station hosts are asked to do during a session (the CLI sends the station events,
+ * docs/machines.md): `afterChargingMs` after the station's `charging` phase began, once per
+ * session. Renegotiation may come from either side; limits change on the EVSE only.
+ */
+const hostAction = z.discriminatedUnion('do', [
+  z.strictObject({ do: z.literal('renegotiate'), station: z.enum(['EVSE', 'EV']), afterChargingMs: ms }),
+  z.strictObject({ do: z.literal('stopCharging'), station: z.enum(['EVSE', 'EV']), afterChargingMs: ms }),
+  z.strictObject({
+    do: z.literal('setLimits'),
+    station: z.literal('EVSE'),
+    afterChargingMs: ms,
+    maxPowerW: z.number().positive().optional(),
+    maxCurrentA: z.number().positive().optional(),
+  }),
+]);
+export type HostAction = z.infer<typeof hostAction>;
+
 export const scenarioSchema = z.strictObject({
   name: z.string().default('unnamed'),
   description: z.string().optional(),
@@ -126,6 +144,7 @@ export const scenarioSchema = z.strictObject({
   quirks: quirksSchema.default(quirksSchema.parse({})),
   /** Firmware versions the simulated modules emulate (firmware/profiles.ts), e.g. { "evse": "V02_00_01" }. */
   firmware: z.strictObject({ evse: z.string().optional(), ev: z.string().optional() }).optional(),
+  operator: z.array(hostAction).default([]),
 });
 
 export type Scenario = z.infer<typeof scenarioSchema>;

@@ -26,7 +26,9 @@ type Ending =
   | { type: 'STATION_ERROR'; phase: SessionPhase }
   | { type: 'UNPLUG'; phase: SessionPhase }
   | { type: 'EV_ERROR' }
-  | { type: 'SHUTDOWN' };
+  | { type: 'SHUTDOWN' }
+  /** The EVSE asks for a renegotiation while charging; the session then charges to the end. */
+  | { type: 'RENEGOTIATE' };
 type ModelEvent = { type: 'DC' } | { type: 'AC' } | { type: 'ACCEPT' } | { type: 'DENY' } | Ending;
 
 /** The session model: mode, then authorization, then one way of ending. */
@@ -37,8 +39,8 @@ const sessionModel = setup({ types: { events: {} as ModelEvent } }).createMachin
     plugged: { on: { DC: 'dc', AC: 'ac' } },
     dc: { on: { ACCEPT: 'dcCharging', DENY: 'denied' } },
     ac: { on: { ACCEPT: 'acCharging', DENY: 'denied' } },
-    dcCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', EV_ERROR: 'ended', SHUTDOWN: 'ended' } },
-    acCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', SHUTDOWN: 'ended' } },
+    dcCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', EV_ERROR: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended' } },
+    acCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended' } },
     denied: { type: 'final' },
     ended: { type: 'final' },
   },
@@ -56,6 +58,7 @@ const paths = getSimplePaths(sessionModel, {
       { type: 'UNPLUG', phase: 'chargeLoop' },
       ...(dc ? [{ type: 'EV_ERROR' } as const] : []),
       { type: 'SHUTDOWN' },
+      { type: 'RENEGOTIATE' },
     ];
     return endings;
   },
@@ -72,7 +75,7 @@ interface Plan {
 function planOf(events: ModelEvent[]): Plan {
   const dc = events.some((e) => e.type === 'DC');
   const accept = events.some((e) => e.type === 'ACCEPT');
-  const ending = events.find((e): e is Ending => ['COMPLETE', 'STATION_ERROR', 'UNPLUG', 'EV_ERROR', 'SHUTDOWN'].includes(e.type));
+  const ending = events.find((e): e is Ending => ['COMPLETE', 'STATION_ERROR', 'UNPLUG', 'EV_ERROR', 'SHUTDOWN', 'RENEGOTIATE'].includes(e.type));
   const name = events.map((e) => ('phase' in e ? `${e.type}@${e.phase}` : e.type)).join(' > ');
   return { name, dc, accept, ...(ending ? { ending } : {}) };
 }
@@ -139,6 +142,11 @@ async function runPlan(plan: Plan) {
     evse.send({ type: 'shutdown' });
     await clock.runUntil(() => evse.getSnapshot().status === 'done', 30_000, 100);
   } else {
+    if (e?.type === 'RENEGOTIATE') {
+      await clock.runUntil(() => emitted.some((x) => x.type === 'phase' && x.phase === 'charging'), 600_000, 100);
+      await clock.runUntil(() => false, 3000, 100);
+      evse.send({ type: 'renegotiate' });
+    }
     await clock.runUntil(() => records().length >= 1, 3_600_000, 100);
     // Let the station finish its after-session steps.
     await clock.runUntil(() => false, 3000, 100);
@@ -153,7 +161,7 @@ async function runPlan(plan: Plan) {
 
 describe('model-based: session paths on the simulated modules', () => {
   it('the model yields every combination of mode, authorization and ending', () => {
-    expect(plans.length).toBe(2 /* deny */ + 7 /* DC endings */ + 4 /* AC endings */);
+    expect(plans.length).toBe(2 /* deny */ + 8 /* DC endings */ + 5 /* AC endings */);
   });
 
   for (const plan of plans) {
@@ -188,6 +196,12 @@ describe('model-based: session paths on the simulated modules', () => {
       } else if (e?.type === 'EV_ERROR') {
         expect(subsequence(r.commands, ['V2g.EvseStartCharging', 'V2g.EvseSendNotification', 'V2g.EvseStopCharging', 'V2g.EvseStopListen'])).toBe(true);
         expect(r.record?.stopReason).toBe('evError:evRessMalfunction');
+      } else if (e?.type === 'RENEGOTIATE') {
+        // Charging stops for new schedules, then starts again and runs to the target SOC.
+        const again = ['V2g.EvseStartCharging', 'V2g.EvseSendNotification', 'V2g.EvseStopCharging', 'V2g.EvseSetSchedules', 'V2g.EvseStartCharging', 'V2g.EvseStopCharging', 'V2g.EvseStopListen'];
+        expect(subsequence(r.commands, again), r.commands.filter((c) => !c.includes('Update')).join(',')).toBe(true);
+        expect(r.record).toMatchObject({ renegotiations: 1, stopReason: 'evStopped' });
+        expect(r.record?.error).toBeUndefined();
       } else if (e?.type === 'SHUTDOWN') {
         expect(r.status).toBe('done');
         expect(r.stationState).toBe('"stopped"');
@@ -223,6 +237,10 @@ describe('model-based: EVSE session machine paths (stub HCI client)', () => {
     st('EvsePreChargeStarted'),
     st('EvseDcChargeParametersChanged', dc),
     st('EvseStartChargingRequested', { timeoutMs: 5000, scheduleTupleId: 1, chargingProfile: [{ startS: 0, powerW: 8000 }] }),
+    // Renegotiation (postCharge, then charging again) and limits changed at run time.
+    st('EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: true }),
+    { type: 'session.renegotiate', reason: 'model' },
+    { type: 'session.setLimits', maxPowerW: 4000, maxCurrentA: 10 },
   ];
   const endings = [
     st('EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: false }),

@@ -15,8 +15,11 @@ import { CliError, EXIT } from '../exit.js';
 import { ConfigError, type Role, type StationSettings, cliEnv, loadStations } from '../config.js';
 import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';
+import { carFromScenario, hostScript } from './sim-scenario.js';
 
 export const DEFAULT_SPEED = 60;
+/** The cable of a run without a scenario: unplug 2 s after each session, back 3 s later. */
+const DEFAULT_CABLE = { plugInAfterMs: 1000, unplugAfterSessionMs: 2000, replugAfterMs: 3000 };
 /** The simulated modules' MACs unless the configuration names them: the reference's EVSE
  * default and the EV MAC of its ev.json (which is also the default EVCC ID). */
 const SIM_MODULE_MAC: Record<Role, string> = { EVSE: '00:01:01:63:77:33', EV: '00:01:01:63:77:31' };
@@ -115,10 +118,14 @@ async function run(flags: SimFlags): Promise<void> {
   const speed = parseSpeed(flags.speed);
   // Both stations always run (a module needs its host); -r picks the ones printed and recorded.
   const loaded = await loadScenarioFile(flags.scenario);
-  const scenario = withFirmware(loaded?.scenario, flags.firmware);
-  const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], [...scenarioHostFiles(loaded), ...(flags.config ?? [])]) as [StationSettings, StationSettings];
+  const [evseSettings, configuredEv] = simStations(['EVSE', 'EV'], [...scenarioHostFiles(loaded), ...(flags.config ?? [])]) as [StationSettings, StationSettings];
+  // Without a scenario the simulated car unplugs after each session and comes back, so
+  // `--sessions N` ends (the EVSE waits for an unplug before its next session).
+  const scenario = withFirmware(loaded?.scenario ?? parseScenario({ name: 'default', cable: DEFAULT_CABLE }), flags.firmware) as Scenario;
+  const car = carFromScenario(configuredEv, scenario);
+  const evSettings = car.settings;
   const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
-  const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, ...(scenario !== undefined ? { scenario } : {}) });
+  const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, scenario });
   const runList: RunStation[] = [evseSettings, evSettings].map((s) => ({
     settings: s,
     transport: s.role === 'EVSE' ? pair.evseHost : pair.evHost,
@@ -131,11 +138,20 @@ async function run(flags: SimFlags): Promise<void> {
     const what = shown.length === 2 ? 'EVSE and EV' : shown[0];
     process.stdout.write(`Welcome to the freev2g ${what} simulation (clock ${speed === 'max' ? 'virtual, as fast as possible' : `x${speed}`})\n`);
   }
+  // Human log only: JSON lines carry station events, and these are the CLI's.
+  const say = (text: string): void => {
+    if (settings.logFormat === 'human') process.stdout.write(`${text}\n`);
+  };
+  if (car.changes.length > 0) say(`Scenario ${scenario.name}: the car's settings come from the scenario and win over the EV configuration (${car.changes.join(', ')})`);
+  if (settings.sessions !== 1 && scenario.cable.unplugAfterSessionMs === null && scenario.cable.unplugIn === undefined) {
+    say(`Scenario ${scenario.name} never unplugs the car: after the first session the stations wait for an unplug that cannot come (stop with Ctrl-C)`);
+  }
   const result = await runStations({
     stations: runList,
     clock,
     ...settings,
     ...(ev ? { targetSocPercent: ev.targetSocPercent } : {}),
+    onStation: hostScript(scenario.operator, clock, say),
     cleanup: () => pair.close(),
   });
   if (settings.logFormat === 'human') process.stdout.write('Goodbye!\n');

@@ -124,9 +124,10 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
         return r?.kind === 'sessionSetup' && port.canStart(r);
       },
       awaitingCanStart: ({ context }) => context.awaiting !== undefined && port.canStart(context.awaiting),
+      /** Only ChargeParameterDiscovery carries the requested mode (other requests carry none). */
       modeUnsupported: ({ event }) => {
         const r = reqOf(event);
-        return r !== undefined && !port.modeSupported(r);
+        return r?.kind === 'chargeParameterDiscovery' && !port.modeSupported(r);
       },
       accepted: ({ event }) => 'ok' in event && event.ok,
       cableCheckLongEnough: () => port.cableCheckLongEnough(),

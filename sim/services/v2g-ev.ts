@@ -37,6 +37,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   let selectedMode = 0;
   /** Plug & Charge this session: the scenario's car has a contract and the station offers PnC. */
   let contractPayment = false;
+  /** The protocol the SECC agreed in its SessionSetupRes (0 DIN 70121, 1 ISO 15118-2). */
+  let selectedProtocol = 1;
   let lastEvse: EvseSnapshot | undefined;
   let lastAc = '';
   let energyWh = 0;
@@ -161,7 +163,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     sessionStarted(res) {
       lastEvse = res.evse;
       ctx.emit(V2g.EvSessionStarted, {
-        selectedProtocol: res.protocol ?? 1,
+        // Reported after PaymentSelectionRes, which carries no protocol: the one SessionSetupRes agreed.
+        selectedProtocol,
         sessionId,
         // The SECC answered with the ID in the agreed protocol's format (ISO or DIN).
         evseId: res.evse.evseId.slice(0, 37),
@@ -231,7 +234,10 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       selectedMode = mode;
       contractPayment = scenario.ev.pnc !== undefined && m.evse.paymentMethods.includes(1);
     }
-    if (m.kind === 'sessionSetup') sessionId = m.sessionId;
+    if (m.kind === 'sessionSetup') {
+      sessionId = m.sessionId;
+      selectedProtocol = m.protocol ?? selectedProtocol;
+    }
     actor.send({ type: 'RES', res: m });
   });
 
