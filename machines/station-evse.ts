@@ -69,6 +69,8 @@ export interface EvseStationContext extends EvseStationInput {
   vehiclePresent: boolean;
   /** False while disabled by `station.disable`. */
   available: boolean;
+  /** The charger limits of the configuration, kept while run-time limits override them. */
+  configuredCharger?: EvseConfig['charger'];
   sessions: number;
   failure?: string;
   lastRecord?: SessionRecord;
@@ -125,11 +127,14 @@ export const evseStationMachine = setup({
     /** Limits set at run time hold for the next sessions too (they start from the config). */
     keepLimits: enqueueActions(({ enqueue, context, event }) => {
       const { type: _, ...limits } = event as Extract<EvseStationEvent, { type: 'setLimits' }>;
-      const charger = { ...context.config.charger };
-      if (limits.maxPowerW !== undefined) charger.maxPowerW = limits.maxPowerW;
-      if (limits.maxCurrentA !== undefined) charger.maxCurrentA = limits.maxCurrentA;
-      enqueue.assign({ config: { ...context.config, charger } });
-      enqueue.sendTo('charger', { type: 'charger.limits', ...limits });
+      // The event carries the whole set of run-time limits: a value left out is the configured
+      // one again (a cleared charging profile, a lifted operator limit).
+      const configured = context.configuredCharger ?? context.config.charger;
+      const charger = { ...configured };
+      if (limits.maxPowerW !== undefined) charger.maxPowerW = Math.min(limits.maxPowerW, configured.maxPowerW);
+      if (limits.maxCurrentA !== undefined) charger.maxCurrentA = Math.min(limits.maxCurrentA, configured.maxCurrentA);
+      enqueue.assign({ configuredCharger: configured, config: { ...context.config, charger } });
+      enqueue.sendTo('charger', { type: 'charger.limits', maxPowerW: charger.maxPowerW, maxCurrentA: charger.maxCurrentA });
     }),
     cpHlc: sendTo('cp', { type: 'cp.hlc' }),
     cpIdle: sendTo('cp', { type: 'cp.idle' }),
@@ -210,7 +215,13 @@ export const evseStationMachine = setup({
             // Disabling ends the charging in progress through the same path as an operator stop.
             'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }, sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' })] },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'operatorRequest' }) },
-            setLimits: { actions: ['keepLimits', sendTo('session', ({ event }) => ({ ...event, type: 'session.setLimits' as const }))] },
+            // The session gets the limits as resolved (configured where the event leaves one out).
+            setLimits: {
+              actions: [
+                'keepLimits',
+                sendTo('session', ({ context }) => ({ type: 'session.setLimits' as const, maxPowerW: context.config.charger.maxPowerW, maxCurrentA: context.config.charger.maxCurrentA })),
+              ],
+            },
           },
         },
         // Whatever happened, the output is 0 and the module stops listening before the next car.

@@ -106,12 +106,19 @@ describe('OCPP 1.6J charge point (ocpp-rpc CSMS)', { timeout: 90_000 }, () => {
     };
     expect(await csms.call('SetChargingProfile', { connectorId: 1, csChargingProfiles: profile })).toEqual({ status: 'Accepted' });
     expect(run.plane.controller.state('evse')?.limits).toEqual({ maxCurrentA: 10 });
+    // The car's current follows the profile within a few update intervals.
+    const at = run.clock.now();
+    await run.paced(() => run.clock.now() - at > 10_000);
+    expect(run.plane.controller.state('evse')?.currentA).toBeLessThanOrEqual(10.01);
     const composite = await csms.call('GetCompositeSchedule', { connectorId: 1, duration: 600, chargingRateUnit: 'A' });
     expect(composite).toMatchObject({ status: 'Accepted', connectorId: 1, chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 10 }] } });
     // A TxProfile for another transaction is refused.
     expect(await csms.call('SetChargingProfile', { connectorId: 1, csChargingProfiles: { ...profile, chargingProfileId: 6, transactionId: 99 } })).toEqual({ status: 'Rejected' });
     expect(await csms.call('ClearChargingProfile', { id: 5 })).toEqual({ status: 'Accepted' });
     expect(run.plane.controller.state('evse')?.limits).toEqual({});
+    const cleared = run.clock.now();
+    await run.paced(() => run.clock.now() - cleared > 10_000 || phaseOf(run, 'EVSE') !== 'charging');
+    if (phaseOf(run, 'EVSE') === 'charging') expect(run.plane.controller.state('evse')?.currentA).toBeGreaterThan(10.5);
     expect(await csms.call('ClearChargingProfile', { id: 5 })).toEqual({ status: 'Unknown' });
   });
 
