@@ -1,6 +1,6 @@
 /**
  * Extracts every example frame printed in the WHITE-beet user manual (rev 2.14, text export)
- * into test/fixtures/manual-examples.json, for test/manual-examples.test.ts.
+ * into test/fixtures/manual-examples.json, for test/codec/manual-examples.test.ts.
  *
  *   npx tsx scripts/extract-manual-examples.ts [manual.txt] [out.json]
  *

@@ -12,7 +12,7 @@ import { certificateProviderFrom } from '../../app/pnc/config.js';
 import { directoryProvider, responseFileNames } from '../../app/pnc/directory-provider.js';
 import { type CertificateRequest, answerCertificateRequest, withV2gtpHeader } from '../../machines/certificate-provider.js';
 import { RealClock } from '../../util/clock.js';
-import { tmp } from '../app-helpers.js';
+import { tmp } from '../helpers/app-helpers.js';
 
 const EXI_REQUEST = withV2gtpHeader(Uint8Array.of(0x80, 0x04, 7, 7));
 const RESPONSE = withV2gtpHeader(Uint8Array.of(0x80, 0x05, 1, 2, 3));

@@ -7,7 +7,7 @@ import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { CertFileError, readCertBundle } from '../../app/certs.js';
-import { makeCertFolder, tmp } from '../app-helpers.js';
+import { makeCertFolder, tmp } from '../helpers/app-helpers.js';
 
 /** A folder like `good` with some files taken from `other`. */
 function mixed(good: string, other: string, files: string[]): string {

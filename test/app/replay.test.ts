@@ -12,7 +12,7 @@ import { loadStation } from '../../app/config.js';
 import { loadCapturedSession } from '../../app/replay/captured.js';
 import { runReplay } from '../../app/replay/run.js';
 import { computeChecksum } from '../../codec/frame.js';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 /** A short session: the car starts at 94 % of its 50 kWh and stops at 95 %. */
 const SHORT = { FREEV2G_EV__BATTERY__LEVEL: '47000' };

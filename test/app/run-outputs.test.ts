@@ -13,7 +13,7 @@ import { readRecords } from '../../app/records.js';
 import { type RunOptions, type RunResult, runStations } from '../../app/run.js';
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
-import { tmp } from '../app-helpers.js';
+import { tmp } from '../helpers/app-helpers.js';
 
 /** Sessions of a few virtual seconds: the EV starts at 79 % of a 1 kWh battery and stops at 80 %. */
 async function run(o: Partial<RunOptions> & { sessions: number }): Promise<{ result: RunResult; log: string }> {

@@ -2,7 +2,7 @@
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { makeCertFolder, runCli } from '../app-helpers.js';
+import { makeCertFolder, runCli } from '../helpers/app-helpers.js';
 
 describe('freev2g certs install: checks first', () => {
   it('a 0.key of another chain: one line on stderr, exit 3, nothing sent to the module', async () => {

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 const dir = tmp();
 const file = (name: string, text: string): string => {

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, runCli } from '../app-helpers.js';
+import { ROOT, runCli } from '../helpers/app-helpers.js';
 
 /** The machine may be busy: a generous limit for each run of the binary. */
 const cli = (args: string[]) => runCli(args, { timeoutMs: 100_000 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readJournal } from '../../app/journal.js';
 import { readRecords } from '../../app/records.js';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 describe('crash-safe session journal', () => {
   it('records a session cut by SIGKILL as interrupted at the next start', async () => {

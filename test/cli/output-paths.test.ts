@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 const EXIT_CONFIG = 3;
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRecords } from '../../app/records.js';
 import type { SessionRecord } from '../../machines/station-events.js';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 describe('sim: charging flows from the CLI', () => {
   it('--scenario default-ac runs three-phase AC; the car settings reach the EV station; summary and records agree', async () => {

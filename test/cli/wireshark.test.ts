@@ -13,7 +13,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ControlPilot, encodeRequest } from '../../codec/catalog.js';
 import { PcapWriter, wrapEthernet } from '../../app/capture.js';
 import { DISSECTOR_PATH, generateDissector } from '../../app/dissector.js';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 const run = promisify(execFile);
 const LUA = fileURLToPath(DISSECTOR_PATH);

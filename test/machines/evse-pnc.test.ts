@@ -11,7 +11,7 @@ import { type CertificateProvider, type CertificateRequest, withV2gtpHeader } fr
 import { v2gEvseSessionMachine } from '../../machines/v2g-evse-session.js';
 import type { SessionRecord } from '../../machines/station-events.js';
 import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
-import { StubHciClient, advanceBy, harness } from '../machines-stub.js';
+import { StubHciClient, advanceBy, harness } from '../helpers/machines-stub.js';
 
 const EVCC = Uint8Array.of(0, 1, 1, 0x63, 0x77, 0x31);
 const LEAF = Uint8Array.of(0x30, 0x82, 1, 2, 3);

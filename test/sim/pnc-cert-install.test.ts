@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinScenarioPath, loadScenario } from '../../sim/index.js';
-import { runCli, tmp } from '../app-helpers.js';
+import { runCli, tmp } from '../helpers/app-helpers.js';
 
 interface Rec {
   station: string;

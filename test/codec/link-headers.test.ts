@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, hexToBytes, parseFrame } from '../../codec/frame.js';
+import {
+  decodeControlFrame,
+  decodeDataExchange,
+  decodeEthernetFrame,
+  decodeSizeExchange,
+  encodeControlFrame,
+  encodeControlHeader,
+  encodeDataExchange,
+  encodeEthernetFrame,
+  encodeSizeExchange,
+  ETHERTYPE_CONTROL,
+  formatMac,
+  negotiatedSize,
+  parseMac,
+} from '../../codec/link-headers.js';
+
+// Manual 9.2.7, figures 16 and 17: the master sends a 13-byte Ping (module 0x0E, Sub-ID 0x00,
+// request 0x01, payload 01..05, checksum 0x00 = not computed); the slave has nothing to send.
+const PING = hexToBytes('C0 0E 00 01 00 05 01 02 03 04 05 00 C1');
+const FIG16_MOSI = 'aaaa000d';
+const FIG16_MISO = 'aaaa0000';
+const FIG17_MOSI = '55550000' + 'c00e0001000501020304050' + '0c1';
+const FIG17_MISO = '55550000' + '00'.repeat(13);
+
+describe('SPI frames (manual 9.2.4, 9.2.5, 9.2.7)', () => {
+  it('encodes the size-exchange frame of figure 16', () => {
+    expect(bytesToHex(encodeSizeExchange(PING.length))).toBe(FIG16_MOSI);
+    expect(bytesToHex(encodeSizeExchange(0))).toBe(FIG16_MISO);
+  });
+
+  it('decodes the size-exchange answers of figure 16 and applies the larger-size rule', () => {
+    const master = decodeSizeExchange(hexToBytes(FIG16_MOSI));
+    const slave = decodeSizeExchange(hexToBytes(FIG16_MISO));
+    expect(master).toBe(13);
+    expect(slave).toBe(0);
+    expect(negotiatedSize(master ?? -1, slave ?? -1)).toBe(13);
+    expect(negotiatedSize(2, 0x0102)).toBe(258);
+  });
+
+  it('reads the size in network byte order', () => {
+    expect(bytesToHex(encodeSizeExchange(0x05dc))).toBe('aaaa05dc');
+    expect(decodeSizeExchange(hexToBytes('aaaa0100'))).toBe(256);
+  });
+
+  it('flags a size-exchange answer without 0xAA 0xAA as out of sync', () => {
+    expect(decodeSizeExchange(hexToBytes('55550000'))).toBeUndefined();
+    expect(decodeSizeExchange(hexToBytes('aa00000d'))).toBeUndefined();
+    expect(decodeSizeExchange(hexToBytes('aaaa'))).toBeUndefined();
+  });
+
+  it('rejects sizes beyond the 1500-byte payload limit of 9.2.1', () => {
+    expect(() => encodeSizeExchange(1501)).toThrow(RangeError);
+    expect(bytesToHex(encodeSizeExchange(1500))).toBe('aaaa05dc');
+  });
+
+  it('encodes and decodes the data-exchange frames of figure 17', () => {
+    expect(bytesToHex(encodeDataExchange(PING))).toBe(FIG17_MOSI);
+    expect(bytesToHex(encodeDataExchange(new Uint8Array(0), 13))).toBe(FIG17_MISO);
+    const data = decodeDataExchange(hexToBytes(FIG17_MOSI));
+    expect(data && parseFrame(data)).toMatchObject({ frame: { modId: 0x0e, subId: 0x00, reqId: 0x01 } });
+    expect(decodeDataExchange(hexToBytes(FIG17_MISO))).toEqual(new Uint8Array(13));
+  });
+
+  it('pads the shorter side with zeros up to the negotiated size', () => {
+    expect(bytesToHex(encodeDataExchange(Uint8Array.of(1, 2), 5))).toBe('555500000102000000');
+    expect(() => encodeDataExchange(Uint8Array.of(1, 2, 3), 2)).toThrow(RangeError);
+  });
+
+  it('flags a data-exchange frame with a wrong identifier', () => {
+    expect(decodeDataExchange(hexToBytes('aaaa000d'))).toBeUndefined();
+    expect(decodeDataExchange(hexToBytes('555500'))).toBeUndefined();
+  });
+});
+
+describe('Ethernet control header (manual 9.1)', () => {
+  it('encodes version 0x00, type 0x04 and the big-endian payload size', () => {
+    expect(bytesToHex(encodeControlHeader(13))).toBe('0004000d');
+    expect(bytesToHex(encodeControlHeader(0x0578))).toBe('00040578');
+    expect(bytesToHex(encodeControlFrame(PING))).toBe('0004000d' + bytesToHex(PING));
+  });
+
+  it('takes the frame end from the size field, dropping Ethernet padding', () => {
+    const padded = new Uint8Array(46);
+    padded.set(encodeControlFrame(PING));
+    const r = decodeControlFrame(padded);
+    expect('payload' in r && bytesToHex(r.payload)).toBe(bytesToHex(PING));
+  });
+
+  it('ignores frames that are not framing-protocol control frames', () => {
+    expect(decodeControlFrame(hexToBytes('0104000d'))).toHaveProperty('ignored');
+    expect(decodeControlFrame(hexToBytes('0003000d'))).toHaveProperty('ignored');
+    expect(decodeControlFrame(hexToBytes('000400'))).toHaveProperty('ignored');
+    // The size field announces more bytes than the frame holds.
+    expect(decodeControlFrame(hexToBytes('00040010c00e'))).toHaveProperty('ignored');
+  });
+
+  it('builds Ethernet frames padded to 60 bytes and reads them back', () => {
+    const dst = parseMac('02:00:00:00:00:02');
+    const src = parseMac('02-00-00-00-00-01');
+    const eth = encodeEthernetFrame({ dst, src, etherType: ETHERTYPE_CONTROL, payload: encodeControlFrame(PING) });
+    expect(eth.length).toBe(60);
+    expect(bytesToHex(eth.subarray(0, 16))).toBe('020000000002' + '020000000001' + '6003' + '0004');
+    const back = decodeEthernetFrame(eth);
+    expect(back && formatMac(back.src)).toBe('02:00:00:00:00:01');
+    expect(back?.etherType).toBe(0x6003);
+    const big = encodeEthernetFrame({ dst, src, etherType: ETHERTYPE_CONTROL, payload: new Uint8Array(1404) });
+    expect(big.length).toBe(14 + 1404);
+  });
+
+  it('rejects malformed MAC addresses', () => {
+    expect(() => parseMac('02:00:00:00:00')).toThrow(SyntaxError);
+    expect(() => parseMac('02:00:00:00:00:zz')).toThrow(SyntaxError);
+  });
+});

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { bytesToHex, encodeFrame } from '../../codec/frame.js';
+import { createMemoryPair } from '../../transports/memory.js';
+import type { LinkState } from '../../transports/transport.js';
+import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
+
+const frame = (reqId: number): Uint8Array => encodeFrame({ modId: 0x0e, subId: 0x00, reqId, payload: Uint8Array.of(reqId) });
+
+function collect(t: { frames$: { subscribe(cb: (f: Uint8Array) => void): unknown } }): string[] {
+  const got: string[] = [];
+  t.frames$.subscribe((f) => got.push(bytesToHex(f)));
+  return got;
+}
+
+describe('memory transport pair', () => {
+  it('carries frames both ways, asynchronously and in order', async () => {
+    const [a, b] = createMemoryPair();
+    const atA = collect(a);
+    const atB = collect(b);
+    const sent = [a.send(frame(1)), a.send(frame(2)), b.send(frame(3))];
+    // Not delivered re-entrantly inside send().
+    expect(atB).toEqual([]);
+    await Promise.all(sent);
+    await flushMicrotasks();
+    expect(atB).toEqual([bytesToHex(frame(1)), bytesToHex(frame(2))]);
+    expect(atA).toEqual([bytesToHex(frame(3))]);
+  });
+
+  it('delivers a copy: the sender may reuse its buffer', async () => {
+    const [a, b] = createMemoryPair();
+    const atB = collect(b);
+    const f = frame(4);
+    const expected = bytesToHex(f);
+    await a.send(f);
+    f.fill(0);
+    await flushMicrotasks();
+    expect(atB).toEqual([expected]);
+  });
+
+  it('applies the fault hook: drop, corrupt, duplicate, delay on the clock', async () => {
+    const clock = new VirtualClock();
+    let n = 0;
+    const [a, b] = createMemoryPair({
+      clock,
+      fault: (f, from) => {
+        n++;
+        if (from !== 'a') return [{ frame: f }];
+        if (n === 1) return [];
+        if (n === 2) {
+          const bad = f.slice();
+          bad[bad.length - 2] = (bad[bad.length - 2] ?? 0) ^ 0xff;
+          return [{ frame: bad }];
+        }
+        if (n === 3) return [{ frame: f }, { frame: f }];
+        return [{ frame: f, delayMs: 50 }];
+      },
+    });
+    const atB = collect(b);
+    for (let i = 1; i <= 4; i++) await a.send(frame(i));
+    await flushMicrotasks();
+    expect(atB).toHaveLength(3);
+    expect(atB[0]).not.toBe(bytesToHex(frame(2)));
+    expect(atB.slice(1)).toEqual([bytesToHex(frame(3)), bytesToHex(frame(3))]);
+    clock.advance(49);
+    expect(atB).toHaveLength(3);
+    clock.advance(1);
+    expect(atB.at(-1)).toBe(bytesToHex(frame(4)));
+  });
+
+  it('reports link changes and closes cleanly', async () => {
+    const [a, b] = createMemoryPair();
+    const states: LinkState[] = [];
+    a.linkState$.subscribe((s) => states.push(s));
+    a.setLink({ up: false, reason: 'cable' });
+    a.setLink({ up: true });
+    let completed = false;
+    b.frames$.subscribe({ complete: () => (completed = true) });
+    await b.close();
+    expect(completed).toBe(true);
+    await expect(b.send(frame(1))).rejects.toMatchObject({ kind: 'closed' });
+    // Frames sent to a closed end vanish, like on a wire.
+    await a.send(frame(2));
+    await a.close();
+    expect(states.map((s) => (s.up ? 'up' : s.reason))).toEqual(['up', 'cable', 'up', 'closed']);
+  });
+});
