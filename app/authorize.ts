@@ -21,10 +21,7 @@ export function policyDecision(policy: AuthorizationPolicy, evccId: string, emai
     case 'deny':
       return false;
     case 'allowList':
-      return (
-        policy.allow.some((id) => normalizeId(id) === normalizeId(evccId)) ||
-        (emaid !== undefined && (policy.allowEmaid ?? []).some((e) => normaliseEmaid(e) === normaliseEmaid(emaid)))
-      );
+      return policy.allow.some((id) => normalizeId(id) === normalizeId(evccId)) || (emaid !== undefined && (policy.allowEmaid ?? []).some((e) => normaliseEmaid(e) === normaliseEmaid(emaid)));
   }
 }
 

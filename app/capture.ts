@@ -55,7 +55,7 @@ export interface EthernetHci {
 /** The HCI frame inside an Ethernet frame, or undefined for other traffic (the module bridges). */
 export function unwrapEthernet(frame: Uint8Array): EthernetHci | undefined {
   if (frame.length < 18) return undefined;
-  if (((frame[12] as number) << 8 | (frame[13] as number)) !== ETHERTYPE_HCI) return undefined;
+  if ((((frame[12] as number) << 8) | (frame[13] as number)) !== ETHERTYPE_HCI) return undefined;
   if (frame[15] !== CONTROL_TYPE_FRAMING) return undefined;
   const size = ((frame[16] as number) << 8) | (frame[17] as number);
   if (18 + size > frame.length) return undefined;

@@ -132,12 +132,17 @@ export function checkChain(bundle: CertBundle): void {
   const publicOfKey = spki(createPublicKey(key));
   if (!publicOfKey.equals(spki(c0.x509.publicKey))) throw new CertFileError(bundle.key.file, `does not match the certificate ${c0.file}`);
   const dn = (text: string): string => text.split('\n').join(', ');
-  for (const [child, issuer] of [[c0, c1], [c1, c2], [c2, c3]] as const) {
+  for (const [child, issuer] of [
+    [c0, c1],
+    [c1, c2],
+    [c2, c3],
+  ] as const) {
     if (!child.x509.checkIssued(issuer.x509) || !child.x509.verify(issuer.x509.publicKey)) {
       throw new CertFileError(child.file, `is not issued by ${issuer.file} (its issuer is "${dn(child.x509.issuer)}", ${issuer.file} is "${dn(issuer.x509.subject)}")`);
     }
   }
-  if (!c3.x509.checkIssued(c3.x509) || !c3.x509.verify(c3.x509.publicKey)) throw new CertFileError(c3.file, `is not self-signed: the V2G root must be (it is "${dn(c3.x509.subject)}", issued by "${dn(c3.x509.issuer)}")`);
+  if (!c3.x509.checkIssued(c3.x509) || !c3.x509.verify(c3.x509.publicKey))
+    throw new CertFileError(c3.file, `is not self-signed: the V2G root must be (it is "${dn(c3.x509.subject)}", issued by "${dn(c3.x509.issuer)}")`);
 }
 
 /** Reads and checks every file and the chain; throws CertFileError naming the first bad one. */
@@ -249,15 +254,11 @@ export async function installCertificates(client: HciClient, bundle: CertBundle,
   await removeAll(client, true, own, log);
   for (const cert of bundle.chain) {
     log(`Add certificate ${cert.file} (${cert.der.length} bytes)`);
-    const { entry } = await changing(client, true, own, () =>
-      client.request(CertificateManager.OwnCertificatesAddCertificate, { ownCertificateStore: own, data: cert.der }, opts),
-    );
+    const { entry } = await changing(client, true, own, () => client.request(CertificateManager.OwnCertificatesAddCertificate, { ownCertificateStore: own, data: cert.der }, opts));
     if (cert === bundle.chain[bundle.chain.length - 1]) {
       // Only the file name and size: the key itself never reaches a log.
       log(`Add private key ${bundle.key.file} to entry ${entry}`);
-      await changing(client, true, own, () =>
-        client.request(CertificateManager.OwnCertificatesAddKey, { ownCertificateStore: own, entry, data: bundle.key.der }, opts),
-      );
+      await changing(client, true, own, () => client.request(CertificateManager.OwnCertificatesAddKey, { ownCertificateStore: own, entry, data: bundle.key.der }, opts));
     }
   }
   log(`Open trust store ${MO_TRUST_STORE}`);

@@ -194,9 +194,7 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: Dashb
   };
 
   await new Promise<void>((ok, fail) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      fail(e.code === 'EADDRINUSE' ? new CliError(`--inspect: port ${port} on ${host} is in use (try --inspect=0)`, EXIT.usage) : e),
-    );
+    server.once('error', (e: NodeJS.ErrnoException) => fail(e.code === 'EADDRINUSE' ? new CliError(`--inspect: port ${port} on ${host} is in use (try --inspect=0)`, EXIT.usage) : e));
     server.listen(port, host, () => ok());
   });
   const address = server.address();

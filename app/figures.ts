@@ -43,4 +43,3 @@ export function figuresTracker(phaseOf: (key: string) => string | undefined) {
     },
   };
 }
-

@@ -138,9 +138,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const plane = options.control ? await (await import('./control/index.js')).createControlPlane(options.control, clock, (t) => reporter.info(t)) : undefined;
   if (plane) integrations.push(plane);
   const dashboard =
-    options.inspect !== undefined
-      ? await startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) })
-      : undefined;
+    options.inspect !== undefined ? await startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) }) : undefined;
   const capture = options.capture ? new PcapWriter(options.capture) : undefined;
   if (dashboard) {
     reporter.info(`Dashboard: ${dashboard.url}`);
@@ -212,9 +210,11 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
       }
     };
   };
-  const onQuietEvent = (st: RunStation) => (ev: StationEmitted): void => {
-    if (ev.type === 'sessionEnded') countEnd(keyOf(st));
-  };
+  const onQuietEvent =
+    (st: RunStation) =>
+    (ev: StationEmitted): void => {
+      if (ev.type === 'sessionEnded') countEnd(keyOf(st));
+    };
   const stopFailed = (st: RunStation, handle: StationHandle): void => {
     if (lost.has(keyOf(st))) return;
     lost.add(keyOf(st));
@@ -299,7 +299,9 @@ function startJournal(records: string, warn: (line: string) => void): SessionJou
   for (const entry of journal.recover()) {
     const record = interruptedRecord(entry);
     guard(() => appendRecord(records, record));
-    warn(`${entry.station}: a session started at ${new Date(entry.startedAt).toISOString()} was interrupted (the host stopped); recorded with ${entry.energyDeliveredWh.toFixed(1)} Wh from its last checkpoint`);
+    warn(
+      `${entry.station}: a session started at ${new Date(entry.startedAt).toISOString()} was interrupted (the host stopped); recorded with ${entry.energyDeliveredWh.toFixed(1)} Wh from its last checkpoint`,
+    );
   }
   return journal;
 }

@@ -32,4 +32,8 @@ console.log(`fuzzed sessions: ${done} (seeds ${first}..${first + done - 1}), V2G
 console.log(`wall ${wallS.toFixed(1)} s, CPU ${cpuS.toFixed(1)} s: ${(done / wallS).toFixed(1)} sessions/s wall, ${(done / cpuS).toFixed(1)} per CPU-second`);
 console.log(`problems: ${problems.length}`);
 for (const p of problems) console.log(`  ${p}`);
-console.log(`load average: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);

@@ -68,9 +68,7 @@ for (let i = 0; i < runs; i++) {
   const { pct, loopPct } = await once(windowS);
   results.push(pct);
   const cpuMsPerMin = (pct / 100) * 60_000;
-  console.log(
-    `run ${i + 1}: ${pct.toFixed(3)} % of one core (${cpuMsPerMin.toFixed(0)} ms CPU per 60 s, from a ${windowS} s window); event loop busy ${loopPct.toFixed(3)} %`,
-  );
+  console.log(`run ${i + 1}: ${pct.toFixed(3)} % of one core (${cpuMsPerMin.toFixed(0)} ms CPU per 60 s, from a ${windowS} s window); event loop busy ${loopPct.toFixed(3)} %`);
 }
 results.sort((a, b) => a - b);
 const median = results[Math.floor(results.length / 2)] ?? NaN;

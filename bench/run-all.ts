@@ -112,7 +112,11 @@ if (selected.length === 0) {
   console.error(`unknown bench; choose from: ${BENCHES.map((b) => b.name).join(', ')}`);
   process.exit(2);
 }
-console.log(`benches on node ${process.version}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(
+  `benches on node ${process.version}, load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+);
 const outcomes: Outcome[] = [];
 for (const b of selected) outcomes.push(await runOne(b));
 

@@ -50,7 +50,12 @@ async function pingPong(host: Transport, n: number, payload: number): Promise<Ru
   const start = process.hrtime.bigint();
   for (let i = 0; i < n; i++) {
     const f = frames[i & 0xff] ?? new Uint8Array();
-    const back = firstValueFrom(host.frames$.pipe(filter((x) => x[3] === (i & 0xff)), take(1)));
+    const back = firstValueFrom(
+      host.frames$.pipe(
+        filter((x) => x[3] === (i & 0xff)),
+        take(1),
+      ),
+    );
     const t0 = process.hrtime.bigint();
     await host.send(f);
     await back;
@@ -103,7 +108,7 @@ async function innerEth(args: { a: string; b: string; macA: string; macB: string
 
 async function vethBench(): Promise<Row[] | string> {
   const { createVethPair } = await import('../test/helpers/netns.js');
-  let pair;
+  let pair: Awaited<ReturnType<typeof createVethPair>>;
   try {
     pair = await createVethPair({ sameNamespace: true });
   } catch (e) {

@@ -35,20 +35,7 @@ export const V2g = { ...V2gCommon, ...V2gEv, ...V2gEvse } as const;
 export { CertificateManager, ControlPilot, FirmwareUpdate, Framing, FramingError, Gpio, NetworkConfiguration, Plc, Slac, System, Time };
 
 /** All definitions by module; the framing error status frames (module 0xFF) live in framing.ts. */
-const ALL: ReadonlyArray<Record<string, MessageDef>> = [
-  Framing,
-  FramingError,
-  System,
-  Time,
-  NetworkConfiguration,
-  FirmwareUpdate,
-  ControlPilot,
-  Slac,
-  Plc,
-  V2g,
-  Gpio,
-  CertificateManager,
-];
+const ALL: ReadonlyArray<Record<string, MessageDef>> = [Framing, FramingError, System, Time, NetworkConfiguration, FirmwareUpdate, ControlPilot, Slac, Plc, V2g, Gpio, CertificateManager];
 
 const key = (modId: number, subId: number): number => (modId << 8) | subId;
 const index = new Map<number, MessageDef>();

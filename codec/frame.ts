@@ -194,7 +194,7 @@ export class Deframer {
 
   private next(): DeframeItem | undefined {
     const buf = this.buf;
-    let at = this.start;
+    const at = this.start;
     if (at >= buf.length) return undefined;
     if (buf[at] !== START) {
       let skip = at;

@@ -20,4 +20,4 @@ export {
   parseFrame,
 } from './frame.js';
 export * from './link-headers.js';
-export { type CommandDef, type MessageDef, type ModuleName, type Role, type StatusDef } from './message.js';
+export type { CommandDef, MessageDef, ModuleName, Role, StatusDef } from './message.js';

@@ -8,19 +8,7 @@
  */
 import { type Infer, Reader, SchemaError, type Struct, type Type, Writer, struct, u8 } from './schema.js';
 
-export type ModuleName =
-  | 'Framing'
-  | 'FramingError'
-  | 'System'
-  | 'Time'
-  | 'NetworkConfiguration'
-  | 'FirmwareUpdate'
-  | 'ControlPilot'
-  | 'Slac'
-  | 'Plc'
-  | 'V2g'
-  | 'Gpio'
-  | 'CertificateManager';
+export type ModuleName = 'Framing' | 'FramingError' | 'System' | 'Time' | 'NetworkConfiguration' | 'FirmwareUpdate' | 'ControlPilot' | 'Slac' | 'Plc' | 'V2g' | 'Gpio' | 'CertificateManager';
 
 /** Which module side a message belongs to (V2G EV vs EVSE commands, CP EV/EVSE-only commands). */
 export type Role = 'EV' | 'EVSE';
@@ -81,9 +69,7 @@ export function moduleDefs(module: ModuleName, modId: number) {
     ...(spec.role ? { role: spec.role } : {}),
   });
   return {
-    command<N extends string, Q extends Fields = Record<never, never>, S extends Fields = Record<never, never>>(
-      spec: CommandSpec<N, Q, S>,
-    ): CommandDef<N, Infer<Struct<Q>>, Infer<Struct<S>>> {
+    command<N extends string, Q extends Fields = Record<never, never>, S extends Fields = Record<never, never>>(spec: CommandSpec<N, Q, S>): CommandDef<N, Infer<Struct<Q>>, Infer<Struct<S>>> {
       return {
         kind: 'command',
         ...head(spec),
@@ -93,14 +79,7 @@ export function moduleDefs(module: ModuleName, modId: number) {
       };
     },
     /** A command whose request or response is not a plain struct (e.g. code-dependent layouts). */
-    commandOf<N extends string, Req, Res>(spec: {
-      name: N;
-      subId: number;
-      section: string;
-      role?: Role;
-      request: Type<Req>;
-      response: Type<Res>;
-    }): CommandDef<N, Req, Res> {
+    commandOf<N extends string, Req, Res>(spec: { name: N; subId: number; section: string; role?: Role; request: Type<Req>; response: Type<Res> }): CommandDef<N, Req, Res> {
       return { kind: 'command', module, modId, ...spec };
     },
     status<N extends string, P extends Fields = Record<never, never>>(spec: StatusSpec<N, P>): StatusDef<N, Infer<Struct<P>>> {
@@ -120,13 +99,13 @@ export type PayloadOf<D> = D extends StatusDef<string, infer P> ? P : never;
 
 /** Generic result codes of 10.1.5, plus module-specific ones (V2G 18.x). */
 export const RESULT_CODES: Record<number, string> = {
-  0x00: 'accepted',
-  0x01: 'busy',
-  0x02: 'unknownSubId',
-  0x03: 'unknownCommand',
-  0x04: 'malformedData',
-  0x05: 'unexpectedMessage',
-  0xff: 'internalError',
+  0: 'accepted',
+  1: 'busy',
+  2: 'unknownSubId',
+  3: 'unknownCommand',
+  4: 'malformedData',
+  5: 'unexpectedMessage',
+  255: 'internalError',
 };
 
 export const ResultCode = {

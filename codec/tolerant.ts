@@ -38,11 +38,7 @@ function typeOf(v: LayoutVariant): Type<unknown> {
  * status message of the catalog (the caller decodes it as a command).
  * `preferred`: the variants of the module's firmware profile.
  */
-export function decodeStatusTolerant(
-  frame: Frame,
-  preferred: readonly LayoutVariant[] = [],
-  options: Omit<DecodeFrameOptions, 'direction'> = {},
-): StatusDecode | undefined {
+export function decodeStatusTolerant(frame: Frame, preferred: readonly LayoutVariant[] = [], options: Omit<DecodeFrameOptions, 'direction'> = {}): StatusDecode | undefined {
   const def = lookup(frame.modId, frame.subId);
   if (def?.kind !== 'status') return undefined;
   const name = `${def.module}.${def.name}`;
@@ -62,9 +58,7 @@ export function decodeStatusTolerant(
   // Nothing fits: read the expected layout (the profile's, else the manual's) as far as it goes.
   const expected = own[0];
   const partial = expected ? readPrefix(expected.fields, frame.payload, options, expected.fromWire) : readPrefix(fieldsOf(def), frame.payload, options);
-  const problem: PayloadError = partial.error
-    ? { ...partial.error, message: name }
-    : { kind: 'extra', message: name, field: '(end)', detail: `${partial.extra} byte(s) after the last field` };
+  const problem: PayloadError = partial.error ? { ...partial.error, message: name } : { kind: 'extra', message: name, field: '(end)', detail: `${partial.extra} byte(s) after the last field` };
   return { kind: 'tolerated', layout: expected?.id ?? MANUAL, problem, usable: partial.usable, message: messageOf(frame, def, partial.value) };
 }
 

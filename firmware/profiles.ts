@@ -49,7 +49,10 @@ export interface FirmwareProfile {
 
 const REQ_ID_00_EVSE: Sourced<0x00> = { value: 0x00, source: 'Sevenstax/FreeV2G#3, Sevenstax/FreeV2G#237 (fixed in V02_01_00); reference tags EVSE_v2.0.x filter 0x00' };
 const REQ_ID_00_EV: Sourced<0x00> = { value: 0x00, source: 'Sevenstax/FreeV2G#345 (V01_00_04); reference tags EV_v1.0.4-1.0.6 filter 0x00' };
-const REQ_ID_FF: Sourced<0xff> = { value: 0xff, source: 'Sevenstax/FreeV2G#237: "all modules consistently use 0xFF" from V02_01_00; reference tags EVSE_v2.1.0, EV_v1.0.7 accept 0x00 and 0xFF (PR #152)' };
+const REQ_ID_FF: Sourced<0xff> = {
+  value: 0xff,
+  source: 'Sevenstax/FreeV2G#237: "all modules consistently use 0xFF" from V02_01_00; reference tags EVSE_v2.1.0, EV_v1.0.7 accept 0x00 and 0xFF (PR #152)',
+};
 const CP_STATE_CHANGED: Sourced<boolean> = { value: true, source: 'manual 14.x CP State Changed' };
 const NO_CP_STATE_CHANGED: Sourced<boolean> = { value: false, source: 'Sevenstax/FreeV2G#90 (EVSE V02_00_01 sends no CP State Changed)' };
 const NO_PERIODIC_DC: Sourced<boolean> = { value: false, source: 'reference tags before EVSE_v2.1.0' };
@@ -59,10 +62,23 @@ const DC_PERIOD: Sourced<number> = { value: 500, source: 'EVSE V02_01_00 release
 const EV_SIDE = { sendsCpStateChanged: CP_STATE_CHANGED, requiresPeriodicDcUpdate: NO_PERIODIC_DC, dcUpdatePeriodMs: DC_PERIOD } as const;
 
 const evse = (version: string, tag: string, behaviours: FirmwareBehaviours, extra: Partial<FirmwareProfile> = {}): FirmwareProfile => ({
-  version, role: 'EVSE', swType: 'PNC', freeV2gTag: tag, supported: true, layouts: [], behaviours, ...extra,
+  version,
+  role: 'EVSE',
+  swType: 'PNC',
+  freeV2gTag: tag,
+  supported: true,
+  layouts: [],
+  behaviours,
+  ...extra,
 });
 const ev = (version: string, tag: string, behaviours: FirmwareBehaviours, layouts: readonly LayoutVariant[] = []): FirmwareProfile => ({
-  version, role: 'EV', swType: 'EIM', freeV2gTag: tag, supported: true, layouts, behaviours,
+  version,
+  role: 'EV',
+  swType: 'EIM',
+  freeV2gTag: tag,
+  supported: true,
+  layouts,
+  behaviours,
 });
 
 const OLD_EVSE = { statusRequestId: REQ_ID_00_EVSE, sendsCpStateChanged: CP_STATE_CHANGED, requiresPeriodicDcUpdate: NO_PERIODIC_DC, dcUpdatePeriodMs: DC_PERIOD };
@@ -91,7 +107,10 @@ export function parseVersion(s: string): [number, number, number] | undefined {
 export const canonicalVersion = (v: [number, number, number]): string => `V${v.map((n) => String(n).padStart(2, '0')).join('_')}`;
 
 export const profilesOf = (role: FirmwareRole): FirmwareProfile[] => FIRMWARE_PROFILES.filter((p) => p.role === role);
-export const newestProfile = (role: FirmwareRole): FirmwareProfile => profilesOf(role).filter((p) => p.supported).at(-1) as FirmwareProfile;
+export const newestProfile = (role: FirmwareRole): FirmwareProfile =>
+  profilesOf(role)
+    .filter((p) => p.supported)
+    .at(-1) as FirmwareProfile;
 
 /** The profile of exactly this version (any spelling), if there is one. */
 export function findProfile(role: FirmwareRole, version: string): FirmwareProfile | undefined {

@@ -44,10 +44,7 @@ export function decideStatically(policy: Exclude<AuthorizationPolicy, { mode: 'i
     case 'denyAll':
       return false;
     case 'allowList':
-      return (
-        policy.evccIds.some((id) => normalise(id) === normalise(evccId)) ||
-        (emaid !== undefined && (policy.emaids ?? []).some((e) => normaliseEmaid(e) === normaliseEmaid(emaid)))
-      );
+      return policy.evccIds.some((id) => normalise(id) === normalise(evccId)) || (emaid !== undefined && (policy.emaids ?? []).some((e) => normaliseEmaid(e) === normaliseEmaid(emaid)));
   }
 }
 

@@ -30,10 +30,7 @@ export interface BatteryInput {
 
 type BatteryContext = BatteryState & { clock: Clock; sampleMs: number };
 
-export type BatteryEvent =
-  | { type: 'battery.reset' }
-  | { type: 'battery.input'; voltageV: number; currentA: number }
-  | { type: 'battery.charging'; on: boolean };
+export type BatteryEvent = { type: 'battery.reset' } | { type: 'battery.input'; voltageV: number; currentA: number } | { type: 'battery.charging'; on: boolean };
 
 export interface BatterySample {
   type: 'battery.sample';
@@ -94,14 +91,16 @@ export const batteryMachine = setup({
       return { ...now(context), inputVoltageV: e.voltageV, inputCurrentA: e.currentA };
     }),
     setCharging: assign(({ context, event }) => ({ ...now(context), charging: (event as Extract<BatteryEvent, { type: 'battery.charging' }>).on })),
-    sample: sendParent(({ context }): BatterySample => ({
-      type: 'battery.sample',
-      at: context.at,
-      voltageV: context.inputVoltageV,
-      currentA: context.inputCurrentA,
-      socPercent: socPercent(context),
-      energyWh: context.energyWh,
-    })),
+    sample: sendParent(
+      ({ context }): BatterySample => ({
+        type: 'battery.sample',
+        at: context.at,
+        voltageV: context.inputVoltageV,
+        currentA: context.inputCurrentA,
+        socPercent: socPercent(context),
+        energyWh: context.energyWh,
+      }),
+    ),
   },
   guards: {
     charging: ({ context }) => context.charging,

@@ -86,7 +86,7 @@ export function advance(s: ChargerState, now: number): ChargerState {
   const v = ramp(s.presentVoltageV, cmd.voltageV, s.config.voltageRampVPerMs * dt);
   const i = ramp(s.presentCurrentA, cmd.currentA, s.config.currentRampAPerMs * dt);
   // Trapezoid over the step: the ramps are linear within it.
-  const avgPowerW = ((s.presentVoltageV * s.presentCurrentA + v * i) / 2);
+  const avgPowerW = (s.presentVoltageV * s.presentCurrentA + v * i) / 2;
   return {
     ...s,
     presentVoltageV: v,
@@ -176,15 +176,17 @@ export const chargerMachine = setup({
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
       return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
     }),
-    sample: sendParent(({ context }): ChargerSample => ({
-      type: 'charger.sample',
-      at: context.at,
-      voltageV: context.presentVoltageV,
-      currentA: context.presentCurrentA,
-      powerW: context.presentVoltageV * context.presentCurrentA,
-      energyWh: context.energyWh,
-      ...(context.evSocPercent !== undefined ? { socPercent: context.evSocPercent } : {}),
-    })),
+    sample: sendParent(
+      ({ context }): ChargerSample => ({
+        type: 'charger.sample',
+        at: context.at,
+        voltageV: context.presentVoltageV,
+        currentA: context.presentCurrentA,
+        powerW: context.presentVoltageV * context.presentCurrentA,
+        energyWh: context.energyWh,
+        ...(context.evSocPercent !== undefined ? { socPercent: context.evSocPercent } : {}),
+      }),
+    ),
   },
   guards: {
     moving: ({ context }) => !settled(context),

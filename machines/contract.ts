@@ -23,9 +23,7 @@ export function paymentSelection(fields: Record<string, unknown>): PaymentSelect
   const paymentMethod = enumName(PAYMENT_METHODS, Number(fields.selectedPaymentMethod));
   const c = fields.contract as { contractCertificate?: Uint8Array; moSubCa2?: Uint8Array; moSubCa1?: Uint8Array; emaid?: string } | undefined;
   if (!c || typeof c.emaid !== 'string') return { paymentMethod };
-  const certificateChain = [c.contractCertificate, c.moSubCa2, c.moSubCa1]
-    .filter((b): b is Uint8Array => b instanceof Uint8Array && b.length > 0)
-    .map((b) => Buffer.from(b).toString('base64'));
+  const certificateChain = [c.contractCertificate, c.moSubCa2, c.moSubCa1].filter((b): b is Uint8Array => b instanceof Uint8Array && b.length > 0).map((b) => Buffer.from(b).toString('base64'));
   return { paymentMethod, contract: { emaid: c.emaid, certificateChain } };
 }
 

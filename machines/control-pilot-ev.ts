@@ -101,10 +101,7 @@ export const controlPilotEvMachine = setup({
     waiting: {
       entry: 'logWaiting',
       on: {
-        'ControlPilot.DutyCycleChanged': [
-          { guard: 'eventHlc', target: 'connected', actions: ['rememberDuty', 'logConnected'] },
-          { actions: 'rememberDuty' },
-        ],
+        'ControlPilot.DutyCycleChanged': [{ guard: 'eventHlc', target: 'connected', actions: ['rememberDuty', 'logConnected'] }, { actions: 'rememberDuty' }],
       },
     },
     connected: {

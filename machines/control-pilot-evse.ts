@@ -23,19 +23,13 @@ export interface CpEvseInput {
 
 export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
 /** What the CP machine reports to its station (sendParent). */
-export type CpToParent =
-  | { type: 'cp.ready' }
-  | { type: 'cp.vehicleConnected' }
-  | { type: 'cp.vehicleDisconnected' }
-  | { type: 'cp.failed'; error: string }
-  | { type: 'cp.stopped' };
+export type CpToParent = { type: 'cp.ready' } | { type: 'cp.vehicleConnected' } | { type: 'cp.vehicleDisconnected' } | { type: 'cp.failed'; error: string } | { type: 'cp.stopped' };
 
 /** Duty cycles in permill (15.4.5): 100 % = no PWM (X1), 5 % = digital communication. */
 export const DUTY_IDLE_PERMILL = 1000;
 export const DUTY_HLC_PERMILL = 50;
 
-const dutyCycle = (dutyCyclePermill: number) =>
-  ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill } }) as const;
+const dutyCycle = (dutyCyclePermill: number) => ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill } }) as const;
 
 const pollInput = (c: CpEvseInput) => ({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
 
@@ -83,8 +77,7 @@ export const controlPilotEvseMachine = setup({
     }),
   },
   guards: {
-    polledVehiclePresent: ({ event }) =>
-      vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
+    polledVehiclePresent: ({ event }) => vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
     eventVehiclePresent: ({ event }) => vehiclePresent(Number((event as StatusEvent).fields.state)),
     eventStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
   },
@@ -126,10 +119,7 @@ export const controlPilotEvseMachine = setup({
       entry: 'logWaiting',
       invoke: { src: 'cpStatePoll', input: ({ context }) => pollInput(context) },
       on: {
-        'ControlPilot.StateChanged': [
-          { guard: 'eventVehiclePresent', target: 'connected', actions: ['rememberState', 'logConnected'] },
-          { actions: 'rememberState' },
-        ],
+        'ControlPilot.StateChanged': [{ guard: 'eventVehiclePresent', target: 'connected', actions: ['rememberState', 'logConnected'] }, { actions: 'rememberState' }],
         'cp.idle': { actions: 'setIdle' },
       },
     },

@@ -17,15 +17,11 @@ export interface FirmwareRow {
   supported: boolean;
 }
 
-const rowsOf = (role: StationRole): FirmwareRow[] =>
-  FIRMWARE_PROFILES.filter((p) => p.role === role).map(({ version, swType, freeV2gTag, supported }) => ({ version, swType, freeV2gTag, supported }));
+const rowsOf = (role: StationRole): FirmwareRow[] => FIRMWARE_PROFILES.filter((p) => p.role === role).map(({ version, swType, freeV2gTag, supported }) => ({ version, swType, freeV2gTag, supported }));
 
 export const FIRMWARE_TABLE: Record<StationRole, FirmwareRow[]> = { EVSE: rowsOf('EVSE'), EV: rowsOf('EV') };
 
-export type FirmwareVerdict =
-  | { kind: 'supported'; row: FirmwareRow }
-  | { kind: 'unknown'; text: string }
-  | { kind: 'unsupported'; text: string };
+export type FirmwareVerdict = { kind: 'supported'; row: FirmwareRow } | { kind: 'unknown'; text: string } | { kind: 'unsupported'; text: string };
 
 export function checkFirmware(role: StationRole, reported: string): FirmwareVerdict {
   const v = parseVersion(reported);
@@ -46,7 +42,10 @@ export function checkFirmware(role: StationRole, reported: string): FirmwareVerd
   const newest = profileFor(role, reported).profile.version;
   return {
     kind: 'unknown',
-    text: `${role} firmware ${name} is newer than the tested versions (${FIRMWARE_TABLE[role].filter((r) => r.supported).map((r) => r.version).join(', ')}); continuing with the profile of ${newest}`,
+    text: `${role} firmware ${name} is newer than the tested versions (${FIRMWARE_TABLE[role]
+      .filter((r) => r.supported)
+      .map((r) => r.version)
+      .join(', ')}); continuing with the profile of ${newest}`,
   };
 }
 

@@ -69,9 +69,7 @@ export const slacMachine = setup({
     noteCommandFailure: assign({
       lastFailure: ({ event }) => (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
     }),
-    logRetry: sendParent(({ context }) =>
-      logEvent(context.role, `SLAC attempt ${context.attempt} failed (${context.lastFailure ?? 'unknown'}), retrying`, 'warn'),
-    ),
+    logRetry: sendParent(({ context }) => logEvent(context.role, `SLAC attempt ${context.attempt} failed (${context.lastFailure ?? 'unknown'}), retrying`, 'warn')),
     logMatched: sendParent(({ context }) => logEvent(context.role, 'SLAC matching successful')),
     reportMatched: sendParent({ type: 'slac.matched' }),
     logFailed: sendParent(({ context }) => logEvent(context.role, 'SLAC matching failed', 'warn', { reason: context.lastFailure, attempts: context.attempt })),
@@ -150,11 +148,14 @@ export const slacMachine = setup({
         requesting: {
           invoke: {
             src: 'hciSequence',
-            input: ({ context }) => ({ client: context.client, steps: [
-              // 0x10: either a resent request whose first answer was lost (the module already
-              // matches) or SLAC in the wrong state (Sevenstax/FreeV2G#47); Get State tells.
-              { text: 'Start SLAC matching', def: Slac.StartMatching, fields: {}, tolerate: [WRONG_STATE] },
-            ] }),
+            input: ({ context }) => ({
+              client: context.client,
+              steps: [
+                // 0x10: either a resent request whose first answer was lost (the module already
+                // matches) or SLAC in the wrong state (Sevenstax/FreeV2G#47); Get State tells.
+                { text: 'Start SLAC matching', def: Slac.StartMatching, fields: {}, tolerate: [WRONG_STATE] },
+              ],
+            }),
           },
           entry: assign({ wrongState: false }),
           on: {

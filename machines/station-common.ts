@@ -85,7 +85,7 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       const own = recordOf(snap.context, system);
       // Only a V2G session that started (Session Started received) is a session to record.
       if (own.protocol === undefined) return;
-      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...(own.error ?? cut.error ? { error: own.error ?? cut.error } : {}) };
+      const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...((own.error ?? cut.error) ? { error: own.error ?? cut.error } : {}) };
       enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: true } as Partial<C>);
       enqueue.emit({ type: 'sessionEnded', station, record });
     }),
@@ -156,7 +156,9 @@ export function runningCommon(role: StationRole) {
   return {
     invoke: [
       {
-        id: 'cp', src: 'cp', systemId: 'cp',
+        id: 'cp',
+        src: 'cp',
+        systemId: 'cp',
         input: ({ context }: Input) => ({ client: context.client, clock: context.clock, pollStateMs: cpPollMs(moduleBehaviour(context.behaviour)) }),
       },
       { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }: Input) => ({ client: context.client, clock: context.clock, role, timing: context.config.slac }) },

@@ -17,7 +17,7 @@ import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
-import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
+import type { ChildEmit, SessionRecord, StationEmitted } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 
 export interface EvStationInput {
@@ -64,15 +64,12 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = shutdownStepsWith(
-  { text: 'Stop charging', def: V2g.EvStopCharging, fields: { renegotiation: false }, bestEffort: true },
-  (): HciStep[] => [
-    { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
-    { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
-    { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
-    { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-  ],
-);
+const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvStopCharging, fields: { renegotiation: false }, bestEffort: true }, (): HciStep[] => [
+  { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
+  { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
+  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+]);
 
 export const evStationMachine = setup({
   types: {

@@ -21,7 +21,7 @@ import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
-import { type ChildEmit, type SessionRecord, type StationEmitted } from './station-events.js';
+import type { ChildEmit, SessionRecord, StationEmitted } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
 export interface EvseStationInput {
@@ -84,14 +84,11 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = shutdownStepsWith(
-  { text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true },
-  (): HciStep[] => [
-    { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
-    { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
-    { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-  ],
-);
+const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true }, (): HciStep[] => [
+  { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
+  { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
+  { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
+]);
 
 const common = runningCommon('EVSE');
 /**
@@ -105,7 +102,10 @@ const evseRunning = {
   invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvseStationContext }) => ({ client: context.client, clock: context.clock }) }],
   on: {
     ...common.on,
-    'module.silent': { target: 'reinitialising', actions: { type: 'log', params: ({ event }: { event: EvseStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) } },
+    'module.silent': {
+      target: 'reinitialising',
+      actions: { type: 'log', params: ({ event }: { event: EvseStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },
+    },
   },
 } as const;
 
@@ -121,7 +121,16 @@ export const evseStationMachine = setup({
     ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord),
     sample: emit(({ event }) => {
       const s = event as ChargerSample;
-      return { type: 'sample' as const, station: 'EVSE' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.powerW, energyWh: s.energyWh, ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}) };
+      return {
+        type: 'sample' as const,
+        station: 'EVSE' as const,
+        at: s.at,
+        voltageV: s.voltageV,
+        currentA: s.currentA,
+        powerW: s.powerW,
+        energyWh: s.energyWh,
+        ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}),
+      };
     }),
     chargerOff: sendTo('charger', { type: 'charger.stop' }),
     /** Limits set at run time hold for the next sessions too (they start from the config). */
@@ -213,7 +222,10 @@ export const evseStationMachine = setup({
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
             // Disabling ends the charging in progress through the same path as an operator stop.
-            'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }, sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' })] },
+            'station.disable': {
+              guard: 'available',
+              actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }, sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' })],
+            },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'operatorRequest' }) },
             // The session gets the limits as resolved (configured where the event leaves one out).
             setLimits: {

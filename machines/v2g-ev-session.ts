@@ -126,7 +126,6 @@ function dcParameters(b: BatteryState, targetCurrentA: number) {
   };
 }
 
-
 /** The power the profile allows now (W): the last entry whose start has passed. */
 export function profilePowerW(profile: EvSessionContext['profile'], elapsedS: number, fallbackW: number): number {
   if (!profile || profile.entries.length === 0) return fallbackW;
@@ -391,21 +390,21 @@ export const v2gEvSessionMachine = setup({
               },
             },
             ...(hasDc(c)
-              ? [{
-                  text: 'Set DC charging parameters',
-                  def: V2g.EvSetDcChargingParameters,
-                  fields: {
-                    ...dcParameters(b, c.battery.targetCurrentA),
-                    fullSocPercent: c.battery.fullSocPercent,
-                    bulkSocPercent: c.battery.bulkSocPercent,
-                    energyRequestWh,
-                    departureTimeS: 100_000_000,
+              ? [
+                  {
+                    text: 'Set DC charging parameters',
+                    def: V2g.EvSetDcChargingParameters,
+                    fields: {
+                      ...dcParameters(b, c.battery.targetCurrentA),
+                      fullSocPercent: c.battery.fullSocPercent,
+                      bulkSocPercent: c.battery.bulkSocPercent,
+                      energyRequestWh,
+                      departureTimeS: 100_000_000,
+                    },
                   },
-                }]
+                ]
               : []),
-            ...(hasAc(c)
-              ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(c.battery), energyRequestWh, departureTimeS: 1_000_000 } }]
-              : []),
+            ...(hasAc(c) ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(c.battery), energyRequestWh, departureTimeS: 1_000_000 } }] : []),
             { text: 'Create new charging session', def: V2g.EvStartSession, fields: {} },
           ];
           return { client: context.client, steps };
@@ -473,9 +472,12 @@ export const v2gEvSessionMachine = setup({
         postCharge: {
           // Out of energy transfer by whatever message came first (Charging Stopped or straight
           // Post Charging Ready): the EV no longer asks for energy (state B; the CP skips repeats).
-          entry: [{ type: 'phase', params: { phase: 'postCharge' } }, enqueueActions(({ enqueue, context, system }) => {
-            if (context.resistorC) sendCp(enqueue, system, 'B');
-          })],
+          entry: [
+            { type: 'phase', params: { phase: 'postCharge' } },
+            enqueueActions(({ enqueue, context, system }) => {
+              if (context.resistorC) sendCp(enqueue, system, 'B');
+            }),
+          ],
           // AC ends by itself (21.9.5); if a DC module never says Post Charging Ready, ask anyway.
           after: { postChargeFallback: { guard: ({ context }) => context.renegotiating !== true, actions: 'stopSession' } },
         },
@@ -488,7 +490,6 @@ export const v2gEvSessionMachine = setup({
   },
   output: ({ context, self }) => evSessionRecord(context, self.system),
 });
-
 
 /**
  * The session's record from its context: the machine's output, and what the station records

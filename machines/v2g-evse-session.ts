@@ -15,14 +15,7 @@
 import { type ActorRefFrom, type AnyActorRef, type EventObject, assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import type { CommandDef } from '../codec/message.js';
-import {
-  ENERGY_TRANSFER_MODES,
-  EV_ERROR_CODES,
-  EVSE_SESSION_ERRORS,
-  IsolationLevel,
-  PROTOCOLS,
-  enumName,
-} from '../codec/modules/v2g/common.js';
+import { ENERGY_TRANSFER_MODES, EV_ERROR_CODES, EVSE_SESSION_ERRORS, IsolationLevel, PROTOCOLS, enumName } from '../codec/modules/v2g/common.js';
 import { AuthorizationResult, CableCheckResult } from '../codec/modules/v2g/evse.js';
 import { type Clock, hostNow } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
@@ -187,9 +180,7 @@ export const v2gEvseSessionMachine = setup({
   actions: {
     log: enqueueActions(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
     logStep: enqueueActions(({ enqueue, self, event }) => toParent(enqueue, self, logEvent('EVSE', (event as { text: string }).text))),
-    phase: enqueueActions(({ enqueue, self }, p: { phase: SessionPhase }) =>
-      toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } }),
-    ),
+    phase: enqueueActions(({ enqueue, self }, p: { phase: SessionPhase }) => toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } })),
     noteSent: assign({
       longestReactionMs: ({ context, event }) => Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs),
     }),
@@ -217,7 +208,11 @@ export const v2gEvseSessionMachine = setup({
       const fields = f(event);
       const selection = paymentSelection(fields);
       enqueue.assign({ paymentMethod: selection.paymentMethod, contract: selection.contract });
-      toParent(enqueue, self, logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod, ...(selection.contract ? { contract: selection.contract } : {}) }));
+      toParent(
+        enqueue,
+        self,
+        logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod, ...(selection.contract ? { contract: selection.contract } : {}) }),
+      );
       toParent(enqueue, self, logEvent('EVSE', `Selected payment method: ${selection.paymentMethod}`));
       if (selection.contract) toParent(enqueue, self, logEvent('EVSE', describeContract(selection.contract)));
     }),
@@ -232,7 +227,10 @@ export const v2gEvseSessionMachine = setup({
     answerAuthorization: enqueueActions(({ enqueue, self, context }, p: { accepted: boolean; timedOut?: boolean }) => {
       if (p.timedOut) toParent(enqueue, self, logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
       toParent(enqueue, self, logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
-      toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted } });
+      toParent(enqueue, self, {
+        type: 'station.emit',
+        event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted },
+      });
       const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
       enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
       if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
@@ -318,7 +316,10 @@ export const v2gEvseSessionMachine = setup({
           ...updateOptions(context.config.updateIntervalMs),
         });
       } else {
-        enqueue.sendTo('commander', { ...command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt), ...updateOptions(context.config.updateIntervalMs) });
+        enqueue.sendTo('commander', {
+          ...command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt),
+          ...updateOptions(context.config.updateIntervalMs),
+        });
       }
       const hostAt = hostNow();
       const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
@@ -363,13 +364,17 @@ export const v2gEvseSessionMachine = setup({
       const out = presentOutput(system, context.clock.now());
       enqueue.sendTo(
         'commander',
-        command(V2g.EvseSetMeterReceiptRequest, {
-          meterId: context.config.evseId.slice(0, 32),
-          meterReadingWh: Math.round(out.energyWh),
-          meterReadingSignature: new Uint8Array(0),
-          meterStatus: undefined,
-          meterTimestampS: Math.floor(context.clock.now() / 1000),
-        }, 'meterReceipt'),
+        command(
+          V2g.EvseSetMeterReceiptRequest,
+          {
+            meterId: context.config.evseId.slice(0, 32),
+            meterReadingWh: Math.round(out.energyWh),
+            meterReadingSignature: new Uint8Array(0),
+            meterStatus: undefined,
+            meterTimestampS: Math.floor(context.clock.now() / 1000),
+          },
+          'meterReceipt',
+        ),
       );
     }),
     stopChargingRequested: enqueueActions(({ enqueue, self, context, event }) => {
@@ -414,9 +419,7 @@ export const v2gEvseSessionMachine = setup({
         command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: answer.status, exiResponse: answer.exiResponse }, 'certificate', request ? at(request) : undefined),
       );
     }),
-    meteringReceiptStatus: enqueueActions(({ enqueue, self, event }) =>
-      toParent(enqueue, self, logEvent('EVSE', `Metering receipt status: ${f(event).status ? 'verified' : 'not verified'}`)),
-    ),
+    meteringReceiptStatus: enqueueActions(({ enqueue, self, event }) => toParent(enqueue, self, logEvent('EVSE', `Metering receipt status: ${f(event).status ? 'verified' : 'not verified'}`))),
     sessionStopped: enqueueActions(({ enqueue, self, context, event }) => {
       const closure = f(event).closureType === 1 ? 'pause' : 'terminate';
       enqueue.assign({ closure });
@@ -652,17 +655,17 @@ export const v2gEvseSessionMachine = setup({
               on: { 'V2g.EvsePreChargeStarted': {} },
               states: {
                 preCharge: {
-                  entry: [{ type: 'phase', params: { phase: 'preCharge' } }, { type: 'log', params: { text: '"Pre Charge Started" received' } }],
+                  entry: [
+                    { type: 'phase', params: { phase: 'preCharge' } },
+                    { type: 'log', params: { text: '"Pre Charge Started" received' } },
+                  ],
                   on: { 'V2g.EvseStartChargingRequested': { target: 'charging', actions: 'startChargingRequested' } },
                 },
                 charging: {
                   entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],
                   on: {
                     'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
-                    'V2g.EvseDcChargeParametersChanged': [
-                      { guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] },
-                      { actions: ['dcParametersChanged', 'sendUpdate'] },
-                    ],
+                    'V2g.EvseDcChargeParametersChanged': [{ guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] }, { actions: ['dcParametersChanged', 'sendUpdate'] }],
                     'session.stopCharging': { actions: 'stopOnRequest' },
                     'session.renegotiate': { actions: 'askRenegotiation' },
                   },
@@ -683,7 +686,6 @@ export const v2gEvseSessionMachine = setup({
   },
   output: ({ context, self }) => evseSessionRecord(context, self.system),
 });
-
 
 /**
  * The session's record from its context: the machine's output, and what the station records
@@ -720,8 +722,7 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
 
 const emaidOf = (context: EvseSessionContext): { emaid?: string } => (context.contract ? { emaid: context.contract.emaid } : {});
 
-const certificateKind = (request: StatusEvent | undefined): 'installation' | 'update' =>
-  request?.message === 'EvseCertificateUpdateRequested' ? 'update' : 'installation';
+const certificateKind = (request: StatusEvent | undefined): 'installation' | 'update' => (request?.message === 'EvseCertificateUpdateRequested' ? 'update' : 'installation');
 
 /** What the certificate provider logic needs for the request being answered. */
 function certificateInput(context: EvseSessionContext) {

@@ -57,7 +57,10 @@ function stripComments(line: string, open: boolean): { text: string; open: boole
 
 /** Splits a frame line into its leading hex bytes and whatever non-hex text follows. */
 function hexTokens(text: string): { bytes: string[]; rest: string } {
-  const words = text.trim().split(/\s+/).filter((w) => w !== '');
+  const words = text
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
   const bytes: string[] = [];
   let i = 0;
   for (; i < words.length && HEX.test(words[i] as string); i++) bytes.push((words[i] as string).toUpperCase());

@@ -54,8 +54,7 @@ export function linkFaultHook(faults: LinkFaults | undefined, seed: number): Fau
   if (!faults || noFaults(faults)) return undefined;
   const rng = createPrng(seed);
   const [dMin, dMax] = faults.delayMs ?? [5, 50];
-  const applies = (from: EndName): boolean =>
-    faults.direction === undefined || faults.direction === 'both' || (faults.direction === 'toModule') === (from === 'a');
+  const applies = (from: EndName): boolean => faults.direction === undefined || faults.direction === 'both' || (faults.direction === 'toModule') === (from === 'a');
   return (frame, from) => {
     if (!applies(from)) return [{ frame }];
     if (rng.chance(faults.dropRate ?? 0)) return [];

@@ -29,7 +29,10 @@ const busyRule = z.strictObject({
    * Busy until the module has received this command ("Module.Name"): PI Set Mode while an old
    * session lingers, until Stop Session (Sevenstax/FreeV2G#349). `times` does not apply.
    */
-  untilReceived: z.string().regex(/^\w+\.\w+$/).optional(),
+  untilReceived: z
+    .string()
+    .regex(/^\w+\.\w+$/)
+    .optional(),
   /**
    * While this command has not been accepted after a busy answer, the module's other commands
    * answer 0x11: the setup after a Set Mode whose busy answer was not retried fails

@@ -38,10 +38,7 @@ function withFaultErrors(s: Scenario, f: FaultConfig): Scenario {
     ev: { ...s.ev, errors: [...s.ev.errors, ...(f.evErrors ?? [])] },
     station: {
       ...s.station,
-      errors: [
-        ...s.station.errors,
-        ...(f.stationErrors ?? []).map((e) => ({ phase: e.phase, evseSessionError: e.evseSessionError ?? 0, evSessionError: e.evSessionError ?? 8 })),
-      ],
+      errors: [...s.station.errors, ...(f.stationErrors ?? []).map((e) => ({ phase: e.phase, evseSessionError: e.evseSessionError ?? 0, evSessionError: e.evSessionError ?? 8 }))],
     },
   };
 }
@@ -55,10 +52,24 @@ export function createSimulatedPair(opts: SimulatedPairOptions): SimulatedPair {
   const [evseHost, evseEnd] = createMemoryPair({ clock, fault: linkFaultHook(faults.links?.evse, seed * 7 + 1) });
   const [evHost, evEnd] = createMemoryPair({ clock, fault: linkFaultHook(faults.links?.ev, seed * 7 + 2) });
   const evse = createSimulatedModule({
-    role: 'EVSE', clock, cable, scenario, faults: faults.modules?.evse, mac: opts.evseMac ?? DEFAULT_MACS.EVSE, transport: evseEnd, seed: seed * 7 + 3,
+    role: 'EVSE',
+    clock,
+    cable,
+    scenario,
+    faults: faults.modules?.evse,
+    mac: opts.evseMac ?? DEFAULT_MACS.EVSE,
+    transport: evseEnd,
+    seed: seed * 7 + 3,
   });
   const ev = createSimulatedModule({
-    role: 'EV', clock, cable, scenario, faults: faults.modules?.ev, mac: opts.evMac ?? DEFAULT_MACS.EV, transport: evEnd, seed: seed * 7 + 4,
+    role: 'EV',
+    clock,
+    cable,
+    scenario,
+    faults: faults.modules?.ev,
+    mac: opts.evMac ?? DEFAULT_MACS.EV,
+    transport: evEnd,
+    seed: seed * 7 + 4,
   });
 
   const timers = new Set<TimerId>();

@@ -20,15 +20,7 @@
  * Transport) behind such a slave, so the host's SPI transport can drive the simulator.
  */
 import { Deframer } from '../codec/frame.js';
-import {
-  decodeDataExchange,
-  decodeSizeExchange,
-  encodeDataExchange,
-  encodeSizeExchange,
-  DATA_EXCHANGE_HEADER_SIZE,
-  SIZE_EXCHANGE_LENGTH,
-  SPI_MAX_PAYLOAD,
-} from '../codec/link-headers.js';
+import { decodeDataExchange, decodeSizeExchange, encodeDataExchange, encodeSizeExchange, DATA_EXCHANGE_HEADER_SIZE, SIZE_EXCHANGE_LENGTH, SPI_MAX_PAYLOAD } from '../codec/link-headers.js';
 import type { Clock } from '../util/clock.js';
 import type { GpioLine, Level, SpiBus } from '../transports/spi-hw.js';
 import type { Transport } from '../transports/transport.js';

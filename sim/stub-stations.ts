@@ -94,7 +94,14 @@ export async function runEvseStub(host: ScriptedHost, clock: Clock, o: EvseStubO
     certificateUpdateSupported: false,
   });
   await host.command(V2g.EvseSetDcChargingParameters, {
-    isolationLevel: 0, minVoltageV: 150, minCurrentA: 0, maxVoltageV: maxV, maxCurrentA: maxA, maxPowerW: maxP, peakCurrentRippleA: 5, status: 0,
+    isolationLevel: 0,
+    minVoltageV: 150,
+    minCurrentA: 0,
+    maxVoltageV: maxV,
+    maxCurrentA: maxA,
+    maxPowerW: maxP,
+    peakCurrentRippleA: 5,
+    status: 0,
   });
   await host.command(V2g.EvseSetAcChargingParameters, { rcdStatus: false, nominalVoltageV: 230, maxCurrentA: 32 });
   if (o.listenAfterMs) await new Promise<void>((r) => clock.setTimeout(r, o.listenAfterMs ?? 0));
@@ -192,14 +199,31 @@ export async function runEvStub(host: ScriptedHost, clock: Clock, o: EvStubOptio
   });
   if (dc) {
     await host.command(V2g.EvSetDcChargingParameters, {
-      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 450, maxCurrentA: 100, maxPowerW: 45_000,
-      socPercent: o.socPercent ?? 50, status: 0, targetVoltageV: o.targetVoltageV ?? 400, targetCurrentA: o.targetCurrentA ?? 50,
-      fullSocPercent: 100, bulkSocPercent: 80, energyRequestWh: 20_000, departureTimeS: 3600,
+      minVoltageV: 0,
+      minCurrentA: 0,
+      minPowerW: 0,
+      maxVoltageV: 450,
+      maxCurrentA: 100,
+      maxPowerW: 45_000,
+      socPercent: o.socPercent ?? 50,
+      status: 0,
+      targetVoltageV: o.targetVoltageV ?? 400,
+      targetCurrentA: o.targetCurrentA ?? 50,
+      fullSocPercent: 100,
+      bulkSocPercent: 80,
+      energyRequestWh: 20_000,
+      departureTimeS: 3600,
     });
   } else {
     await host.command(V2g.EvSetAcChargingParameters, {
-      minVoltageV: 200, minCurrentA: 6, minPowerW: 1_200, maxVoltageV: 250, maxCurrentA: 16, maxPowerW: 11_000,
-      energyRequestWh: 10_000, departureTimeS: 3600,
+      minVoltageV: 200,
+      minCurrentA: 6,
+      minPowerW: 1_200,
+      maxVoltageV: 250,
+      maxCurrentA: 16,
+      maxPowerW: 11_000,
+      energyRequestWh: 10_000,
+      departureTimeS: 3600,
     });
   }
   await host.command(V2g.EvStartSession, {});

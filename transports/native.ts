@@ -55,12 +55,7 @@ export interface SpiDeviceLike {
 }
 
 export interface SpiDeviceModule {
-  open(
-    bus: number,
-    device: number,
-    options: { mode?: number; maxSpeedHz?: number; noChipSelect?: boolean },
-    cb: (err: Error | null | undefined) => void,
-  ): SpiDeviceLike;
+  open(bus: number, device: number, options: { mode?: number; maxSpeedHz?: number; noChipSelect?: boolean }, cb: (err: Error | null | undefined) => void): SpiDeviceLike;
 }
 
 // --- onoff -----------------------------------------------------------------------------------
@@ -91,8 +86,7 @@ export type NativePackage = 'pcap' | 'spi-device' | 'onoff';
 /** What to install when a package cannot be loaded (Debian package names). */
 export const INSTALL_HINTS: Record<NativePackage, string> = {
   pcap: 'install the Debian package libpcap-dev (and build-essential, python3), then run `npm install pcap` or `npm rebuild pcap`',
-  'spi-device':
-    'run `npm install spi-device` (building needs build-essential and python3) and enable the kernel spidev driver (/dev/spidevB.D)',
+  'spi-device': 'run `npm install spi-device` (building needs build-essential and python3) and enable the kernel spidev driver (/dev/spidevB.D)',
   onoff: 'run `npm install onoff` (its epoll dependency needs build-essential and python3) on a kernel with sysfs GPIO',
 };
 

@@ -29,28 +29,12 @@
  */
 import { BehaviorSubject, Subject } from 'rxjs';
 import type { FramingError } from '../codec/frame.js';
-import {
-  decodeDataExchange,
-  decodeSizeExchange,
-  encodeDataExchange,
-  encodeSizeExchange,
-  negotiatedSize,
-  DATA_EXCHANGE_HEADER_SIZE,
-  SPI_MAX_PAYLOAD,
-} from '../codec/link-headers.js';
+import { decodeDataExchange, decodeSizeExchange, encodeDataExchange, encodeSizeExchange, negotiatedSize, DATA_EXCHANGE_HEADER_SIZE, SPI_MAX_PAYLOAD } from '../codec/link-headers.js';
 import { bytesToHex } from '../codec/frame.js';
 import { type Clock, RealClock } from '../util/clock.js';
 import { FrameAssembler } from './assembler.js';
 import type { Importer } from './native.js';
-import {
-  type GpioLine,
-  type Level,
-  openInputLine,
-  openOutputLine,
-  openSpiBus,
-  SPI_DEFAULT_SPEED_HZ,
-  type SpiBus,
-} from './spi-hw.js';
+import { type GpioLine, type Level, openInputLine, openOutputLine, openSpiBus, SPI_DEFAULT_SPEED_HZ, type SpiBus } from './spi-hw.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
 /**

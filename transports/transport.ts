@@ -5,16 +5,7 @@
  */
 import type { Observable } from 'rxjs';
 
-export type TransportErrorKind =
-  | 'notPermitted'
-  | 'noSuchInterface'
-  | 'interfaceDown'
-  | 'libraryMissing'
-  | 'openFailed'
-  | 'closed'
-  | 'sendFailed'
-  | 'outOfSync'
-  | 'timeout';
+export type TransportErrorKind = 'notPermitted' | 'noSuchInterface' | 'interfaceDown' | 'libraryMissing' | 'openFailed' | 'closed' | 'sendFailed' | 'outOfSync' | 'timeout';
 
 export class TransportError extends Error {
   constructor(

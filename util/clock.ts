@@ -39,10 +39,13 @@ export class RealClock implements Clock {
     const id = this.nextId++;
     this.timers.set(
       id,
-      setTimeout(() => {
-        this.timers.delete(id);
-        fn();
-      }, Math.max(0, ms / this.speed)),
+      setTimeout(
+        () => {
+          this.timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms / this.speed),
+      ),
     );
     return id;
   }

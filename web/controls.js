@@ -37,12 +37,19 @@ function render() {
     limit.min = '1';
     limit.placeholder = s.limits?.maxPowerW ? String(s.limits.maxPowerW) : 'max power W';
     limit.dataset.field = 'maxPowerW';
-    box.append(limit, button('Set limit', () => Number(limit.value) > 0 && send(s.id, 'setLimits', { maxPowerW: Number(limit.value) }), { 'data-action': 'setLimits' }));
+    box.append(
+      limit,
+      button('Set limit', () => Number(limit.value) > 0 && send(s.id, 'setLimits', { maxPowerW: Number(limit.value) }), { 'data-action': 'setLimits' }),
+    );
     if (s.pendingAuthorization) {
       const p = document.createElement('p');
       p.className = 'pending';
       p.textContent = `Vehicle ${s.pendingAuthorization.evccId} waits for authorization`;
-      box.append(p, button('Accept', () => send(s.id, 'authorize', { accept: true }), { 'data-action': 'accept' }), button('Reject', () => send(s.id, 'authorize', { accept: false }), { 'data-action': 'reject' }));
+      box.append(
+        p,
+        button('Accept', () => send(s.id, 'authorize', { accept: true }), { 'data-action': 'accept' }),
+        button('Reject', () => send(s.id, 'authorize', { accept: false }), { 'data-action': 'reject' }),
+      );
     }
     const reply = document.createElement('p');
     reply.className = 'reply';

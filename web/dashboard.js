@@ -77,9 +77,8 @@ function renderMessages() {
   for (const m of messages.slice(-MAX_ROWS).reverse()) {
     const tr = document.createElement('tr');
     tr.className = m.station;
-    const cells = m.type === 'log'
-      ? [m.station, '', m.text, '']
-      : [m.station, m.dir === 'tx' ? '→' : '←', `${m.module ?? '?'}.${m.message ?? '?'} ${m.direction ?? ''}`, JSON.stringify(m.fields ?? m.hex ?? '')];
+    const cells =
+      m.type === 'log' ? [m.station, '', m.text, ''] : [m.station, m.dir === 'tx' ? '→' : '←', `${m.module ?? '?'}.${m.message ?? '?'} ${m.direction ?? ''}`, JSON.stringify(m.fields ?? m.hex ?? '')];
     cells.forEach((c, i) => {
       const td = document.createElement('td');
       if (i === 3) td.className = 'fields';
@@ -133,7 +132,10 @@ function drawPlot(canvas, pick, zero) {
     ctx.strokeStyle = COLORS[name];
     ctx.lineWidth = 1.6;
     ctx.beginPath();
-    line.forEach((s, i) => (i === 0 ? ctx.moveTo(x(s.at), y(pick(s))) : ctx.lineTo(x(s.at), y(pick(s)))));
+    for (const [i, s] of line.entries()) {
+      if (i === 0) ctx.moveTo(x(s.at), y(pick(s)));
+      else ctx.lineTo(x(s.at), y(pick(s)));
+    }
     ctx.stroke();
   }
   canvas.dataset.points = String(pts.length);
@@ -152,7 +154,13 @@ function render() {
 
 const conn = document.getElementById('conn');
 const source = new EventSource('/events');
-source.onopen = () => { conn.textContent = 'live'; conn.className = 'on'; };
-source.onerror = () => { conn.textContent = 'disconnected'; conn.className = 'off'; };
+source.onopen = () => {
+  conn.textContent = 'live';
+  conn.className = 'on';
+};
+source.onerror = () => {
+  conn.textContent = 'disconnected';
+  conn.className = 'off';
+};
 source.onmessage = (msg) => apply(JSON.parse(msg.data));
 requestAnimationFrame(render);

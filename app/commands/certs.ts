@@ -80,7 +80,7 @@ export function register(program: Command): void {
       .command('install')
       .description('Replace the SECC chain (0.crt + 0.key, 1.crt, 2.crt, 3.crt) and the MO root (moca.crt), PEM or DER')
       .option('--folder <dir>', 'folder holding 0.crt, 0.key, 1.crt, 2.crt, 3.crt and moca.crt')
-      .option('-c, --config <file>', 'take the folder from this EVSE configuration\'s certs_folder (when --folder is not given)'),
+      .option('-c, --config <file>', "take the folder from this EVSE configuration's certs_folder (when --folder is not given)"),
   )
     .addHelpText(
       'after',
@@ -90,7 +90,7 @@ export function register(program: Command): void {
         'Exit codes: 0 installed, 1 the module refused a command, 2 usage, 3 a certificate file is missing, malformed or does not fit the chain, 4 link.',
     )
     .action(async (link: string, flags: CertFlags) => {
-      let bundle;
+      let bundle: ReturnType<typeof readCertBundle>;
       try {
         bundle = readCertBundle(certFolder(flags));
       } catch (e) {

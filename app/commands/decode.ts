@@ -103,7 +103,7 @@ function dropResyncNoise(items: DeframeItem[]): DeframeItem[] {
  * afresh (the unfinished one is reported), so one truncated frame does not swallow the rest.
  */
 export function decodeHexText(text: string, options: DescribeOptions = {}): DecodedLine[] {
-  const bad = /(?:0x|[0-9a-f\s:,-])*([^]?)/i.exec(text)?.[1];
+  const bad = /(?:0x|[0-9a-f\s:,-])*([\s\S]?)/i.exec(text)?.[1];
   // hexToBytes skips anything that is not a digit; here a stray character means a typo.
   if (bad) throw new SyntaxError(`${JSON.stringify(bad)} is not a hex digit (separators: space , : -)`);
   const deframer = new Deframer();

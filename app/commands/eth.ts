@@ -17,7 +17,10 @@ export function register(program: Command): void {
     .requiredOption('-i, --interface <name>', 'network interface the modules are connected to, e.g. eth0')
     .option('-r, --role <role>', 'EVSE or EV: only the stations of this role (required without -c)')
     .option('-m, --mac <mac>', `MAC address of the module: picks that station of a multi-station file (default ${DEFAULT_MAC}, or the config's "mac")`)
-    .option('-c, --config [file]', 'station configuration: ours, a reference layout, or { "stations": [...] } (default config/evse.json or config/ev.json; -c alone: ./ev.json or ./config.json as the reference)')
+    .option(
+      '-c, --config [file]',
+      'station configuration: ours, a reference layout, or { "stations": [...] } (default config/evse.json or config/ev.json; -c alone: ./ev.json or ./config.json as the reference)',
+    )
     .option('-p, --portmirror', 'enable the module port mirror (13.3.10)');
   addRunOptions(cmd, true)
     .addHelpText(
@@ -37,4 +40,3 @@ export function register(program: Command): void {
       await runHardware(flags, role, open, {}, { manyModules: true });
     });
 }
-

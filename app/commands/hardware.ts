@@ -61,13 +61,7 @@ export type OpenLink = (station: StationSettings, clock: Clock) => Promise<{ tra
 /** "EVSE 00:01:01:63:77:33": the station's log prefix (several stations) and its name in messages. */
 export const stationLabel = (s: StationSettings): string => `${s.role} ${s.mac}`;
 
-export async function runHardware(
-  flags: HardwareBaseFlags,
-  role: Role | undefined,
-  open: OpenLink,
-  env: HardwareEnv = {},
-  limits: HardwareLimits = {},
-): Promise<RunResult> {
+export async function runHardware(flags: HardwareBaseFlags, role: Role | undefined, open: OpenLink, env: HardwareEnv = {}, limits: HardwareLimits = {}): Promise<RunResult> {
   const settings = runSettings(flags, true);
   const file = configOption(flags.config, role, (text) => (env.out ?? process.stdout).write(`${text}\n`));
   const stations = selectStations(file, { ...(role ? { role } : {}), ...(flags.mac ? { mac: flags.mac } : {}) });

@@ -81,10 +81,7 @@ function driveWithStub(role: Role, pair: SimulatedPair, clock: Clock): void {
   const host = new ScriptedHost(role === 'EV' ? pair.evHost : pair.evseHost, clock);
   const mode = pair.scenario.ev.energyTransferMode;
   const session = (): void => {
-    const run =
-      role === 'EV'
-        ? runEvStub(host, clock, { energyTransferMode: mode === undefined ? 1 : ENERGY_TRANSFER_MODES.indexOf(mode), chargeForMs: 20_000 })
-        : runEvseStub(host, clock);
+    const run = role === 'EV' ? runEvStub(host, clock, { energyTransferMode: mode === undefined ? 1 : ENERGY_TRANSFER_MODES.indexOf(mode), chargeForMs: 20_000 }) : runEvseStub(host, clock);
     run.catch((e: unknown) => out(`module-sim: ${role} stub: ${e instanceof Error ? e.message : String(e)}`));
   };
   // The EVSE stub gets ready before each plug-in (it waits for state B); the EV stub starts when

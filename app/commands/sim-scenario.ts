@@ -55,10 +55,15 @@ export function hostScript(actions: readonly HostAction[], clock: Clock, note: (
       if (ev.type === 'sessionEnded') armed = true;
       if (ev.type !== 'phase' || ev.phase !== 'charging' || !armed) return;
       armed = false;
-      for (const a of mine) clock.setTimeout(() => {
-        note(`scenario: ${a.do} on the ${a.station} station`);
-        handle.send(a.do === 'setLimits' ? { type: 'setLimits', ...(a.maxPowerW !== undefined ? { maxPowerW: a.maxPowerW } : {}), ...(a.maxCurrentA !== undefined ? { maxCurrentA: a.maxCurrentA } : {}) } : { type: a.do });
-      }, a.afterChargingMs);
+      for (const a of mine)
+        clock.setTimeout(() => {
+          note(`scenario: ${a.do} on the ${a.station} station`);
+          handle.send(
+            a.do === 'setLimits'
+              ? { type: 'setLimits', ...(a.maxPowerW !== undefined ? { maxPowerW: a.maxPowerW } : {}), ...(a.maxCurrentA !== undefined ? { maxCurrentA: a.maxCurrentA } : {}) }
+              : { type: a.do },
+          );
+        }, a.afterChargingMs);
     });
   };
 }

@@ -35,7 +35,6 @@ interface SimFlags extends RunFlags {
   firmware?: string[];
 }
 
-
 export function parseSpeed(value: string | undefined): number | 'max' {
   const v = value ?? cliEnv('SPEED') ?? String(DEFAULT_SPEED);
   if (v === 'max') return 'max';
@@ -82,7 +81,7 @@ async function replay(flags: SimFlags, capture: string): Promise<void> {
   const role = flags.role.toLowerCase() === 'both' ? undefined : (rolesOf(flags.role)[0] as Role);
   if (!existsSync(capture)) throw new CliError(`${capture}: capture file not found`, EXIT.usage);
   const { runReplay } = await import('../replay/run.js');
-  let result;
+  let result: Awaited<ReturnType<typeof runReplay>>;
   try {
     result = await runReplay({
       capture,
@@ -166,7 +165,10 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'station configuration (reference JSON layout); repeat for EVSE and EV files', (v: string, prev: string[] = []) => [...prev, v])
     .option('--speed <n|max>', `clock speed factor (default ${DEFAULT_SPEED}), or "max" for a virtual clock run as fast as possible`)
     .option('--scenario <file>', 'scenario for the simulated modules (JSON, see sim/scenarios; or a built-in name)')
-    .option('--replay <capture>', 'play the module side of a captured session (pcap/pcapng) against our host; -r picks the host (default: from the capture); exit 0 same flow, 1 diverged (docs/replay.md)')
+    .option(
+      '--replay <capture>',
+      'play the module side of a captured session (pcap/pcapng) against our host; -r picks the host (default: from the capture); exit 0 same flow, 1 diverged (docs/replay.md)',
+    )
     .option('--firmware <version>', 'firmware a simulated module emulates (docs/firmware.md), e.g. V02_01_00 or V01_00_04; repeat for both', (v: string, prev: string[] = []) => [...prev, v]);
   addRunOptions(cmd, false)
     .addHelpText(

@@ -47,12 +47,7 @@ export interface SpiEnv extends HardwareEnv {
 /** The command's work, after parsing: open the SPI link and run the station on it. */
 export function runSpi(flags: SpiFlags, role: Role, env: SpiEnv = {}): Promise<RunResult> {
   const openSpi = env.openSpi ?? openRealSpi;
-  return runHardware(
-    flags,
-    role,
-    async (station, clock) => ({ transport: await openSpi({ ...spiWiring(flags), clock }), hostMac: NON_ETH_HOST_MAC, moduleMac: station.mac }),
-    env,
-  );
+  return runHardware(flags, role, async (station, clock) => ({ transport: await openSpi({ ...spiWiring(flags), clock }), hostMac: NON_ETH_HOST_MAC, moduleMac: station.mac }), env);
 }
 
 export function register(program: Command): void {
@@ -70,9 +65,7 @@ export function register(program: Command): void {
     })
     .option('--rx-ready-gpio <n>', 'BCM GPIO of SPI_RX_READY (default 22)', gpioNumber)
     .option('--tx-pending-gpio <n>', 'BCM GPIO of SPI_TX_PENDING (default 27)', gpioNumber)
-    .option('--cs-gpio <n|native>', 'GPIO used as chip select (default 24), or "native" for the SPI driver\'s own', (v: string) =>
-      v === 'native' ? null : gpioNumber(v),
-    )
+    .option('--cs-gpio <n|native>', 'GPIO used as chip select (default 24), or "native" for the SPI driver\'s own', (v: string) => (v === 'native' ? null : gpioNumber(v)))
     .option('--cs-delay-us <us>', 'chip select to first clock, µs (default 40: modules needed it, Sevenstax/FreeV2G#33; manual 20)', (v: string) => {
       const n = Number(v);
       if (!(n >= 20 && n <= 1000)) throw new InvalidArgumentError('expected 20..1000 µs');
@@ -81,11 +74,7 @@ export function register(program: Command): void {
     .option('--reset-gpio <n>', 'GPIO wired to the module reset (active low), used to recover from loss of sync', gpioNumber)
     .option('--gpio-offset <n>', 'added to every GPIO number for sysfs (e.g. 512 on newer Raspberry Pi kernels)', gpioNumber);
   addRunOptions(cmd, true)
-    .addHelpText(
-      'after',
-      '\nExit codes: 0 done (or stopped by SIGINT/SIGTERM), 2 usage, 3 configuration, 4 SPI/GPIO device or library,\n' +
-        '5 a session ended on an error, 130 second signal.',
-    )
+    .addHelpText('after', '\nExit codes: 0 done (or stopped by SIGINT/SIGTERM), 2 usage, 3 configuration, 4 SPI/GPIO device or library,\n' + '5 a session ended on an error, 130 second signal.')
     .action(async (flags: SpiFlags) => {
       await runSpi(flags, roleOf(flags.role));
     });

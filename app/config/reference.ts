@@ -80,14 +80,12 @@ const referenceEvSection = z
     }
   });
 
-const referenceEv = z
-  .strictObject({ mac: mac.optional(), ev: referenceEvSection.optional(), battery: battery.partial().optional() })
-  .superRefine((f, ctx) => {
-    const [a, b] = [f.ev?.battery_capacity, f.battery?.capacity];
-    if (a !== undefined && b !== undefined && a !== b) {
-      ctx.addIssue({ code: 'custom', path: ['ev', 'battery_capacity'], input: a, message: `expected the same value as battery.capacity (${b})` });
-    }
-  });
+const referenceEv = z.strictObject({ mac: mac.optional(), ev: referenceEvSection.optional(), battery: battery.partial().optional() }).superRefine((f, ctx) => {
+  const [a, b] = [f.ev?.battery_capacity, f.battery?.capacity];
+  if (a !== undefined && b !== undefined && a !== b) {
+    ctx.addIssue({ code: 'custom', path: ['ev', 'battery_capacity'], input: a, message: `expected the same value as battery.capacity (${b})` });
+  }
+});
 
 /** Drops undefined values, so that only what the file says is merged over the defaults. */
 function defined(o: Record<string, unknown>): JsonObject {

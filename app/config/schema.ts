@@ -26,8 +26,7 @@ export function encodableExponential(n: number): boolean {
 
 const EXP_MESSAGE = 'expected a value the module can encode (a sint16 x 10^n: at most 32767 before trailing zeros, e.g. 25000, 250000 or 0.05)';
 /** A number sent to the module as an exponential, >= `min`. */
-const expNumber = (min: number, inclusive = true) =>
-  (inclusive ? z.number().min(min) : z.number().gt(min)).refine(encodableExponential, { message: EXP_MESSAGE, abort: true });
+const expNumber = (min: number, inclusive = true) => (inclusive ? z.number().min(min) : z.number().gt(min)).refine(encodableExponential, { message: EXP_MESSAGE, abort: true });
 export const nonNegExp = expNumber(0);
 export const positiveExp = expNumber(0, false);
 const percent = z.number().min(0).max(100);

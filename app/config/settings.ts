@@ -16,7 +16,16 @@ export interface ScheduleSetting {
 /** What an EVSE section of the file sets: the EVSE station's fields where they mean the same. */
 export type EvseSettings = Pick<
   EvseConfig,
-  'evseIdDin' | 'protocols' | 'paymentMethods' | 'energyTransferModes' | 'certificateInstallationSupport' | 'certificateUpdateSupport' | 'certsFolder' | 'scheduleCode' | 'meterReceipt' | 'setModuleTime'
+  | 'evseIdDin'
+  | 'protocols'
+  | 'paymentMethods'
+  | 'energyTransferModes'
+  | 'certificateInstallationSupport'
+  | 'certificateUpdateSupport'
+  | 'certsFolder'
+  | 'scheduleCode'
+  | 'meterReceipt'
+  | 'setModuleTime'
 > & {
   evseIdIso: string;
   /** The file's names; machines' ChargerConfig calls the deltas ramp rates. */

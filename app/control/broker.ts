@@ -18,9 +18,7 @@ export async function startEmbeddedBroker(port = DEFAULT_MQTT_PORT, host = '127.
   const broker = await Aedes.createBroker();
   const server = createServer(broker.handle);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(new Error(e.code === 'EADDRINUSE' ? `embedded MQTT broker: port ${port} on ${host} is in use` : `embedded MQTT broker: ${e.message}`)),
-    );
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(e.code === 'EADDRINUSE' ? `embedded MQTT broker: port ${port} on ${host} is in use` : `embedded MQTT broker: ${e.message}`)));
     server.listen(port, host, () => resolve());
   });
   const actual = (server.address() as AddressInfo).port;

@@ -97,7 +97,11 @@ export class StationController {
 
   /** Topic- and URL-safe station id from the run's key: "EVSE" -> "evse", "EVSE 00:01:..:33" -> "evse-000101..33". */
   static idOf(key: string): string {
-    return key.toLowerCase().replace(/:/g, '').replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    return key
+      .toLowerCase()
+      .replace(/:/g, '')
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '');
   }
 
   ids(): string[] {
@@ -199,7 +203,7 @@ export class StationController {
    */
   applyLimits(id: string, limits: StationState['limits']): void {
     const entry = this.stations.get(id);
-    if (!entry || entry.state.role !== 'EVSE') return;
+    if (entry?.state.role !== 'EVSE') return;
     entry.handle.send({ type: 'setLimits', ...limits });
     this.update(id, { limits });
   }

@@ -33,13 +33,35 @@ const REACTION_BUCKETS = [0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05
 export class StationMetrics {
   readonly registry = new Registry();
   private readonly sessions = new Counter({ name: 'freev2g_sessions_total', help: 'Sessions ended, by stop reason', labelNames: ['station', 'stop_reason'], registers: [this.registry] });
-  private readonly errors = new Counter({ name: 'freev2g_session_errors_total', help: 'Sessions ended on an error, by code and name', labelNames: ['station', 'code', 'name'], registers: [this.registry] });
+  private readonly errors = new Counter({
+    name: 'freev2g_session_errors_total',
+    help: 'Sessions ended on an error, by code and name',
+    labelNames: ['station', 'code', 'name'],
+    registers: [this.registry],
+  });
   private readonly energy = new Counter({ name: 'freev2g_energy_delivered_wh_total', help: 'Energy of ended sessions (Wh)', labelNames: ['station'], registers: [this.registry] });
-  private readonly gaps = new Histogram({ name: 'freev2g_update_gap_seconds', help: 'Time between two parameter updates sent while charging (real time)', labelNames: ['station'], buckets: GAP_BUCKETS, registers: [this.registry] });
-  private readonly reactions = new Histogram({ name: 'freev2g_reaction_seconds', help: 'Charge-loop status message in -> next host frame out (real time)', labelNames: ['station'], buckets: REACTION_BUCKETS, registers: [this.registry] });
+  private readonly gaps = new Histogram({
+    name: 'freev2g_update_gap_seconds',
+    help: 'Time between two parameter updates sent while charging (real time)',
+    labelNames: ['station'],
+    buckets: GAP_BUCKETS,
+    registers: [this.registry],
+  });
+  private readonly reactions = new Histogram({
+    name: 'freev2g_reaction_seconds',
+    help: 'Charge-loop status message in -> next host frame out (real time)',
+    labelNames: ['station'],
+    buckets: REACTION_BUCKETS,
+    registers: [this.registry],
+  });
   private readonly frames = new Counter({ name: 'freev2g_hci_frames_total', help: 'HCI frames sent (tx) and received (rx)', labelNames: ['station', 'dir'], registers: [this.registry] });
   private readonly undecodable = new Counter({ name: 'freev2g_hci_undecodable_total', help: 'Received frames that did not decode', labelNames: ['station'], registers: [this.registry] });
-  private readonly framingErrors = new Counter({ name: 'freev2g_framing_errors_total', help: 'Framing errors the module reported (each starts a resync)', labelNames: ['station'], registers: [this.registry] });
+  private readonly framingErrors = new Counter({
+    name: 'freev2g_framing_errors_total',
+    help: 'Framing errors the module reported (each starts a resync)',
+    labelNames: ['station'],
+    registers: [this.registry],
+  });
   private readonly linkDown = new Counter({ name: 'freev2g_transport_down_total', help: 'Transport link-down events', labelNames: ['station'], registers: [this.registry] });
   private readonly up = new Gauge({ name: 'freev2g_station_up', help: '1 while the station runs', labelNames: ['station'], registers: [this.registry] });
   /** Per station: when the last update went out and when a charge-loop status is waiting for our answer. */

@@ -174,11 +174,14 @@ export class MqttBridge {
     if (this.trailing.has(id)) return;
     this.trailing.set(
       id,
-      setTimeout(() => {
-        this.trailing.delete(id);
-        const latest = this.controller.state(id);
-        if (latest) this.publishState(id, latest, [...SAMPLE_KEYS]);
-      }, this.sampleIntervalMs - (now - last)),
+      setTimeout(
+        () => {
+          this.trailing.delete(id);
+          const latest = this.controller.state(id);
+          if (latest) this.publishState(id, latest, [...SAMPLE_KEYS]);
+        },
+        this.sampleIntervalMs - (now - last),
+      ),
     );
   }
 

@@ -25,7 +25,7 @@ export function ocppCertificateProvider(cp: OcppChargePoint, fallback?: Certific
     if (!cp.isOnline) return other();
     const data = JSON.stringify({ iso15118SchemaVersion: SCHEMA_VERSION, action, exiRequest: Buffer.from(exiPayload(request.exiRequest)).toString('base64') });
     const res = await cp.call('DataTransfer', { vendorId: PNC_VENDOR_ID, messageId: 'Get15118EVCertificate', data });
-    if (!res || res.status !== 'Accepted' || typeof res.data !== 'string') return other();
+    if (res?.status !== 'Accepted' || typeof res.data !== 'string') return other();
     let answer: { status?: string; exiResponse?: string };
     try {
       answer = JSON.parse(res.data) as typeof answer;

@@ -18,7 +18,7 @@ import type { AuthorizationPolicy } from '../../machines/authorization-policy.js
 import { decideStatically } from '../../machines/authorization-policy.js';
 import type { Clock } from '../../util/clock.js';
 import type { ControlEvent, StationController } from '../control/controller.js';
-import { Configuration, MEASURANDS, configurationKeys } from './configuration.js';
+import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
 import { Connector, statusOf, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
 import { TransactionQueue } from './queue.js';
@@ -295,11 +295,7 @@ export class OcppChargePoint {
       c.scheduledAvailability = undefined;
     }
     if (!tx) return;
-    this.enqueue(
-      'StopTransaction',
-      { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: stopReasonOf(record, tx.stopReason) },
-      tx.localTx,
-    );
+    this.enqueue('StopTransaction', { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: stopReasonOf(record, tx.stopReason) }, tx.localTx);
   }
 
   restartMeterValues(c: Connector): void {

@@ -98,7 +98,9 @@ const HANDLERS: Record<string, Handler> = {
         later(() => cs.forEach((c) => void cp.sendStatus(c.id, c.status)));
         break;
       case 'MeterValues':
-        later(() => cs.forEach((c) => cp.sendMeterValues(c, 'Trigger')));
+        later(() => {
+          for (const c of cs) cp.sendMeterValues(c, 'Trigger');
+        });
         break;
       default:
         return { status: 'NotImplemented' };

@@ -143,7 +143,8 @@ export function compositeSchedule(
   const periods: ChargingSchedulePeriod[] = [];
   for (const t of boundaries(all, from, from + durationS * 1000, tx)) {
     const l = compositeLimitAt(connector, chargePoint, t, tx);
-    const asUnit = unit === 'A' ? [l.maxCurrentA, l.maxPowerW !== undefined ? l.maxPowerW / nominalVoltageV : undefined] : [l.maxPowerW, l.maxCurrentA !== undefined ? l.maxCurrentA * nominalVoltageV : undefined];
+    const asUnit =
+      unit === 'A' ? [l.maxCurrentA, l.maxPowerW !== undefined ? l.maxPowerW / nominalVoltageV : undefined] : [l.maxPowerW, l.maxCurrentA !== undefined ? l.maxCurrentA * nominalVoltageV : undefined];
     const defined = asUnit.filter((v): v is number => v !== undefined);
     if (defined.length === 0) continue;
     const limit = Math.round(Math.min(...defined) * 10) / 10;

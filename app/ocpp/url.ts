@@ -29,4 +29,3 @@ export function splitOcppUrl(url: string): { endpoint: string; identity: string;
   const endpoint = u.toString().replace(/\/$/, '');
   return { endpoint, identity, shown: `${endpoint}/${identity}`, ...(password !== undefined ? { password } : {}) };
 }
-

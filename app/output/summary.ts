@@ -37,10 +37,7 @@ export function stopText(r: SessionRecord): string {
 const ROWS: Array<[string, (e: SummaryEntry) => string]> = [
   ['duration (simulated)', (e) => formatDuration(e.record.endedAt - e.record.startedAt)],
   ['energy', (e) => `${(e.record.energyDeliveredWh / 1000).toFixed(3)} kWh`],
-  [
-    'SOC',
-    (e) => (e.record.socStartPercent !== undefined && e.record.socEndPercent !== undefined ? `${e.record.socStartPercent.toFixed(0)} -> ${e.record.socEndPercent.toFixed(0)} %` : '-'),
-  ],
+  ['SOC', (e) => (e.record.socStartPercent !== undefined && e.record.socEndPercent !== undefined ? `${e.record.socStartPercent.toFixed(0)} -> ${e.record.socEndPercent.toFixed(0)} %` : '-')],
   ['peak power', (e) => `${(e.figures.peakPowerW / 1000).toFixed(1)} kW (${e.figures.peakVoltageV.toFixed(0)} V, ${e.figures.peakCurrentA.toFixed(1)} A)`],
   ['stopped', (e) => stopText(e.record)],
   ['charge-loop messages', (e) => `${e.figures.chargeLoopMessages} handled`],
@@ -71,7 +68,13 @@ export function summaryTables(entries: SummaryEntry[]): string[] {
     const body = ROWS.map(([label, cell]) => [label, ...cols.map((c) => (c ? cell(c) : ''))]);
     const table = [header, ...body];
     const widths = header.map((_, k) => Math.max(...table.map((row) => (row[k] ?? '').length)));
-    for (const row of table) lines.push(row.map((c, k) => c.padEnd(widths[k] ?? 0)).join('  ').trimEnd());
+    for (const row of table)
+      lines.push(
+        row
+          .map((c, k) => c.padEnd(widths[k] ?? 0))
+          .join('  ')
+          .trimEnd(),
+      );
   }
   return lines;
 }

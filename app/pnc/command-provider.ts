@@ -62,9 +62,7 @@ export function commandProvider(options: CommandProviderOptions): CertificatePro
       });
       // A command that does not read its stdin must not crash us with EPIPE.
       child.stdin.on('error', () => undefined);
-      child.stdin.end(
-        JSON.stringify({ kind: request.kind, evccId: request.evccId, timeoutMs: request.timeoutMs, exiRequest: Buffer.from(request.exiRequest).toString('base64') }),
-      );
+      child.stdin.end(JSON.stringify({ kind: request.kind, evccId: request.evccId, timeoutMs: request.timeoutMs, exiRequest: Buffer.from(request.exiRequest).toString('base64') }));
     });
   return { name: `command ${options.argv.join(' ')}`, install: answer, update: answer };
 }

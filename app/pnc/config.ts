@@ -12,10 +12,7 @@ import type { CertificateProvider } from '../../machines/certificate-provider.js
 import { commandProvider } from './command-provider.js';
 import { directoryProvider } from './directory-provider.js';
 
-export const certificateProviderSchema = z.union([
-  z.strictObject({ directory: z.string().min(1) }),
-  z.strictObject({ command: z.array(z.string().min(1)).min(1) }),
-]);
+export const certificateProviderSchema = z.union([z.strictObject({ directory: z.string().min(1) }), z.strictObject({ command: z.array(z.string().min(1)).min(1) })]);
 
 export type CertificateProviderSetting = z.output<typeof certificateProviderSchema>;
 

@@ -109,7 +109,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   }
   const { divergences } = replayer;
   const max = options.maxListed ?? 20;
-  divergences.slice(0, max).forEach((d, i) => lines.push(`${i === 0 ? 'FIRST DIVERGENCE: ' : 'divergence: '}${describeDivergence(d)}`));
+  for (const [i, d] of divergences.slice(0, max).entries()) lines.push(`${i === 0 ? 'FIRST DIVERGENCE: ' : 'divergence: '}${describeDivergence(d)}`);
   if (divergences.length > max) lines.push(`... and ${divergences.length - max} more`);
   lines.push(`Reached captured frame ${replayer.reachedFrameNo} of ${session.frames.at(-1)?.frameNo ?? 0}; host phases: ${phases.join(' -> ') || 'none'}`);
   if (replayer.repeats > 0) lines.push(`(${replayer.repeats} periodic request(s) beyond the captured count, answered like the last captured one)`);

@@ -150,47 +150,75 @@ const entry = u8;
 export const CertificateManager = {
   TrustStoreOpen: command({ name: 'TrustStoreOpen', subId: 0x40, section: '20.2.1', request: { path: storePath }, response: { handle: u8 } }),
   TrustStoreGetCertificateInfo: command({
-    name: 'TrustStoreGetCertificateInfo', subId: 0x41, section: '20.2.2', request: { trustStore, entry }, response: { entry, info: trustStoreEntry },
+    name: 'TrustStoreGetCertificateInfo',
+    subId: 0x41,
+    section: '20.2.2',
+    request: { trustStore, entry },
+    response: { entry, info: trustStoreEntry },
   }),
   /**
    * 20.2.3: entry 255 in the response means the index is exhausted (Python reference); the
    * manual does not say whether the entry fields still follow then, so they are optional.
    */
   TrustStoreGetNextEntry: command({
-    name: 'TrustStoreGetNextEntry', subId: 0x42, section: '20.2.3', request: { trustStore, entry }, response: { entry, info: trailing(trustStoreEntry) },
+    name: 'TrustStoreGetNextEntry',
+    subId: 0x42,
+    section: '20.2.3',
+    request: { trustStore, entry },
+    response: { entry, info: trailing(trustStoreEntry) },
   }),
   TrustStoreAddCertificate: command({ name: 'TrustStoreAddCertificate', subId: 0x43, section: '20.2.4', request: { trustStore, data: derData } }),
   TrustStoreRemoveCertificate: command({ name: 'TrustStoreRemoveCertificate', subId: 0x44, section: '20.2.5', request: { trustStore, entry } }),
   OwnCertificatesOpen: command({ name: 'OwnCertificatesOpen', subId: 0x60, section: '20.2.6', request: { path: storePath }, response: { handle: u8 } }),
   OwnCertificatesGetCertificateInfo: command({
-    name: 'OwnCertificatesGetCertificateInfo', subId: 0x61, section: '20.2.7',
+    name: 'OwnCertificatesGetCertificateInfo',
+    subId: 0x61,
+    section: '20.2.7',
     request: { ownCertificateStore, entry },
     response: { entry, info: ownCertificateEntry },
   }),
   OwnCertificatesGetNextEntry: command({
-    name: 'OwnCertificatesGetNextEntry', subId: 0x62, section: '20.2.8',
+    name: 'OwnCertificatesGetNextEntry',
+    subId: 0x62,
+    section: '20.2.8',
     request: { ownCertificateStore, entry },
     response: { entry, info: trailing(ownCertificateEntry) },
   }),
   /** 20.2.9: the response names the new entry (manual: "Handle"), used by Add Key. */
   OwnCertificatesAddCertificate: command({
-    name: 'OwnCertificatesAddCertificate', subId: 0x63, section: '20.2.9', request: { ownCertificateStore, data: derData }, response: { entry },
+    name: 'OwnCertificatesAddCertificate',
+    subId: 0x63,
+    section: '20.2.9',
+    request: { ownCertificateStore, data: derData },
+    response: { entry },
   }),
   OwnCertificatesRemoveCertificate: command({ name: 'OwnCertificatesRemoveCertificate', subId: 0x64, section: '20.2.10', request: { ownCertificateStore, entry } }),
   /** 20.2.11 (Sub-ID table: "Add Private Key"): a DER private key for an entry. */
   OwnCertificatesAddKey: command({ name: 'OwnCertificatesAddKey', subId: 0x65, section: '20.2.11', request: { ownCertificateStore, entry, data: derData } }),
   OwnCertificatesRemovePrivateKey: command({
-    name: 'OwnCertificatesRemovePrivateKey', subId: 0x66, section: '20.2.12', request: { ownCertificateStore, entry },
+    name: 'OwnCertificatesRemovePrivateKey',
+    subId: 0x66,
+    section: '20.2.12',
+    request: { ownCertificateStore, entry },
   }),
   OwnCertificatesAddOcspResponse: command({
-    name: 'OwnCertificatesAddOcspResponse', subId: 0x67, section: '20.2.13', request: { ownCertificateStore, entry, data: derData },
+    name: 'OwnCertificatesAddOcspResponse',
+    subId: 0x67,
+    section: '20.2.13',
+    request: { ownCertificateStore, entry, data: derData },
   }),
   TrustStoreIndexSynchronized: status({ name: 'TrustStoreIndexSynchronized', subId: 0x80, section: '20.3.1', payload: { trustStore } }),
   TrustStoreCertificateStatus: status({
-    name: 'TrustStoreCertificateStatus', subId: 0x81, section: '20.3.2', payload: { trustStore, entry, status: certificateStatus },
+    name: 'TrustStoreCertificateStatus',
+    subId: 0x81,
+    section: '20.3.2',
+    payload: { trustStore, entry, status: certificateStatus },
   }),
   OwnCertificatesIndexSynchronized: status({ name: 'OwnCertificatesIndexSynchronized', subId: 0xa0, section: '20.3.3', payload: { ownCertificateStore } }),
   OwnCertificatesCertificateStatus: status({
-    name: 'OwnCertificatesCertificateStatus', subId: 0xa1, section: '20.3.4', payload: { ownCertificateStore, entry, status: certificateStatus },
+    name: 'OwnCertificatesCertificateStatus',
+    subId: 0xa1,
+    section: '20.3.4',
+    payload: { ownCertificateStore, entry, status: certificateStatus },
   }),
 } as const;

@@ -24,7 +24,9 @@ export const FirmwareUpdate = {
    * buffer size comes back only for mode 2. Both are therefore present only when bytes remain.
    */
   SetMode: command({
-    name: 'SetMode', subId: 0x41, section: '14.4.2',
+    name: 'SetMode',
+    subId: 0x41,
+    section: '14.4.2',
     request: { mode: enumU8(FWU_MODES), version: trailing(string(0, 255)) },
     response: { rxBufferBytes: trailing(u16) },
   }),

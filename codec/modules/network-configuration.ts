@@ -33,20 +33,34 @@ const interfaceInfo = struct({ index: u8, type: u8, name: string(0, 16), mode: e
 
 export const NetworkConfiguration = {
   SetIpv6Configuration: command({
-    name: 'SetIpv6Configuration', subId: 0x42, section: '13.3.1', request: { interface: iface, command: addressCommand, ipAddress: ipv6Address },
+    name: 'SetIpv6Configuration',
+    subId: 0x42,
+    section: '13.3.1',
+    request: { interface: iface, command: addressCommand, ipAddress: ipv6Address },
   }),
   /** 13.3.2: the address at one index of the interface's IP table. */
   GetIpv6Configuration: command({
-    name: 'GetIpv6Configuration', subId: 0x43, section: '13.3.2', request: { interface: iface, index: u16 }, response: { ipv6Address },
+    name: 'GetIpv6Configuration',
+    subId: 0x43,
+    section: '13.3.2',
+    request: { interface: iface, index: u16 },
+    response: { ipv6Address },
   }),
   GetLinkStatus: command({ name: 'GetLinkStatus', subId: 0x4a, section: '13.3.3', request: { interface: iface }, response: { linkStatus: bool } }),
   /** 13.3.4: an ICMP echo to an IPv4 address (uint8[4] in the manual); answered by EchoReceived or PingFailed. */
   Ping: command({ name: 'Ping', subId: 0x4b, section: '13.3.4', request: { interface: iface, ipAddress: fixedBytes(4) } }),
   SetIpv6RouterConfiguration: command({
-    name: 'SetIpv6RouterConfiguration', subId: 0x4c, section: '13.3.5', request: { interface: iface, command: addressCommand, ipv6Address },
+    name: 'SetIpv6RouterConfiguration',
+    subId: 0x4c,
+    section: '13.3.5',
+    request: { interface: iface, command: addressCommand, ipv6Address },
   }),
   GetIpv6RouterConfiguration: command({
-    name: 'GetIpv6RouterConfiguration', subId: 0x4d, section: '13.3.6', request: { interface: iface, index: u16 }, response: { ipv6Address },
+    name: 'GetIpv6RouterConfiguration',
+    subId: 0x4d,
+    section: '13.3.6',
+    request: { interface: iface, index: u16 },
+    response: { ipv6Address },
   }),
   GetInterfaceInfo: command({ name: 'GetInterfaceInfo', subId: 0x50, section: '13.3.7', response: { interfaces: repeatToEnd(interfaceInfo, 255) } }),
   SetInterfaceState: command({ name: 'SetInterfaceState', subId: 0x51, section: '13.3.8', request: { index: u8, state: onOff } }),
@@ -55,10 +69,16 @@ export const NetworkConfiguration = {
   GetPortMirrorState: command({ name: 'GetPortMirrorState', subId: 0x56, section: '13.3.11', response: { state: onOff } }),
   /** 13.3.12: interface names as length-prefixed strings (the example omits the length bytes). */
   SetPortMirrorConfiguration: command({
-    name: 'SetPortMirrorConfiguration', subId: 0x57, section: '13.3.12', request: { sniffingInterface: string(0, 32), outInterface: string(0, 32) },
+    name: 'SetPortMirrorConfiguration',
+    subId: 0x57,
+    section: '13.3.12',
+    request: { sniffingInterface: string(0, 32), outInterface: string(0, 32) },
   }),
   GetPortMirrorConfiguration: command({
-    name: 'GetPortMirrorConfiguration', subId: 0x58, section: '13.3.13', response: { sniffingInterface: string(0, 32), outInterface: string(0, 32) },
+    name: 'GetPortMirrorConfiguration',
+    subId: 0x58,
+    section: '13.3.13',
+    response: { sniffingInterface: string(0, 32), outInterface: string(0, 32) },
   }),
   InterfaceDown: status({ name: 'InterfaceDown', subId: 0x80, section: '13.4.1', payload: { interface: iface } }),
   InterfaceUp: status({ name: 'InterfaceUp', subId: 0x81, section: '13.4.2', payload: { interface: iface } }),

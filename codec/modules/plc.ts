@@ -17,7 +17,11 @@ export const Plc = {
   ChangePibFile: command({ name: 'ChangePibFile', subId: 0x41, section: '17.4.2', request: { offset: u16, data: bytes(1, PIB_MAX_DATA, 'u16') } }),
   /** 17.4.3: the data comes back without a length prefix (example: 33 = 1 + 32). */
   ReadFromPibFile: command({
-    name: 'ReadFromPibFile', subId: 0x42, section: '17.4.3', request: { offset: u16, length: u16 }, response: { data: bytesToEnd(PIB_MAX_DATA) },
+    name: 'ReadFromPibFile',
+    subId: 0x42,
+    section: '17.4.3',
+    request: { offset: u16, length: u16 },
+    response: { data: bytesToEnd(PIB_MAX_DATA) },
   }),
   /** 17.3.1: the outcome of an accepted Join HPGP network. */
   StatusForJoiningHpgpNetwork: status({ name: 'StatusForJoiningHpgpNetwork', subId: 0x80, section: '17.3.1', payload: { status: enumU8(JOIN_STATUSES) } }),

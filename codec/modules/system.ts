@@ -53,7 +53,9 @@ export const System = {
   GetKernelVersion: command({ name: 'GetKernelVersion', subId: 0x59, section: '11.3.13', response: { version: string(0, 12) } }),
   /** 11.3.14: size and SHA-256 of a file in the module's file system; 0x10 when it does not exist. */
   GetFileHash: command({
-    name: 'GetFileHash', subId: 0x5a, section: '11.3.14',
+    name: 'GetFileHash',
+    subId: 0x5a,
+    section: '11.3.14',
     request: { filename: string(0, 255) },
     response: { fileSizeBytes: u32, sha256: fixedBytes(32) },
   }),

@@ -86,8 +86,7 @@ export function createCertificateService(ctx: ModuleContext): Service {
   let trustOpen = false;
   let ownOpen = false;
 
-  const store = (handle: number): Store | undefined =>
-    handle === TRUST_HANDLE && trustOpen ? trust : handle === OWN_HANDLE && ownOpen ? own : undefined;
+  const store = (handle: number): Store | undefined => (handle === TRUST_HANDLE && trustOpen ? trust : handle === OWN_HANDLE && ownOpen ? own : undefined);
   const busy = (s: Store): boolean => ctx.clock.now() < s.busyUntil;
 
   /** After a change: busy, then status (when given) and index synchronised. */

@@ -15,12 +15,7 @@ interface CpContext {
   thresholdPermill: number;
 }
 
-type CpEvent =
-  | { type: 'START' }
-  | { type: 'STOP' }
-  | { type: 'SET_DUTY'; permill: number }
-  | { type: 'SET_LEVEL'; level: 0 | 1 | 2 }
-  | { type: 'SET_THRESHOLD'; permill: number };
+type CpEvent = { type: 'START' } | { type: 'STOP' } | { type: 'SET_DUTY'; permill: number } | { type: 'SET_LEVEL'; level: 0 | 1 | 2 } | { type: 'SET_THRESHOLD'; permill: number };
 
 /** Power-on values (15.4.3): 100 % PWM (X1), resistor level 0 (2.74 kOhm only). */
 const DEFAULTS: CpContext = { dutyCyclePermill: 1000, level: 0, thresholdPermill: 10 };

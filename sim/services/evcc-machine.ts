@@ -102,8 +102,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       sendCableCheck: () => port.send('cableCheck'),
       sendPreCharge: () => port.send('preCharge'),
       sendPowerDeliveryStart: () => port.send('powerDelivery', { chargeProgress: 'start' }),
-      sendPowerDeliveryStop: ({ context }) =>
-        port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
+      sendPowerDeliveryStop: ({ context }) => port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
       sendLoopRequest: () => port.send(port.isDc() ? 'currentDemand' : 'chargingStatus'),
       sendWeldingDetection: () => port.send('weldingDetection'),
       sendSessionStop: () => port.send('sessionStop'),
@@ -182,20 +181,14 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       sessionSetup: {
         entry: ['phaseSessionSetup', 'markSent', 'sendSessionSetup'],
         on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { target: '#evcc.serviceDiscovery' },
-          ],
+          RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.serviceDiscovery' }],
         },
         after: { responseTimeout: '#evcc.failed' },
       },
       serviceDiscovery: {
         entry: ['phaseServiceDiscovery', 'markSent', 'sendServiceDiscovery'],
         on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { target: '#evcc.paymentSelection' },
-          ],
+          RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.paymentSelection' }],
         },
         after: { responseTimeout: '#evcc.failed' },
       },
@@ -234,11 +227,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
           sending: {
             entry: ['markSent', 'sendAuthorization'],
             on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { guard: 'ongoing', target: 'waiting' },
-                { target: '#evcc.chargeParameterDiscovery' },
-              ],
+              RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { guard: 'ongoing', target: 'waiting' }, { target: '#evcc.chargeParameterDiscovery' }],
             },
             after: { responseTimeout: '#evcc.failed' },
           },
@@ -388,4 +377,3 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
     },
   });
 }
-

@@ -86,7 +86,10 @@ const WRONG_MODE: SessionFailure = { evseSessionError: 19, evSessionError: 2 };
 const NEVER_MS = 2 ** 31 - 1;
 
 const reqOf = (e: SeccEvent): V2gRequest | undefined => (e.type === 'REQ' ? e.req : undefined);
-const is = (kind: V2gKind) => ({ event }: { event: SeccEvent }) => reqOf(event)?.kind === kind;
+const is =
+  (kind: V2gKind) =>
+  ({ event }: { event: SeccEvent }) =>
+    reqOf(event)?.kind === kind;
 
 export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
   return setup({
@@ -239,11 +242,7 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
         initial: 'idle',
         on: {
           LISTEN: [{ guard: 'awaitingCanStart', target: 'listening.connecting' }, { target: 'listening' }],
-          REQ: [
-            { guard: 'sessionSetup', target: '.holding', reenter: true, actions: 'rememberAwaited' },
-            { guard: 'carAborted' },
-            { actions: 'refuseNoSession' },
-          ],
+          REQ: [{ guard: 'sessionSetup', target: '.holding', reenter: true, actions: 'rememberAwaited' }, { guard: 'carAborted' }, { actions: 'refuseNoSession' }],
           LINK_LOST: { target: '.idle', actions: 'forgetAwaited' },
         },
         states: {
@@ -320,7 +319,10 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
           authorizing: {
             on: {
               REQ: { guard: 'authorization', actions: 'respondOngoing' },
-              AUTHORIZATION: [{ guard: 'accepted', target: 'authorized' }, { target: '#secc.listening', actions: 'abortUnspecified' }],
+              AUTHORIZATION: [
+                { guard: 'accepted', target: 'authorized' },
+                { target: '#secc.listening', actions: 'abortUnspecified' },
+              ],
             },
             after: { authorizationTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
           },
@@ -335,7 +337,10 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
           schedulesRequested: {
             on: {
               REQ: { guard: 'chargeParameterDiscovery', actions: 'respondOngoing' },
-              SCHEDULES: [{ guard: 'accepted', target: 'schedulesSet' }, { target: '#secc.listening', actions: 'abortUnspecified' }],
+              SCHEDULES: [
+                { guard: 'accepted', target: 'schedulesSet' },
+                { target: '#secc.listening', actions: 'abortUnspecified' },
+              ],
             },
             after: { schedulesTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
           },
@@ -353,7 +358,10 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
           cableChecking: {
             on: {
               REQ: { guard: 'cableCheck', actions: ['dcParameters', 'respondOngoing'] },
-              CABLE_CHECK: [{ guard: 'accepted', target: 'cableChecked' }, { target: '#secc.listening', actions: 'abortUnspecified' }],
+              CABLE_CHECK: [
+                { guard: 'accepted', target: 'cableChecked' },
+                { target: '#secc.listening', actions: 'abortUnspecified' },
+              ],
             },
             after: { cableCheckTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
           },

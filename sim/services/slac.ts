@@ -16,13 +16,7 @@ export const EVSE_MATCHING_WINDOW_MS = 50_000;
 export const SLAC_STARTUP_MS = 500;
 const POLL_MS = 100;
 
-type SlacEvent =
-  | { type: 'START' }
-  | { type: 'STOP' }
-  | { type: 'MATCH' }
-  | { type: 'MATCHED' }
-  | { type: 'UNPLUGGED' }
-  | { type: 'LINK_LOST' };
+type SlacEvent = { type: 'START' } | { type: 'STOP' } | { type: 'MATCH' } | { type: 'MATCHED' } | { type: 'UNPLUGGED' } | { type: 'LINK_LOST' };
 
 interface SlacContext {
   /** Start Matching arrived while the firmware was still starting. */
@@ -161,7 +155,7 @@ export function createSlacService(ctx: ModuleContext): Service {
 
   const stateName = (): string => {
     const v = actor.getSnapshot().value;
-    return typeof v === 'string' ? v : Object.keys(v)[0] ?? 'idle';
+    return typeof v === 'string' ? v : (Object.keys(v)[0] ?? 'idle');
   };
 
   return {

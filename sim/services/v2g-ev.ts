@@ -278,8 +278,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
             batteryCapacityWh: m.fields.batteryCapacityWh as number,
           };
         }),
-      EvGetConfiguration: () =>
-        config ? ok({ ...config, paymentMethods: [0] }) : fail(V2gResultCode.wrongState),
+      EvGetConfiguration: () => (config ? ok({ ...config, paymentMethods: [0] }) : fail(V2gResultCode.wrongState)),
       EvSetDcChargingParameters: (m) => configure(() => (dc = { ...m.fields })),
       EvUpdateDcChargingParameters: (m) => {
         if (!isEv() || !dc) return fail(V2gResultCode.wrongState);
@@ -319,8 +318,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         }),
       EvStopCharging: (m) => hostEvent(inState('chargeLoop'), { type: 'HOST_STOP_CHARGING', renegotiation: m.fields.renegotiation as boolean }),
       /** 18.9.15: after Post Charging Ready; also before charging started (the host gives up). */
-      EvStopSession: () =>
-        hostEvent(inState('weldingDetection', 'cableCheckReady', 'preChargeReady', 'preCharge', 'chargingReady'), { type: 'HOST_STOP_SESSION' }),
+      EvStopSession: () => hostEvent(inState('weldingDetection', 'cableCheckReady', 'preChargeReady', 'preCharge', 'chargingReady'), { type: 'HOST_STOP_SESSION' }),
     },
     reset() {
       actor.stop();
@@ -337,4 +335,3 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     },
   };
 }
-

@@ -36,4 +36,3 @@ export function createV2gService(ctx: ModuleContext): Service {
     },
   };
 }
-

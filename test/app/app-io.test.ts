@@ -108,7 +108,15 @@ describe('configuration', () => {
   it('reads the reference config_evse.json layout, names as strings', () => {
     const dir = tmp();
     const file = join(dir, 'config_evse.json');
-    writeFileSync(file, JSON.stringify({ mac: '00:01:01:63:77:40', interface: { type: 'eth', name: 'eth-wb1-evse' }, portmirror: true, evse: { configuration: { id_din: '+49*1', id_iso: 'DE*1', protocol: ['iso'], payment_method: ['eim', 'pnc'], energy_transfer_mode: ['ac_three_phase'] } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mac: '00:01:01:63:77:40',
+        interface: { type: 'eth', name: 'eth-wb1-evse' },
+        portmirror: true,
+        evse: { configuration: { id_din: '+49*1', id_iso: 'DE*1', protocol: ['iso'], payment_method: ['eim', 'pnc'], energy_transfer_mode: ['ac_three_phase'] } },
+      }),
+    );
     const s = loadStation(file, 'EVSE', { env: {} });
     expect(s).toMatchObject({ mac: '00:01:01:63:77:40', portMirror: true, interface: { name: 'eth-wb1-evse' } });
     expect(s.evse).toMatchObject({ protocols: [1], paymentMethods: [0, 1], energyTransferModes: [5], evseIdIso: 'DE*1' });
@@ -116,7 +124,15 @@ describe('configuration', () => {
 
   it('holds several modules in one file, one station each', () => {
     const file = join(tmp(), 'two.json');
-    writeFileSync(file, JSON.stringify({ stations: [{ mac: '00:01:01:63:77:33', evse: {} }, { mac: '00:01:01:63:77:31', ev: { target_soc: 90 } }] }));
+    writeFileSync(
+      file,
+      JSON.stringify({
+        stations: [
+          { mac: '00:01:01:63:77:33', evse: {} },
+          { mac: '00:01:01:63:77:31', ev: { target_soc: 90 } },
+        ],
+      }),
+    );
     const list = loadStations(file, { env: {} });
     expect(list.map((s) => [s.role, s.mac])).toEqual([
       ['EVSE', '00:01:01:63:77:33'],
@@ -181,7 +197,12 @@ describe('authorization', () => {
 describe('status line', () => {
   it('shows phase, V, A, kW, SOC, kWh, elapsed and progress', () => {
     const text = statusText(
-      { phases: { EVSE: 'charging', EV: 'charging' }, sample: { type: 'sample', station: 'EV', at: 0, voltageV: 380, currentA: 16, powerW: 6080, socPercent: 92, energyWh: 1230 }, socStart: 90, now: 62_000 },
+      {
+        phases: { EVSE: 'charging', EV: 'charging' },
+        sample: { type: 'sample', station: 'EV', at: 0, voltageV: 380, currentA: 16, powerW: 6080, socPercent: 92, energyWh: 1230 },
+        socStart: 90,
+        now: 62_000,
+      },
       0,
       95,
     );

@@ -43,7 +43,15 @@ describe('directory provider', () => {
   it('an unreadable entry is a failure, answered certificate invalid', async () => {
     const dir = tmp();
     mkdirSync(join(dir, 'installation.exi'));
-    const a = await answerCertificateRequest({ provider: directoryProvider(dir), offered: true, kind: 'installation', exiRequest: EXI_REQUEST, evccId: 'x', moduleTimeoutMs: 4500, clock: new RealClock() });
+    const a = await answerCertificateRequest({
+      provider: directoryProvider(dir),
+      offered: true,
+      kind: 'installation',
+      exiRequest: EXI_REQUEST,
+      evccId: 'x',
+      moduleTimeoutMs: 4500,
+      clock: new RealClock(),
+    });
     expect(a.status).toBe(2);
     expect(a.text).toMatch(/^Certificate installation: directory .* failed \(EISDIR/);
   });

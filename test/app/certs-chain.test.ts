@@ -51,8 +51,6 @@ describe('certs install: key and chain checks', () => {
     ssl('req', '-new', '-x509', '-key', 'x.key', '-subj', '/CN=another-root', '-days', '30', '-out', 'x.crt');
     ssl('req', '-new', '-key', '3.key', '-subj', '/CN=freev2g-test-3', '-out', '3.csr');
     ssl('x509', '-req', '-in', '3.csr', '-CA', 'x.crt', '-CAkey', 'x.key', '-CAcreateserial', '-days', '30', '-out', '3.crt');
-    expect(() => readCertBundle(dir)).toThrow(
-      new CertFileError(join(dir, '3.crt'), 'is not self-signed: the V2G root must be (it is "CN=freev2g-test-3", issued by "CN=another-root")'),
-    );
+    expect(() => readCertBundle(dir)).toThrow(new CertFileError(join(dir, '3.crt'), 'is not self-signed: the V2G root must be (it is "CN=freev2g-test-3", issued by "CN=another-root")'));
   });
 });

@@ -9,7 +9,6 @@ import { writeConfig, configErrorOf } from '../helpers/config.js';
 import { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, cliEnv, deepMerge, loadStation, loadStations } from '../../app/config.js';
 import { parseSpeed } from '../../app/commands/sim.js';
 
-
 describe('limits on the file itself', () => {
   it('100,000-deep nesting is one clear error, not a stack overflow', () => {
     const file = writeConfig(`{"evse":${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
@@ -17,7 +16,9 @@ describe('limits on the file itself', () => {
   });
 
   it('brackets inside strings do not count towards the depth', () => {
-    const file = writeConfig(JSON.stringify({ evse: { configuration: { id_din: '[[[[{{{{'.repeat(4), id_iso: 'DE*A23*E45B*78C', protocol: ['iso'], payment_method: ['eim'], energy_transfer_mode: ['dc_core'] } } }));
+    const file = writeConfig(
+      JSON.stringify({ evse: { configuration: { id_din: '[[[[{{{{'.repeat(4), id_iso: 'DE*A23*E45B*78C', protocol: ['iso'], payment_method: ['eim'], energy_transfer_mode: ['dc_core'] } } }),
+    );
     expect(loadStation(file, 'EVSE', { env: {} }).evse?.evseIdDin).toBe('[[[[{{{{'.repeat(4));
   });
 
@@ -44,7 +45,9 @@ describe('environment values are validated like file values', () => {
     const env = { FREEV2G_EVSE__CHARGER__MAX_POWER: '-5' };
     expect(configErrorOf(() => loadStation(undefined, 'EVSE', { env }))).toMatch(/^environment FREEV2G_EVSE__CHARGER__MAX_POWER: evse\.charger\.max_power: expected > 0, got -5$/);
     expect(configErrorOf(() => loadStation(undefined, 'EVSE', { env: { FREEV2G_EVSE__CHARGER__MAX_POWER: '1e300' } }))).toMatch(/max_power: expected a value the module can encode/);
-    expect(configErrorOf(() => loadStation(undefined, 'EVSE', { env: { FREEV2G_EVSE__CHARGER__CONSTRUCTOR: '{}' } }))).toBe('environment FREEV2G_EVSE__CHARGER__CONSTRUCTOR: constructor: key not allowed');
+    expect(configErrorOf(() => loadStation(undefined, 'EVSE', { env: { FREEV2G_EVSE__CHARGER__CONSTRUCTOR: '{}' } }))).toBe(
+      'environment FREEV2G_EVSE__CHARGER__CONSTRUCTOR: constructor: key not allowed',
+    );
   });
 
   it.each([
@@ -88,13 +91,19 @@ describe('ranges the codec can encode are checked at load time', () => {
   });
 
   it('values with an exponential form pass (250000 = 25000e1, 0.05, 32767)', () => {
-    expect(loadStation(evseWith({ max_power: 250000, min_current: 0.05, max_current: 32767 }), 'EVSE', { env: {} }).evse?.charger).toMatchObject({ maxPowerW: 250000, minCurrentA: 0.05, maxCurrentA: 32767 });
+    expect(loadStation(evseWith({ max_power: 250000, min_current: 0.05, max_current: 32767 }), 'EVSE', { env: {} }).evse?.charger).toMatchObject({
+      maxPowerW: 250000,
+      minCurrentA: 0.05,
+      maxCurrentA: 32767,
+    });
   });
 
   it('schedules: start beyond uint32, more than 20 entries or 3 tuples are refused', () => {
     const entry = { start: 0, interval: 10, power: 1000 };
     const sched = (tuples: unknown): string => writeConfig(JSON.stringify({ evse: { schedule: { schedule_tuples: tuples } } }));
-    expect(configErrorOf(() => loadStations(sched([{ schedule_tuple_id: 1, schedules: [{ ...entry, start: 2 ** 32 }] }]), { env: {} }))).toMatch(/schedule_tuples\.0\.schedules\.0\.start: expected <= 4294967295/);
+    expect(configErrorOf(() => loadStations(sched([{ schedule_tuple_id: 1, schedules: [{ ...entry, start: 2 ** 32 }] }]), { env: {} }))).toMatch(
+      /schedule_tuples\.0\.schedules\.0\.start: expected <= 4294967295/,
+    );
     expect(configErrorOf(() => loadStations(sched([{ schedule_tuple_id: 1, schedules: Array(21).fill(entry) }]), { env: {} }))).toMatch(/schedules: expected at most 20 entries/);
     expect(configErrorOf(() => loadStations(sched(Array(4).fill({ schedule_tuple_id: 1, schedules: [entry] })), { env: {} }))).toMatch(/schedule_tuples: expected at most 3 entries/);
   });

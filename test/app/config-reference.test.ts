@@ -32,7 +32,15 @@ describe('the reference certificate-era EVSE file (flat evse, charger, schedule,
       certsFolder: 'pki/evse',
       charger: { minVoltageV: 150, minCurrentA: 1, maxVoltageV: 500, maxCurrentA: 32, maxPowerW: 22000, deltaVoltageV: 1.5, deltaCurrentA: 0.25 },
       scheduleCode: 0,
-      schedule: [{ scheduleTupleId: 7, entries: [{ startS: 0, intervalS: 600, powerW: 22000 }, { startS: 600, intervalS: 3000, powerW: 11000 }] }],
+      schedule: [
+        {
+          scheduleTupleId: 7,
+          entries: [
+            { startS: 0, intervalS: 600, powerW: 22000 },
+            { startS: 600, intervalS: 3000, powerW: 11000 },
+          ],
+        },
+      ],
     });
     // ...and reaches the station machine's config.
     const c = toEvseConfig(s?.evse ?? expect.fail('no evse'), false);

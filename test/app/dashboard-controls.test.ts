@@ -58,6 +58,6 @@ describe('dashboard controls', { timeout: 90_000 }, () => {
     expect(r.plane.controller.state('evse')?.available).toBe(false);
     await r.paced(() => r.emitted.EVSE.some((e) => e.type === 'sessionEnded'));
     expect(r.emitted.EVSE.find((e) => e.type === 'sessionEnded')).toMatchObject({ record: { stopReason: 'operatorStop' } });
-    expect(errors, errors.join("\n")).toEqual([]);
+    expect(errors, errors.join('\n')).toEqual([]);
   });
 });

@@ -8,8 +8,7 @@ import { figuresTracker } from '../../app/figures.js';
 import { summaryTables } from '../../app/output/summary.js';
 import type { SessionRecord, StationEmitted } from '../../machines/station-events.js';
 
-const sample = (voltageV: number, currentA: number, powerW: number): StationEmitted =>
-  ({ type: 'sample', station: 'EV', at: 0, voltageV, currentA, powerW, energyWh: 0 }) as StationEmitted;
+const sample = (voltageV: number, currentA: number, powerW: number): StationEmitted => ({ type: 'sample', station: 'EV', at: 0, voltageV, currentA, powerW, energyWh: 0 }) as StationEmitted;
 
 const record: SessionRecord = {
   station: 'EV',

@@ -12,8 +12,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/netns.js';
 
-const run = (cmd: string, args: string[], cwd: string): string =>
-  execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+const run = (cmd: string, args: string[], cwd: string): string => execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
 
 /** The first ```js block under "## Embedding example" of docs/library.md. */
 function embeddingExample(): string {
@@ -64,7 +63,10 @@ describe('the packed package', () => {
 
   it('bundles freev2g/codec for a browser (no Node built-ins) and decodes with it', async () => {
     const entry = join(project, 'page.mjs');
-    writeFileSync(entry, "import { decodeMessage, parseFrame, hexToBytes } from 'freev2g/codec';\nconst f = parseFrame(hexToBytes('C02944040002003200C1'));\nexport const decoded = 'frame' in f ? decodeMessage(f.frame) : f;\n");
+    writeFileSync(
+      entry,
+      "import { decodeMessage, parseFrame, hexToBytes } from 'freev2g/codec';\nconst f = parseFrame(hexToBytes('C02944040002003200C1'));\nexport const decoded = 'frame' in f ? decodeMessage(f.frame) : f;\n",
+    );
     const result = await build({ entryPoints: [entry], bundle: true, platform: 'browser', format: 'esm', write: false, logLevel: 'silent', absWorkingDir: project });
     const text = result.outputFiles[0]?.text ?? '';
     expect(text).not.toMatch(/from\s*["']node:/);

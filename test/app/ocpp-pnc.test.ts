@@ -18,7 +18,13 @@ afterEach(async () => {
   }
 });
 
-const request = (kind: 'installation' | 'update') => ({ kind, exiRequest: withV2gtpHeader(Uint8Array.of(0x80, 0x98, 0x02)), evccId: '000101637731', timeoutMs: 4000, signal: new AbortController().signal });
+const request = (kind: 'installation' | 'update') => ({
+  kind,
+  exiRequest: withV2gtpHeader(Uint8Array.of(0x80, 0x98, 0x02)),
+  evccId: '000101637731',
+  timeoutMs: 4000,
+  signal: new AbortController().signal,
+});
 
 describe('OCPP certificate provider', () => {
   it('asks the central system and returns its EXI response with a V2GTP header; falls back when refused', async () => {

@@ -68,7 +68,13 @@ describe('charging profile composition', () => {
   it('the highest stack level wins within a purpose; a TxProfile overrides the default; the maximum caps', () => {
     const defaults = [profile({ limit: 32 }), profile({ chargingProfileId: 2, stackLevel: 3, limit: 16 })];
     expect(compositeLimitAt(defaults, [], t, {})).toEqual({ maxCurrentA: 16 });
-    const tx = profile({ chargingProfileId: 3, chargingProfilePurpose: 'TxProfile', chargingProfileKind: 'Relative', limit: 25, chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 25 }] } });
+    const tx = profile({
+      chargingProfileId: 3,
+      chargingProfilePurpose: 'TxProfile',
+      chargingProfileKind: 'Relative',
+      limit: 25,
+      chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 25 }] },
+    });
     expect(compositeLimitAt([...defaults, tx], [], t, {})).toEqual({ maxCurrentA: 16 }); // no transaction yet
     expect(compositeLimitAt([...defaults, tx], [], t, { startedAt: t - 1000 })).toEqual({ maxCurrentA: 25 });
     const max = profile({ chargingProfileId: 4, chargingProfilePurpose: 'ChargePointMaxProfile', limit: 20 });
@@ -81,7 +87,14 @@ describe('charging profile composition', () => {
       chargingProfilePurpose: 'TxProfile',
       chargingProfileKind: 'Relative',
       limit: 0,
-      chargingSchedule: { chargingRateUnit: 'A', chargingSchedulePeriod: [{ startPeriod: 0, limit: 30 }, { startPeriod: 600, limit: 10 }], duration: 1200 },
+      chargingSchedule: {
+        chargingRateUnit: 'A',
+        chargingSchedulePeriod: [
+          { startPeriod: 0, limit: 30 },
+          { startPeriod: 600, limit: 10 },
+        ],
+        duration: 1200,
+      },
     });
     const tx = { startedAt: t };
     expect(compositeLimitAt([p], [], t + 599_000, tx)).toEqual({ maxCurrentA: 30 });

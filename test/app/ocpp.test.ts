@@ -34,7 +34,10 @@ async function setUp(opts: { csms?: Csms; password?: string; url?: string } = {}
 }
 
 const sessionEnded = (run: ControlRun) => () => run.emitted.EVSE.some((e) => e.type === 'sessionEnded');
-const statuses = (csms: Csms, connectorId: number) => callsOf(csms, 'StatusNotification').filter((p) => p.connectorId === connectorId).map((p) => p.status);
+const statuses = (csms: Csms, connectorId: number) =>
+  callsOf(csms, 'StatusNotification')
+    .filter((p) => p.connectorId === connectorId)
+    .map((p) => p.status);
 
 describe('OCPP 1.6J charge point (ocpp-rpc CSMS)', { timeout: 90_000 }, () => {
   it('runs a whole session as a transaction: boot, authorize, start, meter values, stop, statuses', async () => {
@@ -58,7 +61,9 @@ describe('OCPP 1.6J charge point (ocpp-rpc CSMS)', { timeout: 90_000 }, () => {
     expect(Math.abs(Number(stop?.meterStop) - energyWh)).toBeLessThanOrEqual(1);
     const meters = callsOf(csms, 'MeterValues');
     expect(meters.length).toBeGreaterThanOrEqual(2);
-    const registers = meters.map((m) => Number((m.meterValue as Array<{ sampledValue: Array<{ measurand: string; value: string }> }>)[0]?.sampledValue.find((v) => v.measurand === 'Energy.Active.Import.Register')?.value));
+    const registers = meters.map((m) =>
+      Number((m.meterValue as Array<{ sampledValue: Array<{ measurand: string; value: string }> }>)[0]?.sampledValue.find((v) => v.measurand === 'Energy.Active.Import.Register')?.value),
+    );
     expect(registers).toEqual([...registers].sort((a, b) => a - b));
     expect(meters.every((m) => m.transactionId === 42 && m.connectorId === 1)).toBe(true);
     const seq = statuses(csms, 1);
@@ -135,7 +140,10 @@ describe('OCPP 1.6J charge point (ocpp-rpc CSMS)', { timeout: 90_000 }, () => {
     await csms.start();
     // The reconnect happens in real time (ocpp-rpc's backoff), not on the simulated clock.
     for (let i = 0; i < 200 && cp.queue.size > 0; i++) await new Promise((r) => setTimeout(r, 50));
-    const after = csms.calls.slice(before).map((c) => c.method).filter((m) => m === 'MeterValues' || m === 'StopTransaction');
+    const after = csms.calls
+      .slice(before)
+      .map((c) => c.method)
+      .filter((m) => m === 'MeterValues' || m === 'StopTransaction');
     expect(after.length).toBe(queued);
     expect(after.at(-1)).toBe('StopTransaction');
     expect(callsOf(csms, 'StopTransaction')[0]).toMatchObject({ transactionId: 42 });

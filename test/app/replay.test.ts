@@ -20,8 +20,7 @@ const dir = tmp();
 const pcap = { EVSE: join(dir, 'evse.pcap'), EV: join(dir, 'ev.pcap') };
 
 // The replaying host runs with the captured host's configuration.
-const replay = (capture: string, stallMs?: number) =>
-  runReplay({ capture, settingsFor: (role) => loadStation(undefined, role), ...(stallMs ? { stallMs } : {}) });
+const replay = (capture: string, stallMs?: number) => runReplay({ capture, settingsFor: (role) => loadStation(undefined, role), ...(stallMs ? { stallMs } : {}) });
 
 beforeAll(async () => {
   Object.assign(process.env, SHORT);

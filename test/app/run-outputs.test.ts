@@ -19,7 +19,10 @@ import { tmp } from '../helpers/app-helpers.js';
 async function run(o: Partial<RunOptions> & { sessions: number }): Promise<{ result: RunResult; log: string }> {
   const clock = new VirtualClock(Date.parse('2026-12-01T12:00:00Z'));
   const [evse, ev] = simStations(['EVSE', 'EV'], []) as [StationSettings, StationSettings];
-  const evQuick: StationSettings = { ...ev, ev: { ...(ev.ev as NonNullable<StationSettings['ev']>), battery: { ...(ev.ev?.battery as NonNullable<StationSettings['ev']>['battery']), capacityWh: 1000, levelWh: 790 }, targetSocPercent: 80 } };
+  const evQuick: StationSettings = {
+    ...ev,
+    ev: { ...(ev.ev as NonNullable<StationSettings['ev']>), battery: { ...(ev.ev?.battery as NonNullable<StationSettings['ev']>['battery']), capacityWh: 1000, levelWh: 790 }, targetSocPercent: 80 },
+  };
   const pair = createSimulatedPair({
     clock,
     evseMac: evse.mac,

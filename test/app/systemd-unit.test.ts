@@ -14,7 +14,10 @@ const UNIT = join(PROJECT_ROOT, 'docs/systemd/freev2g.service');
 
 function verify(path: string): string {
   const r = spawnSync('systemd-analyze', ['verify', path], { encoding: 'utf8' });
-  return `${r.stdout}${r.stderr}`.split('\n').filter((l) => l.includes(path)).join('\n');
+  return `${r.stdout}${r.stderr}`
+    .split('\n')
+    .filter((l) => l.includes(path))
+    .join('\n');
 }
 
 describe('docs/systemd/freev2g.service', () => {
@@ -35,7 +38,12 @@ describe('docs/systemd/freev2g.service', () => {
 
   it('runs without root, with only CAP_NET_RAW/CAP_NET_ADMIN, restarts on failure, stops on SIGTERM', () => {
     const text = readFileSync(UNIT, 'utf8');
-    const keys = new Map(text.split('\n').filter((l) => /^[A-Za-z]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const keys = new Map(
+      text
+        .split('\n')
+        .filter((l) => /^[A-Za-z]+=/.test(l))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     expect(keys.get('User')).toBe('freev2g');
     expect(keys.get('AmbientCapabilities')).toBe('CAP_NET_RAW CAP_NET_ADMIN');
     expect(keys.get('CapabilityBoundingSet')).toBe('CAP_NET_RAW CAP_NET_ADMIN');

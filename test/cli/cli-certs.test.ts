@@ -22,7 +22,10 @@ describe('freev2g certs', () => {
     expect(capture.includes(Buffer.from(key.subarray(7, 39)))).toBe(false);
     expect(r.stdout).not.toContain(Buffer.from(key).toString('hex').slice(14, 40));
     const decoded = await runCli(['decode', '--pcap', pcap]);
-    const lines = decoded.stdout.trim().split('\n').map((l) => JSON.parse(l) as { message?: string; direction?: string; fields?: Record<string, unknown> });
+    const lines = decoded.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { message?: string; direction?: string; fields?: Record<string, unknown> });
     const addKey = lines.find((l) => l.message === 'OwnCertificatesAddKey' && l.direction === 'request');
     expect(addKey?.fields?.data).toMatch(/^(00)+$/);
     const adds = lines.filter((l) => /AddCertificate$/.test(l.message ?? '') && l.direction === 'request').map((l) => l.message);

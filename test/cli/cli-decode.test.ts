@@ -23,7 +23,10 @@ describe('freev2g decode', () => {
     const r = await runCli(['decode', ...setMode.split(' '), version]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatchObject({ modId: 0x29, subId: 0x40, module: 'ControlPilot', message: 'SetMode', direction: 'request' });
     expect(lines[1]).toMatchObject({ modId: 0x10, subId: 0x40, module: 'System', direction: 'response' });
@@ -40,7 +43,10 @@ describe('freev2g decode', () => {
 
   it('decodes every example of the manual from stdin, one line per example', async () => {
     const r = await runCli(['decode'], { input: examples.map((e) => e.hex).join('\n') });
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { message?: string; error?: unknown });
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { message?: string; error?: unknown });
     expect(lines).toHaveLength(examples.length);
     // The rest are the manual's truncated ("...") examples and its errata (docs/codec notes).
     expect(lines.filter((l) => l.message !== undefined && l.error === undefined).length).toBeGreaterThan(200);

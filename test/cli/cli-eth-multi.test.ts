@@ -65,20 +65,16 @@ describe.runIf(can.ok)('freev2g eth with a two-station file', () => {
 
     const charging = new Set<string>();
     let sent = false;
-    const r = await runProcess(
-      'ip',
-      ['netns', 'exec', pair.a.ns, process.execPath, BIN, 'eth', '-i', pair.a.iface, '-c', config, '--log-format', 'json', '--records', records, '--capture', pcap],
-      {
-        timeoutMs: 35_000,
-        onStdout: (out, child) => {
-          for (const m of out.matchAll(/"phase":"charging"[^\n]*"moduleMac":"([0-9a-f:]+)"/g)) charging.add(m[1] as string);
-          if (!sent && charging.size === 2) {
-            sent = true;
-            child.kill('SIGTERM');
-          }
-        },
+    const r = await runProcess('ip', ['netns', 'exec', pair.a.ns, process.execPath, BIN, 'eth', '-i', pair.a.iface, '-c', config, '--log-format', 'json', '--records', records, '--capture', pcap], {
+      timeoutMs: 35_000,
+      onStdout: (out, child) => {
+        for (const m of out.matchAll(/"phase":"charging"[^\n]*"moduleMac":"([0-9a-f:]+)"/g)) charging.add(m[1] as string);
+        if (!sent && charging.size === 2) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
       },
-    );
+    });
     const why = `${r.stdout.slice(-2000)}\n${r.stderr}\n${simOut.map((o) => o.join('').slice(-800)).join('\n')}`;
     expect([...charging].sort(), why).toEqual([...MACS]);
     expect(r.code, why).toBe(0);
@@ -118,24 +114,23 @@ describe.runIf(can.ok)('freev2g eth with a two-station file', () => {
     writeFileSync(config, JSON.stringify({ stations: MACS.map((mac) => ({ mac, evse: {} })) }));
     let sent = false;
     let stopTimer: NodeJS.Timeout | undefined;
-    const r = await runProcess(
-      'ip',
-      ['netns', 'exec', pair.a.ns, process.execPath, BIN, 'eth', '-i', pair.a.iface, '-c', config, '--no-records'],
-      {
-        timeoutMs: 35_000,
-        onStdout: (out, child) => {
-          // Safety net: stop after 25 s so a failure shows the log instead of a timeout.
-          if (!stopTimer) stopTimer = setTimeout(() => child.kill('SIGTERM'), 25_000);
-          const lost = out.includes(`EVSE ${MACS[1]}: the station stopped`);
-          if (!sent && lost && new RegExp(`EVSE ${MACS[0]} \\| .*[Cc]harg`).test(out)) {
-            sent = true;
-            child.kill('SIGTERM');
-          }
-        },
+    const r = await runProcess('ip', ['netns', 'exec', pair.a.ns, process.execPath, BIN, 'eth', '-i', pair.a.iface, '-c', config, '--no-records'], {
+      timeoutMs: 35_000,
+      onStdout: (out, child) => {
+        // Safety net: stop after 25 s so a failure shows the log instead of a timeout.
+        if (!stopTimer) stopTimer = setTimeout(() => child.kill('SIGTERM'), 25_000);
+        const lost = out.includes(`EVSE ${MACS[1]}: the station stopped`);
+        if (!sent && lost && new RegExp(`EVSE ${MACS[0]} \\| .*[Cc]harg`).test(out)) {
+          sent = true;
+          child.kill('SIGTERM');
+        }
       },
-    );
+    });
     clearTimeout(stopTimer);
-    const why = `${r.stdout.split('\n').filter((l) => !l.startsWith(`EVSE ${MACS[0]}`)).join('\n')}\n${r.stderr}\n${simOut.join('').slice(-800)}`;
+    const why = `${r.stdout
+      .split('\n')
+      .filter((l) => !l.startsWith(`EVSE ${MACS[0]}`))
+      .join('\n')}\n${r.stderr}\n${simOut.join('').slice(-800)}`;
     expect(sent, why).toBe(true);
     expect(r.code, why).toBe(0);
     // The silent module's station failed on its first request, was stopped and said so.
@@ -151,7 +146,16 @@ describe.runIf(can.ok)('freev2g eth with a two-station file', () => {
 describe('selecting the stations eth runs', () => {
   const file = (): string => {
     const f = join(tmp(), 'three.json');
-    writeFileSync(f, JSON.stringify({ stations: [{ mac: MACS[0], evse: {} }, { mac: MACS[1], evse: {} }, { mac: '02:f2:00:00:01:03', ev: {} }] }));
+    writeFileSync(
+      f,
+      JSON.stringify({
+        stations: [
+          { mac: MACS[0], evse: {} },
+          { mac: MACS[1], evse: {} },
+          { mac: '02:f2:00:00:01:03', ev: {} },
+        ],
+      }),
+    );
     return f;
   };
 
@@ -181,4 +185,3 @@ describe('selecting the stations eth runs', () => {
     expect(r.stderr).toContain('-r (EVSE or EV) is required without -c');
   });
 });
-

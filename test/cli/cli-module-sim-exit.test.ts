@@ -16,11 +16,10 @@ interface Ended {
 /** Starts module-sim, waits for `ready` in its output, sends the signal, resolves when it ends. */
 function runAndSignal(veth: VethPair, extra: string[], ready: string, signal: NodeJS.Signals): Promise<Ended> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcessWithoutNullStreams = spawn(
-      'ip',
-      ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface, ...extra],
-      { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const child: ChildProcessWithoutNullStreams = spawn('ip', ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface, ...extra], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let out = '';
     let signalled = false;
     const giveUp = setTimeout(() => {

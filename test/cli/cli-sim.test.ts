@@ -17,7 +17,11 @@ interface JsonLine {
   text?: string;
   data?: { record?: Record<string, unknown> };
 }
-const parseLines = (out: string): JsonLine[] => out.trim().split('\n').map((l) => JSON.parse(l) as JsonLine);
+const parseLines = (out: string): JsonLine[] =>
+  out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as JsonLine);
 const phasesOf = (lines: JsonLine[], station: string): string[] => lines.filter((l) => l.type === 'phase' && l.station === station).map((l) => l.phase as string);
 
 /** `a` appears in `list` in this order (other entries may come between). */
@@ -124,7 +128,10 @@ describe('freev2g sim', () => {
   it('--capture is read back by decode --pcap: both hosts, requests, responses and status messages', async () => {
     const r = await runCli(['decode', '--pcap', pcap], { timeoutMs: 60_000 });
     expect(r.code).toBe(0);
-    const frames = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { src: string; message: string; direction: string; module: string });
+    const frames = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { src: string; message: string; direction: string; module: string });
     expect(frames.length).toBeGreaterThan(100);
     const names = frames.map((f) => `${f.module}.${f.message}/${f.direction}`);
     expect(names).toContain('ControlPilot.SetMode/request');

@@ -117,12 +117,16 @@ describe('freev2g spi: the runner with simulated hardware', () => {
 });
 
 describe('freev2g spi: the binary on a machine without SPI', () => {
-  it.runIf(!existsSync('/dev/spidev0.0'))('exits 4 with one line naming the missing device', async () => {
-    const r = await runCli(['spi', '-i', 'spidev0.0', '-r', 'EVSE', '--no-records'], { timeoutMs: 30_000 });
-    expect(r.code).toBe(EXIT.transport);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^freev2g: .*\/dev\/spidev0\.0/);
-    expect(r.stdout).toBe('');
-  }, 40_000);
+  it.runIf(!existsSync('/dev/spidev0.0'))(
+    'exits 4 with one line naming the missing device',
+    async () => {
+      const r = await runCli(['spi', '-i', 'spidev0.0', '-r', 'EVSE', '--no-records'], { timeoutMs: 30_000 });
+      expect(r.code).toBe(EXIT.transport);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/^freev2g: .*\/dev\/spidev0\.0/);
+      expect(r.stdout).toBe('');
+    },
+    40_000,
+  );
 });

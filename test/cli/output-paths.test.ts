@@ -18,14 +18,18 @@ describe('output paths are checked at start', () => {
     ['--records in a missing folder', ['--records', missing], {}, 'session records', 'ENOENT'],
     ['FREEV2G_RECORDS naming a folder', [], { FREEV2G_RECORDS: dir }, 'session records', 'EISDIR'],
     ['--capture in a missing folder', ['--no-records', '--capture', join(dir, 'nope', 'x.pcap')], {}, 'capture', 'ENOENT'],
-  ])('%s: one line, exit 3, no session', async (_name, args, env, what, code) => {
-    const r = await runCli(['sim', '--speed', 'max', ...args], { cwd: dir, env: { ...process.env, ...env }, timeoutMs: 60_000 });
-    expect(r.code).toBe(EXIT_CONFIG);
-    const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^freev2g: cannot write the ${what} to ".*" \\(${code}`));
-    expect(r.stdout).not.toContain('Session');
-  }, 70_000);
+  ])(
+    '%s: one line, exit 3, no session',
+    async (_name, args, env, what, code) => {
+      const r = await runCli(['sim', '--speed', 'max', ...args], { cwd: dir, env: { ...process.env, ...env }, timeoutMs: 60_000 });
+      expect(r.code).toBe(EXIT_CONFIG);
+      const lines = r.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(new RegExp(`^freev2g: cannot write the ${what} to ".*" \\(${code}`));
+      expect(r.stdout).not.toContain('Session');
+    },
+    70_000,
+  );
 
   it('a writable records path that does not exist yet is not created by the check alone', async () => {
     const file = join(dir, 'later.jsonl');

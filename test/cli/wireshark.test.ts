@@ -46,7 +46,10 @@ describe('wireshark dissector', () => {
       expect(sim.code, sim.stderr).toBe(0);
       const d = await runCli(['decode', '--pcap', pcap, '--names'], { timeoutMs: 60_000 });
       expect(d.code, d.stderr).toBe(0);
-      decoded = d.stdout.trim().split('\n').map((l) => JSON.parse(l) as (typeof decoded)[number]);
+      decoded = d.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as (typeof decoded)[number]);
     }, 180_000);
 
     it('names every frame as decode does, with no malformed frame, Lua error or expert warning', async () => {

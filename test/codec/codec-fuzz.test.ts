@@ -76,18 +76,16 @@ function accounted(items: DeframeItem[], d: Deframer): number {
 
 /** Valid frames of real messages: any definition, any direction, values from its schema. */
 const defs = allDefinitions();
-const validFrame: fc.Arbitrary<Uint8Array> = fc
-  .integer({ min: 0, max: defs.length - 1 })
-  .chain((i) => {
-    const def = defs[i] as (typeof defs)[number];
-    const opts = { maxExtraLength: 8 };
-    if (def.kind === 'status') return arbitraryOfType(def.payload as never, opts).map((v) => encodeStatusFrame(def, v as never));
-    return fc.oneof(
-      fc.tuple(arbitraryOfType(def.request as never, opts), fc.nat(0xfe)).map(([v, id]) => encodeRequest(def, id, v as never)),
-      fc.tuple(arbitraryOfType(def.response as never, opts), fc.nat(0xfe)).map(([v, id]) => encodeResponseFrame(def, id, 0, v as never)),
-      fc.tuple(fc.integer({ min: 1, max: 0xff }), fc.nat(0xfe)).map(([code, id]) => encodeResponseFrame(def, id, code)),
-    );
-  });
+const validFrame: fc.Arbitrary<Uint8Array> = fc.integer({ min: 0, max: defs.length - 1 }).chain((i) => {
+  const def = defs[i] as (typeof defs)[number];
+  const opts = { maxExtraLength: 8 };
+  if (def.kind === 'status') return arbitraryOfType(def.payload as never, opts).map((v) => encodeStatusFrame(def, v as never));
+  return fc.oneof(
+    fc.tuple(arbitraryOfType(def.request as never, opts), fc.nat(0xfe)).map(([v, id]) => encodeRequest(def, id, v as never)),
+    fc.tuple(arbitraryOfType(def.response as never, opts), fc.nat(0xfe)).map(([v, id]) => encodeResponseFrame(def, id, 0, v as never)),
+    fc.tuple(fc.integer({ min: 1, max: 0xff }), fc.nat(0xfe)).map(([code, id]) => encodeResponseFrame(def, id, code)),
+  );
+});
 
 /** Bytes where start/end markers are frequent, so random input often looks like frames. */
 const noisyByte = fc.oneof({ weight: 1, arbitrary: fc.constantFrom(0xc0, 0xc1, 0x00) }, { weight: 3, arbitrary: fc.integer({ min: 0, max: 0xff }) });
@@ -105,7 +103,7 @@ function mutate(bytes: Uint8Array, ms: Mutation[]): Uint8Array {
   for (const m of ms) {
     if (b.length === 0) break;
     const at = m.at % b.length;
-    if (m.op === 'flip') b[at] = (b[at] as number) ^ (1 << m.value % 8);
+    if (m.op === 'flip') b[at] = (b[at] as number) ^ (1 << (m.value % 8));
     else if (m.op === 'set') b[at] = m.value;
     else if (m.op === 'delete') b.splice(at, 1);
     else b.splice(at, 0, m.value);
@@ -151,18 +149,13 @@ describe('codec fuzzing: deframer + decodeMessage', () => {
 
   it('mutated frame streams give only frames and typed errors, every byte accounted for', () => {
     fc.assert(
-      fc.property(
-        fc.array(validFrame, { minLength: 1, maxLength: 5 }),
-        fc.array(mutation, { minLength: 1, maxLength: 6 }),
-        fc.array(fc.nat(), { maxLength: 8 }),
-        (frames, ms, cuts) => {
-          const bytes = mutate(concat(frames), ms);
-          const d = new Deframer();
-          const items = deframe(chunk(bytes, cuts), d);
-          for (const item of items) if ('frame' in item) decodeAllWays(item.frame);
-          expect(accounted(items, d)).toBe(bytes.length);
-        },
-      ),
+      fc.property(fc.array(validFrame, { minLength: 1, maxLength: 5 }), fc.array(mutation, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(), { maxLength: 8 }), (frames, ms, cuts) => {
+        const bytes = mutate(concat(frames), ms);
+        const d = new Deframer();
+        const items = deframe(chunk(bytes, cuts), d);
+        for (const item of items) if ('frame' in item) decodeAllWays(item.frame);
+        expect(accounted(items, d)).toBe(bytes.length);
+      }),
       RUNS,
     );
   });

@@ -9,16 +9,7 @@ import { type DecodedMessage, Slac, V2g, decodeMessage, encodeRequest, encodeSta
 import { type Frame, bytesToHex, encodeFrame, hexToBytes, parseFrame } from '../../codec/frame.js';
 import { type CommandDef, EncodeError, decodeWith, encodeWith, resultCodeName } from '../../codec/message.js';
 import { SLAC_STATES, SlacMode } from '../../codec/modules/slac.js';
-import {
-  ENERGY_TRANSFER_MODES,
-  EVSE_SESSION_ERRORS,
-  EV_ERROR_CODES,
-  EV_SESSION_ERRORS,
-  EnergyTransferMode,
-  EvSessionError,
-  EvseSessionError,
-  enumName,
-} from '../../codec/modules/v2g/common.js';
+import { ENERGY_TRANSFER_MODES, EVSE_SESSION_ERRORS, EV_ERROR_CODES, EV_SESSION_ERRORS, EnergyTransferMode, EvSessionError, EvseSessionError, enumName } from '../../codec/modules/v2g/common.js';
 
 type Dir = 'toModule' | 'toHost';
 
@@ -99,7 +90,10 @@ describe('SLAC (manual 16)', () => {
     expect(state).toMatchObject({ message: 'GetState', fields: { code: 0, state: 1 } });
     expect(SLAC_STATES[1]).toBe('idle');
     expect(roundTrip('C0 28 82 FF 00 02 07 D0 00 C1', 'toHost')).toMatchObject({
-      module: 'Slac', message: 'BcbTogglingStarted', direction: 'status', fields: { bcbTimeWindowMs: 2000 },
+      module: 'Slac',
+      message: 'BcbTogglingStarted',
+      direction: 'status',
+      fields: { bcbTimeWindowMs: 2000 },
     });
     expect(roundTrip('C0 28 4A 0B 00 01 02 00 C1', 'toModule').fields).toEqual({ toggles: 2 });
     expect(roundTrip('C0 28 4C 0C 00 02 00 01 00 C1', 'toHost').fields).toEqual({ code: 0, enabled: true });
@@ -180,7 +174,11 @@ describe('V2G EV commands (manual 18.9)', () => {
     const m = roundTrip('C0 27 A1 00 00 11 00 01 02 03 04 05 06 02 00 01 01 00 01 01 00 32 03 00 C1', 'toHost');
     expect(m.message).toBe('EvGetConfiguration');
     expect(m.fields).toMatchObject({
-      code: 0, protocols: [0, 1], paymentMethods: [0], energyTransferModes: [EnergyTransferMode.dcExtended], batteryCapacityWh: exp(50, 3),
+      code: 0,
+      protocols: [0, 1],
+      paymentMethods: [0],
+      energyTransferModes: [EnergyTransferMode.dcExtended],
+      batteryCapacityWh: exp(50, 3),
     });
     expect(bytesToHex(m.fields.evId as Uint8Array)).toBe('010203040506');
   });
@@ -193,11 +191,21 @@ describe('V2G EV commands (manual 18.9)', () => {
 
   const dcHead = '00 00 00 00 00 00 00 00 00 00 04 02 00 05 01 00 14 03 32 00 00 26 01 00 02 01 64 50 00 10 03';
   const dcFields = {
-    minVoltageV: zero, minCurrentA: zero, minPowerW: zero,
-    maxVoltageV: exp(4, 2), maxCurrentA: exp(5, 1), maxPowerW: exp(20, 3),
-    socPercent: 50, status: 0, targetVoltageV: exp(38, 1), targetCurrentA: exp(2, 1),
+    minVoltageV: zero,
+    minCurrentA: zero,
+    minPowerW: zero,
+    maxVoltageV: exp(4, 2),
+    maxCurrentA: exp(5, 1),
+    maxPowerW: exp(20, 3),
+    socPercent: 50,
+    status: 0,
+    targetVoltageV: exp(38, 1),
+    targetCurrentA: exp(2, 1),
     // Printed "00 10 03 (Energy request: 10kWh)": 0x10 is 16, so 16 kWh (erratum in the comment).
-    fullSocPercent: 100, bulkSocPercent: 80, energyRequestWh: exp(16, 3), departureTimeS: 3600,
+    fullSocPercent: 100,
+    bulkSocPercent: 80,
+    energyRequestWh: exp(16, 3),
+    departureTimeS: 3600,
   };
 
   it('erratum 18.9.3/18.9.5: the DC examples print the uint32 departure time as 2 bytes (0E 10)', () => {
@@ -212,10 +220,7 @@ describe('V2G EV commands (manual 18.9)', () => {
   });
 
   it('Update DC Charging Parameters', () => {
-    const m = roundTrip(
-      'C0 27 A3 00 00 1A 00 00 00 00 00 00 00 00 00 00 04 02 00 05 01 00 14 03 3C 00 00 26 01 00 04 01 00 C1',
-      'toModule',
-    );
+    const m = roundTrip('C0 27 A3 00 00 1A 00 00 00 00 00 00 00 00 00 00 04 02 00 05 01 00 14 03 3C 00 00 26 01 00 04 01 00 C1', 'toModule');
     expect(m).toMatchObject({ message: 'EvUpdateDcChargingParameters', fields: { socPercent: 60, targetCurrentA: exp(4, 1) } });
     // Numbers in the API: 40 A, 380 V.
     const n = decodeMessage(frameOf('C0 27 A3 00 00 1A 00 00 00 00 00 00 00 00 00 00 04 02 00 05 01 00 14 03 3C 00 00 26 01 00 04 01 00 C1'));
@@ -265,7 +270,9 @@ describe('V2G EV status messages (manual 18.11)', () => {
   it('Session Started', () => {
     const m = roundTrip('C0 27 C0 FF 00 1B 01 01 02 03 04 05 06 07 08 0F 44 45 2A 41 32 33 2A 45 34 35 42 2A 37 38 43 01 01 00 C1', 'toHost');
     expect(m).toMatchObject({
-      message: 'EvSessionStarted', direction: 'status', reqId: 0xff,
+      message: 'EvSessionStarted',
+      direction: 'status',
+      reqId: 0xff,
       fields: { selectedProtocol: 1, evseId: 'DE*A23*E45B*78C', selectedPaymentMethod: 1, selectedEnergyTransferMode: 1 },
     });
   });
@@ -279,11 +286,20 @@ describe('V2G EV status messages (manual 18.11)', () => {
     expect(asTable).toMatchObject({ ok: false, error: { kind: 'range', field: 'energyToBeDeliveredWh' } });
     const m = roundTrip(corrected(0x27, 0xc1, 0xff, `${evseDc} 00 00 00 00 00 01 00 01 00 05 FF 00`), 'toHost');
     expect(m.fields).toEqual({
-      minVoltageV: zero, minCurrentA: zero, minPowerW: zero,
-      maxVoltageV: exp(8, 2), maxCurrentA: exp(35, 1), maxPowerW: exp(280, 3),
-      presentVoltageV: exp(4, 2), presentCurrentA: exp(2, 2), status: 0,
-      voltageLimitAchieved: false, currentLimitAchieved: false, powerLimitAchieved: false,
-      peakCurrentRippleA: exp(1, 0), currentRegulationToleranceA: exp(5, -1),
+      minVoltageV: zero,
+      minCurrentA: zero,
+      minPowerW: zero,
+      maxVoltageV: exp(8, 2),
+      maxCurrentA: exp(35, 1),
+      maxPowerW: exp(280, 3),
+      presentVoltageV: exp(4, 2),
+      presentCurrentA: exp(2, 2),
+      status: 0,
+      voltageLimitAchieved: false,
+      currentLimitAchieved: false,
+      powerLimitAchieved: false,
+      peakCurrentRippleA: exp(1, 0),
+      currentRegulationToleranceA: exp(5, -1),
     });
     const withIsolation = roundTrip(corrected(0x27, 0xc1, 0xff, `${evseDc} 01 01 00 00 01 00 01 00 00 01 00 14 03`), 'toHost');
     expect(withIsolation.fields).toMatchObject({ isolationStatus: 1, powerLimitAchieved: true, energyToBeDeliveredWh: exp(20, 3) });
@@ -344,9 +360,20 @@ describe('V2G EV status messages (manual 18.11)', () => {
 describe('malformed EV payloads give typed errors naming the field', () => {
   const dc = V2g.EvSetDcChargingParameters;
   const good = {
-    minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 400, maxCurrentA: 100, maxPowerW: 12000,
-    socPercent: 50, status: 0, targetVoltageV: 380, targetCurrentA: 16, fullSocPercent: 100, bulkSocPercent: 80,
-    energyRequestWh: 1000, departureTimeS: 100_000_000,
+    minVoltageV: 0,
+    minCurrentA: 0,
+    minPowerW: 0,
+    maxVoltageV: 400,
+    maxCurrentA: 100,
+    maxPowerW: 12000,
+    socPercent: 50,
+    status: 0,
+    targetVoltageV: 380,
+    targetCurrentA: 16,
+    fullSocPercent: 100,
+    bulkSocPercent: 80,
+    energyRequestWh: 1000,
+    departureTimeS: 100_000_000,
   };
   const payload = encodeWith(dc.request, 'x', good);
 
@@ -425,13 +452,24 @@ const num = (v: unknown): number => v as number;
 /** The reference writes an exponential as an int or a [value, exponent] pair. */
 const refExp = (v: unknown) => (Array.isArray(v) ? exp(num(v[0]), num(v[1])) : num(v));
 const dcFromRef = (a: Args) => ({
-  minVoltageV: refExp(a.min_voltage), minCurrentA: refExp(a.min_current), minPowerW: refExp(a.min_power),
-  maxVoltageV: refExp(a.max_voltage), maxCurrentA: refExp(a.max_current), maxPowerW: refExp(a.max_power),
-  socPercent: num(a.soc), status: num(a.status), targetVoltageV: refExp(a.target_voltage), targetCurrentA: refExp(a.target_current),
+  minVoltageV: refExp(a.min_voltage),
+  minCurrentA: refExp(a.min_current),
+  minPowerW: refExp(a.min_power),
+  maxVoltageV: refExp(a.max_voltage),
+  maxCurrentA: refExp(a.max_current),
+  maxPowerW: refExp(a.max_power),
+  socPercent: num(a.soc),
+  status: num(a.status),
+  targetVoltageV: refExp(a.target_voltage),
+  targetCurrentA: refExp(a.target_current),
 });
 const acFromRef = (a: Args) => ({
-  minVoltageV: refExp(a.min_voltage), minCurrentA: refExp(a.min_current), minPowerW: refExp(a.min_power),
-  maxVoltageV: refExp(a.max_voltage), maxCurrentA: refExp(a.max_current), maxPowerW: refExp(a.max_power),
+  minVoltageV: refExp(a.min_voltage),
+  minCurrentA: refExp(a.min_current),
+  minPowerW: refExp(a.min_power),
+  maxVoltageV: refExp(a.max_voltage),
+  maxCurrentA: refExp(a.max_current),
+  maxPowerW: refExp(a.max_power),
 });
 
 /** Our definition and fields for a reference method call; `sameSubId` false marks a reference bug. */
@@ -447,8 +485,11 @@ const FROM_REFERENCE: Record<string, (args: unknown[]) => { def: CommandDef; fie
     return {
       def: V2g.EvSetConfiguration,
       fields: {
-        evId: hexToBytes(a.evid as string), protocols: a.protocol, paymentMethods: a.payment_method,
-        energyTransferModes: a.energy_transfer_mode, batteryCapacityWh: refExp(a.battery_capacity),
+        evId: hexToBytes(a.evid as string),
+        protocols: a.protocol,
+        paymentMethods: a.payment_method,
+        energyTransferModes: a.energy_transfer_mode,
+        batteryCapacityWh: refExp(a.battery_capacity),
       },
     };
   },

@@ -56,25 +56,42 @@ const EXPECTED: Record<string, { name: string; fields: Record<string, unknown> }
   '18.10.1/request': {
     name: 'EvseSetConfiguration',
     fields: {
-      evseIdDin: '+49*123*456*789', evseIdIso: 'DE*A23*E45B*78C', protocols: [0, 1], paymentMethods: [0, 1],
-      energyTransferModes: [1], certificateInstallationSupported: false, certificateUpdateSupported: false,
+      evseIdDin: '+49*123*456*789',
+      evseIdIso: 'DE*A23*E45B*78C',
+      protocols: [0, 1],
+      paymentMethods: [0, 1],
+      energyTransferModes: [1],
+      certificateInstallationSupported: false,
+      certificateUpdateSupported: false,
     },
   },
   '18.10.2/request': { name: 'EvseGetConfiguration', fields: {} },
   '18.10.2/response': {
     name: 'EvseGetConfiguration',
     fields: {
-      code: 0, evseIdDin: '+49*123*456*789', evseIdIso: 'DE*A23*E45B*78C', protocols: [0, 1], paymentMethods: [0, 1],
-      energyTransferModes: [1], certificateInstallationSupported: false, certificateUpdateSupported: false,
+      code: 0,
+      evseIdDin: '+49*123*456*789',
+      evseIdIso: 'DE*A23*E45B*78C',
+      protocols: [0, 1],
+      paymentMethods: [0, 1],
+      energyTransferModes: [1],
+      certificateInstallationSupported: false,
+      certificateUpdateSupported: false,
     },
   },
   '18.10.3/request': {
     name: 'EvseSetDcChargingParameters',
     fields: {
-      isolationLevel: 0, minVoltageV: exp(0, 0), minCurrentA: exp(0, 0), maxVoltageV: exp(4, 2), maxCurrentA: exp(5, 1),
-      maxPowerW: exp(20, 3), currentRegulationToleranceA: exp(2, 0),
+      isolationLevel: 0,
+      minVoltageV: exp(0, 0),
+      minCurrentA: exp(0, 0),
+      maxVoltageV: exp(4, 2),
+      maxCurrentA: exp(5, 1),
+      maxPowerW: exp(20, 3),
+      currentRegulationToleranceA: exp(2, 0),
       // Printed "00 05 81 (0.5A)": exponent 0x81 is -127, not -1 (erratum; decoded as printed).
-      peakCurrentRippleA: exp(5, -127), status: 0,
+      peakCurrentRippleA: exp(5, -127),
+      status: 0,
     },
   },
   '18.10.4/request': {
@@ -85,9 +102,18 @@ const EXPECTED: Record<string, { name: string; fields: Record<string, unknown> }
   '18.10.5/response': {
     name: 'EvseGetDcChargingParameters',
     fields: {
-      code: 0, isolationLevel: 1, minVoltageV: exp(0, 0), minCurrentA: exp(0, 0), maxVoltageV: exp(4, 2), maxCurrentA: exp(5, 1),
-      maxPowerW: exp(20, 3), currentRegulationToleranceA: exp(2, 0), peakCurrentRippleA: exp(5, -127),
-      presentVoltageV: exp(38, 1), presentCurrentA: exp(4, 1), status: 0,
+      code: 0,
+      isolationLevel: 1,
+      minVoltageV: exp(0, 0),
+      minCurrentA: exp(0, 0),
+      maxVoltageV: exp(4, 2),
+      maxCurrentA: exp(5, 1),
+      maxPowerW: exp(20, 3),
+      currentRegulationToleranceA: exp(2, 0),
+      peakCurrentRippleA: exp(5, -127),
+      presentVoltageV: exp(38, 1),
+      presentCurrentA: exp(4, 1),
+      status: 0,
     },
   },
   '18.10.6/request': { name: 'EvseSetAcChargingParameters', fields: { rcdStatus: false, nominalVoltageV: exp(4, 2), maxCurrentA: exp(1, 1) } },
@@ -262,9 +288,7 @@ describe('V2G EVSE: manual examples (18.10, 18.12)', () => {
   });
 
   it('18.12.6: corrected with the presence bytes, it decodes to the printed values', () => {
-    const bytes = hex(
-      'C0 27 85 FF 00 1B 00 04 02 00 05 01 01 00 14 03 00 00 32 00 26 01 00 02 01 01 64 01 50 00 00 00 00 00 C1',
-    );
+    const bytes = hex('C0 27 85 FF 00 1B 00 04 02 00 05 01 01 00 14 03 00 00 32 00 26 01 00 02 01 01 64 01 50 00 00 00 00 00 C1');
     roundTrip(bytes, 'toHost', 'EvseDcChargeParametersChanged', {
       maxVoltageV: exp(4, 2),
       maxCurrentA: exp(5, 1),
@@ -328,8 +352,12 @@ const FROM_REFERENCE: Record<string, (args: unknown[]) => { def: MessageDef; fie
     return {
       def: V2g.EvseSetConfiguration,
       fields: {
-        evseIdDin: c.evse_id_DIN, evseIdIso: c.evse_id_ISO, protocols: c.protocol, paymentMethods: c.payment_method,
-        energyTransferModes: c.energy_transfer_mode, certificateInstallationSupported: c.certificate_installation_support,
+        evseIdDin: c.evse_id_DIN,
+        evseIdIso: c.evse_id_ISO,
+        protocols: c.protocol,
+        paymentMethods: c.payment_method,
+        energyTransferModes: c.energy_transfer_mode,
+        certificateInstallationSupported: c.certificate_installation_support,
         certificateUpdateSupported: c.certificate_update_support,
       },
     };
@@ -339,9 +367,15 @@ const FROM_REFERENCE: Record<string, (args: unknown[]) => { def: MessageDef; fie
     return {
       def: V2g.EvseSetDcChargingParameters,
       fields: {
-        isolationLevel: p.isolation_level, minVoltageV: p.min_voltage, minCurrentA: p.min_current, maxVoltageV: p.max_voltage,
-        maxCurrentA: p.max_current, maxPowerW: p.max_power, currentRegulationToleranceA: p.current_regulation_tolerance,
-        peakCurrentRippleA: p.peak_current_ripple, status: p.status,
+        isolationLevel: p.isolation_level,
+        minVoltageV: p.min_voltage,
+        minCurrentA: p.min_current,
+        maxVoltageV: p.max_voltage,
+        maxCurrentA: p.max_current,
+        maxPowerW: p.max_power,
+        currentRegulationToleranceA: p.current_regulation_tolerance,
+        peakCurrentRippleA: p.peak_current_ripple,
+        status: p.status,
       },
     };
   },
@@ -350,8 +384,13 @@ const FROM_REFERENCE: Record<string, (args: unknown[]) => { def: MessageDef; fie
     return {
       def: V2g.EvseUpdateDcChargingParameters,
       fields: {
-        isolationLevel: p.isolation_level, presentVoltageV: p.present_voltage, presentCurrentA: p.present_current,
-        maxVoltageV: p.max_voltage, maxCurrentA: p.max_current, maxPowerW: p.max_power, status: p.status,
+        isolationLevel: p.isolation_level,
+        presentVoltageV: p.present_voltage,
+        presentCurrentA: p.present_current,
+        maxVoltageV: p.max_voltage,
+        maxCurrentA: p.max_current,
+        maxPowerW: p.max_power,
+        status: p.status,
       },
     };
   },
@@ -425,7 +464,10 @@ describe('V2G EVSE: reference encoder vectors', () => {
 describe('V2G EVSE: values the reference cannot encode', () => {
   it('negative exponents: 400.5 V goes out as 4005 x 10^-1 (the reference overflows)', () => {
     const f = encodeRequest(V2g.EvseUpdateDcChargingParameters, 1, {
-      isolationLevel: 1, presentVoltageV: 400.5, presentCurrentA: 0.25, status: 0,
+      isolationLevel: 1,
+      presentVoltageV: 400.5,
+      presentCurrentA: 0.25,
+      status: 0,
     });
     expect(bytesToHex(frameOf(f).payload)).toBe('01' + '0fa5ff' + '0019fe' + '000000' + '00');
     const back = decodeMessage(frameOf(f), { direction: 'toModule' });
@@ -493,7 +535,7 @@ function decodeError(subId: number, payloadHex: string, direction: 'toModule' | 
 describe('V2G EVSE: malformed payloads give typed errors naming the field', () => {
   it.each([
     // [what, subId, payload, direction, kind, field]
-    ['EVSE ID (DIN) longer than 32', 0x60, '21' + '41'.repeat(33), 'toModule', 'length', 'evseIdDin'],
+    ['EVSE ID (DIN) longer than 32', 0x60, `21${'41'.repeat(33)}`, 'toModule', 'length', 'evseIdDin'],
     ['no protocol listed', 0x60, '00 00 00', 'toModule', 'length', 'protocols'],
     ['energy transfer mode 6', 0x60, '00 00 01 00 01 00 01 06 00 00', 'toModule', 'range', 'energyTransferModes[0]'],
     ['EVSE status 7', 0x62, '00 000000 000000 000000 000000 000000 00 000000 07', 'toModule', 'range', 'status'],
@@ -512,7 +554,7 @@ describe('V2G EVSE: malformed payloads give typed errors naming the field', () =
     ['meter reading beyond 2^53', 0x74, '00 01 FFFFFFFFFFFFFFFF 00 00 00', 'toModule', 'range', 'meterReadingWh'],
     ['protocol 2', 0x80, '02 0102030405060708 00', 'toHost', 'range', 'protocol'],
     ['session ID cut short', 0x80, '00 01020304', 'toHost', 'short', 'sessionId'],
-    ['EVCC ID longer than 20', 0x80, '00 0102030405060708 15' + '00'.repeat(21), 'toHost', 'length', 'evccId'],
+    ['EVCC ID longer than 20', 0x80, `00 0102030405060708 15${'00'.repeat(21)}`, 'toHost', 'length', 'evccId'],
     ['EMAID of 3 characters', 0x81, '01 0000 0000 0000 03 414243', 'toHost', 'length', 'contract.emaid'],
     ['SOC 101', 0x85, '000402 000501 00 00 00 65 002601 000201 00 00 00 00 00 00', 'toHost', 'range', 'socPercent'],
     ['EV error code 8', 0x85, '000402 000501 00 00 08 32 002601 000201 00 00 00 00 00 00', 'toHost', 'range', 'errorCode'],

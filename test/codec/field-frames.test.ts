@@ -26,9 +26,7 @@ const FRAMES: FieldFrame[] = [
   {
     source: 'Sevenstax/FreeV2G#345',
     firmware: { role: 'EV', version: 'V01_00_04' },
-    bytes: hex(
-      'C0 27 C0 00 00 32 01 0F 52 85 C7 76 99 96 8E 26 44 45 2A 41 32 33 2A 45 34 35 42 2A 37 38 43 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 06 C1',
-    ),
+    bytes: hex('C0 27 C0 00 00 32 01 0F 52 85 C7 76 99 96 8E 26 44 45 2A 41 32 33 2A 45 34 35 42 2A 37 38 43 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 06 C1'),
     message: 'V2g.EvSessionStarted',
     fields: { selectedProtocol: 1, sessionId: hex('0F 52 85 C7 76 99 96 8E'), evseId: 'DE*A23*E45B*78C', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 },
   },

@@ -22,7 +22,7 @@ const PING = hexToBytes('C0 0E 00 01 00 05 01 02 03 04 05 00 C1');
 const FIG16_MOSI = 'aaaa000d';
 const FIG16_MISO = 'aaaa0000';
 const FIG17_MOSI = '55550000' + 'c00e0001000501020304050' + '0c1';
-const FIG17_MISO = '55550000' + '00'.repeat(13);
+const FIG17_MISO = `55550000${'00'.repeat(13)}`;
 
 describe('SPI frames (manual 9.2.4, 9.2.5, 9.2.7)', () => {
   it('encodes the size-exchange frame of figure 16', () => {
@@ -78,7 +78,7 @@ describe('Ethernet control header (manual 9.1)', () => {
   it('encodes version 0x00, type 0x04 and the big-endian payload size', () => {
     expect(bytesToHex(encodeControlHeader(13))).toBe('0004000d');
     expect(bytesToHex(encodeControlHeader(0x0578))).toBe('00040578');
-    expect(bytesToHex(encodeControlFrame(PING))).toBe('0004000d' + bytesToHex(PING));
+    expect(bytesToHex(encodeControlFrame(PING))).toBe(`0004000d${bytesToHex(PING)}`);
   });
 
   it('takes the frame end from the size field, dropping Ethernet padding', () => {

@@ -53,79 +53,102 @@ interface Erratum {
 }
 
 /** Repairs for `fix`, on the frame's bytes (checksums printed as 00 stay 00: not computed). */
-const setSize = (n: number) => (b: number[]): number[] => [...b.slice(0, 4), n >> 8, n & 0xff, ...b.slice(6)];
-const splice = (at: number, remove: number, ...insert: number[]) => (b: number[]): number[] => [...b.slice(0, at), ...insert, ...b.slice(at + remove)];
-const both = (f: (b: number[]) => number[], g: (b: number[]) => number[]) => (b: number[]): number[] => g(f(b));
+const setSize =
+  (n: number) =>
+  (b: number[]): number[] => [...b.slice(0, 4), n >> 8, n & 0xff, ...b.slice(6)];
+const splice =
+  (at: number, remove: number, ...insert: number[]) =>
+  (b: number[]): number[] => [...b.slice(0, at), ...insert, ...b.slice(at + remove)];
+const both =
+  (f: (b: number[]) => number[], g: (b: number[]) => number[]) =>
+  (b: number[]): number[] =>
+    g(f(b));
 const zeroChecksum = (b: number[]): number[] => [...b.slice(0, -2), 0, 0xc1];
 
 /** The manual's inconsistent examples, keyed `section/direction` (docs/manual-errata.md). */
 const KNOWN_ERRATA: Record<string, Erratum> = {
   '11.3.10/request': {
-    fix: setSize(0), fails: 'length',
+    fix: setSize(0),
+    fails: 'length',
     reason: 'Save Configuration: size field says 1 payload byte, none printed (the command has no parameters)',
   },
   '11.3.14/request': {
-    fix: (b) => [...b, 0x00, 0xc1], fails: 'length',
+    fix: (b) => [...b, 0x00, 0xc1],
+    fails: 'length',
     reason: 'Get File Hash: the frame stops after its 62 payload bytes (61-character name + length byte): no checksum, no C1',
   },
   '13.3.2/request': {
-    fix: setSize(3), fails: 'length',
+    fix: setSize(3),
+    fails: 'length',
     reason: 'Get IPv6 Configuration: size field 1, three payload bytes printed (interface + 2-byte index)',
   },
   '13.3.4/status': { fix: setSize(2), fails: 'length', reason: 'Echo Received: size field 1, two payload bytes (RTT 00 2A) printed' },
   '13.3.7/response': {
-    fix: splice(32, 1), fails: 'length',
+    fix: splice(32, 1),
+    fails: 'length',
     reason: 'Get Interface Info: size 0x1A (26) but 27 payload bytes printed: a stray "01 (Captive mode 1 active)" after the records (the printed checksum 0x31 is right without it)',
   },
   '13.3.6/request': {
-    fails: 'decode', field: 'index',
+    fails: 'decode',
+    field: 'index',
     reason: 'Get IPv6 Router Configuration: the index is printed as 1 byte (size 2); the table says uint16',
   },
   '13.3.9/request': {
-    fails: 'decode', field: 'index',
+    fails: 'decode',
+    field: 'index',
     reason: 'Get Interface State: no payload printed; the table has a uint8 interface index',
   },
   '13.3.12/request': {
-    fails: 'decode', field: 'sniffingInterface',
+    fails: 'decode',
+    field: 'sniffingInterface',
     reason: 'Set Port Mirror Configuration: names printed without their length bytes ("eth0" "eth1"); the table says String[0...32]',
   },
   '13.3.13/response': {
-    fails: 'decode', field: 'sniffingInterface',
+    fails: 'decode',
+    field: 'sniffingInterface',
     reason: 'Get Port Mirror Configuration response: names printed without their length bytes; the table says String[0...32]',
   },
   '14.4.2/response': {
-    fix: setSize(3), fails: 'length',
+    fix: setSize(3),
+    fails: 'length',
     reason: 'FWU Set Mode response: size field 1, three bytes printed (code + 2-byte RX buffer space)',
   },
   '14.5.4/status': {
-    fix: setSize(5), fails: 'length',
+    fix: setSize(5),
+    fails: 'length',
     reason: 'Request Packets: size field 0, five payload bytes printed (type + packet number)',
   },
   '16.4.7/request': { fix: setSize(58), fails: 'length', reason: 'Set AttnRx Values: size field 0, 58 payload bytes printed' },
   '16.4.8/response': { fix: setSize(59), fails: 'length', reason: 'Get AttnRx Values response: size field 1, 59 payload bytes printed' },
   '16.4.9/request': { fix: setSize(58), fails: 'length', reason: 'Set AttnTxRef Values: size field 0, 58 payload bytes printed' },
   '18.9.1/request': {
-    fix: splice(19, 2, 0x00, 0x32, 0x03), fails: 'length',
+    fix: splice(19, 2, 0x00, 0x32, 0x03),
+    fails: 'length',
     reason: 'EV Set Configuration: size 0x10 (16, comment says 18) but 15 payload bytes printed: battery capacity as 2 bytes C3 50, not the exponential 00 32 03',
   },
   '18.9.3/request': {
-    fails: 'decode', field: 'departureTimeS',
+    fails: 'decode',
+    field: 'departureTimeS',
     reason: 'EV Set DC Charging Parameters: departure time printed as 2 bytes (0E 10); the table says uint32',
   },
   '18.9.5/response': {
-    fails: 'decode', field: 'departureTimeS',
+    fails: 'decode',
+    field: 'departureTimeS',
     reason: 'EV Get DC Charging Parameters response: departure time printed as 2 bytes; the table says uint32',
   },
   '18.9.6/request': {
-    fails: 'decode', field: 'departureTimeS',
+    fails: 'decode',
+    field: 'departureTimeS',
     reason: 'EV Set AC Charging Parameters: departure time printed as 2 bytes; the table says uint32',
   },
   '18.9.8/response': {
-    fails: 'decode', field: 'departureTimeS',
+    fails: 'decode',
+    field: 'departureTimeS',
     reason: 'EV Get AC Charging Parameters response: departure time printed as 2 bytes; the table says uint32',
   },
   '18.9.9/request': {
-    fails: 'decode', field: 'entries',
+    fails: 'decode',
+    field: 'entries',
     reason: 'EV Set Charging Profile: schedule tuple ID printed as 1 byte; the table (and the reference) say sint16',
   },
   '18.9.15/request': {
@@ -141,36 +164,44 @@ const KNOWN_ERRATA: Record<string, Erratum> = {
     reason: 'Set Certificate Installation/Update Response: 4122 bytes of EXI elided ("10 1A 01 ... 01")',
   },
   '18.11.2/status': {
-    fix: both(splice(31, 0, 0x00), setSize(37)), fails: 'length',
+    fix: both(splice(31, 0, 0x00), setSize(37)),
+    fails: 'length',
     reason: 'EV DC Charge Parameters Changed: size 0x19 (25) but 36 payload bytes printed, and no presence byte for the uint8[0-1] Isolation Status after Status',
   },
   '18.11.4/status': {
-    fails: 'decode', field: 'scheduleTuples[0].entries',
+    fails: 'decode',
+    field: 'scheduleTuples[0].entries',
     reason: 'EV Schedule Received: tuple ID and entry count printed as 1 byte each (and count 02 captioned "1 schedule tuple"); the table (and the reference) say sint16 and uint16',
   },
   '18.11.14/status': { fix: setSize(1), fails: 'length', reason: 'EV Session Error: size field 3, one payload byte printed' },
   '18.12.2/status': {
-    fix: setSize(1), fails: 'length',
+    fix: setSize(1),
+    fails: 'length',
     reason: 'EVSE Payment Selected: size 0x2B (43, comment says 4), one payload byte printed',
   },
   '18.12.4/status': {
-    fails: 'decode', field: 'maxVoltageV',
+    fails: 'decode',
+    field: 'maxVoltageV',
     reason: 'EVSE Energy Transfer Mode Selected: the example is a copy of Authorization Status Requested (a 4-byte timeout)',
   },
   '18.12.6/status': {
-    fails: 'decode', field: 'ready',
+    fails: 'decode',
+    field: 'ready',
     reason: 'EVSE DC Charge Parameters Changed: max power, full SOC and bulk SOC printed without the presence byte their [0-1] types (and the reference) have',
   },
   '18.12.15/status': { fails: 'length', reason: 'Certificate Installation Requested: 846 bytes of EXI elided ("03 4E 01 ... 48")' },
   '18.12.16/status': { fails: 'length', reason: 'Certificate Update Requested: 3846 bytes of EXI elided ("0F 06 01 ... 48")' },
   '18.12.17/status': {
-    fails: 'decode', field: 'timeoutMs', subId: 0x91,
+    fails: 'decode',
+    field: 'timeoutMs',
+    subId: 0x91,
     reason: 'EVSE Metering Receipt Status: printed with Sub-ID 0x90, which is Certificate Update Requested; the Sub-ID list and the reference use 0x91',
   },
   '19.2.2/request': { fix: setSize(1), fails: 'length', reason: 'Get GPIO Mode: size field 0, one payload byte (pin 21) printed' },
   '19.2.4/request': { fix: setSize(1), fails: 'length', reason: 'Get GPIO State: size field 0, one payload byte (pin 20) printed' },
   '19.2.4/response': {
-    fix: setSize(2), fails: 'length',
+    fix: setSize(2),
+    fails: 'length',
     reason: 'Get GPIO State response: size 0x0A (10, comment says 2), two payload bytes printed',
   },
   '20.2.1/request': { fails: 'length', reason: 'Trust Store Open: the path is printed as text ("fat/testdata/cert/ts"), not as bytes' },
@@ -185,24 +216,30 @@ const KNOWN_ERRATA: Record<string, Erratum> = {
     reason: 'Own Certificates Open: the path is printed as text ("fat/testdata/cert/own"), not as bytes',
   },
   '20.2.6/response': {
-    fails: 'section', subId: 0x60,
+    fails: 'section',
+    subId: 0x60,
     reason: 'Own Certificates Open response: printed with Sub-ID 0x40 (Trust Store Open); the command is 0x60',
   },
   '20.2.7/response': {
-    fails: 'section', subId: 0x61,
+    fails: 'section',
+    subId: 0x61,
     reason: 'Own Certificates Get Certificate Info response: printed with Sub-ID 0x62 (Get Next Entry) and request ID 4; the request is 0x61 with ID 0',
   },
   '20.2.8/response': {
-    fails: 'decode', field: '(end)', subId: 0x62,
+    fails: 'decode',
+    field: '(end)',
+    subId: 0x62,
     reason: 'Own Certificates Get Next Entry response: printed with Sub-ID 0x63 (Add Certificate, a bare result code) and request ID 4; the request is 0x62',
   },
   '20.2.9/request': { fails: 'length', reason: 'Own Certificates Add Certificate: 587-byte certificate elided ("30 82 02 47 ...")' },
   '20.2.9/response': {
-    fix: setSize(2), fails: 'length',
+    fix: setSize(2),
+    fails: 'length',
     reason: 'Own Certificates Add Certificate response: size field 1, two payload bytes printed',
   },
   '20.2.12/response': {
-    fix: zeroChecksum, fails: 'checksum',
+    fix: zeroChecksum,
+    fails: 'checksum',
     reason: 'Own Certificates Remove Private Key response: checksum printed 0x08, computed 0xE5',
   },
 };

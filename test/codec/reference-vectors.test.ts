@@ -26,7 +26,9 @@ interface RefLine {
   error?: string;
 }
 
-const TEXT = readFileSync(VECTORS, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const TEXT = readFileSync(VECTORS, 'utf8')
+  .split('\n')
+  .filter((l) => l.trim() !== '');
 /** The recorder's own prints ("Initiating framing interface", a stray reference warning) are not vectors. */
 const LINES: RefLine[] = TEXT.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as RefLine);
 

@@ -30,7 +30,16 @@ describe('tolerant status decoding', () => {
   });
 
   it('falls back to a variant of another firmware when neither the profile nor the manual fits', () => {
-    const payload = encodeWith(variantType(EV_DC_PARAMETERS_SHORT), 'x', { minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 500, maxCurrentA: 100, presentVoltageV: 400, presentCurrentA: 10, status: 1 });
+    const payload = encodeWith(variantType(EV_DC_PARAMETERS_SHORT), 'x', {
+      minVoltageV: 0,
+      minCurrentA: 0,
+      minPowerW: 0,
+      maxVoltageV: 500,
+      maxCurrentA: 100,
+      presentVoltageV: 400,
+      presentCurrentA: 10,
+      status: 1,
+    });
     expect(payload.length).toBe(25);
     const d = decodeStatusTolerant(frameOf(encodeFrame({ modId: 0x27, subId: 0xc1, reqId: 0xff, payload })));
     expect(d?.kind === 'exact' && d.layout).toBe(EV_DC_PARAMETERS_SHORT.id);
@@ -74,11 +83,26 @@ describe('tolerant status decoding', () => {
   });
 
   it('a message whose trailing fields are missing (ends between fields) is usable', () => {
-    const full = frameOf(encodeStatusFrame(V2g.EvDcChargeParametersChanged, {
-      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 500, maxCurrentA: 100, maxPowerW: 50000, presentVoltageV: 400, presentCurrentA: 10,
-      status: 1, isolationStatus: undefined, voltageLimitAchieved: false, currentLimitAchieved: false, powerLimitAchieved: false, peakCurrentRippleA: 1,
-      currentRegulationToleranceA: undefined, energyToBeDeliveredWh: undefined,
-    }));
+    const full = frameOf(
+      encodeStatusFrame(V2g.EvDcChargeParametersChanged, {
+        minVoltageV: 0,
+        minCurrentA: 0,
+        minPowerW: 0,
+        maxVoltageV: 500,
+        maxCurrentA: 100,
+        maxPowerW: 50000,
+        presentVoltageV: 400,
+        presentCurrentA: 10,
+        status: 1,
+        isolationStatus: undefined,
+        voltageLimitAchieved: false,
+        currentLimitAchieved: false,
+        powerLimitAchieved: false,
+        peakCurrentRippleA: 1,
+        currentRegulationToleranceA: undefined,
+        energyToBeDeliveredWh: undefined,
+      }),
+    );
     // 8 exponentials, status, isolation (absent): 26 bytes, the limit flags onward missing.
     const d = decodeStatusTolerant(frameOf(encodeFrame({ modId: 0x27, subId: 0xc1, reqId: 0xff, payload: full.payload.subarray(0, 26) })));
     expect(d?.kind).toBe('tolerated');

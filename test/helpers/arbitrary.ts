@@ -30,9 +30,7 @@ function exponentialArb(o: ArbitraryOptions): fc.Arbitrary<unknown> {
     return fc.record({ value: fc.integer({ min: -0x8000, max: 0x7fff }), exponent: fc.integer({ min: -0x80, max: 0x7f }) });
   }
   // Numbers the API is used with: a sint16 mantissa and a small decimal exponent.
-  return fc
-    .record({ value: fc.integer({ min: -0x8000, max: 0x7fff }), exponent: fc.integer({ min: -3, max: 3 }) })
-    .map((raw) => expToNumber(raw));
+  return fc.record({ value: fc.integer({ min: -0x8000, max: 0x7fff }), exponent: fc.integer({ min: -3, max: 3 }) }).map((raw) => expToNumber(raw));
 }
 
 /** An arbitrary of values of a shape. Optional fields of a struct are left out when absent. */

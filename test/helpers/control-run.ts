@@ -88,5 +88,4 @@ export async function startControlRun(control: ControlSettings, options: { evBat
   };
 }
 
-export const phaseOf = (run: ControlRun, role: 'EVSE' | 'EV'): string | undefined =>
-  run.emitted[role].flatMap((e) => (e.type === 'phase' ? [e.phase] : [])).at(-1);
+export const phaseOf = (run: ControlRun, role: 'EVSE' | 'EV'): string | undefined => run.emitted[role].flatMap((e) => (e.type === 'phase' ? [e.phase] : [])).at(-1);

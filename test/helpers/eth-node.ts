@@ -20,7 +20,7 @@ const out = (line: Record<string, unknown>): void => {
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as EthTransportOptions;
-  let transport;
+  let transport: Awaited<ReturnType<typeof createEthTransport>>;
   try {
     transport = await createEthTransport(options);
   } catch (e) {

@@ -30,12 +30,20 @@ export function fieldRun(o: FieldRunOptions = {}) {
   const traffic: Record<StationRole, TrafficLine[]> = { EVSE: [], EV: [] };
   /** Status messages each host received, decoded, with their arrival time. */
   const statuses: Record<StationRole, Array<{ at: number; message: DecodedMessage }>> = { EVSE: [], EV: [] };
-  for (const [role, client] of [['EVSE', evseClient], ['EV', evClient]] as const) {
+  for (const [role, client] of [
+    ['EVSE', evseClient],
+    ['EV', evClient],
+  ] as const) {
     client.traffic$.subscribe((t) => {
       if (!t.message) return;
       const m = t.message;
       if (t.dir === 'rx' && m.direction === 'status') statuses[role].push({ at: t.at, message: m });
-      const code = t.dir === 'rx' && m.direction === 'response' ? ` 0x${Number(m.fields.code ?? 0).toString(16).padStart(2, '0')}` : '';
+      const code =
+        t.dir === 'rx' && m.direction === 'response'
+          ? ` 0x${Number(m.fields.code ?? 0)
+              .toString(16)
+              .padStart(2, '0')}`
+          : '';
       traffic[role].push(`${t.dir} ${m.module}.${m.message}${code}`);
     });
   }
@@ -54,7 +62,10 @@ export function fieldRun(o: FieldRunOptions = {}) {
     /** Advances the virtual clock until `done` (false when `maxMs` passed first). */
     until: (done: () => boolean, maxMs = 600_000) => clock.runUntil(done, maxMs, 50),
     /** Sessions the EVSE host ended. */
-    ended: (n = 1) => () => stations.records('EVSE').length >= n,
+    ended:
+      (n = 1) =>
+      () =>
+        stations.records('EVSE').length >= n,
     async close() {
       stations.evse.stop();
       stations.ev.stop();

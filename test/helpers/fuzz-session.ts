@@ -70,8 +70,7 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   });
   const phases = (): string[] => s.emitted.EVSE.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
   const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
-  const settled = (): boolean =>
-    s.records('EVSE').length > 0 || /waitingForUnplug|failed|reinitialising/.test(state()) || (phases().includes('slac') && state().includes('waitingForVehicle'));
+  const settled = (): boolean => s.records('EVSE').length > 0 || /waitingForUnplug|failed|reinitialising/.test(state()) || (phases().includes('slac') && state().includes('waitingForVehicle'));
   await clock.runUntil(settled, limitMs, 50);
   // Let the end of the session play out (afterSession, Stop Charging) before judging.
   await clock.runUntil(() => false, 10_000, 100);
@@ -82,7 +81,8 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   const recorded = s.records('EVSE').length > 0;
   let problem: string | undefined;
   if (out.voltageV !== 0 || out.currentA !== 0) problem = `output not 0: ${out.voltageV} V ${out.currentA} A in ${state()}`;
-  else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state())) problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
+  else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state()))
+    problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
   else if (sessionStarted && !recorded) problem = `session started but not recorded (${state()})`;
   s.evse.stop();
   s.ev.stop();

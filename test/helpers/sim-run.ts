@@ -3,7 +3,7 @@
  * checked at every frame the EVSE host sends (shared by the station-on-sim tests).
  */
 import { afterEach } from 'vitest';
-import { type DecodedMessage } from '../../codec/catalog.js';
+import type { DecodedMessage } from '../../codec/catalog.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { type AuthorizationPolicy, type EvStationActor, type EvseStationActor, evConfig, evseConfig } from '../../machines/index.js';
 import type { SessionRecord, StationEmitted } from '../../machines/station-events.js';
@@ -36,12 +36,7 @@ afterEach(async () => {
   }
 });
 
-export function start(opts: {
-  scenario?: ScenarioInput;
-  evse?: Parameters<typeof evseConfig>[0];
-  ev?: Parameters<typeof evConfig>[0];
-  policy?: AuthorizationPolicy;
-} = {}): Run {
+export function start(opts: { scenario?: ScenarioInput; evse?: Parameters<typeof evseConfig>[0]; ev?: Parameters<typeof evConfig>[0]; policy?: AuthorizationPolicy } = {}): Run {
   const clock = new VirtualClock(1_700_000_000_000);
   const scenario = parseScenario({
     ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } },
@@ -91,6 +86,8 @@ export function start(opts: {
   return run;
 }
 
-
 /** Both stations recorded n sessions. */
-export const ended = (r: Run, n = 1) => () => r.records('EVSE').length >= n && r.records('EV').length >= n;
+export const ended =
+  (r: Run, n = 1) =>
+  () =>
+    r.records('EVSE').length >= n && r.records('EV').length >= n;

@@ -27,8 +27,19 @@ export interface StationsOptions {
 }
 
 export function startStations(o: StationsOptions) {
-  const evse = createEvseStation({ client: o.evseClient, clock: o.clock, config: o.evse ?? evseConfig({ slac: QUICK_SLAC }), ...(o.policy ? { policy: o.policy } : {}), ...(o.behaviour?.EVSE ? { behaviour: o.behaviour.EVSE } : {}) });
-  const ev = createEvStation({ client: o.evClient, clock: o.clock, config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }), ...(o.behaviour?.EV ? { behaviour: o.behaviour.EV } : {}) });
+  const evse = createEvseStation({
+    client: o.evseClient,
+    clock: o.clock,
+    config: o.evse ?? evseConfig({ slac: QUICK_SLAC }),
+    ...(o.policy ? { policy: o.policy } : {}),
+    ...(o.behaviour?.EVSE ? { behaviour: o.behaviour.EVSE } : {}),
+  });
+  const ev = createEvStation({
+    client: o.evClient,
+    clock: o.clock,
+    config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+    ...(o.behaviour?.EV ? { behaviour: o.behaviour.EV } : {}),
+  });
   const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
   evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
   ev.on('*', (e) => emitted.EV.push(e as StationEmitted));

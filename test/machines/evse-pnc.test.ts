@@ -43,8 +43,7 @@ async function session(t: ReturnType<typeof start>): Promise<void> {
 
 const contractPayment = { selectedPaymentMethod: 1, contract: { contractCertificate: LEAF, moSubCa2: SUB2, moSubCa1: new Uint8Array(0), emaid: EMAID } };
 const certificateAnswers = (t: ReturnType<typeof start>) => t.client.sent.filter((c) => c.name === 'V2g.EvseSetCertificateInstallationOrUpdateResponse');
-const record = (t: ReturnType<typeof start>): SessionRecord | undefined =>
-  (t.h.events().find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
+const record = (t: ReturnType<typeof start>): SessionRecord | undefined => (t.h.events().find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
 
 /** A provider whose answer the test controls. */
 function provider(answer: (r: CertificateRequest) => Promise<Uint8Array | undefined>): CertificateProvider & { requests: CertificateRequest[] } {

@@ -21,8 +21,7 @@ const run = (o: Parameters<typeof fieldRun>[0]): FieldRun => {
 };
 
 /** Sessions that ended the normal way (the car stopped), with energy delivered. */
-const completed = (r: FieldRun): number =>
-  r.records('EVSE').filter((s) => s.stopReason === 'evStopped' && s.error === undefined && (s.energyDeliveredWh ?? 0) > 0).length;
+const completed = (r: FieldRun): number => r.records('EVSE').filter((s) => s.stopReason === 'evStopped' && s.error === undefined && (s.energyDeliveredWh ?? 0) > 0).length;
 const count = (lines: string[], line: string): number => lines.filter((l) => l === line).length;
 
 describe('EVSE V02_00_01 sends no CP State Changed (Sevenstax/FreeV2G#90)', () => {
@@ -115,9 +114,12 @@ describe('SLAC restart (stop + start)', () => {
     const t = r.traffic.EVSE;
     const refused = t.indexOf('rx Slac.StartMatching 0x10');
     expect(refused).toBeGreaterThan(0);
-    expect(t.slice(refused + 1).filter((l) => l.startsWith('tx Slac.')).slice(0, 4)).toEqual([
-      'tx Slac.GetState', 'tx Slac.StopSlac', 'tx Slac.StartSlac', 'tx Slac.StartMatching',
-    ]);
+    expect(
+      t
+        .slice(refused + 1)
+        .filter((l) => l.startsWith('tx Slac.'))
+        .slice(0, 4),
+    ).toEqual(['tx Slac.GetState', 'tx Slac.StopSlac', 'tx Slac.StartSlac', 'tx Slac.StartMatching']);
   });
 });
 
@@ -162,9 +164,7 @@ describe('car profiles from real sessions (sim/scenarios)', () => {
     expect(completed(r)).toBe(1);
     const t = r.traffic.EVSE;
     const asked = t.indexOf('tx Slac.StartMatching');
-    expect(t.slice(asked + 1, asked + 4)).toEqual([
-      'rx NetworkConfiguration.InterfaceDown', 'rx NetworkConfiguration.InterfaceUp', 'rx Slac.StartMatching 0x00',
-    ]);
+    expect(t.slice(asked + 1, asked + 4)).toEqual(['rx NetworkConfiguration.InterfaceDown', 'rx NetworkConfiguration.InterfaceUp', 'rx Slac.StartMatching 0x00']);
     expect(r.traffic.EV).toContain('rx NetworkConfiguration.InterfaceDown');
     const connectedAt = r.statuses.EVSE.find((s) => s.message.message === 'StateChanged')?.at ?? Infinity;
     const matchedAt = r.statuses.EVSE.find((s) => s.message.message === 'SlacSuccess')?.at ?? 0;

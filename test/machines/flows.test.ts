@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { EnergyTransferMode as M } from '../../codec/modules/v2g/common.js';
 import { type Run, ended, start } from '../helpers/sim-run.js';
 
-const charging = (r: Run, n = 1) => () => r.logs('EV').filter((l) => l === '"Charging Started" received').length >= n;
+const charging =
+  (r: Run, n = 1) =>
+  () =>
+    r.logs('EV').filter((l) => l === '"Charging Started" received').length >= n;
 const sent = (r: Run, station: 'EVSE' | 'EV', name: string) => r.tx[station].filter((m) => m.message === name);
 
 describe('AC sessions', () => {

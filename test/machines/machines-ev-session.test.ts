@@ -22,19 +22,26 @@ function start(overrides: Parameters<typeof evConfig>[0] = {}) {
     { systemId: 'cp', logic: cpRecorder, input: {} },
   ]);
   const resistor = () =>
-    ((h.system.get('cp')?.getSnapshot() as { context: { got: AnyEventObject[] } }).context.got as Array<{ type: string; level?: string }>)
-      .filter((e) => e.type === 'cp.resistor')
-      .map((e) => e.level);
+    ((h.system.get('cp')?.getSnapshot() as { context: { got: AnyEventObject[] } }).context.got as Array<{ type: string; level?: string }>).filter((e) => e.type === 'cp.resistor').map((e) => e.level);
   return { clock, client, h, resistor, config };
 }
 
-const record = (events: { type: string }[]): SessionRecord | undefined =>
-  (events.find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
+const record = (events: { type: string }[]): SessionRecord | undefined => (events.find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
 
 const dcParams = (v: number, i: number) => ({
-  minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 400, maxCurrentA: 100, maxPowerW: 25000,
-  presentVoltageV: v, presentCurrentA: i, status: 0, voltageLimitAchieved: false, currentLimitAchieved: false,
-  powerLimitAchieved: false, peakCurrentRippleA: 0,
+  minVoltageV: 0,
+  minCurrentA: 0,
+  minPowerW: 0,
+  maxVoltageV: 400,
+  maxCurrentA: 100,
+  maxPowerW: 25000,
+  presentVoltageV: v,
+  presentCurrentA: i,
+  status: 0,
+  voltageLimitAchieved: false,
+  currentLimitAchieved: false,
+  powerLimitAchieved: false,
+  peakCurrentRippleA: 0,
 });
 
 describe('V2G EV session', () => {
@@ -46,7 +53,17 @@ describe('V2G EV session', () => {
     t.client.sent.length = 0;
 
     t.client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'DE*ABC*E*00001*01', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
-    t.client.status('V2g.EvScheduleReceived', { scheduleTuples: [{ scheduleTupleId: 1, entries: [{ startS: 0, intervalS: 30, powerW: 20000 }, { startS: 30, intervalS: 86400, powerW: 4000 }] }] });
+    t.client.status('V2g.EvScheduleReceived', {
+      scheduleTuples: [
+        {
+          scheduleTupleId: 1,
+          entries: [
+            { startS: 0, intervalS: 30, powerW: 20000 },
+            { startS: 30, intervalS: 86400, powerW: 4000 },
+          ],
+        },
+      ],
+    });
     await flushMicrotasks();
     expect(t.client.sent[0]).toMatchObject({ name: 'V2g.EvSetChargingProfile', fields: { scheduleTupleId: 1, entries: [{ powerW: 12000 }, { powerW: 4000 }] } });
 
@@ -122,7 +139,13 @@ describe('V2G EV session', () => {
     expect(mayStartCharging({ energyTransferMode: 0, presentVoltageV: 205, presentCurrentA: 0 }, c)).toBe(true);
     expect(mayStartCharging({ energyTransferMode: 0, presentVoltageV: 215, presentCurrentA: 0 }, c)).toBe(false);
     expect(mayStartCharging({ energyTransferMode: 5, presentVoltageV: 0, presentCurrentA: 0, acNominalVoltageV: 400, acMaxCurrentA: 32 }, c)).toBe(true);
-    const profile = { scheduleTupleId: 1, entries: [{ startS: 0, intervalS: 10, powerW: 1 }, { startS: 10, intervalS: 10, powerW: 2 }] };
+    const profile = {
+      scheduleTupleId: 1,
+      entries: [
+        { startS: 0, intervalS: 10, powerW: 1 },
+        { startS: 10, intervalS: 10, powerW: 2 },
+      ],
+    };
     expect([0, 9.9, 10, 100].map((s) => profilePowerW(profile, s, 0))).toEqual([1, 1, 2, 2]);
   });
 });

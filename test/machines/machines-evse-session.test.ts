@@ -13,9 +13,7 @@ function start(policy: AuthorizationPolicy = { mode: 'acceptAll' }, overrides: P
   const clock = new VirtualClock();
   const client = new StubHciClient(clock);
   const config = evseConfig(overrides);
-  const h = harness(v2gEvseSessionMachine, { client, clock, config, policy }, clock, [
-    { systemId: 'charger', logic: chargerMachine, input: { clock, config: config.charger } },
-  ]);
+  const h = harness(v2gEvseSessionMachine, { client, clock, config, policy }, clock, [{ systemId: 'charger', logic: chargerMachine, input: { clock, config: config.charger } }]);
   const charger = () => {
     const c = h.system.get('charger');
     if (!c) throw new Error('no charger');
@@ -29,20 +27,13 @@ function start(policy: AuthorizationPolicy = { mode: 'acceptAll' }, overrides: P
   return { clock, client, h, charger, step, config };
 }
 
-const record = (events: { type: string }[]): SessionRecord | undefined =>
-  (events.find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
+const record = (events: { type: string }[]): SessionRecord | undefined => (events.find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
 
 describe('V2G EVSE session', () => {
   it('configures the module, then runs a DC session answering every status message', async () => {
     const t = start();
     await t.step();
-    expect(t.client.names()).toEqual([
-      'V2g.SetMode',
-      'V2g.EvseSetConfiguration',
-      'V2g.EvseSetDcChargingParameters',
-      'V2g.EvseSetAcChargingParameters',
-      'V2g.EvseStartListen',
-    ]);
+    expect(t.client.names()).toEqual(['V2g.SetMode', 'V2g.EvseSetConfiguration', 'V2g.EvseSetDcChargingParameters', 'V2g.EvseSetAcChargingParameters', 'V2g.EvseStartListen']);
     expect(t.client.sent[1]?.fields).toMatchObject({ evseIdIso: 'DE*ABC*E*00001*01', protocols: [0, 1] });
     t.client.sent.length = 0;
 
@@ -54,7 +45,10 @@ describe('V2G EVSE session', () => {
     expect(t.h.logs()).toContain('Vehicle was authorized by user!');
 
     t.client.status('V2g.EvseEnergyTransferModeSelected', {
-      maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, selectedEnergyTransferMode: 0,
+      maxVoltageV: 400,
+      maxCurrentA: 20,
+      maxPowerW: 8000,
+      selectedEnergyTransferMode: 0,
       dcParameters: { energyCapacityWh: 50000, ready: true, errorCode: 0, socPercent: 50 },
     });
     t.client.status('V2g.EvseSchedulesRequested', { timeoutMs: 5000, maxEntries: 1 });
@@ -76,8 +70,15 @@ describe('V2G EVSE session', () => {
 
     t.client.status('V2g.EvsePreChargeStarted');
     t.client.status('V2g.EvseDcChargeParametersChanged', {
-      maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, ready: true, errorCode: 0, socPercent: 50,
-      targetVoltageV: 380, targetCurrentA: 2, chargingComplete: false,
+      maxVoltageV: 400,
+      maxCurrentA: 20,
+      maxPowerW: 8000,
+      ready: true,
+      errorCode: 0,
+      socPercent: 50,
+      targetVoltageV: 380,
+      targetCurrentA: 2,
+      chargingComplete: false,
     });
     await t.step(1000);
     expect(t.charger().presentVoltageV).toBe(380);
@@ -85,8 +86,15 @@ describe('V2G EVSE session', () => {
     t.client.sent.length = 0;
     t.client.status('V2g.EvseStartChargingRequested', { timeoutMs: 5000, scheduleTupleId: 1, chargingProfile: [{ startS: 0, powerW: 8000 }] });
     t.client.status('V2g.EvseDcChargeParametersChanged', {
-      maxVoltageV: 400, maxCurrentA: 20, maxPowerW: 8000, ready: true, errorCode: 0, socPercent: 50,
-      targetVoltageV: 380, targetCurrentA: 16, chargingComplete: false,
+      maxVoltageV: 400,
+      maxCurrentA: 20,
+      maxPowerW: 8000,
+      ready: true,
+      errorCode: 0,
+      socPercent: 50,
+      targetVoltageV: 380,
+      targetCurrentA: 16,
+      chargingComplete: false,
     });
     await t.step(2000);
     expect(t.client.names()[0]).toBe('V2g.EvseStartCharging');

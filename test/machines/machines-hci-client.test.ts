@@ -29,8 +29,7 @@ function setup(opts: { timeoutMs?: number; busyDeadlineMs?: number } = {}) {
   };
 }
 
-const ack = (f: Frame, code = 0, payload: number[] = []) =>
-  encodeFrame({ modId: f.modId, subId: f.subId, reqId: f.reqId, payload: Uint8Array.of(code, ...payload) });
+const ack = (f: Frame, code = 0, payload: number[] = []) => encodeFrame({ modId: f.modId, subId: f.subId, reqId: f.reqId, payload: Uint8Array.of(code, ...payload) });
 
 describe('HCI client', () => {
   it('matches a response by module, Sub-ID and request ID and returns its fields', async () => {
@@ -110,9 +109,7 @@ describe('HCI client', () => {
     t.client.status$.subscribe((e) => events.push(e));
     await t.mod.send(encodeStatusFrame(ControlPilot.StateChanged, { state: 1 }));
     await flushMicrotasks();
-    expect(events).toEqual([
-      expect.objectContaining({ type: 'ControlPilot.StateChanged', module: 'ControlPilot', message: 'StateChanged', fields: { state: 1 } }),
-    ]);
+    expect(events).toEqual([expect.objectContaining({ type: 'ControlPilot.StateChanged', module: 'ControlPilot', message: 'StateChanged', fields: { state: 1 } })]);
   });
 
   it('serialises commands to one module', async () => {

@@ -167,7 +167,10 @@ describe('authorization policy and configuration', () => {
     const c = evseConfig({ charger: { maxPowerW: 11_000 } });
     expect(c.evseId).toBe('DE*ABC*E*00001*01');
     expect(c.charger).toMatchObject({ maxVoltageV: 400, maxCurrentA: 100, maxPowerW: 11_000, voltageRampVPerMs: 0.5 });
-    expect(c.schedule[0]?.entries.map((e) => [e.startS, e.intervalS, e.powerW])).toEqual([[0, 65535, 25000], [65535, 65535, 25000]]);
+    expect(c.schedule[0]?.entries.map((e) => [e.startS, e.intervalS, e.powerW])).toEqual([
+      [0, 65535, 25000],
+      [65535, 65535, 25000],
+    ]);
     const e = evConfig({ battery: { fullSocPercent: 90 } });
     expect(e.targetSocPercent).toBe(90);
     expect(e.battery).toMatchObject({ capacityWh: 50_000, levelWh: 49_000, bulkSocPercent: 80, maxPowerW: 12_000 });

@@ -53,8 +53,17 @@ describe('stations on the simulated pair', () => {
     // HCI commands of the EVSE session in order (updates aside).
     const evseCmds = r.commands('EVSE').filter((c) => !c.includes('Update'));
     const expected = [
-      'V2g.SetMode', 'V2g.EvseSetConfiguration', 'V2g.EvseSetDcChargingParameters', 'V2g.EvseSetAcChargingParameters', 'V2g.EvseStartListen',
-      'V2g.EvseSetAuthorizationStatus', 'V2g.EvseSetSchedules', 'V2g.EvseSetCableCheckFinished', 'V2g.EvseStartCharging', 'V2g.EvseStopCharging', 'V2g.EvseStopListen',
+      'V2g.SetMode',
+      'V2g.EvseSetConfiguration',
+      'V2g.EvseSetDcChargingParameters',
+      'V2g.EvseSetAcChargingParameters',
+      'V2g.EvseStartListen',
+      'V2g.EvseSetAuthorizationStatus',
+      'V2g.EvseSetSchedules',
+      'V2g.EvseSetCableCheckFinished',
+      'V2g.EvseStartCharging',
+      'V2g.EvseStopCharging',
+      'V2g.EvseStopListen',
     ];
     const v2g = evseCmds.filter((c) => c.startsWith('V2g.'));
     expect(v2g.slice(v2g.indexOf('V2g.SetMode'), v2g.indexOf('V2g.SetMode') + expected.length)).toEqual(expected);
@@ -80,7 +89,17 @@ describe('stations on the simulated pair', () => {
 
   it('follows the schedule shape: power entries limit the EV current', async () => {
     const r = start({
-      evse: { schedule: [{ scheduleTupleId: 1, entries: [{ startS: 0, intervalS: 60, powerW: 4000 }, { startS: 60, intervalS: 86400, powerW: 2000 }] }] },
+      evse: {
+        schedule: [
+          {
+            scheduleTupleId: 1,
+            entries: [
+              { startS: 0, intervalS: 60, powerW: 4000 },
+              { startS: 60, intervalS: 86400, powerW: 2000 },
+            ],
+          },
+        ],
+      },
       ev: { battery: { ...SMALL_BATTERY, capacityWh: 400, levelWh: 200 } },
       scenario: { ev: { battery: { capacityWh: 400, socTargetPercent: 80 } } },
     });

@@ -66,7 +66,12 @@ describe('EVSE station', () => {
     await flushMicrotasks();
     expect(t.client.names()).toEqual(['V2g.EvseStopListen', 'Slac.StopSlac', 'ControlPilot.Stop']);
     expect(t.actor.getSnapshot().status).toBe('done');
-    expect(t.emitted.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase).slice(-2)).toEqual(['shuttingDown', 'stopped']);
+    expect(
+      t.emitted
+        .filter((e) => e.type === 'phase')
+        .map((e) => (e as { phase: string }).phase)
+        .slice(-2),
+    ).toEqual(['shuttingDown', 'stopped']);
   });
 });
 

@@ -104,7 +104,15 @@ function start(opts: { scenario?: ScenarioInput; parsed?: Scenario; faults?: Fau
   stations.evse = evse;
   const ev = createEvStation({ client: evClient, clock, config: evConfig({ battery: BATTERY, targetSocPercent: 80, slac: SLAC }) });
   const run: Run = {
-    clock, pair, evse, ev, emitted, tx, violations, errors, hooks,
+    clock,
+    pair,
+    evse,
+    ev,
+    emitted,
+    tx,
+    violations,
+    errors,
+    hooks,
     rxUndecoded: () => stats.rxUndecoded,
     inject: (f) => inject$.next(f),
     records: (s) => emitted[s].flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : [])),
@@ -123,7 +131,10 @@ function start(opts: { scenario?: ScenarioInput; parsed?: Scenario; faults?: Fau
   return run;
 }
 
-const ended = (r: Run, n = 1) => () => r.records('EVSE').length >= n;
+const ended =
+  (r: Run, n = 1) =>
+  () =>
+    r.records('EVSE').length >= n;
 const evseState = (r: Run): string => JSON.stringify(r.evse.getSnapshot().value);
 const cpDuty = (r: Run): number | undefined => {
   const duties = r.tx.filter((m) => m.message === 'SetDutyCycle').map((m) => Number(m.fields.dutyCyclePermill));
@@ -465,7 +476,11 @@ describe('model-based: EV session machine paths (stub HCI client)', () => {
 
   it('reaches every session state', () => {
     const values = reach.map((p) => JSON.stringify(p.state.value));
-    for (const s of [...ENERGY, 'postCharge']) expect(values.some((v) => v.includes(`"${s}"`)), s).toBe(true);
+    for (const s of [...ENERGY, 'postCharge'])
+      expect(
+        values.some((v) => v.includes(`"${s}"`)),
+        s,
+      ).toBe(true);
     expect(values).toContain('"done"');
     expect(cases.length).toBeGreaterThan(40);
   });
@@ -478,7 +493,7 @@ describe('model-based: EV session machine paths (stub HCI client)', () => {
       const session = () => h.child()?.getSnapshot() as { status: string; value: unknown } | undefined;
       const inEnergy = () => {
         const s = session();
-        if (!s || s.status !== 'active') return false;
+        if (s?.status !== 'active') return false;
         const v = JSON.stringify(s.value);
         return ENERGY.some((e) => v.includes(`"${e}"`));
       };

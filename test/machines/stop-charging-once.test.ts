@@ -75,7 +75,11 @@ describe('Stop Charging at the end of a session', () => {
       const refused = r.refusals(st);
       // The stale-state clean-up at start always meets some (nothing was running).
       expect(refused.length).toBeGreaterThan(0);
-      for (const { command, hex } of refused) expect(r.s.logs(st).some((l) => l.includes(command) && l.includes(hex)), `${st} ${command} ${hex}`).toBe(true);
+      for (const { command, hex } of refused)
+        expect(
+          r.s.logs(st).some((l) => l.includes(command) && l.includes(hex)),
+          `${st} ${command} ${hex}`,
+        ).toBe(true);
     }
   });
 });

@@ -29,7 +29,10 @@ function evseModule(quirks: object) {
     await module.close();
   });
   const code = async (p: Promise<unknown>): Promise<number> => {
-    const settled = p.then(() => 0, (e: unknown) => (e instanceof HciError ? (e.code ?? -1) : -2));
+    const settled = p.then(
+      () => 0,
+      (e: unknown) => (e instanceof HciError ? (e.code ?? -1) : -2),
+    );
     await clock.runUntil(() => false, 100);
     return settled;
   };

@@ -11,8 +11,12 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 const SEEDS = Array.from({ length: 12 }, (_, i) => 1000 + i).filter((s) => s !== 1006);
 
 describe('fuzzed sessions (seeded)', () => {
-  it.each(SEEDS)('seed %i ends safe with a record', async (seed) => {
-    const v = await fuzzSession(seed);
-    expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
-  }, 60_000);
+  it.each(SEEDS)(
+    'seed %i ends safe with a record',
+    async (seed) => {
+      const v = await fuzzSession(seed);
+      expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
+    },
+    60_000,
+  );
 });

@@ -19,7 +19,11 @@ interface Rec {
   error?: { name: string };
 }
 
-const records = (file: string): Rec[] => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Rec);
+const records = (file: string): Rec[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Rec);
 
 describe('sim --scenario pnc-cert-install', () => {
   it('installs the certificate, authorizes by EMAID, charges, and records the contract (exit 0)', async () => {

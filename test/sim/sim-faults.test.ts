@@ -194,7 +194,10 @@ describe('cable and module faults', () => {
     expect(t.ev.types()).toEqual(['Framing.PingReply']);
     await t.clock.runUntil(() => false, 1000);
     const after = t.ev.request(System.GetFirmwareVersion, {}, 500);
-    const settled = after.then(() => 'answered', () => 'timeout');
+    const settled = after.then(
+      () => 'answered',
+      () => 'timeout',
+    );
     await t.clock.runUntil(() => false, 600);
     expect(await settled).toBe('timeout');
     await t.pair.close();

@@ -22,11 +22,10 @@ describe('module-sim serves a simulated EVSE module over raw Ethernet', () => {
     const can = netnsAvailable();
     if (!can.ok) throw new Error(`this test needs root and iproute2 network namespaces: ${can.why}`);
     veth = await createVethPair();
-    sim = spawn(
-      'ip',
-      ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface, '-v'],
-      { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    sim = spawn('ip', ['netns', 'exec', veth.b.ns, process.execPath, 'bin/freev2g.js', 'module-sim', '--role', 'EVSE', '--iface', veth.b.iface, '-v'], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     sim.stdout.on('data', (d: Buffer) => simOut.push(d.toString()));
     sim.stderr.on('data', (d: Buffer) => simOut.push(d.toString()));
     const end = Date.now() + 20_000;
@@ -80,11 +79,10 @@ describe('module-sim serves a simulated EVSE module over raw Ethernet', () => {
 
   it('carries a whole EVSE station (freev2g eth) into the charge loop against the simulated car', async () => {
     if (!veth) throw new Error('no veth pair');
-    const station = spawn(
-      'ip',
-      ['netns', 'exec', veth.a.ns, process.execPath, 'bin/freev2g.js', 'eth', '-r', 'EVSE', '-i', veth.a.iface, '-m', veth.b.mac, '--no-ask', '--no-records'],
-      { cwd: PROJECT_ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
-    );
+    const station = spawn('ip', ['netns', 'exec', veth.a.ns, process.execPath, 'bin/freev2g.js', 'eth', '-r', 'EVSE', '-i', veth.a.iface, '-m', veth.b.mac, '--no-ask', '--no-records'], {
+      cwd: PROJECT_ROOT,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const lines: string[] = [];
     station.stdout.on('data', (d: Buffer) => lines.push(d.toString()));
     station.stderr.on('data', (d: Buffer) => lines.push(d.toString()));

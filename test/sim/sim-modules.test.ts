@@ -44,9 +44,7 @@ describe('Control Pilot on the virtual cable', () => {
     await evse.command(ControlPilot.SetDutyCycle, { dutyCyclePermill: 1000 });
     expect(await state(evse)).toBe(STATE.E);
     await t.clock.runUntil(() => false, 10);
-    expect(evse.statuses.filter((s) => s.type === 'ControlPilot.StateChanged').map((s) => s.fields.state)).toEqual([
-      STATE.B, STATE.C, STATE.D, STATE.F, STATE.E,
-    ]);
+    expect(evse.statuses.filter((s) => s.type === 'ControlPilot.StateChanged').map((s) => s.fields.state)).toEqual([STATE.B, STATE.C, STATE.D, STATE.F, STATE.E]);
     await pair.close();
   });
 

@@ -19,8 +19,7 @@ async function rawAnswer(t: ReturnType<typeof setup>, to: Transport, bytes: Uint
   return got;
 }
 
-const frame = (modId: number, subId: number, reqId: number, ...payload: number[]) =>
-  encodeFrame({ modId, subId, reqId, payload: Uint8Array.from(payload) });
+const frame = (modId: number, subId: number, reqId: number, ...payload: number[]) => encodeFrame({ modId, subId, reqId, payload: Uint8Array.from(payload) });
 
 describe('framing errors answer with module 0xFF status frames (10.3.1)', () => {
   const t = setup({ cable: { plugInAfterMs: null } });
@@ -106,8 +105,13 @@ describe('role and state rules', () => {
     expect((await t.evse.request(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 })).code).toBe(0x11);
     expect((await t.evse.request(V2g.EvseUpdateDcChargingParameters, { isolationLevel: 1, presentVoltageV: 1, presentCurrentA: 1, status: 0 })).code).toBe(0x11);
     await t.evse.command(V2g.EvseSetConfiguration, {
-      evseIdDin: '+49*1', evseIdIso: 'DE*1', protocols: [1], paymentMethods: [0], energyTransferModes: [1],
-      certificateInstallationSupported: false, certificateUpdateSupported: false,
+      evseIdDin: '+49*1',
+      evseIdIso: 'DE*1',
+      protocols: [1],
+      paymentMethods: [0],
+      energyTransferModes: [1],
+      certificateInstallationSupported: false,
+      certificateUpdateSupported: false,
     });
     await t.evse.command(V2g.EvseSetAcChargingParameters, { rcdStatus: false, nominalVoltageV: 230, maxCurrentA: 16 });
     expect((await t.evse.request(V2g.EvseStartListen, {})).code).toBe(0x00);
@@ -121,19 +125,43 @@ describe('role and state rules', () => {
     await t.ev.command(V2g.SetMode, { mode: 0 });
     expect((await t.ev.request(V2g.EvStartSession, {})).code).toBe(0x11);
     await t.ev.command(V2g.EvSetConfiguration, {
-      evId: new Uint8Array(6), protocols: [1], paymentMethods: [0], energyTransferModes: [4], batteryCapacityWh: 10_000,
+      evId: new Uint8Array(6),
+      protocols: [1],
+      paymentMethods: [0],
+      energyTransferModes: [4],
+      batteryCapacityWh: 10_000,
     });
     await t.ev.command(V2g.EvSetAcChargingParameters, {
-      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 250, maxCurrentA: 16, maxPowerW: 11_000, energyRequestWh: 1000, departureTimeS: 0,
+      minVoltageV: 0,
+      minCurrentA: 0,
+      minPowerW: 0,
+      maxVoltageV: 250,
+      maxCurrentA: 16,
+      maxPowerW: 11_000,
+      energyRequestWh: 1000,
+      departureTimeS: 0,
     });
     expect((await t.ev.request(V2g.EvStartSession, {})).code).toBe(0x11); // no PLC link yet
     for (const def of [V2g.EvStartCableCheck, V2g.EvStartPreCharging, V2g.EvStartCharging, V2g.EvStopSession]) {
       expect((await t.ev.request(def, {})).code).toBe(0x11);
     }
     expect((await t.ev.request(V2g.EvStopCharging, { renegotiation: false })).code).toBe(0x11);
-    expect((await t.ev.request(V2g.EvUpdateDcChargingParameters, {
-      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 1, maxCurrentA: 1, maxPowerW: 1, socPercent: 1, status: 0, targetVoltageV: 1, targetCurrentA: 1,
-    })).code).toBe(0x11); // no DC parameters set
+    expect(
+      (
+        await t.ev.request(V2g.EvUpdateDcChargingParameters, {
+          minVoltageV: 0,
+          minCurrentA: 0,
+          minPowerW: 0,
+          maxVoltageV: 1,
+          maxCurrentA: 1,
+          maxPowerW: 1,
+          socPercent: 1,
+          status: 0,
+          targetVoltageV: 1,
+          targetCurrentA: 1,
+        })
+      ).code,
+    ).toBe(0x11); // no DC parameters set
     await t.pair.close();
   });
 
@@ -167,9 +195,17 @@ describe('role and state rules', () => {
     t.catchErr(runEvStub(t.ev, t.clock, { energyTransferMode: 1 }));
     await t.clock.runUntil(() => t.ev.types().includes('V2g.EvSessionStarted'), 60_000);
     expect((await t.ev.request(V2g.EvStartSession, {})).code).toBe(0x11);
-    expect((await t.ev.request(V2g.EvSetConfiguration, {
-      evId: new Uint8Array(6), protocols: [1], paymentMethods: [0], energyTransferModes: [1], batteryCapacityWh: 1,
-    })).code).toBe(0x11);
+    expect(
+      (
+        await t.ev.request(V2g.EvSetConfiguration, {
+          evId: new Uint8Array(6),
+          protocols: [1],
+          paymentMethods: [0],
+          energyTransferModes: [1],
+          batteryCapacityWh: 1,
+        })
+      ).code,
+    ).toBe(0x11);
     expect((await t.evse.request(V2g.EvseSetSdpConfig, {})).code).toBe(0x11);
     await t.pair.close();
   });

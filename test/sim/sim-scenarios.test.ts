@@ -8,7 +8,9 @@ const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', '
 describe('scenarios (sim/scenarios/*.json, zod)', () => {
   it('ships the named scenarios, and each validates', async () => {
     // Directories beside the files hold a scenario's station files (pnc-cert-install/).
-    const files = readdirSync(new URL('../../sim/scenarios/', import.meta.url)).filter((f) => f.endsWith('.json')).map((f) => f.replace(/\.json$/, ''));
+    const files = readdirSync(new URL('../../sim/scenarios/', import.meta.url))
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => f.replace(/\.json$/, ''));
     expect(files.sort()).toEqual([...SHIPPED].sort());
     for (const name of SHIPPED) {
       const s = await loadScenario(builtinScenarioPath(name));

@@ -9,8 +9,7 @@ import { SDP_WINDOW_MS } from '../../sim/services/v2g-evse.js';
 import { runEvseStub, runEvStub } from '../../sim/stub-stations.js';
 import { setup } from '../helpers/sim-helpers.js';
 
-const stopped = (t: ReturnType<typeof setup>) => () =>
-  t.ev.types().includes('V2g.EvSessionStopped') && t.evse.types().includes('V2g.EvseSessionStopped');
+const stopped = (t: ReturnType<typeof setup>) => () => t.ev.types().includes('V2g.EvSessionStopped') && t.evse.types().includes('V2g.EvseSessionStopped');
 
 describe('SECC discovery before Start Listen', () => {
   it('a car that starts its session before the EVSE listens gets it once the host listens', async () => {

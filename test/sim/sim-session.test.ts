@@ -9,8 +9,7 @@ import { runEvseStub, runEvStub } from '../../sim/stub-stations.js';
 import { collapsed, setup } from '../helpers/sim-helpers.js';
 
 const EV_ID = Uint8Array.of(0xc4, 0x93, 0x00, 0x33, 0x33, 0x33);
-const stopped = (t: ReturnType<typeof setup>) => () =>
-  t.ev.types().includes('V2g.EvSessionStopped') && t.evse.types().includes('V2g.EvseSessionStopped');
+const stopped = (t: ReturnType<typeof setup>) => () => t.ev.types().includes('V2g.EvSessionStopped') && t.evse.types().includes('V2g.EvseSessionStopped');
 
 const one = (t: ReturnType<typeof setup>, side: 'ev' | 'evse', type: string) => {
   const s = t[side].statuses.find((x) => x.type === type);
@@ -79,7 +78,12 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
     expect(evStarted.sessionId).toEqual(started.sessionId);
     expect(one(t, 'evse', 'V2g.EvseAuthorizationStatusRequested')).toEqual({ timeoutMs: 60_000 });
     expect(one(t, 'evse', 'V2g.EvseEnergyTransferModeSelected')).toEqual({
-      departureTimeS: 3600, energyRequestWh: 20_000, maxVoltageV: 450, minCurrentA: 0, maxCurrentA: 100, maxPowerW: 45_000,
+      departureTimeS: 3600,
+      energyRequestWh: 20_000,
+      maxVoltageV: 450,
+      minCurrentA: 0,
+      maxCurrentA: 100,
+      maxPowerW: 45_000,
       selectedEnergyTransferMode: 1,
       dcParameters: { energyCapacityWh: 40_000, fullSocPercent: 100, bulkSocPercent: 80, ready: true, errorCode: 0, socPercent: 50 },
     });
@@ -88,13 +92,26 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
       scheduleTuples: [{ scheduleTupleId: 1, entries: [{ startS: 0, intervalS: 86_400, powerW: 50_000 }] }],
     });
     expect(one(t, 'ev', 'V2g.EvDcChargeParametersChanged')).toEqual({
-      minVoltageV: 150, minCurrentA: 0, minPowerW: 0, maxVoltageV: 500, maxCurrentA: 125, maxPowerW: 50_000,
-      presentVoltageV: 0, presentCurrentA: 0, status: 0, isolationStatus: 0,
-      voltageLimitAchieved: false, currentLimitAchieved: false, powerLimitAchieved: false, peakCurrentRippleA: 5,
+      minVoltageV: 150,
+      minCurrentA: 0,
+      minPowerW: 0,
+      maxVoltageV: 500,
+      maxCurrentA: 125,
+      maxPowerW: 50_000,
+      presentVoltageV: 0,
+      presentCurrentA: 0,
+      status: 0,
+      isolationStatus: 0,
+      voltageLimitAchieved: false,
+      currentLimitAchieved: false,
+      powerLimitAchieved: false,
+      peakCurrentRippleA: 5,
     });
     expect(one(t, 'evse', 'V2g.EvseCableCheckRequested')).toEqual({ timeoutMs: 38_000 });
     expect(one(t, 'evse', 'V2g.EvseStartChargingRequested')).toEqual({
-      timeoutMs: 5000, scheduleTupleId: 1, chargingProfile: [{ startS: 0, powerW: 50_000 }],
+      timeoutMs: 5000,
+      scheduleTupleId: 1,
+      chargingProfile: [{ startS: 0, powerW: 50_000 }],
     });
     expect(one(t, 'evse', 'V2g.EvseStopChargingRequested')).toEqual({ timeoutMs: 5000, renegotiation: false });
     expect(one(t, 'evse', 'V2g.EvseSessionStopped')).toEqual({ closureType: 0 });
@@ -133,8 +150,16 @@ describe('DC session (21.8, 21.9) between the simulated modules', () => {
     t.catchErr(runEvStub(t.ev, t.clock, { energyTransferMode: 1 }));
     await t.clock.runUntil(() => t.ev.types().includes('V2g.EvChargingStarted'), 60_000);
     await t.ev.command(V2g.EvUpdateDcChargingParameters, {
-      minVoltageV: 0, minCurrentA: 0, minPowerW: 0, maxVoltageV: 450, maxCurrentA: 100, maxPowerW: 45_000,
-      socPercent: 77, status: 0, targetVoltageV: 390, targetCurrentA: 40,
+      minVoltageV: 0,
+      minCurrentA: 0,
+      minPowerW: 0,
+      maxVoltageV: 450,
+      maxCurrentA: 100,
+      maxPowerW: 45_000,
+      socPercent: 77,
+      status: 0,
+      targetVoltageV: 390,
+      targetCurrentA: 40,
     });
     const at = t.clock.now();
     await t.clock.runUntil(() => false, 500);
@@ -223,7 +248,13 @@ describe('AC session (21.9.4, 21.9.5)', () => {
       'ControlPilot.DutyCycleChanged',
     ]);
     expect(one(t, 'evse', 'V2g.EvseEnergyTransferModeSelected')).toEqual({
-      departureTimeS: 3600, energyRequestWh: 10_000, maxVoltageV: 250, minCurrentA: 6, maxCurrentA: 16, maxPowerW: 11_000, selectedEnergyTransferMode: 5,
+      departureTimeS: 3600,
+      energyRequestWh: 10_000,
+      maxVoltageV: 250,
+      minCurrentA: 6,
+      maxCurrentA: 16,
+      maxPowerW: 11_000,
+      selectedEnergyTransferMode: 5,
     });
     expect(one(t, 'evse', 'V2g.EvseAcChargeParametersChanged')).toEqual({ maxVoltageV: 250, minCurrentA: 6, maxCurrentA: 16, energyAmountWh: 10_000 });
     expect(one(t, 'ev', 'V2g.EvAcChargeParametersChanged')).toEqual({ nominalVoltageV: 230, maxCurrentA: 32, rcd: false });
@@ -239,7 +270,9 @@ describe('AC session (21.9.4, 21.9.5)', () => {
     await t.evse.command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: 16 });
     await t.clock.runUntil(() => t.ev.types().filter((x) => x === 'V2g.EvAcChargeParametersChanged').length === 2, 1000);
     expect(t.ev.statuses.filter((s) => s.type === 'V2g.EvAcChargeParametersChanged').at(-1)?.fields).toEqual({
-      nominalVoltageV: 230, maxCurrentA: 16, rcd: false,
+      nominalVoltageV: 230,
+      maxCurrentA: 16,
+      rcd: false,
     });
     await t.pair.close();
   });

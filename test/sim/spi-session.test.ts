@@ -116,9 +116,7 @@ describe('EVSE station over SPI (manual 9.2) on the simulated module pair', () =
     // Event-driven, no polling: never more exchanges than frames moved.
     expect(r.spi.counters.exchanges).toBeLessThanOrEqual(r.spi.counters.sent + r.spi.counters.received);
     // Both directions announced the larger size at times (requests vs. longer responses/status).
-    const sizes = r.slave.transfers
-      .filter((t) => t.kind === 'size')
-      .map((t): [number, number] => [decodeSizeExchange(t.tx) ?? 0, decodeSizeExchange(t.rx) ?? 0]);
+    const sizes = r.slave.transfers.filter((t) => t.kind === 'size').map((t): [number, number] => [decodeSizeExchange(t.tx) ?? 0, decodeSizeExchange(t.rx) ?? 0]);
     expect(sizes.some(([host, module]) => host > module)).toBe(true);
     expect(sizes.some(([host, module]) => module > host)).toBe(true);
   }, 60_000);

@@ -12,8 +12,7 @@ import { SimSpiSlave, type SpiRig, type SpiSlaveOptions, SteppingClock, sendAll,
 const GET_FIRMWARE = hexToBytes('C0 10 41 02 00 00 00 C1');
 // Interface Up status exactly as read in Sevenstax/FreeV2G#355.
 const INTERFACE_UP = hexToBytes('C0 05 81 FF 00 01 00 F5 C1');
-const reply = (n: number, reqId: number): Uint8Array =>
-  encodeFrame({ modId: 0x10, subId: 0x41, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (0x30 + i) & 0xff) });
+const reply = (n: number, reqId: number): Uint8Array => encodeFrame({ modId: 0x10, subId: 0x41, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (0x30 + i) & 0xff) });
 
 /** A module that answers each frame it gets with `answer(frame)` (when given). */
 function rig(slaveOptions: SpiSlaveOptions, options: Partial<SpiTransportOptions> = {}, answer?: (frame: Uint8Array) => Uint8Array): SpiRig {

@@ -13,8 +13,7 @@ import { createVethPair, type NsChild, netnsAvailable, spawnInNamespace, type Ve
 const HOST_MAC = '02:00:00:00:00:01';
 const MODULE_MAC = '02:00:00:00:00:02';
 const PING = encodeFrame({ modId: 0x0e, subId: 0x00, reqId: 1, payload: Uint8Array.of(1, 2, 3, 4, 5) });
-const bigFrame = (n: number, reqId = 7): Uint8Array =>
-  encodeFrame({ modId: 0x0e, subId: 0x00, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff) });
+const bigFrame = (n: number, reqId = 7): Uint8Array => encodeFrame({ modId: 0x0e, subId: 0x00, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (i * 7) & 0xff) });
 
 // ---------------------------------------------------------------------------------------------
 // In-process: a fake libpcap and a fake /sys/class/net on the virtual clock.
@@ -84,8 +83,7 @@ function setIface(root: string, name: string, v: { operstate?: string; flags?: s
   writeFileSync(join(root, name, 'address'), `${v.mac}\n`);
 }
 
-const ethOf = (src: string, dst: string, payload: Uint8Array, etherType = ETHERTYPE_CONTROL): Uint8Array =>
-  encodeEthernetFrame({ src: parseMac(src), dst: parseMac(dst), etherType, payload });
+const ethOf = (src: string, dst: string, payload: Uint8Array, etherType = ETHERTYPE_CONTROL): Uint8Array => encodeEthernetFrame({ src: parseMac(src), dst: parseMac(dst), etherType, payload });
 
 /**
  * Fires the transport's interface poll and waits until that poll (real sysfs file reads) has
@@ -140,9 +138,7 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
     await t.send(PING);
     const sent = pcap.last.injected[0] ?? new Uint8Array();
     expect(sent.length).toBe(60);
-    expect(bytesToHex(sent.subarray(0, 18 + PING.length))).toBe(
-      `${MODULE_MAC}${HOST_MAC}`.replace(/:/g, '') + '6003' + '0004000d' + bytesToHex(PING),
-    );
+    expect(bytesToHex(sent.subarray(0, 18 + PING.length))).toBe(`${`${MODULE_MAC}${HOST_MAC}`.replace(/:/g, '')}60030004000d${bytesToHex(PING)}`);
     expect(t.counters.sent).toBe(1);
     await t.close();
   });
@@ -311,7 +307,12 @@ describe('Ethernet transport over a veth pair between two namespaces', () => {
     const got = await host.waitFor((l) => l.ev === 'frame' && l.hex === bytesToHex(bigFrame(3, 0x53)));
     expect(got).toBeDefined();
     // Frames arrive in order on a veth: the three before the good one were dropped.
-    expect(host.seen('frame').slice(before).map((l) => l.hex)).toEqual([bytesToHex(bigFrame(3, 0x53))]);
+    expect(
+      host
+        .seen('frame')
+        .slice(before)
+        .map((l) => l.hex),
+    ).toEqual([bytesToHex(bigFrame(3, 0x53))]);
     const counters = await host.request({ op: 'counters' });
     expect(counters.ignored).toBe(1);
   });

@@ -6,8 +6,7 @@ import { SimSpiSlave, type SpiRig, type SpiSlaveOptions, SteppingClock, sendAll,
 
 // Manual 9.2.7: a 13-byte Ping, checksum not computed.
 const PING = hexToBytes('C0 0E 00 01 00 05 01 02 03 04 05 00 C1');
-const frameOf = (n: number, reqId: number): Uint8Array =>
-  encodeFrame({ modId: 0x0e, subId: 0x01, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (i + reqId) & 0xff) });
+const frameOf = (n: number, reqId: number): Uint8Array => encodeFrame({ modId: 0x0e, subId: 0x01, reqId, payload: Uint8Array.from({ length: n }, (_, i) => (i + reqId) & 0xff) });
 
 type Rig = SpiRig;
 
@@ -26,8 +25,8 @@ describe('SPI transport against the simulated slave (manual 9.2)', () => {
     const [size, data] = r.slave.transfers;
     expect(size && bytesToHex(size.tx)).toBe('aaaa000d');
     expect(size && bytesToHex(size.rx)).toBe('aaaa0000');
-    expect(data && bytesToHex(data.tx)).toBe('55550000' + bytesToHex(PING));
-    expect(data && bytesToHex(data.rx)).toBe('55550000' + '00'.repeat(13));
+    expect(data && bytesToHex(data.tx)).toBe(`55550000${bytesToHex(PING)}`);
+    expect(data && bytesToHex(data.rx)).toBe(`55550000${'00'.repeat(13)}`);
     expect(r.slave.received.map((f) => bytesToHex(f))).toEqual([bytesToHex(PING)]);
     expect(r.slave.violations).toEqual([]);
     expect(r.t.counters).toMatchObject({ sent: 1, exchanges: 1 });
@@ -198,7 +197,7 @@ describe('SPI transport against the simulated slave (manual 9.2)', () => {
     expect(slave.received).toHaveLength(1);
   });
 
-  it('works with the SPI driver\'s own chip select (no GPIO chip select)', async () => {
+  it("works with the SPI driver's own chip select (no GPIO chip select)", async () => {
     const clock = new SteppingClock();
     const slave = new SimSpiSlave(clock, { withChipSelect: false });
     const t = createSpiTransport({ bus: slave.bus, rxReady: slave.rxReady, txPending: slave.txPending, clock });

@@ -42,15 +42,7 @@ export const EnergyTransferMode = {
 } as const;
 
 /** 18.10.3/18.10.4, 18.11.2: DC EVSE status. */
-export const EVSE_STATUSES = [
-  'ready',
-  'notReady',
-  'shutdown',
-  'utilityInterruptEvent',
-  'isolationMonitoringActive',
-  'emergencyShutdown',
-  'malfunction',
-] as const;
+export const EVSE_STATUSES = ['ready', 'notReady', 'shutdown', 'utilityInterruptEvent', 'isolationMonitoringActive', 'emergencyShutdown', 'malfunction'] as const;
 export const EvseStatus = {
   ready: 0,
   notReady: 1,

@@ -7,16 +7,7 @@
  */
 import { moduleDefs } from '../../message.js';
 import { array, bool, enumU8, exponential, fixedBytes, optional, s16, string, struct, u16, u32, u8, u8Range } from '../../schema.js';
-import {
-  NOTIFICATION_TYPES,
-  PAYMENT_METHODS,
-  energyTransferModeType,
-  evErrorCodeType,
-  evseStatusType,
-  isolationLevelType,
-  paymentMethodType,
-  protocolType,
-} from './common.js';
+import { NOTIFICATION_TYPES, PAYMENT_METHODS, energyTransferModeType, evErrorCodeType, evseStatusType, isolationLevelType, paymentMethodType, protocolType } from './common.js';
 
 const { command, status } = moduleDefs('V2g', 0x27);
 
@@ -82,26 +73,53 @@ export const V2gEv = {
   EvSetConfiguration: command({ name: 'EvSetConfiguration', subId: 0xa0, section: '18.9.1', role: 'EV', request: configuration }),
   EvGetConfiguration: command({ name: 'EvGetConfiguration', subId: 0xa1, section: '18.9.2', role: 'EV', response: configuration }),
   EvSetDcChargingParameters: command({
-    name: 'EvSetDcChargingParameters', subId: 0xa2, section: '18.9.3', role: 'EV', request: dcParameters,
+    name: 'EvSetDcChargingParameters',
+    subId: 0xa2,
+    section: '18.9.3',
+    role: 'EV',
+    request: dcParameters,
   }),
   EvUpdateDcChargingParameters: command({
-    name: 'EvUpdateDcChargingParameters', subId: 0xa3, section: '18.9.4', role: 'EV', request: dcLoopParameters,
+    name: 'EvUpdateDcChargingParameters',
+    subId: 0xa3,
+    section: '18.9.4',
+    role: 'EV',
+    request: dcLoopParameters,
   }),
   EvGetDcChargingParameters: command({
-    name: 'EvGetDcChargingParameters', subId: 0xa4, section: '18.9.5', role: 'EV', response: dcParameters,
+    name: 'EvGetDcChargingParameters',
+    subId: 0xa4,
+    section: '18.9.5',
+    role: 'EV',
+    response: dcParameters,
   }),
   EvSetAcChargingParameters: command({
-    name: 'EvSetAcChargingParameters', subId: 0xa5, section: '18.9.6', role: 'EV', request: acParameters,
+    name: 'EvSetAcChargingParameters',
+    subId: 0xa5,
+    section: '18.9.6',
+    role: 'EV',
+    request: acParameters,
   }),
   EvUpdateAcChargingParameters: command({
-    name: 'EvUpdateAcChargingParameters', subId: 0xa6, section: '18.9.7', role: 'EV', request: acLoopParameters,
+    name: 'EvUpdateAcChargingParameters',
+    subId: 0xa6,
+    section: '18.9.7',
+    role: 'EV',
+    request: acLoopParameters,
   }),
   EvGetAcChargingParameters: command({
-    name: 'EvGetAcChargingParameters', subId: 0xa7, section: '18.9.8', role: 'EV', response: acParameters,
+    name: 'EvGetAcChargingParameters',
+    subId: 0xa7,
+    section: '18.9.8',
+    role: 'EV',
+    response: acParameters,
   }),
   /** The profile the EV will follow, chosen from a received schedule tuple (1-24 entries). */
   EvSetChargingProfile: command({
-    name: 'EvSetChargingProfile', subId: 0xa8, section: '18.9.9', role: 'EV',
+    name: 'EvSetChargingProfile',
+    subId: 0xa8,
+    section: '18.9.9',
+    role: 'EV',
     request: { scheduleTupleId: s16, entries: array(scheduleEntry, 1, 24) },
   }),
   EvStartSession: command({ name: 'EvStartSession', subId: 0xa9, section: '18.9.10', role: 'EV' }),
@@ -113,7 +131,10 @@ export const V2gEv = {
   EvStopSession: command({ name: 'EvStopSession', subId: 0xae, section: '18.9.15', role: 'EV' }),
 
   EvSessionStarted: status({
-    name: 'EvSessionStarted', subId: 0xc0, section: '18.11.1', role: 'EV',
+    name: 'EvSessionStarted',
+    subId: 0xc0,
+    section: '18.11.1',
+    role: 'EV',
     payload: {
       selectedProtocol: protocolType,
       sessionId: fixedBytes(8),
@@ -124,7 +145,10 @@ export const V2gEv = {
   }),
   /** The EVSE's DC limits and present output. */
   EvDcChargeParametersChanged: status({
-    name: 'EvDcChargeParametersChanged', subId: 0xc1, section: '18.11.2', role: 'EV',
+    name: 'EvDcChargeParametersChanged',
+    subId: 0xc1,
+    section: '18.11.2',
+    role: 'EV',
     payload: {
       minVoltageV: exponential,
       minCurrentA: exponential,
@@ -147,7 +171,10 @@ export const V2gEv = {
     },
   }),
   EvAcChargeParametersChanged: status({
-    name: 'EvAcChargeParametersChanged', subId: 0xc2, section: '18.11.3', role: 'EV',
+    name: 'EvAcChargeParametersChanged',
+    subId: 0xc2,
+    section: '18.11.3',
+    role: 'EV',
     payload: {
       nominalVoltageV: exponential,
       maxCurrentA: exponential,
@@ -156,7 +183,10 @@ export const V2gEv = {
     },
   }),
   EvScheduleReceived: status({
-    name: 'EvScheduleReceived', subId: 0xc3, section: '18.11.4', role: 'EV',
+    name: 'EvScheduleReceived',
+    subId: 0xc3,
+    section: '18.11.4',
+    role: 'EV',
     payload: { scheduleTuples: array(scheduleTuple, 1, 3) },
   }),
   EvCableCheckReady: status({ name: 'EvCableCheckReady', subId: 0xc4, section: '18.11.5', role: 'EV' }),
@@ -169,7 +199,10 @@ export const V2gEv = {
   EvSessionStopped: status({ name: 'EvSessionStopped', subId: 0xcb, section: '18.11.12', role: 'EV' }),
   /** The EVSE asks to stop charging or to renegotiate within maxDelayS seconds. */
   EvNotificationReceived: status({
-    name: 'EvNotificationReceived', subId: 0xcc, section: '18.11.13', role: 'EV',
+    name: 'EvNotificationReceived',
+    subId: 0xcc,
+    section: '18.11.13',
+    role: 'EV',
     payload: { type: enumU8(NOTIFICATION_TYPES), maxDelayS: u16 },
   }),
   /** code: see EV_SESSION_ERRORS; the table gives no range, so any byte decodes. */

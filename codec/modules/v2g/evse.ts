@@ -32,16 +32,7 @@ import {
   u8,
   u8Range,
 } from '../../schema.js';
-import {
-  CLOSURE_TYPES,
-  energyTransferModeType,
-  evErrorCodeType,
-  evseSessionErrorType,
-  evseStatusType,
-  isolationLevelType,
-  paymentMethodType,
-  protocolType,
-} from './common.js';
+import { CLOSURE_TYPES, energyTransferModeType, evErrorCodeType, evseSessionErrorType, evseStatusType, isolationLevelType, paymentMethodType, protocolType } from './common.js';
 
 const { command, status } = moduleDefs('V2g', 0x27);
 const role = 'EVSE' as const;
@@ -263,11 +254,17 @@ export const V2gEvse = {
   EvseSetConfiguration: command({ name: 'EvseSetConfiguration', subId: 0x60, section: '18.10.1', role, request: configuration }),
   EvseGetConfiguration: command({ name: 'EvseGetConfiguration', subId: 0x61, section: '18.10.2', role, response: configuration }),
   EvseSetDcChargingParameters: command({
-    name: 'EvseSetDcChargingParameters', subId: 0x62, section: '18.10.3', role,
+    name: 'EvseSetDcChargingParameters',
+    subId: 0x62,
+    section: '18.10.3',
+    role,
     request: { ...dcLimits, status: evseStatusType },
   }),
   EvseUpdateDcChargingParameters: command({
-    name: 'EvseUpdateDcChargingParameters', subId: 0x63, section: '18.10.4', role,
+    name: 'EvseUpdateDcChargingParameters',
+    subId: 0x63,
+    section: '18.10.4',
+    role,
     request: {
       isolationLevel: isolationLevelType,
       presentVoltageV: exponential,
@@ -279,12 +276,18 @@ export const V2gEvse = {
     },
   }),
   EvseGetDcChargingParameters: command({
-    name: 'EvseGetDcChargingParameters', subId: 0x64, section: '18.10.5', role,
+    name: 'EvseGetDcChargingParameters',
+    subId: 0x64,
+    section: '18.10.5',
+    role,
     response: { ...dcLimits, presentVoltageV: optional(exponential), presentCurrentA: optional(exponential), status: evseStatusType },
   }),
   EvseSetAcChargingParameters: command({ name: 'EvseSetAcChargingParameters', subId: 0x65, section: '18.10.6', role, request: acParameters }),
   EvseUpdateAcChargingParameters: command({
-    name: 'EvseUpdateAcChargingParameters', subId: 0x66, section: '18.10.7', role,
+    name: 'EvseUpdateAcChargingParameters',
+    subId: 0x66,
+    section: '18.10.7',
+    role,
     request: { rcdStatus: bool, maxCurrentA: optional(exponential) },
   }),
   EvseGetAcChargingParameters: command({ name: 'EvseGetAcChargingParameters', subId: 0x67, section: '18.10.8', role, response: acParameters }),
@@ -292,11 +295,17 @@ export const V2gEvse = {
   EvseGetSdpConfig: command({ name: 'EvseGetSdpConfig', subId: 0x69, section: '18.10.10', role, response: sdpConfig }),
   EvseStartListen: command({ name: 'EvseStartListen', subId: 0x6a, section: '18.10.11', role }),
   EvseSetAuthorizationStatus: command({
-    name: 'EvseSetAuthorizationStatus', subId: 0x6b, section: '18.10.12', role,
+    name: 'EvseSetAuthorizationStatus',
+    subId: 0x6b,
+    section: '18.10.12',
+    role,
     request: { result: enumU8(AUTHORIZATION_RESULTS) },
   }),
   EvseSetSchedules: command({
-    name: 'EvseSetSchedules', subId: 0x6c, section: '18.10.13', role,
+    name: 'EvseSetSchedules',
+    subId: 0x6c,
+    section: '18.10.13',
+    role,
     request: {
       result: enumU8(SCHEDULES_RESULTS),
       /** The manual says 1-3; with "unable to deliver" the reference sends 0 tuples. */
@@ -306,18 +315,27 @@ export const V2gEvse = {
     },
   }),
   EvseSetCableCheckFinished: command({
-    name: 'EvseSetCableCheckFinished', subId: 0x6d, section: '18.10.14', role,
+    name: 'EvseSetCableCheckFinished',
+    subId: 0x6d,
+    section: '18.10.14',
+    role,
     request: { result: enumU8(CABLE_CHECK_RESULTS) },
   }),
   EvseStartCharging: command({ name: 'EvseStartCharging', subId: 0x6e, section: '18.10.15', role }),
   EvseStopCharging: command({ name: 'EvseStopCharging', subId: 0x6f, section: '18.10.16', role }),
   EvseStopListen: command({ name: 'EvseStopListen', subId: 0x70, section: '18.10.17', role }),
   EvseSetCertificateInstallationOrUpdateResponse: command({
-    name: 'EvseSetCertificateInstallationOrUpdateResponse', subId: 0x73, section: '18.10.18', role,
+    name: 'EvseSetCertificateInstallationOrUpdateResponse',
+    subId: 0x73,
+    section: '18.10.18',
+    role,
     request: { status: enumU8(CERTIFICATE_RESPONSE_STATUSES), exiResponse: exiMessage },
   }),
   EvseSetMeterReceiptRequest: command({
-    name: 'EvseSetMeterReceiptRequest', subId: 0x74, section: '18.10.19', role,
+    name: 'EvseSetMeterReceiptRequest',
+    subId: 0x74,
+    section: '18.10.19',
+    role,
     request: {
       meterId: string(0, 32),
       meterReadingWh: optional(u64),
@@ -329,30 +347,48 @@ export const V2gEvse = {
     },
   }),
   EvseSendNotification: command({
-    name: 'EvseSendNotification', subId: 0x75, section: '18.10.20', role,
+    name: 'EvseSendNotification',
+    subId: 0x75,
+    section: '18.10.20',
+    role,
     /** renegotiation false: the EV is asked to stop charging. */
     request: { renegotiation: bool, timeoutS: u16 },
   }),
   /** Not in manual rev 2.14; FreeV2G's v2gEvseSetSessionParameterTimeout (uint16 ms). */
   EvseSetSessionParameterTimeout: command({
-    name: 'EvseSetSessionParameterTimeout', subId: 0x76, section: 'FreeV2G', role,
+    name: 'EvseSetSessionParameterTimeout',
+    subId: 0x76,
+    section: 'FreeV2G',
+    role,
     request: { timeoutMs: u16 },
   }),
 
   EvseSessionStarted: status({
-    name: 'EvseSessionStarted', subId: 0x80, section: '18.12.1', role,
+    name: 'EvseSessionStarted',
+    subId: 0x80,
+    section: '18.12.1',
+    role,
     payload: { protocol: protocolType, sessionId: fixedBytes(8), evccId: bytes(0, 20) },
   }),
   EvsePaymentSelected: status({
-    name: 'EvsePaymentSelected', subId: 0x81, section: '18.12.2', role,
+    name: 'EvsePaymentSelected',
+    subId: 0x81,
+    section: '18.12.2',
+    role,
     payload: { selectedPaymentMethod: paymentMethodType, contract: trailing(contractData) },
   }),
   EvseAuthorizationStatusRequested: status({
-    name: 'EvseAuthorizationStatusRequested', subId: 0x82, section: '18.12.3', role,
+    name: 'EvseAuthorizationStatusRequested',
+    subId: 0x82,
+    section: '18.12.3',
+    role,
     payload: { timeoutMs: u32 },
   }),
   EvseEnergyTransferModeSelected: status({
-    name: 'EvseEnergyTransferModeSelected', subId: 0x83, section: '18.12.4', role,
+    name: 'EvseEnergyTransferModeSelected',
+    subId: 0x83,
+    section: '18.12.4',
+    role,
     payload: {
       /** Offset from now when the EV intends to finish charging. */
       departureTimeS: optional(u32),
@@ -370,11 +406,17 @@ export const V2gEvse = {
     },
   }),
   EvseSchedulesRequested: status({
-    name: 'EvseSchedulesRequested', subId: 0x84, section: '18.12.5', role,
+    name: 'EvseSchedulesRequested',
+    subId: 0x84,
+    section: '18.12.5',
+    role,
     payload: { timeoutMs: u32, maxEntries: u16 },
   }),
   EvseDcChargeParametersChanged: status({
-    name: 'EvseDcChargeParametersChanged', subId: 0x85, section: '18.12.6', role,
+    name: 'EvseDcChargeParametersChanged',
+    subId: 0x85,
+    section: '18.12.6',
+    role,
     payload: {
       maxVoltageV: exponential,
       maxCurrentA: exponential,
@@ -394,13 +436,19 @@ export const V2gEvse = {
     },
   }),
   EvseAcChargeParametersChanged: status({
-    name: 'EvseAcChargeParametersChanged', subId: 0x86, section: '18.12.7', role,
+    name: 'EvseAcChargeParametersChanged',
+    subId: 0x86,
+    section: '18.12.7',
+    role,
     payload: { maxVoltageV: exponential, minCurrentA: exponential, maxCurrentA: exponential, energyAmountWh: exponential },
   }),
   EvseCableCheckRequested: status({ name: 'EvseCableCheckRequested', subId: 0x87, section: '18.12.8', role, payload: { timeoutMs: u32 } }),
   EvsePreChargeStarted: status({ name: 'EvsePreChargeStarted', subId: 0x88, section: '18.12.9', role }),
   EvseStartChargingRequested: status({
-    name: 'EvseStartChargingRequested', subId: 0x89, section: '18.12.10', role,
+    name: 'EvseStartChargingRequested',
+    subId: 0x89,
+    section: '18.12.10',
+    role,
     payload: {
       timeoutMs: u32,
       scheduleTupleId: s16,
@@ -409,29 +457,47 @@ export const V2gEvse = {
     },
   }),
   EvseStopChargingRequested: status({
-    name: 'EvseStopChargingRequested', subId: 0x8a, section: '18.12.11', role,
+    name: 'EvseStopChargingRequested',
+    subId: 0x8a,
+    section: '18.12.11',
+    role,
     payload: { timeoutMs: u32, renegotiation: bool },
   }),
   EvseWeldingDetectionStarted: status({ name: 'EvseWeldingDetectionStarted', subId: 0x8b, section: '18.12.12', role }),
   EvseSessionStopped: status({
-    name: 'EvseSessionStopped', subId: 0x8c, section: '18.12.13', role,
+    name: 'EvseSessionStopped',
+    subId: 0x8c,
+    section: '18.12.13',
+    role,
     payload: { closureType: enumU8(CLOSURE_TYPES) },
   }),
   EvseSessionError: status({
-    name: 'EvseSessionError', subId: 0x8e, section: '18.12.14', role,
+    name: 'EvseSessionError',
+    subId: 0x8e,
+    section: '18.12.14',
+    role,
     payload: { errorCode: evseSessionErrorType },
   }),
   EvseCertificateInstallationRequested: status({
-    name: 'EvseCertificateInstallationRequested', subId: 0x8f, section: '18.12.15', role,
+    name: 'EvseCertificateInstallationRequested',
+    subId: 0x8f,
+    section: '18.12.15',
+    role,
     payload: { timeoutMs: u32, exiRequest: exiMessage },
   }),
   EvseCertificateUpdateRequested: status({
-    name: 'EvseCertificateUpdateRequested', subId: 0x90, section: '18.12.16', role,
+    name: 'EvseCertificateUpdateRequested',
+    subId: 0x90,
+    section: '18.12.16',
+    role,
     payload: { timeoutMs: u32, exiRequest: exiMessage },
   }),
   /** The table says Sub-ID 0x90 (taken by 18.12.16); the list in 18.7 and the reference say 0x91. */
   EvseMeteringReceiptStatus: status({
-    name: 'EvseMeteringReceiptStatus', subId: 0x91, section: '18.12.17', role,
+    name: 'EvseMeteringReceiptStatus',
+    subId: 0x91,
+    section: '18.12.17',
+    role,
     payload: { status: bool },
   }),
 } as const;
