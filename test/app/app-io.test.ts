@@ -102,7 +102,7 @@ describe('configuration', () => {
     expect(evse.evse?.schedule[0]?.entries[1]).toEqual({ startS: 1800, intervalS: 1800, powerW: 18750 });
     const ev = loadStation(undefined, 'EV', { env: {} });
     expect(ev.mac).toBe('00:01:01:63:77:33'); // -m default, as the reference
-    expect(ev.ev?.battery).toMatchObject({ capacityWh: 50000, targetVoltageV: 200, maxCurrentAcA: 0 });
+    expect(ev.ev?.battery).toMatchObject({ capacityWh: 50000, targetVoltageV: 200, maxCurrentAcA: 150 });
   });
 
   it('reads the reference config_evse.json layout, names as strings', () => {

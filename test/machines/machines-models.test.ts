@@ -184,7 +184,8 @@ describe('firmware table', () => {
     const old = checkFirmware('EVSE', 'V01_01_07');
     expect(old.kind).toBe('unsupported');
     expect(old.kind !== 'supported' && old.text).toContain('EVSE_v1.1.7_1');
-    expect(checkFirmware('EVSE', 'V02_01_00').kind).toBe('unknown');
+    expect(checkFirmware('EVSE', 'V02_01_00').kind).toBe('supported');
+    expect(checkFirmware('EVSE', 'V02_02_00').kind).toBe('unknown');
     expect(checkFirmware('EVSE', 'garbage').kind).toBe('unknown');
     expect(checkFirmware('EV', 'V03_00_00').kind).toBe('unsupported');
   });
