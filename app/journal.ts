@@ -1,11 +1,14 @@
 /**
- * Crash-safe session journal beside the records file (`<records>.journal`): what is known of
+ * Crash-safe session journal beside the records file (`<records>.journal.<pid>`, one per host
+ * process, so that several processes may share a records file): what is known of
  * each session in progress (station, start, energy and SOC at the last checkpoint), rewritten
  * atomically (temporary file, fsync, rename) when a session starts, every `checkpointMs` of
  * charging, and when it ends. A host killed mid-session (SIGKILL, power loss) leaves the journal
- * behind; the next start turns each entry into a record marked `interrupted` and clears it.
+ * behind; the next start turns each entry of a journal whose process is gone into a record
+ * marked `interrupted` and clears it. Journals of processes still running are left alone.
  */
-import { existsSync, fsyncSync, openSync, closeSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { SessionRecord, StationRole } from '../machines/station-events.js';
 
 /** What the journal knows of one session in progress. */
@@ -27,7 +30,35 @@ export type InterruptedRecord = Pick<SessionRecord, 'station' | 'startedAt' | 'e
 
 export const DEFAULT_CHECKPOINT_MS = 10_000;
 
-export const journalPathFor = (recordsPath: string): string => `${recordsPath}.journal`;
+export const journalPathFor = (recordsPath: string, pid = process.pid): string => `${recordsPath}.journal.${pid}`;
+
+/** Whether a process of that id runs (signal 0 checks without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Journals beside `recordsPath` left by processes that are gone (also the older pid-less name). */
+export function orphanJournals(recordsPath: string): string[] {
+  const dir = dirname(recordsPath);
+  const prefix = `${basename(recordsPath)}.journal`;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return names.flatMap((name) => {
+    if (name === prefix) return [join(dir, name)];
+    const m = name.startsWith(prefix) ? /^\.(\d+)$/.exec(name.slice(prefix.length)) : null;
+    const pid = m ? Number(m[1]) : undefined;
+    return pid !== undefined && pid !== process.pid && !alive(pid) ? [join(dir, name)] : [];
+  });
+}
 
 function writeAtomically(path: string, text: string): void {
   const tmp = `${path}.tmp`;
@@ -75,11 +106,13 @@ export class SessionJournal {
     private readonly checkpointMs = DEFAULT_CHECKPOINT_MS,
   ) {}
 
-  /** Entries left by a process that did not end its sessions; the journal is cleared. */
-  recover(): JournalEntry[] {
-    const left = readJournal(this.path);
-    if (left.length > 0 || existsSync(this.path)) this.guard(() => rmSync(this.path, { force: true }));
-    return left;
+  /** Entries left by processes that did not end their sessions (`orphans`); their journals are cleared. */
+  recover(orphans: readonly string[]): JournalEntry[] {
+    return orphans.flatMap((path) => {
+      const left = readJournal(path);
+      this.guard(() => rmSync(path, { force: true }));
+      return left;
+    });
   }
 
   begin(key: string, entry: Omit<JournalEntry, 'checkpointAt' | 'energyDeliveredWh'>): void {

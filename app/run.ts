@@ -19,7 +19,7 @@ import { type LogFormat, type Reporter, createReporter } from './output/reporter
 import { type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
-import { SessionJournal, interruptedRecord, journalPathFor } from './journal.js';
+import { SessionJournal, interruptedRecord, journalPathFor, orphanJournals } from './journal.js';
 import { Recent, guardedWriter } from './output-files.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
@@ -296,7 +296,7 @@ function startJournal(records: string, warn: (line: string) => void): SessionJou
   const path = journalPathFor(records);
   const journal = new SessionJournal(path, guardedWriter('session journal', path, warn));
   const guard = guardedWriter('session records', records, warn);
-  for (const entry of journal.recover()) {
+  for (const entry of journal.recover(orphanJournals(records))) {
     const record = interruptedRecord(entry);
     guard(() => appendRecord(records, record));
     warn(

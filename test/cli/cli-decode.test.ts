@@ -59,9 +59,9 @@ describe('freev2g decode', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ error: { kind: 'checksum' } });
   });
 
-  it('refuses text that is not hex with a one-line error and exit 2', async () => {
+  it('refuses text that is not hex with a one-line error and exit 1', async () => {
     const r = await runCli(['decode', 'C0 2']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stderr).toMatch(/^freev2g: not hex/);
   });

@@ -14,13 +14,14 @@ describe('crash-safe session journal', () => {
   it('records a session cut by SIGKILL as interrupted at the next start', async () => {
     const dir = tmp();
     const records = join(dir, 'records.jsonl');
-    const journal = `${records}.journal`;
+    let journal = '';
     let watcher: NodeJS.Timeout | undefined;
     const killed = await runCli(['sim', '--speed', 'max', '--log-format', 'json', '-r', 'EVSE', '--records', records], {
       cwd: dir,
       timeoutMs: 120_000,
       onStdout: (chunk, child) => {
         if (watcher || !chunk.includes('"phase":"charging"')) return;
+        journal = `${records}.journal.${child.pid}`;
         // Charging: kill as soon as a checkpoint with energy is on disk.
         watcher = setInterval(() => {
           if (!readJournal(journal).some((e) => e.energyDeliveredWh > 0)) return;
