@@ -45,7 +45,11 @@ function start(offConfirmTimeoutMs = 1000) {
   const available = () => (stations.evse.getSnapshot().context as { available: boolean }).available;
   return { clock, stage, ...stations, sent, charger, phases, available, until: (done: () => boolean, maxMs = 3_600_000) => clock.runUntil(done, maxMs, 100),
     /** Lets `ms` of virtual time pass with the stations running (responses included). */
-    wait: async (ms: number) => void (await clock.runUntil(() => false, ms, 50)),
+    wait: async (ms: number) => {
+      const target = clock.now() + ms;
+      await clock.runUntil(() => false, ms, 50);
+      if (clock.now() < target) clock.advance(target - clock.now());
+    },
   };
 }
 
