@@ -11,7 +11,7 @@
 import { assign, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { ChargerConfig } from './config.js';
-import { type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
+import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
 
 export interface EvLimits {
   maxVoltageV: number;
@@ -35,6 +35,8 @@ export interface ChargerState {
   evSocPercent?: number;
   /** Present values are a power stage's measurements (held between them), not simulated. */
   measured?: boolean;
+  /** The stage's last isolation result (none from the simulation). */
+  isolation?: IsolationResult;
 }
 
 export interface ChargerInput {
@@ -187,7 +189,7 @@ export const chargerMachine = setup({
     measured: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.measured' }>;
       const s = now(context);
-      return { ...s, presentVoltageV: e.voltageV, presentCurrentA: e.currentA, peakVoltageV: Math.max(s.peakVoltageV, e.voltageV), peakCurrentA: Math.max(s.peakCurrentA, e.currentA) };
+      return { ...s, ...(e.isolation ? { isolation: e.isolation } : {}), presentVoltageV: e.voltageV, presentCurrentA: e.currentA, peakVoltageV: Math.max(s.peakVoltageV, e.voltageV), peakCurrentA: Math.max(s.peakCurrentA, e.currentA) };
     }),
     // The station ends the session in progress; the command is already 0 ('stop' ran first).
     fault: sendParent(({ event }) => event as Extract<ChargerEvent, { type: 'charger.fault' }>),

@@ -30,9 +30,9 @@ function start(offConfirmTimeoutMs = 1000) {
     ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
     powerStage: { stage, offConfirmTimeoutMs },
   });
-  const sent: Array<{ at: number; name: string }> = [];
+  const sent: Array<{ at: number; name: string; fields: Record<string, unknown> }> = [];
   evseClient.traffic$.subscribe((t) => {
-    if (t.dir === 'tx' && t.message) sent.push({ at: clock.now(), name: `${t.message.module}.${t.message.message}` });
+    if (t.dir === 'tx' && t.message) sent.push({ at: clock.now(), name: `${t.message.module}.${t.message.message}`, fields: t.message.fields });
   });
   cleanups.push(async () => {
     stations.evse.stop();
@@ -83,6 +83,16 @@ describe('EVSE charger behind a PowerStage', () => {
     expect(r.sent.some((s) => s.at >= faultAt && s.name === 'V2g.EvseStopCharging')).toBe(true);
     expect(r.logs('EVSE')).toContain('Power stage fault (powerStageFault: overtemperature): output to 0, station disabled until enabled');
     expect(r.available()).toBe(false);
+  });
+
+  it("reports the stage's isolation result to the EV after the cable check (valid when it has none)", async () => {
+    const r = start();
+    r.stage.faults.isolation = 'warning';
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    const levels = r.sent.filter((s) => s.name === 'V2g.EvseUpdateDcChargingParameters').map((s) => s.fields.isolationLevel);
+    // invalid (0) before the cable check, then the stage's warning (2).
+    expect(levels[0]).toBe(0);
+    expect(levels.at(-1)).toBe(2);
   });
 
   it('an isolation fault is a stage fault', async () => {
