@@ -3,7 +3,7 @@
  * off-confirmation bound is a whole number of ms; errors are usage errors with one clear line.
  */
 import { describe, expect, it } from 'vitest';
-import { CliError, EXIT } from '../../app/cli.js';
+import { CliError, EXIT } from '../../app/exit.js';
 import { runSettings } from '../../app/commands/common.js';
 
 const usage = (fn: () => unknown, text: string) => {
