@@ -21,6 +21,7 @@ import type { ControlSettings } from './control/index.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { SessionJournal, interruptedRecord, journalPathFor, orphanJournals } from './journal.js';
 import { Recent, guardedWriter } from './output-files.js';
+import type { PowerStageBinding } from '../machines/power-stage.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -91,6 +92,8 @@ export interface RunOptions {
 export interface RunIntegration {
   stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void;
   event(key: string, ev: StationEmitted): void;
+  /** The EVSE station's external power stage (`--power-stage mqtt`), or undefined: simulated. */
+  powerStageFor?(key: string, station: RunStation): PowerStageBinding | undefined;
   /** An authorization callback for an EVSE station (external authorization), or undefined. */
   authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; emaid?: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
   /** Wraps an EVSE station's configured certificate provider (Plug & Charge through the backend). */
@@ -105,6 +108,11 @@ export interface RunResult {
   /** Sessions recorded in the run, including those no longer retained. */
   sessionCount: number;
   interrupted: boolean;
+}
+
+function powerStageOf(integrations: RunIntegration[], key: string, st: RunStation): { powerStage?: PowerStageBinding } {
+  const powerStage = st.quiet ? undefined : integrations.map((i) => i.powerStageFor?.(key, st)).find((p) => p !== undefined);
+  return powerStage ? { powerStage } : {};
 }
 
 function promptIo(reporter: Reporter): PromptIo {
@@ -255,6 +263,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         clock,
         ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
         ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : external ? { authorize: external } : {}),
+        ...powerStageOf(integrations, keyOf(st), st),
       });
       if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
       handle.onEvent(st.quiet ? onQuietEvent(st) : onEvent(st));

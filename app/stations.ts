@@ -6,6 +6,7 @@
 import type { InspectionEvent, Observer } from 'xstate';
 import { type EvStationActor, type EvseStationActor, createEvStation, createEvseStation } from '../machines/index.js';
 import type { HciClient } from '../machines/hci-types.js';
+import type { PowerStageBinding } from '../machines/power-stage.js';
 import type { StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
@@ -56,6 +57,8 @@ export interface StartStationOptions {
   authorize?: (req: AuthorizationRequest) => Promise<boolean>;
   /** EVSE: wraps the configured certificate provider (e.g. the OCPP backend first, app/ocpp/). */
   certificateProvider?: (configured: CertificateProvider | undefined) => CertificateProvider | undefined;
+  /** EVSE: external power electronics instead of the simulated charger output. */
+  powerStage?: PowerStageBinding;
 }
 
 /** Builds the station actor for the settings' role and wraps it in a handle. */
@@ -74,6 +77,7 @@ export async function startStation(options: StartStationOptions): Promise<Statio
       config,
       ...(ask ? { ask: (r: AuthorizationRequest) => ask(r) } : {}),
       ...(certificateProvider ? { certificateProvider } : {}),
+      ...(options.powerStage ? { powerStage: options.powerStage } : {}),
     });
     return wrap('EVSE', actor satisfies EvseStationActor, (event) => actor.send(event));
   }

@@ -11,6 +11,7 @@
 import { assign, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { ChargerConfig } from './config.js';
+import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
 
 export interface EvLimits {
   maxVoltageV: number;
@@ -32,14 +33,20 @@ export interface ChargerState {
   peakCurrentA: number;
   /** The SOC the EV last reported (for samples). */
   evSocPercent?: number;
+  /** Present values are a power stage's measurements (held between them), not simulated. */
+  measured?: boolean;
+  /** The stage's last isolation result (none from the simulation). */
+  isolation?: IsolationResult;
 }
 
 export interface ChargerInput {
   clock: Clock;
   config: ChargerConfig;
+  /** An external power stage (machines/power-stage.ts); without one the output is simulated. */
+  powerStage?: PowerStageBinding;
 }
 
-type ChargerContext = ChargerState & { clock: Clock };
+type ChargerContext = ChargerState & { clock: Clock; powerStage?: PowerStageBinding };
 
 export type ChargerEvent =
   | { type: 'charger.reset' }
@@ -50,7 +57,8 @@ export type ChargerEvent =
   /** The station's own limits change at run time (operator, load management): from now on. */
   | { type: 'charger.limits'; maxPowerW?: number; maxCurrentA?: number }
   /** Limits and targets from one EV message in one event (the charge loop's hot path). */
-  | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number };
+  | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number }
+  | PowerStageLinkEvent;
 
 export interface ChargerSample {
   type: 'charger.sample';
@@ -82,7 +90,8 @@ export function commandedOutput(s: Pick<ChargerState, 'config' | 'ev' | 'active'
 export function advance(s: ChargerState, now: number): ChargerState {
   const dt = Math.max(0, now - s.at);
   if (dt === 0) return s;
-  const cmd = commandedOutput(s);
+  // A measured stage holds its last values between measurements: nothing to ramp.
+  const cmd = s.measured ? { voltageV: s.presentVoltageV, currentA: s.presentCurrentA } : commandedOutput(s);
   const v = ramp(s.presentVoltageV, cmd.voltageV, s.config.voltageRampVPerMs * dt);
   const i = ramp(s.presentCurrentA, cmd.currentA, s.config.currentRampAPerMs * dt);
   // Trapezoid over the step: the ramps are linear within it.
@@ -133,6 +142,7 @@ function clamp(v: number, lo: number, hi: number): number {
 const now = (c: ChargerContext): ChargerState => advance(c, c.clock.now());
 
 export const chargerMachine = setup({
+  actors: { powerStageLink },
   types: {
     input: {} as ChargerInput,
     context: {} as ChargerContext,
@@ -176,6 +186,20 @@ export const chargerMachine = setup({
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
       return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
     }),
+    measured: assign(({ context, event }) => {
+      const e = event as Extract<ChargerEvent, { type: 'charger.measured' }>;
+      const s = now(context);
+      return {
+        ...s,
+        ...(e.isolation ? { isolation: e.isolation } : {}),
+        presentVoltageV: e.voltageV,
+        presentCurrentA: e.currentA,
+        peakVoltageV: Math.max(s.peakVoltageV, e.voltageV),
+        peakCurrentA: Math.max(s.peakCurrentA, e.currentA),
+      };
+    }),
+    // The station ends the session in progress; the command is already 0 ('stop' ran first).
+    fault: sendParent(({ event }) => event as Extract<ChargerEvent, { type: 'charger.fault' }>),
     sample: sendParent(
       ({ context }): ChargerSample => ({
         type: 'charger.sample',
@@ -193,8 +217,29 @@ export const chargerMachine = setup({
   },
 }).createMachine({
   id: 'charger',
-  context: ({ input }) => ({ ...initialChargerState(input.config, input.clock.now()), clock: input.clock }),
+  context: ({ input }) => ({
+    ...initialChargerState(input.config, input.clock.now()),
+    clock: input.clock,
+    ...(input.powerStage ? { powerStage: input.powerStage, measured: true } : {}),
+  }),
+  invoke: {
+    src: 'powerStageLink',
+    input: ({ context, self }) => ({
+      ...(context.powerStage ? { binding: context.powerStage } : {}),
+      clock: context.clock,
+      initial: setpointOf(context, commandedOutput(context)),
+      source: {
+        subscribe: (fn: () => void) => self.subscribe(fn),
+        setpoint: () => {
+          const c = self.getSnapshot().context;
+          return setpointOf(c, commandedOutput(c));
+        },
+      },
+    }),
+  },
   on: {
+    'charger.measured': { actions: 'measured' },
+    'charger.fault': { target: '.off', actions: ['stop', 'fault'] },
     'charger.reset': { target: '.off', actions: 'reset' },
     'charger.evLimits': { actions: 'setEvLimits' },
     'charger.targets': { actions: 'setTargets' },

@@ -15,6 +15,7 @@ import type { CertificateProvider } from './certificate-provider.js';
 import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
+import type { PowerStageBinding } from './power-stage.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
 import { EVSE_STATION_SYSTEM_ID } from './v2g-evse-session.js';
@@ -31,6 +32,8 @@ export interface EvseStationOptions {
   certificateProvider?: CertificateProvider;
   /** The firmware profile's behaviour flags (module-quirks.ts). */
   behaviour?: Partial<ModuleBehaviour>;
+  /** External power electronics and the safety bounds for them (default: the simulated charger). */
+  powerStage?: PowerStageBinding;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -53,6 +56,7 @@ export function createEvseStation(options: EvseStationOptions) {
       policy,
       ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}),
       ...(options.behaviour ? { behaviour: options.behaviour } : {}),
+      ...(options.powerStage ? { powerStage: options.powerStage } : {}),
     },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -87,3 +91,4 @@ export { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig }
 export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';
 export type { CertificateProvider, CertificateRequest, CertificateRequestKind } from './certificate-provider.js';
 export { type Contract, normaliseEmaid } from './contract.js';
+export type { IsolationResult, PowerStage, PowerStageBinding, PowerStageMeasurement, PowerStageSetpoint } from './power-stage.js';

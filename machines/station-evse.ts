@@ -13,6 +13,7 @@ import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
 import type { CertificateProvider } from './certificate-provider.js';
 import { type ChargerSample, chargerMachine } from './charger.js';
+import type { PowerStageBinding, PowerStageLinkEvent } from './power-stage.js';
 import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.js';
 import type { EvseConfig } from './config.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
@@ -21,7 +22,7 @@ import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
-import type { ChildEmit, SessionRecord, StationEmitted } from './station-events.js';
+import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
 export interface EvseStationInput {
@@ -32,6 +33,8 @@ export interface EvseStationInput {
   certificateProvider?: CertificateProvider;
   /** The firmware profile's behaviour flags (module-quirks.ts). */
   behaviour?: Partial<ModuleBehaviour>;
+  /** External power electronics; without it the charger simulates its output. */
+  powerStage?: PowerStageBinding;
 }
 
 export type EvseStationEvent =
@@ -53,6 +56,7 @@ export type EvseStationEvent =
   | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number }
   | ChildEmit
   | ChargerSample
+  | Extract<PowerStageLinkEvent, { type: 'charger.fault' }>
   | SequenceEvent
   | CpToParent
   | { type: 'slac.ready' }
@@ -151,6 +155,13 @@ export const evseStationMachine = setup({
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'unplugged' }),
     markUnavailable: assign({ available: false }),
+    /** The charger already commanded 0: record it, and serve no new car until enabled again. */
+    powerStageFault: enqueueActions(({ enqueue, event }) => {
+      const e = event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>;
+      enqueue.assign({ available: false });
+      enqueue.emit(logEvent('EVSE', `Power stage fault (${e.reason}: ${e.detail}): output to 0, station disabled until enabled`, 'error').event);
+    }),
+    abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
   },
   guards: {
     ...stationGuards,
@@ -167,11 +178,17 @@ export const evseStationMachine = setup({
 }).createMachine({
   id: 'evseStation',
   context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, vehiclePresent: false, available: true, sessions: 0 }),
-  invoke: { id: 'charger', src: 'charger', systemId: 'charger', input: ({ context }) => ({ clock: context.clock, config: context.config.charger }) },
+  invoke: {
+    id: 'charger',
+    src: 'charger',
+    systemId: 'charger',
+    input: ({ context }) => ({ clock: context.clock, config: context.config.charger, ...(context.powerStage ? { powerStage: context.powerStage } : {}) }),
+  },
   on: {
     'station.emit': { actions: 'reemit' },
     'hci.tolerated': { actions: 'logTolerated' },
     'charger.sample': { actions: 'sample' },
+    'charger.fault': { actions: 'powerStageFault' },
     'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
     'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }] },
@@ -221,6 +238,8 @@ export const evseStationMachine = setup({
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
+            // Safety: the session ends at once (EvseStopCharging), whatever the EV is doing.
+            'charger.fault': { actions: ['powerStageFault', 'abortForPowerStage'] },
             // Disabling ends the charging in progress through the same path as an operator stop.
             'station.disable': {
               guard: 'available',

@@ -302,7 +302,8 @@ export const v2gEvseSessionMachine = setup({
           ...command(
             V2g.EvseUpdateDcChargingParameters,
             {
-              isolationLevel: context.cableCheckDone ? IsolationLevel.valid : IsolationLevel.invalid,
+              // An external power stage's isolation monitor speaks for itself; the simulation is valid.
+              isolationLevel: context.cableCheckDone ? IsolationLevel[chargerOf(system)?.getSnapshot().context.isolation ?? 'valid'] : IsolationLevel.invalid,
               presentVoltageV: round1(out.voltageV),
               presentCurrentA: round1(out.currentA),
               maxVoltageV: c.maxVoltageV,

@@ -29,6 +29,8 @@ export interface RunFlags {
   ocpp?: string;
   ocppPassword?: string;
   ocppQueue?: string;
+  powerStage?: string;
+  powerStageOffTimeout?: string;
 }
 
 export interface RunSettings {
@@ -61,7 +63,11 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN')
     .option('--ocpp <url>', 'connect the EVSE stations to an OCPP 1.6J central system as one charge point: ws(s)://csms/path/<chargePointId> (docs/ocpp.md)')
     .option('--ocpp-password <password>', 'OCPP security profile 1/2: HTTP basic auth password (better: env FREEV2G_OCPP_PASSWORD); never logged')
-    .option('--ocpp-queue <file>', 'journal of OCPP transaction messages waiting for the central system (default ./ocpp-queue.jsonl)');
+    .option('--ocpp-queue <file>', 'journal of OCPP transaction messages waiting for the central system (default ./ocpp-queue.jsonl)')
+    .addOption(
+      new Option('--power-stage <kind>', 'EVSE output: sim (the built-in simulation, default) or mqtt (external power electronics on the --mqtt broker, docs/integration.md)').choices(['sim', 'mqtt']),
+    )
+    .option('--power-stage-off-timeout <ms>', 'external power stage: time it has to confirm 0 A after a disable before that is a fault (default 1000)');
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -93,7 +99,9 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
   if (httpHost !== undefined && !LOOPBACK.has(httpHost) && !httpToken) {
     throw new CliError(`--http-host ${httpHost} would let other machines control the stations: set --http-token (or FREEV2G_HTTP_TOKEN) too`, EXIT.usage);
   }
+  const powerStage = powerStageSettings(flags, env, mqtt);
   const control: ControlSettings = {
+    ...powerStage,
     ...(mqtt !== undefined ? { mqtt } : {}),
     ...(mqttPrefix !== undefined ? { mqttPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
@@ -102,8 +110,21 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
   };
   // The API on the dashboard server (and /metrics) comes with --inspect; MQTT and external
   // authorization need the plane even without it.
-  const wanted = ocpp !== undefined || mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
+  const wanted =
+    powerStage.powerStage !== undefined || ocpp !== undefined || mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
   return { ...(wanted ? { control } : {}), ...(httpHost !== undefined ? { httpHost } : {}) };
+}
+
+/** `--power-stage mqtt` needs the broker of `--mqtt`; `sim` is the default and needs nothing. */
+function powerStageSettings(flags: RunFlags, env: NodeJS.ProcessEnv, mqtt: string | undefined): Pick<ControlSettings, 'powerStage' | 'powerStageOffTimeoutMs'> {
+  const kind = flags.powerStage ?? env.FREEV2G_POWER_STAGE ?? 'sim';
+  if (kind !== 'sim' && kind !== 'mqtt') throw new CliError(`--power-stage must be sim or mqtt, got "${kind}"`, EXIT.usage);
+  if (kind === 'sim') return {};
+  if (mqtt === undefined) throw new CliError('--power-stage mqtt needs a broker: set --mqtt <url> (or FREEV2G_MQTT) too', EXIT.usage);
+  const raw = flags.powerStageOffTimeout ?? env.FREEV2G_POWER_STAGE_OFF_TIMEOUT;
+  const ms = raw === undefined ? undefined : Number(raw);
+  if (ms !== undefined && (!Number.isInteger(ms) || ms < 1)) throw new CliError(`--power-stage-off-timeout must be a whole number of ms >= 1, got "${raw}"`, EXIT.usage);
+  return { powerStage: 'mqtt', ...(ms !== undefined ? { powerStageOffTimeoutMs: ms } : {}) };
 }
 
 export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {

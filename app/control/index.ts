@@ -17,6 +17,7 @@ import { StationController } from './controller.js';
 import { type HttpRoutes, httpRoutes } from './http.js';
 import { StationMetrics } from './metrics.js';
 import { MqttBridge } from './mqtt.js';
+import { MqttPowerStages } from './power-stage-mqtt.js';
 import { OcppChargePoint } from '../ocpp/charge-point.js';
 import { ocppCertificateProvider } from '../ocpp/certificate-provider.js';
 import type { CertificateProvider } from '../../machines/certificate-provider.js';
@@ -34,6 +35,10 @@ export interface ControlSettings {
   httpToken?: string;
   /** The backend link: the EVSE stations as one OCPP 1.6J charge point. */
   ocpp?: OcppSettings;
+  /** The EVSE's power electronics on the MQTT broker (power-stage-mqtt.ts); default: simulated. */
+  powerStage?: 'mqtt';
+  /** How long an external stage has to confirm 0 A after a disable (default 1000 ms). */
+  powerStageOffTimeoutMs?: number;
 }
 
 export interface ControlPlane extends RunIntegration {
@@ -80,6 +85,10 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     const configured = toEvseConfig(evse, false).authorization;
     return configured.mode === 'interactive' ? { mode: 'denyAll' } : policyFromConfig(configured);
   };
+  const stages =
+    settings.powerStage === 'mqtt'
+      ? new MqttPowerStages({ url: broker?.url ?? settings.mqtt ?? '', prefix: settings.mqttPrefix, log, broker: broker !== undefined, offConfirmTimeoutMs: settings.powerStageOffTimeoutMs })
+      : undefined;
   const ocpp = settings.ocpp ? new OcppChargePoint(controller, clock, settings.ocpp, log, (id) => policies.get(id) ?? { mode: 'denyAll' }) : undefined;
 
   return {
@@ -89,7 +98,7 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     ...(broker ? { broker } : {}),
     ...(ocpp ? { ocpp } : {}),
     mqttPrefix: settings.mqttPrefix ?? 'freev2g',
-    ready: async (timeoutMs?: number) => bridge?.ready(timeoutMs),
+    ready: async (timeoutMs?: number) => void (await Promise.all([bridge?.ready(timeoutMs), stages?.ready(timeoutMs)])),
 
     stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void {
       const id = idOf(key);
@@ -124,8 +133,11 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
       return settings.externalAuth ? controller.authorizer(id, policyOf(evse)) : undefined;
     },
 
+    powerStageFor: (key: string, station: RunStation) => (station.settings.role === 'EVSE' ? stages?.bindingFor(idOf(key)) : undefined),
+
     async close(): Promise<void> {
       routes.close();
+      await stages?.close();
       await ocpp?.close();
       await bridge?.close();
       await broker?.close();

@@ -51,7 +51,8 @@ export async function startControlRun(control: ControlSettings, options: { evBat
     const st: RunStation = { settings, transport: role === 'EVSE' ? pair.evseHost : pair.evHost, hostMac: '02:00:00:00:00:01', moduleMac: settings.mac };
     const client = createHciClient({ transport: st.transport, clock });
     const authorize = plane.authorizerFor?.(role, st);
-    const handle = await startStation({ settings, client, clock, ...(authorize ? { authorize } : {}) });
+    const powerStage = plane.powerStageFor?.(role, st);
+    const handle = await startStation({ settings, client, clock, ...(authorize ? { authorize } : {}), ...(powerStage ? { powerStage } : {}) });
     handle.onEvent((ev) => {
       emitted[role].push(ev);
       plane.event(role, ev);

@@ -7,6 +7,7 @@ import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStati
 import type { ModuleBehaviour } from '../../machines/module-quirks.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
 import type { Clock } from '../../util/clock.js';
+import type { PowerStageBinding } from '../../machines/power-stage.js';
 
 /** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
 export const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
@@ -24,6 +25,7 @@ export interface StationsOptions {
   policy?: AuthorizationPolicy;
   /** Firmware behaviour flags (machines/module-quirks.ts) per station. */
   behaviour?: { EVSE?: Partial<ModuleBehaviour>; EV?: Partial<ModuleBehaviour> };
+  powerStage?: PowerStageBinding;
 }
 
 export function startStations(o: StationsOptions) {
@@ -33,6 +35,7 @@ export function startStations(o: StationsOptions) {
     config: o.evse ?? evseConfig({ slac: QUICK_SLAC }),
     ...(o.policy ? { policy: o.policy } : {}),
     ...(o.behaviour?.EVSE ? { behaviour: o.behaviour.EVSE } : {}),
+    ...(o.powerStage ? { powerStage: o.powerStage } : {}),
   });
   const ev = createEvStation({
     client: o.evClient,

@@ -1,0 +1,68 @@
+/**
+ * A simulated power stage behind the PowerStage contract: it moves toward the setpoint at the
+ * setpoint's ramp limits (output 0 while disabled) and reports a measurement every `periodMs`
+ * on the injected clock. The charger's built-in model (machines/charger.ts) stays the default;
+ * this one stands in for real power electronics, e.g. behind a fake MQTT supply or in tests, and
+ * `faults` lets a test make it misbehave.
+ */
+import type { Clock, TimerId } from '../util/clock.js';
+import type { PowerStage, PowerStageMeasurement, PowerStageSetpoint } from './power-stage.js';
+
+export interface SimulatedPowerStageOptions {
+  clock: Clock;
+  /** Time between two measurements (ms). */
+  periodMs?: number;
+  /** Misbehaviour for tests: ignore disables (output stays), or report a fault. */
+  faults?: { ignoreDisable?: boolean; fault?: string; isolation?: PowerStageMeasurement['isolation'] };
+}
+
+export interface SimulatedPowerStage extends PowerStage {
+  /** The setpoints received, in order. */
+  readonly setpoints: PowerStageSetpoint[];
+  /** Change the misbehaviour while running. */
+  faults: NonNullable<SimulatedPowerStageOptions['faults']>;
+  close(): void;
+}
+
+const step = (from: number, to: number, max: number): number => (from < to ? Math.min(to, from + max) : Math.max(to, from - max));
+
+export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): SimulatedPowerStage {
+  const { clock } = options;
+  const periodMs = options.periodMs ?? 50;
+  const listeners = new Set<(m: PowerStageMeasurement) => void>();
+  let target: PowerStageSetpoint = { enabled: false, voltageV: 0, currentA: 0, voltageRampVPerMs: 0, currentRampAPerMs: 0 };
+  let voltageV = 0;
+  let currentA = 0;
+  let timer: TimerId | undefined;
+
+  const measure = (): void => {
+    const stage = self.faults;
+    const off = !target.enabled && !stage.ignoreDisable;
+    voltageV = step(voltageV, off ? 0 : target.voltageV, target.voltageRampVPerMs * periodMs);
+    // Disabled, the stage cuts its current at once (the ramp limits are for following setpoints).
+    currentA = off ? 0 : step(currentA, target.currentA, target.currentRampAPerMs * periodMs);
+    const m: PowerStageMeasurement = { voltageV, currentA, ...(stage.isolation ? { isolation: stage.isolation } : {}), ...(stage.fault ? { fault: stage.fault } : {}) };
+    for (const l of listeners) l(m);
+    timer = clock.setTimeout(measure, periodMs);
+  };
+
+  const self: SimulatedPowerStage = {
+    setpoints: [],
+    faults: { ...options.faults },
+    setpoint(sp) {
+      self.setpoints.push(sp);
+      target = sp;
+      if (timer === undefined) timer = clock.setTimeout(measure, periodMs);
+    },
+    onMeasured(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    close() {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+      listeners.clear();
+    },
+  };
+  return self;
+}

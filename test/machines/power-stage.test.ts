@@ -1,0 +1,133 @@
+/**
+ * The EVSE charger behind an external PowerStage (here the simulated one, made to misbehave),
+ * on the simulated module pair and the virtual clock: a whole session on measured values, and
+ * the safety invariant when the stage reports a fault or does not confirm 0 A after a disable.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createHciClient } from '../../machines/hci-client.js';
+import { evConfig, evseConfig } from '../../machines/index.js';
+import { createSimulatedPowerStage, type SimulatedPowerStage } from '../../machines/power-stage-sim.js';
+import { createSimulatedPair, parseScenario, type SimulatedPair } from '../../sim/index.js';
+import { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0)) await c();
+});
+
+function start(offConfirmTimeoutMs = 1000) {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const pair: SimulatedPair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
+  const evseClient = createHciClient({ transport: pair.evseHost, clock });
+  const evClient = createHciClient({ transport: pair.evHost, clock });
+  const stage: SimulatedPowerStage = createSimulatedPowerStage({ clock, periodMs: 50 });
+  const stations = startStations({
+    clock,
+    evseClient,
+    evClient,
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+    powerStage: { stage, offConfirmTimeoutMs },
+  });
+  const sent: Array<{ at: number; name: string; fields: Record<string, unknown> }> = [];
+  evseClient.traffic$.subscribe((t) => {
+    if (t.dir === 'tx' && t.message) sent.push({ at: clock.now(), name: `${t.message.module}.${t.message.message}`, fields: t.message.fields });
+  });
+  cleanups.push(async () => {
+    stations.evse.stop();
+    stations.ev.stop();
+    stage.close();
+    await pair.close();
+  });
+  const charger = () => stations.evse.system.get('charger')?.getSnapshot() as { context: { active: boolean; targetCurrentA: number } };
+  const phases = () => stations.emitted.EVSE.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
+  const available = () => (stations.evse.getSnapshot().context as { available: boolean }).available;
+  return {
+    clock,
+    stage,
+    ...stations,
+    sent,
+    charger,
+    phases,
+    available,
+    until: (done: () => boolean, maxMs = 3_600_000) => clock.runUntil(done, maxMs, 100),
+    /** Lets `ms` of virtual time pass with the stations running (responses included). */
+    wait: async (ms: number) => {
+      const target = clock.now() + ms;
+      await clock.runUntil(() => false, ms, 50);
+      if (clock.now() < target) clock.advance(target - clock.now());
+    },
+  };
+}
+
+describe('EVSE charger behind a PowerStage', () => {
+  it('runs a whole session on the stage: setpoints out, measured values back as present output', async () => {
+    const r = start();
+    expect(await r.until(() => r.records('EVSE').length >= 1 && r.records('EV').length >= 1)).toBe(true);
+    const [rec] = r.records('EVSE');
+    expect(rec).toMatchObject({ stopReason: 'evStopped' });
+    expect(rec?.error).toBeUndefined();
+    expect(rec?.energyDeliveredWh).toBeGreaterThan(250);
+    // The stage was commanded: enabled with a current, then disabled with 0 A, ramp limits included.
+    const enabled = r.stage.setpoints.filter((s) => s.enabled);
+    expect(enabled.some((s) => s.currentA > 0 && s.voltageRampVPerMs > 0)).toBe(true);
+    expect(r.stage.setpoints.at(-1)).toMatchObject({ enabled: false, voltageV: 0, currentA: 0 });
+    // The station served the car and stayed available (the stage confirmed 0 A in time).
+    await r.wait(2000);
+    expect(r.available()).toBe(true);
+    expect(r.logs('EVSE').some((l) => l.startsWith('Power stage fault'))).toBe(false);
+  });
+
+  it('a stage reporting a fault while charging ends the session at once: output 0, EvseStopCharging, reason recorded', async () => {
+    const r = start();
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    await r.wait(5000);
+    const faultAt = r.clock.now();
+    r.stage.faults.fault = 'overtemperature';
+    expect(await r.until(() => r.records('EVSE').length >= 1, 60_000)).toBe(true);
+    expect(r.records('EVSE')[0]).toMatchObject({ stopReason: 'powerStageFault' });
+    expect(r.charger().context.active).toBe(false);
+    expect(r.sent.some((s) => s.at >= faultAt && s.name === 'V2g.EvseStopCharging')).toBe(true);
+    expect(r.logs('EVSE')).toContain('Power stage fault (powerStageFault: overtemperature): output to 0, station disabled until enabled');
+    expect(r.available()).toBe(false);
+  });
+
+  it("reports the stage's isolation result to the EV after the cable check (valid when it has none)", async () => {
+    const r = start();
+    r.stage.faults.isolation = 'warning';
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    const levels = r.sent.filter((s) => s.name === 'V2g.EvseUpdateDcChargingParameters').map((s) => s.fields.isolationLevel);
+    // invalid (0) before the cable check, then the stage's warning (2).
+    expect(levels[0]).toBe(0);
+    expect(levels.at(-1)).toBe(2);
+  });
+
+  it('an isolation fault is a stage fault', async () => {
+    const r = start();
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    r.stage.faults.isolation = 'fault';
+    expect(await r.until(() => r.records('EVSE').length >= 1, 60_000)).toBe(true);
+    expect(r.records('EVSE')[0]).toMatchObject({ stopReason: 'powerStageFault' });
+    expect(r.logs('EVSE').some((l) => l.includes('isolation fault'))).toBe(true);
+  });
+
+  it('a stage that does not confirm 0 A within the bound after a disable is a fault', async () => {
+    const r = start(1000);
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    r.stage.faults.ignoreDisable = true;
+    // The session ends normally (the EV stops); the stage keeps its current after the disable.
+    expect(await r.until(() => r.stage.setpoints.at(-1)?.enabled === false && r.charger().context.active === false)).toBe(true);
+    const disabledAt = r.clock.now();
+    await r.wait(900);
+    expect(r.logs('EVSE').some((l) => l.startsWith('Power stage fault'))).toBe(false);
+    await r.wait(200);
+    expect(r.logs('EVSE').some((l) => l.startsWith('Power stage fault (powerStageNotOff'))).toBe(true);
+    expect(r.available()).toBe(false);
+    expect(r.clock.now() - disabledAt).toBeLessThan(1200);
+    // Whatever the session was doing then, it ended and the module was told to stop charging.
+    expect(await r.until(() => r.records('EVSE').length >= 1, 60_000)).toBe(true);
+    expect(r.sent.some((s) => s.name === 'V2g.EvseStopCharging')).toBe(true);
+    expect(r.charger().context.active).toBe(false);
+  });
+});
