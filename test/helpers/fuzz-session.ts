@@ -80,7 +80,10 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   const sessionState = (): string => JSON.stringify((s.evse.getSnapshot().children as Record<string, { getSnapshot(): { value: unknown } } | undefined>).session?.getSnapshot().value ?? null);
   const recorded = s.records('EVSE').length > 0;
   let problem: string | undefined;
-  if (out.voltageV !== 0 || out.currentA !== 0) problem = `output not 0: ${out.voltageV} V ${out.currentA} A in ${state()}`;
+  // Output is allowed only in energy transfer: a module that failed and was set up again may
+  // already serve the car (still plugged in) in a new session by the time the run is judged.
+  const transferring = sessionState().includes('energyTransfer');
+  if ((out.voltageV !== 0 || out.currentA !== 0) && !transferring) problem = `output not 0 outside energy transfer: ${out.voltageV} V ${out.currentA} A in ${state()} ${sessionState()}`;
   else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state()))
     problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
   else if (sessionStarted && !recorded) problem = `session started but not recorded (${state()})`;
