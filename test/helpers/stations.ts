@@ -6,7 +6,9 @@ import type { HciClient } from '../../machines/hci-types.js';
 import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
 import type { ModuleBehaviour } from '../../machines/module-quirks.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
-import type { Clock } from '../../util/clock.js';
+import { type Clock, VirtualClock } from '../../util/clock.js';
+import { createHciClient } from '../../machines/hci-client.js';
+import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import type { PowerStageBinding } from '../../machines/power-stage.js';
 
 /** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
@@ -53,4 +55,14 @@ export function startStations(o: StationsOptions) {
     records: (s: StationRole): SessionRecord[] => emitted[s].flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : [])),
     logs: (s: StationRole): string[] => emitted[s].flatMap((e) => (e.type === 'log' ? [e.text] : [])),
   };
+}
+
+/**
+ * A simulated pair on a fresh virtual clock with an HCI client per host (a small EV battery),
+ * closed by the returned `closeAll` (for afterEach): the set-up the station tests share.
+ */
+export function simulatedClients() {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
+  return { clock, pair, evseClient: createHciClient({ transport: pair.evseHost, clock }), evClient: createHciClient({ transport: pair.evHost, clock }) };
 }

@@ -6,11 +6,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
-import { createHciClient } from '../../machines/hci-client.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import { createSimulatedPair, parseScenario, type SimulatedPair } from '../../sim/index.js';
-import { VirtualClock } from '../../util/clock.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import type { SimulatedPair } from '../../sim/index.js';
+import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
 
 const pairs: SimulatedPair[] = [];
 afterEach(async () => {
@@ -18,11 +16,8 @@ afterEach(async () => {
 });
 
 function run() {
-  const clock = new VirtualClock(1_700_000_000_000);
-  const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
+  const { clock, pair, evseClient, evClient } = simulatedClients();
   pairs.push(pair);
-  const evseClient = createHciClient({ transport: pair.evseHost, clock });
-  const evClient = createHciClient({ transport: pair.evHost, clock });
   const traffic = { EVSE: [] as Array<{ dir: string; m: DecodedMessage }>, EV: [] as Array<{ dir: string; m: DecodedMessage }> };
   evseClient.traffic$.subscribe((t) => t.message && traffic.EVSE.push({ dir: t.dir, m: t.message }));
   evClient.traffic$.subscribe((t) => t.message && traffic.EV.push({ dir: t.dir, m: t.message }));
