@@ -6,7 +6,7 @@
  * and a tick samples them while anything moves.
  *
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
- * charger.targets, charger.ev (both at once). To the parent: charger.sample.
+ * charger.targets, charger.ev (both at once), charger.cableCheck. To the parent: charger.sample.
  */
 import { assign, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
@@ -37,6 +37,8 @@ export interface ChargerState {
   measured?: boolean;
   /** The stage's last isolation result (none from the simulation). */
   isolation?: IsolationResult;
+  /** A cable check waits for the stage's isolation result (set from charger.cableCheck). */
+  isolationCheck?: boolean;
 }
 
 export interface ChargerInput {
@@ -58,6 +60,8 @@ export type ChargerEvent =
   | { type: 'charger.limits'; maxPowerW?: number; maxCurrentA?: number }
   /** Limits and targets from one EV message in one event (the charge loop's hot path). */
   | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number }
+  /** The cable check starts (on) or ends: the stage is asked for a fresh isolation result. */
+  | { type: 'charger.cableCheck'; on: boolean }
   | PowerStageLinkEvent;
 
 export interface ChargerSample {
@@ -182,6 +186,11 @@ export const chargerMachine = setup({
       const { type: _, ...limits } = event as Extract<ChargerEvent, { type: 'charger.limits' }>;
       return { ...now(context), config: { ...context.config, ...definedOnly(limits) } };
     }),
+    // Starting a check forgets the last result: only one measured since counts (cable-check.ts).
+    cableCheck: assign(({ context, event }) => {
+      const on = (event as Extract<ChargerEvent, { type: 'charger.cableCheck' }>).on;
+      return on ? { ...now(context), isolationCheck: true, isolation: undefined } : { ...now(context), isolationCheck: false };
+    }),
     setTargets: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
       return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
@@ -245,6 +254,7 @@ export const chargerMachine = setup({
     'charger.targets': { actions: 'setTargets' },
     'charger.ev': { actions: 'setEv' },
     'charger.limits': { actions: 'setLimits' },
+    'charger.cableCheck': { actions: 'cableCheck' },
   },
   initial: 'off',
   states: {

@@ -12,7 +12,7 @@ export interface SimulatedPowerStageOptions {
   clock: Clock;
   /** Time between two measurements (ms). */
   periodMs?: number;
-  /** Misbehaviour for tests: ignore disables (output stays), or report a fault. */
+  /** Misbehaviour for tests: ignore disables (output stays), report a fault, or a fixed isolation result ('invalid': never one). */
   faults?: { ignoreDisable?: boolean; fault?: string; isolation?: PowerStageMeasurement['isolation'] };
 }
 
@@ -30,7 +30,7 @@ export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): 
   const { clock } = options;
   const periodMs = options.periodMs ?? 50;
   const listeners = new Set<(m: PowerStageMeasurement) => void>();
-  let target: PowerStageSetpoint = { enabled: false, voltageV: 0, currentA: 0, voltageRampVPerMs: 0, currentRampAPerMs: 0 };
+  let target: PowerStageSetpoint = { enabled: false, voltageV: 0, currentA: 0, voltageRampVPerMs: 0, currentRampAPerMs: 0, isolationCheck: false };
   let voltageV = 0;
   let currentA = 0;
   let timer: TimerId | undefined;
@@ -41,7 +41,9 @@ export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): 
     voltageV = step(voltageV, off ? 0 : target.voltageV, target.voltageRampVPerMs * periodMs);
     // Disabled, the stage cuts its current at once (the ramp limits are for following setpoints).
     currentA = off ? 0 : step(currentA, target.currentA, target.currentRampAPerMs * periodMs);
-    const m: PowerStageMeasurement = { voltageV, currentA, ...(stage.isolation ? { isolation: stage.isolation } : {}), ...(stage.fault ? { fault: stage.fault } : {}) };
+    // Its isolation monitor finds the cable sound when asked, unless told otherwise.
+    const isolation = stage.isolation ?? (target.isolationCheck ? 'valid' : undefined);
+    const m: PowerStageMeasurement = { voltageV, currentA, ...(isolation ? { isolation } : {}), ...(stage.fault ? { fault: stage.fault } : {}) };
     for (const l of listeners) l(m);
     timer = clock.setTimeout(measure, periodMs);
   };

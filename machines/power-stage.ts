@@ -9,6 +9,10 @@
  * fault of the charger, which drops its command to 0 and tells the station (`charger.fault`);
  * the station ends the session in progress (EvseStopCharging, stop reason recorded) and serves
  * no new car until enabled again. See docs/integration.md, "Power stage".
+ *
+ * Cable check: while the EVSE session waits for it, the setpoint carries `isolationCheck: true`;
+ * the stage runs its isolation test and reports the result (`isolation`), which the session
+ * waits for (machines/cable-check.ts) before it answers the module.
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -21,6 +25,8 @@ export interface PowerStageSetpoint {
   /** Ramp limits the stage respects on its way to the setpoint (the charger config's). */
   voltageRampVPerMs: number;
   currentRampAPerMs: number;
+  /** The cable check waits for the stage's isolation result: run the isolation test now. */
+  isolationCheck: boolean;
 }
 
 /** Isolation monitor result for the cable check (names of the ISO 15118 isolationLevel). */
@@ -47,9 +53,14 @@ export interface PowerStageBinding {
   offConfirmTimeoutMs?: number;
   /** What counts as "no current" (default 1 A). */
   zeroCurrentA?: number;
+  /**
+   * The cable check waits at most this long for an isolation result (default 10000 ms; never
+   * beyond the module's own cable check timeout, less a margin); none by then is a fault.
+   */
+  isolationTimeoutMs?: number;
 }
 
-export const POWER_STAGE_DEFAULTS = { offConfirmTimeoutMs: 1000, zeroCurrentA: 1 } as const;
+export const POWER_STAGE_DEFAULTS = { offConfirmTimeoutMs: 1000, zeroCurrentA: 1, isolationTimeoutMs: 10_000 } as const;
 
 export type PowerStageFaultReason = 'powerStageFault' | 'powerStageNotOff';
 
@@ -73,11 +84,15 @@ export interface PowerStageLinkInput {
 }
 
 /** The setpoint for a charger's state and commanded output. */
-export function setpointOf(s: { active: boolean; config: { voltageRampVPerMs: number; currentRampAPerMs: number } }, output: { voltageV: number; currentA: number }): PowerStageSetpoint {
-  return { enabled: s.active, ...output, voltageRampVPerMs: s.config.voltageRampVPerMs, currentRampAPerMs: s.config.currentRampAPerMs };
+export function setpointOf(
+  s: { active: boolean; isolationCheck?: boolean; config: { voltageRampVPerMs: number; currentRampAPerMs: number } },
+  output: { voltageV: number; currentA: number },
+): PowerStageSetpoint {
+  return { enabled: s.active, ...output, voltageRampVPerMs: s.config.voltageRampVPerMs, currentRampAPerMs: s.config.currentRampAPerMs, isolationCheck: s.isolationCheck === true };
 }
 
-const sameSetpoint = (a: PowerStageSetpoint | undefined, b: PowerStageSetpoint): boolean => a !== undefined && a.enabled === b.enabled && a.voltageV === b.voltageV && a.currentA === b.currentA;
+const sameSetpoint = (a: PowerStageSetpoint | undefined, b: PowerStageSetpoint): boolean =>
+  a !== undefined && a.enabled === b.enabled && a.voltageV === b.voltageV && a.currentA === b.currentA && a.isolationCheck === b.isolationCheck;
 
 /**
  * Child of the charger: pushes setpoints to the stage, brings measurements back, and watches the

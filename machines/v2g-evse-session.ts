@@ -21,6 +21,7 @@ import { type Clock, hostNow } from '../util/clock.js';
 import { type AuthorizationPolicy, authorizationPolicyLogic } from './authorization-policy.js';
 import { type CertificateAnswer, type CertificateProvider, certificateAnswerLogic } from './certificate-provider.js';
 import { type Contract, describeContract, paymentSelection } from './contract.js';
+import { type CableCheckEvent, cableCheckTimeoutMs, isolationWatch } from './cable-check.js';
 import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
 import { acPhases } from './ev-ac.js';
@@ -52,6 +53,8 @@ export interface EvseSessionContext extends EvseSessionInput {
   energyTransferMode?: number;
   schedule?: ScheduleTuple[];
   cableCheckDone: boolean;
+  /** How long this cable check waits for the power stage's isolation result (cable-check.ts). */
+  cableCheckTimeoutMs: number;
   stopChargingSent: boolean;
   energyFlowing: boolean;
   lastUpdateAt?: number;
@@ -92,6 +95,7 @@ type Events =
   | SequenceEvent
   | CommanderEvent
   | StatusEvent
+  | CableCheckEvent
   | { type: 'xstate.done.actor.policy'; output: boolean }
   | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 
@@ -172,9 +176,10 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic },
+  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
+    cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
   },
   actions: {
@@ -329,10 +334,26 @@ export const v2gEvseSessionMachine = setup({
         longestUpdateGapMs: context.energyFlowing ? Math.max(context.longestUpdateGapMs, gap) : context.longestUpdateGapMs,
       });
     }),
-    cableCheckRequested: enqueueActions(({ enqueue, self, event }) => {
+    /** The answer waits for the power stage's isolation result (cable-check.ts). */
+    cableCheckRequested: enqueueActions(({ enqueue, self, event, system }) => {
       toParent(enqueue, self, logEvent('EVSE', '"Request Cable Check Status" received'));
-      enqueue.assign({ cableCheckDone: true });
-      enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result: CableCheckResult.succeeded }, 'cableCheck', at(event)));
+      const stage = chargerOf(system)?.getSnapshot().context.powerStage;
+      enqueue.assign({ cableCheckTimeoutMs: cableCheckTimeoutMs(num(f(event).timeoutMs), stage?.isolationTimeoutMs) });
+      sendCharger(enqueue, system, { type: 'charger.cableCheck', on: true });
+    }),
+    /** Set Cable Check Finished: succeeded on valid/warning; a fault or no result fails it and ends the session. */
+    answerCableCheck: enqueueActions(({ enqueue, self, context }, p: { result: CableCheckEvent['result'] | 'none' }) => {
+      const passed = p.result === 'valid' || p.result === 'warning';
+      if (passed) {
+        enqueue.assign({ cableCheckDone: true });
+        if (p.result === 'warning') toParent(enqueue, self, logEvent('EVSE', 'Cable check: isolation warning, charging allowed', 'warn'));
+      } else {
+        const why = p.result === 'fault' ? 'isolation fault' : `no isolation result within ${context.cableCheckTimeoutMs} ms`;
+        toParent(enqueue, self, logEvent('EVSE', `Cable check failed (${why}): ending the session`, 'error'));
+        if (!context.stopReason) enqueue.assign({ stopReason: p.result === 'fault' ? 'isolationFault' : 'isolationTimeout' });
+      }
+      const result = passed ? CableCheckResult.succeeded : CableCheckResult.failed;
+      enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result }, 'cableCheck'));
     }),
     startEnergyTransfer: enqueueActions(({ enqueue, system }) => {
       enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
@@ -494,6 +515,7 @@ export const v2gEvseSessionMachine = setup({
     ...input,
     startedAt: input.clock.now(),
     cableCheckDone: false,
+    cableCheckTimeoutMs: 0,
     stopChargingSent: false,
     energyFlowing: false,
     longestUpdateGapMs: 0,
@@ -646,6 +668,17 @@ export const v2gEvseSessionMachine = setup({
             },
             cableCheck: {
               entry: { type: 'phase', params: { phase: 'cableCheck' } },
+              initial: 'waitingForIsolation',
+              states: {
+                waitingForIsolation: {
+                  // However the wait ends (answer, abort, session end), the stage stops its test.
+                  exit: enqueueActions(({ enqueue, system }) => sendCharger(enqueue, system, { type: 'charger.cableCheck', on: false })),
+                  invoke: { src: 'isolationWatch', input: ({ self }) => ({ charger: chargerOf(self.system) }) },
+                  on: { 'cableCheck.isolation': { target: 'answered', actions: { type: 'answerCableCheck', params: ({ event }) => ({ result: event.result }) } } },
+                  after: { cableCheckTimeout: { target: 'answered', actions: { type: 'answerCableCheck', params: { result: 'none' } } } },
+                },
+                answered: {},
+              },
             },
             energyTransfer: {
               entry: 'startEnergyTransfer',

@@ -3,7 +3,7 @@
  * charger publishes its setpoints and the power electronics (or their adapter) publish what they
  * measure. Topics, <p> the prefix (default freev2g), <id> the station id (`evse`, ...):
  *
- *   <p>/<id>/power/setpoint   (out) QoS 1  {"enabled","voltageV","currentA","voltageRampVPerMs","currentRampAPerMs"}
+ *   <p>/<id>/power/setpoint   (out) QoS 1  {"enabled","voltageV","currentA","voltageRampVPerMs","currentRampAPerMs","isolationCheck"}
  *   <p>/<id>/power/measured   (in)         {"voltageV","currentA","isolation"?,"fault"?}
  *
  * Setpoints are not retained (a stale "enabled" must never reach a stage that restarts); the

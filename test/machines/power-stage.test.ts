@@ -131,3 +131,57 @@ describe('EVSE charger behind a PowerStage', () => {
     expect(r.charger().context.active).toBe(false);
   });
 });
+
+describe('cable check waits for the power stage isolation result', () => {
+  const cableCheckAnswers = (r: ReturnType<typeof start>) => r.sent.filter((s) => s.name === 'V2g.EvseSetCableCheckFinished');
+
+  it('answers only after the stage was asked for a check and reported valid', async () => {
+    const r = start();
+    let askedAt: number | undefined;
+    const setpoint = r.stage.setpoint.bind(r.stage);
+    r.stage.setpoint = (sp) => {
+      if (sp.isolationCheck && askedAt === undefined) askedAt = r.clock.now();
+      setpoint(sp);
+    };
+    expect(await r.until(() => r.phases().includes('charging'))).toBe(true);
+    const asked = r.stage.setpoints.findIndex((s) => s.isolationCheck);
+    expect(asked).toBeGreaterThanOrEqual(0);
+    // Output stays disabled during the check; the check flag is dropped once answered.
+    expect(r.stage.setpoints[asked]).toMatchObject({ enabled: false, currentA: 0 });
+    expect(r.stage.setpoints.slice(asked).some((s) => !s.isolationCheck)).toBe(true);
+    const [answer, ...more] = cableCheckAnswers(r);
+    expect(more).toHaveLength(0);
+    expect(answer?.fields).toMatchObject({ result: 0 });
+    // Not at once: the stage's next measurement (50 ms period) carried the result.
+    expect(askedAt).toBeDefined();
+    expect(answer?.at).toBeGreaterThan(askedAt ?? Number.POSITIVE_INFINITY);
+    expect(r.charger().context.active).toBe(true);
+  });
+
+  it('an isolation fault fails the cable check: answered "failed", no energy ever enabled, the session ends', async () => {
+    const r = start();
+    expect(await r.until(() => r.phases().includes('cableCheck'))).toBe(true);
+    r.stage.faults.isolation = 'fault';
+    expect(await r.until(() => r.records('EVSE').length >= 1, 120_000)).toBe(true);
+    expect(cableCheckAnswers(r).map((a) => a.fields.result)).toEqual([1]);
+    expect(r.stage.setpoints.some((s) => s.enabled)).toBe(false);
+    expect(r.phases()).not.toContain('preCharge');
+    expect(r.records('EVSE')[0]?.stopReason).toBe('isolationFault');
+    expect(r.logs('EVSE')).toContain('Cable check failed (isolation fault): ending the session');
+  });
+
+  it('a stage with no result (only "invalid") fails the check after the bound, not before', async () => {
+    const r = start();
+    r.stage.faults.isolation = 'invalid';
+    expect(await r.until(() => r.phases().includes('cableCheck'))).toBe(true);
+    const from = r.clock.now();
+    await r.wait(9_800);
+    expect(cableCheckAnswers(r)).toHaveLength(0);
+    expect(await r.until(() => cableCheckAnswers(r).length > 0, 1_000)).toBe(true);
+    expect(r.clock.now() - from).toBeLessThanOrEqual(10_200);
+    expect(cableCheckAnswers(r)[0]?.fields).toMatchObject({ result: 1 });
+    expect(await r.until(() => r.records('EVSE').length >= 1, 120_000)).toBe(true);
+    expect(r.records('EVSE')[0]?.stopReason).toBe('isolationTimeout');
+    expect(r.stage.setpoints.some((s) => s.enabled)).toBe(false);
+  });
+});
