@@ -3,15 +3,23 @@
  * from the energy the EVSE delivers (its present voltage x current while charging), full and
  * bulk SOC, and the limits the EV announces. Time advances on the injected clock like the charger.
  *
- * Events: battery.reset, battery.input {voltageV, currentA}, battery.charging {on}.
- * To the parent: battery.sample while charging.
+ * With an external battery (ev-battery.ts) its reports set the SOC, lower the limits and give
+ * the measured values; the energy is still what the EVSE's present values deliver.
+ *
+ * Events: battery.reset, battery.input {voltageV, currentA}, battery.charging {on}, and from the
+ * external battery's link battery.reported/fault/ok.
+ * To the parent: battery.sample while charging; battery.fault and battery.ok (external only).
  */
 import { assign, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { BatteryConfig } from './config.js';
+import { type EvBatteryBinding, type EvBatteryLinkEvent, type EvBatteryReport, effectiveBatteryConfig, evBatteryLink } from './ev-battery.js';
 
 export interface BatteryState {
+  /** The limits in force: the configured ones, lowered by an external battery's report. */
   config: BatteryConfig;
+  /** An external battery's last report and fault state (none: simulated). */
+  external?: { configured: BatteryConfig; report?: EvBatteryReport; fault: boolean };
   levelWh: number;
   inputVoltageV: number;
   inputCurrentA: number;
@@ -26,11 +34,13 @@ export interface BatteryInput {
   config: BatteryConfig;
   /** How often to sample while charging (ms). */
   sampleMs?: number;
+  /** The car's real battery (ev-battery.ts); without one the battery is simulated. */
+  external?: EvBatteryBinding;
 }
 
-type BatteryContext = BatteryState & { clock: Clock; sampleMs: number };
+type BatteryContext = BatteryState & { clock: Clock; sampleMs: number; binding?: EvBatteryBinding };
 
-export type BatteryEvent = { type: 'battery.reset' } | { type: 'battery.input'; voltageV: number; currentA: number } | { type: 'battery.charging'; on: boolean };
+export type BatteryEvent = { type: 'battery.reset' } | { type: 'battery.input'; voltageV: number; currentA: number } | { type: 'battery.charging'; on: boolean } | EvBatteryLinkEvent;
 
 export interface BatterySample {
   type: 'battery.sample';
@@ -41,12 +51,14 @@ export interface BatterySample {
   energyWh: number;
 }
 
-export function socPercent(s: Pick<BatteryState, 'config' | 'levelWh'>): number {
+export function socPercent(s: Pick<BatteryState, 'config' | 'levelWh' | 'external'>): number {
+  const reported = s.external?.report?.socPercent;
+  if (reported !== undefined) return Math.max(0, Math.min(100, reported));
   return (s.levelWh / s.config.capacityWh) * 100;
 }
 
 /** The SOC the EV reports (whole percent, like the reference). */
-export function reportedSoc(s: Pick<BatteryState, 'config' | 'levelWh'>): number {
+export function reportedSoc(s: Pick<BatteryState, 'config' | 'levelWh' | 'external'>): number {
   return Math.min(100, Math.floor(socPercent(s)));
 }
 
@@ -56,6 +68,8 @@ export function advanceBattery(s: BatteryState, now: number): BatteryState {
   if (dt === 0) return { ...s, at: now };
   if (!s.charging) return { ...s, at: now };
   const inWh = Math.max(0, (s.inputVoltageV * s.inputCurrentA * dt) / 3_600_000);
+  // An external battery's level is its reported SOC; only the session's energy is counted here.
+  if (s.external) return { ...s, energyWh: s.energyWh + inWh, at: now };
   const levelWh = Math.min(s.config.capacityWh, s.levelWh + inWh);
   return { ...s, levelWh, energyWh: s.energyWh + (levelWh - s.levelWh), at: now };
 }
@@ -76,7 +90,21 @@ export function currentForPower(s: Pick<BatteryState, 'config'>, powerW: number)
 
 const now = (c: BatteryContext): BatteryState => advanceBattery(c, c.clock.now());
 
+/** The context after a report or a fault change of the external battery. */
+function withExternal(c: BatteryContext, change: { report?: EvBatteryReport; fault?: boolean }): Partial<BatteryContext> {
+  const ext = c.external;
+  if (!ext) return {};
+  const external = { ...ext, ...(change.report ? { report: change.report } : {}), ...(change.fault !== undefined ? { fault: change.fault } : {}) };
+  const config = effectiveBatteryConfig(ext.configured, external.report, external.fault);
+  const levelWh = external.report ? (Math.max(0, Math.min(100, external.report.socPercent)) / 100) * config.capacityWh : c.levelWh;
+  return { ...now(c), external, config, levelWh };
+}
+
+/** What the external battery is told: charge or not, and the EVSE's present output. */
+const commandOf = (c: BatteryState) => ({ charging: c.charging, voltageV: c.inputVoltageV, currentA: c.inputCurrentA });
+
 export const batteryMachine = setup({
+  actors: { evBatteryLink },
   types: {
     input: {} as BatteryInput,
     context: {} as BatteryContext,
@@ -91,12 +119,17 @@ export const batteryMachine = setup({
       return { ...now(context), inputVoltageV: e.voltageV, inputCurrentA: e.currentA };
     }),
     setCharging: assign(({ context, event }) => ({ ...now(context), charging: (event as Extract<BatteryEvent, { type: 'battery.charging' }>).on })),
+    reported: assign(({ context, event }) => withExternal(context, { report: (event as Extract<BatteryEvent, { type: 'battery.reported' }>).report })),
+    faulted: assign(({ context }) => withExternal(context, { fault: true })),
+    recovered: assign(({ context }) => withExternal(context, { fault: false })),
+    toParent: sendParent(({ event }) => event as Extract<BatteryEvent, { type: 'battery.fault' | 'battery.ok' }>),
     sample: sendParent(
       ({ context }): BatterySample => ({
         type: 'battery.sample',
         at: context.at,
-        voltageV: context.inputVoltageV,
-        currentA: context.inputCurrentA,
+        // An external battery's own measurement where it gives one.
+        voltageV: context.external?.report?.voltageV ?? context.inputVoltageV,
+        currentA: context.external?.report?.currentA ?? context.inputCurrentA,
         socPercent: socPercent(context),
         energyWh: context.energyWh,
       }),
@@ -107,10 +140,27 @@ export const batteryMachine = setup({
   },
 }).createMachine({
   id: 'battery',
-  context: ({ input }) => ({ ...initialBatteryState(input.config, input.clock.now()), clock: input.clock, sampleMs: input.sampleMs ?? 1000 }),
+  context: ({ input }) => ({
+    ...initialBatteryState(input.config, input.clock.now()),
+    clock: input.clock,
+    sampleMs: input.sampleMs ?? 1000,
+    ...(input.external ? { binding: input.external, external: { configured: input.config, fault: false } } : {}),
+  }),
+  invoke: {
+    src: 'evBatteryLink',
+    input: ({ context, self }) => ({
+      ...(context.binding ? { binding: context.binding } : {}),
+      clock: context.clock,
+      initial: commandOf(context),
+      source: { subscribe: (fn: () => void) => self.subscribe(fn), command: () => commandOf(self.getSnapshot().context) },
+    }),
+  },
   on: {
     'battery.reset': { target: '.idle', actions: 'reset' },
     'battery.input': { actions: 'setInput' },
+    'battery.reported': { actions: 'reported' },
+    'battery.fault': { actions: ['faulted', 'toParent'] },
+    'battery.ok': { actions: ['recovered', 'toParent'] },
   },
   initial: 'idle',
   states: {

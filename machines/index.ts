@@ -15,6 +15,7 @@ import type { CertificateProvider } from './certificate-provider.js';
 import type { EvConfig, EvseConfig } from './config.js';
 import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
+import type { EvBatteryBinding } from './ev-battery.js';
 import type { PowerStageBinding } from './power-stage.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
@@ -42,6 +43,8 @@ export interface EvStationOptions {
   clock: Clock;
   config: EvConfig;
   behaviour?: Partial<ModuleBehaviour>;
+  /** The car's real battery and the bound for its silence (default: the simulated battery). */
+  battery?: EvBatteryBinding;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -69,7 +72,13 @@ export function createEvseStation(options: EvseStationOptions) {
 
 export function createEvStation(options: EvStationOptions) {
   const actor = createActor(evStationMachine, {
-    input: { client: options.client, clock: options.clock, config: options.config, ...(options.behaviour ? { behaviour: options.behaviour } : {}) },
+    input: {
+      client: options.client,
+      clock: options.clock,
+      config: options.config,
+      ...(options.behaviour ? { behaviour: options.behaviour } : {}),
+      ...(options.battery ? { battery: options.battery } : {}),
+    },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
@@ -92,3 +101,4 @@ export { checkFirmware, FIRMWARE_TABLE } from './firmware.js';
 export type { CertificateProvider, CertificateRequest, CertificateRequestKind } from './certificate-provider.js';
 export { type Contract, normaliseEmaid } from './contract.js';
 export type { IsolationResult, PowerStage, PowerStageBinding, PowerStageMeasurement, PowerStageSetpoint } from './power-stage.js';
+export type { EvBattery, EvBatteryBinding, EvBatteryCommand, EvBatteryReport } from './ev-battery.js';

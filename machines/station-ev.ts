@@ -5,19 +5,24 @@
  * until `shutdown`, which stops charging and the session, SLAC and CP.
  *
  * Children (systemIds): battery (whole life), cp, slac (while running), session (per session).
+ *
+ * With an external battery (ev-battery.ts) the station serves the EVSE only while the battery is
+ * ok (reported, no fault); a fault or silence stops the session in progress: Stop Charging while
+ * charging, else the session is aborted (Stop Session).
  */
 import type { ModuleBehaviour } from './module-quirks.js';
-import { assign, emit, sendTo, setup } from 'xstate';
+import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
 import type { Clock } from '../util/clock.js';
 import { type BatterySample, batteryMachine } from './battery.js';
 import type { EvConfig } from './config.js';
+import type { EvBatteryBinding, EvBatteryLinkEvent } from './ev-battery.js';
 import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
-import type { ChildEmit, SessionRecord, StationEmitted } from './station-events.js';
+import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 
 export interface EvStationInput {
@@ -26,6 +31,8 @@ export interface EvStationInput {
   config: EvConfig;
   /** The firmware profile's behaviour flags (module-quirks.ts). */
   behaviour?: Partial<ModuleBehaviour>;
+  /** The car's real battery and the bound for its silence; without it the battery is simulated. */
+  battery?: EvBatteryBinding;
 }
 
 export type EvStationEvent =
@@ -36,6 +43,7 @@ export type EvStationEvent =
   | { type: 'renegotiate' }
   | ChildEmit
   | BatterySample
+  | Extract<EvBatteryLinkEvent, { type: 'battery.fault' | 'battery.ok' }>
   | SequenceEvent
   | { type: 'cp.ready' }
   | { type: 'cp.evseConnected' }
@@ -53,6 +61,8 @@ export interface EvStationContext extends EvStationInput {
   cpReady: boolean;
   slacReady: boolean;
   evsePresent: boolean;
+  /** The battery may be charged: always when simulated; an external one once it reported ok. */
+  batteryReady: boolean;
   sessions: number;
   failure?: string;
   lastRecord?: SessionRecord;
@@ -91,21 +101,51 @@ export const evStationMachine = setup({
     slacMatch: sendTo('slac', { type: 'slac.match' }),
     abortSession: sendTo('session', { type: 'session.abort', reason: 'evseDisconnected' }),
     stopChargingNow: sendTo('session', { type: 'session.stopCharging', reason: 'userRequest' }),
+    batteryFault: enqueueActions(({ enqueue, event }) => {
+      const e = event as Extract<EvBatteryLinkEvent, { type: 'battery.fault' }>;
+      enqueue.assign({ batteryReady: false });
+      enqueue.emit(logEvent('EV', `Battery fault (${e.reason}: ${e.detail}): requesting 0 A, no charging until it reports ok`, 'error').event);
+    }),
+    batteryOk: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ batteryReady: true });
+      enqueue.emit(logEvent('EV', 'Battery ok').event);
+    }),
+    /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
+    stopForBattery: enqueueActions(({ enqueue, event, system }) => {
+      const reason = (event as Extract<EvBatteryLinkEvent, { type: 'battery.fault' }>).reason;
+      const session = system.get('session') as ActorRefFrom<typeof v2gEvSessionMachine> | undefined;
+      if (!session) return;
+      const charging = session.getSnapshot().matches({ session: 'charging' });
+      enqueue.sendTo(session, charging ? { type: 'session.stopCharging', reason } : { type: 'session.abort', reason });
+    }),
   },
   delays: { evseGoneGrace: 2000 },
   guards: {
     ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     evsePresent: ({ context }) => context.evsePresent,
+    evseAndBattery: ({ context }) => context.evsePresent && context.batteryReady,
   },
 }).createMachine({
   id: 'evStation',
-  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, evsePresent: false, sessions: 0 }),
-  invoke: { id: 'battery', src: 'battery', systemId: 'battery', input: ({ context }) => ({ clock: context.clock, config: context.config.battery, sampleMs: context.config.battery.timestepMs }) },
+  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, evsePresent: false, batteryReady: input.battery === undefined, sessions: 0 }),
+  invoke: {
+    id: 'battery',
+    src: 'battery',
+    systemId: 'battery',
+    input: ({ context }) => ({
+      clock: context.clock,
+      config: context.config.battery,
+      sampleMs: context.config.battery.timestepMs,
+      ...(context.battery ? { external: context.battery } : {}),
+    }),
+  },
   on: {
     'station.emit': { actions: 'reemit' },
     'hci.tolerated': { actions: 'logTolerated' },
     'battery.sample': { actions: 'sample' },
+    'battery.fault': { actions: 'batteryFault' },
+    'battery.ok': { actions: 'batteryOk' },
     'cp.evseConnected': { actions: assign({ evsePresent: true }) },
     'cp.evseDisconnected': { actions: assign({ evsePresent: false }) },
   },
@@ -119,8 +159,8 @@ export const evStationMachine = setup({
         starting: { always: { guard: 'allReady', target: 'waitingForEvse' } },
         waitingForEvse: {
           entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
-          always: { guard: 'evsePresent', target: 'slac' },
-          on: { 'cp.evseConnected': { target: 'slac', actions: assign({ evsePresent: true }) } },
+          always: { guard: 'evseAndBattery', target: 'slac' },
+          on: { 'cp.evseConnected': { guard: ({ context }) => context.batteryReady, target: 'slac', actions: assign({ evsePresent: true }) } },
         },
         slac: {
           entry: [{ type: 'phase', params: { phase: 'slac' } }, 'slacMatch'],
@@ -142,6 +182,7 @@ export const evStationMachine = setup({
           },
           on: {
             stopCharging: { actions: 'stopChargingNow' },
+            'battery.fault': { actions: ['batteryFault', 'stopForBattery'] },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'userRequest' }) },
           },
           initial: 'active',

@@ -63,6 +63,8 @@ export interface EvSessionContext extends EvSessionInput {
    * and a new Power Delivery, without cable check and pre-charge (ISO 15118-2 renegotiation).
    */
   renegotiating?: boolean;
+  /** The battery's limits in force when the EVSE last reported (an external battery lowers them). */
+  batteryLimits?: BatteryConfig;
 }
 
 type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
@@ -211,6 +213,8 @@ export const v2gEvSessionMachine = setup({
       });
       enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields));
       sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
+      // The start check (mayStart) compares with the limits in force, not only the configured ones.
+      if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
     }),
     acParametersChanged: enqueueActions(({ enqueue, context, event, system }) => {
       const fields = f(event);
@@ -342,7 +346,7 @@ export const v2gEvSessionMachine = setup({
   },
   guards: {
     /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
-    mayStart: ({ context }) => (context.renegotiating === true && isDc(context.energyTransferMode)) || mayStartCharging(context, context.config.battery),
+    mayStart: ({ context }) => (context.renegotiating === true && isDc(context.energyTransferMode)) || mayStartCharging(context, context.batteryLimits ?? context.config.battery),
     evseNotReady: ({ context }) => context.evseStatus !== 0,
   },
 }).createMachine({

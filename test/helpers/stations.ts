@@ -10,6 +10,7 @@ import { type Clock, VirtualClock } from '../../util/clock.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import type { PowerStageBinding } from '../../machines/power-stage.js';
+import type { EvBatteryBinding } from '../../machines/ev-battery.js';
 
 /** A small battery so that 50 % -> 80 % takes minutes of virtual time, not an hour. */
 export const SMALL_BATTERY = { capacityWh: 1000, levelWh: 500, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 };
@@ -28,6 +29,8 @@ export interface StationsOptions {
   /** Firmware behaviour flags (machines/module-quirks.ts) per station. */
   behaviour?: { EVSE?: Partial<ModuleBehaviour>; EV?: Partial<ModuleBehaviour> };
   powerStage?: PowerStageBinding;
+  /** The EV's external battery (default: simulated). */
+  battery?: EvBatteryBinding;
 }
 
 export function startStations(o: StationsOptions) {
@@ -44,6 +47,7 @@ export function startStations(o: StationsOptions) {
     clock: o.clock,
     config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
     ...(o.behaviour?.EV ? { behaviour: o.behaviour.EV } : {}),
+    ...(o.battery ? { battery: o.battery } : {}),
   });
   const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
   evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));
