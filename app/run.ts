@@ -22,6 +22,7 @@ import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { SessionJournal, interruptedRecord, journalPathFor, orphanJournals } from './journal.js';
 import { Recent, guardedWriter } from './output-files.js';
 import type { PowerStageBinding } from '../machines/power-stage.js';
+import type { EvBatteryBinding } from '../machines/ev-battery.js';
 import { appendRecord } from './records.js';
 import { type StationHandle, startStation } from './stations.js';
 
@@ -94,6 +95,8 @@ export interface RunIntegration {
   event(key: string, ev: StationEmitted): void;
   /** The EVSE station's external power stage (`--power-stage mqtt`), or undefined: simulated. */
   powerStageFor?(key: string, station: RunStation): PowerStageBinding | undefined;
+  /** The EV station's external battery (`--ev-battery mqtt`), or undefined: simulated. */
+  batteryFor?(key: string, station: RunStation): EvBatteryBinding | undefined;
   /** An authorization callback for an EVSE station (external authorization), or undefined. */
   authorizerFor?(key: string, station: RunStation): ((req: { evccId: string; emaid?: string; timeoutMs: number; signal: AbortSignal }) => Promise<boolean>) | undefined;
   /** Wraps an EVSE station's configured certificate provider (Plug & Charge through the backend). */
@@ -110,9 +113,10 @@ export interface RunResult {
   interrupted: boolean;
 }
 
-function powerStageOf(integrations: RunIntegration[], key: string, st: RunStation): { powerStage?: PowerStageBinding } {
+function powerStageOf(integrations: RunIntegration[], key: string, st: RunStation): { powerStage?: PowerStageBinding; battery?: EvBatteryBinding } {
   const powerStage = st.quiet ? undefined : integrations.map((i) => i.powerStageFor?.(key, st)).find((p) => p !== undefined);
-  return powerStage ? { powerStage } : {};
+  const battery = st.quiet ? undefined : integrations.map((i) => i.batteryFor?.(key, st)).find((b) => b !== undefined);
+  return { ...(powerStage ? { powerStage } : {}), ...(battery ? { battery } : {}) };
 }
 
 function promptIo(reporter: Reporter): PromptIo {

@@ -7,6 +7,7 @@ import type { InspectionEvent, Observer } from 'xstate';
 import { type EvStationActor, type EvseStationActor, createEvStation, createEvseStation } from '../machines/index.js';
 import type { HciClient } from '../machines/hci-types.js';
 import type { PowerStageBinding } from '../machines/power-stage.js';
+import type { EvBatteryBinding } from '../machines/ev-battery.js';
 import type { StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
@@ -59,6 +60,8 @@ export interface StartStationOptions {
   certificateProvider?: (configured: CertificateProvider | undefined) => CertificateProvider | undefined;
   /** EVSE: external power electronics instead of the simulated charger output. */
   powerStage?: PowerStageBinding;
+  /** EV: the car's real battery instead of the simulated one. */
+  battery?: EvBatteryBinding;
 }
 
 /** Builds the station actor for the settings' role and wraps it in a handle. */
@@ -83,7 +86,7 @@ export async function startStation(options: StartStationOptions): Promise<Statio
   }
   const ev = settings.ev;
   if (!ev) throw new Error(`${settings.source}: no ev section`);
-  const actor: EvStationActor = createEvStation({ ...common, config: toEvConfig(ev) });
+  const actor: EvStationActor = createEvStation({ ...common, config: toEvConfig(ev), ...(options.battery ? { battery: options.battery } : {}) });
   // The car takes stop and renegotiation requests; limits and availability are the EVSE's.
   return wrap('EV', actor, (e) => (e.type === 'stopCharging' || e.type === 'renegotiate' ? actor.send(e) : undefined));
 }

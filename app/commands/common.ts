@@ -31,6 +31,8 @@ export interface RunFlags {
   ocppQueue?: string;
   powerStage?: string;
   powerStageOffTimeout?: string;
+  evBattery?: string;
+  evBatteryTimeout?: string;
 }
 
 export interface RunSettings {
@@ -67,7 +69,9 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .addOption(
       new Option('--power-stage <kind>', 'EVSE output: sim (the built-in simulation, default) or mqtt (external power electronics on the --mqtt broker, docs/integration.md)').choices(['sim', 'mqtt']),
     )
-    .option('--power-stage-off-timeout <ms>', 'external power stage: time it has to confirm 0 A after a disable before that is a fault (default 1000)');
+    .option('--power-stage-off-timeout <ms>', 'external power stage: time it has to confirm 0 A after a disable before that is a fault (default 1000)')
+    .addOption(new Option('--ev-battery <kind>', "EV battery: sim (the built-in simulation, default) or mqtt (the car's battery on the --mqtt broker, docs/integration.md)").choices(['sim', 'mqtt']))
+    .option('--ev-battery-timeout <ms>', 'external EV battery: how long it may report nothing before that is a fault that stops charging (default 2000)');
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
@@ -100,8 +104,10 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
     throw new CliError(`--http-host ${httpHost} would let other machines control the stations: set --http-token (or FREEV2G_HTTP_TOKEN) too`, EXIT.usage);
   }
   const powerStage = powerStageSettings(flags, env, mqtt);
+  const battery = evBatterySettings(flags, env, mqtt);
   const control: ControlSettings = {
     ...powerStage,
+    ...battery,
     ...(mqtt !== undefined ? { mqtt } : {}),
     ...(mqttPrefix !== undefined ? { mqttPrefix } : {}),
     ...(externalAuth ? { externalAuth } : {}),
@@ -111,7 +117,14 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
   // The API on the dashboard server (and /metrics) comes with --inspect; MQTT and external
   // authorization need the plane even without it.
   const wanted =
-    powerStage.powerStage !== undefined || ocpp !== undefined || mqtt !== undefined || externalAuth || httpToken !== undefined || flags.inspect !== undefined || env.FREEV2G_INSPECT !== undefined;
+    powerStage.powerStage !== undefined ||
+    battery.evBattery !== undefined ||
+    ocpp !== undefined ||
+    mqtt !== undefined ||
+    externalAuth ||
+    httpToken !== undefined ||
+    flags.inspect !== undefined ||
+    env.FREEV2G_INSPECT !== undefined;
   return { ...(wanted ? { control } : {}), ...(httpHost !== undefined ? { httpHost } : {}) };
 }
 
@@ -125,6 +138,18 @@ function powerStageSettings(flags: RunFlags, env: NodeJS.ProcessEnv, mqtt: strin
   const ms = raw === undefined ? undefined : Number(raw);
   if (ms !== undefined && (!Number.isInteger(ms) || ms < 1)) throw new CliError(`--power-stage-off-timeout must be a whole number of ms >= 1, got "${raw}"`, EXIT.usage);
   return { powerStage: 'mqtt', ...(ms !== undefined ? { powerStageOffTimeoutMs: ms } : {}) };
+}
+
+/** `--ev-battery mqtt` needs the broker of `--mqtt`, like `--power-stage mqtt`. */
+function evBatterySettings(flags: RunFlags, env: NodeJS.ProcessEnv, mqtt: string | undefined): Pick<ControlSettings, 'evBattery' | 'evBatterySilenceTimeoutMs'> {
+  const kind = flags.evBattery ?? env.FREEV2G_EV_BATTERY ?? 'sim';
+  if (kind !== 'sim' && kind !== 'mqtt') throw new CliError(`--ev-battery must be sim or mqtt, got "${kind}"`, EXIT.usage);
+  if (kind === 'sim') return {};
+  if (mqtt === undefined) throw new CliError('--ev-battery mqtt needs a broker: set --mqtt <url> (or FREEV2G_MQTT) too', EXIT.usage);
+  const raw = flags.evBatteryTimeout ?? env.FREEV2G_EV_BATTERY_TIMEOUT;
+  const ms = raw === undefined ? undefined : Number(raw);
+  if (ms !== undefined && (!Number.isInteger(ms) || ms < 1)) throw new CliError(`--ev-battery-timeout must be a whole number of ms >= 1, got "${raw}"`, EXIT.usage);
+  return { evBattery: 'mqtt', ...(ms !== undefined ? { evBatterySilenceTimeoutMs: ms } : {}) };
 }
 
 export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {

@@ -18,6 +18,7 @@ import { type HttpRoutes, httpRoutes } from './http.js';
 import { StationMetrics } from './metrics.js';
 import { MqttBridge } from './mqtt.js';
 import { MqttPowerStages } from './power-stage-mqtt.js';
+import { MqttEvBatteries } from './ev-battery-mqtt.js';
 import { OcppChargePoint } from '../ocpp/charge-point.js';
 import { ocppCertificateProvider } from '../ocpp/certificate-provider.js';
 import type { CertificateProvider } from '../../machines/certificate-provider.js';
@@ -39,6 +40,10 @@ export interface ControlSettings {
   powerStage?: 'mqtt';
   /** How long an external stage has to confirm 0 A after a disable (default 1000 ms). */
   powerStageOffTimeoutMs?: number;
+  /** The EV's battery on the MQTT broker (ev-battery-mqtt.ts); default: simulated. */
+  evBattery?: 'mqtt';
+  /** How long an external battery may stay silent before that is a fault (default 2000 ms). */
+  evBatterySilenceTimeoutMs?: number;
 }
 
 export interface ControlPlane extends RunIntegration {
@@ -89,6 +94,10 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     settings.powerStage === 'mqtt'
       ? new MqttPowerStages({ url: broker?.url ?? settings.mqtt ?? '', prefix: settings.mqttPrefix, log, broker: broker !== undefined, offConfirmTimeoutMs: settings.powerStageOffTimeoutMs })
       : undefined;
+  const batteries =
+    settings.evBattery === 'mqtt'
+      ? new MqttEvBatteries({ url: broker?.url ?? settings.mqtt ?? '', prefix: settings.mqttPrefix, log, broker: broker !== undefined, silenceTimeoutMs: settings.evBatterySilenceTimeoutMs })
+      : undefined;
   const ocpp = settings.ocpp ? new OcppChargePoint(controller, clock, settings.ocpp, log, (id) => policies.get(id) ?? { mode: 'denyAll' }) : undefined;
 
   return {
@@ -98,7 +107,7 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     ...(broker ? { broker } : {}),
     ...(ocpp ? { ocpp } : {}),
     mqttPrefix: settings.mqttPrefix ?? 'freev2g',
-    ready: async (timeoutMs?: number) => void (await Promise.all([bridge?.ready(timeoutMs), stages?.ready(timeoutMs)])),
+    ready: async (timeoutMs?: number) => void (await Promise.all([bridge?.ready(timeoutMs), stages?.ready(timeoutMs), batteries?.ready(timeoutMs)])),
 
     stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void {
       const id = idOf(key);
@@ -135,9 +144,12 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
 
     powerStageFor: (key: string, station: RunStation) => (station.settings.role === 'EVSE' ? stages?.bindingFor(idOf(key)) : undefined),
 
+    batteryFor: (key: string, station: RunStation) => (station.settings.role === 'EV' ? batteries?.bindingFor(idOf(key)) : undefined),
+
     async close(): Promise<void> {
       routes.close();
       await stages?.close();
+      await batteries?.close();
       await ocpp?.close();
       await bridge?.close();
       await broker?.close();

@@ -52,7 +52,8 @@ export async function startControlRun(control: ControlSettings, options: { evBat
     const client = createHciClient({ transport: st.transport, clock });
     const authorize = plane.authorizerFor?.(role, st);
     const powerStage = plane.powerStageFor?.(role, st);
-    const handle = await startStation({ settings, client, clock, ...(authorize ? { authorize } : {}), ...(powerStage ? { powerStage } : {}) });
+    const battery = plane.batteryFor?.(role, st);
+    const handle = await startStation({ settings, client, clock, ...(authorize ? { authorize } : {}), ...(powerStage ? { powerStage } : {}), ...(battery ? { battery } : {}) });
     handle.onEvent((ev) => {
       emitted[role].push(ev);
       plane.event(role, ev);
