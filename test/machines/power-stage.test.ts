@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createHciClient } from '../../machines/hci-client.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
+import { cableCheckTimeoutMs } from '../../machines/cable-check.js';
 import { createSimulatedPowerStage, type SimulatedPowerStage } from '../../machines/power-stage-sim.js';
 import { createSimulatedPair, parseScenario, type SimulatedPair } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
@@ -133,6 +134,14 @@ describe('EVSE charger behind a PowerStage', () => {
 });
 
 describe('cable check waits for the power stage isolation result', () => {
+  it("bounds the wait by the stage's limit and, with a margin, by the module's own timeout", () => {
+    expect(cableCheckTimeoutMs(38_000, undefined)).toBe(10_000);
+    expect(cableCheckTimeoutMs(38_000, 60_000)).toBe(37_000);
+    // The manual's example: 500 ms to answer, so at most half of it is spent waiting.
+    expect(cableCheckTimeoutMs(500, undefined)).toBe(250);
+    expect(cableCheckTimeoutMs(Number.NaN, 3000)).toBe(3000);
+  });
+
   const cableCheckAnswers = (r: ReturnType<typeof start>) => r.sent.filter((s) => s.name === 'V2g.EvseSetCableCheckFinished');
 
   it('answers only after the stage was asked for a check and reported valid', async () => {
