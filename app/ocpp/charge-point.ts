@@ -13,6 +13,7 @@
  * queue (queue.ts) and go out in order on reconnect; authorization falls back to the local policy.
  * Handlers of the CSMS's requests are in csms-requests.ts.
  */
+import { readFileSync } from 'node:fs';
 import { RPCClient } from 'ocpp-rpc';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
 import { decideStatically } from '../../machines/authorization-policy.js';
@@ -58,6 +59,7 @@ export class OcppChargePoint {
     const password = settings.password ?? inUrl;
     this.shown = shown;
     this.config = new Configuration(configurationKeys(0));
+    if (settings.meterValuesIntervalS !== undefined) this.config.setByChargePoint('MeterValueSampleInterval', String(settings.meterValuesIntervalS));
     this.queue = new TransactionQueue(settings.queueFile, settings.queueMax, log);
     this.rpc = new RPCClient({
       endpoint,
@@ -68,7 +70,10 @@ export class OcppChargePoint {
       reconnect: true,
       backoff: { initialDelay: 500, maxDelay: 10_000, factor: 2, randomisationFactor: 0.25 },
       ...(password !== undefined ? { password } : {}),
+      // Security profile 2: the CSMS's certificate is checked against this CA (ws's `ca`, Node TLS).
+      ...(settings.caFile !== undefined ? { wsOpts: { ca: readFileSync(settings.caFile) } } : {}),
     } as ConstructorParameters<typeof RPCClient>[0]);
+    this.stopInterrupted();
     registerCsmsRequests(this, this.rpc);
     this.rpc.on('open', () => this.onOpen());
     this.rpc.on('close', () => this.onLost());
@@ -93,7 +98,29 @@ export class OcppChargePoint {
     return c;
   }
 
+  /**
+   * Transactions the journal left open were cut by a crash or a power loss (the process ended
+   * without their StopTransaction): stopped now with the last register queued, reason PowerLoss,
+   * as a charge point that lost power reports it (OCPP 1.6 Reason "PowerLoss"), so the CSMS closes them.
+   */
+  private stopInterrupted(): void {
+    for (const o of this.queue.interrupted) {
+      this.log(`OCPP: transaction ${o.localTx} was still running when the host stopped: StopTransaction queued (PowerLoss, ${o.meterWh} Wh)`);
+      this.queue.push('StopTransaction', { idTag: o.idTag, meterStop: Math.round(o.meterWh), timestamp: o.at || new Date(this.clock.now()).toISOString(), reason: 'PowerLoss' }, o.localTx);
+    }
+  }
+
+  /** A clean shutdown gives the central system a moment for what is queued (it stays in the journal otherwise). */
+  private async drain(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.isOnline && this.queue.size > 0 && Date.now() < until) {
+      void this.pump();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async close(): Promise<void> {
+    await this.drain(3000);
     this.closed = true;
     this.unobserve();
     for (const t of [this.heartbeatTimer, this.bootTimer]) if (t !== undefined) this.clock.clearTimeout(t);
