@@ -4,7 +4,8 @@
  * the password in no output nor record; bad values exit 3 with one line; and the transaction
  * queue across a process killed with SIGKILL while the central system is away.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tmp } from '../helpers/app-helpers.js';
@@ -25,6 +26,40 @@ function configFiles(dir: string, ocpp: unknown, evLevelWh = 47_000): string[] {
   writeFileSync(join(dir, 'evse.json'), JSON.stringify({ evse: {}, ocpp }));
   writeFileSync(join(dir, 'ev.json'), JSON.stringify({ ev: { battery: { level: evLevelWh } } }));
   return ['-c', join(dir, 'evse.json'), '-c', join(dir, 'ev.json')];
+}
+
+interface Pending {
+  seq: number;
+  method: string;
+  localTx: number;
+  params: Record<string, unknown>;
+}
+
+/** What the queue journal holds undelivered, in order, and the CSMS ids it knows (read only: the test never writes it). */
+function journalOf(file: string): { pending: Pending[]; ids: Map<number, number> } {
+  const pending: Pending[] = [];
+  const ids = new Map<number, number>();
+  if (!existsSync(file)) return { pending, ids };
+  for (const raw of readFileSync(file, 'utf8').split('\n')) {
+    let line: { op: string; seq: number; localTx: number; transactionId: number } & Pending;
+    try {
+      line = JSON.parse(raw);
+    } catch {
+      continue;
+    }
+    if (line.op === 'push') pending.push(line);
+    else if (line.op === 'ack') pending.splice(pending.findIndex((p) => p.seq === line.seq) >>> 0, 1);
+    else if (line.op === 'tx') ids.set(line.localTx, line.transactionId);
+  }
+  return { pending, ids };
+}
+
+async function waitFor(what: string, done: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > until) throw new Error(`no ${what} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 describe('freev2g sim with an OCPP central system', () => {
@@ -81,4 +116,60 @@ describe('freev2g sim with an OCPP central system', () => {
     expect(r.stderr).toMatch(message);
     expect(r.stdout).toBe('');
   });
+
+  it('a host killed (SIGKILL) while the CSMS is away loses nothing: the restarted host delivers the queued messages in order and stops the cut transaction', { timeout: 150_000 }, async () => {
+    const csms = await startCsms();
+    opened.push(csms);
+    let nextId = 0;
+    csms.handlers.StartTransaction = () => ({ transactionId: ++nextId, idTagInfo: { status: 'Accepted' } });
+    const dir = tmp();
+    const journal = join(dir, 'queue.jsonl');
+    const files = configFiles(dir, { url: csms.url(), queue_file: 'queue.jsonl', meter_values_interval: 10 }, 30_000);
+    // The car is unplugged after 5 simulated minutes of charging and plugged in again: one transaction after the other.
+    const scenario = join(dir, 'unplugged.json');
+    writeFileSync(scenario, JSON.stringify({ name: 'unplugged', cable: { plugInAfterMs: 1000, replugAfterMs: 3000, unplugIn: { phase: 'chargeLoop', afterMs: 300_000 } } }));
+
+    // First run: transaction 1 starts online, then the CSMS goes away; transaction 1 ends and 2 starts offline.
+    let child: ChildProcess | undefined;
+    const first = runCli(['sim', ...files, '--scenario', scenario, '--sessions', '0', '--no-records'], { cwd: dir, timeoutMs: 120_000, onStdout: (_out, c) => void (child = c) });
+    await waitFor('CSMS id for transaction 1 in the journal', () => journalOf(journal).ids.get(1) === 1);
+    await csms.stop();
+    // Killed mid-session: transaction 2 has meter values waiting, its stop has not come.
+    await waitFor('meter values of transaction 2 queued', () => journalOf(journal).pending.some((p) => p.localTx === 2 && p.method === 'MeterValues'), 100_000);
+    child?.kill('SIGKILL');
+    const killed = await first;
+    expect(killed.signal).toBe('SIGKILL');
+    const { pending } = journalOf(journal);
+    const methods = pending.map((p) => `${p.method} ${p.localTx}`);
+    expect(methods).toContain('StopTransaction 1');
+    expect(methods).toContain('StartTransaction 2');
+    expect(methods).not.toContain('StopTransaction 2');
+
+    // Second run, the CSMS back: what waited goes out first, in journal order, then the stop of the cut transaction.
+    await csms.start();
+    const before = csms.calls.length;
+    writeFileSync(join(dir, 'ev.json'), JSON.stringify({ ev: { battery: { level: 47_000 } } }));
+    const second = await runCli(['sim', ...files, '--no-records'], { cwd: dir, timeoutMs: 120_000 });
+    expect(second.code).toBe(0);
+    expect(second.stdout).toMatch(/OCPP: transaction 2 was still running when the host stopped: StopTransaction queued \(PowerLoss, \d+ Wh\)/);
+    const delivered = csms.calls.slice(before).filter((c) => ['StartTransaction', 'MeterValues', 'StopTransaction'].includes(c.method));
+    pending.forEach((p, i) => {
+      expect(delivered[i]?.method).toBe(p.method);
+      const { transactionId: _id, ...params } = delivered[i]?.params ?? {};
+      expect(params).toEqual(p.params);
+      if (p.method !== 'StartTransaction') expect(delivered[i]?.params.transactionId).toBe(p.localTx);
+    });
+    const lastRegister = pending.filter((p) => p.localTx === 2).at(-1)?.params;
+    const cutStop = delivered[pending.length];
+    expect(cutStop).toMatchObject({ method: 'StopTransaction', params: { transactionId: 2, reason: 'PowerLoss' } });
+    expect(cutStop?.params.meterStop).toBe(lastRegister && 'meterStart' in lastRegister ? lastRegister.meterStart : Math.round(Number(registerValue(lastRegister))));
+    // Then the new session, as transaction 3; nothing is left behind.
+    expect(delivered.slice(pending.length + 1).map((c) => c.method)[0]).toBe('StartTransaction');
+    expect(journalOf(journal).pending).toEqual([]);
+  });
 });
+
+function registerValue(params: Record<string, unknown> | undefined): string | undefined {
+  const [value] = (params?.meterValue ?? []) as Array<{ sampledValue: Array<{ measurand?: string; value: string }> }>;
+  return value?.sampledValue.find((v) => v.measurand === 'Energy.Active.Import.Register')?.value;
+}
