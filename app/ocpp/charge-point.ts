@@ -22,6 +22,7 @@ import type { ControlEvent, StationController } from '../control/controller.js';
 import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
 import { Connector, statusOf, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
+import { type ContractData, pncAuthorize } from './pnc-messages.js';
 import { TransactionQueue } from './queue.js';
 import { compositeLimitAt, nextChange } from './smart-charging.js';
 import { splitOcppUrl } from './url.js';
@@ -31,6 +32,9 @@ import type { OcppSettings } from './url.js';
 
 type RpcClient = InstanceType<typeof RPCClient>;
 type Params = Record<string, unknown>;
+
+const isContract = (v: unknown): v is ContractData =>
+  typeof v === 'object' && v !== null && typeof (v as ContractData).emaid === 'string' && Array.isArray((v as ContractData).certificateChain);
 
 export class OcppChargePoint {
   readonly connectors: Connector[] = [];
@@ -90,8 +94,12 @@ export class OcppChargePoint {
     return this.connectors.find((c) => c.station === station);
   }
 
+  /** Where the EVSE's certificates are (its certs_folder): GetInstalledCertificateIds reports them. */
+  certsFolder = '.';
+
   /** Adds an EVSE station as the next connector. */
-  addStation(station: string): Connector {
+  addStation(station: string, certsFolder?: string): Connector {
+    if (certsFolder !== undefined && this.connectors.length === 0) this.certsFolder = certsFolder;
     const c = new Connector(this.connectors.length + 1, station);
     this.connectors.push(c);
     this.config.setByChargePoint('NumberOfConnectors', String(this.connectors.length));
@@ -284,11 +292,16 @@ export class OcppChargePoint {
     const c = this.connectorOf(ev.station);
     if (!c) return;
     if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = (ev.event.emaid ?? ev.event.evccId).slice(0, 20);
+    // Payment Selected's log line carries the contract (machines/contract.ts): PnC Authorize needs its chain.
+    if (ev.kind === 'event' && ev.event.type === 'log' && isContract(ev.event.data?.contract)) c.contract = ev.event.data.contract;
     if (ev.kind === 'record') return this.endTransaction(c, ev.record);
     if (ev.kind !== 'state') return;
     const s = ev.state;
     if (s.phase === 'charging' && !c.tx) this.startTransaction(c);
-    if (s.phase === 'waitingForVehicle') c.sessionOpen = false;
+    if (s.phase === 'waitingForVehicle') {
+      c.sessionOpen = false;
+      c.contract = undefined;
+    }
     c.sessionWh = c.tx ? s.energyWh : 0;
     const status = statusOf(s, c.sessionOpen);
     if (status !== c.status) {
@@ -378,6 +391,12 @@ export class OcppChargePoint {
 
   // --- authorization -----------------------------------------------------------------------
 
+  /** Plug & Charge: Authorize with the contract's certificate data first; a CSMS without it gets the EMAID as id tag. */
+  private async authorize(idTag: string, contract: ContractData | undefined): Promise<Params | undefined> {
+    const status = contract ? await pncAuthorize(this, contract) : undefined;
+    return status !== undefined ? { idTagInfo: { status } } : this.call('Authorize', { idTag });
+  }
+
   /**
    * The station's authorization through the CSMS: a RemoteStartTransaction's id tag is taken at
    * once; otherwise Authorize with the EVCC ID (or EMAID). Offline, or no answer in time: the
@@ -396,7 +415,7 @@ export class OcppChargePoint {
       };
       if (!this.isOnline) return local();
       const answer = await Promise.race([
-        this.call('Authorize', { idTag }),
+        this.authorize(idTag, req.emaid !== undefined && c?.contract?.emaid === req.emaid ? c.contract : undefined),
         new Promise<'late'>((resolve) => {
           const t = this.clock.setTimeout(() => resolve('late'), Math.max(0, req.timeoutMs - 1000));
           req.signal.addEventListener('abort', () => this.clock.clearTimeout(t));

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tmp } from '../helpers/app-helpers.js';
-import { type Csms, callsOf, startCsms } from '../helpers/csms.js';
+import { type Csms, startCsms } from '../helpers/csms.js';
 import { makeServerTls } from '../helpers/tls.js';
 
 const PASSWORD = 'Pr0file2-secret-0123';
