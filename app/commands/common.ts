@@ -64,7 +64,7 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN')
     .option('--ocpp <url>', 'connect the EVSE stations to an OCPP 1.6J central system as one charge point: ws(s)://csms/path/<chargePointId> (docs/ocpp.md)')
     .option('--ocpp-password <password>', 'OCPP security profile 1/2: HTTP basic auth password (better: env FREEV2G_OCPP_PASSWORD); never logged')
-    .option('--ocpp-ca <file>', 'OCPP security profile 2: PEM file of the CA the wss:// central system\'s certificate must chain to (default: the system\'s CAs)')
+    .option('--ocpp-ca <file>', "OCPP security profile 2: PEM file of the CA the wss:// central system's certificate must chain to (default: the system's CAs)")
     .option('--ocpp-queue <file>', 'journal of OCPP transaction messages waiting for the central system (default ./ocpp-queue.jsonl)')
     .addOption(
       new Option('--power-stage <kind>', 'EVSE output: sim (the built-in simulation, default) or mqtt (external power electronics on the --mqtt broker, docs/integration.md)').choices(['sim', 'mqtt']),

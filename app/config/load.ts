@@ -76,7 +76,7 @@ export function loadStations(file: string | undefined, options: LoadOptions = {}
     // The backend link is the process's, not the station's (ocpp.ts reads it).
     const { ocpp: _link, ...station } = raw;
     entries = [station];
-  }  else throw new ConfigError(`${where}: (top level): expected an object, got ${describeInput(raw)}`);
+  } else throw new ConfigError(`${where}: (top level): expected an object, got ${describeInput(raw)}`);
   return entries.map((entry, i) => {
     const prefix = multi ? `stations.${i}.` : '';
     if (!isObject(entry)) throw new ConfigError(`${where}: ${prefix || '(top level)'}: expected an object, got ${describeInput(entry)}`);

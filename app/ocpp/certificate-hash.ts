@@ -64,7 +64,7 @@ function parts(der: Uint8Array): { issuer: Uint8Array; subject: Uint8Array; keyB
   const [issuer, , subject, spki] = [f[2], f[3], f[4], f[5]];
   if (!issuer || !subject || !spki) throw new Error('certificate without issuer, subject or key');
   const key = children(der, spki)[1];
-  if (!key || key.tag !== 0x03) throw new Error('certificate key is not a BIT STRING');
+  if (key?.tag !== 0x03) throw new Error('certificate key is not a BIT STRING');
   return { issuer: der.subarray(issuer.at, issuer.end), subject: der.subarray(subject.at, subject.end), keyBits: der.subarray(key.start + 1, key.end) };
 }
 

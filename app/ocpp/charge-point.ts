@@ -33,8 +33,7 @@ import type { OcppSettings } from './url.js';
 type RpcClient = InstanceType<typeof RPCClient>;
 type Params = Record<string, unknown>;
 
-const isContract = (v: unknown): v is ContractData =>
-  typeof v === 'object' && v !== null && typeof (v as ContractData).emaid === 'string' && Array.isArray((v as ContractData).certificateChain);
+const isContract = (v: unknown): v is ContractData => typeof v === 'object' && v !== null && typeof (v as ContractData).emaid === 'string' && Array.isArray((v as ContractData).certificateChain);
 
 export class OcppChargePoint {
   readonly connectors: Connector[] = [];

@@ -100,7 +100,8 @@ export class TransactionQueue {
   /** Keeps the open transactions up to date with a queued message (live and on replay). */
   private follow(item: QueuedCall): void {
     const p = item.params;
-    if (item.method === 'StartTransaction') this.open.set(item.localTx, { localTx: item.localTx, idTag: String(p.idTag ?? 'unknown'), meterWh: Number(p.meterStart ?? 0), at: String(p.timestamp ?? '') });
+    if (item.method === 'StartTransaction')
+      this.open.set(item.localTx, { localTx: item.localTx, idTag: String(p.idTag ?? 'unknown'), meterWh: Number(p.meterStart ?? 0), at: String(p.timestamp ?? '') });
     else if (item.method === 'StopTransaction') this.open.delete(item.localTx);
     else {
       const open = this.open.get(item.localTx);

@@ -75,15 +75,22 @@ function opensslCertId(dir: string, cert: string, issuer: string): { issuerNameH
   const text = execFileSync('openssl', ['ocsp', '-issuer', issuer, '-sha256', '-cert', cert, '-req_text', '-no_nonce'], { cwd: dir, encoding: 'utf8' });
   const field = (name: string): string => (new RegExp(`${name}: (\\S+)`).exec(text)?.[1] ?? '').toLowerCase();
   // OCPP 2.0.1 writes the serial number without leading zeroes; openssl prints whole bytes.
-  return { issuerNameHash: field('Issuer Name Hash'), issuerKeyHash: field('Issuer Key Hash'), serialNumber: field('Serial Number').toUpperCase().replace(/^0+(?=.)/, '') };
+  return {
+    issuerNameHash: field('Issuer Name Hash'),
+    issuerKeyHash: field('Issuer Key Hash'),
+    serialNumber: field('Serial Number')
+      .toUpperCase()
+      .replace(/^0+(?=.)/, ''),
+  };
 }
 
 const pncData = (p: Record<string, unknown> | undefined) => JSON.parse(String(p?.data)) as Record<string, unknown>;
 
 describe('OCPP Plug & Charge messages (whitepaper DataTransfer)', { timeout: 90_000 }, () => {
-  const contractChain = (): string[] => (JSON.parse(readFileSync(builtinScenarioPath('pnc-cert-install'), 'utf8')) as { ev: { pnc: { contractCertificateChain: string[] } } }).ev.pnc.contractCertificateChain;
+  const contractChain = (): string[] =>
+    (JSON.parse(readFileSync(builtinScenarioPath('pnc-cert-install'), 'utf8')) as { ev: { pnc: { contractCertificateChain: string[] } } }).ev.pnc.contractCertificateChain;
 
-  it('Authorize carries the EMAID and the contract chain\'s OCSP data; the idTokenInfo authorizes the session', async () => {
+  it("Authorize carries the EMAID and the contract chain's OCSP data; the idTokenInfo authorizes the session", async () => {
     const csms = await startCsms();
     csms.handlers.DataTransfer = (p) => (p.messageId === 'Authorize' ? { status: 'Accepted', data: JSON.stringify({ idTokenInfo: { status: 'Accepted' } }) } : { status: 'UnknownMessageId' });
     const run = await startControlRun({ ocpp: { url: csms.url(), queueFile: join(tmp(), 'q.jsonl') } }, { scenario: 'pnc-cert-install' });
@@ -107,6 +114,19 @@ describe('OCPP Plug & Charge messages (whitepaper DataTransfer)', { timeout: 90_
       { hashAlgorithm: 'SHA256', ...opensslCertId(dir, sub2, sub1), responderURL: '' },
     ]);
     expect(callsOf(csms, 'StartTransaction')[0]).toMatchObject({ idTag: 'DE8ACC12345678X' });
+  });
+
+  it('an accepted token with a revoked contract certificate is not authorized: no transaction starts', async () => {
+    const csms = await startCsms();
+    csms.handlers.DataTransfer = () => ({ status: 'Accepted', data: JSON.stringify({ idTokenInfo: { status: 'Accepted' }, certificateStatus: 'CertificateRevoked' }) });
+    const run = await startControlRun({ ocpp: { url: csms.url(), queueFile: join(tmp(), 'q.jsonl') } }, { scenario: 'pnc-cert-install' });
+    opened.push({ run, csms });
+    await run.plane.ocpp?.booting();
+    const decided = () => run.emitted.EVSE.some((e) => e.type === 'authorization' && e.accepted !== undefined);
+    await run.paced(decided, 600_000);
+    expect(run.emitted.EVSE.find((e) => e.type === 'authorization' && e.accepted !== undefined)).toMatchObject({ emaid: 'DE8ACC12345678X', accepted: false });
+    expect(callsOf(csms, 'StartTransaction')).toEqual([]);
+    expect(run.logs).toContain('OCPP: PnC Authorize: token accepted but contract certificate CertificateRevoked: not authorized');
   });
 
   it('a CSMS without the PnC Authorize gets the EMAID as a plain id tag', async () => {

@@ -76,7 +76,8 @@ describe('freev2g sim with an OCPP central system', () => {
     expect(csms.passwords).toEqual([PASSWORD]);
     const methods = csms.calls.map((c) => c.method);
     expect(methods[0]).toBe('BootNotification');
-    for (const m of ['Authorize', 'StartTransaction', 'MeterValues', 'StopTransaction']) expect(methods).toContain(m);
+    // Authorize only when the link was up before the car asked (charging never waits for the CSMS); the transaction always.
+    for (const m of ['StartTransaction', 'MeterValues', 'StopTransaction']) expect(methods).toContain(m);
     expect(r.stdout).toContain(`accepted by ${csms.url('CP-TLS')}`);
     // The password is nowhere: not in the log, the records, the queue journal.
     for (const text of [r.stdout, r.stderr, readFileSync(records, 'utf8'), readFileSync(join(dir, 'queue.jsonl'), 'utf8')]) expect(text).not.toContain(PASSWORD);
@@ -117,6 +118,15 @@ describe('freev2g sim with an OCPP central system', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('--ocpp-ca and FREEV2G_OCPP_CA are checked at start like the file key (exit 3, one line)', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'not-a-ca.pem'), 'hello');
+    const flag = await runCli(['sim', '--ocpp', 'wss://127.0.0.1:1/ocpp/CP-1', '--ocpp-ca', 'missing.pem', '--no-records'], { cwd: dir });
+    expect({ code: flag.code, err: flag.stderr.trim() }).toEqual({ code: 3, err: expect.stringMatching(/^freev2g: --ocpp-ca: file not found: missing\.pem$/) });
+    const env = await runCli(['sim', '--ocpp', 'wss://127.0.0.1:1/ocpp/CP-1', '--no-records'], { cwd: dir, env: { FREEV2G_OCPP_CA: 'not-a-ca.pem' } });
+    expect({ code: env.code, err: env.stderr.trim() }).toEqual({ code: 3, err: expect.stringMatching(/^freev2g: environment FREEV2G_OCPP_CA: expected a PEM certificate file, got not-a-ca\.pem$/) });
+  });
+
   it('a host killed (SIGKILL) while the CSMS is away loses nothing: the restarted host delivers the queued messages in order and stops the cut transaction', { timeout: 150_000 }, async () => {
     const csms = await startCsms();
     opened.push(csms);
@@ -125,9 +135,9 @@ describe('freev2g sim with an OCPP central system', () => {
     const dir = tmp();
     const journal = join(dir, 'queue.jsonl');
     const files = configFiles(dir, { url: csms.url(), queue_file: 'queue.jsonl', meter_values_interval: 10 }, 30_000);
-    // The car is unplugged after 5 simulated minutes of charging and plugged in again: one transaction after the other.
+    // The car is unplugged after 10 simulated minutes of charging (the link is surely up by then) and plugged in again: one transaction after the other.
     const scenario = join(dir, 'unplugged.json');
-    writeFileSync(scenario, JSON.stringify({ name: 'unplugged', cable: { plugInAfterMs: 1000, replugAfterMs: 3000, unplugIn: { phase: 'chargeLoop', afterMs: 300_000 } } }));
+    writeFileSync(scenario, JSON.stringify({ name: 'unplugged', cable: { plugInAfterMs: 1000, replugAfterMs: 3000, unplugIn: { phase: 'chargeLoop', afterMs: 600_000 } } }));
 
     // First run: transaction 1 starts online, then the CSMS goes away; transaction 1 ends and 2 starts offline.
     let child: ChildProcess | undefined;

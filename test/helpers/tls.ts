@@ -18,7 +18,23 @@ export function makeServerTls(name = 'csms'): TlsFiles {
   const dir = tmp();
   const ssl = (...args: string[]): void => void execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
   ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'ca.key');
-  ssl('req', '-new', '-x509', '-key', 'ca.key', '-subj', `/CN=freev2g test CA ${name}`, '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-out', 'ca.crt');
+  ssl(
+    'req',
+    '-new',
+    '-x509',
+    '-key',
+    'ca.key',
+    '-subj',
+    `/CN=freev2g test CA ${name}`,
+    '-days',
+    '2',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+    '-out',
+    'ca.crt',
+  );
   ssl('ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', 'server.key');
   ssl('req', '-new', '-key', 'server.key', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-out', 'server.csr');
   ssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '2', '-copy_extensions', 'copy', '-out', 'server.crt');
