@@ -11,18 +11,19 @@
  * RemoteStart/StopTransaction, UnlockConnector. Smart charging: Set/ClearChargingProfile,
  * GetCompositeSchedule (smart-charging.ts). Offline: transaction messages wait in a persistent
  * queue (queue.ts) and go out in order on reconnect; authorization falls back to the local policy.
- * Handlers of the CSMS's requests are in csms-requests.ts.
+ * Handlers of the CSMS's requests are in csms-requests.ts, authorization in authorizer.ts, the
+ * Plug & Charge DataTransfer messages in pnc-messages.ts and certificate-provider.ts.
  */
 import { readFileSync } from 'node:fs';
 import { RPCClient } from 'ocpp-rpc';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
-import { decideStatically } from '../../machines/authorization-policy.js';
 import type { Clock } from '../../util/clock.js';
 import type { ControlEvent, StationController } from '../control/controller.js';
 import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
 import { Connector, statusOf, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
-import { type ContractData, pncAuthorize } from './pnc-messages.js';
+import { type StationAuthorizer, ocppAuthorizer } from './authorizer.js';
+import type { ContractData } from './pnc-messages.js';
 import { TransactionQueue } from './queue.js';
 import { compositeLimitAt, nextChange } from './smart-charging.js';
 import { splitOcppUrl } from './url.js';
@@ -56,7 +57,7 @@ export class OcppChargePoint {
     private readonly settings: OcppSettings,
     readonly log: (text: string) => void,
     /** The configured policy per station: decides when the CSMS cannot (offline, timeout). */
-    private readonly localPolicy: (station: string) => AuthorizationPolicy,
+    readonly localPolicy: (station: string) => AuthorizationPolicy,
   ) {
     const { endpoint, identity, shown, password: inUrl } = splitOcppUrl(settings.url);
     const password = settings.password ?? inUrl;
@@ -390,52 +391,8 @@ export class OcppChargePoint {
 
   // --- authorization -----------------------------------------------------------------------
 
-  /** Plug & Charge: Authorize with the contract's certificate data first; a CSMS without it gets the EMAID as id tag. */
-  private async authorize(idTag: string, contract: ContractData | undefined): Promise<Params | undefined> {
-    const status = contract ? await pncAuthorize(this, contract) : undefined;
-    return status !== undefined ? { idTagInfo: { status } } : this.call('Authorize', { idTag });
-  }
-
-  /**
-   * The station's authorization through the CSMS: a RemoteStartTransaction's id tag is taken at
-   * once; otherwise Authorize with the EVCC ID (or EMAID). Offline, or no answer in time: the
-   * local policy decides (LocalAuthorizeOffline), so the module gets its answer before its timeout.
-   */
-  authorizer(station: string): (req: { evccId: string; timeoutMs: number; signal: AbortSignal; emaid?: string }) => Promise<boolean> {
-    return async (req) => {
-      const c = this.connectorOf(station);
-      const idTag = (req.emaid ?? req.evccId).slice(0, 20);
-      if (c) c.idTag = idTag;
-      const now = this.clock.now();
-      if (c?.remote && c.remote.until > now) return true;
-      const local = (): boolean => {
-        const policy = this.localPolicy(station);
-        return this.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId, req.emaid);
-      };
-      if (!this.isOnline) return local();
-      const answer = await Promise.race([
-        this.authorize(idTag, req.emaid !== undefined && c?.contract?.emaid === req.emaid ? c.contract : undefined),
-        new Promise<'late'>((resolve) => {
-          const t = this.clock.setTimeout(() => resolve('late'), Math.max(0, req.timeoutMs - 1000));
-          req.signal.addEventListener('abort', () => this.clock.clearTimeout(t));
-        }),
-      ]);
-      if (answer === 'late' || answer === undefined) return local();
-      if ((answer.idTagInfo as { status?: string } | undefined)?.status === 'Accepted') return true;
-      // Not known to the CSMS: the vehicle waits for a RemoteStartTransaction (a driver's app)
-      // until shortly before the module's timeout.
-      if (!c) return false;
-      return new Promise<boolean>((resolve) => {
-        const finish = (ok: boolean): void => {
-          if (c.waiting !== finish) return;
-          c.waiting = undefined;
-          this.clock.clearTimeout(t);
-          resolve(ok);
-        };
-        const t = this.clock.setTimeout(() => finish(false), Math.max(0, req.timeoutMs - 1000 - (this.clock.now() - now)));
-        req.signal.addEventListener('abort', () => finish(false));
-        c.waiting = finish;
-      });
-    };
+  /** The station's authorization through the CSMS (authorizer.ts). */
+  authorizer(station: string): StationAuthorizer {
+    return ocppAuthorizer(this, station);
   }
 }
