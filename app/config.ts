@@ -8,5 +8,6 @@
 export { ConfigError } from './config/errors.js';
 export { CLI_ENV_KEYS, ENV_PREFIX, applyEnv, cliEnv, loadDotenvOnce } from './config/env.js';
 export { MAX_CONFIG_BYTES, MAX_CONFIG_DEPTH, deepMerge } from './config/json.js';
-export { CONFIG_DIR, DEFAULT_MAC, type LoadOptions, type SelectOptions, configOption, defaultConfigFile, loadStation, loadStations, selectStations } from './config/load.js';
+export { CONFIG_DIR, DEFAULT_MAC, type LoadOptions, type SelectOptions, configOption, defaultConfigFile, loadOcpp, loadStation, loadStations, selectStations } from './config/load.js';
 export type { EvSettings, EvseSettings, Role, ScheduleSetting, StationSettings } from './config/settings.js';
+export { type OcppFileSettings, checkCaFile } from './config/ocpp.js';

@@ -5,7 +5,7 @@
  */
 import { type Command, Option } from 'commander';
 import { CliError, EXIT } from '../exit.js';
-import { cliEnv, loadDotenvOnce } from '../config.js';
+import { checkCaFile, cliEnv, loadDotenvOnce, loadOcpp } from '../config.js';
 import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
 import type { LogFormat } from '../output/reporter.js';
 import { checkWritable } from '../output-files.js';
@@ -29,6 +29,7 @@ export interface RunFlags {
   ocpp?: string;
   ocppPassword?: string;
   ocppQueue?: string;
+  ocppCa?: string;
   powerStage?: string;
   powerStageOffTimeout?: string;
   evBattery?: string;
@@ -65,6 +66,7 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--http-token <token>', 'token every API and /metrics request must carry (Authorization: Bearer <token>); env FREEV2G_HTTP_TOKEN')
     .option('--ocpp <url>', 'connect the EVSE stations to an OCPP 1.6J central system as one charge point: ws(s)://csms/path/<chargePointId> (docs/ocpp.md)')
     .option('--ocpp-password <password>', 'OCPP security profile 1/2: HTTP basic auth password (better: env FREEV2G_OCPP_PASSWORD); never logged')
+    .option('--ocpp-ca <file>', "OCPP security profile 2: PEM file of the CA the wss:// central system's certificate must chain to (default: the system's CAs)")
     .option('--ocpp-queue <file>', 'journal of OCPP transaction messages waiting for the central system (default ./ocpp-queue.jsonl)')
     .addOption(
       new Option('--power-stage <kind>', 'EVSE output: sim (the built-in simulation, default) or mqtt (external power electronics on the --mqtt broker, docs/integration.md)').choices(['sim', 'mqtt']),
@@ -77,23 +79,13 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
 
 /** The control plane's settings from flags and environment, or undefined when none is asked for. */
-function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: ControlSettings; httpHost?: string } {
+function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv, files: readonly string[]): { control?: ControlSettings; httpHost?: string } {
   const mqtt = flags.mqtt ?? env.FREEV2G_MQTT;
   const mqttPrefix = flags.mqttPrefix ?? env.FREEV2G_MQTT_PREFIX;
   const httpToken = flags.httpToken ?? env.FREEV2G_HTTP_TOKEN;
   const httpHost = flags.httpHost ?? env.FREEV2G_HTTP_HOST;
   const externalAuth = flags.externalAuth === true || env.FREEV2G_EXTERNAL_AUTH === '1';
-  const ocppUrl = flags.ocpp ?? env.FREEV2G_OCPP;
-  let ocpp: OcppSettings | undefined;
-  if (ocppUrl !== undefined) {
-    try {
-      splitOcppUrl(ocppUrl);
-    } catch (e) {
-      throw new CliError(e instanceof TypeError ? `--ocpp must be a ws:// or wss:// URL, got "${ocppUrl}"` : (e as Error).message, EXIT.usage);
-    }
-    const password = flags.ocppPassword ?? env.FREEV2G_OCPP_PASSWORD;
-    ocpp = { url: ocppUrl, queueFile: flags.ocppQueue ?? env.FREEV2G_OCPP_QUEUE ?? 'ocpp-queue.jsonl', ...(password ? { password } : {}) };
-  }
+  const ocpp = ocppSettings(flags, env, files);
   if (mqtt !== undefined && !/^(embedded(:\d{1,5})?|(mqtts?|wss?):\/\/.+)$/.test(mqtt)) {
     throw new CliError(`--mqtt must be a broker URL (mqtt://, mqtts://, ws://, wss://) or "embedded[:port]", got "${mqtt}"`, EXIT.usage);
   }
@@ -128,6 +120,33 @@ function controlSettings(flags: RunFlags, env: NodeJS.ProcessEnv): { control?: C
   return { ...(wanted ? { control } : {}), ...(httpHost !== undefined ? { httpHost } : {}) };
 }
 
+/**
+ * The OCPP link: each setting from the command line, else the environment, else the
+ * configuration file's `ocpp` key (app/config/ocpp.ts); undefined when no URL is given anywhere.
+ */
+function ocppSettings(flags: RunFlags, env: NodeJS.ProcessEnv, files: readonly string[]): OcppSettings | undefined {
+  const file = loadOcpp(files);
+  const url = flags.ocpp ?? env.FREEV2G_OCPP ?? file?.url;
+  if (url === undefined) return undefined;
+  try {
+    splitOcppUrl(url);
+  } catch (e) {
+    throw new CliError(e instanceof TypeError ? `--ocpp must be a ws:// or wss:// URL, got "${url}"` : (e as Error).message, EXIT.usage);
+  }
+  const password = flags.ocppPassword ?? env.FREEV2G_OCPP_PASSWORD ?? file?.password;
+  const caFlag = flags.ocppCa ?? env.FREEV2G_OCPP_CA;
+  if (caFlag !== undefined) checkCaFile(caFlag, flags.ocppCa !== undefined ? '--ocpp-ca' : 'environment FREEV2G_OCPP_CA');
+  const caFile = caFlag ?? file?.caFile;
+  const queueFile = flags.ocppQueue ?? env.FREEV2G_OCPP_QUEUE ?? file?.queueFile ?? 'ocpp-queue.jsonl';
+  return {
+    url,
+    queueFile,
+    ...(password ? { password } : {}),
+    ...(caFile ? { caFile } : {}),
+    ...(file?.meterValuesIntervalS !== undefined ? { meterValuesIntervalS: file.meterValuesIntervalS } : {}),
+  };
+}
+
 /** `--power-stage mqtt` needs the broker of `--mqtt`; `sim` is the default and needs nothing. */
 function powerStageSettings(flags: RunFlags, env: NodeJS.ProcessEnv, mqtt: string | undefined): Pick<ControlSettings, 'powerStage' | 'powerStageOffTimeoutMs'> {
   const kind = flags.powerStage ?? env.FREEV2G_POWER_STAGE ?? 'sim';
@@ -152,7 +171,8 @@ function evBatterySettings(flags: RunFlags, env: NodeJS.ProcessEnv, mqtt: string
   return { evBattery: 'mqtt', ...(ms !== undefined ? { evBatterySilenceTimeoutMs: ms } : {}) };
 }
 
-export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
+/** `files`: the run's configuration files (their `ocpp` key). */
+export function runSettings(flags: RunFlags, askDefault: boolean, files: readonly string[] = []): RunSettings {
   loadDotenvOnce();
   const env = process.env;
   const logFormat = flags.logFormat ?? cliEnv('LOG_FORMAT', env) ?? 'human';
@@ -172,7 +192,7 @@ export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
     if (!Number.isInteger(inspect) || inspect < 0 || inspect > 65535) throw new CliError(`--inspect port must be 0-65535, got "${inspectRaw}"`, EXIT.usage);
   }
   return {
-    ...controlSettings(flags, env),
+    ...controlSettings(flags, env, files),
     logFormat,
     ask: flags.ask ?? askDefault,
     sessions,

@@ -62,8 +62,8 @@ export type OpenLink = (station: StationSettings, clock: Clock) => Promise<{ tra
 export const stationLabel = (s: StationSettings): string => `${s.role} ${s.mac}`;
 
 export async function runHardware(flags: HardwareBaseFlags, role: Role | undefined, open: OpenLink, env: HardwareEnv = {}, limits: HardwareLimits = {}): Promise<RunResult> {
-  const settings = runSettings(flags, true);
   const file = configOption(flags.config, role, (text) => (env.out ?? process.stdout).write(`${text}\n`));
+  const settings = runSettings(flags, true, file !== undefined ? [file] : []);
   const stations = selectStations(file, { ...(role ? { role } : {}), ...(flags.mac ? { mac: flags.mac } : {}) });
   if (stations.length > 1 && !limits.manyModules) {
     throw new ConfigError(`${file}: ${stations.length} stations, but ${flags.interface} drives one module: pick one with -m`);

@@ -112,12 +112,13 @@ function withFirmware(scenario: Scenario | undefined, versions: string[] | undef
 
 async function run(flags: SimFlags): Promise<void> {
   if (flags.replay !== undefined) return replay(flags, flags.replay);
-  const settings = runSettings(flags, false);
+  const loaded = await loadScenarioFile(flags.scenario);
+  const files = [...scenarioHostFiles(loaded), ...(flags.config ?? [])];
+  const settings = runSettings(flags, false, files);
   const shown = rolesOf(flags.role);
   const speed = parseSpeed(flags.speed);
   // Both stations always run (a module needs its host); -r picks the ones printed and recorded.
-  const loaded = await loadScenarioFile(flags.scenario);
-  const [evseSettings, configuredEv] = simStations(['EVSE', 'EV'], [...scenarioHostFiles(loaded), ...(flags.config ?? [])]) as [StationSettings, StationSettings];
+  const [evseSettings, configuredEv] = simStations(['EVSE', 'EV'], files) as [StationSettings, StationSettings];
   // Without a scenario the simulated car unplugs after each session and comes back, so
   // `--sessions N` ends (the EVSE waits for an unplug before its next session).
   const scenario = withFirmware(loaded?.scenario ?? parseScenario({ name: 'default', cable: DEFAULT_CABLE }), flags.firmware) as Scenario;

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ConfigError, describeInput, throwFirstIssue } from './errors.js';
 import { CLI_ENV_KEYS, applyEnv } from './env.js';
 import { type Json, type JsonObject, deepMerge, isObject, parseJsonFile } from './json.js';
+import { type OcppFileSettings, ocppOfFile } from './ocpp.js';
 import { REFERENCE_DEFAULT_FILES, fromReference, referenceLayout } from './reference.js';
 import { type StationFile, stationFile } from './schema.js';
 import { type Role, type StationSettings, toSettings } from './settings.js';
@@ -67,9 +68,15 @@ export function loadStations(file: string | undefined, options: LoadOptions = {}
   let entries: Json[];
   let multi = false;
   if (raw === undefined) entries = [{}];
-  else if (isObject(raw) && Array.isArray(raw.stations)) [entries, multi] = [raw.stations, true];
-  else if (isObject(raw)) entries = [raw];
-  else throw new ConfigError(`${where}: (top level): expected an object, got ${describeInput(raw)}`);
+  else if (isObject(raw) && Array.isArray(raw.stations)) {
+    const extra = Object.keys(raw).find((k) => k !== 'stations' && k !== 'ocpp');
+    if (extra !== undefined) throw new ConfigError(`${where}: ${extra}: unknown key (a multi-station file has "stations" and "ocpp")`);
+    [entries, multi] = [raw.stations, true];
+  } else if (isObject(raw)) {
+    // The backend link is the process's, not the station's (ocpp.ts reads it).
+    const { ocpp: _link, ...station } = raw;
+    entries = [station];
+  } else throw new ConfigError(`${where}: (top level): expected an object, got ${describeInput(raw)}`);
   return entries.map((entry, i) => {
     const prefix = multi ? `stations.${i}.` : '';
     if (!isObject(entry)) throw new ConfigError(`${where}: ${prefix || '(top level)'}: expected an object, got ${describeInput(entry)}`);
@@ -80,6 +87,16 @@ export function loadStations(file: string | undefined, options: LoadOptions = {}
     const parsed = validate(merged, where, envUsed, prefix);
     return toSettings(parsed, where, options.mac ?? options.macFor?.(role) ?? DEFAULT_MAC);
   });
+}
+
+/**
+ * The `ocpp` key of the configuration files of a run (the last file that has one), checked;
+ * undefined when none has it.
+ */
+export function loadOcpp(files: readonly string[]): OcppFileSettings | undefined {
+  let found: OcppFileSettings | undefined;
+  for (const file of files) found = ocppOfFile(parseJsonFile(file), file) ?? found;
+  return found;
 }
 
 /** The single station of `role` a command drives (eth/spi: the one whose role matches). */

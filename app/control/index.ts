@@ -112,7 +112,7 @@ export async function createControlPlane(settings: ControlSettings, clock: Clock
     stationStarted(key: string, station: RunStation, handle: StationHandle, client: HciClientHandle): void {
       const id = idOf(key);
       controller.addStation(id, station.settings.role, handle);
-      if (ocpp && station.settings.role === 'EVSE') ocpp.addStation(id);
+      if (ocpp && station.settings.role === 'EVSE') ocpp.addStation(id, station.settings.evse?.certsFolder);
       metrics.stationUp(id, true);
       void handle.done.then(() => metrics.stationUp(id, false));
       client.traffic$.subscribe((t) => metrics.traffic(id, t, phases.get(id) === 'charging'));

@@ -11,16 +11,19 @@
  * RemoteStart/StopTransaction, UnlockConnector. Smart charging: Set/ClearChargingProfile,
  * GetCompositeSchedule (smart-charging.ts). Offline: transaction messages wait in a persistent
  * queue (queue.ts) and go out in order on reconnect; authorization falls back to the local policy.
- * Handlers of the CSMS's requests are in csms-requests.ts.
+ * Handlers of the CSMS's requests are in csms-requests.ts, authorization in authorizer.ts, the
+ * Plug & Charge DataTransfer messages in pnc-messages.ts and certificate-provider.ts.
  */
+import { readFileSync } from 'node:fs';
 import { RPCClient } from 'ocpp-rpc';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
-import { decideStatically } from '../../machines/authorization-policy.js';
 import type { Clock } from '../../util/clock.js';
 import type { ControlEvent, StationController } from '../control/controller.js';
 import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
 import { Connector, statusOf, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
+import { type StationAuthorizer, ocppAuthorizer } from './authorizer.js';
+import type { ContractData } from './pnc-messages.js';
 import { TransactionQueue } from './queue.js';
 import { compositeLimitAt, nextChange } from './smart-charging.js';
 import { splitOcppUrl } from './url.js';
@@ -30,6 +33,8 @@ import type { OcppSettings } from './url.js';
 
 type RpcClient = InstanceType<typeof RPCClient>;
 type Params = Record<string, unknown>;
+
+const isContract = (v: unknown): v is ContractData => typeof v === 'object' && v !== null && typeof (v as ContractData).emaid === 'string' && Array.isArray((v as ContractData).certificateChain);
 
 export class OcppChargePoint {
   readonly connectors: Connector[] = [];
@@ -52,12 +57,13 @@ export class OcppChargePoint {
     private readonly settings: OcppSettings,
     readonly log: (text: string) => void,
     /** The configured policy per station: decides when the CSMS cannot (offline, timeout). */
-    private readonly localPolicy: (station: string) => AuthorizationPolicy,
+    readonly localPolicy: (station: string) => AuthorizationPolicy,
   ) {
     const { endpoint, identity, shown, password: inUrl } = splitOcppUrl(settings.url);
     const password = settings.password ?? inUrl;
     this.shown = shown;
     this.config = new Configuration(configurationKeys(0));
+    if (settings.meterValuesIntervalS !== undefined) this.config.setByChargePoint('MeterValueSampleInterval', String(settings.meterValuesIntervalS));
     this.queue = new TransactionQueue(settings.queueFile, settings.queueMax, log);
     this.rpc = new RPCClient({
       endpoint,
@@ -68,7 +74,10 @@ export class OcppChargePoint {
       reconnect: true,
       backoff: { initialDelay: 500, maxDelay: 10_000, factor: 2, randomisationFactor: 0.25 },
       ...(password !== undefined ? { password } : {}),
+      // Security profile 2: the CSMS's certificate is checked against this CA (ws's `ca`, Node TLS).
+      ...(settings.caFile !== undefined ? { wsOpts: { ca: readFileSync(settings.caFile) } } : {}),
     } as ConstructorParameters<typeof RPCClient>[0]);
+    this.stopInterrupted();
     registerCsmsRequests(this, this.rpc);
     this.rpc.on('open', () => this.onOpen());
     this.rpc.on('close', () => this.onLost());
@@ -85,15 +94,41 @@ export class OcppChargePoint {
     return this.connectors.find((c) => c.station === station);
   }
 
+  /** Where the EVSE's certificates are (its certs_folder): GetInstalledCertificateIds reports them. */
+  certsFolder = '.';
+
   /** Adds an EVSE station as the next connector. */
-  addStation(station: string): Connector {
+  addStation(station: string, certsFolder?: string): Connector {
+    if (certsFolder !== undefined && this.connectors.length === 0) this.certsFolder = certsFolder;
     const c = new Connector(this.connectors.length + 1, station);
     this.connectors.push(c);
     this.config.setByChargePoint('NumberOfConnectors', String(this.connectors.length));
     return c;
   }
 
+  /**
+   * Transactions the journal left open were cut by a crash or a power loss (the process ended
+   * without their StopTransaction): stopped now with the last register queued, reason PowerLoss,
+   * as a charge point that lost power reports it (OCPP 1.6 Reason "PowerLoss"), so the CSMS closes them.
+   */
+  private stopInterrupted(): void {
+    for (const o of this.queue.interrupted) {
+      this.log(`OCPP: transaction ${o.localTx} was still running when the host stopped: StopTransaction queued (PowerLoss, ${o.meterWh} Wh)`);
+      this.queue.push('StopTransaction', { idTag: o.idTag, meterStop: Math.round(o.meterWh), timestamp: o.at || new Date(this.clock.now()).toISOString(), reason: 'PowerLoss' }, o.localTx);
+    }
+  }
+
+  /** A clean shutdown gives the central system a moment for what is queued (it stays in the journal otherwise). */
+  private async drain(timeoutMs: number): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    while (this.isOnline && this.queue.size > 0 && Date.now() < until) {
+      void this.pump();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async close(): Promise<void> {
+    await this.drain(3000);
     this.closed = true;
     this.unobserve();
     for (const t of [this.heartbeatTimer, this.bootTimer]) if (t !== undefined) this.clock.clearTimeout(t);
@@ -257,11 +292,16 @@ export class OcppChargePoint {
     const c = this.connectorOf(ev.station);
     if (!c) return;
     if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = (ev.event.emaid ?? ev.event.evccId).slice(0, 20);
+    // Payment Selected's log line carries the contract (machines/contract.ts): PnC Authorize needs its chain.
+    if (ev.kind === 'event' && ev.event.type === 'log' && isContract(ev.event.data?.contract)) c.contract = ev.event.data.contract;
     if (ev.kind === 'record') return this.endTransaction(c, ev.record);
     if (ev.kind !== 'state') return;
     const s = ev.state;
     if (s.phase === 'charging' && !c.tx) this.startTransaction(c);
-    if (s.phase === 'waitingForVehicle') c.sessionOpen = false;
+    if (s.phase === 'waitingForVehicle') {
+      c.sessionOpen = false;
+      c.contract = undefined;
+    }
     c.sessionWh = c.tx ? s.energyWh : 0;
     const status = statusOf(s, c.sessionOpen);
     if (status !== c.status) {
@@ -351,46 +391,8 @@ export class OcppChargePoint {
 
   // --- authorization -----------------------------------------------------------------------
 
-  /**
-   * The station's authorization through the CSMS: a RemoteStartTransaction's id tag is taken at
-   * once; otherwise Authorize with the EVCC ID (or EMAID). Offline, or no answer in time: the
-   * local policy decides (LocalAuthorizeOffline), so the module gets its answer before its timeout.
-   */
-  authorizer(station: string): (req: { evccId: string; timeoutMs: number; signal: AbortSignal; emaid?: string }) => Promise<boolean> {
-    return async (req) => {
-      const c = this.connectorOf(station);
-      const idTag = (req.emaid ?? req.evccId).slice(0, 20);
-      if (c) c.idTag = idTag;
-      const now = this.clock.now();
-      if (c?.remote && c.remote.until > now) return true;
-      const local = (): boolean => {
-        const policy = this.localPolicy(station);
-        return this.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId, req.emaid);
-      };
-      if (!this.isOnline) return local();
-      const answer = await Promise.race([
-        this.call('Authorize', { idTag }),
-        new Promise<'late'>((resolve) => {
-          const t = this.clock.setTimeout(() => resolve('late'), Math.max(0, req.timeoutMs - 1000));
-          req.signal.addEventListener('abort', () => this.clock.clearTimeout(t));
-        }),
-      ]);
-      if (answer === 'late' || answer === undefined) return local();
-      if ((answer.idTagInfo as { status?: string } | undefined)?.status === 'Accepted') return true;
-      // Not known to the CSMS: the vehicle waits for a RemoteStartTransaction (a driver's app)
-      // until shortly before the module's timeout.
-      if (!c) return false;
-      return new Promise<boolean>((resolve) => {
-        const finish = (ok: boolean): void => {
-          if (c.waiting !== finish) return;
-          c.waiting = undefined;
-          this.clock.clearTimeout(t);
-          resolve(ok);
-        };
-        const t = this.clock.setTimeout(() => finish(false), Math.max(0, req.timeoutMs - 1000 - (this.clock.now() - now)));
-        req.signal.addEventListener('abort', () => finish(false));
-        c.waiting = finish;
-      });
-    };
+  /** The station's authorization through the CSMS (authorizer.ts). */
+  authorizer(station: string): StationAuthorizer {
+    return ocppAuthorizer(this, station);
   }
 }

@@ -63,6 +63,8 @@ export class Connector {
   /** Between the end of a session and the station waiting for the next car. */
   sessionOpen = false;
   idTag?: string;
+  /** Plug & Charge: the contract of the running session (Payment Selected). */
+  contract?: { emaid: string; certificateChain: string[] };
   /** RemoteStartTransaction's id tag for the next vehicle, until it expires. */
   remote?: { idTag: string; until: number };
   /** A vehicle the CSMS did not know waits here for a RemoteStartTransaction. */

@@ -5,7 +5,9 @@
  */
 import type { RPCClient } from 'ocpp-rpc';
 import type { OcppChargePoint } from './charge-point.js';
+import { PNC_VENDOR_ID } from './certificate-provider.js';
 import type { Connector } from './connector.js';
+import { pncCsmsRequest } from './pnc-messages.js';
 import { type ChargingProfile, type ChargingRateUnit, compositeSchedule } from './smart-charging.js';
 
 type Params = Record<string, unknown>;
@@ -82,7 +84,8 @@ const HANDLERS: Record<string, Handler> = {
   // No connector lock is driven by this host (the inlet lock of a CCS car is the car's).
   UnlockConnector: () => ({ status: 'NotSupported' }),
 
-  DataTransfer: (_cp, p) => ({ status: p.vendorId === 'org.openchargealliance.iso15118pnc' ? 'UnknownMessageId' : 'UnknownVendorId' }),
+  // The PnC whitepaper's CSMS-initiated certificate messages (pnc-messages.ts); no other vendor's.
+  DataTransfer: (cp, p) => (p.vendorId === PNC_VENDOR_ID ? pncCsmsRequest(cp, p.messageId, p.data) : { status: 'UnknownVendorId' }),
 
   TriggerMessage: (cp, p) => {
     const cs = targets(cp, p.connectorId) ?? [];

@@ -7,6 +7,11 @@
  *   {"op":"push","seq":7,"method":"MeterValues","params":{...},"localTx":2}
  *   {"op":"ack","seq":7}
  *   {"op":"tx","localTx":2,"transactionId":4711}     (the id the CSMS gave the local transaction)
+ *   {"op":"open","localTx":2,"idTag":"...","meterWh":1200,"at":"..."}   (compaction: a running transaction)
+ *
+ * A transaction is open from its StartTransaction until its StopTransaction is queued; the last
+ * queued meter value keeps its register. What is open when the journal is read again was cut by
+ * a crash or a power loss: `interrupted` lists it, so the charge point can stop it.
  *
  * Bounded: when full, the oldest MeterValues are dropped first (and it says so); Start/Stop are
  * never dropped. The journal is rewritten compactly when most of it is acknowledged.
@@ -21,11 +26,30 @@ export interface QueuedCall {
   localTx: number;
 }
 
-type Line = ({ op: 'push' } & QueuedCall) | { op: 'ack'; seq: number } | { op: 'tx'; localTx: number; transactionId: number };
+/** A transaction whose StopTransaction is not queued yet: what a stop after a crash needs. */
+export interface OpenTransaction {
+  localTx: number;
+  idTag: string;
+  /** The last energy register queued for it (Wh) and when it was read. */
+  meterWh: number;
+  at: string;
+}
+
+type Line = ({ op: 'push' } & QueuedCall) | { op: 'ack'; seq: number } | { op: 'tx'; localTx: number; transactionId: number } | ({ op: 'open' } & OpenTransaction);
+
+/** The energy register of a MeterValues request (Wh), if it has one. */
+function registerOf(params: Record<string, unknown>): { meterWh: number; at: string } | undefined {
+  const [value] = (params.meterValue ?? []) as Array<{ timestamp: string; sampledValue: Array<{ measurand?: string; value: string }> }>;
+  const register = value?.sampledValue.find((v) => v.measurand === 'Energy.Active.Import.Register');
+  return value && register && Number.isFinite(Number(register.value)) ? { meterWh: Number(register.value), at: value.timestamp } : undefined;
+}
 
 export class TransactionQueue {
   private items: QueuedCall[] = [];
   private readonly txIds = new Map<number, number>();
+  private readonly open = new Map<number, OpenTransaction>();
+  /** Transactions the journal left open: the process ended without stopping them. */
+  readonly interrupted: OpenTransaction[] = [];
   private nextSeq = 1;
   private nextLocalTx = 1;
   private fd: number | undefined;
@@ -38,6 +62,7 @@ export class TransactionQueue {
   ) {
     if (path === undefined) return;
     if (existsSync(path)) this.replay(readFileSync(path, 'utf8'));
+    this.interrupted.push(...this.open.values());
     this.compact();
   }
 
@@ -68,7 +93,21 @@ export class TransactionQueue {
     }
     const item: QueuedCall = { seq: this.nextSeq++, method, params, localTx };
     this.items.push(item);
+    this.follow(item);
     this.write({ op: 'push', ...item });
+  }
+
+  /** Keeps the open transactions up to date with a queued message (live and on replay). */
+  private follow(item: QueuedCall): void {
+    const p = item.params;
+    if (item.method === 'StartTransaction')
+      this.open.set(item.localTx, { localTx: item.localTx, idTag: String(p.idTag ?? 'unknown'), meterWh: Number(p.meterStart ?? 0), at: String(p.timestamp ?? '') });
+    else if (item.method === 'StopTransaction') this.open.delete(item.localTx);
+    else {
+      const open = this.open.get(item.localTx);
+      const reg = registerOf(p);
+      if (open && reg) this.open.set(item.localTx, { ...open, ...reg });
+    }
   }
 
   /** The head was delivered (or refused for good). */
@@ -104,12 +143,18 @@ export class TransactionQueue {
         continue; // a torn last line from a crash mid-write
       }
       if (line.op === 'push') {
-        this.items.push({ seq: line.seq, method: line.method, params: line.params, localTx: line.localTx });
+        const item: QueuedCall = { seq: line.seq, method: line.method, params: line.params, localTx: line.localTx };
+        this.items.push(item);
+        this.follow(item);
         this.nextSeq = Math.max(this.nextSeq, line.seq + 1);
         this.nextLocalTx = Math.max(this.nextLocalTx, line.localTx + 1);
       } else if (line.op === 'ack') this.items = this.items.filter((q) => q.seq !== line.seq);
       else if (line.op === 'tx') {
         this.txIds.set(line.localTx, line.transactionId);
+        this.nextLocalTx = Math.max(this.nextLocalTx, line.localTx + 1);
+      } else if (line.op === 'open') {
+        const { op: _op, ...open } = line;
+        this.open.set(line.localTx, open);
         this.nextLocalTx = Math.max(this.nextLocalTx, line.localTx + 1);
       }
     }
@@ -121,10 +166,12 @@ export class TransactionQueue {
     if (this.fd !== undefined) closeSync(this.fd);
     const tmp = `${this.path}.tmp`;
     const fd = openSync(tmp, 'w');
-    const needed = new Set(this.items.map((q) => q.localTx));
+    const needed = new Set([...this.items.map((q) => q.localTx), ...this.open.keys()]);
+    // Open transactions last: their state is the latest, over what a queued StartTransaction says.
     const lines: Line[] = [
       ...[...this.txIds].filter(([local]) => needed.has(local)).map(([localTx, transactionId]) => ({ op: 'tx' as const, localTx, transactionId })),
       ...this.items.map((q) => ({ op: 'push' as const, ...q })),
+      ...[...this.open.values()].map((o) => ({ op: 'open' as const, ...o })),
     ];
     // Keeps local transaction numbers growing across a compaction that leaves nothing behind.
     if (lines.length === 0 && this.nextLocalTx > 1) lines.push({ op: 'tx', localTx: this.nextLocalTx - 1, transactionId: -1 });

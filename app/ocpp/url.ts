@@ -8,6 +8,10 @@ export interface OcppSettings {
   url: string;
   /** Security profile 1/2: HTTP basic auth password (never logged). */
   password?: string;
+  /** Security profile 2: PEM file of the CA the CSMS's TLS certificate chains to (default: the system's CAs). */
+  caFile?: string;
+  /** MeterValueSampleInterval at start (s); the CSMS may change it. */
+  meterValuesIntervalS?: number;
   /** Journal of the transaction message queue (default ./ocpp-queue.jsonl). */
   queueFile?: string;
   queueMax?: number;

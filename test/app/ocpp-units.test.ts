@@ -40,6 +40,29 @@ describe('TransactionQueue', () => {
     expect(new TransactionQueue(file).size).toBe(0);
   });
 
+  it('knows the transactions a crash left open, with their last queued register, also after a compaction', () => {
+    dir = mkdtempSync(join(tmpdir(), 'freev2g-q-'));
+    const file = join(dir, 'q.jsonl');
+    const meter = (wh: number, at: string) => ({ connectorId: 1, meterValue: [{ timestamp: at, sampledValue: [{ measurand: 'Energy.Active.Import.Register', value: String(wh) }] }] });
+    const q1 = new TransactionQueue(file);
+    const [done, cut] = [q1.newLocalTx(), q1.newLocalTx()];
+    q1.push('StartTransaction', { idTag: 'A', meterStart: 0, timestamp: 't0' }, done);
+    q1.push('StopTransaction', { meterStop: 10 }, done);
+    q1.push('StartTransaction', { idTag: 'B', meterStart: 10, timestamp: 't1' }, cut);
+    q1.push('MeterValues', meter(250, 't2'), cut);
+    for (const seq of [1, 2, 3, 4]) q1.ack(seq); // all delivered: only the open state remains
+    q1.close();
+    const q2 = new TransactionQueue(file); // reads, then compacts
+    expect(q2.size).toBe(0);
+    expect(q2.interrupted).toEqual([{ localTx: cut, idTag: 'B', meterWh: 250, at: 't2' }]);
+    q2.close();
+    expect(new TransactionQueue(file).interrupted).toEqual([{ localTx: cut, idTag: 'B', meterWh: 250, at: 't2' }]);
+    const q3 = new TransactionQueue(file);
+    q3.push('StopTransaction', { meterStop: 250, reason: 'PowerLoss' }, cut);
+    q3.close();
+    expect(new TransactionQueue(file).interrupted).toEqual([]);
+  });
+
   it('is bounded: when full the oldest meter values go first, and it says so', () => {
     const warnings: string[] = [];
     const q = new TransactionQueue(undefined, 3, (t) => warnings.push(t));

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type Csms, callsOf, startCsms } from '../helpers/csms.js';
 import { type ControlRun, phaseOf, startControlRun } from '../helpers/control-run.js';
+import { makeServerTls } from '../helpers/tls.js';
 
 let dir = '';
 const opened: Array<{ run?: ControlRun; csms?: Csms }> = [];
@@ -24,9 +25,12 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function setUp(opts: { csms?: Csms; password?: string; url?: string } = {}) {
+async function setUp(opts: { csms?: Csms; password?: string; url?: string; caFile?: string } = {}) {
   const csms = opts.csms ?? (await startCsms());
-  const run = await startControlRun({ ocpp: { url: opts.url ?? csms.url(), queueFile: join(dir, 'queue.jsonl'), ...(opts.password ? { password: opts.password } : {}) } }, { evBatteryWh: 8000 });
+  const run = await startControlRun(
+    { ocpp: { url: opts.url ?? csms.url(), queueFile: join(dir, 'queue.jsonl'), ...(opts.password ? { password: opts.password } : {}), ...(opts.caFile ? { caFile: opts.caFile } : {}) } },
+    { evBatteryWh: 8000 },
+  );
   opened.push({ run, csms });
   const cp = run.plane.ocpp;
   if (!cp) throw new Error('no OCPP charge point');
@@ -182,6 +186,21 @@ describe('OCPP 1.6J charge point (ocpp-rpc CSMS)', { timeout: 90_000 }, () => {
     expect(boots).toBe(2);
     expect(csms.passwords).toContain('s3cret-pass');
     expect(run.logs.join('\n')).not.toContain('s3cret-pass');
+  });
+
+  it('security profile 2: wss:// with the CA given; a wrong password is refused by the CSMS and never logged', async () => {
+    const tls = makeServerTls();
+    const csms = await startCsms({ tls, password: 'right-password-0123' });
+    const wrong = await startControlRun({ ocpp: { url: csms.url(), caFile: tls.caFile, password: 'wrong-password-0123' } });
+    opened.push({ run: wrong });
+    for (let i = 0; i < 100 && !wrong.logs.some((l) => /cannot reach/.test(l)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(wrong.plane.ocpp?.isOnline).toBe(false);
+    expect(wrong.logs.find((l) => /cannot reach/.test(l))).toMatch(/\(Unauthorized\)/);
+    expect(csms.passwords).toContain('wrong-password-0123');
+    const { cp, run } = await setUp({ csms, url: csms.url(), password: 'right-password-0123', caFile: tls.caFile });
+    await cp.booting();
+    expect(callsOf(csms, 'BootNotification')).toHaveLength(1);
+    expect([...wrong.logs, ...run.logs].join('\n')).not.toMatch(/password-0123/);
   });
 
   it('without a reachable CSMS the local policy authorizes and the transaction waits in the journal', async () => {

@@ -10,7 +10,9 @@ import { simStations } from '../../app/commands/sim.js';
 import { type ControlPlane, type ControlSettings, createControlPlane } from '../../app/control/index.js';
 import type { RunStation } from '../../app/run.js';
 import { type StationHandle, startStation } from '../../app/stations.js';
-import { createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { dirname, resolve } from 'node:path';
+import { carFromScenario } from '../../app/commands/sim-scenario.js';
+import { builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 
 export interface ControlRun {
@@ -30,17 +32,30 @@ export interface ControlRun {
   close(): Promise<void>;
 }
 
-export async function startControlRun(control: ControlSettings, options: { evBatteryWh?: number } = {}): Promise<ControlRun> {
+export interface ControlRunOptions {
+  evBatteryWh?: number;
+  /** A built-in scenario (sim/scenarios) with its EVSE host file, instead of the default session. */
+  scenario?: string;
+  /** The EVSE's certs_folder. */
+  certsFolder?: string;
+}
+
+export async function startControlRun(control: ControlSettings, options: ControlRunOptions = {}): Promise<ControlRun> {
   const clock = new VirtualClock(1_700_000_000_000);
-  const [evseSettings, evSettings] = simStations(['EVSE', 'EV'], []) as [RunStation['settings'], RunStation['settings']];
+  const file = options.scenario !== undefined ? builtinScenarioPath(options.scenario) : undefined;
+  const loaded = file !== undefined ? await loadScenario(file) : undefined;
+  const hostFiles = file !== undefined && loaded?.hosts?.evse !== undefined ? [resolve(dirname(file), loaded.hosts.evse)] : [];
+  const [evseSettings, configuredEv] = simStations(['EVSE', 'EV'], hostFiles) as [RunStation['settings'], RunStation['settings']];
+  const evSettings = loaded ? carFromScenario(configuredEv, loaded).settings : configuredEv;
+  if (options.certsFolder !== undefined && evseSettings.evse) evseSettings.evse.certsFolder = options.certsFolder;
   // A small battery from 90 % to the default 95 %: a session of a couple of simulated minutes.
   const capacityWh = options.evBatteryWh ?? 2000;
-  if (evSettings.ev) evSettings.ev.battery = { ...evSettings.ev.battery, capacityWh, levelWh: capacityWh * 0.9 };
+  if (!loaded && evSettings.ev) evSettings.ev.battery = { ...evSettings.ev.battery, capacityWh, levelWh: capacityWh * 0.9 };
   const pair = createSimulatedPair({
     clock,
     evseMac: evseSettings.mac,
     evMac: evSettings.mac,
-    scenario: parseScenario({ ev: { battery: { capacityWh: options.evBatteryWh ?? 2000, socTargetPercent: 95 } } }),
+    scenario: loaded ?? parseScenario({ ev: { battery: { capacityWh: options.evBatteryWh ?? 2000, socTargetPercent: 95 } } }),
   });
   const logs: string[] = [];
   const plane = await createControlPlane(control, clock, (t) => logs.push(t));

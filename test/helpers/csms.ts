@@ -4,6 +4,7 @@
  * charge point in order and answers with overridable handlers; it can be stopped and started
  * again on the same port (CSMS restart tests) and call the charge point.
  */
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { RPCServer } from 'ocpp-rpc';
 
@@ -39,18 +40,31 @@ export interface Csms {
   start(): Promise<void>;
 }
 
-export async function startCsms(port = 0): Promise<Csms> {
+export interface CsmsOptions {
+  port?: number;
+  /** wss:// (security profile 2): the server's key and certificate chain (PEM). */
+  tls?: { key: string; cert: string };
+  /** Basic auth checked: a charge point without this password is refused (HTTP 401). */
+  password?: string;
+}
+
+export async function startCsms(portOrOptions: number | CsmsOptions = 0): Promise<Csms> {
+  const options = typeof portOrOptions === 'number' ? { port: portOrOptions } : portOrOptions;
+  const port = options.port ?? 0;
   const calls: Call[] = [];
   const handlers: Record<string, CsmsHandler> = { ...DEFAULTS };
   const passwords: string[] = [];
   let client: { call(m: string, p: Params): Promise<unknown>; handle: unknown } | undefined;
   let server: InstanceType<typeof RPCServer> | undefined;
   let actualPort = port;
+  let tlsServer: ReturnType<typeof createHttpsServer> | undefined;
 
   const start = async (): Promise<void> => {
     server = new RPCServer({ protocols: ['ocpp1.6'], strictMode: true } as ConstructorParameters<typeof RPCServer>[0]);
-    server.auth((accept, _reject, handshake) => {
-      if (handshake.password) passwords.push(handshake.password.toString('utf8'));
+    server.auth((accept, reject, handshake) => {
+      const given = handshake.password?.toString('utf8');
+      if (given !== undefined) passwords.push(given);
+      if (options.password !== undefined && given !== options.password) return reject(401, 'wrong or missing password');
       accept();
     });
     server.on('client', (c: { call(m: string, p: Params): Promise<unknown>; handle(fn: (o: { method: string; params: Params }) => unknown): void }) => {
@@ -62,12 +76,20 @@ export async function startCsms(port = 0): Promise<Csms> {
         return h(params);
       });
     });
-    const http = await server.listen(actualPort, '127.0.0.1');
-    actualPort = (http.address() as AddressInfo).port;
+    if (options.tls) {
+      const https = createHttpsServer(options.tls);
+      https.on('upgrade', server.handleUpgrade);
+      await new Promise<void>((resolve) => https.listen(actualPort, '127.0.0.1', resolve));
+      actualPort = (https.address() as AddressInfo).port;
+      tlsServer = https;
+    } else {
+      const http = await server.listen(actualPort, '127.0.0.1');
+      actualPort = (http.address() as AddressInfo).port;
+    }
   };
   await start();
   return {
-    url: (id = 'CP-1') => `ws://127.0.0.1:${actualPort}/ocpp/${id}`,
+    url: (id = 'CP-1') => `${options.tls ? 'wss' : 'ws'}://127.0.0.1:${actualPort}/ocpp/${id}`,
     calls,
     handlers,
     passwords,
@@ -80,6 +102,11 @@ export async function startCsms(port = 0): Promise<Csms> {
       client = undefined;
       await server?.close({ force: true });
       server = undefined;
+      if (tlsServer) {
+        tlsServer.closeAllConnections();
+        await new Promise((r) => tlsServer?.close(r));
+        tlsServer = undefined;
+      }
     },
     start,
   };
