@@ -66,7 +66,11 @@ const BENCHES: Bench[] = [
     name: 'idle',
     file: 'idle.ts',
     args: [],
-    summarize: (lines) => find(lines, /^idle /)?.replace(/^idle /, '') ?? lastLine(lines),
+    summarize: (lines) =>
+      lines
+        .filter((l) => /^idle /.test(l))
+        .map((l) => l.replace(/^idle /, ''))
+        .join('; ') || lastLine(lines),
   },
 ];
 

@@ -13,48 +13,24 @@
  * percentiles, the pairs it counted (status -> answer), the load average around it and the
  * host's CPU time; the last lines are the medians over the runs. No frame leaves the namespaces.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookup } from '../codec/catalog.js';
 import { readCapture } from '../app/pcapng.js';
 import { unwrapEthernet } from '../app/capture.js';
-import { PROJECT_ROOT, createVethPair, netnsAvailable, type VethPair } from '../test/helpers/netns.js';
+import { createVethPair, netnsAvailable, type VethPair } from '../test/helpers/netns.js';
+import { binPath, cpuMs, sleep, startInNamespace, waitText } from './wire-helpers.js';
 
-const BIN = join(PROJECT_ROOT, 'bin/freev2g.js');
+const BIN = binPath();
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
-
-interface Child {
-  proc: ChildProcess;
-  out: string[];
-  exit: Promise<number | null>;
-}
-
-function start(ns: string, cmd: string, args: string[]): Child {
-  const proc = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const out: string[] = [];
-  proc.stdout?.on('data', (d: Buffer) => out.push(d.toString()));
-  proc.stderr?.on('data', (d: Buffer) => out.push(d.toString()));
-  const exit = new Promise<number | null>((r) => proc.on('exit', (code) => r(code)));
-  return { proc, out, exit };
-}
-
-async function waitText(c: Child, re: RegExp, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!re.test(c.out.join(''))) {
-    if (Date.now() > end) throw new Error(`${what} did not start: ${c.out.join('').slice(-800)}`);
-    await sleep(50);
-  }
-}
 
 export interface Reaction {
   status: string;
@@ -102,17 +78,17 @@ interface RunResult {
 
 async function once(veth: VethPair, dir: string, run: number): Promise<RunResult> {
   const loadBefore = load();
-  const sim = start(veth.b.ns, process.execPath, [BIN, 'module-sim', '--role', 'EVSE', '-i', veth.b.iface]);
+  const sim = startInNamespace(veth.b.ns, process.execPath, [BIN, 'module-sim', '--role', 'EVSE', '-i', veth.b.iface]);
   const file = join(dir, `run${run}.pcapng`);
-  const cap = start(veth.a.ns, 'dumpcap', ['-i', veth.a.iface, '-f', 'ether proto 0x6003', '-w', file]);
+  const cap = startInNamespace(veth.a.ns, 'dumpcap', ['-i', veth.a.iface, '-f', 'ether proto 0x6003', '-w', file]);
   try {
     await waitText(sim, /module-sim: simulated EVSE module/, 30_000, 'module-sim');
     await waitText(cap, /Capturing on/, 10_000, 'dumpcap');
     // Charge for `--charge` seconds, then SIGINT: the host stops charging and ends the session.
-    const host = start(veth.a.ns, process.execPath, [BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
+    const host = startInNamespace(veth.a.ns, process.execPath, [BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
     await waitText(host, /"phase":"charging"/, 120_000, 'charging');
     await sleep(chargeS * 1000);
-    const hostCpuS = cpuSeconds(host.proc.pid);
+    const hostCpuS = cpuMs(host.proc.pid) / 1000;
     host.proc.kill('SIGINT');
     const code = await host.exit;
     if (code !== 0) throw new Error(`freev2g eth exited with ${code}: ${host.out.join('').slice(-800)}`);
@@ -146,16 +122,6 @@ async function once(veth: VethPair, dir: string, run: number): Promise<RunResult
     sim.proc.kill('SIGTERM');
     cap.proc.kill('SIGINT');
     await Promise.race([Promise.all([sim.exit, cap.exit]), sleep(3000)]);
-  }
-}
-
-/** User + system CPU of a running process so far (/proc/<pid>/stat fields 14 and 15, in clock ticks of 1/100 s). */
-function cpuSeconds(pid: number | undefined): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
   }
 }
 

@@ -5,6 +5,12 @@
  * once it answers; a module that answers is left alone. Simulated pair, virtual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { createActor, createMachine } from 'xstate';
+import { createHciClient } from '../../machines/hci-client.js';
+import { LIVENESS_IDLE_MS, LIVENESS_TIMEOUT_MS, livenessWatch } from '../../machines/liveness.js';
+import { createSimulatedPair } from '../../sim/index.js';
+import { parseScenario } from '../../sim/scenario.js';
+import { VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import type { SimulatedPair } from '../../sim/index.js';
@@ -66,5 +72,36 @@ describe('module liveness', () => {
     expect(r.s.records('EVSE')[0]?.error).toBeUndefined();
     expect(r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'))).toBe(false);
     expect(r.pings()).toBeGreaterThan(0);
+  });
+
+  it('at rest pings once a second, and a module that dies then is reported within idle + timeout (< 2 s)', async () => {
+    expect(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS).toBeLessThan(2000);
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
+    pairs.push(pair);
+    const client = createHciClient({ transport: pair.evseHost, clock });
+    let pings = 0;
+    let lastFromModule = clock.now();
+    client.traffic$.subscribe((t) => {
+      if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+      if (t.dir === 'rx') lastFromModule = t.at;
+    });
+    const silent: number[] = [];
+    // fromCallback's sendBack goes to the parent; a stand-in parent records it.
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+      }),
+    ).start();
+    // 20 s at rest: one round trip per second (the old fixed 400 ms check pinged every 400-800 ms).
+    await clock.runUntil(() => false, 20_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(18);
+    expect(pings).toBeLessThanOrEqual(20);
+    pair.evse.setSilent(true);
+    expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
+    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS + 10);
+    parent.stop();
+    await client.close();
   });
 });
