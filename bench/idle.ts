@@ -13,7 +13,7 @@
  * read from /proc/<pid>/task/<tid>/schedstat (ns) over the window; the module-sim process is
  * not counted.
  *
- *   node --import tsx bench/idle.ts [--settle 5] [--window 20] [--runs 3] [--only memory|eth] [--bin path]
+ *   node --import tsx bench/idle.ts [--settle 5] [--window 20] [--runs 3] [--only memory|eth] [--bin path] [--cpu-prof dir]
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -26,7 +26,7 @@ import { startStation } from '../app/stations.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock } from '../util/clock.js';
 import { createVethPair, netnsAvailable } from '../test/helpers/netns.js';
-import { binPath, cpuMs, startInNamespace, waitText } from './wire-helpers.js';
+import { binPath, cpuMs, profileArgs, startInNamespace, waitText } from './wire-helpers.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -79,7 +79,7 @@ async function onceEth(windowS: number, dir: string): Promise<number> {
   const scenario = join(dir, 'no-car.json');
   writeFileSync(scenario, JSON.stringify({ name: 'idle', cable: { plugInAfterMs: null } }));
   const sim = startInNamespace(veth.b.ns, process.execPath, [bin, 'module-sim', '--role', 'EVSE', '-i', veth.b.iface, '--scenario', scenario]);
-  const host = startInNamespace(veth.a.ns, process.execPath, [bin, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
+  const host = startInNamespace(veth.a.ns, process.execPath, [...profileArgs(), bin, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
   try {
     await waitText(sim, /module-sim: simulated EVSE module/, 60_000, 'module-sim');
     await waitText(host, /StartSlac|waitingForVehicle|Waiting for/i, 60_000, 'the host waiting for a car');

@@ -14,6 +14,12 @@ export function binPath(): string {
   return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : join(PROJECT_ROOT, 'bin/freev2g.js');
 }
 
+/** `--cpu-prof <dir>`: node arguments that make the measured host write a V8 CPU profile there on exit. */
+export function profileArgs(): string[] {
+  const i = process.argv.indexOf('--cpu-prof');
+  return i >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[i + 1] ?? '.'] : [];
+}
+
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export interface NsProcess {

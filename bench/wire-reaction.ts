@@ -6,7 +6,7 @@
  * timestamps: reaction = a V2G status frame in -> our next frame out, when that frame is a V2G
  * request sent before anything else came in (so it answers the status, not a timer). Needs root.
  *
- *   node --import tsx bench/wire-reaction.ts [--runs 3] [--charge 20] [--keep]   (run `node scripts/build.mjs` first)
+ *   node --import tsx bench/wire-reaction.ts [--runs 3] [--charge 20] [--keep] [--bin path] [--cpu-prof dir]   (run `node scripts/build.mjs` first)
  *
  * Every run is one DC session with fresh namespaces and processes: start-up, SLAC, session setup,
  * `--charge` seconds of charge loop, then SIGINT (the host stops charging). Each run prints its
@@ -20,7 +20,7 @@ import { lookup } from '../codec/catalog.js';
 import { readCapture } from '../app/pcapng.js';
 import { unwrapEthernet } from '../app/capture.js';
 import { createVethPair, netnsAvailable, type VethPair } from '../test/helpers/netns.js';
-import { binPath, cpuMs, sleep, startInNamespace, waitText } from './wire-helpers.js';
+import { binPath, cpuMs, profileArgs, sleep, startInNamespace, waitText } from './wire-helpers.js';
 
 const BIN = binPath();
 const arg = (name: string, fallback: number): number => {
@@ -85,7 +85,7 @@ async function once(veth: VethPair, dir: string, run: number): Promise<RunResult
     await waitText(sim, /module-sim: simulated EVSE module/, 30_000, 'module-sim');
     await waitText(cap, /Capturing on/, 10_000, 'dumpcap');
     // Charge for `--charge` seconds, then SIGINT: the host stops charging and ends the session.
-    const host = startInNamespace(veth.a.ns, process.execPath, [BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
+    const host = startInNamespace(veth.a.ns, process.execPath, [...profArgs, BIN, 'eth', '-i', veth.a.iface, '-m', veth.b.mac, '-r', 'EVSE', '--no-records', '--log-format', 'json']);
     await waitText(host, /"phase":"charging"/, 120_000, 'charging');
     await sleep(chargeS * 1000);
     const hostCpuS = cpuMs(host.proc.pid) / 1000;
@@ -132,6 +132,7 @@ if (!can.ok) {
 }
 const runs = arg('runs', 3);
 const chargeS = arg('charge', 20);
+const profArgs = profileArgs();
 const dir = mkdtempSync(join(tmpdir(), 'fv2g-wire-'));
 const results: RunResult[] = [];
 try {

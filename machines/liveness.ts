@@ -9,12 +9,13 @@
  * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs), not on a
  * fixed cadence: the worst case from the last frame to the report is idleMs + timeoutMs
  * (1000 + 900 = 1.9 s, within the 2 s of item 8), and at rest it costs one ping round trip a
- * second. The earlier fixed 400 ms cadence needed 2 * idleMs + timeoutMs and, with timer
- * lateness beyond the reply's round trip, pinged every 400 ms: 2.5 round trips a second, most of
- * an idle Ethernet host's CPU (docs/performance.md, issue 12 target 2). While frames flow (the
- * charge loop) nothing is sent. The 900 ms reply timeout is far above a module's Ping round
- * trip (about 1 ms on Ethernet, one SPI exchange); only a host stalled for longer than that can
- * report a live module as silent, and the station then initialises it again.
+ * second. The earlier fixed 400 ms cadence needed 2 * idleMs + timeoutMs and, with timer lateness
+ * beyond the reply's round trip, pinged every 400 ms: 2.5 round trips a second, most of an idle
+ * Ethernet host's CPU (docs/performance.md, issue 12 target 2). While frames flow (the charge
+ * loop) nothing is sent. 900 ms is hundreds of times a module's Ping round trip (about 1-4 ms on
+ * Ethernet, one SPI exchange), and a stalled host does not misjudge a live module: the verdict
+ * waits one event-loop turn after the timeout so that a reply already in the socket is read
+ * first (a timer due during a stall runs before the poll phase that would read it).
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -44,23 +45,37 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   const sub = client.traffic$.subscribe((t) => {
     if (t.dir === 'rx') lastRxAt = t.at;
   });
-  /** Arms the check for when the silence reaches idleMs (frames since the last check push it back). */
-  const arm = (): void => {
-    if (!stopped) timer = clock.setTimeout(check, Math.max(0, lastRxAt + idleMs - clock.now()));
+  const later = (fn: () => void, ms: number): void => {
+    if (!stopped) timer = clock.setTimeout(fn, Math.max(0, ms));
   };
+  const silent = (error: string): void => {
+    if (stopped) return;
+    stopped = true;
+    sendBack({ type: 'module.silent', error } satisfies LivenessEvent);
+  };
+  /** Arms the check for when the silence reaches idleMs (frames since the last check push it back). */
+  const arm = (): void => later(check, lastRxAt + idleMs - clock.now());
   const check = (): void => {
     timer = undefined;
-    if (stopped) return;
     if (clock.now() - lastRxAt < idleMs) {
       arm();
       return;
     }
-    // No timer of ours while the ping is out: its reply (or its timeout) decides what comes next.
-    ping(timeoutMs).then(arm, (e: unknown) => {
-      if (stopped) return;
-      stopped = true;
-      sendBack({ type: 'module.silent', error: e instanceof Error ? e.message : String(e) } satisfies LivenessEvent);
-    });
+    const sentAt = clock.now();
+    // The client's own timeout is only a backstop: the verdict is ours (below).
+    ping(timeoutMs * 4).then(
+      () => undefined,
+      (e: unknown) => silent(e instanceof Error ? e.message : String(e)),
+    );
+    later(() => {
+      // A host stalled past the timeout runs this timer before it reads the reply waiting in
+      // its socket: judge one turn of the event loop later, after pending input was read.
+      later(() => {
+        timer = undefined;
+        if (lastRxAt >= sentAt) arm();
+        else silent(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`);
+      }, 0);
+    }, timeoutMs);
   };
   arm();
   return () => {

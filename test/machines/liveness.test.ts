@@ -5,7 +5,9 @@
  * once it answers; a module that answers is left alone. Simulated pair, virtual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Subject } from 'rxjs';
 import { createActor, createMachine } from 'xstate';
+import type { HciClient } from '../../machines/hci-types.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { LIVENESS_IDLE_MS, LIVENESS_TIMEOUT_MS, livenessWatch } from '../../machines/liveness.js';
 import { createSimulatedPair } from '../../sim/index.js';
@@ -103,5 +105,44 @@ describe('module liveness', () => {
     expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS + 10);
     parent.stop();
     await client.close();
+  });
+
+  it('a reply that is already waiting when the timeout fires (a stalled host) does not count as silence', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const traffic$ = new Subject<{ dir: 'rx' | 'tx'; at: number }>();
+    let pings = 0;
+    // A module whose reply reaches the host at the same instant as the liveness timeout, queued
+    // behind it: what a host stalled past the timeout sees when it runs again.
+    const client = {
+      traffic$,
+      checkAlive(timeoutMs: number): Promise<void> {
+        pings++;
+        const sentAt = clock.now();
+        return new Promise<void>((resolve, reject) => {
+          const backstop = clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs);
+          queueMicrotask(() =>
+            clock.setTimeout(
+              () => {
+                clock.clearTimeout(backstop);
+                traffic$.next({ dir: 'rx', at: clock.now() });
+                resolve();
+              },
+              sentAt + LIVENESS_TIMEOUT_MS - clock.now(),
+            ),
+          );
+        });
+      },
+    } as unknown as HciClient;
+    const silent: number[] = [];
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+      }),
+    ).start();
+    await clock.runUntil(() => false, 10_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(silent).toEqual([]);
+    parent.stop();
   });
 });

@@ -152,6 +152,9 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
     const { t, pcap } = await open();
     expect(pcap.last.options.filter).toBe(`ether proto 0x6003 and ether src ${MODULE_MAC}`);
     expect(pcap.last.options.buffer_timeout).toBe(0);
+    // Whole Ethernet frames, not node-pcap's 64 KiB snapshots in a 10 MB ring.
+    expect(pcap.last.options.snap_length).toBeGreaterThanOrEqual(1518);
+    expect(pcap.last.options.buffer_size).toBeLessThanOrEqual(1 << 20);
     expect(t.ownMac).toBe(HOST_MAC);
     expect(t.warnings).toEqual(['eth9: no IPv4 address assigned']);
     expect(captureFilter('module', MODULE_MAC, undefined)).toBe(`ether proto 0x6003 and ether dst ${MODULE_MAC}`);
