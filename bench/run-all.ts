@@ -63,6 +63,13 @@ const BENCHES: Bench[] = [
     summarize: (lines) => find(lines, /^reaction \(/)?.replace(/^reaction /, '') ?? lastLine(lines),
   },
   {
+    // Root only (veth in namespaces); one short run here, `bench/wire-reaction.ts` alone for the figures.
+    name: 'wire-reaction',
+    file: 'wire-reaction.ts',
+    args: ['--runs', '1', '--charge', '20'],
+    summarize: (lines) => find(lines, /^wire reaction|^wire-reaction bench skipped/) ?? lastLine(lines),
+  },
+  {
     name: 'idle',
     file: 'idle.ts',
     args: [],
