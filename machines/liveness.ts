@@ -2,11 +2,20 @@
  * Module liveness in every phase (issue 12 item 8). Silence detection on commands only works
  * while the host sends commands; in phases where nothing is expected from the module (waiting
  * for a car, SLAC matching, waiting for the EV's next request) a dead or restarted module went
- * unnoticed until a protocol timeout (50 s of SLAC matching). So: whenever nothing arrived from
+ * unnoticed until a protocol timeout (50 s of SLAC matching). So: when nothing has arrived from
  * the module for `idleMs`, ping it (framing Ping, manual 10.3.2). No Ping Reply within
- * `timeoutMs` reports `module.silent` to the parent, once. Worst case from the last frame to the
- * report: 2 * idleMs + timeoutMs (default 400 + 400 + 1000 = 1.8 s). While frames flow (the charge
- * loop) nothing is sent; at rest it costs one ping round trip per `idleMs`.
+ * `timeoutMs` reports `module.silent` to the parent, once.
+ *
+ * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs), not on a
+ * fixed cadence: the worst case from the last frame to the report is idleMs + timeoutMs
+ * (1000 + 900 = 1.9 s, within the 2 s of item 8), and at rest it costs one ping round trip a
+ * second. The earlier fixed 400 ms cadence needed 2 * idleMs + timeoutMs and, with timer lateness
+ * beyond the reply's round trip, pinged every 400 ms: 2.5 round trips a second, most of an idle
+ * Ethernet host's CPU (docs/performance.md, issue 12 target 2). While frames flow (the charge
+ * loop) nothing is sent. 900 ms is hundreds of times a module's Ping round trip (about 1-4 ms on
+ * Ethernet, one SPI exchange), and a stalled host does not misjudge a live module: the verdict
+ * waits one event-loop turn after the timeout so that a reply already in the socket is read
+ * first (a timer due during a stall runs before the poll phase that would read it).
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -21,8 +30,8 @@ export interface LivenessInput {
 
 export type LivenessEvent = { type: 'module.silent'; error: string };
 
-export const LIVENESS_IDLE_MS = 400;
-export const LIVENESS_TIMEOUT_MS = 1000;
+export const LIVENESS_IDLE_MS = 1000;
+export const LIVENESS_TIMEOUT_MS = 900;
 
 export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ input, sendBack }) => {
   const { client, clock } = input;
@@ -31,29 +40,44 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   const idleMs = input.idleMs ?? LIVENESS_IDLE_MS;
   const timeoutMs = input.timeoutMs ?? LIVENESS_TIMEOUT_MS;
   let lastRxAt = clock.now();
-  let pinging = false;
   let stopped = false;
   let timer: TimerId | undefined;
   const sub = client.traffic$.subscribe((t) => {
     if (t.dir === 'rx') lastRxAt = t.at;
   });
+  const later = (fn: () => void, ms: number): void => {
+    if (!stopped) timer = clock.setTimeout(fn, Math.max(0, ms));
+  };
+  const silent = (error: string): void => {
+    if (stopped) return;
+    stopped = true;
+    sendBack({ type: 'module.silent', error } satisfies LivenessEvent);
+  };
+  /** Arms the check for when the silence reaches idleMs (frames since the last check push it back). */
+  const arm = (): void => later(check, lastRxAt + idleMs - clock.now());
   const check = (): void => {
     timer = undefined;
-    if (stopped) return;
-    if (!pinging && clock.now() - lastRxAt >= idleMs) {
-      pinging = true;
-      ping(timeoutMs).then(
-        () => (pinging = false),
-        (e: unknown) => {
-          if (stopped) return;
-          stopped = true;
-          sendBack({ type: 'module.silent', error: e instanceof Error ? e.message : String(e) } satisfies LivenessEvent);
-        },
-      );
+    if (clock.now() - lastRxAt < idleMs) {
+      arm();
+      return;
     }
-    if (!stopped) timer = clock.setTimeout(check, idleMs);
+    const sentAt = clock.now();
+    // The client's own timeout is only a backstop: the verdict is ours (below).
+    ping(timeoutMs * 4).then(
+      () => undefined,
+      (e: unknown) => silent(e instanceof Error ? e.message : String(e)),
+    );
+    later(() => {
+      // A host stalled past the timeout runs this timer before it reads the reply waiting in
+      // its socket: judge one turn of the event loop later, after pending input was read.
+      later(() => {
+        timer = undefined;
+        if (lastRxAt >= sentAt) arm();
+        else silent(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`);
+      }, 0);
+    }, timeoutMs);
   };
-  timer = clock.setTimeout(check, idleMs);
+  arm();
   return () => {
     stopped = true;
     sub.unsubscribe();

@@ -4,9 +4,10 @@
  * loaded lazily). The same transport plays the host (talks to one module's MAC) or, for the
  * simulator, the module (answers whichever host addressed it).
  *
- * The interface is watched by polling /sys/class/net/<if>/operstate on the injected clock:
- * deleting or downing it takes the link down with a typed error, and the link comes back when
- * the interface does.
+ * The interface is watched through link events (transports/link-watch.ts: `ip monitor link`),
+ * each followed by one read of /sys/class/net/<if>: deleting or downing it takes the link down
+ * with a typed error, and the link comes back when the interface does. No timer runs at rest;
+ * only when the event source cannot run is sysfs polled on the injected clock.
  */
 import { readFile } from 'node:fs/promises';
 import { BehaviorSubject, Subject } from 'rxjs';
@@ -25,6 +26,7 @@ import {
 } from '../codec/link-headers.js';
 import { type Clock, RealClock, type TimerId } from '../util/clock.js';
 import { type FrameAssembler, sinkAssembler } from './assembler.js';
+import { ipMonitorLinkWatch, type LinkWatch, type LinkWatchFactory } from './link-watch.js';
 import { type Importer, loadPcap, type PcapModule, type PcapPacket, type PcapSessionLike } from './native.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
@@ -41,8 +43,10 @@ export interface EthTransportOptions {
   ownMac?: string;
   role?: EthRole;
   clock?: Clock;
-  /** Interface watch interval (default 500 ms). */
+  /** Interface poll interval when link events are not available (default 500 ms). */
   pollMs?: number;
+  /** Source of link events (default `ip monitor link`); 'poll' reads sysfs every `pollMs` instead. */
+  linkWatch?: LinkWatchFactory | 'poll';
   /** Where interface state is read (tests point this at a fake tree). */
   sysfsNet?: string;
   /** Module loader for `pcap` (tests inject a fake). */
@@ -72,6 +76,10 @@ export interface EthTransport extends Transport {
 }
 
 const DEFAULT_SYSFS_NET = '/sys/class/net';
+/** Capture snapshot length: a whole Ethernet frame (1514 bytes, 1518 with a VLAN tag) fits. */
+export const SNAP_LENGTH = 2048;
+/** libpcap ring buffer per transport. */
+export const RING_BYTES = 1 << 20;
 const IFF_UP = 0x1;
 
 type IfaceState = { kind: 'up' } | { kind: 'noCarrier'; operstate: string } | { kind: 'adminDown' } | { kind: 'missing' };
@@ -158,6 +166,7 @@ export async function createEthTransport(options: EthTransportOptions): Promise<
     clock: options.clock ?? new RealClock(),
     pollMs: options.pollMs ?? 500,
     sysfsNet,
+    linkWatch: options.linkWatch ?? ipMonitorLinkWatch,
   });
   t.open(state);
   return t;
@@ -174,6 +183,7 @@ interface EthConfig {
   clock: Clock;
   pollMs: number;
   sysfsNet: string;
+  linkWatch: LinkWatchFactory | 'poll';
 }
 
 class EthTransportImpl implements EthTransport {
@@ -187,7 +197,10 @@ class EthTransportImpl implements EthTransport {
   /** Module role: the host that last addressed us, where answers go. */
   private replyTo: MacAddress | undefined;
   private pollTimer: TimerId | undefined;
+  private watch: LinkWatch | undefined;
   private polling = false;
+  /** A link event came while a read was running: read once more when it ends. */
+  private again = false;
   private closed = false;
 
   constructor(
@@ -213,7 +226,26 @@ class EthTransportImpl implements EthTransport {
   open(initial: IfaceState): void {
     this.session = this.openSession();
     this.applyState(initial);
-    this.schedulePoll();
+    this.startWatch();
+  }
+
+  private startWatch(): void {
+    const factory = this.cfg.linkWatch;
+    if (factory === 'poll') {
+      this.schedulePoll();
+      return;
+    }
+    this.watch = factory(this.cfg.iface, {
+      onChange: () => void this.poll(),
+      // A change between the first read and the event source's start would go unseen.
+      onReady: () => void this.poll(),
+      onFail: (why) => {
+        this.watch = undefined;
+        if (this.closed) return;
+        this.warnings.push(`${why}; polling ${this.cfg.sysfsNet}/${this.cfg.iface} every ${this.cfg.pollMs} ms instead`);
+        this.schedulePoll();
+      },
+    });
   }
 
   private openSession(): PcapSessionLike {
@@ -225,7 +257,15 @@ class EthTransportImpl implements EthTransport {
     try {
       session = this.pcap.createSession(this.cfg.iface, {
         filter: this.cfg.filter,
+        // Immediate mode (libpcap on Linux then uses TPACKET_V2, no block timeout: every frame
+        // wakes us at once; checked with strace, PACKET_VERSION 1).
         buffer_timeout: 0,
+        // node-pcap's defaults (65535-byte snapshots in a 10 MB ring) size every ring slot for
+        // 64 KiB: each frame lands on a cold page of a 10 MB ring, and the kernel holds 10 MB
+        // per transport. Our frames are at most 1514 bytes (9.1: one control frame per
+        // Ethernet frame), so 2 KiB slots in a 1 MiB ring (about 500 frames) are plenty.
+        snap_length: SNAP_LENGTH,
+        buffer_size: RING_BYTES,
         promiscuous: this.cfg.promiscuous,
       });
     } catch (e) {
@@ -279,7 +319,7 @@ class EthTransportImpl implements EthTransport {
         session.inject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }
     } catch (e) {
-      // Most often the interface just went away: check now instead of at the next poll.
+      // Most often the interface just went away: check now rather than wait for its event.
       void this.poll();
       return Promise.reject(new TransportError('sendFailed', `sending on ${this.cfg.iface} failed: ${(e as Error).message}`, e));
     }
@@ -296,10 +336,17 @@ class EthTransportImpl implements EthTransport {
   }
 
   private async poll(): Promise<void> {
-    if (this.polling || this.closed) return;
+    if (this.closed) return;
+    if (this.polling) {
+      this.again = true;
+      return;
+    }
     this.polling = true;
     try {
-      this.applyState(await readIfaceState(this.cfg.sysfsNet, this.cfg.iface));
+      do {
+        this.again = false;
+        this.applyState(await readIfaceState(this.cfg.sysfsNet, this.cfg.iface));
+      } while (this.again && !this.closed);
     } finally {
       this.polling = false;
     }
@@ -309,8 +356,10 @@ class EthTransportImpl implements EthTransport {
     if (this.closed) return;
     const err = stateError(this.cfg.iface, s);
     if (err) {
-      // A deleted interface leaves a dead capture handle behind: drop it, reopen on return.
-      if (s.kind === 'missing') this.dropSession();
+      // A deleted interface leaves a dead capture handle behind, and one switched off has had
+      // its error reported by libpcap ("The interface went down") after which it delivers
+      // nothing more: drop it, reopen on return.
+      if (s.kind === 'missing' || s.kind === 'adminDown') this.dropSession();
       this.linkDown(err);
       return;
     }
@@ -345,6 +394,7 @@ class EthTransportImpl implements EthTransport {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     if (this.pollTimer !== undefined) this.cfg.clock.clearTimeout(this.pollTimer);
+    this.watch?.close();
     this.assembler.dispose();
     this.dropSession();
     this.linkState$.next({ up: false, reason: 'closed' });

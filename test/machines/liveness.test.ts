@@ -5,6 +5,14 @@
  * once it answers; a module that answers is left alone. Simulated pair, virtual clock.
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { Subject } from 'rxjs';
+import { createActor, createMachine } from 'xstate';
+import type { HciClient } from '../../machines/hci-types.js';
+import { createHciClient } from '../../machines/hci-client.js';
+import { LIVENESS_IDLE_MS, LIVENESS_TIMEOUT_MS, livenessWatch } from '../../machines/liveness.js';
+import { createSimulatedPair } from '../../sim/index.js';
+import { parseScenario } from '../../sim/scenario.js';
+import { VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import type { SimulatedPair } from '../../sim/index.js';
@@ -66,5 +74,75 @@ describe('module liveness', () => {
     expect(r.s.records('EVSE')[0]?.error).toBeUndefined();
     expect(r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'))).toBe(false);
     expect(r.pings()).toBeGreaterThan(0);
+  });
+
+  it('at rest pings once a second, and a module that dies then is reported within idle + timeout (< 2 s)', async () => {
+    expect(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS).toBeLessThan(2000);
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
+    pairs.push(pair);
+    const client = createHciClient({ transport: pair.evseHost, clock });
+    let pings = 0;
+    let lastFromModule = clock.now();
+    client.traffic$.subscribe((t) => {
+      if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+      if (t.dir === 'rx') lastFromModule = t.at;
+    });
+    const silent: number[] = [];
+    // fromCallback's sendBack goes to the parent; a stand-in parent records it.
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+      }),
+    ).start();
+    // 20 s at rest: one round trip per second (the old fixed 400 ms check pinged every 400-800 ms).
+    await clock.runUntil(() => false, 20_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(18);
+    expect(pings).toBeLessThanOrEqual(20);
+    pair.evse.setSilent(true);
+    expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
+    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS + 10);
+    parent.stop();
+    await client.close();
+  });
+
+  it('a reply that is already waiting when the timeout fires (a stalled host) does not count as silence', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const traffic$ = new Subject<{ dir: 'rx' | 'tx'; at: number }>();
+    let pings = 0;
+    // A module whose reply reaches the host at the same instant as the liveness timeout, queued
+    // behind it: what a host stalled past the timeout sees when it runs again.
+    const client = {
+      traffic$,
+      checkAlive(timeoutMs: number): Promise<void> {
+        pings++;
+        const sentAt = clock.now();
+        return new Promise<void>((resolve, reject) => {
+          const backstop = clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs);
+          queueMicrotask(() =>
+            clock.setTimeout(
+              () => {
+                clock.clearTimeout(backstop);
+                traffic$.next({ dir: 'rx', at: clock.now() });
+                resolve();
+              },
+              sentAt + LIVENESS_TIMEOUT_MS - clock.now(),
+            ),
+          );
+        });
+      },
+    } as unknown as HciClient;
+    const silent: number[] = [];
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+      }),
+    ).start();
+    await clock.runUntil(() => false, 10_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(silent).toEqual([]);
+    parent.stop();
   });
 });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytesToHex, encodeFrame, hexToBytes } from '../../codec/frame.js';
 import { encodeControlFrame, encodeEthernetFrame, ETHERTYPE_CONTROL, parseMac } from '../../codec/link-headers.js';
 import { captureFilter, classifyPcapError, createEthTransport } from '../../transports/eth.js';
+import { type LinkWatchHandlers, mentionsInterface } from '../../transports/link-watch.js';
 import type { PcapModule, PcapPacket, PcapSessionOptions } from '../../transports/native.js';
 import { TransportError } from '../../transports/transport.js';
 import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
@@ -98,6 +100,27 @@ async function settle(clock: VirtualClock, ms: number): Promise<void> {
   await flushMicrotasks();
 }
 
+/** Waits (real time, the sysfs reads are real file reads) until `cond` holds. */
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    await flushMicrotasks();
+  }
+}
+
+/** Link events by hand: the test says when the kernel would have announced a change. */
+class FakeLinkWatch {
+  handlers: LinkWatchHandlers | undefined;
+  closed = false;
+  readonly factory = (_iface: string, h: LinkWatchHandlers) => {
+    this.handlers = h;
+    return { close: () => void (this.closed = true) };
+  };
+  change(): void {
+    this.handlers?.onChange();
+  }
+}
+
 describe('Ethernet transport, in-process with a fake libpcap', () => {
   const roots: string[] = [];
   afterAll(() => {
@@ -109,6 +132,7 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
     roots.push(sysfsNet);
     const pcap = new FakePcap();
     const clock = new VirtualClock();
+    const watch = new FakeLinkWatch();
     const t = await createEthTransport({
       iface: 'eth9',
       role,
@@ -116,17 +140,21 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
       clock,
       sysfsNet,
       importer: async () => pcap,
+      linkWatch: watch.factory,
       ...extra,
     });
     const frames: string[] = [];
     t.frames$.subscribe((f) => frames.push(bytesToHex(f)));
-    return { t, pcap, clock, sysfsNet, frames };
+    return { t, pcap, clock, sysfsNet, frames, watch };
   }
 
   it('captures with the filter of the brief and silences the "no IPv4 address" warning', async () => {
     const { t, pcap } = await open();
     expect(pcap.last.options.filter).toBe(`ether proto 0x6003 and ether src ${MODULE_MAC}`);
     expect(pcap.last.options.buffer_timeout).toBe(0);
+    // Whole Ethernet frames, not node-pcap's 64 KiB snapshots in a 10 MB ring.
+    expect(pcap.last.options.snap_length).toBeGreaterThanOrEqual(1518);
+    expect(pcap.last.options.buffer_size).toBeLessThanOrEqual(1 << 20);
     expect(t.ownMac).toBe(HOST_MAC);
     expect(t.warnings).toEqual(['eth9: no IPv4 address assigned']);
     expect(captureFilter('module', MODULE_MAC, undefined)).toBe(`ether proto 0x6003 and ether dst ${MODULE_MAC}`);
@@ -214,8 +242,45 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
     expect(classifyPcapError('x', new Error('something else'))).toMatchObject({ kind: 'openFailed' });
   });
 
-  it('watches operstate on the clock: no carrier, deleted, back again', async () => {
-    const { t, pcap, clock, sysfsNet } = await open();
+  it('follows link events with no timer at rest: no carrier, deleted, back again', async () => {
+    const { t, pcap, clock, sysfsNet, watch } = await open();
+    const states: string[] = [];
+    t.linkState$.subscribe((s) => states.push(s.up ? 'up' : `down:${s.error?.kind}`));
+    expect(clock.pending).toBe(0);
+    setIface(sysfsNet, 'eth9', { mac: HOST_MAC, operstate: 'lowerlayerdown' });
+    // Without an event nothing reads sysfs again, however long the wait.
+    clock.advance(60_000);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(states).toEqual(['up']);
+    watch.change();
+    await until(() => states.length === 2);
+    expect(states).toEqual(['up', 'down:interfaceDown']);
+    rmSync(join(sysfsNet, 'eth9'), { recursive: true });
+    watch.change();
+    await until(() => states.at(-1) === 'down:noSuchInterface');
+    expect(states.at(-1)).toBe('down:noSuchInterface');
+    expect(pcap.sessions[0]?.closed).toBe(true);
+    await expect(t.send(PING)).rejects.toMatchObject({ kind: 'noSuchInterface' });
+    setIface(sysfsNet, 'eth9', { mac: HOST_MAC });
+    watch.change();
+    await until(() => states.at(-1) === 'up');
+    expect(states.at(-1)).toBe('up');
+    expect(pcap.sessions).toHaveLength(2);
+    await t.send(PING);
+    expect(pcap.last.injected).toHaveLength(1);
+    expect(clock.pending).toBe(0);
+    await t.close();
+    expect(watch.closed).toBe(true);
+  });
+
+  it('falls back to polling sysfs on the clock when link events cannot run, and says so', async () => {
+    const failing = (_iface: string, h: LinkWatchHandlers) => {
+      queueMicrotask(() => h.onFail('cannot run "ip monitor link" (iproute2): spawn ip ENOENT'));
+      return { close: () => undefined };
+    };
+    const { t, pcap, clock, sysfsNet } = await open('host', { linkWatch: failing });
+    await flushMicrotasks();
+    expect(t.warnings.at(-1)).toMatch(/ENOENT.*polling .*eth9 every 500 ms/);
     const states: string[] = [];
     t.linkState$.subscribe((s) => states.push(s.up ? 'up' : `down:${s.error?.kind}`));
     setIface(sysfsNet, 'eth9', { mac: HOST_MAC, operstate: 'lowerlayerdown' });
@@ -225,14 +290,19 @@ describe('Ethernet transport, in-process with a fake libpcap', () => {
     await settle(clock, 500);
     expect(states.at(-1)).toBe('down:noSuchInterface');
     expect(pcap.sessions[0]?.closed).toBe(true);
-    await expect(t.send(PING)).rejects.toMatchObject({ kind: 'noSuchInterface' });
     setIface(sysfsNet, 'eth9', { mac: HOST_MAC });
     await settle(clock, 500);
     expect(states.at(-1)).toBe('up');
-    expect(pcap.sessions).toHaveLength(2);
-    await t.send(PING);
-    expect(pcap.last.injected).toHaveLength(1);
     await t.close();
+  });
+
+  it('picks the lines of its own interface from ip monitor output', () => {
+    expect(mentionsInterface('3: fv2ga@fv2gb: <NO-CARRIER,BROADCAST,MULTICAST,UP> mtu 1500 state LOWERLAYERDOWN', 'fv2ga')).toBe(true);
+    expect(mentionsInterface('2: eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 state UP', 'eth0')).toBe(true);
+    expect(mentionsInterface('Deleted 3: fv2ga@NONE: <BROADCAST,MULTICAST> mtu 1500', 'fv2ga')).toBe(true);
+    expect(mentionsInterface('2: fv2gb@fv2ga: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500', 'fv2ga')).toBe(false);
+    expect(mentionsInterface('4: eth0.5@eth0: <BROADCAST> mtu 1500', 'eth0')).toBe(false);
+    expect(mentionsInterface('    link/ether 02:f2:00:00:00:0a brd ff:ff:ff:ff:ff:ff', 'fv2ga')).toBe(false);
   });
 
   it('rejects a failed injection with sendFailed, and rejects after close', async () => {
@@ -258,8 +328,9 @@ describe('Ethernet transport over a veth pair between two namespaces', () => {
     const can = netnsAvailable();
     if (!can.ok) throw new Error(`these tests need root and iproute2 network namespaces: ${can.why}`);
     pair = await createVethPair();
-    host = spawnInNamespace(pair.a.ns, 'test/helpers/eth-node.ts', { iface: pair.a.iface, peerMac: pair.b.mac, role: 'host' });
-    mod = spawnInNamespace(pair.b.ns, 'test/helpers/eth-node.ts', { iface: pair.b.iface, role: 'module' });
+    // An hour between polls: only link events (ip monitor link) can notice a change in time.
+    host = spawnInNamespace(pair.a.ns, 'test/helpers/eth-node.ts', { iface: pair.a.iface, peerMac: pair.b.mac, role: 'host', pollMs: 3_600_000 });
+    mod = spawnInNamespace(pair.b.ns, 'test/helpers/eth-node.ts', { iface: pair.b.iface, role: 'module', pollMs: 3_600_000 });
     children.push(host, mod);
     for (const c of children) {
       const ready = await c.waitFor((l) => l.ev === 'ready' || l.ev === 'openError', 20_000);
@@ -327,13 +398,31 @@ describe('Ethernet transport over a veth pair between two namespaces', () => {
     expect((await atHost).hex).toBe(bytesToHex(PING));
   });
 
+  it('follows the carrier from link events: the far end down, then up again', async () => {
+    if (!pair) throw new Error('no veth pair');
+    const from = host.count;
+    execFileSync('ip', ['-n', pair.b.ns, 'link', 'set', pair.b.iface, 'down']);
+    const down = await host.waitFor((l) => l.ev === 'link' && l.up === false, 10_000, from);
+    expect(down.kind).toBe('interfaceDown');
+    expect(await host.request({ op: 'send', hex: bytesToHex(PING) })).toMatchObject({ ok: false, kind: 'interfaceDown' });
+    const [upFrom, modUpFrom] = [host.count, mod.count];
+    execFileSync('ip', ['-n', pair.b.ns, 'link', 'set', pair.b.iface, 'up']);
+    await host.waitFor((l) => l.ev === 'link' && l.up === true, 10_000, upFrom);
+    // The module end was switched off: its capture is reopened when it is back.
+    await mod.waitFor((l) => l.ev === 'link' && l.up === true, 10_000, modUpFrom);
+    const atModule = nextFrame(mod);
+    expect(await host.request({ op: 'send', hex: bytesToHex(PING) })).toMatchObject({ ok: true });
+    expect((await atModule).hex).toBe(bytesToHex(PING));
+  });
+
   it('reports link down with a typed error when the interface is deleted', async () => {
     if (!pair) throw new Error('no veth pair');
+    const [hostFrom, modFrom] = [host.count, mod.count];
     pair.deleteLink('a');
-    const down = await host.waitFor((l) => l.ev === 'link' && l.up === false);
-    expect(down.kind).toBe('noSuchInterface');
-    const modDown = await mod.waitFor((l) => l.ev === 'link' && l.up === false);
-    expect(modDown.kind).toBe('noSuchInterface');
+    // The kernel announces the interface going down, then its deletion: each is one event.
+    const gone = (l: { ev?: string; up?: unknown; kind?: unknown }): boolean => l.ev === 'link' && l.up === false && l.kind === 'noSuchInterface';
+    expect(await host.waitFor(gone, 10_000, hostFrom)).toBeDefined();
+    expect(await mod.waitFor(gone, 10_000, modFrom)).toBeDefined();
     const res = await host.request({ op: 'send', hex: bytesToHex(PING) });
     expect(res).toMatchObject({ ok: false, kind: 'noSuchInterface' });
   });
