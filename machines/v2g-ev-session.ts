@@ -24,6 +24,12 @@ export interface EvSessionInput {
   client: HciClient;
   clock: Clock;
   config: EvConfig;
+  /**
+   * The Session ID of this plug-in's previous session. The EV module does not say whether a
+   * session ended in a pause (18.11.12 has no closure type, 18.9.14/18.9.15 no pause flag): a
+   * Session Started with the same ID (18.11.1) is how the EV host learns that it resumed one.
+   */
+  resumeSessionId?: string;
 }
 
 export type EvSessionCommand =
@@ -56,6 +62,9 @@ export interface EvSessionContext extends EvSessionInput {
   stopReason?: string;
   error?: SessionRecord['error'];
   stopChargingSent: boolean;
+  sessionId?: string;
+  /** This session resumed the previous one (same Session ID). */
+  resumed?: boolean;
   /** Resistor C asked for and not yet B again (the EV is asking for energy). */
   resistorC?: boolean;
   /**
@@ -177,8 +186,11 @@ export const v2gEvSessionMachine = setup({
       const protocol = enumName(PROTOCOLS, num(fields.selectedProtocol));
       const mode = num(fields.selectedEnergyTransferMode);
       const b = batteryNow(system, context.config.battery, context.clock.now());
-      enqueue.assign({ protocol, energyTransferMode: mode, evseId: String(fields.evseId ?? ''), startedAt: context.clock.now(), socStartPercent: reportedSoc(b) });
+      const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
+      const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
+      enqueue.assign({ protocol, energyTransferMode: mode, evseId: String(fields.evseId ?? ''), startedAt: context.clock.now(), socStartPercent: reportedSoc(b), sessionId, resumed });
       enqueue.sendParent(logEvent('EV', '"Session started" received', 'info', fields));
+      if (resumed) enqueue.sendParent(logEvent('EV', `Session resumed: same Session ID ${sessionId} as the previous session`));
       enqueue.sendParent(logEvent('EV', `\tProtocol: ${protocol}`));
       enqueue.sendParent(logEvent('EV', `\tEVSE ID: ${String(fields.evseId ?? '')}`));
       enqueue.sendParent(logEvent('EV', `\tEnergy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
@@ -516,5 +528,7 @@ export function evSessionRecord(context: EvSessionContext, system: { get(id: str
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     socEndPercent: reportedSoc(b),
+    ...(context.sessionId ? { sessionId: context.sessionId } : {}),
+    ...(context.resumed ? { resumed: true } : {}),
   };
 }

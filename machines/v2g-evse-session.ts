@@ -35,6 +35,8 @@ export interface EvseSessionInput {
   policy: AuthorizationPolicy;
   /** Answers certificate installation/update requests (Plug & Charge); none: refused. */
   certificateProvider?: CertificateProvider;
+  /** The Session ID of the session the EV paused on this plug-in: a Session Started with it is a resume. */
+  resumeSessionId?: string;
 }
 
 export type EvseSessionCommand =
@@ -69,6 +71,9 @@ export interface EvseSessionContext extends EvseSessionInput {
   evFaultHandled?: boolean;
   /** Closure type of the module's Session Stopped (18.12.13). */
   closure?: 'terminate' | 'pause';
+  sessionId?: string;
+  /** The EV resumed the paused session (same Session ID, ISO 15118-2 8.4.1). */
+  resumed?: boolean;
   /** Limits set at run time (session.setLimits); the configured charger limits otherwise. */
   limits: { maxPowerW?: number; maxCurrentA?: number };
   /** Renegotiations this session (EV- or EVSE-initiated). */
@@ -197,8 +202,10 @@ export const v2gEvseSessionMachine = setup({
       const evccId = fields.evccId instanceof Uint8Array ? bytesToHexId(fields.evccId) : String(fields.evccId ?? '');
       const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
       const protocol = enumName(PROTOCOLS, num(fields.protocol));
-      enqueue.assign({ evccId, protocol, startedAt: context.clock.now() });
+      const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
+      enqueue.assign({ evccId, protocol, sessionId, resumed, startedAt: context.clock.now() });
       toParent(enqueue, self, logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
+      if (resumed) toParent(enqueue, self, logEvent('EVSE', `Session resumed: the EV came back with the paused session's ID ${sessionId}`));
       toParent(enqueue, self, logEvent('EVSE', `Protocol: ${protocol}`));
       toParent(enqueue, self, logEvent('EVSE', `Session ID: ${sessionId}`));
       toParent(enqueue, self, logEvent('EVSE', `EVCC ID: ${evccId}`));
@@ -426,7 +433,10 @@ export const v2gEvseSessionMachine = setup({
       enqueue.assign({ closure });
       toParent(enqueue, self, logEvent('EVSE', '"Session stopped" received', 'info', { closureType: closure }));
       toParent(enqueue, self, logEvent('EVSE', `Closure type: ${closure}`));
-      if (!context.stopReason) enqueue.assign({ stopReason: closure === 'pause' ? 'paused' : 'sessionStopped' });
+      // 18.12.13 closure type 1: "Session can be resumed later on" (ISO 15118-2 8.4.1, Sevenstax/FreeV2G#21).
+      // The EV's own stop request set `evStopped` just before: a pause is what it was.
+      if (closure === 'pause' && (context.stopReason === undefined || context.stopReason === 'evStopped')) enqueue.assign({ stopReason: 'paused' });
+      else if (!context.stopReason) enqueue.assign({ stopReason: 'sessionStopped' });
     }),
     sessionError: enqueueActions(({ enqueue, self, event }) => {
       const code = num(f(event).errorCode);
@@ -718,6 +728,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.certificateService ? { certificateService: context.certificateService } : {}),
     ...(context.renegotiations > 0 ? { renegotiations: context.renegotiations } : {}),
     ...(context.closure !== undefined ? { closure: context.closure } : {}),
+    ...(context.sessionId ? { sessionId: context.sessionId } : {}),
+    ...(context.resumed ? { resumed: true } : {}),
   };
 }
 
