@@ -5,7 +5,15 @@
  * virtual clock, safety invariant checked at every EVSE frame.
  */
 import { describe, expect, it } from 'vitest';
+import { batteryMachine } from '../../machines/battery.js';
+import { advance, chargerMachine, commandedOutput } from '../../machines/charger.js';
+import { evConfig, evseConfig } from '../../machines/config.js';
+import type { SessionRecord } from '../../machines/station-events.js';
 import { PAUSE_WAKE_UP_MS } from '../../machines/station-evse.js';
+import { v2gEvSessionMachine } from '../../machines/v2g-ev-session.js';
+import { v2gEvseSessionMachine } from '../../machines/v2g-evse-session.js';
+import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
+import { StubHciClient, advanceBy, harness } from '../helpers/machines-stub.js';
 import { type Run, ended, start } from '../helpers/sim-run.js';
 
 const PAUSE = { afterChargingMs: 5_000, resumeAfterMs: 15_000 };
@@ -79,3 +87,109 @@ describe('pause and resume', () => {
     expect(r.violations).toEqual([]);
   });
 });
+
+/** The session machines alone, on a stub HCI client and the virtual clock. */
+describe('pause and resume: session machines', () => {
+  const ID = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+  const dcChanged = (targetCurrentA: number) => ({
+    maxVoltageV: 400,
+    maxCurrentA: 20,
+    maxPowerW: 8000,
+    ready: true,
+    errorCode: 0,
+    socPercent: 50,
+    targetVoltageV: 380,
+    targetCurrentA,
+    chargingComplete: false,
+  });
+
+  function evse(resumeSessionId?: string) {
+    const clock = new VirtualClock();
+    const client = new StubHciClient(clock);
+    const config = evseConfig({});
+    const input = { client, clock, config, policy: { mode: 'acceptAll' as const }, ...(resumeSessionId ? { resumeSessionId } : {}) };
+    const h = harness(v2gEvseSessionMachine, input, clock, [{ systemId: 'charger', logic: chargerMachine, input: { clock, config: config.charger } }]);
+    const charger = () => advance((h.system.get('charger')?.getSnapshot() as { context: Parameters<typeof advance>[0] }).context, clock.now());
+    const step = async (ms = 0) => {
+      await flushMicrotasks();
+      if (ms) await advanceBy(clock, ms);
+      await flushMicrotasks();
+    };
+    return { client, h, charger, step };
+  }
+
+  /** Session Started (with `id`) through charging at 16 A. */
+  async function charge(t: ReturnType<typeof evse>, id: Uint8Array) {
+    await t.step();
+    t.client.status('V2g.EvseSessionStarted', { protocol: 1, sessionId: id, evccId: Uint8Array.of(0, 1, 1, 0x63, 0x77, 0x31) });
+    t.client.status('V2g.EvseEnergyTransferModeSelected', {
+      maxVoltageV: 400,
+      maxCurrentA: 20,
+      maxPowerW: 8000,
+      selectedEnergyTransferMode: 0,
+      dcParameters: { ready: true, errorCode: 0, socPercent: 50 },
+    });
+    t.client.status('V2g.EvseSchedulesRequested', { timeoutMs: 5000, maxEntries: 1 });
+    t.client.status('V2g.EvseCableCheckRequested', { timeoutMs: 38000 });
+    t.client.status('V2g.EvsePreChargeStarted');
+    t.client.status('V2g.EvseDcChargeParametersChanged', dcChanged(2));
+    await t.step(1000);
+    t.client.status('V2g.EvseStartChargingRequested', { timeoutMs: 5000, scheduleTupleId: 1, chargingProfile: [{ startS: 0, powerW: 8000 }] });
+    t.client.status('V2g.EvseDcChargeParametersChanged', dcChanged(16));
+    await t.step(2000);
+    expect(t.charger().presentCurrentA).toBe(16);
+  }
+
+  it('EVSE: Session Stopped closure type 1 ends the session as a pause, output 0; not an error', async () => {
+    const t = evse();
+    await charge(t, ID);
+    t.client.status('V2g.EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: false });
+    t.client.status('V2g.EvseSessionStopped', { closureType: 1 });
+    await t.step(1000);
+    expect(commandedOutput(t.charger())).toEqual({ voltageV: 0, currentA: 0 });
+    const r = record(t.h.events());
+    expect(r).toMatchObject({ closure: 'pause', stopReason: 'paused', sessionId: '0102030405060708' });
+    expect(r?.error).toBeUndefined();
+    expect(r?.resumed).toBeUndefined();
+    expect(t.h.logs()).toContain('Closure type: pause');
+  });
+
+  it('EVSE: a Session Started with the paused session ID is a resume; another ID is a new session', async () => {
+    const t = evse('0102030405060708');
+    await charge(t, ID);
+    expect(t.h.logs()).toContain("Session resumed: the EV came back with the paused session's ID 0102030405060708");
+    t.client.status('V2g.EvseSessionStopped', { closureType: 0 });
+    await t.step(1000);
+    expect(record(t.h.events())).toMatchObject({ resumed: true, closure: 'terminate', sessionId: '0102030405060708' });
+
+    const other = evse('0102030405060708');
+    await charge(other, Uint8Array.of(9, 9, 9, 9, 9, 9, 9, 9));
+    other.client.status('V2g.EvseSessionStopped', { closureType: 0 });
+    await other.step(1000);
+    expect(record(other.h.events())?.resumed).toBeUndefined();
+  });
+
+  it('EV: the previous session ID in Session Started (18.11.1) marks the record resumed', async () => {
+    for (const [sessionId, resumed] of [
+      [ID, true],
+      [new Uint8Array(8).fill(7), undefined],
+    ] as const) {
+      const clock = new VirtualClock();
+      const client = new StubHciClient(clock);
+      const config = evConfig({ battery: { capacityWh: 1000, levelWh: 500 }, targetSocPercent: 80 });
+      const h = harness(v2gEvSessionMachine, { client, clock, config, resumeSessionId: '0102030405060708' }, clock, [
+        { systemId: 'battery', logic: batteryMachine, input: { clock, config: config.battery } },
+      ]);
+      await flushMicrotasks();
+      client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId, evseId: 'X', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
+      client.status('V2g.EvSessionStopped');
+      await advanceBy(clock, 100);
+      await flushMicrotasks();
+      const r = record(h.events());
+      expect(r?.resumed).toBe(resumed);
+      expect(r?.sessionId).toBe(Buffer.from(sessionId).toString('hex'));
+    }
+  });
+});
+
+const record = (events: { type: string }[]): SessionRecord | undefined => (events.find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
