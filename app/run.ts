@@ -218,14 +218,15 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
         // Only once the record is on disk: a kill in between leaves the journal entry.
         journal?.end(key);
         dashboard?.publish({ type: 'session', station: ev.station, record });
-        countEnd(key);
+        // A paused session goes on once the car resumes it: it is not the end of a charging session.
+        if (record.closure !== 'pause') countEnd(key);
       }
     };
   };
   const onQuietEvent =
     (st: RunStation) =>
     (ev: StationEmitted): void => {
-      if (ev.type === 'sessionEnded') countEnd(keyOf(st));
+      if (ev.type === 'sessionEnded' && ev.record.closure !== 'pause') countEnd(keyOf(st));
     };
   const stopFailed = (st: RunStation, handle: StationHandle): void => {
     if (lost.has(keyOf(st))) return;

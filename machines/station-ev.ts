@@ -177,7 +177,14 @@ export const evStationMachine = setup({
             id: 'session',
             src: 'session',
             systemId: 'session',
-            input: ({ context }) => ({ client: context.client, clock: context.clock, config: context.config }),
+            // A station gives a new session a fresh random ID (ISO 15118-2): the previous session's
+            // ID again means the car resumed it (pause and resume, docs/service.md).
+            input: ({ context }) => ({
+              client: context.client,
+              clock: context.clock,
+              config: context.config,
+              ...(context.lastRecord?.sessionId ? { resumeSessionId: context.lastRecord.sessionId } : {}),
+            }),
             onDone: { target: 'afterSession', actions: 'sessionEnded' },
           },
           on: {

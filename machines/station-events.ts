@@ -21,6 +21,8 @@ export const SESSION_PHASES = [
   'stoppingCharging',
   'postCharge',
   'sessionStopped',
+  /** The EV paused the session (18.12.13 closure type 1): output 0, waiting for it to resume. */
+  'paused',
   'error',
   'shuttingDown',
   'stopped',
@@ -74,8 +76,12 @@ export interface SessionRecord {
   certificateService?: { kind: 'installation' | 'update'; outcome: 'success' | 'timeout' | 'certificateInvalid' };
   /** Renegotiations during the session (EVSE side; absent when none). */
   renegotiations?: number;
-  /** Closure type of the module's Session Stopped (EVSE side): 'pause' keeps it resumable. */
+  /** Closure type of the module's Session Stopped (EVSE side, 18.12.13): 'pause' keeps it resumable. */
   closure?: 'terminate' | 'pause';
+  /** The V2G Session ID (Session Started, 18.11.1 / 18.12.1) in hex; a resumed session keeps it. */
+  sessionId?: string;
+  /** This session resumed a paused one: its Session Started carried the paused session's ID. */
+  resumed?: boolean;
 }
 
 export interface LogEvent {

@@ -3,6 +3,9 @@
  * listening, stop SLAC, stop CP; 0x05 and friends tolerated), then loops forever:
  * CP (X1, wait for state B) -> SLAC matching with 5 % PWM -> one V2G session -> back to 100 %
  * and waiting for the next car, until `shutdown`, which stops charging, listening, SLAC and CP.
+ * A session the EV paused (Session Stopped closure type 1, 18.12.13) leads to `paused` instead:
+ * output 0, 100 % (X1) for a moment, then 5 %, SLAC and listening again for the same car, which
+ * resumes with the paused Session ID; no unplug needed (docs/service.md, pause and resume).
  *
  * Children (systemIds): charger (whole life), cp, slac (while running), session (per session).
  * Emits StationEmitted events (log, phase, sample, authorization, sessionEnded).
@@ -78,7 +81,12 @@ export interface EvseStationContext extends EvseStationInput {
   sessions: number;
   failure?: string;
   lastRecord?: SessionRecord;
+  /** The Session ID of the session the EV paused on this plug-in (cleared by unplug or its end). */
+  pausedSessionId?: string;
 }
+
+/** How long a paused station stays in X1 before it offers 5 % again (see `paused`). */
+export const PAUSE_WAKE_UP_MS = 3000;
 
 const DISABLED_TEXT = 'Station disabled: no new session until it is enabled';
 
@@ -161,7 +169,13 @@ export const evseStationMachine = setup({
       enqueue.assign({ available: false });
       enqueue.emit(logEvent('EVSE', `Power stage fault (${e.reason}: ${e.detail}): output to 0, station disabled until enabled`, 'error').event);
     }),
+    rememberPause: assign({ pausedSessionId: ({ event }) => (event as unknown as { output: SessionRecord }).output.sessionId }),
+    forgetPause: assign({ pausedSessionId: undefined }),
     abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
+  },
+  delays: {
+    /** X1 after a pause before 5 % again: long enough for the EV to see the EVSE leave HLC. */
+    pauseWakeUp: PAUSE_WAKE_UP_MS,
   },
   guards: {
     ...stationGuards,
@@ -170,6 +184,9 @@ export const evseStationMachine = setup({
     available: ({ context }) => context.available,
     vehicleToServe: ({ context }) => context.vehiclePresent && context.available,
     firstAttempt: ({ event }) => (event as { attempt?: number }).attempt === 1,
+    /** 18.12.13 closure type 1: the EV paused the session and may resume it. */
+    sessionPaused: ({ event }) => (event as unknown as { output: SessionRecord }).output.closure === 'pause',
+    resumable: ({ context }) => context.pausedSessionId !== undefined,
     moduleFailure: ({ event }) => {
       const name = (event as unknown as { output: SessionRecord }).output.error?.name;
       return name === 'moduleNotResponding' || name === 'moduleLostSession';
@@ -212,8 +229,10 @@ export const evseStationMachine = setup({
           on: {
             'slac.matchingStarted': { guard: 'firstAttempt', actions: 'cpHlc' },
             'slac.matched': 'session',
-            'slac.failed': [{ guard: 'fatal', target: '#evseStation.failed' }, { target: 'afterSession' }],
-            'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: assign({ vehiclePresent: false }) },
+            // While a paused session may still resume, a car that does not match yet (asleep) is
+            // given another window after the next sleep instead of waiting for an unplug.
+            'slac.failed': [{ guard: 'fatal', target: '#evseStation.failed' }, { guard: 'resumable', target: 'paused' }, { target: 'afterSession' }],
+            'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: [assign({ vehiclePresent: false }), 'forgetPause'] },
           },
         },
         session: {
@@ -228,15 +247,17 @@ export const evseStationMachine = setup({
               config: context.config,
               policy: context.policy,
               ...(context.certificateProvider ? { certificateProvider: context.certificateProvider } : {}),
+              ...(context.pausedSessionId ? { resumeSessionId: context.pausedSessionId } : {}),
             }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
-              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: 'sessionEnded' },
-              { target: 'afterSession', actions: 'sessionEnded' },
+              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'forgetPause'] },
+              { guard: 'sessionPaused', target: 'paused', actions: ['sessionEnded', 'rememberPause'] },
+              { target: 'afterSession', actions: ['sessionEnded', 'forgetPause'] },
             ],
           },
           on: {
-            'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession'] },
+            'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession', 'forgetPause'] },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
             // Safety: the session ends at once (EvseStopCharging), whatever the EV is doing.
             'charger.fault': { actions: ['powerStageFault', 'abortForPowerStage'] },
@@ -265,6 +286,28 @@ export const evseStationMachine = setup({
           on: {
             'hci.sequenceDone': [{ guard: 'vehiclePresent', target: 'waitingForUnplug' }, { target: 'waitingForVehicle' }],
           },
+        },
+        /**
+         * The EV paused (18.12.13 closure type 1; ISO 15118-2 8.4.1, Sevenstax/FreeV2G#21): output
+         * 0, listening stopped and X1 (100 %, the sleep of a paused link) as after any session,
+         * but no wait for an unplug: after `pauseWakeUp` the station offers 5 %, SLAC and
+         * listening again, the way the field resumes a WHITE-beet session without re-plugging
+         * (Sevenstax/FreeV2G#20: 5 % again, SLAC and V2G restarted). The car resumes when it
+         * wants with the paused Session ID; an unplug ends the pause.
+         */
+        paused: {
+          entry: ['chargerOff', 'cpIdle', { type: 'phase', params: { phase: 'paused' } }, { type: 'log', params: { text: 'Session paused by the EV: output 0, the session can be resumed' } }],
+          invoke: {
+            src: 'hciSequence',
+            input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvseStopListen, tolerate: STALE, bestEffort: true }] }),
+          },
+          after: {
+            pauseWakeUp: [
+              { guard: 'vehicleToServe', target: 'slac' },
+              { target: 'waitingForVehicle', actions: 'forgetPause' },
+            ],
+          },
+          on: { 'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: [assign({ vehiclePresent: false }), 'forgetPause'] } },
         },
         waitingForUnplug: {
           entry: { type: 'log', params: { text: 'Waiting for the vehicle to leave' } },

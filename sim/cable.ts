@@ -17,7 +17,7 @@ export type CableEvent =
   | { type: 'slac'; at: number; side: 'EV' | 'EVSE'; result: 'success' | 'failed' }
   | { type: 'plcLink'; at: number; up: boolean }
   | { type: 'phase'; at: number; phase: SessionPhase }
-  | { type: 'v2g'; at: number; from: 'EV' | 'EVSE'; message: string }
+  | { type: 'v2g'; at: number; from: 'EV' | 'EVSE'; message: string; pause?: true }
   | { type: 'battery'; at: number; socPercent: number; energyWh: number };
 
 /** What the EVSE drives onto the CP line. */
@@ -174,7 +174,7 @@ export class VirtualCable {
   sendV2g(from: 'EV' | 'EVSE', m: V2gMessage): boolean {
     if (!this.plc) return false;
     const epoch = this.linkEpoch;
-    this.emit({ type: 'v2g', at: this.clock.now(), from, message: v2gLabel(m) });
+    this.emit({ type: 'v2g', at: this.clock.now(), from, message: v2gLabel(m), ...(m.type === 'req' && m.chargingSession === 'pause' ? { pause: true as const } : {}) });
     this.clock.setTimeout(() => {
       if (!this.plc || epoch !== this.linkEpoch) return;
       (from === 'EV' ? this.toSecc : this.toEvcc)?.(m);

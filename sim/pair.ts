@@ -109,6 +109,11 @@ function scriptCable(cable: VirtualCable, s: Scenario, f: FaultConfig, later: La
   const c = s.cable;
   if (c.plugInAfterMs !== null) later(() => cable.plug(), c.plugInAfterMs);
   let sessionRunning = false;
+  // A session the car paused is not over: the car stays plugged in to resume it.
+  let paused = false;
+  cable.events$.subscribe((e) => {
+    if (e.type === 'v2g' && e.pause) paused = true;
+  });
   cable.onPhase((p: SessionPhase) => {
     if (c.unplugIn && p === c.unplugIn.phase) later(() => cable.unplug(), c.unplugIn.afterMs);
     if (f.unplugIn === p) cable.unplug();
@@ -116,7 +121,8 @@ function scriptCable(cable: VirtualCable, s: Scenario, f: FaultConfig, later: La
     if (p !== 'idle') sessionRunning = true;
     else if (sessionRunning) {
       sessionRunning = false;
-      if (c.unplugAfterSessionMs !== null) later(() => cable.unplug(), c.unplugAfterSessionMs);
+      if (c.unplugAfterSessionMs !== null && !paused) later(() => cable.unplug(), c.unplugAfterSessionMs);
+      paused = false;
     }
   });
   let wasPlugged = cable.isPlugged;

@@ -68,6 +68,13 @@ const ev = z.strictObject({
   slacFailures: z.number().int().min(0).default(0),
   errors: z.array(evErrorAt).default([]),
   pnc: pnc.optional(),
+  /**
+   * The car pauses once per plug-in (ISO 15118-2 SessionStopReq ChargingSession=Pause, after
+   * PowerDelivery stop): `afterChargingMs` into its charge loop; it resumes `resumeAfterMs` after
+   * the pause with a SessionSetupReq carrying the paused Session ID, once its host starts a
+   * session again (18.9.10). See docs/simulator.md.
+   */
+  pause: z.strictObject({ afterChargingMs: ms, resumeAfterMs: ms.default(10_000) }).optional(),
   /** The car reports EVReady=false before this phase (an ID.4 does in Charge Parameter Discovery, Sevenstax/FreeV2G#58). */
   readyFromPhase: phase.default('idle'),
 });

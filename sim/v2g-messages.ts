@@ -114,6 +114,8 @@ export interface V2gRequest {
   contract?: { contractCertificate: Uint8Array; moSubCa2: Uint8Array; moSubCa1: Uint8Array; emaid: string };
   /** The car gave up (its own timeout): the TCP connection closes, no response expected. */
   aborted?: boolean;
+  /** sessionStop: ISO 15118-2 ChargingSession, Terminate or Pause (resumable later). */
+  chargingSession?: 'terminate' | 'pause';
 }
 
 export interface V2gResponse {

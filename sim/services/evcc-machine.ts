@@ -24,7 +24,8 @@ export interface EvccPort {
   postChargingReady(): void;
   dcParameters(res: V2gResponse): void;
   loopResponse(res: V2gResponse): void;
-  sessionStopped(): void;
+  /** `paused`: the session ended with SessionStopReq ChargingSession=Pause (resumable). */
+  sessionStopped(paused: boolean): void;
   sessionError(code: number): void;
   /** Pre-charge: is the EVSE's present voltage close enough to the target? */
   preChargeDone(res: V2gResponse, elapsedMs: number): boolean;
@@ -44,6 +45,8 @@ export type EvccEvent =
   | { type: 'HOST_START_CHARGING' }
   | { type: 'HOST_STOP_CHARGING'; renegotiation: boolean }
   | { type: 'HOST_STOP_SESSION' }
+  /** The car pauses (scenario ev.pause): PowerDelivery stop, then SessionStop with Pause. */
+  | { type: 'PAUSE' }
   | { type: 'LINK_LOST' };
 
 interface EvccContext {
@@ -51,6 +54,8 @@ interface EvccContext {
   stopRequested: boolean;
   renegotiationRequested: boolean;
   chargingReadySent: boolean;
+  /** The stop under way is a pause: no welding detection, SessionStopReq ChargingSession=Pause. */
+  pausing: boolean;
   phaseStartedAt: number;
   lastSentAt: number;
   failure: SessionFailure | undefined;
@@ -83,6 +88,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       stopRequested: ({ context }) => context.stopRequested,
       renegotiationRequested: ({ context }) => context.renegotiationRequested,
       chargingReadySent: ({ context }) => context.chargingReadySent,
+      pausing: ({ context }) => context.pausing,
       preChargeJustDone: ({ context, event }) => {
         const r = res(event);
         return !context.chargingReadySent && r !== undefined && port.preChargeDone(r, port.now() - context.phaseStartedAt);
@@ -105,7 +111,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       sendPowerDeliveryStop: ({ context }) => port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
       sendLoopRequest: () => port.send(port.isDc() ? 'currentDemand' : 'chargingStatus'),
       sendWeldingDetection: () => port.send('weldingDetection'),
-      sendSessionStop: () => port.send('sessionStop'),
+      sendSessionStop: ({ context }) => port.send('sessionStop', { chargingSession: context.pausing ? 'pause' : 'terminate' }),
       phaseSessionSetup: () => port.phase('sessionSetup'),
       phaseServiceDiscovery: () => port.phase('serviceDiscovery'),
       phasePaymentSelection: () => port.phase('paymentSelection'),
@@ -143,7 +149,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       reportChargingStarted: () => port.chargingStarted(),
       reportChargingStopped: () => port.chargingStopped(),
       reportPostChargingReady: () => port.postChargingReady(),
-      reportSessionStopped: () => port.sessionStopped(),
+      reportSessionStopped: ({ context }) => port.sessionStopped(context.pausing),
       rememberFailure: assign({ failure: ({ event }) => res(event)?.failure }),
       preChargeFailure: assign({ failure: { evSessionError: EV_PRESENT_VOLTAGE_TOO_LOW, evseSessionError: 0 } }),
       reportSessionError: ({ context }) => port.sessionError(context.failure?.evSessionError ?? EV_UNSPECIFIED),
@@ -151,12 +157,14 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
         stopRequested: true,
         renegotiationRequested: ({ event }) => event.type === 'HOST_STOP_CHARGING' && event.renegotiation,
       }),
+      requestPause: assign({ stopRequested: true, renegotiationRequested: false, pausing: true }),
       beginRenegotiation: assign({ renegotiating: true, stopRequested: false, chargingReadySent: false }),
       resetSession: assign({
         renegotiating: false,
         stopRequested: false,
         renegotiationRequested: false,
         chargingReadySent: false,
+        pausing: false,
         failure: undefined,
       }),
     },
@@ -167,6 +175,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       stopRequested: false,
       renegotiationRequested: false,
       chargingReadySent: false,
+      pausing: false,
       phaseStartedAt: 0,
       lastSentAt: 0,
       failure: undefined,
@@ -311,7 +320,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
       chargeLoop: {
         entry: ['phaseChargeLoop', 'startPhaseClock'],
         initial: 'sending',
-        on: { HOST_STOP_CHARGING: { actions: 'requestStop' } },
+        on: { HOST_STOP_CHARGING: { actions: 'requestStop' }, PAUSE: { actions: 'requestPause' } },
         states: {
           sending: {
             entry: ['markSent', 'sendLoopRequest'],
@@ -336,6 +345,8 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
           RES: [
             { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
             { guard: 'renegotiationRequested', target: '#evcc.chargeParameterDiscovery', actions: ['reportChargingStopped', 'beginRenegotiation'] },
+            // A pause goes straight to SessionStop (welding detection is the EV's choice, ISO 15118-2).
+            { guard: 'pausing', target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
             { guard: 'isDc', target: '#evcc.weldingDetection', actions: ['reportChargingStopped', 'reportPostChargingReady'] },
             { target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
           ],
@@ -371,7 +382,7 @@ export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preCha
         after: { responseTimeout: '#evcc.failed' },
       },
       failed: {
-        entry: ['reportSessionError', 'reportSessionStopped'],
+        entry: [assign({ pausing: false }), 'reportSessionError', 'reportSessionStopped'],
         always: 'idle',
       },
     },

@@ -18,8 +18,8 @@ export interface SeccPort {
   refuseNoSession(req: V2gRequest): void;
   /** Session Error + Session Stopped to the host; a held request gets the failure, else the next one. */
   abort(failure: SessionFailure, held: V2gRequest | undefined): void;
-  /** Session Stopped to the host once the car has its SessionStopRes. */
-  stopAfterResponse(): void;
+  /** Session Stopped to the host once the car has its SessionStopRes (closure type from the request). */
+  stopAfterResponse(req: V2gRequest): void;
   canStart(req: V2gRequest): boolean;
   modeSupported(req: V2gRequest): boolean;
   cableCheckLongEnough(): boolean;
@@ -221,7 +221,10 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
       stopChargingRequested: ({ context }) => {
         if (context.held) port.stopChargingRequested(context.held);
       },
-      stopAfterResponse: () => port.stopAfterResponse(),
+      stopAfterResponse: ({ event }) => {
+        const r = reqOf(event);
+        if (r) port.stopAfterResponse(r);
+      },
       /** A missed deadline or a refusal by the host. */
       abortUnspecified: ({ context }) => port.abort(UNSPECIFIED, context.held),
       abortParameterTimeout: ({ context }) => port.abort(PARAMETER_TIMEOUT, context.held),

@@ -46,6 +46,16 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   let lastLoopAt = 0;
   let loopStartedAt = 0;
 
+  /**
+   * Pause and resume (scenario ev.pause; ISO 15118-2 SessionStopReq ChargingSession=Pause): the
+   * car pauses once per plug-in and keeps the paused Session ID; the next Start Session from its
+   * host resumes with it (SessionSetupReq with that ID) once `resumeAfterMs` has passed.
+   */
+  let paused: { sessionId: Uint8Array; at: number } | undefined;
+  let pauseArmed = false;
+  /** Start Session was accepted and the car waits for its resume time before SessionSetupReq. */
+  let startPending = false;
+
   /** The SOC the EV host reported with Update DC Charging Parameters during this session. */
   let hostSoc: number | undefined;
   /** The simulated battery's SOC from the energy the EVSE reports delivering. */
@@ -185,6 +195,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     chargingStarted() {
       loopStartedAt = clock.now();
       lastLoopAt = 0;
+      const pause = scenario.ev.pause;
+      if (pause && !pauseArmed) {
+        pauseArmed = true;
+        clock.setTimeout(() => actor.send({ type: 'PAUSE' }), pause.afterChargingMs);
+      }
       ctx.emit(V2g.EvChargingStarted);
     },
     chargingStopped: () => ctx.emit(V2g.EvChargingStopped),
@@ -202,7 +217,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         ctx.emit(V2g.EvNotificationReceived, { type: res.notification.renegotiation ? 1 : 0, maxDelayS: res.notification.maxDelayS });
       }
     },
-    sessionStopped: () => ctx.emit(V2g.EvSessionStopped),
+    sessionStopped(pausedNow) {
+      if (pausedNow) paused = { sessionId, at: clock.now() };
+      // 18.11.12 carries no closure type: the EV host is not told that this was a pause.
+      ctx.emit(V2g.EvSessionStopped);
+    },
     sessionError(code) {
       ctx.emit(V2g.EvSessionError, { code });
       // Whatever the cause, the car closes its connection; a station still in the session notices.
@@ -235,6 +254,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       contractPayment = scenario.ev.pnc !== undefined && m.evse.paymentMethods.includes(1);
     }
     if (m.kind === 'sessionSetup') {
+      // Resumed (the station kept the ID) or refused: either way the pause is over.
+      paused = undefined;
       sessionId = m.sessionId;
       selectedProtocol = m.protocol ?? selectedProtocol;
     }
@@ -243,6 +264,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
 
   const offChange = cable.onChange(() => {
     if (!cable.plcLinkUp && !actor.getSnapshot().matches('idle')) actor.send({ type: 'LINK_LOST' });
+    // Unplugged: a paused session cannot be resumed; the next plug-in may pause again.
+    if (!cable.isPlugged) {
+      paused = undefined;
+      pauseArmed = false;
+    }
   });
 
   const top = (): string => {
@@ -250,7 +276,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     return typeof v === 'string' ? v : (Object.keys(v)[0] ?? 'idle');
   };
   const inState = (...names: string[]): boolean => names.includes(top());
-  const active = (): boolean => !inState('idle');
+  const active = (): boolean => startPending || !inState('idle');
   const isEv = (): boolean => common.mode() === 0;
 
   /** Configuration commands: only in EV mode, only while no session runs (18 intro). */
@@ -307,7 +333,18 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         socStart = scenario.ev.battery.socStartPercent ?? (dc ? num(dc, 'socPercent') : 50);
         lastAc = '';
         lastEvse = undefined;
-        actor.send({ type: 'START' });
+        // ISO 15118-2: SessionSetupReq carries 0 for a new session, the paused one's ID to resume.
+        sessionId = paused ? paused.sessionId : new Uint8Array(8);
+        const waitMs = paused ? Math.max(0, paused.at + (scenario.ev.pause?.resumeAfterMs ?? 0) - clock.now()) : 0;
+        if (waitMs === 0) actor.send({ type: 'START' });
+        else {
+          startPending = true;
+          clock.setTimeout(() => {
+            if (!startPending) return; // reset meanwhile
+            startPending = false;
+            actor.send({ type: 'START' });
+          }, waitMs);
+        }
         return ok();
       },
       EvStartCableCheck: () => hostEvent(inState('cableCheckReady'), { type: 'HOST_CABLE_CHECK' }),
@@ -327,6 +364,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       dc = undefined;
       ac = undefined;
       profile = undefined;
+      paused = undefined;
+      pauseArmed = false;
+      startPending = false;
       common.setMode(2);
     },
     close() {

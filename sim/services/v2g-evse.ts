@@ -46,6 +46,11 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   let session: Session | undefined;
   /** The failure the car learns with its next request after the session ended. */
   let pendingFailure: SessionFailure | undefined;
+  /**
+   * The Session ID of a session the car paused (SessionStopReq ChargingSession=Pause, ISO 15118-2
+   * 8.4.1 as quoted in Sevenstax/FreeV2G#21): a SessionSetupReq carrying it resumes that session.
+   */
+  let pausedId: Uint8Array | undefined;
 
   const snapshot = (): EvseSnapshot => {
     const proto = session?.protocol ?? 1;
@@ -169,7 +174,10 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   const port: SeccPort = {
     startSession(req) {
       const protocol = chooseProtocol(req.ev) ?? 1;
-      const id = new Uint8Array(8).map(() => ctx.rng.int(0, 255));
+      // A resumed session keeps its Session ID; a new one gets a fresh ID.
+      const resumed = pausedId !== undefined && sameBytes(req.sessionId, pausedId);
+      const id = resumed && pausedId ? pausedId : new Uint8Array(8).map(() => ctx.rng.int(0, 255));
+      pausedId = undefined;
       pendingFailure = undefined;
       session = { id, protocol, cableCheckSince: 0, preChargeStarted: false, weldingStarted: false, notification: undefined, scriptedErrorsFired: new Set() };
       ctx.emit(V2g.EvseSessionStarted, { protocol, sessionId: id, evccId: req.ev.evccId.slice(0, 20) });
@@ -188,11 +196,14 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       else pendingFailure = failure;
       session = undefined;
     },
-    stopAfterResponse() {
+    stopAfterResponse(req) {
+      // 18.12.13 closure type 1: "Paused (Session can be resumed later on)".
+      const pause = req.chargingSession === 'pause';
+      if (pause && session) pausedId = session.id;
       session = undefined;
       // The host hears of it once the car has its response (TCP closes after SessionStopRes),
       // so an EVSE host switching its PWM back to 100 % cannot overtake the car's Session Stopped.
-      clock.setTimeout(() => ctx.emit(V2g.EvseSessionStopped, { closureType: 0 }), 2 * V2G_LATENCY_MS);
+      clock.setTimeout(() => ctx.emit(V2g.EvseSessionStopped, { closureType: pause ? 1 : 0 }), 2 * V2G_LATENCY_MS);
     },
     canStart: (req) => chooseProtocol(req.ev) !== undefined,
     modeSupported: (req) => ((config?.energyTransferModes as number[]) ?? []).includes(req.energyTransferMode ?? 0),
@@ -266,6 +277,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   // The car is gone (unplugged, PLC link lost): the session cannot continue.
   const offChange = cable.onChange(() => {
     if (!cable.plcLinkUp) send({ type: 'LINK_LOST' });
+    if (!cable.isPlugged) pausedId = undefined;
   });
 
   const isEvse = (): boolean => common.mode() === 1;
@@ -369,6 +381,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       actor.stop();
       session = undefined;
       pendingFailure = undefined;
+      pausedId = undefined;
       config = undefined;
       dc = undefined;
       ac = undefined;
@@ -387,4 +400,9 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
 /** Whether two field sets differ in nothing but `except`. */
 function sameBut(a: Record<string, unknown>, b: Record<string, unknown>, except: string): boolean {
   return Object.keys(a).every((k) => k === except || a[k] === b[k]);
+}
+
+/** Session IDs are compared by value (8 bytes, 18.12.1). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

@@ -1,7 +1,8 @@
 /**
- * `freev2g sim` on the flows of issue 10 (kept to two runs: CLI runs are slow): the built-in AC
+ * `freev2g sim` on the flows of issue 10 (kept to three runs: CLI runs are slow): the built-in AC
  * scenario by bare name is an AC session on both sides with the scenario's car on both columns,
- * and `--sessions 2` without a scenario ends because the simulated car unplugs and returns.
+ * the pause-resume scenario records both segments, and `--sessions 2` without a scenario ends
+ * because the simulated car unplugs and returns.
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -22,6 +23,22 @@ describe('sim: charging flows from the CLI', () => {
     expect(ev).toMatchObject({ protocol: 'ISO15118-2', socStartPercent: 50, socEndPercent: 80, stopReason: 'targetSocReached' });
     // AC carries no SOC to the EVSE (ISO 15118-2): its column says so instead of a made-up value.
     expect(r.stdout).toMatch(/SOC\s+-\s+50 -> 80 %/);
+  }, 120_000);
+
+  it('--scenario pause-resume: the car pauses and resumes; the records show both segments linked by session ID', async () => {
+    const dir = tmp();
+    const records = join(dir, 'records.jsonl');
+    const r = await runCli(['sim', '--scenario', 'pause-resume', '--speed', 'max', '--records', records], { cwd: dir, timeoutMs: 110_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const recs = readRecords(records) as SessionRecord[];
+    const evse = recs.filter((x) => x.station === 'EVSE');
+    const ev = recs.filter((x) => x.station === 'EV');
+    expect(evse.map((x) => x.closure)).toEqual(['pause', 'terminate']);
+    expect(evse[0]).toMatchObject({ stopReason: 'paused' });
+    expect(evse[1]).toMatchObject({ resumed: true, sessionId: evse[0]?.sessionId, stopReason: 'evStopped' });
+    expect(ev.at(-1)).toMatchObject({ resumed: true, sessionId: evse[0]?.sessionId, stopReason: 'targetSocReached', socEndPercent: 80 });
+    expect(recs.every((x) => x.error === undefined)).toBe(true);
+    expect(r.stdout).toContain('Session paused by the EV');
   }, 120_000);
 
   it('--sessions 2 without a scenario ends: the simulated car unplugs and comes back', async () => {

@@ -28,7 +28,11 @@ type Ending =
   | { type: 'EV_ERROR' }
   | { type: 'SHUTDOWN' }
   /** The EVSE asks for a renegotiation while charging; the session then charges to the end. */
-  | { type: 'RENEGOTIATE' };
+  | { type: 'RENEGOTIATE' }
+  /** The EV renegotiates on its own (Stop Charging with the renegotiation flag, 18.9.14). */
+  | { type: 'EV_RENEGOTIATE' }
+  /** The car pauses (Session Stopped closure type 1, 18.12.13) and resumes with the same Session ID. */
+  | { type: 'PAUSE' };
 type ModelEvent = { type: 'DC' } | { type: 'AC' } | { type: 'ACCEPT' } | { type: 'DENY' } | Ending;
 
 /** The session model: mode, then authorization, then one way of ending. */
@@ -39,8 +43,8 @@ const sessionModel = setup({ types: { events: {} as ModelEvent } }).createMachin
     plugged: { on: { DC: 'dc', AC: 'ac' } },
     dc: { on: { ACCEPT: 'dcCharging', DENY: 'denied' } },
     ac: { on: { ACCEPT: 'acCharging', DENY: 'denied' } },
-    dcCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', EV_ERROR: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended' } },
-    acCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended' } },
+    dcCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', EV_ERROR: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended', EV_RENEGOTIATE: 'ended', PAUSE: 'ended' } },
+    acCharging: { on: { COMPLETE: 'ended', STATION_ERROR: 'ended', UNPLUG: 'ended', SHUTDOWN: 'ended', RENEGOTIATE: 'ended', EV_RENEGOTIATE: 'ended', PAUSE: 'ended' } },
     denied: { type: 'final' },
     ended: { type: 'final' },
   },
@@ -59,6 +63,8 @@ const paths = getSimplePaths(sessionModel, {
       ...(dc ? [{ type: 'EV_ERROR' } as const] : []),
       { type: 'SHUTDOWN' },
       { type: 'RENEGOTIATE' },
+      { type: 'EV_RENEGOTIATE' },
+      { type: 'PAUSE' },
     ];
     return endings;
   },
@@ -75,7 +81,7 @@ interface Plan {
 function planOf(events: ModelEvent[]): Plan {
   const dc = events.some((e) => e.type === 'DC');
   const accept = events.some((e) => e.type === 'ACCEPT');
-  const ending = events.find((e): e is Ending => ['COMPLETE', 'STATION_ERROR', 'UNPLUG', 'EV_ERROR', 'SHUTDOWN', 'RENEGOTIATE'].includes(e.type));
+  const ending = events.find((e): e is Ending => ['COMPLETE', 'STATION_ERROR', 'UNPLUG', 'EV_ERROR', 'SHUTDOWN', 'RENEGOTIATE', 'EV_RENEGOTIATE', 'PAUSE'].includes(e.type));
   const name = events.map((e) => ('phase' in e ? `${e.type}@${e.phase}` : e.type)).join(' > ');
   return { name, dc, accept, ...(ending ? { ending } : {}) };
 }
@@ -102,7 +108,11 @@ async function runPlan(plan: Plan) {
   if (e?.type === 'UNPLUG') faults.unplugIn = e.phase;
   if (e?.type === 'EV_ERROR') faults.evErrors = [{ phase: 'chargeLoop', evErrorCode: 4 }];
   const scenario = parseScenario({
-    ev: { battery: { capacityWh: 200, socTargetPercent: 80 }, energyTransferMode: plan.dc ? 'dcCore' : 'acThreePhase' },
+    ev: {
+      battery: { capacityWh: 200, socTargetPercent: 80 },
+      energyTransferMode: plan.dc ? 'dcCore' : 'acThreePhase',
+      ...(e?.type === 'PAUSE' ? { pause: { afterChargingMs: 3000, resumeAfterMs: 8000 } } : {}),
+    },
   });
   const pair = createSimulatedPair({ clock, scenario, faults });
   pairs.push(pair);
@@ -142,12 +152,13 @@ async function runPlan(plan: Plan) {
     evse.send({ type: 'shutdown' });
     await clock.runUntil(() => evse.getSnapshot().status === 'done', 30_000, 100);
   } else {
-    if (e?.type === 'RENEGOTIATE') {
+    if (e?.type === 'RENEGOTIATE' || e?.type === 'EV_RENEGOTIATE') {
       await clock.runUntil(() => emitted.some((x) => x.type === 'phase' && x.phase === 'charging'), 600_000, 100);
       await clock.runUntil(() => false, 3000, 100);
-      evse.send({ type: 'renegotiate' });
+      (e.type === 'RENEGOTIATE' ? evse : ev).send({ type: 'renegotiate' });
     }
-    await clock.runUntil(() => records().length >= 1, 3_600_000, 100);
+    // A paused session is recorded, then its resumed segment.
+    await clock.runUntil(() => records().length >= (e?.type === 'PAUSE' ? 2 : 1), 3_600_000, 100);
     // Let the station finish its after-session steps.
     await clock.runUntil(() => false, 3000, 100);
   }
@@ -156,12 +167,12 @@ async function runPlan(plan: Plan) {
   const stationState = JSON.stringify(evse.getSnapshot().value);
   evse.stop();
   ev.stop();
-  return { commands, sent, violations, record: records()[0], stationState, status: evse.getSnapshot().status };
+  return { commands, sent, violations, record: records()[0], records: records(), stationState, status: evse.getSnapshot().status };
 }
 
 describe('model-based: session paths on the simulated modules', () => {
   it('the model yields every combination of mode, authorization and ending', () => {
-    expect(plans.length).toBe(2 /* deny */ + 8 /* DC endings */ + 5 /* AC endings */);
+    expect(plans.length).toBe(2 /* deny */ + 10 /* DC endings */ + 7 /* AC endings */);
   });
 
   for (const plan of plans) {
@@ -202,6 +213,32 @@ describe('model-based: session paths on the simulated modules', () => {
         expect(subsequence(r.commands, again), r.commands.filter((c) => !c.includes('Update')).join(',')).toBe(true);
         expect(r.record).toMatchObject({ renegotiations: 1, stopReason: 'evStopped' });
         expect(r.record?.error).toBeUndefined();
+      } else if (e?.type === 'EV_RENEGOTIATE') {
+        // The EV's Stop Charging with the renegotiation flag: new schedules, charging again, to the end.
+        const again = ['V2g.EvseStartCharging', 'V2g.EvseStopCharging', 'V2g.EvseSetSchedules', 'V2g.EvseStartCharging', 'V2g.EvseStopCharging', 'V2g.EvseStopListen'];
+        expect(subsequence(r.commands, again), r.commands.filter((c) => !c.includes('Update')).join(',')).toBe(true);
+        expect(r.commands).not.toContain('V2g.EvseSendNotification');
+        expect(r.record).toMatchObject({ renegotiations: 1, stopReason: 'evStopped' });
+        expect(r.record?.error).toBeUndefined();
+      } else if (e?.type === 'PAUSE') {
+        // Paused: output 0 (the invariant above holds in `paused` too), listening stopped, X1;
+        // then 5 %, SLAC and listening again, and the resumed session charges to the end.
+        const resumed = [
+          'V2g.EvseStartCharging',
+          'V2g.EvseStopCharging',
+          'V2g.EvseStopListen',
+          'ControlPilot.SetDutyCycle',
+          'V2g.EvseStartListen',
+          'V2g.EvseStartCharging',
+          'V2g.EvseStopCharging',
+          'V2g.EvseStopListen',
+        ];
+        expect(subsequence(r.commands, resumed), r.commands.filter((c) => !c.includes('Update')).join(',')).toBe(true);
+        const [paused, again] = r.records;
+        expect(paused).toMatchObject({ closure: 'pause', stopReason: 'paused' });
+        expect(again).toMatchObject({ resumed: true, sessionId: paused?.sessionId, stopReason: 'evStopped' });
+        expect(r.records.every((x) => x.error === undefined)).toBe(true);
+        expect(again?.energyDeliveredWh).toBeGreaterThan(0);
       } else if (e?.type === 'SHUTDOWN') {
         expect(r.status).toBe('done');
         expect(r.stationState).toBe('"stopped"');
@@ -247,6 +284,8 @@ describe('model-based: EVSE session machine paths (stub HCI client)', () => {
     st('EvseWeldingDetectionStarted'),
     st('EvseSessionError', { errorCode: 16 }),
     st('EvseSessionStopped', { closureType: 0 }),
+    // The EV paused (18.12.13 closure type 1): from any state, output 0 and the session ends.
+    st('EvseSessionStopped', { closureType: 1 }),
     { type: 'session.abort', reason: 'unplugged' },
   ];
   const clock0 = new VirtualClock();
@@ -256,12 +295,13 @@ describe('model-based: EVSE session machine paths (stub HCI client)', () => {
     events: [...flowEvents, ...endings] as never,
     serializeState: (s) => JSON.stringify(s.value),
   });
+  const label = (e: { type: string; fields?: { closureType?: number } }) => `${e.type.replace('V2g.Evse', '')}${e.fields?.closureType === 1 ? '(pause)' : ''}`;
   const cases = reach.flatMap((p) => {
     const steps = p.steps.map((s) => s.event as { type: string }).filter((e) => e.type !== 'xstate.init');
-    if (p.state.status === 'done') return [{ steps, name: steps.map((e) => e.type.replace('V2g.Evse', '')).join(' > ') }];
+    if (p.state.status === 'done') return [{ steps, name: steps.map(label).join(' > ') }];
     return endings.map((end) => {
       const all = [...steps, end];
-      return { steps: all, name: all.map((e) => e.type.replace('V2g.Evse', '')).join(' > ') };
+      return { steps: all, name: all.map(label).join(' > ') };
     });
   });
 

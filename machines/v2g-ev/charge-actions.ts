@@ -1,0 +1,111 @@
+/**
+ * EV session, charging and its end (18.11.8-18.11.14, 18.9.13-18.9.15): start when the EVSE's
+ * output suits the battery, the charge loop's updates along the profile, stop at the target SOC
+ * or on request (renegotiation included), notifications, Charging/Session Stopped, errors.
+ */
+import { V2g } from '../../codec/catalog.js';
+import { EV_SESSION_ERRORS, enumName } from '../../codec/modules/v2g/common.js';
+import { hostNow } from '../../util/clock.js';
+import { currentForPower, reportedSoc } from '../battery.js';
+import { acCurrentPerPhaseA, acParameters, acPhases } from '../ev-ac.js';
+import { logEvent } from '../station-events.js';
+import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
+
+export const chargeActions = {
+  startCharging: act(({ enqueue, context, event, system }) => {
+    enqueue.sendParent(logEvent('EV', 'Start charging: EVSE output within the battery limits'));
+    enqueue.sendTo('commander', command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
+    // DC switched to state C before the cable check; AC does it now (reference), and so does a
+    // renegotiated DC session (back in B since Charging Stopped, no cable check this time).
+    if (!context.resistorC) sendCp(enqueue, system, 'C');
+  }),
+  chargingStarted: act(({ enqueue, context, system }) => {
+    enqueue.assign({ chargingStartedAt: context.clock.now(), stopChargingSent: false, renegotiating: false, lastUpdateAt: undefined });
+    enqueue.sendParent(logEvent('EV', '"Charging Started" received'));
+    sendBattery(enqueue, system, { type: 'battery.charging', on: true });
+  }),
+  /** Periodic update while charging: follow the profile's power, report SOC, stop at target. */
+  chargeTick: act(({ enqueue, context, event, system }) => {
+    const now = context.clock.now();
+    const b = batteryNow(system, context.config.battery, now);
+    const soc = reportedSoc(b);
+    const hostAt = hostNow();
+    const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
+    enqueue.assign({ lastUpdateAt: hostAt, longestUpdateGapMs: Math.max(context.longestUpdateGapMs, gap) });
+    if (soc >= context.config.targetSocPercent) {
+      if (!context.stopChargingSent) {
+        enqueue.sendParent(logEvent('EV', 'charging done'));
+        // The SOC that ended the charge goes out once more, so the EVSE sees it (its record, display).
+        if (isDc(context.energyTransferMode)) {
+          enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, context.targetCurrentA), 'update', at(event)));
+        }
+        enqueue.assign({ stopChargingSent: true, stopReason: 'targetSocReached' });
+        enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', undefined, TOLERATE));
+      }
+      return;
+    }
+    const elapsedS = (now - (context.chargingStartedAt ?? now)) / 1000;
+    const powerW = profilePowerW(context.profile, elapsedS, context.config.battery.maxPowerW);
+    const targetCurrentA = currentForPower(b, powerW);
+    enqueue.assign({ targetCurrentA });
+    if (isDc(context.energyTransferMode)) {
+      enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, targetCurrentA), 'update', at(event)));
+    } else {
+      // AC: the car says how much it takes now (its maximum current per phase) and draws it.
+      const phases = acPhases(context.energyTransferMode);
+      const nominalVoltageV = context.acNominalVoltageV ?? 0;
+      const currentA = acCurrentPerPhaseA({ nominalVoltageV, maxCurrentA: context.acMaxCurrentA ?? 0 }, context.config.battery, powerW, phases);
+      sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominalVoltageV, currentA: currentA * phases });
+      enqueue.assign({ peakVoltageV: Math.max(context.peakVoltageV, nominalVoltageV), peakCurrentA: Math.max(context.peakCurrentA, currentA * phases) });
+      enqueue.sendTo('commander', command(V2g.EvUpdateAcChargingParameters, acParameters(context.config.battery, currentA), 'update', at(event)));
+    }
+  }),
+  requestStop: act(({ enqueue, context }, p: { reason: string; renegotiation?: boolean }) => {
+    if (context.stopChargingSent) return;
+    const renegotiating = p.renegotiation === true;
+    enqueue.assign({ stopChargingSent: true, renegotiating, ...(context.stopReason || renegotiating ? {} : { stopReason: p.reason }) });
+    if (renegotiating) enqueue.sendParent(logEvent('EV', `Renegotiation requested (${p.reason})`));
+    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: p.renegotiation ?? false }, 'stopCharging', undefined, TOLERATE));
+  }),
+  notification: act(({ enqueue, context, event }) => {
+    const fields = f(event);
+    const renegotiation = num(fields.type) === 1;
+    enqueue.sendParent(logEvent('EV', '"Notification Received" received', 'info', fields));
+    enqueue.sendParent(logEvent('EV', `Type : ${renegotiation ? 'renegotiation' : 'stop charging'}`));
+    if (context.stopChargingSent) return;
+    // 21.9.6: both answers go through Stop Charging, with the renegotiation flag.
+    enqueue.assign({ stopChargingSent: true, renegotiating: renegotiation, ...(renegotiation ? {} : { stopReason: 'evseRequestedStop' }) });
+    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', at(event), TOLERATE));
+  }),
+  chargingStopped: act(({ enqueue, system }) => {
+    enqueue.sendParent(logEvent('EV', '"Charging Stopped" received'));
+    sendBattery(enqueue, system, { type: 'battery.charging', on: false });
+    sendCp(enqueue, system, 'B');
+  }),
+  stopSession: act(({ enqueue, event }) => {
+    enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
+  }),
+  sessionStopped: act(({ enqueue, context, system }) => {
+    enqueue.sendParent(logEvent('EV', '"Session Stopped" received'));
+    if (!context.stopReason) enqueue.assign({ stopReason: 'sessionStopped' });
+    sendBattery(enqueue, system, { type: 'battery.charging', on: false });
+    sendCp(enqueue, system, 'B');
+  }),
+  sessionError: act(({ enqueue, event, system }) => {
+    const code = num(f(event).code);
+    const name = enumName(EV_SESSION_ERRORS, code);
+    enqueue.sendParent(logEvent('EV', '"Session Error" received'));
+    enqueue.sendParent(logEvent('EV', `Error code: ${code} - "${name}"`, 'error'));
+    enqueue.assign({ error: { code, name } });
+    sendBattery(enqueue, system, { type: 'battery.charging', on: false });
+    sendCp(enqueue, system, 'B');
+  }),
+  aborted: act(({ enqueue, context, event, system }) => {
+    const reason = (event as Extract<EvSessionCommand, { type: 'session.abort' }>).reason;
+    enqueue.sendParent(logEvent('EV', `Session aborted: ${reason}`, 'warn'));
+    if (!context.stopReason) enqueue.assign({ stopReason: reason });
+    sendBattery(enqueue, system, { type: 'battery.charging', on: false });
+    sendCp(enqueue, system, 'B');
+    enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', undefined, TOLERATE));
+  }),
+};

@@ -1,0 +1,227 @@
+/**
+ * The EV V2G session's shared part (machines/v2g-ev-session.ts): input, context, events, the
+ * helpers its actions use (commands, battery and CP siblings, DC parameters, the start check),
+ * `act` (an action typed for this machine), the configuration sequence and the session's record.
+ */
+import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
+import { V2g } from '../../codec/catalog.js';
+import type { CommandDef } from '../../codec/message.js';
+import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
+import type { Clock } from '../../util/clock.js';
+import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, reportedSoc } from '../battery.js';
+import { type BatteryConfig, type EvConfig, bytesToHexId, macToBytes } from '../config.js';
+import { acParameters } from '../ev-ac.js';
+import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import type { HciClient, StatusEvent } from '../hci-types.js';
+import type { ScheduleEntry, ScheduleTuple, SessionRecord } from '../station-events.js';
+
+export interface EvSessionInput {
+  client: HciClient;
+  clock: Clock;
+  config: EvConfig;
+  /**
+   * The Session ID of this plug-in's previous session. The EV module does not say whether a
+   * session ended in a pause (18.11.12 has no closure type, 18.9.14/18.9.15 no pause flag): a
+   * Session Started with the same ID (18.11.1) is how the EV host learns that it resumed one.
+   */
+  resumeSessionId?: string;
+}
+
+export type EvSessionCommand =
+  | { type: 'session.abort'; reason: string }
+  | { type: 'session.stopCharging'; reason: string }
+  /** EV-initiated renegotiation (Stop Charging with the renegotiation flag, 18.9.14). */
+  | { type: 'session.renegotiate'; reason: string };
+
+export interface EvSessionContext extends EvSessionInput {
+  startedAt: number;
+  evseId?: string;
+  protocol?: string;
+  energyTransferMode?: number;
+  schedule?: ScheduleTuple[];
+  profile?: { scheduleTupleId: number; entries: ScheduleEntry[] };
+  chargingStartedAt?: number;
+  presentVoltageV: number;
+  presentCurrentA: number;
+  /** AC: what the EVSE allows (A) and its nominal voltage. */
+  acMaxCurrentA?: number;
+  acNominalVoltageV?: number;
+  evseStatus: number;
+  targetCurrentA: number;
+  peakVoltageV: number;
+  peakCurrentA: number;
+  lastUpdateAt?: number;
+  longestUpdateGapMs: number;
+  longestReactionMs: number;
+  socStartPercent?: number;
+  stopReason?: string;
+  error?: SessionRecord['error'];
+  stopChargingSent: boolean;
+  sessionId?: string;
+  /** This session resumed the previous one (same Session ID). */
+  resumed?: boolean;
+  /** Resistor C asked for and not yet B again (the EV is asking for energy). */
+  resistorC?: boolean;
+  /**
+   * Stop Charging went out with the renegotiation flag: the session goes on with new schedules
+   * and a new Power Delivery, without cable check and pre-charge (ISO 15118-2 renegotiation).
+   */
+  renegotiating?: boolean;
+  /** The battery's limits in force when the EVSE last reported (an external battery lowers them). */
+  batteryLimits?: BatteryConfig;
+}
+
+export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
+
+/** V2G result code 0x11 (18.5): the module is not in a state for this command. */
+export const WRONG_STATE = 0x11;
+export const TOLERATE = [UNEXPECTED_MESSAGE, WRONG_STATE] as const;
+
+export const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
+export const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
+/** When the status message arrived, in host real time (reaction times are real time). */
+export const at = (e: unknown): number | undefined => (e as StatusEvent).hostAt;
+export const isDc = (mode: number | undefined): boolean => mode === undefined || mode <= 3;
+export const hasDc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m <= 3);
+export const hasAc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m >= 4);
+
+export function command(def: CommandDef, fields: unknown, tag: string, answersAt?: number, tolerate?: readonly number[]): CommandRequest {
+  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}) };
+}
+
+export type System = { get(id: string): unknown };
+export type BatteryRef = ActorRefFrom<typeof batteryMachine>;
+
+export function batteryNow(system: System, config: BatteryConfig, now: number): BatteryState {
+  const b = system.get('battery') as BatteryRef | undefined;
+  if (!b) return { config, levelWh: config.levelWh, inputVoltageV: 0, inputCurrentA: 0, charging: false, at: now, energyWh: 0 };
+  return advanceBattery(b.getSnapshot().context, now);
+}
+
+/** Events to siblings go through `enqueue.sendTo` (never `.send()` inside an action). */
+export interface Enqueue {
+  sendTo(to: AnyActorRef, event: EventObject & Record<string, unknown>): void;
+}
+
+export function sendBattery(enqueue: Enqueue, system: System, e: BatteryEvent): void {
+  const ref = system.get('battery') as AnyActorRef | undefined;
+  if (ref) enqueue.sendTo(ref, e);
+}
+
+export function sendCp(enqueue: Enqueue & { assign(a: Partial<EvSessionContext>): void }, system: System, level: 'B' | 'C'): void {
+  enqueue.assign({ resistorC: level === 'C' });
+  const ref = system.get('cp') as AnyActorRef | undefined;
+  if (ref) enqueue.sendTo(ref, { type: 'cp.resistor', level });
+}
+
+/** DC parameters for Set/Update DC Charging Parameters from the battery (reference Ev.py). */
+export function dcParameters(b: BatteryState, targetCurrentA: number) {
+  const c = b.config;
+  const soc = reportedSoc(b);
+  return {
+    minVoltageV: 0,
+    minCurrentA: 0,
+    minPowerW: 0,
+    maxVoltageV: c.maxVoltageV,
+    maxCurrentA: c.maxCurrentA,
+    maxPowerW: c.maxPowerW,
+    socPercent: soc,
+    status: 0,
+    targetVoltageV: c.targetVoltageV,
+    targetCurrentA: Math.round(targetCurrentA * 10) / 10,
+  };
+}
+
+/** The power the profile allows now (W): the last entry whose start has passed. */
+export function profilePowerW(profile: EvSessionContext['profile'], elapsedS: number, fallbackW: number): number {
+  if (!profile || profile.entries.length === 0) return fallbackW;
+  let p = profile.entries[0]?.powerW ?? fallbackW;
+  for (const e of profile.entries) if (elapsedS >= e.startS) p = e.powerW;
+  return p;
+}
+
+/** Whether the EVSE's present output suits the battery (reference Ev.py start condition). */
+export function mayStartCharging(ctx: Pick<EvSessionContext, 'energyTransferMode' | 'presentVoltageV' | 'presentCurrentA' | 'acNominalVoltageV' | 'acMaxCurrentA'>, c: BatteryConfig): boolean {
+  if (isDc(ctx.energyTransferMode)) {
+    const v = ctx.presentVoltageV;
+    return v <= c.maxVoltageV && Math.abs(v - c.targetVoltageV) <= c.targetVoltageDeltaV && ctx.presentCurrentA <= c.maxCurrentA && v * ctx.presentCurrentA <= c.maxPowerW;
+  }
+  const v = ctx.acNominalVoltageV ?? 0;
+  const i = Math.min(ctx.acMaxCurrentA ?? 0, c.maxCurrentAcA);
+  return v > 0 && v <= c.maxVoltageAcV && i > c.minCurrentAcA;
+}
+
+/** An action of the EV session machine, defined outside `setup` with the machine's types. */
+export const act = <P extends ParameterizedObject['params'] | undefined = undefined>(
+  collect: Parameters<typeof enqueueActions<EvSessionContext, Events, P, Events, never, never, never, never, never>>[0],
+) => enqueueActions<EvSessionContext, Events, P, Events, never, never, never, never, never>(collect);
+
+/** The configuration sequence (18.9.1-18.9.10): V2G mode, configuration, DC/AC parameters, Start Session. */
+export function configurationSteps(context: EvSessionContext, self: { system: System }) {
+  const c = context.config;
+  const b = batteryNow(self.system, c.battery, context.clock.now());
+  const soc = reportedSoc(b);
+  const energyRequestWh = Math.max(0, Math.round((c.battery.capacityWh * (100 - soc)) / 100));
+  const steps = [
+    { text: 'Set V2G mode to EV', def: V2g.SetMode, fields: { mode: 0 } },
+    {
+      text: 'Set V2G configuration',
+      def: V2g.EvSetConfiguration,
+      fields: {
+        evId: macToBytes(c.evccId),
+        protocols: c.protocols,
+        paymentMethods: [0],
+        energyTransferModes: c.energyTransferModes,
+        batteryCapacityWh: c.battery.capacityWh,
+      },
+    },
+    ...(hasDc(c)
+      ? [
+          {
+            text: 'Set DC charging parameters',
+            def: V2g.EvSetDcChargingParameters,
+            fields: {
+              ...dcParameters(b, c.battery.targetCurrentA),
+              fullSocPercent: c.battery.fullSocPercent,
+              bulkSocPercent: c.battery.bulkSocPercent,
+              energyRequestWh,
+              departureTimeS: 100_000_000,
+            },
+          },
+        ]
+      : []),
+    ...(hasAc(c) ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(c.battery), energyRequestWh, departureTimeS: 1_000_000 } }] : []),
+    { text: 'Create new charging session', def: V2g.EvStartSession, fields: {} },
+  ];
+  return { client: context.client, steps };
+}
+
+/**
+ * The session's record from its context: the machine's output, and what the station records
+ * when the session is cut short (shutdown, station failure) and never reaches its final state.
+ */
+export function evSessionRecord(context: EvSessionContext, system: { get(id: string): unknown }): SessionRecord {
+  const b = batteryNow(system, context.config.battery, context.clock.now());
+  return {
+    station: 'EV',
+    startedAt: context.startedAt,
+    endedAt: context.clock.now(),
+    // As the EVSE records it (the bytes of Session Started in hex): one form in every record.
+    evccId: bytesToHexId(macToBytes(context.config.evccId)),
+    ...(context.evseId !== undefined ? { evseId: context.evseId } : {}),
+    ...(context.protocol !== undefined ? { protocol: context.protocol } : {}),
+    ...(context.energyTransferMode !== undefined ? { energyTransferMode: enumName(ENERGY_TRANSFER_MODES, context.energyTransferMode) } : {}),
+    energyDeliveredWh: b.energyWh,
+    peakVoltageV: context.peakVoltageV,
+    peakCurrentA: context.peakCurrentA,
+    ...(context.schedule ? { schedule: context.schedule } : {}),
+    ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
+    ...(context.error ? { error: context.error } : {}),
+    longestUpdateGapMs: context.longestUpdateGapMs,
+    longestReactionMs: context.longestReactionMs,
+    ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
+    socEndPercent: reportedSoc(b),
+    ...(context.sessionId ? { sessionId: context.sessionId } : {}),
+    ...(context.resumed ? { resumed: true } : {}),
+  };
+}

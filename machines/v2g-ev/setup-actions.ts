@@ -1,0 +1,108 @@
+/**
+ * EV session, up to charging (18.11.1-18.11.7): log lines and phases for the station, Session
+ * Started, schedules -> charging profile, the EVSE's DC/AC values (and the AC stops of the
+ * reference Ev.py), cable check and pre-charge.
+ */
+import { V2g } from '../../codec/catalog.js';
+import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
+import { reportedSoc } from '../battery.js';
+import { bytesToHexId } from '../config.js';
+import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
+import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
+import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
+import { TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
+
+export const presentationActions = {
+  log: act(({ enqueue }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => enqueue.sendParent(logEvent('EV', p.text, p.level ?? 'info'))),
+  logStep: act(({ enqueue, event }) => enqueue.sendParent(logEvent('EV', (event as unknown as { text: string }).text))),
+  phase: act(({ enqueue }, p: { phase: SessionPhase }) => enqueue.sendParent({ type: 'station.emit', event: { type: 'phase', station: 'EV', phase: p.phase } })),
+  noteSent: act(({ enqueue, context, event }) => {
+    enqueue.assign({ longestReactionMs: Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs) });
+  }),
+  logCommandFailure: act(({ enqueue, event }) => {
+    const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+    enqueue.sendParent(logEvent('EV', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
+  }),
+  failConfiguration: act(({ enqueue, event }) => {
+    enqueue.assign({ error: { name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message } });
+  }),
+  logEvseNotReady: act(({ enqueue, context }) => enqueue.sendParent(logEvent('EV', `EVSE status ${enumName(EVSE_STATUSES, context.evseStatus)}: stopping`, 'warn'))),
+};
+
+export const setupActions = {
+  sessionStarted: act(({ enqueue, context, event, system }) => {
+    const fields = f(event);
+    const protocol = enumName(PROTOCOLS, num(fields.selectedProtocol));
+    const mode = num(fields.selectedEnergyTransferMode);
+    const b = batteryNow(system, context.config.battery, context.clock.now());
+    const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
+    const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
+    enqueue.assign({ protocol, energyTransferMode: mode, evseId: String(fields.evseId ?? ''), startedAt: context.clock.now(), socStartPercent: reportedSoc(b), sessionId, resumed });
+    enqueue.sendParent(logEvent('EV', '"Session started" received', 'info', fields));
+    if (resumed) enqueue.sendParent(logEvent('EV', `Session resumed: same Session ID ${sessionId} as the previous session`));
+    enqueue.sendParent(logEvent('EV', `\tProtocol: ${protocol}`));
+    enqueue.sendParent(logEvent('EV', `\tEVSE ID: ${String(fields.evseId ?? '')}`));
+    enqueue.sendParent(logEvent('EV', `\tEnergy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
+    if (!context.config.energyTransferModes.includes(mode)) enqueue.sendParent(logEvent('EV', '\t\twrong energy transfer mode!', 'warn'));
+  }),
+  scheduleReceived: act(({ enqueue, context, event }) => {
+    const tuples = (f(event).scheduleTuples as ScheduleTuple[] | undefined) ?? [];
+    const first = tuples[0];
+    enqueue.assign({ schedule: tuples });
+    enqueue.sendParent(logEvent('EV', '"Schedule Received" received', 'info', { scheduleTuples: tuples }));
+    if (!first) return;
+    // The profile the EV follows: the first tuple, at most 24 entries, within the battery's power.
+    const maxW = context.config.battery.maxPowerW;
+    const entries = first.entries.slice(0, 24).map((e) => ({ startS: e.startS, intervalS: e.intervalS, powerW: Math.min(e.powerW, maxW) }));
+    const profile = { scheduleTupleId: first.scheduleTupleId, entries };
+    enqueue.assign({ profile });
+    enqueue.sendTo('commander', command(V2g.EvSetChargingProfile, profile, 'profile', at(event)));
+  }),
+  dcParametersChanged: act(({ enqueue, context, event, system }) => {
+    const fields = f(event);
+    const v = num(fields.presentVoltageV);
+    const i = num(fields.presentCurrentA);
+    const status = num(fields.status);
+    enqueue.assign({
+      presentVoltageV: Number.isFinite(v) ? v : 0,
+      presentCurrentA: Number.isFinite(i) ? i : 0,
+      evseStatus: Number.isFinite(status) ? status : 0,
+      peakVoltageV: Math.max(context.peakVoltageV, context.chargingStartedAt !== undefined && Number.isFinite(v) ? v : 0),
+      peakCurrentA: Math.max(context.peakCurrentA, context.chargingStartedAt !== undefined && Number.isFinite(i) ? i : 0),
+    });
+    enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields));
+    sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
+    // The start check (mayStart) compares with the limits in force, not only the configured ones.
+    if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
+  }),
+  acParametersChanged: act(({ enqueue, context, event, system }) => {
+    const fields = f(event);
+    const nominal = num(fields.nominalVoltageV);
+    const maxI = num(fields.maxCurrentA);
+    enqueue.assign({ acNominalVoltageV: nominal, acMaxCurrentA: maxI });
+    enqueue.sendParent(logEvent('EV', '"AC Charge Parameter changed" received', 'info', fields));
+    const c = context.config.battery;
+    const phases = acPhases(context.energyTransferMode);
+    const elapsedS = (context.clock.now() - (context.chargingStartedAt ?? context.clock.now())) / 1000;
+    const i = acCurrentPerPhaseA({ nominalVoltageV: nominal, maxCurrentA: maxI }, c, profilePowerW(context.profile, elapsedS, c.maxPowerW), phases);
+    sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominal, currentA: i * phases });
+    // Reference Ev.py: an RCD fault or AC values outside the battery's range stop the car:
+    // Stop Charging while it charges, else Stop Session.
+    const fault = acFault({ nominalVoltageV: nominal, maxCurrentA: maxI, rcd: fields.rcd === true }, c, i);
+    if (!fault) return;
+    enqueue.sendParent(logEvent('EV', `AC values refused (${fault}): stopping`, 'warn'));
+    if (context.stopReason || context.stopChargingSent) return;
+    enqueue.assign({ stopReason: fault, stopChargingSent: true, renegotiating: false });
+    if (context.chargingStartedAt !== undefined) enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', at(event), TOLERATE));
+    else enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
+  }),
+  startCableCheck: act(({ enqueue, event, system }) => {
+    enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
+    sendCp(enqueue, system, 'C');
+    enqueue.sendTo('commander', command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
+  }),
+  startPreCharging: act(({ enqueue, event }) => {
+    enqueue.sendParent(logEvent('EV', '"Pre Charging Ready" received'));
+    enqueue.sendTo('commander', command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)));
+  }),
+};

@@ -1,0 +1,127 @@
+/**
+ * EVSE session, setup phase (18.12.1-18.12.5, 18.12.15/16): Session Started, payment,
+ * authorization, energy transfer mode, schedules, certificate installation/update answers.
+ */
+import { V2g } from '../../codec/catalog.js';
+import { ENERGY_TRANSFER_MODES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
+import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
+import type { CertificateAnswer } from '../certificate-provider.js';
+import { describeContract, paymentSelection } from '../contract.js';
+import { bytesToHexId } from '../config.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import type { StatusEvent } from '../hci-types.js';
+import { type SessionPhase, logEvent } from '../station-events.js';
+import { DIN_MAX_SCHEDULE_POWER_W, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
+
+/** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
+export const presentationActions = {
+  log: act(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
+  logStep: act(({ enqueue, self, event }) => toParent(enqueue, self, logEvent('EVSE', (event as unknown as { text: string }).text))),
+  phase: act(({ enqueue, self }, p: { phase: SessionPhase }) => toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } })),
+  noteSent: act(({ enqueue, context, event }) => {
+    enqueue.assign({ longestReactionMs: Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs) });
+  }),
+  logCommandFailure: act(({ enqueue, self, event }) => {
+    const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
+    toParent(enqueue, self, logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
+  }),
+  failConfiguration: act(({ enqueue, event }) => {
+    enqueue.assign({ error: { name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message } });
+  }),
+};
+
+export const setupActions = {
+  sessionStarted: act(({ enqueue, self, context, event, system }) => {
+    const fields = f(event);
+    const evccId = fields.evccId instanceof Uint8Array ? bytesToHexId(fields.evccId) : String(fields.evccId ?? '');
+    const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
+    const protocol = enumName(PROTOCOLS, num(fields.protocol));
+    const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
+    enqueue.assign({ evccId, protocol, sessionId, resumed, startedAt: context.clock.now() });
+    toParent(enqueue, self, logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
+    if (resumed) toParent(enqueue, self, logEvent('EVSE', `Session resumed: the EV came back with the paused session's ID ${sessionId}`));
+    toParent(enqueue, self, logEvent('EVSE', `Protocol: ${protocol}`));
+    toParent(enqueue, self, logEvent('EVSE', `Session ID: ${sessionId}`));
+    toParent(enqueue, self, logEvent('EVSE', `EVCC ID: ${evccId}`));
+    sendCharger(enqueue, system, { type: 'charger.reset' });
+  }),
+  paymentSelected: act(({ enqueue, self, event }) => {
+    const fields = f(event);
+    const selection = paymentSelection(fields);
+    enqueue.assign({ paymentMethod: selection.paymentMethod, contract: selection.contract });
+    toParent(
+      enqueue,
+      self,
+      logEvent('EVSE', '"Payment selected" received', 'info', { selectedPaymentMethod: fields.selectedPaymentMethod, ...(selection.contract ? { contract: selection.contract } : {}) }),
+    );
+    toParent(enqueue, self, logEvent('EVSE', `Selected payment method: ${selection.paymentMethod}`));
+    if (selection.contract) toParent(enqueue, self, logEvent('EVSE', describeContract(selection.contract)));
+  }),
+  authorizationRequested: act(({ enqueue, self, context, event }) => {
+    const timeoutMs = num(f(event).timeoutMs);
+    // Answer before the module's own deadline: keep a margin of 1 s (at most half the time).
+    const margin = Math.min(1000, timeoutMs / 2);
+    enqueue.assign({ authorizationAt: at(event), authorizationTimeoutMs: Math.max(0, timeoutMs - margin) });
+    toParent(enqueue, self, logEvent('EVSE', '"Request Authorization" received', 'info', { timeoutMs }));
+    toParent(enqueue, self, { type: 'station.emit', event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs } });
+  }),
+  answerAuthorization: act(({ enqueue, self, context }, p: { accepted: boolean; timedOut?: boolean }) => {
+    if (p.timedOut) toParent(enqueue, self, logEvent('EVSE', 'Authorization timed out: no answer from the policy', 'warn'));
+    toParent(enqueue, self, logEvent('EVSE', p.accepted ? 'Vehicle was authorized by user!' : 'Vehicle was NOT authorized by user!'));
+    toParent(enqueue, self, {
+      type: 'station.emit',
+      event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted },
+    });
+    const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
+    enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
+    if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
+  }),
+  energyTransferModeSelected: act(({ enqueue, self, context, event, system }) => {
+    const fields = f(event);
+    const mode = num(fields.selectedEnergyTransferMode);
+    const dc = fields.dcParameters as { socPercent?: number } | undefined;
+    // A renegotiation selects the mode again: the session's start SOC stays the first one.
+    enqueue.assign({ energyTransferMode: mode, ...(dc?.socPercent !== undefined ? { socStartPercent: context.socStartPercent ?? dc.socPercent, socPercent: dc.socPercent } : {}) });
+    toParent(enqueue, self, logEvent('EVSE', '"Energy transfer mode selected" received', 'info', fields));
+    toParent(enqueue, self, logEvent('EVSE', `Selected energy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
+    const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW) };
+    sendCharger(enqueue, system, { type: 'charger.evLimits', limits });
+    if (!context.config.energyTransferModes.includes(mode)) {
+      toParent(enqueue, self, logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
+      enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
+      enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    }
+  }),
+  schedulesRequested: act(({ enqueue, self, context, event }) => {
+    const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
+    // DIN 70121 carries at most 32767 W per entry (18.10.13 note): say so rather than be cut.
+    const maxW = context.protocol === 'DIN70121' ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
+    const tuples = context.config.schedule.map((t) => ({
+      scheduleTupleId: t.scheduleTupleId,
+      entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),
+    }));
+    enqueue.assign({ schedule: tuples });
+    toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
+    toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
+    toParent(enqueue, self, logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
+    enqueue.sendTo(
+      'commander',
+      command(V2g.EvseSetSchedules, { result: context.config.scheduleCode, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
+    );
+  }),
+  certificateRequested: act(({ enqueue, self, event }) => {
+    const install = (event as StatusEvent).message === 'EvseCertificateInstallationRequested';
+    toParent(enqueue, self, logEvent('EVSE', install ? '"Certificate Installation Requested" received' : '"Certificate Update Requested" received', 'info', { timeoutMs: f(event).timeoutMs }));
+    enqueue.assign({ certificateRequest: event as StatusEvent });
+  }),
+  /** Set Certificate Installation or Update Response with what the provider logic decided. */
+  answerCertificate: act(({ enqueue, self, context }, answer: CertificateAnswer) => {
+    const request = context.certificateRequest;
+    toParent(enqueue, self, logEvent('EVSE', answer.text, answer.level));
+    enqueue.assign({ certificateService: { kind: certificateKind(request), outcome: answer.outcome } });
+    enqueue.sendTo(
+      'commander',
+      command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: answer.status, exiResponse: answer.exiResponse }, 'certificate', request ? at(request) : undefined),
+    );
+  }),
+};
