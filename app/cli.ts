@@ -8,16 +8,28 @@ import { CliError, EXIT } from './exit.js';
 
 type Registrar = (program: Command) => void;
 
-/** Sub-commands, loaded lazily so `decode` does not pay for the machines and vice versa. */
-const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
-  () => import('./commands/decode.js'),
-  () => import('./commands/sim.js'),
-  () => import('./commands/eth.js'),
-  () => import('./commands/spi.js'),
-  () => import('./commands/certs.js'),
-  () => import('./commands/module-sim.js'),
-  () => import('./commands/wireshark.js'),
-];
+/** Sub-commands by name, in help order, loaded lazily so `decode` does not pay for the machines and vice versa. */
+const COMMANDS: Record<string, () => Promise<{ register: Registrar }>> = {
+  decode: () => import('./commands/decode.js'),
+  sim: () => import('./commands/sim.js'),
+  eth: () => import('./commands/eth.js'),
+  spi: () => import('./commands/spi.js'),
+  certs: () => import('./commands/certs.js'),
+  'module-sim': () => import('./commands/module-sim.js'),
+  wireshark: () => import('./commands/wireshark.js'),
+};
+
+/**
+ * The commands to register for these arguments: only the named one when the first word names a
+ * command (start-up, issue 12 target 3: `sim` does not load certs or decode), none for a bare
+ * `--version`, and all of them otherwise (help, an unknown word: commander lists or suggests).
+ */
+export function commandsFor(argv: readonly string[]): string[] {
+  const word = argv[0];
+  if (word !== undefined && Object.hasOwn(COMMANDS, word)) return [word];
+  if (argv.length > 0 && argv.every((a) => a === '-V' || a === '--version')) return [];
+  return Object.keys(COMMANDS);
+}
 
 /** The package's version, from package.json (one source; `freev2g --version`). */
 export function packageVersion(): string {
@@ -53,7 +65,7 @@ async function run(argv: string[]): Promise<number> {
     .exitOverride()
     // Usage errors in one line, like every other error: "freev2g: unknown option '--x' (see --help)".
     .configureOutput({ outputError: (str, write) => write(`freev2g: ${str.trim().replace(/^error: /, '')} (see --help)\n`) });
-  for (const load of COMMANDS) (await load()).register(program);
+  for (const name of commandsFor(argv)) (await (COMMANDS[name] as () => Promise<{ register: Registrar }>)()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -10,7 +10,7 @@ import type { PowerStageBinding } from '../machines/power-stage.js';
 import type { StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
-import { activeStates } from './dashboard.js';
+import { activeStates } from './state-paths.js';
 import { certificateProviderFrom } from './pnc/config.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { toEvConfig, toEvseConfig } from './station-config.js';

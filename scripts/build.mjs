@@ -10,7 +10,7 @@
 //    dashboard page), copied to the same relative places, so `import.meta.url` lookups of the
 //    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,11 +22,26 @@ const ASSETS = ['config', 'web', 'sim/scenarios', 'wireshark'];
 /** Optional native packages (and ws's optional accelerators): resolved at run time, never bundled. */
 const NATIVE = ['pcap', 'spi-device', 'onoff', 'epoll', 'bufferutil', 'utf-8-validate'];
 
-const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+const require = createRequire(import.meta.url);
+const tsc = require.resolve('typescript/bin/tsc');
+
+/**
+ * Start-up (issue 12 target 3, docs/performance.md): every start parses what the command's chunks
+ * hold. rxjs's `node` export condition is its CommonJS build, which the bundler cannot tree-shake
+ * (~340 KB, all evaluated at start); the ES2015 build of the same package version can be (~30 KB).
+ * (zod tree-shakes because the sources import it as `import * as z`.)
+ */
+const rxjsEsm = join(dirname(require.resolve('rxjs/package.json')), 'dist/esm/index.js');
+const rxjsEsmBuild = {
+  name: 'rxjs-esm',
+  setup(b) {
+    b.onResolve({ filter: /^rxjs$/ }, () => ({ path: rxjsEsm }));
+  },
+};
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 rmSync(join(root, 'dist/cli'), { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: [join(root, 'app/cli.ts')],
   outdir: join(root, 'dist/cli'),
   bundle: true,
@@ -37,9 +52,14 @@ await build({
   external: NATIVE,
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
+  plugins: [rxjsEsmBuild],
+  // FREEV2G_BUILD_META=<file>: esbuild's metafile, to see what each chunk holds (docs/performance.md).
+  metafile: process.env.FREEV2G_BUILD_META !== undefined,
   // CommonJS dependencies (commander, ws) call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __freev2gRequire } from 'node:module'; const require = __freev2gRequire(import.meta.url);" },
 });
+
+if (process.env.FREEV2G_BUILD_META) writeFileSync(process.env.FREEV2G_BUILD_META, JSON.stringify(result.metafile));
 
 for (const dir of ASSETS) {
   const from = join(root, dir);
