@@ -12,7 +12,7 @@ import { CertificateResponseStatus, SchedulesResult } from '../../codec/modules/
 import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvLimits, EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
-import { type SeccEvent, type SeccPort, createSeccMachine } from './secc-machine.js';
+import { type SeccEvent, type SeccPort, seccMachine } from './secc-machine.js';
 
 export { SDP_CONNECT_MS, SDP_WINDOW_MS } from './secc-machine.js';
 
@@ -244,8 +244,8 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     chargeParameterMs: () => chargeParameterMs,
   };
 
-  const machine = createSeccMachine(port, timeouts);
-  let actor = createActor(machine, { clock }).start();
+  const start = () => createActor(seccMachine, { clock, input: { port, timeouts } }).start();
+  let actor = start();
   const send = (e: SeccEvent): void => actor.send(e);
   const can = (e: SeccEvent): boolean => actor.getSnapshot().can(e);
   const inSession = (state: string): boolean => actor.getSnapshot().matches({ session: state } as never);
@@ -375,7 +375,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       schedules = [];
       chargeParameterMs = timeouts.chargeParameterMs;
       common.setMode(2);
-      actor = createActor(machine, { clock }).start();
+      actor = start();
     },
     close() {
       offChange();
