@@ -38,7 +38,15 @@ export interface SeccPort {
   stopChargingRequested(req: V2gRequest): void;
   /** A pending EVSE notification for the next loop response, taken once. */
   takeNotification(): Partial<V2gResponse>;
-  chargeParameterMs(): number;
+  /**
+   * The charge loop's parameter deadline (FreeV2G 0x76): armed on entering the loop, re-armed by
+   * the port itself on each host update, sent back as PARAMETER_TIMEOUT when missed. It runs on
+   * the module's clock outside the machine: a host update is ~60 % of a session's frames, and an
+   * XState re-entry per update (cancel and re-schedule a delayed event) cost more than the rest
+   * of the update's path (issue 12 target 4).
+   */
+  armParameterDeadline(): void;
+  disarmParameterDeadline(): void;
 }
 
 export interface SeccTimeouts {
@@ -59,7 +67,7 @@ export type SeccEvent =
   | { type: 'CABLE_CHECK'; ok: boolean }
   | { type: 'START_CHARGING' }
   | { type: 'STOP_CHARGING' }
-  | { type: 'PARAMETERS' }
+  | { type: 'PARAMETER_TIMEOUT' }
   | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
   | { type: 'LINK_LOST' };
@@ -82,8 +90,6 @@ export const SDP_CONNECT_MS = 250;
 const UNSPECIFIED: SessionFailure = { evseSessionError: 0, evSessionError: 8 };
 const PARAMETER_TIMEOUT: SessionFailure = { evseSessionError: 23, evSessionError: 8 };
 const WRONG_MODE: SessionFailure = { evseSessionError: 19, evSessionError: 2 };
-/** setTimeout's ceiling: a disabled charge-parameter deadline. */
-const NEVER_MS = 2 ** 31 - 1;
 
 const reqOf = (e: SeccEvent): V2gRequest | undefined => (e.type === 'REQ' ? e.req : undefined);
 const is =
@@ -112,7 +118,6 @@ export const seccMachine = setup({
     startChargingTimeout: ({ context }) => context.timeouts.startChargingMs,
     stopChargingTimeout: ({ context }) => context.timeouts.stopChargingMs,
     certificateTimeout: ({ context }) => context.timeouts.certificateMs,
-    chargeParameterTimeout: ({ context }) => context.port.chargeParameterMs() || NEVER_MS,
   },
   guards: {
     sessionSetup: is('sessionSetup'),
@@ -231,6 +236,8 @@ export const seccMachine = setup({
       if (context.held) context.port.stopChargingRequested(context.held);
     },
     stopAfterResponse: ({ context }) => context.port.stopAfterResponse(),
+    armParameterDeadline: ({ context }) => context.port.armParameterDeadline(),
+    disarmParameterDeadline: ({ context }) => context.port.disarmParameterDeadline(),
     /** A missed deadline or a refusal by the host. */
     abortUnspecified: ({ context }) => context.port.abort(UNSPECIFIED, context.held),
     abortParameterTimeout: ({ context }) => context.port.abort(PARAMETER_TIMEOUT, context.held),
@@ -390,10 +397,11 @@ export const seccMachine = setup({
         /** The charge loop: the host must update its parameters within the deadline. */
         charging: {
           on: {
-            PARAMETERS: { target: 'charging', reenter: true },
+            PARAMETER_TIMEOUT: { target: '#secc.listening', actions: 'abortParameterTimeout' },
             REQ: { guard: 'powerDeliveryStop', target: 'stopRequested', actions: 'hold' },
           },
-          after: { chargeParameterTimeout: { target: '#secc.listening', actions: 'abortParameterTimeout' } },
+          entry: 'armParameterDeadline',
+          exit: 'disarmParameterDeadline',
         },
         stopRequested: {
           entry: 'stopChargingRequested',
