@@ -42,7 +42,7 @@ export function packageVersion(): string {
 /**
  * When a command is done, the process should end even if a native handle lingers (node-pcap
  * keeps its capture handle alive after close): a last, unref'd timer exits with the code. It
- * never delays a process that ends by itself; stdout/stderr writes are synchronous on Linux.
+ * never delays a process that ends by itself; main lets a piped stdout drain first.
  */
 function exitSoon(code: number): number {
   setTimeout(() => process.exit(code), 1000).unref();
@@ -55,7 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
     throw e;
   });
-  return exitSoon(await run(argv));
+  const code = await run(argv);
+  // A pipe to a slow reader (a loaded machine) may still hold output: let it drain before the
+  // exit timer runs (`decode --pcap` printed megabytes and lost the tail).
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  return exitSoon(code);
 }
 
 async function run(argv: string[]): Promise<number> {
