@@ -22,22 +22,7 @@ const ASSETS = ['config', 'web', 'sim/scenarios', 'wireshark'];
 /** Optional native packages (and ws's optional accelerators): resolved at run time, never bundled. */
 const NATIVE = ['pcap', 'spi-device', 'onoff', 'epoll', 'bufferutil', 'utf-8-validate'];
 
-const require = createRequire(import.meta.url);
-const tsc = require.resolve('typescript/bin/tsc');
-
-/**
- * Start-up (issue 12 target 3, docs/performance.md): every start parses what the command's chunks
- * hold. rxjs's `node` export condition is its CommonJS build, which the bundler cannot tree-shake
- * (~340 KB, all evaluated at start); the ES2015 build of the same package version can be (~30 KB).
- * (zod tree-shakes because the sources import it as `import * as z`.)
- */
-const rxjsEsm = join(dirname(require.resolve('rxjs/package.json')), 'dist/esm/index.js');
-const rxjsEsmBuild = {
-  name: 'rxjs-esm',
-  setup(b) {
-    b.onResolve({ filter: /^rxjs$/ }, () => ({ path: rxjsEsm }));
-  },
-};
+const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 rmSync(join(root, 'dist/cli'), { recursive: true, force: true });
@@ -52,7 +37,6 @@ const result = await build({
   external: NATIVE,
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
-  plugins: [rxjsEsmBuild],
   // FREEV2G_BUILD_META=<file>: esbuild's metafile, to see what each chunk holds (docs/performance.md).
   metafile: process.env.FREEV2G_BUILD_META !== undefined,
   // CommonJS dependencies (commander, ws) call require(); give the ESM bundle one.
