@@ -8,16 +8,28 @@ import { CliError, EXIT } from './exit.js';
 
 type Registrar = (program: Command) => void;
 
-/** Sub-commands, loaded lazily so `decode` does not pay for the machines and vice versa. */
-const COMMANDS: Array<() => Promise<{ register: Registrar }>> = [
-  () => import('./commands/decode.js'),
-  () => import('./commands/sim.js'),
-  () => import('./commands/eth.js'),
-  () => import('./commands/spi.js'),
-  () => import('./commands/certs.js'),
-  () => import('./commands/module-sim.js'),
-  () => import('./commands/wireshark.js'),
-];
+/** Sub-commands by name, in help order, loaded lazily so `decode` does not pay for the machines and vice versa. */
+const COMMANDS: Record<string, () => Promise<{ register: Registrar }>> = {
+  decode: () => import('./commands/decode.js'),
+  sim: () => import('./commands/sim.js'),
+  eth: () => import('./commands/eth.js'),
+  spi: () => import('./commands/spi.js'),
+  certs: () => import('./commands/certs.js'),
+  'module-sim': () => import('./commands/module-sim.js'),
+  wireshark: () => import('./commands/wireshark.js'),
+};
+
+/**
+ * The commands to register for these arguments: only the named one when the first word names a
+ * command (start-up, issue 12 target 3: `sim` does not load certs or decode), none for a bare
+ * `--version`, and all of them otherwise (help, an unknown word: commander lists or suggests).
+ */
+export function commandsFor(argv: readonly string[]): string[] {
+  const word = argv[0];
+  if (word !== undefined && Object.hasOwn(COMMANDS, word)) return [word];
+  if (argv.length > 0 && argv.every((a) => a === '-V' || a === '--version')) return [];
+  return Object.keys(COMMANDS);
+}
 
 /** The package's version, from package.json (one source; `freev2g --version`). */
 export function packageVersion(): string {
@@ -30,7 +42,7 @@ export function packageVersion(): string {
 /**
  * When a command is done, the process should end even if a native handle lingers (node-pcap
  * keeps its capture handle alive after close): a last, unref'd timer exits with the code. It
- * never delays a process that ends by itself; stdout/stderr writes are synchronous on Linux.
+ * never delays a process that ends by itself; main lets a piped stdout drain first.
  */
 function exitSoon(code: number): number {
   setTimeout(() => process.exit(code), 1000).unref();
@@ -43,7 +55,11 @@ export async function main(argv: string[]): Promise<number> {
     if (e.code === 'EPIPE') process.exit(EXIT.ok);
     throw e;
   });
-  return exitSoon(await run(argv));
+  const code = await run(argv);
+  // A pipe to a slow reader (a loaded machine) may still hold output: let it drain before the
+  // exit timer runs (`decode --pcap` printed megabytes and lost the tail).
+  await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));
+  return exitSoon(code);
 }
 
 async function run(argv: string[]): Promise<number> {
@@ -53,7 +69,7 @@ async function run(argv: string[]): Promise<number> {
     .exitOverride()
     // Usage errors in one line, like every other error: "freev2g: unknown option '--x' (see --help)".
     .configureOutput({ outputError: (str, write) => write(`freev2g: ${str.trim().replace(/^error: /, '')} (see --help)\n`) });
-  for (const load of COMMANDS) (await load()).register(program);
+  for (const name of commandsFor(argv)) (await (COMMANDS[name] as () => Promise<{ register: Registrar }>)()).register(program);
   try {
     await program.parseAsync(argv, { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;

@@ -14,7 +14,9 @@ import { WebSocketServer } from 'ws';
 import { CliError, EXIT } from './exit.js';
 import { toJsonLine } from './output/json.js';
 
-export const DEFAULT_INSPECT_PORT = 5173;
+import { DEFAULT_INSPECT_PORT, activeStates } from './state-paths.js';
+
+export { DEFAULT_INSPECT_PORT, activeStates } from './state-paths.js';
 const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'web');
 const MAX_MESSAGES = 200;
 const MAX_SAMPLES = 5000;
@@ -36,15 +38,6 @@ export interface Dashboard {
   inspectorFor(station: string): Inspector;
   publish(ev: DashboardEvent): void;
   close(): Promise<void>;
-}
-
-/** Leaf state paths of an XState state value: { a: { b: 'c' }, d: 'e' } -> ['a.b.c', 'd.e']. */
-export function activeStates(value: unknown, prefix = ''): string[] {
-  if (typeof value === 'string') return [prefix ? `${prefix}.${value}` : value];
-  if (typeof value !== 'object' || value === null) return prefix ? [prefix] : [];
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out.push(...activeStates(v, prefix ? `${prefix}.${k}` : k));
-  return out.length > 0 ? out : prefix ? [prefix] : [];
 }
 
 const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };

@@ -14,7 +14,7 @@ import { PcapWriter, parseMac } from './capture.js';
 import { EXIT } from './exit.js';
 import { figuresTracker } from './figures.js';
 import type { StationSettings } from './config.js';
-import { type Dashboard, startDashboard } from './dashboard.js';
+import type { Dashboard } from './dashboard.js';
 import { type LogFormat, type Reporter, createReporter } from './output/reporter.js';
 import { type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
@@ -150,7 +150,9 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const plane = options.control ? await (await import('./control/index.js')).createControlPlane(options.control, clock, (t) => reporter.info(t)) : undefined;
   if (plane) integrations.push(plane);
   const dashboard =
-    options.inspect !== undefined ? await startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) }) : undefined;
+    options.inspect !== undefined
+      ? await (await import('./dashboard.js')).startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) })
+      : undefined;
   const capture = options.capture ? new PcapWriter(options.capture) : undefined;
   if (dashboard) {
     reporter.info(`Dashboard: ${dashboard.url}`);

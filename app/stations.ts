@@ -11,7 +11,7 @@ import type { EvBatteryBinding } from '../machines/ev-battery.js';
 import type { StationEmitted, StationRole } from '../machines/station-events.js';
 import type { Clock } from '../util/clock.js';
 import type { StationSettings } from './config.js';
-import { activeStates } from './dashboard.js';
+import { activeStates } from './state-paths.js';
 import { certificateProviderFrom } from './pnc/config.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
 import { toEvConfig, toEvseConfig } from './station-config.js';

@@ -10,7 +10,7 @@
 //    dashboard page), copied to the same relative places, so `import.meta.url` lookups of the
 //    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike.
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +26,7 @@ const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
 execFileSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 rmSync(join(root, 'dist/cli'), { recursive: true, force: true });
-await build({
+const result = await build({
   entryPoints: [join(root, 'app/cli.ts')],
   outdir: join(root, 'dist/cli'),
   bundle: true,
@@ -37,9 +37,13 @@ await build({
   external: NATIVE,
   chunkNames: '[name]-[hash]',
   logLevel: 'warning',
+  // FREEV2G_BUILD_META=<file>: esbuild's metafile, to see what each chunk holds (docs/performance.md).
+  metafile: process.env.FREEV2G_BUILD_META !== undefined,
   // CommonJS dependencies (commander, ws) call require(); give the ESM bundle one.
   banner: { js: "import { createRequire as __freev2gRequire } from 'node:module'; const require = __freev2gRequire(import.meta.url);" },
 });
+
+if (process.env.FREEV2G_BUILD_META) writeFileSync(process.env.FREEV2G_BUILD_META, JSON.stringify(result.metafile));
 
 for (const dir of ASSETS) {
   const from = join(root, dir);

@@ -3,7 +3,7 @@
  * docs/field-behaviours.md). Scenario key `quirks.evse` / `quirks.ev`; every field defaults to
  * the manual's behaviour. The firmware profile table may fill these per firmware.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CommandDef, StatusDef } from '../codec/message.js';
 
 /** 18.5: "wrong state, not in the state to receive the command". */

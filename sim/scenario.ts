@@ -3,7 +3,7 @@
  * validated with zod. Everything has a default, so `{}` is the plain DC session.
  */
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ENERGY_TRANSFER_MODES, PROTOCOLS } from '../codec/modules/v2g/common.js';
 import { quirksSchema } from './module-quirks.js';
 import { SESSION_PHASES } from './phases.js';

@@ -6,7 +6,7 @@
 import { type Command, Option } from 'commander';
 import { CliError, EXIT } from '../exit.js';
 import { checkCaFile, cliEnv, loadDotenvOnce, loadOcpp } from '../config.js';
-import { DEFAULT_INSPECT_PORT } from '../dashboard.js';
+import { DEFAULT_INSPECT_PORT } from '../state-paths.js';
 import type { LogFormat } from '../output/reporter.js';
 import { checkWritable } from '../output-files.js';
 import { DEFAULT_RECORDS_FILE } from '../records.js';

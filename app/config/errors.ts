@@ -1,5 +1,5 @@
 /** Configuration errors: `<file or variable>: <key>: <what was expected>`, exit code EXIT.config. */
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { CliError, EXIT } from '../exit.js';
 
 export class ConfigError extends CliError {

@@ -15,7 +15,7 @@
  * charger / schedule / certs_folder / battery, or a role section with the reference's key names,
  * is the reference's. Errors name the reference's keys, as the user wrote them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Json, JsonObject } from './json.js';
 import { isObject } from './json.js';
 import { battery, charger, etmList, evseIdDin, evseIdIso, mac, paymentList, protocolList, schedule } from './schema.js';

@@ -8,7 +8,7 @@
  * uint32, at most 3 schedule tuples of 20 entries (18.10.13), EVSE IDs within the string fields
  * of Set Configuration (18.10.1). A value refused here would otherwise fail mid-session.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { numberToExp } from '../../codec/schema.js';
 import { certificateProviderSchema } from '../pnc/config.js';
 

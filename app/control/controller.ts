@@ -9,7 +9,7 @@
  * repeating an authorization decision answers ok and says so. Nothing here can raise the
  * charger's output: stop and disable go through the station's own safe stop path.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { type AuthorizationPolicy, type AuthorizationRequest, decideStatically } from '../../machines/authorization-policy.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
 import type { Clock, TimerId } from '../../util/clock.js';

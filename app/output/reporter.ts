@@ -4,6 +4,7 @@
  * them into the human log (the reference application's message sequence), JSON lines, and on a
  * TTY a live status line kept below the log.
  */
+import { fstatSync, statSync } from 'node:fs';
 import type { StationEmitted, StationRole, SessionPhase, SampleEvent } from '../../machines/station-events.js';
 import { createCondenser } from './condense.js';
 import { toJsonLine } from './json.js';
@@ -100,8 +101,27 @@ export function statusText(state: LiveState, startedAt: number, targetSoc: numbe
   return parts.join(' | ');
 }
 
+/**
+ * Whether `out` is this process's stdout redirected to /dev/null (`freev2g sim > /dev/null`,
+ * a service whose log nobody keeps): then no line is formatted at all, since formatting costs a
+ * few percent of a simulated session's CPU (issue 12 target 4). Anything else is written.
+ */
+export function writesToDevNull(out: Writable): boolean {
+  if (out !== process.stdout) return false;
+  try {
+    const stdout = fstatSync(1);
+    const devNull = statSync('/dev/null');
+    return stdout.isCharacterDevice() && stdout.rdev === devNull.rdev;
+  } catch {
+    return false;
+  }
+}
+
+const SILENT: Reporter = { station: () => undefined, info: () => undefined, setPrompt: () => undefined, close: () => undefined };
+
 export function createReporter(options: ReporterOptions): Reporter {
   const { out } = options;
+  if (writesToDevNull(out)) return SILENT;
   const live: LiveState = { phases: {}, now: options.startedAt };
   let prompt: string | undefined;
   let drawn = false;

@@ -7,7 +7,7 @@
  *   "certificate_provider": { "command": ["node", "sign-response.js"] }
  */
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { CertificateProvider } from '../../machines/certificate-provider.js';
 import { commandProvider } from './command-provider.js';
 import { directoryProvider } from './directory-provider.js';

@@ -49,7 +49,14 @@ export type EvccEvent =
   | { type: 'PAUSE' }
   | { type: 'LINK_LOST' };
 
-interface EvccContext {
+/** What an EVCC actor is started with: the module's side of the machine and the car's timing. */
+export interface EvccInput {
+  port: EvccPort;
+  loopIntervalMs: number;
+  preChargeTimeoutMs: number;
+}
+
+interface EvccContext extends EvccInput {
   renegotiating: boolean;
   stopRequested: boolean;
   renegotiationRequested: boolean;
@@ -70,321 +77,324 @@ const EV_PRESENT_VOLTAGE_TOO_LOW = 7;
 
 const res = (e: EvccEvent): V2gResponse | undefined => (e.type === 'RES' ? e.res : undefined);
 
-export function createEvccMachine(port: EvccPort, loopIntervalMs: number, preChargeTimeoutMs: number) {
-  return setup({
-    types: { context: {} as EvccContext, events: {} as EvccEvent },
-    delays: {
-      responseTimeout: RESPONSE_TIMEOUT_MS,
-      /** Repeated requests go out every loopIntervalMs (start to start). */
-      loop: ({ context }) => Math.max(0, loopIntervalMs - (port.now() - context.lastSentAt)),
+/**
+ * One definition per process, the port passed as input: XState's per-state-node caches stay warm
+ * across modules and sessions (docs/performance.md, issue 12 target 4).
+ */
+export const evccMachine = setup({
+  types: { context: {} as EvccContext, events: {} as EvccEvent, input: {} as EvccInput },
+  delays: {
+    responseTimeout: RESPONSE_TIMEOUT_MS,
+    /** Repeated requests go out every context.loopIntervalMs (start to start). */
+    loop: ({ context }) => Math.max(0, context.loopIntervalMs - (context.port.now() - context.lastSentAt)),
+  },
+  guards: {
+    failed: ({ event }) => res(event)?.ok === false,
+    ongoing: ({ event }) => res(event)?.processing === 'ongoing',
+    isDc: ({ context }) => context.port.isDc(),
+    contractPayment: ({ context }) => context.port.contractPayment(),
+    certificateRequest: ({ context }) => context.port.certificateRequest() !== undefined,
+    renegotiating: ({ context }) => context.renegotiating,
+    stopRequested: ({ context }) => context.stopRequested,
+    renegotiationRequested: ({ context }) => context.renegotiationRequested,
+    chargingReadySent: ({ context }) => context.chargingReadySent,
+    pausing: ({ context }) => context.pausing,
+    preChargeJustDone: ({ context, event }) => {
+      const r = res(event);
+      return !context.chargingReadySent && r !== undefined && context.port.preChargeDone(r, context.port.now() - context.phaseStartedAt);
     },
-    guards: {
-      failed: ({ event }) => res(event)?.ok === false,
-      ongoing: ({ event }) => res(event)?.processing === 'ongoing',
-      isDc: () => port.isDc(),
-      contractPayment: () => port.contractPayment(),
-      certificateRequest: () => port.certificateRequest() !== undefined,
-      renegotiating: ({ context }) => context.renegotiating,
-      stopRequested: ({ context }) => context.stopRequested,
-      renegotiationRequested: ({ context }) => context.renegotiationRequested,
-      chargingReadySent: ({ context }) => context.chargingReadySent,
-      pausing: ({ context }) => context.pausing,
-      preChargeJustDone: ({ context, event }) => {
-        const r = res(event);
-        return !context.chargingReadySent && r !== undefined && port.preChargeDone(r, port.now() - context.phaseStartedAt);
-      },
-      preChargeTimedOut: ({ context }) => !context.chargingReadySent && port.now() - context.phaseStartedAt > preChargeTimeoutMs,
+    preChargeTimedOut: ({ context }) => !context.chargingReadySent && context.port.now() - context.phaseStartedAt > context.preChargeTimeoutMs,
+  },
+  actions: {
+    markSent: assign({ lastSentAt: ({ context }) => context.port.now() }),
+    startPhaseClock: assign({ phaseStartedAt: ({ context }) => context.port.now() }),
+    sendSessionSetup: ({ context }) => context.port.send('sessionSetup'),
+    sendServiceDiscovery: ({ context }) => context.port.send('serviceDiscovery'),
+    sendPaymentSelection: ({ context }) => context.port.send('paymentSelection'),
+    sendAuthorization: ({ context }) => context.port.send('authorization'),
+    sendCertificateRequest: ({ context }) => context.port.send(context.port.certificateRequest() ?? 'certificateInstallation'),
+    sendPaymentDetails: ({ context }) => context.port.send('paymentDetails'),
+    sendChargeParameterDiscovery: ({ context }) => context.port.send('chargeParameterDiscovery'),
+    sendCableCheck: ({ context }) => context.port.send('cableCheck'),
+    sendPreCharge: ({ context }) => context.port.send('preCharge'),
+    sendPowerDeliveryStart: ({ context }) => context.port.send('powerDelivery', { chargeProgress: 'start' }),
+    sendPowerDeliveryStop: ({ context }) => context.port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
+    sendLoopRequest: ({ context }) => context.port.send(context.port.isDc() ? 'currentDemand' : 'chargingStatus'),
+    sendWeldingDetection: ({ context }) => context.port.send('weldingDetection'),
+    sendSessionStop: ({ context }) => context.port.send('sessionStop', { chargingSession: context.pausing ? 'pause' : 'terminate' }),
+    phaseSessionSetup: ({ context }) => context.port.phase('sessionSetup'),
+    phaseServiceDiscovery: ({ context }) => context.port.phase('serviceDiscovery'),
+    phasePaymentSelection: ({ context }) => context.port.phase('paymentSelection'),
+    phaseAuthorization: ({ context }) => context.port.phase('authorization'),
+    phaseChargeParameterDiscovery: ({ context }) => context.port.phase('chargeParameterDiscovery'),
+    phaseCableCheck: ({ context }) => context.port.phase('cableCheck'),
+    phasePreCharge: ({ context }) => context.port.phase('preCharge'),
+    phasePowerDelivery: ({ context }) => context.port.phase('powerDelivery'),
+    phaseChargeLoop: ({ context }) => context.port.phase('chargeLoop'),
+    phasePowerDeliveryStop: ({ context }) => context.port.phase('powerDeliveryStop'),
+    phaseWeldingDetection: ({ context }) => context.port.phase('weldingDetection'),
+    phaseSessionStop: ({ context }) => context.port.phase('sessionStop'),
+    phaseIdle: ({ context }) => context.port.phase('idle'),
+    reportSessionStarted: ({ context, event }) => {
+      const r = res(event);
+      if (r) context.port.sessionStarted(r);
     },
-    actions: {
-      markSent: assign({ lastSentAt: () => port.now() }),
-      startPhaseClock: assign({ phaseStartedAt: () => port.now() }),
-      sendSessionSetup: () => port.send('sessionSetup'),
-      sendServiceDiscovery: () => port.send('serviceDiscovery'),
-      sendPaymentSelection: () => port.send('paymentSelection'),
-      sendAuthorization: () => port.send('authorization'),
-      sendCertificateRequest: () => port.send(port.certificateRequest() ?? 'certificateInstallation'),
-      sendPaymentDetails: () => port.send('paymentDetails'),
-      sendChargeParameterDiscovery: () => port.send('chargeParameterDiscovery'),
-      sendCableCheck: () => port.send('cableCheck'),
-      sendPreCharge: () => port.send('preCharge'),
-      sendPowerDeliveryStart: () => port.send('powerDelivery', { chargeProgress: 'start' }),
-      sendPowerDeliveryStop: ({ context }) => port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
-      sendLoopRequest: () => port.send(port.isDc() ? 'currentDemand' : 'chargingStatus'),
-      sendWeldingDetection: () => port.send('weldingDetection'),
-      sendSessionStop: ({ context }) => port.send('sessionStop', { chargingSession: context.pausing ? 'pause' : 'terminate' }),
-      phaseSessionSetup: () => port.phase('sessionSetup'),
-      phaseServiceDiscovery: () => port.phase('serviceDiscovery'),
-      phasePaymentSelection: () => port.phase('paymentSelection'),
-      phaseAuthorization: () => port.phase('authorization'),
-      phaseChargeParameterDiscovery: () => port.phase('chargeParameterDiscovery'),
-      phaseCableCheck: () => port.phase('cableCheck'),
-      phasePreCharge: () => port.phase('preCharge'),
-      phasePowerDelivery: () => port.phase('powerDelivery'),
-      phaseChargeLoop: () => port.phase('chargeLoop'),
-      phasePowerDeliveryStop: () => port.phase('powerDeliveryStop'),
-      phaseWeldingDetection: () => port.phase('weldingDetection'),
-      phaseSessionStop: () => port.phase('sessionStop'),
-      phaseIdle: () => port.phase('idle'),
-      reportSessionStarted: ({ event }) => {
-        const r = res(event);
-        if (r) port.sessionStarted(r);
-      },
-      reportChargeParameters: ({ event }) => {
-        const r = res(event);
-        if (r) port.chargeParametersDiscovered(r);
-      },
-      reportDcParameters: ({ event }) => {
-        const r = res(event);
-        if (r) port.dcParameters(r);
-      },
-      reportLoopResponse: ({ event }) => {
-        const r = res(event);
-        if (r) port.loopResponse(r);
-      },
-      reportCableCheckReady: () => port.cableCheckReady(),
-      reportCableCheckFinished: () => port.cableCheckFinished(),
-      reportPreChargingReady: () => port.preChargingReady(),
-      reportChargingReady: () => port.chargingReady(),
-      markChargingReady: assign({ chargingReadySent: true }),
-      reportChargingStarted: () => port.chargingStarted(),
-      reportChargingStopped: () => port.chargingStopped(),
-      reportPostChargingReady: () => port.postChargingReady(),
-      reportSessionStopped: ({ context }) => port.sessionStopped(context.pausing),
-      rememberFailure: assign({ failure: ({ event }) => res(event)?.failure }),
-      preChargeFailure: assign({ failure: { evSessionError: EV_PRESENT_VOLTAGE_TOO_LOW, evseSessionError: 0 } }),
-      reportSessionError: ({ context }) => port.sessionError(context.failure?.evSessionError ?? EV_UNSPECIFIED),
-      requestStop: assign({
-        stopRequested: true,
-        renegotiationRequested: ({ event }) => event.type === 'HOST_STOP_CHARGING' && event.renegotiation,
-      }),
-      requestPause: assign({ stopRequested: true, renegotiationRequested: false, pausing: true }),
-      beginRenegotiation: assign({ renegotiating: true, stopRequested: false, chargingReadySent: false }),
-      resetSession: assign({
-        renegotiating: false,
-        stopRequested: false,
-        renegotiationRequested: false,
-        chargingReadySent: false,
-        pausing: false,
-        failure: undefined,
-      }),
+    reportChargeParameters: ({ context, event }) => {
+      const r = res(event);
+      if (r) context.port.chargeParametersDiscovered(r);
     },
-  }).createMachine({
-    id: 'evcc',
-    context: {
+    reportDcParameters: ({ context, event }) => {
+      const r = res(event);
+      if (r) context.port.dcParameters(r);
+    },
+    reportLoopResponse: ({ context, event }) => {
+      const r = res(event);
+      if (r) context.port.loopResponse(r);
+    },
+    reportCableCheckReady: ({ context }) => context.port.cableCheckReady(),
+    reportCableCheckFinished: ({ context }) => context.port.cableCheckFinished(),
+    reportPreChargingReady: ({ context }) => context.port.preChargingReady(),
+    reportChargingReady: ({ context }) => context.port.chargingReady(),
+    markChargingReady: assign({ chargingReadySent: true }),
+    reportChargingStarted: ({ context }) => context.port.chargingStarted(),
+    reportChargingStopped: ({ context }) => context.port.chargingStopped(),
+    reportPostChargingReady: ({ context }) => context.port.postChargingReady(),
+    reportSessionStopped: ({ context }) => context.port.sessionStopped(context.pausing),
+    rememberFailure: assign({ failure: ({ event }) => res(event)?.failure }),
+    preChargeFailure: assign({ failure: { evSessionError: EV_PRESENT_VOLTAGE_TOO_LOW, evseSessionError: 0 } }),
+    reportSessionError: ({ context }) => context.port.sessionError(context.failure?.evSessionError ?? EV_UNSPECIFIED),
+    requestStop: assign({
+      stopRequested: true,
+      renegotiationRequested: ({ event }) => event.type === 'HOST_STOP_CHARGING' && event.renegotiation,
+    }),
+    requestPause: assign({ stopRequested: true, renegotiationRequested: false, pausing: true }),
+    beginRenegotiation: assign({ renegotiating: true, stopRequested: false, chargingReadySent: false }),
+    resetSession: assign({
       renegotiating: false,
       stopRequested: false,
       renegotiationRequested: false,
       chargingReadySent: false,
       pausing: false,
-      phaseStartedAt: 0,
-      lastSentAt: 0,
       failure: undefined,
+    }),
+  },
+}).createMachine({
+  id: 'evcc',
+  context: ({ input }) => ({
+    ...input,
+    renegotiating: false,
+    stopRequested: false,
+    renegotiationRequested: false,
+    chargingReadySent: false,
+    pausing: false,
+    phaseStartedAt: 0,
+    lastSentAt: 0,
+    failure: undefined,
+  }),
+  initial: 'idle',
+  on: { LINK_LOST: '.failed' },
+  states: {
+    idle: {
+      entry: ['phaseIdle', 'resetSession'],
+      on: { START: 'sessionSetup', LINK_LOST: {} },
     },
-    initial: 'idle',
-    on: { LINK_LOST: '.failed' },
-    states: {
-      idle: {
-        entry: ['phaseIdle', 'resetSession'],
-        on: { START: 'sessionSetup', LINK_LOST: {} },
+    sessionSetup: {
+      entry: ['phaseSessionSetup', 'markSent', 'sendSessionSetup'],
+      on: {
+        RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.serviceDiscovery' }],
       },
-      sessionSetup: {
-        entry: ['phaseSessionSetup', 'markSent', 'sendSessionSetup'],
-        on: {
-          RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.serviceDiscovery' }],
-        },
-        after: { responseTimeout: '#evcc.failed' },
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    serviceDiscovery: {
+      entry: ['phaseServiceDiscovery', 'markSent', 'sendServiceDiscovery'],
+      on: {
+        RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.paymentSelection' }],
       },
-      serviceDiscovery: {
-        entry: ['phaseServiceDiscovery', 'markSent', 'sendServiceDiscovery'],
-        on: {
-          RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.paymentSelection' }],
-        },
-        after: { responseTimeout: '#evcc.failed' },
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    paymentSelection: {
+      entry: ['phasePaymentSelection', 'markSent', 'sendPaymentSelection'],
+      on: {
+        RES: [
+          { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+          { guard: 'contractPayment', target: '#evcc.contract', actions: ['reportSessionStarted'] },
+          { target: '#evcc.authorization', actions: ['reportSessionStarted'] },
+        ],
       },
-      paymentSelection: {
-        entry: ['phasePaymentSelection', 'markSent', 'sendPaymentSelection'],
-        on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { guard: 'contractPayment', target: '#evcc.contract', actions: ['reportSessionStarted'] },
-            { target: '#evcc.authorization', actions: ['reportSessionStarted'] },
-          ],
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    /** Plug & Charge: certificate installation/update if the car needs one, then its contract. */
+    contract: {
+      initial: 'choosing',
+      states: {
+        choosing: { always: [{ guard: 'certificateRequest', target: 'certificate' }, { target: 'details' }] },
+        certificate: {
+          entry: ['markSent', 'sendCertificateRequest'],
+          on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: 'details' }] },
+          after: { responseTimeout: '#evcc.failed' },
         },
-        after: { responseTimeout: '#evcc.failed' },
-      },
-      /** Plug & Charge: certificate installation/update if the car needs one, then its contract. */
-      contract: {
-        initial: 'choosing',
-        states: {
-          choosing: { always: [{ guard: 'certificateRequest', target: 'certificate' }, { target: 'details' }] },
-          certificate: {
-            entry: ['markSent', 'sendCertificateRequest'],
-            on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: 'details' }] },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          details: {
-            entry: ['markSent', 'sendPaymentDetails'],
-            on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.authorization' }] },
-            after: { responseTimeout: '#evcc.failed' },
-          },
+        details: {
+          entry: ['markSent', 'sendPaymentDetails'],
+          on: { RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { target: '#evcc.authorization' }] },
+          after: { responseTimeout: '#evcc.failed' },
         },
-      },
-      authorization: {
-        entry: ['phaseAuthorization'],
-        initial: 'sending',
-        states: {
-          sending: {
-            entry: ['markSent', 'sendAuthorization'],
-            on: {
-              RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { guard: 'ongoing', target: 'waiting' }, { target: '#evcc.chargeParameterDiscovery' }],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: { after: { loop: 'sending' } },
-        },
-      },
-      chargeParameterDiscovery: {
-        entry: ['phaseChargeParameterDiscovery'],
-        initial: 'sending',
-        states: {
-          sending: {
-            entry: ['markSent', 'sendChargeParameterDiscovery'],
-            on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { guard: 'ongoing', target: 'waiting' },
-                { guard: 'renegotiating', target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
-                { guard: 'isDc', target: '#evcc.cableCheckReady', actions: ['reportChargeParameters', 'reportCableCheckReady'] },
-                { target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
-              ],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: { after: { loop: 'sending' } },
-        },
-      },
-      cableCheckReady: { on: { HOST_CABLE_CHECK: 'cableCheck', HOST_STOP_SESSION: 'sessionStop' } },
-      cableCheck: {
-        entry: ['phaseCableCheck'],
-        initial: 'sending',
-        states: {
-          sending: {
-            entry: ['markSent', 'sendCableCheck'],
-            on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { guard: 'ongoing', target: 'waiting', actions: ['reportDcParameters'] },
-                { target: '#evcc.preChargeReady', actions: ['reportDcParameters', 'reportCableCheckFinished', 'reportPreChargingReady'] },
-              ],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: { after: { loop: 'sending' } },
-        },
-      },
-      preChargeReady: { on: { HOST_PRE_CHARGE: 'preCharge', HOST_STOP_SESSION: 'sessionStop' } },
-      preCharge: {
-        entry: ['phasePreCharge', 'startPhaseClock'],
-        initial: 'sending',
-        on: {
-          HOST_START_CHARGING: { guard: 'chargingReadySent', target: 'powerDelivery' },
-          HOST_STOP_SESSION: 'sessionStop',
-        },
-        states: {
-          sending: {
-            entry: ['markSent', 'sendPreCharge'],
-            on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { guard: 'preChargeJustDone', target: 'waiting', actions: ['reportDcParameters', 'markChargingReady', 'reportChargingReady'] },
-                { guard: 'preChargeTimedOut', target: '#evcc.failed', actions: ['reportDcParameters', 'preChargeFailure'] },
-                { target: 'waiting', actions: 'reportDcParameters' },
-              ],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: { after: { loop: 'sending' } },
-        },
-      },
-      chargingReady: { on: { HOST_START_CHARGING: 'powerDelivery', HOST_STOP_SESSION: 'sessionStop' } },
-      powerDelivery: {
-        entry: ['phasePowerDelivery', 'markSent', 'sendPowerDeliveryStart'],
-        on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { target: '#evcc.chargeLoop', actions: ['reportChargingStarted'] },
-          ],
-        },
-        after: { responseTimeout: '#evcc.failed' },
-      },
-      chargeLoop: {
-        entry: ['phaseChargeLoop', 'startPhaseClock'],
-        initial: 'sending',
-        on: { HOST_STOP_CHARGING: { actions: 'requestStop' }, PAUSE: { actions: 'requestPause' } },
-        states: {
-          sending: {
-            entry: ['markSent', 'sendLoopRequest'],
-            on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { guard: 'stopRequested', target: '#evcc.powerDeliveryStop', actions: 'reportLoopResponse' },
-                { target: 'waiting', actions: 'reportLoopResponse' },
-              ],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: {
-            always: { guard: 'stopRequested', target: '#evcc.powerDeliveryStop' },
-            after: { loop: 'sending' },
-          },
-        },
-      },
-      powerDeliveryStop: {
-        entry: ['phasePowerDeliveryStop', 'markSent', 'sendPowerDeliveryStop'],
-        on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { guard: 'renegotiationRequested', target: '#evcc.chargeParameterDiscovery', actions: ['reportChargingStopped', 'beginRenegotiation'] },
-            // A pause goes straight to SessionStop (welding detection is the EV's choice, ISO 15118-2).
-            { guard: 'pausing', target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
-            { guard: 'isDc', target: '#evcc.weldingDetection', actions: ['reportChargingStopped', 'reportPostChargingReady'] },
-            { target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
-          ],
-        },
-        after: { responseTimeout: '#evcc.failed' },
-      },
-      weldingDetection: {
-        entry: ['phaseWeldingDetection'],
-        initial: 'sending',
-        on: { HOST_STOP_SESSION: '#evcc.sessionStop' },
-        states: {
-          sending: {
-            entry: ['markSent', 'sendWeldingDetection'],
-            on: {
-              RES: [
-                { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-                { target: 'waiting', actions: 'reportDcParameters' },
-              ],
-            },
-            after: { responseTimeout: '#evcc.failed' },
-          },
-          waiting: { after: { loop: 'sending' } },
-        },
-      },
-      sessionStop: {
-        entry: ['phaseSessionStop', 'markSent', 'sendSessionStop'],
-        on: {
-          RES: [
-            { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-            { target: '#evcc.idle', actions: ['reportSessionStopped'] },
-          ],
-        },
-        after: { responseTimeout: '#evcc.failed' },
-      },
-      failed: {
-        entry: [assign({ pausing: false }), 'reportSessionError', 'reportSessionStopped'],
-        always: 'idle',
       },
     },
-  });
-}
+    authorization: {
+      entry: ['phaseAuthorization'],
+      initial: 'sending',
+      states: {
+        sending: {
+          entry: ['markSent', 'sendAuthorization'],
+          on: {
+            RES: [{ guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' }, { guard: 'ongoing', target: 'waiting' }, { target: '#evcc.chargeParameterDiscovery' }],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: { after: { loop: 'sending' } },
+      },
+    },
+    chargeParameterDiscovery: {
+      entry: ['phaseChargeParameterDiscovery'],
+      initial: 'sending',
+      states: {
+        sending: {
+          entry: ['markSent', 'sendChargeParameterDiscovery'],
+          on: {
+            RES: [
+              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+              { guard: 'ongoing', target: 'waiting' },
+              { guard: 'renegotiating', target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
+              { guard: 'isDc', target: '#evcc.cableCheckReady', actions: ['reportChargeParameters', 'reportCableCheckReady'] },
+              { target: '#evcc.chargingReady', actions: ['reportChargeParameters', 'reportChargingReady'] },
+            ],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: { after: { loop: 'sending' } },
+      },
+    },
+    cableCheckReady: { on: { HOST_CABLE_CHECK: 'cableCheck', HOST_STOP_SESSION: 'sessionStop' } },
+    cableCheck: {
+      entry: ['phaseCableCheck'],
+      initial: 'sending',
+      states: {
+        sending: {
+          entry: ['markSent', 'sendCableCheck'],
+          on: {
+            RES: [
+              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+              { guard: 'ongoing', target: 'waiting', actions: ['reportDcParameters'] },
+              { target: '#evcc.preChargeReady', actions: ['reportDcParameters', 'reportCableCheckFinished', 'reportPreChargingReady'] },
+            ],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: { after: { loop: 'sending' } },
+      },
+    },
+    preChargeReady: { on: { HOST_PRE_CHARGE: 'preCharge', HOST_STOP_SESSION: 'sessionStop' } },
+    preCharge: {
+      entry: ['phasePreCharge', 'startPhaseClock'],
+      initial: 'sending',
+      on: {
+        HOST_START_CHARGING: { guard: 'chargingReadySent', target: 'powerDelivery' },
+        HOST_STOP_SESSION: 'sessionStop',
+      },
+      states: {
+        sending: {
+          entry: ['markSent', 'sendPreCharge'],
+          on: {
+            RES: [
+              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+              { guard: 'preChargeJustDone', target: 'waiting', actions: ['reportDcParameters', 'markChargingReady', 'reportChargingReady'] },
+              { guard: 'preChargeTimedOut', target: '#evcc.failed', actions: ['reportDcParameters', 'preChargeFailure'] },
+              { target: 'waiting', actions: 'reportDcParameters' },
+            ],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: { after: { loop: 'sending' } },
+      },
+    },
+    chargingReady: { on: { HOST_START_CHARGING: 'powerDelivery', HOST_STOP_SESSION: 'sessionStop' } },
+    powerDelivery: {
+      entry: ['phasePowerDelivery', 'markSent', 'sendPowerDeliveryStart'],
+      on: {
+        RES: [
+          { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+          { target: '#evcc.chargeLoop', actions: ['reportChargingStarted'] },
+        ],
+      },
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    chargeLoop: {
+      entry: ['phaseChargeLoop', 'startPhaseClock'],
+      initial: 'sending',
+      on: { HOST_STOP_CHARGING: { actions: 'requestStop' }, PAUSE: { actions: 'requestPause' } },
+      states: {
+        sending: {
+          entry: ['markSent', 'sendLoopRequest'],
+          on: {
+            RES: [
+              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+              { guard: 'stopRequested', target: '#evcc.powerDeliveryStop', actions: 'reportLoopResponse' },
+              { target: 'waiting', actions: 'reportLoopResponse' },
+            ],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: {
+          always: { guard: 'stopRequested', target: '#evcc.powerDeliveryStop' },
+          after: { loop: 'sending' },
+        },
+      },
+    },
+    powerDeliveryStop: {
+      entry: ['phasePowerDeliveryStop', 'markSent', 'sendPowerDeliveryStop'],
+      on: {
+        RES: [
+          { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+          { guard: 'renegotiationRequested', target: '#evcc.chargeParameterDiscovery', actions: ['reportChargingStopped', 'beginRenegotiation'] },
+          // A pause goes straight to SessionStop (welding detection is the EV's choice, ISO 15118-2).
+          { guard: 'pausing', target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
+          { guard: 'isDc', target: '#evcc.weldingDetection', actions: ['reportChargingStopped', 'reportPostChargingReady'] },
+          { target: '#evcc.sessionStop', actions: ['reportChargingStopped'] },
+        ],
+      },
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    weldingDetection: {
+      entry: ['phaseWeldingDetection'],
+      initial: 'sending',
+      on: { HOST_STOP_SESSION: '#evcc.sessionStop' },
+      states: {
+        sending: {
+          entry: ['markSent', 'sendWeldingDetection'],
+          on: {
+            RES: [
+              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+              { target: 'waiting', actions: 'reportDcParameters' },
+            ],
+          },
+          after: { responseTimeout: '#evcc.failed' },
+        },
+        waiting: { after: { loop: 'sending' } },
+      },
+    },
+    sessionStop: {
+      entry: ['phaseSessionStop', 'markSent', 'sendSessionStop'],
+      on: {
+        RES: [
+          { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+          { target: '#evcc.idle', actions: ['reportSessionStopped'] },
+        ],
+      },
+      after: { responseTimeout: '#evcc.failed' },
+    },
+    failed: {
+      entry: [assign({ pausing: false }), 'reportSessionError', 'reportSessionStopped'],
+      always: 'idle',
+    },
+  },
+});

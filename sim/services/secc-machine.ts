@@ -38,7 +38,15 @@ export interface SeccPort {
   stopChargingRequested(req: V2gRequest): void;
   /** A pending EVSE notification for the next loop response, taken once. */
   takeNotification(): Partial<V2gResponse>;
-  chargeParameterMs(): number;
+  /**
+   * The charge loop's parameter deadline (FreeV2G 0x76): armed on entering the loop, re-armed by
+   * the port itself on each host update, sent back as PARAMETER_TIMEOUT when missed. It runs on
+   * the module's clock outside the machine: a host update is ~60 % of a session's frames, and an
+   * XState re-entry per update (cancel and re-schedule a delayed event) cost more than the rest
+   * of the update's path (issue 12 target 4).
+   */
+  armParameterDeadline(): void;
+  disarmParameterDeadline(): void;
 }
 
 export interface SeccTimeouts {
@@ -59,12 +67,12 @@ export type SeccEvent =
   | { type: 'CABLE_CHECK'; ok: boolean }
   | { type: 'START_CHARGING' }
   | { type: 'STOP_CHARGING' }
-  | { type: 'PARAMETERS' }
+  | { type: 'PARAMETER_TIMEOUT' }
   | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
   | { type: 'LINK_LOST' };
 
-interface SeccContext {
+interface SeccContext extends SeccInput {
   /** A session setup that came before Start Listen (the car repeating SDP). */
   awaiting: V2gRequest | undefined;
   /** The power delivery request the station holds until its host answers. */
@@ -82,8 +90,6 @@ export const SDP_CONNECT_MS = 250;
 const UNSPECIFIED: SessionFailure = { evseSessionError: 0, evSessionError: 8 };
 const PARAMETER_TIMEOUT: SessionFailure = { evseSessionError: 23, evSessionError: 8 };
 const WRONG_MODE: SessionFailure = { evseSessionError: 19, evSessionError: 2 };
-/** setTimeout's ceiling: a disabled charge-parameter deadline. */
-const NEVER_MS = 2 ** 31 - 1;
 
 const reqOf = (e: SeccEvent): V2gRequest | undefined => (e.type === 'REQ' ? e.req : undefined);
 const is =
@@ -91,317 +97,327 @@ const is =
   ({ event }: { event: SeccEvent }) =>
     reqOf(event)?.kind === kind;
 
-export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
-  return setup({
-    types: { context: {} as SeccContext, events: {} as SeccEvent },
-    delays: {
-      sdpWindow: SDP_WINDOW_MS,
-      sdpConnect: SDP_CONNECT_MS,
-      authorizationTimeout: t.authorizationMs,
-      schedulesTimeout: t.schedulesMs,
-      cableCheckTimeout: t.cableCheckMs,
-      startChargingTimeout: t.startChargingMs,
-      stopChargingTimeout: t.stopChargingMs,
-      certificateTimeout: t.certificateMs,
-      chargeParameterTimeout: () => port.chargeParameterMs() || NEVER_MS,
-    },
-    guards: {
-      sessionSetup: is('sessionSetup'),
-      serviceDiscovery: is('serviceDiscovery'),
-      paymentSelection: is('paymentSelection'),
-      authorization: is('authorization'),
-      certificateRequest: ({ event }) => reqOf(event)?.kind === 'certificateInstallation' || reqOf(event)?.kind === 'certificateUpdate',
-      paymentDetails: is('paymentDetails'),
-      chargeParameterDiscovery: is('chargeParameterDiscovery'),
-      cableCheck: is('cableCheck'),
-      preCharge: is('preCharge'),
-      currentDemand: is('currentDemand'),
-      chargingStatus: is('chargingStatus'),
-      weldingDetection: is('weldingDetection'),
-      sessionStop: is('sessionStop'),
-      powerDeliveryStart: ({ event }) => reqOf(event)?.kind === 'powerDelivery' && reqOf(event)?.chargeProgress === 'start',
-      powerDeliveryStop: ({ event }) => reqOf(event)?.kind === 'powerDelivery' && reqOf(event)?.chargeProgress !== 'start',
-      carAborted: ({ event }) => reqOf(event)?.aborted === true,
-      setupPossible: ({ event }) => {
-        const r = reqOf(event);
-        return r?.kind === 'sessionSetup' && port.canStart(r);
-      },
-      awaitingCanStart: ({ context }) => context.awaiting !== undefined && port.canStart(context.awaiting),
-      /** Only ChargeParameterDiscovery carries the requested mode (other requests carry none). */
-      modeUnsupported: ({ event }) => {
-        const r = reqOf(event);
-        return r?.kind === 'chargeParameterDiscovery' && !port.modeSupported(r);
-      },
-      accepted: ({ event }) => 'ok' in event && event.ok,
-      cableCheckLongEnough: () => port.cableCheckLongEnough(),
-      renegotiation: ({ context }) => context.held?.chargeProgress === 'renegotiate',
-    },
-    actions: {
-      startSession: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.startSession(r);
-      },
-      startAwaitedSession: ({ context }) => {
-        if (context.awaiting) port.startSession(context.awaiting);
-      },
-      refuseAwaited: ({ context }) => {
-        if (context.awaiting) port.refuse(context.awaiting, UNSPECIFIED);
-      },
-      rememberAwaited: assign({ awaiting: ({ event }) => reqOf(event) }),
-      forgetAwaited: assign({ awaiting: undefined }),
-      hold: assign({ held: ({ event }) => reqOf(event) }),
-      release: assign({ held: undefined }),
-      respond: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.respond(r);
-      },
-      respondOngoing: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.respond(r, { processing: 'ongoing' });
-      },
-      respondCableCheck: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.respond(r, { processing: port.cableCheckLongEnough() ? 'finished' : 'ongoing' });
-      },
-      respondLoop: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.respond(r, port.takeNotification());
-      },
-      respondHeld: ({ context }) => {
-        if (context.held) port.respond(context.held);
-      },
-      certificateRequested: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.certificateRequested(r);
-      },
-      respondHeldCertificate: ({ context, event }) => {
-        if (context.held && event.type === 'CERTIFICATE') port.respond(context.held, { exiResponse: event.exiResponse });
-      },
-      paymentDetails: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.paymentDetails(r);
-      },
-      refuseSetup: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.refuse(r, UNSPECIFIED);
-      },
-      refuseNoSession: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.refuseNoSession(r);
-      },
-      paymentSelected: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.paymentSelected(r);
-      },
-      authorizationRequested: () => port.authorizationRequested(),
-      schedulesRequested: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.schedulesRequested(r);
-      },
-      cableCheckRequested: () => port.cableCheckRequested(),
-      dcParameters: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.dcParameters(r, false);
-      },
-      dcTargets: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.dcParameters(r, true);
-      },
-      preCharge: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.preCharge(r);
-      },
-      welding: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.welding(r);
-      },
-      startChargingRequested: ({ context }) => {
-        if (context.held) port.startChargingRequested(context.held);
-      },
-      stopChargingRequested: ({ context }) => {
-        if (context.held) port.stopChargingRequested(context.held);
-      },
-      stopAfterResponse: ({ event }) => {
-        const r = reqOf(event);
-        if (r) port.stopAfterResponse(r);
-      },
-      /** A missed deadline or a refusal by the host. */
-      abortUnspecified: ({ context }) => port.abort(UNSPECIFIED, context.held),
-      abortParameterTimeout: ({ context }) => port.abort(PARAMETER_TIMEOUT, context.held),
-      abortWrongMode: ({ event }) => port.abort(WRONG_MODE, reqOf(event)),
-      abortScripted: ({ event }) => {
-        if (event.type === 'ABORT') port.abort(event.failure, event.req);
-      },
-      /** The car closed the connection or the link dropped: nobody to answer. */
-      abortQuietly: () => port.abort(UNSPECIFIED, undefined),
-    },
-  }).createMachine({
-    id: 'secc',
-    context: { awaiting: undefined, held: undefined },
-    initial: 'closed',
-    states: {
-      closed: {
-        entry: 'release',
-        initial: 'idle',
-        on: {
-          LISTEN: [{ guard: 'awaitingCanStart', target: 'listening.connecting' }, { target: 'listening' }],
-          REQ: [{ guard: 'sessionSetup', target: '.holding', reenter: true, actions: 'rememberAwaited' }, { guard: 'carAborted' }, { actions: 'refuseNoSession' }],
-          LINK_LOST: { target: '.idle', actions: 'forgetAwaited' },
-        },
-        states: {
-          idle: {},
-          /** The car keeps repeating SDP until the host listens, or gives up. */
-          holding: { after: { sdpWindow: { target: 'idle', actions: ['refuseAwaited', 'forgetAwaited'] } } },
-        },
-      },
-      listening: {
-        entry: 'release',
-        initial: 'waiting',
-        on: {
-          STOP_LISTEN: { target: 'closed', actions: 'forgetAwaited' },
-          REQ: [
-            { guard: 'setupPossible', target: 'session', actions: ['forgetAwaited', 'startSession'] },
-            { guard: 'sessionSetup', actions: 'refuseSetup' },
-            { guard: 'carAborted' },
-            { actions: 'refuseNoSession' },
-          ],
-        },
-        states: {
-          waiting: {},
-          connecting: {
-            on: { LINK_LOST: { target: 'waiting', actions: 'forgetAwaited' } },
-            after: {
-              sdpConnect: [
-                { guard: 'awaitingCanStart', target: '#secc.session', actions: ['startAwaitedSession', 'forgetAwaited'] },
-                { target: 'waiting', actions: ['refuseAwaited', 'forgetAwaited'] },
-              ],
-            },
-          },
-        },
-      },
-      session: {
-        initial: 'discovery',
-        on: {
-          STOP_LISTEN: { target: 'closed', actions: 'abortUnspecified' },
-          LINK_LOST: { target: 'listening', actions: 'abortQuietly' },
-          ABORT: { target: 'listening', actions: 'abortScripted' },
-          REQ: [
-            { guard: 'carAborted', target: 'listening', actions: 'abortQuietly' },
-            { guard: 'sessionSetup', actions: 'refuseSetup' },
-            { guard: 'serviceDiscovery', actions: 'respond' },
-            { guard: 'paymentSelection', actions: ['paymentSelected', 'respond'] },
-            { guard: 'preCharge', actions: ['preCharge', 'dcTargets', 'respond'] },
-            { guard: 'currentDemand', actions: ['dcTargets', 'respondLoop'] },
-            { guard: 'chargingStatus', actions: 'respondLoop' },
-            { guard: 'weldingDetection', actions: ['welding', 'dcParameters', 'respond'] },
-            { guard: 'sessionStop', target: 'listening', actions: ['respond', 'stopAfterResponse'] },
-            { guard: 'chargeParameterDiscovery', actions: 'respond' },
-            { guard: 'authorization', actions: 'respond' },
-          ],
-        },
-        states: {
-          discovery: {
-            on: {
-              REQ: [
-                { guard: 'authorization', target: 'authorizing', actions: ['authorizationRequested', 'respondOngoing'] },
-                { guard: 'certificateRequest', target: 'certificate', actions: ['hold', 'certificateRequested'] },
-                { guard: 'paymentDetails', actions: ['paymentDetails', 'respond'] },
-              ],
-            },
-          },
-          /** Plug & Charge: the host answers the car's certificate request in time, or the session ends. */
-          certificate: {
-            on: {
-              CERTIFICATE: [
-                { guard: 'accepted', target: 'discovery', actions: ['respondHeldCertificate', 'release'] },
-                { target: '#secc.listening', actions: 'abortUnspecified' },
-              ],
-            },
-            after: { certificateTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          authorizing: {
-            on: {
-              REQ: { guard: 'authorization', actions: 'respondOngoing' },
-              AUTHORIZATION: [
-                { guard: 'accepted', target: 'authorized' },
-                { target: '#secc.listening', actions: 'abortUnspecified' },
-              ],
-            },
-            after: { authorizationTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          authorized: {
-            on: {
-              REQ: [
-                { guard: 'modeUnsupported', target: '#secc.listening', actions: 'abortWrongMode' },
-                { guard: 'chargeParameterDiscovery', target: 'schedulesRequested', actions: ['schedulesRequested', 'respondOngoing'] },
-              ],
-            },
-          },
-          schedulesRequested: {
-            on: {
-              REQ: { guard: 'chargeParameterDiscovery', actions: 'respondOngoing' },
-              SCHEDULES: [
-                { guard: 'accepted', target: 'schedulesSet' },
-                { target: '#secc.listening', actions: 'abortUnspecified' },
-              ],
-            },
-            after: { schedulesTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          schedulesSet: {
-            on: { REQ: { guard: 'chargeParameterDiscovery', target: 'parametersKnown', actions: 'respond' } },
-          },
-          parametersKnown: {
-            on: {
-              REQ: [
-                { guard: 'cableCheck', target: 'cableChecking', actions: ['cableCheckRequested', 'dcParameters', 'respondOngoing'] },
-                { guard: 'powerDeliveryStart', target: 'startRequested', actions: 'hold' },
-              ],
-            },
-          },
-          cableChecking: {
-            on: {
-              REQ: { guard: 'cableCheck', actions: ['dcParameters', 'respondOngoing'] },
-              CABLE_CHECK: [
-                { guard: 'accepted', target: 'cableChecked' },
-                { target: '#secc.listening', actions: 'abortUnspecified' },
-              ],
-            },
-            after: { cableCheckTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          cableChecked: {
-            on: {
-              REQ: [
-                { guard: 'cableCheck', actions: ['dcParameters', 'respondCableCheck'] },
-                { guard: 'powerDeliveryStart', target: 'startRequested', actions: 'hold' },
-              ],
-            },
-          },
-          startRequested: {
-            entry: 'startChargingRequested',
-            on: { START_CHARGING: { target: 'charging', actions: ['respondHeld', 'release'] } },
-            after: { startChargingTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          /** The charge loop: the host must update its parameters within the deadline. */
-          charging: {
-            on: {
-              PARAMETERS: { target: 'charging', reenter: true },
-              REQ: { guard: 'powerDeliveryStop', target: 'stopRequested', actions: 'hold' },
-            },
-            after: { chargeParameterTimeout: { target: '#secc.listening', actions: 'abortParameterTimeout' } },
-          },
-          stopRequested: {
-            entry: 'stopChargingRequested',
-            on: {
-              STOP_CHARGING: [
-                { guard: 'renegotiation', target: 'authorized', actions: ['respondHeld', 'release'] },
-                { target: 'stopped', actions: ['respondHeld', 'release'] },
-              ],
-            },
-            after: { stopChargingTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
-          },
-          stopped: {},
-        },
-      },
-    },
-  });
+/** What a SECC actor is started with: the module's side of the machine and its deadlines. */
+export interface SeccInput {
+  port: SeccPort;
+  timeouts: SeccTimeouts;
 }
+
+/**
+ * One definition per process, the port passed as input: XState's per-state-node caches stay warm
+ * across modules and sessions (docs/performance.md, issue 12 target 4).
+ */
+export const seccMachine = setup({
+  types: { context: {} as SeccContext, events: {} as SeccEvent, input: {} as SeccInput },
+  delays: {
+    sdpWindow: SDP_WINDOW_MS,
+    sdpConnect: SDP_CONNECT_MS,
+    authorizationTimeout: ({ context }) => context.timeouts.authorizationMs,
+    schedulesTimeout: ({ context }) => context.timeouts.schedulesMs,
+    cableCheckTimeout: ({ context }) => context.timeouts.cableCheckMs,
+    startChargingTimeout: ({ context }) => context.timeouts.startChargingMs,
+    stopChargingTimeout: ({ context }) => context.timeouts.stopChargingMs,
+    certificateTimeout: ({ context }) => context.timeouts.certificateMs,
+  },
+  guards: {
+    sessionSetup: is('sessionSetup'),
+    serviceDiscovery: is('serviceDiscovery'),
+    paymentSelection: is('paymentSelection'),
+    authorization: is('authorization'),
+    certificateRequest: ({ event }) => reqOf(event)?.kind === 'certificateInstallation' || reqOf(event)?.kind === 'certificateUpdate',
+    paymentDetails: is('paymentDetails'),
+    chargeParameterDiscovery: is('chargeParameterDiscovery'),
+    cableCheck: is('cableCheck'),
+    preCharge: is('preCharge'),
+    currentDemand: is('currentDemand'),
+    chargingStatus: is('chargingStatus'),
+    weldingDetection: is('weldingDetection'),
+    sessionStop: is('sessionStop'),
+    powerDeliveryStart: ({ event }) => reqOf(event)?.kind === 'powerDelivery' && reqOf(event)?.chargeProgress === 'start',
+    powerDeliveryStop: ({ event }) => reqOf(event)?.kind === 'powerDelivery' && reqOf(event)?.chargeProgress !== 'start',
+    carAborted: ({ event }) => reqOf(event)?.aborted === true,
+    setupPossible: ({ context, event }) => {
+      const r = reqOf(event);
+      return r?.kind === 'sessionSetup' && context.port.canStart(r);
+    },
+    awaitingCanStart: ({ context }) => context.awaiting !== undefined && context.port.canStart(context.awaiting),
+    /** Only ChargeParameterDiscovery carries the requested mode (other requests carry none). */
+    modeUnsupported: ({ context, event }) => {
+      const r = reqOf(event);
+      return r?.kind === 'chargeParameterDiscovery' && !context.port.modeSupported(r);
+    },
+    accepted: ({ event }) => 'ok' in event && event.ok,
+    cableCheckLongEnough: ({ context }) => context.port.cableCheckLongEnough(),
+    renegotiation: ({ context }) => context.held?.chargeProgress === 'renegotiate',
+  },
+  actions: {
+    startSession: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.startSession(r);
+    },
+    startAwaitedSession: ({ context }) => {
+      if (context.awaiting) context.port.startSession(context.awaiting);
+    },
+    refuseAwaited: ({ context }) => {
+      if (context.awaiting) context.port.refuse(context.awaiting, UNSPECIFIED);
+    },
+    rememberAwaited: assign({ awaiting: ({ event }) => reqOf(event) }),
+    forgetAwaited: assign({ awaiting: undefined }),
+    hold: assign({ held: ({ event }) => reqOf(event) }),
+    release: assign({ held: undefined }),
+    respond: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.respond(r);
+    },
+    respondOngoing: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.respond(r, { processing: 'ongoing' });
+    },
+    respondCableCheck: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.respond(r, { processing: context.port.cableCheckLongEnough() ? 'finished' : 'ongoing' });
+    },
+    respondLoop: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.respond(r, context.port.takeNotification());
+    },
+    respondHeld: ({ context }) => {
+      if (context.held) context.port.respond(context.held);
+    },
+    certificateRequested: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.certificateRequested(r);
+    },
+    respondHeldCertificate: ({ context, event }) => {
+      if (context.held && event.type === 'CERTIFICATE') context.port.respond(context.held, { exiResponse: event.exiResponse });
+    },
+    paymentDetails: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.paymentDetails(r);
+    },
+    refuseSetup: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.refuse(r, UNSPECIFIED);
+    },
+    refuseNoSession: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.refuseNoSession(r);
+    },
+    paymentSelected: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.paymentSelected(r);
+    },
+    authorizationRequested: ({ context }) => context.port.authorizationRequested(),
+    schedulesRequested: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.schedulesRequested(r);
+    },
+    cableCheckRequested: ({ context }) => context.port.cableCheckRequested(),
+    dcParameters: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.dcParameters(r, false);
+    },
+    dcTargets: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.dcParameters(r, true);
+    },
+    preCharge: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.preCharge(r);
+    },
+    welding: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.welding(r);
+    },
+    startChargingRequested: ({ context }) => {
+      if (context.held) context.port.startChargingRequested(context.held);
+    },
+    stopChargingRequested: ({ context }) => {
+      if (context.held) context.port.stopChargingRequested(context.held);
+    },
+    stopAfterResponse: ({ context, event }) => {
+      const r = reqOf(event);
+      if (r) context.port.stopAfterResponse(r);
+    },
+    armParameterDeadline: ({ context }) => context.port.armParameterDeadline(),
+    disarmParameterDeadline: ({ context }) => context.port.disarmParameterDeadline(),
+    /** A missed deadline or a refusal by the host. */
+    abortUnspecified: ({ context }) => context.port.abort(UNSPECIFIED, context.held),
+    abortParameterTimeout: ({ context }) => context.port.abort(PARAMETER_TIMEOUT, context.held),
+    abortWrongMode: ({ context, event }) => context.port.abort(WRONG_MODE, reqOf(event)),
+    abortScripted: ({ context, event }) => {
+      if (event.type === 'ABORT') context.port.abort(event.failure, event.req);
+    },
+    /** The car closed the connection or the link dropped: nobody to answer. */
+    abortQuietly: ({ context }) => context.port.abort(UNSPECIFIED, undefined),
+  },
+}).createMachine({
+  id: 'secc',
+  context: ({ input }) => ({ port: input.port, timeouts: input.timeouts, awaiting: undefined, held: undefined }),
+  initial: 'closed',
+  states: {
+    closed: {
+      entry: 'release',
+      initial: 'idle',
+      on: {
+        LISTEN: [{ guard: 'awaitingCanStart', target: 'listening.connecting' }, { target: 'listening' }],
+        REQ: [{ guard: 'sessionSetup', target: '.holding', reenter: true, actions: 'rememberAwaited' }, { guard: 'carAborted' }, { actions: 'refuseNoSession' }],
+        LINK_LOST: { target: '.idle', actions: 'forgetAwaited' },
+      },
+      states: {
+        idle: {},
+        /** The car keeps repeating SDP until the host listens, or gives up. */
+        holding: { after: { sdpWindow: { target: 'idle', actions: ['refuseAwaited', 'forgetAwaited'] } } },
+      },
+    },
+    listening: {
+      entry: 'release',
+      initial: 'waiting',
+      on: {
+        STOP_LISTEN: { target: 'closed', actions: 'forgetAwaited' },
+        REQ: [
+          { guard: 'setupPossible', target: 'session', actions: ['forgetAwaited', 'startSession'] },
+          { guard: 'sessionSetup', actions: 'refuseSetup' },
+          { guard: 'carAborted' },
+          { actions: 'refuseNoSession' },
+        ],
+      },
+      states: {
+        waiting: {},
+        connecting: {
+          on: { LINK_LOST: { target: 'waiting', actions: 'forgetAwaited' } },
+          after: {
+            sdpConnect: [
+              { guard: 'awaitingCanStart', target: '#secc.session', actions: ['startAwaitedSession', 'forgetAwaited'] },
+              { target: 'waiting', actions: ['refuseAwaited', 'forgetAwaited'] },
+            ],
+          },
+        },
+      },
+    },
+    session: {
+      initial: 'discovery',
+      on: {
+        STOP_LISTEN: { target: 'closed', actions: 'abortUnspecified' },
+        LINK_LOST: { target: 'listening', actions: 'abortQuietly' },
+        ABORT: { target: 'listening', actions: 'abortScripted' },
+        REQ: [
+          { guard: 'carAborted', target: 'listening', actions: 'abortQuietly' },
+          { guard: 'sessionSetup', actions: 'refuseSetup' },
+          { guard: 'serviceDiscovery', actions: 'respond' },
+          { guard: 'paymentSelection', actions: ['paymentSelected', 'respond'] },
+          { guard: 'preCharge', actions: ['preCharge', 'dcTargets', 'respond'] },
+          { guard: 'currentDemand', actions: ['dcTargets', 'respondLoop'] },
+          { guard: 'chargingStatus', actions: 'respondLoop' },
+          { guard: 'weldingDetection', actions: ['welding', 'dcParameters', 'respond'] },
+          { guard: 'sessionStop', target: 'listening', actions: ['respond', 'stopAfterResponse'] },
+          { guard: 'chargeParameterDiscovery', actions: 'respond' },
+          { guard: 'authorization', actions: 'respond' },
+        ],
+      },
+      states: {
+        discovery: {
+          on: {
+            REQ: [
+              { guard: 'authorization', target: 'authorizing', actions: ['authorizationRequested', 'respondOngoing'] },
+              { guard: 'certificateRequest', target: 'certificate', actions: ['hold', 'certificateRequested'] },
+              { guard: 'paymentDetails', actions: ['paymentDetails', 'respond'] },
+            ],
+          },
+        },
+        /** Plug & Charge: the host answers the car's certificate request in time, or the session ends. */
+        certificate: {
+          on: {
+            CERTIFICATE: [
+              { guard: 'accepted', target: 'discovery', actions: ['respondHeldCertificate', 'release'] },
+              { target: '#secc.listening', actions: 'abortUnspecified' },
+            ],
+          },
+          after: { certificateTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        authorizing: {
+          on: {
+            REQ: { guard: 'authorization', actions: 'respondOngoing' },
+            AUTHORIZATION: [
+              { guard: 'accepted', target: 'authorized' },
+              { target: '#secc.listening', actions: 'abortUnspecified' },
+            ],
+          },
+          after: { authorizationTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        authorized: {
+          on: {
+            REQ: [
+              { guard: 'modeUnsupported', target: '#secc.listening', actions: 'abortWrongMode' },
+              { guard: 'chargeParameterDiscovery', target: 'schedulesRequested', actions: ['schedulesRequested', 'respondOngoing'] },
+            ],
+          },
+        },
+        schedulesRequested: {
+          on: {
+            REQ: { guard: 'chargeParameterDiscovery', actions: 'respondOngoing' },
+            SCHEDULES: [
+              { guard: 'accepted', target: 'schedulesSet' },
+              { target: '#secc.listening', actions: 'abortUnspecified' },
+            ],
+          },
+          after: { schedulesTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        schedulesSet: {
+          on: { REQ: { guard: 'chargeParameterDiscovery', target: 'parametersKnown', actions: 'respond' } },
+        },
+        parametersKnown: {
+          on: {
+            REQ: [
+              { guard: 'cableCheck', target: 'cableChecking', actions: ['cableCheckRequested', 'dcParameters', 'respondOngoing'] },
+              { guard: 'powerDeliveryStart', target: 'startRequested', actions: 'hold' },
+            ],
+          },
+        },
+        cableChecking: {
+          on: {
+            REQ: { guard: 'cableCheck', actions: ['dcParameters', 'respondOngoing'] },
+            CABLE_CHECK: [
+              { guard: 'accepted', target: 'cableChecked' },
+              { target: '#secc.listening', actions: 'abortUnspecified' },
+            ],
+          },
+          after: { cableCheckTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        cableChecked: {
+          on: {
+            REQ: [
+              { guard: 'cableCheck', actions: ['dcParameters', 'respondCableCheck'] },
+              { guard: 'powerDeliveryStart', target: 'startRequested', actions: 'hold' },
+            ],
+          },
+        },
+        startRequested: {
+          entry: 'startChargingRequested',
+          on: { START_CHARGING: { target: 'charging', actions: ['respondHeld', 'release'] } },
+          after: { startChargingTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        /** The charge loop: the host must update its parameters within the deadline. */
+        charging: {
+          on: {
+            PARAMETER_TIMEOUT: { target: '#secc.listening', actions: 'abortParameterTimeout' },
+            REQ: { guard: 'powerDeliveryStop', target: 'stopRequested', actions: 'hold' },
+          },
+          entry: 'armParameterDeadline',
+          exit: 'disarmParameterDeadline',
+        },
+        stopRequested: {
+          entry: 'stopChargingRequested',
+          on: {
+            STOP_CHARGING: [
+              { guard: 'renegotiation', target: 'authorized', actions: ['respondHeld', 'release'] },
+              { target: 'stopped', actions: ['respondHeld', 'release'] },
+            ],
+          },
+          after: { stopChargingTimeout: { target: '#secc.listening', actions: 'abortUnspecified' } },
+        },
+        stopped: {},
+      },
+    },
+  },
+});

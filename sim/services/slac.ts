@@ -18,47 +18,58 @@ const POLL_MS = 100;
 
 type SlacEvent = { type: 'START' } | { type: 'STOP' } | { type: 'MATCH' } | { type: 'MATCHED' } | { type: 'UNPLUGGED' } | { type: 'LINK_LOST' };
 
-interface SlacContext {
+/** What a SLAC actor is started with: its module and the scenario's scripted failures. */
+interface SlacInput {
+  ctx: ModuleContext;
+  attemptFails: () => boolean;
+}
+
+interface SlacContext extends SlacInput {
   /** Start Matching arrived while the firmware was still starting. */
   matchPending: boolean;
   /** When the current EV attempt began waiting for the EVSE. */
   waitStartedAt: number;
 }
 
-export function createSlacMachine(ctx: ModuleContext, hooks: { attemptFails: () => boolean }) {
-  const { cable, clock } = ctx;
-  const ev = ctx.scenario.ev;
-  return setup({
-    types: { context: {} as SlacContext, events: {} as SlacEvent },
-    delays: {
-      startup: SLAC_STARTUP_MS,
-      evseWindow: EVSE_MATCHING_WINDOW_MS,
-      poll: POLL_MS,
-      sounding: ev.slacMatchMs,
+/**
+ * One definition per role and process, the module passed as input: XState's per-state-node caches
+ * stay warm across modules and sessions (docs/performance.md, issue 12 target 4).
+ */
+const slacSetup = setup({
+  types: { context: {} as SlacContext, events: {} as SlacEvent, input: {} as SlacInput },
+  delays: {
+    startup: SLAC_STARTUP_MS,
+    evseWindow: EVSE_MATCHING_WINDOW_MS,
+    poll: POLL_MS,
+    sounding: ({ context }) => context.ctx.scenario.ev.slacMatchMs,
+  },
+  guards: {
+    matchPending: ({ context }) => context.matchPending,
+    evseReady: ({ context }) => context.ctx.cable.canMatch,
+    waitedTooLong: ({ context }) => context.ctx.clock.now() - context.waitStartedAt >= context.ctx.scenario.ev.slacWaitMs,
+    attemptSucceeds: ({ context }) => context.ctx.cable.canMatch && !context.attemptFails(),
+  },
+  actions: {
+    rememberMatch: assign({ matchPending: true }),
+    forgetMatch: assign({ matchPending: false }),
+    openWindow: ({ context }) => context.ctx.cable.setEvseMatching(true),
+    // Only the EVSE owns the matching window: an EV stopping its SLAC must not close it.
+    closeWindow: ({ context }) => {
+      if (context.ctx.role === 'EVSE') context.ctx.cable.setEvseMatching(false);
     },
-    guards: {
-      matchPending: ({ context }) => context.matchPending,
-      evseReady: () => cable.canMatch,
-      waitedTooLong: ({ context }) => clock.now() - context.waitStartedAt >= ev.slacWaitMs,
-      attemptSucceeds: () => cable.canMatch && !hooks.attemptFails(),
-    },
-    actions: {
-      rememberMatch: assign({ matchPending: true }),
-      forgetMatch: assign({ matchPending: false }),
-      openWindow: () => cable.setEvseMatching(true),
-      // Only the EVSE owns the matching window: an EV stopping its SLAC must not close it.
-      closeWindow: () => {
-        if (ctx.role === 'EVSE') cable.setEvseMatching(false);
-      },
-      startWaiting: assign({ waitStartedAt: () => clock.now() }),
-      reportSuccess: () => ctx.emit(Slac.SlacSuccess),
-      reportFailure: () => ctx.emit(Slac.SlacFailed),
-      evMatched: () => cable.slacResult(true),
-      evFailed: () => cable.slacResult(false),
-    },
-  }).createMachine({
+    startWaiting: assign({ waitStartedAt: ({ context }) => context.ctx.clock.now() }),
+    reportSuccess: ({ context }) => context.ctx.emit(Slac.SlacSuccess),
+    reportFailure: ({ context }) => context.ctx.emit(Slac.SlacFailed),
+    evMatched: ({ context }) => context.ctx.cable.slacResult(true),
+    evFailed: ({ context }) => context.ctx.cable.slacResult(false),
+  },
+});
+
+/** The machine of a role: the matching state is the EVSE's window or the EV's attempt. */
+function slacMachineFor(role: ModuleContext['role']) {
+  return slacSetup.createMachine({
     id: 'slac',
-    context: { matchPending: false, waitStartedAt: 0 },
+    context: ({ input }) => ({ ...input, matchPending: false, waitStartedAt: 0 }),
     initial: 'idle',
     on: { STOP: { target: '.idle', actions: ['closeWindow', 'forgetMatch'] } },
     states: {
@@ -70,51 +81,53 @@ export function createSlacMachine(ctx: ModuleContext, hooks: { attemptFails: () 
         },
       },
       started: { on: { MATCH: 'matching' } },
-      matching: ctx.role === 'EVSE' ? evseMatching() : evMatching(),
+      matching: role === 'EVSE' ? evseMatching() : evMatching(),
       // The logical network is gone (unplugged, or the other modem restarted and left it): the
       // module can be asked to match again, as after a plug-in.
       ready: { on: { UNPLUGGED: 'started', LINK_LOST: 'started' } },
       failure: { on: { MATCH: 'matching', UNPLUGGED: 'started' } },
     },
   });
+}
 
-  function evseMatching() {
-    return {
-      entry: 'openWindow' as const,
-      exit: 'closeWindow' as const,
-      on: { MATCHED: { target: 'ready', actions: 'reportSuccess' as const } },
-      after: { evseWindow: { target: 'failure', actions: 'reportFailure' as const } },
-    };
-  }
+function evseMatching() {
+  return {
+    entry: 'openWindow' as const,
+    exit: 'closeWindow' as const,
+    on: { MATCHED: { target: 'ready', actions: 'reportSuccess' as const } },
+    after: { evseWindow: { target: 'failure', actions: 'reportFailure' as const } },
+  };
+}
 
-  function evMatching() {
-    return {
-      initial: 'waiting',
-      entry: 'startWaiting' as const,
-      on: { UNPLUGGED: { target: 'failure', actions: 'reportFailure' as const } },
-      states: {
-        waiting: {
-          always: { guard: 'evseReady' as const, target: 'sounding' },
-          after: {
-            poll: [
-              { guard: 'evseReady' as const, target: 'sounding' },
-              { guard: 'waitedTooLong' as const, target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
-              { target: 'waiting', reenter: true },
-            ],
-          },
-        },
-        sounding: {
-          after: {
-            sounding: [
-              { guard: 'attemptSucceeds' as const, target: '#slac.ready', actions: ['evMatched', 'reportSuccess'] as const },
-              { target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
-            ],
-          },
+function evMatching() {
+  return {
+    initial: 'waiting',
+    entry: 'startWaiting' as const,
+    on: { UNPLUGGED: { target: 'failure', actions: 'reportFailure' as const } },
+    states: {
+      waiting: {
+        always: { guard: 'evseReady' as const, target: 'sounding' },
+        after: {
+          poll: [
+            { guard: 'evseReady' as const, target: 'sounding' },
+            { guard: 'waitedTooLong' as const, target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
+            { target: 'waiting', reenter: true },
+          ],
         },
       },
-    };
-  }
+      sounding: {
+        after: {
+          sounding: [
+            { guard: 'attemptSucceeds' as const, target: '#slac.ready', actions: ['evMatched', 'reportSuccess'] as const },
+            { target: '#slac.failure', actions: ['evFailed', 'reportFailure'] as const },
+          ],
+        },
+      },
+    },
+  };
 }
+
+const SLAC_MACHINES = { EVSE: slacMachineFor('EVSE'), EV: slacMachineFor('EV') };
 
 const STATE_CODES: Record<string, number> = {
   idle: SlacState.idle,
@@ -133,8 +146,8 @@ export function createSlacService(ctx: ModuleContext): Service {
     failuresLeft--;
     return true;
   };
-  const machine = createSlacMachine(ctx, { attemptFails });
-  let actor = createActor(machine, { clock: ctx.clock }).start();
+  const start = () => createActor(SLAC_MACHINES[role], { clock: ctx.clock, input: { ctx, attemptFails } }).start();
+  let actor = start();
   let attnRx: Uint8Array = new Uint8Array(58);
   let attnTxRef: Uint8Array = new Uint8Array(58);
   let validation = false;
@@ -206,7 +219,7 @@ export function createSlacService(ctx: ModuleContext): Service {
     reset() {
       actor.stop();
       if (role === 'EVSE') cable.setEvseMatching(false);
-      actor = createActor(machine, { clock: ctx.clock }).start();
+      actor = start();
       attnRx = new Uint8Array(58);
       attnTxRef = new Uint8Array(58);
       validation = false;

@@ -10,7 +10,7 @@ import { ENERGY_TRANSFER_MODES, V2gResultCode } from '../../codec/modules/v2g/co
 import { SESSION_PHASES, type SessionPhase } from '../phases.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest } from '../v2g-messages.js';
-import { type EvccPort, createEvccMachine } from './evcc-machine.js';
+import { type EvccPort, evccMachine } from './evcc-machine.js';
 import { carContract, carExiRequest, certificateRequestKind } from './pnc.js';
 
 type Fields = Record<string, unknown>;
@@ -238,8 +238,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     now: () => clock.now(),
   };
 
-  const machine = createEvccMachine(port, scenario.ev.loopIntervalMs, scenario.ev.preChargeTimeoutMs);
-  let actor = createActor(machine, { clock }).start();
+  const input = { port, loopIntervalMs: scenario.ev.loopIntervalMs, preChargeTimeoutMs: scenario.ev.preChargeTimeoutMs };
+  const start = () => createActor(evccMachine, { clock, input }).start();
+  let actor = start();
 
   cable.attachEvcc((m: V2gMessage) => {
     if (m.type !== 'res') return;
@@ -359,7 +360,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     },
     reset() {
       actor.stop();
-      actor = createActor(machine, { clock }).start();
+      actor = start();
       config = undefined;
       dc = undefined;
       ac = undefined;

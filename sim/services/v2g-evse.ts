@@ -9,15 +9,19 @@ import { createActor } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { V2gResultCode } from '../../codec/modules/v2g/common.js';
 import { CertificateResponseStatus, SchedulesResult } from '../../codec/modules/v2g/evse.js';
+import type { TimerId } from '../../util/clock.js';
 import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvLimits, EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
-import { type SeccEvent, type SeccPort, createSeccMachine } from './secc-machine.js';
+import { type SeccEvent, type SeccPort, seccMachine } from './secc-machine.js';
 
 export { SDP_CONNECT_MS, SDP_WINDOW_MS } from './secc-machine.js';
 
 type Fields = Record<string, unknown>;
 const num = (f: Fields, k: string): number => f[k] as number;
+
+/** setTimeout's ceiling: a disabled charge-parameter deadline. */
+const NEVER_MS = 2 ** 31 - 1;
 
 /** 18.12.14 code 3 / 18.11.14 code 8: a request for a session the station does not have. */
 const UNKNOWN_SESSION: SessionFailure = { evseSessionError: 3, evSessionError: 8 };
@@ -43,6 +47,21 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   let energyToBeDeliveredWh: number | undefined;
   let sdp: Fields = { unsecurePort: ctx.rng.int(49152, 65535) };
   let chargeParameterMs = timeouts.chargeParameterMs;
+  /** The charge loop's parameter deadline (the SECC machine arms it in its charge loop state). */
+  let parameterDeadline: TimerId | undefined;
+  let parameterDeadlineArmed = false;
+  const clearParameterDeadline = (): void => {
+    if (parameterDeadline !== undefined) clock.clearTimeout(parameterDeadline);
+    parameterDeadline = undefined;
+  };
+  const parameterDeadlineMissed = (): void => {
+    parameterDeadline = undefined;
+    actor.send({ type: 'PARAMETER_TIMEOUT' });
+  };
+  /** A host update in the charge loop restarts the deadline; elsewhere it changes nothing. */
+  const parametersUpdated = (): void => {
+    if (parameterDeadlineArmed) port.armParameterDeadline();
+  };
   let session: Session | undefined;
   /** The failure the car learns with its next request after the session ended. */
   let pendingFailure: SessionFailure | undefined;
@@ -252,11 +271,20 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       if (session) session.notification = undefined;
       return n ? { notification: n } : {};
     },
-    chargeParameterMs: () => chargeParameterMs,
+    armParameterDeadline: () => {
+      clearParameterDeadline();
+      // 0 disables the deadline (FreeV2G 0x76): setTimeout's ceiling, as never.
+      parameterDeadline = clock.setTimeout(parameterDeadlineMissed, chargeParameterMs || NEVER_MS);
+      parameterDeadlineArmed = true;
+    },
+    disarmParameterDeadline: () => {
+      clearParameterDeadline();
+      parameterDeadlineArmed = false;
+    },
   };
 
-  const machine = createSeccMachine(port, timeouts);
-  let actor = createActor(machine, { clock }).start();
+  const start = () => createActor(seccMachine, { clock, input: { port, timeouts } }).start();
+  let actor = start();
   const send = (e: SeccEvent): void => actor.send(e);
   const can = (e: SeccEvent): boolean => actor.getSnapshot().can(e);
   const inSession = (state: string): boolean => actor.getSnapshot().matches({ session: state } as never);
@@ -314,7 +342,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
           ...(f.maxCurrentA !== undefined ? { maxCurrentA: f.maxCurrentA } : {}),
           ...(f.maxPowerW !== undefined ? { maxPowerW: f.maxPowerW } : {}),
         };
-        send({ type: 'PARAMETERS' });
+        parametersUpdated();
         return ok();
       },
       EvseGetDcChargingParameters: () => (dc ? ok({ ...dc }) : fail(V2gResultCode.wrongState)),
@@ -322,7 +350,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       EvseUpdateAcChargingParameters: (m) => {
         if (!isEvse() || !ac) return fail(V2gResultCode.wrongState);
         ac = { ...ac, rcdStatus: m.fields.rcdStatus, ...(m.fields.maxCurrentA !== undefined ? { maxCurrentA: m.fields.maxCurrentA } : {}) };
-        send({ type: 'PARAMETERS' });
+        parametersUpdated();
         return ok();
       },
       EvseGetAcChargingParameters: () => (ac ? ok({ ...ac }) : fail(V2gResultCode.wrongState)),
@@ -379,6 +407,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     },
     reset() {
       actor.stop();
+      port.disarmParameterDeadline();
       session = undefined;
       pendingFailure = undefined;
       pausedId = undefined;
@@ -388,11 +417,12 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       schedules = [];
       chargeParameterMs = timeouts.chargeParameterMs;
       common.setMode(2);
-      actor = createActor(machine, { clock }).start();
+      actor = start();
     },
     close() {
       offChange();
       actor.stop();
+      port.disarmParameterDeadline();
     },
   };
 }
