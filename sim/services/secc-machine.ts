@@ -20,6 +20,8 @@ export interface SeccPort {
   abort(failure: SessionFailure, held: V2gRequest | undefined): void;
   /** Session Stopped to the host once the car has its SessionStopRes. */
   stopAfterResponse(): void;
+  /** The station closes the car's TCP connection (no request within the sequence timeout). */
+  closeConnection(): void;
   canStart(req: V2gRequest): boolean;
   modeSupported(req: V2gRequest): boolean;
   cableCheckLongEnough(): boolean;
@@ -62,7 +64,9 @@ export type SeccEvent =
   | { type: 'PARAMETERS' }
   | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
-  | { type: 'LINK_LOST' };
+  | { type: 'LINK_LOST' }
+  /** V2G_SECC_Sequence_Timeout: no request from the car since the last response (v2g-evse.ts). */
+  | { type: 'SEQUENCE_TIMEOUT' };
 
 interface SeccContext {
   /** A session setup that came before Start Listen (the car repeating SDP). */
@@ -231,6 +235,7 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
       },
       /** The car closed the connection or the link dropped: nobody to answer. */
       abortQuietly: () => port.abort(UNSPECIFIED, undefined),
+      closeConnection: () => port.closeConnection(),
     },
   }).createMachine({
     id: 'secc',
@@ -282,6 +287,9 @@ export function createSeccMachine(port: SeccPort, t: SeccTimeouts) {
           STOP_LISTEN: { target: 'closed', actions: 'abortUnspecified' },
           LINK_LOST: { target: 'listening', actions: 'abortQuietly' },
           ABORT: { target: 'listening', actions: 'abortScripted' },
+          // The car went quiet mid-session (e.g. it never sends CableCheckReq, Sevenstax/FreeV2G#340):
+          // the station ends the session and closes the connection rather than wait for ever.
+          SEQUENCE_TIMEOUT: { target: 'listening', actions: ['abortQuietly', 'closeConnection'] },
           REQ: [
             { guard: 'carAborted', target: 'listening', actions: 'abortQuietly' },
             { guard: 'sessionSetup', actions: 'refuseSetup' },
