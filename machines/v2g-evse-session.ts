@@ -26,6 +26,7 @@ import { type EvseConfig, bytesToHexId } from './config.js';
 import { acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
 import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
+import { NO_UPDATES, type UpdateSlack, noteUpdate } from './update-slack.js';
 import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 
 export interface EvseSessionInput {
@@ -35,6 +36,8 @@ export interface EvseSessionInput {
   policy: AuthorizationPolicy;
   /** Answers certificate installation/update requests (Plug & Charge); none: refused. */
   certificateProvider?: CertificateProvider;
+  /** The module's update deadline (firmware profile `dcUpdatePeriodMs`; default 500 ms). */
+  updateDeadlineMs?: number;
 }
 
 export type EvseSessionCommand =
@@ -56,6 +59,8 @@ export interface EvseSessionContext extends EvseSessionInput {
   energyFlowing: boolean;
   lastUpdateAt?: number;
   longestUpdateGapMs: number;
+  /** Timing of the updates against the module's deadline (update-slack.ts). */
+  updateSlack: UpdateSlack;
   longestReactionMs: number;
   evTargetVoltageV: number;
   evTargetCurrentA: number;
@@ -97,6 +102,9 @@ type Events =
 
 /** 18.10.13: in a DIN 70121 session the module limits a schedule entry's power to this. */
 const DIN_MAX_SCHEDULE_POWER_W = 32_767;
+
+/** Manual 18.10.4 note: the module's deadline for the next parameter update. */
+const DEFAULT_UPDATE_DEADLINE_MS = 500;
 
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 const WRONG_STATE = 0x11;
@@ -292,8 +300,11 @@ export const v2gEvseSessionMachine = setup({
       sendCharger(enqueue, system, { type: 'charger.ev', limits: { maxVoltageV: limits.maxVoltageV }, voltageV: c.maxVoltageV, currentA });
     }),
     /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
-    sendUpdate: enqueueActions(({ enqueue, context, event, system }) => {
+    sendUpdate: enqueueActions(({ enqueue, self, context, event, system }) => {
       const now = context.clock.now();
+      const { slack, warning } = noteUpdate(context.updateSlack, now, context.updateDeadlineMs ?? DEFAULT_UPDATE_DEADLINE_MS);
+      enqueue.assign({ updateSlack: slack });
+      if (warning) toParent(enqueue, self, logEvent('EVSE', warning, 'warn'));
       const out = presentOutput(system, now);
       const c = { ...context.config.charger, ...limitsOf(context) };
       const answersAt = at(event);
@@ -497,6 +508,7 @@ export const v2gEvseSessionMachine = setup({
     stopChargingSent: false,
     energyFlowing: false,
     longestUpdateGapMs: 0,
+    updateSlack: NO_UPDATES,
     longestReactionMs: 0,
     evTargetVoltageV: 0,
     evTargetCurrentA: 0,
@@ -710,6 +722,7 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
     ...(context.error ? { error: context.error } : {}),
     longestUpdateGapMs: context.longestUpdateGapMs,
+    ...(context.updateSlack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updateSlack.shortestMs } : {}),
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),

@@ -94,4 +94,3 @@ describe('module liveness', () => {
     expect(r.s.logs('EV').filter((l) => l.startsWith('WHITE-beet-PI firmware version')).length).toBe(2);
   });
 });
-
