@@ -71,6 +71,14 @@ type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
 const WRONG_STATE = 0x11;
 const TOLERATE = [UNEXPECTED_MESSAGE, WRONG_STATE] as const;
 
+/**
+ * A car's pre-charge ends within 7 s (DIN 70121 V2G_EVCC_PreCharge_Timeout; the module reports
+ * Charging Ready or fails the session). Still in pre-charge 3 s later, the Charging Ready status
+ * was lost on the way (fuzz campaign, docs/reliability.md): the car would repeat PreChargeReq
+ * for ever with the station's voltage on, so the host ends the session.
+ */
+export const PRE_CHARGE_WATCHDOG_MS = 10_000;
+
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
 /** When the status message arrived, in host real time (reaction times are real time). */
@@ -157,6 +165,7 @@ export const v2gEvSessionMachine = setup({
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
     postChargeFallback: 5000,
+    preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
   },
   actions: {
     log: sendParent((_, p: { text: string; level?: 'info' | 'warn' | 'error' }) => logEvent('EV', p.text, p.level ?? 'info')),
@@ -440,7 +449,18 @@ export const v2gEvSessionMachine = setup({
       states: {
         starting: { entry: { type: 'phase', params: { phase: 'sessionStarted' } } },
         cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
-        preCharge: { entry: { type: 'phase', params: { phase: 'preCharge' } } },
+        preCharge: {
+          entry: { type: 'phase', params: { phase: 'preCharge' } },
+          after: {
+            preChargeWatchdog: {
+              actions: [
+                { type: 'log', params: { text: `No Charging Ready ${PRE_CHARGE_WATCHDOG_MS / 1000} s into pre-charge: stopping the session`, level: 'warn' } },
+                assign({ stopReason: ({ context }) => context.stopReason ?? 'preChargeTimeout' }),
+                'stopSession',
+              ],
+            },
+          },
+        },
         chargingReady: {
           always: { guard: 'mayStart', target: 'startRequested', actions: 'startCharging' },
           on: {

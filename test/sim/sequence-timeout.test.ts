@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { commandedOutput } from '../../machines/charger.js';
 import type { HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
+import { PRE_CHARGE_WATCHDOG_MS } from '../../machines/v2g-ev-session.js';
 import type { SimulatedPair } from '../../sim/index.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
 import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
@@ -25,7 +26,7 @@ function losing(client: HciClient, message: string): HciClient {
   return Object.assign(Object.create(client) as HciClient, { status$ });
 }
 
-describe('V2G_SECC_Sequence_Timeout', () => {
+describe('V2G_SECC_Sequence_Timeout (a lost Cable Check Ready)', () => {
   it('a car that stops sending requests after charge parameter discovery ends the session after 60 s, recorded on both sides, output 0', async () => {
     const { clock, pair, evseClient, evClient } = simulatedClients();
     pairs.push(pair);
@@ -45,6 +46,28 @@ describe('V2G_SECC_Sequence_Timeout', () => {
     expect(waitedMs).toBeLessThanOrEqual(SEQUENCE_TIMEOUT_MS + 2000);
     expect(s.records('EVSE')[0]?.error).toMatchObject({ code: 0 });
     expect(s.logs('EVSE')).not.toContain('"Request Cable Check Status" received');
+    const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
+    expect(charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 }).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost Charging Ready (EV host)', () => {
+  it('the car would repeat PreChargeReq for ever: the EV host ends the session after its pre-charge watchdog, both sides record, output 0', async () => {
+    const { clock, pair, evseClient, evClient } = simulatedClients();
+    pairs.push(pair);
+    const s = startStations({
+      clock,
+      evseClient,
+      evClient: losing(evClient, 'EvChargingReady'),
+      evse: evseConfig({ slac: QUICK_SLAC }),
+      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+    });
+    expect(await clock.runUntil(() => s.logs('EV').includes('"Pre Charging Ready" received'), 120_000, 10)).toBe(true);
+    const preChargeAt = clock.now();
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 10 * PRE_CHARGE_WATCHDOG_MS, 100)).toBe(true);
+    expect(clock.now() - preChargeAt).toBeLessThanOrEqual(PRE_CHARGE_WATCHDOG_MS + 2000);
+    expect(s.records('EV')[0]?.stopReason).toBe('preChargeTimeout');
+    expect(s.logs('EVSE')).not.toContain('"Start Charging Requested" received');
     const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
     expect(charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 }).toMatchObject({ voltageV: 0, currentA: 0 });
   }, 60_000);
