@@ -82,7 +82,7 @@ function slope(points: Array<{ sessions: number; heapUsed: number }>): number {
 const steady = samples.slice(Math.max(1, Math.floor(samples.length / 10)));
 const kib = (b: number): string => (b / 1024).toFixed(0);
 const heaps = steady.map((s) => s.heapUsed);
-console.log(`soak: ${sessions} EVSE sessions (${result.sessionCount} records kept in memory: ${result.records.length}), records file ${(statSync(records).size / 1024).toFixed(0)} KiB`);
+console.log(`soak: ${sessions} EVSE sessions; records: ${result.sessionCount} (both stations), ${result.records.length} kept in memory, file ${(statSync(records).size / 1024).toFixed(0)} KiB`);
 console.log(`wall ${wallS.toFixed(1)} s, CPU ${cpuS.toFixed(1)} s (${((cpuS * 1000) / Math.max(1, sessions)).toFixed(1)} ms per session)`);
 console.log(`heap after GC: start ${kib(samples[0]?.heapUsed ?? 0)} KiB, steady min ${kib(Math.min(...heaps))} / max ${kib(Math.max(...heaps))} KiB, end ${kib(samples.at(-1)?.heapUsed ?? 0)} KiB`);
 console.log(`slope over ${steady.length} samples (sessions ${steady[0]?.sessions}..${steady.at(-1)?.sessions}): ${slope(steady).toFixed(1)} bytes per session`);
