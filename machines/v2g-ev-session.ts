@@ -17,7 +17,7 @@ import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachi
 import { type EvConfig, type BatteryConfig, bytesToHexId, macToBytes } from './config.js';
 import { acCurrentPerPhaseA, acFault, acParameters, acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
-import type { HciClient, StatusEvent } from './hci-types.js';
+import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 import { type ScheduleEntry, type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
 
 export interface EvSessionInput {
@@ -469,7 +469,17 @@ export const v2gEvSessionMachine = setup({
           },
           after: { recheck: { target: 'chargingReady', reenter: true } },
         },
-        startRequested: {},
+        // A lost EvStartCharging or answer (timeout) is sent again (fuzz seeds 414 567 598); an
+        // answer that was lost while the module did start makes the resend 0x11, and its
+        // Charging Started status moves on.
+        startRequested: {
+          on: {
+            'hci.failed': [
+              { guard: ({ event }) => event.tag === 'startCharging' && event.error instanceof HciError && event.error.kind === 'timeout', target: 'chargingReady', actions: 'logCommandFailure' },
+              { actions: 'logCommandFailure' },
+            ],
+          },
+        },
         charging: {
           entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted'],
           exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),

@@ -8,7 +8,7 @@
 import { filter } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandedOutput } from '../../machines/charger.js';
-import type { HciClient } from '../../machines/hci-types.js';
+import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS } from '../../machines/v2g-ev-session.js';
 import type { SimulatedPair } from '../../sim/index.js';
@@ -70,5 +70,31 @@ describe('a lost Charging Ready (EV host)', () => {
     expect(s.logs('EVSE')).not.toContain('"Start Charging Requested" received');
     const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
     expect(charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 }).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost EvStartCharging (EV host)', () => {
+  it('the command is sent again after its timeout and the session charges to the end (fuzz seeds 414, 598)', async () => {
+    const { clock, pair, evseClient, evClient } = simulatedClients();
+    pairs.push(pair);
+    let lost = 0;
+    // The first EvStartCharging never reaches the module: the host's request times out.
+    const request: HciClient['request'] = (def, fields, options) => {
+      if (def.name === 'EvStartCharging' && lost++ === 0) {
+        return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'V2g.EvStartCharging', 'V2g.EvStartCharging: no response within 1000 ms')), 1000));
+      }
+      return evClient.request(def, fields, options);
+    };
+    const s = startStations({
+      clock,
+      evseClient,
+      evClient: Object.assign(Object.create(evClient) as HciClient, { request }),
+      evse: evseConfig({ slac: QUICK_SLAC }),
+      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+    });
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 3_600_000, 100)).toBe(true);
+    expect(lost).toBe(2);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
   }, 60_000);
 });
