@@ -485,6 +485,20 @@ export const v2gEvSessionMachine = setup({
           exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),
           on: {
             'session.renegotiate': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason, renegotiation: true }) } },
+            // A lost EvStopCharging (or answer) would leave the car charging for ever: send it
+            // again (fuzz seed 1006 on the EV-pinging tree); a stop that did arrive makes it 0x11.
+            'hci.failed': [
+              {
+                guard: ({ event }) => event.tag === 'stopCharging' && event.error instanceof HciError && event.error.kind === 'timeout',
+                actions: [
+                  'logCommandFailure',
+                  enqueueActions(({ enqueue, context }) =>
+                    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: context.renegotiating === true }, 'stopCharging', undefined, TOLERATE)),
+                  ),
+                ],
+              },
+              { actions: 'logCommandFailure' },
+            ],
             'V2g.EvDcChargeParametersChanged': [
               { guard: 'evseNotReady', actions: ['dcParametersChanged', 'logEvseNotReady', { type: 'requestStop', params: { reason: 'evseNotReady' } }] },
               { actions: 'dcParametersChanged' },
