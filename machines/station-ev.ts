@@ -20,6 +20,7 @@ import type { EvBatteryBinding, EvBatteryLinkEvent } from './ev-battery.js';
 import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
+import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
@@ -54,7 +55,8 @@ export type EvStationEvent =
   | { type: 'slac.matchingStarted'; attempt: number }
   | { type: 'slac.matched' }
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' };
+  | { type: 'slac.stopped' }
+  | LivenessEvent;
 
 export interface EvStationContext extends EvStationInput {
   firmware?: string;
@@ -81,6 +83,25 @@ const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvStop
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
 ]);
 
+const common = runningCommon('EV');
+/**
+ * As on the EVSE station (station-evse.ts), `running` watches the module (machines/liveness.ts):
+ * a module that dies or restarts in any phase is noticed within 2 s; the battery stops taking
+ * current, a session in progress is recorded (moduleNotResponding), the CP goes back to state B
+ * and the module is initialised again (one still silent then stops the station in `failed`).
+ */
+const evRunning = {
+  ...common,
+  invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvStationContext }) => ({ client: context.client, clock: context.clock }) }],
+  on: {
+    ...common.on,
+    'module.silent': {
+      target: 'reinitialising',
+      actions: { type: 'log', params: ({ event }: { event: EvStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },
+    },
+  },
+} as const;
+
 export const evStationMachine = setup({
   types: {
     input: {} as EvStationInput,
@@ -88,7 +109,7 @@ export const evStationMachine = setup({
     events: {} as EvStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
+  actors: { hciSequence, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
     ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord),
     sample: emit(({ event }) => {
@@ -153,7 +174,7 @@ export const evStationMachine = setup({
   states: {
     initialising: initialisingState('evStation', cleanupSteps),
     running: {
-      ...runningCommon('EV'),
+      ...evRunning,
       initial: 'starting',
       states: {
         starting: { always: { guard: 'allReady', target: 'waitingForEvse' } },
@@ -213,6 +234,25 @@ export const evStationMachine = setup({
           always: { guard: ({ context }) => !context.evsePresent, target: 'waitingForEvse' },
           on: { 'cp.evseDisconnected': { target: 'waitingForEvse', actions: assign({ evsePresent: false }) } },
         },
+      },
+    },
+    // The battery takes no current; CP state B and no session before the module is set up again.
+    reinitialising: {
+      entry: ['batteryOff', { type: 'log', params: { text: 'Module lost its state: initialising it again', level: 'warn' } }],
+      invoke: {
+        src: 'hciSequence',
+        input: ({ context }) => ({
+          client: context.client,
+          steps: [
+            { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
+            { def: V2g.EvStopSession, bestEffort: true },
+          ],
+        }),
+      },
+      on: {
+        'hci.step': { actions: 'logStep' },
+        'hci.sequenceDone': { target: 'initialising', actions: assign({ cpReady: false, slacReady: false, evsePresent: false }) },
+        shutdown: 'shuttingDown',
       },
     },
     ...endStates('batteryOff', shutdownSteps),

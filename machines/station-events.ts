@@ -64,6 +64,11 @@ export interface SessionRecord {
   error?: { code?: number; name: string; detail?: string };
   /** Longest gap between two parameter updates the host sent while energy flowed (ms, host real time: util/clock.ts hostNow). */
   longestUpdateGapMs: number;
+  /**
+   * EVSE: the least left of the module's update deadline at any parameter update (session clock,
+   * ms; machines/update-slack.ts). Absent before the second update.
+   */
+  shortestUpdateSlackMs?: number;
   /** Longest time from a status message to the host's answering command (ms, host real time). */
   longestReactionMs: number;
   socStartPercent?: number;

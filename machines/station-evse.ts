@@ -12,6 +12,7 @@
  */
 import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
+import type { FirmwareProfile } from '../firmware/profiles.js';
 import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
 import type { CertificateProvider } from './certificate-provider.js';
@@ -71,6 +72,8 @@ export type EvseStationEvent =
 
 export interface EvseStationContext extends EvseStationInput {
   firmware?: string;
+  /** Set by the firmware check (station-common.ts): the module's update deadline comes from it. */
+  firmwareProfile?: FirmwareProfile;
   cpReady: boolean;
   slacReady: boolean;
   vehiclePresent: boolean;
@@ -248,6 +251,7 @@ export const evseStationMachine = setup({
               policy: context.policy,
               ...(context.certificateProvider ? { certificateProvider: context.certificateProvider } : {}),
               ...(context.pausedSessionId ? { resumeSessionId: context.pausedSessionId } : {}),
+              ...(context.firmwareProfile ? { updateDeadlineMs: context.firmwareProfile.behaviours.dcUpdatePeriodMs.value } : {}),
             }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.

@@ -8,14 +8,30 @@
  * Siblings used through the actor system: 'battery' (SOC model) and 'cp' (resistor level).
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
+import { V2g } from '../codec/catalog.js';
+import { HciError } from './hci-types.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { chargeActions } from './v2g-ev/charge-actions.js';
-import { type EvSessionContext, type EvSessionInput, type Events, configurationSteps, evSessionRecord, isDc, mayStartCharging, sendBattery, sendCp } from './v2g-ev/common.js';
+import { type EvSessionContext, type EvSessionInput, type Events, TOLERATE, command, configurationSteps, evSessionRecord, isDc, mayStartCharging, sendBattery, sendCp } from './v2g-ev/common.js';
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 
 export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
+
+/**
+ * A car's pre-charge ends within 7 s (DIN 70121 V2G_EVCC_PreCharge_Timeout; the module reports
+ * Charging Ready or fails the session). Still in pre-charge 3 s later, the Charging Ready status
+ * was lost on the way (fuzz campaign, docs/reliability.md): the car would repeat PreChargeReq
+ * for ever with the station's voltage on, so the host ends the session.
+ */
+export const PRE_CHARGE_WATCHDOG_MS = 10_000;
+
+/** A command that timed out (lost on the link or its answer lost), by its tag. */
+const timedOut =
+  (tag: string) =>
+  ({ event }: { event: Events }): boolean =>
+    event.type === 'hci.failed' && event.tag === tag && event.error instanceof HciError && event.error.kind === 'timeout';
 
 export const v2gEvSessionMachine = setup({
   types: {
@@ -29,6 +45,7 @@ export const v2gEvSessionMachine = setup({
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
     postChargeFallback: 5000,
+    preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
   },
   actions: {
     ...presentationActions,
@@ -98,7 +115,18 @@ export const v2gEvSessionMachine = setup({
       states: {
         starting: { entry: { type: 'phase', params: { phase: 'sessionStarted' } } },
         cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
-        preCharge: { entry: { type: 'phase', params: { phase: 'preCharge' } } },
+        preCharge: {
+          entry: { type: 'phase', params: { phase: 'preCharge' } },
+          after: {
+            preChargeWatchdog: {
+              actions: [
+                { type: 'log', params: { text: `No Charging Ready ${PRE_CHARGE_WATCHDOG_MS / 1000} s into pre-charge: stopping the session`, level: 'warn' } },
+                assign({ stopReason: ({ context }) => context.stopReason ?? 'preChargeTimeout' }),
+                'stopSession',
+              ],
+            },
+          },
+        },
         chargingReady: {
           always: { guard: 'mayStart', target: 'startRequested', actions: 'startCharging' },
           on: {
@@ -107,12 +135,33 @@ export const v2gEvSessionMachine = setup({
           },
           after: { recheck: { target: 'chargingReady', reenter: true } },
         },
-        startRequested: {},
+        // A lost EvStartCharging or answer (timeout) is sent again (fuzz seeds 414 567 598); an
+        // answer that was lost while the module did start makes the resend 0x11, and its
+        // Charging Started status moves on.
+        startRequested: {
+          on: {
+            'hci.failed': [{ guard: timedOut('startCharging'), target: 'chargingReady', actions: 'logCommandFailure' }, { actions: 'logCommandFailure' }],
+          },
+        },
         charging: {
           entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted'],
           exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),
           on: {
             'session.renegotiate': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason, renegotiation: true }) } },
+            // A lost EvStopCharging (or answer) would leave the car charging for ever: send it
+            // again (fuzz seed 1006 on the EV-pinging tree); a stop that did arrive makes it 0x11.
+            'hci.failed': [
+              {
+                guard: timedOut('stopCharging'),
+                actions: [
+                  'logCommandFailure',
+                  enqueueActions(({ enqueue, context }) =>
+                    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: context.renegotiating === true }, 'stopCharging', undefined, TOLERATE)),
+                  ),
+                ],
+              },
+              { actions: 'logCommandFailure' },
+            ],
             'V2g.EvDcChargeParametersChanged': [
               { guard: 'evseNotReady', actions: ['dcParametersChanged', 'logEvseNotReady', { type: 'requestStop', params: { reason: 'evseNotReady' } }] },
               { actions: 'dcParametersChanged' },

@@ -21,6 +21,7 @@ import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { HciError, type StatusEvent } from './hci-types.js';
 import type { SessionRecord } from './station-events.js';
+import { NO_UPDATES } from './update-slack.js';
 import { chargeActions } from './v2g-evse/charge-actions.js';
 import {
   type Ev,
@@ -83,6 +84,7 @@ export const v2gEvseSessionMachine = setup({
     stopChargingSent: false,
     energyFlowing: false,
     longestUpdateGapMs: 0,
+    updateSlack: NO_UPDATES,
     longestReactionMs: 0,
     evTargetVoltageV: 0,
     evTargetCurrentA: 0,

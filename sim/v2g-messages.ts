@@ -132,6 +132,8 @@ export interface V2gResponse {
   notification?: { renegotiation: boolean; maxDelayS: number };
   /** certificateInstallation/Update: the EXI response the station's host gave. */
   exiResponse?: Uint8Array;
+  /** The station closed the TCP connection (its sequence timeout): the session is over for the car. */
+  closed?: boolean;
 }
 
 export type V2gMessage = V2gRequest | V2gResponse;

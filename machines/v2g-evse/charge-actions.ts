@@ -11,7 +11,25 @@ import { type CableCheckEvent, cableCheckTimeoutMs } from '../cable-check.js';
 import { acPhases } from '../ev-ac.js';
 import { UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
-import { type EvseSessionCommand, WRONG_STATE, act, at, chargerOf, command, f, isDc, limitsOf, num, presentOutput, round1, sendCharger, toParent, updateOptions } from './common.js';
+import { noteUpdate } from '../update-slack.js';
+import {
+  DEFAULT_UPDATE_DEADLINE_MS,
+  type EvseSessionCommand,
+  WRONG_STATE,
+  act,
+  at,
+  chargerOf,
+  command,
+  f,
+  isDc,
+  limitsOf,
+  num,
+  presentOutput,
+  round1,
+  sendCharger,
+  toParent,
+  updateOptions,
+} from './common.js';
 
 export const chargeActions = {
   dcParametersChanged: act(({ enqueue, self, event, system }) => {
@@ -38,8 +56,11 @@ export const chargeActions = {
     sendCharger(enqueue, system, { type: 'charger.ev', limits: { maxVoltageV: limits.maxVoltageV }, voltageV: c.maxVoltageV, currentA });
   }),
   /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
-  sendUpdate: act(({ enqueue, context, event, system }) => {
+  sendUpdate: act(({ enqueue, self, context, event, system }) => {
     const now = context.clock.now();
+    const { slack, warning } = noteUpdate(context.updateSlack, now, context.updateDeadlineMs ?? DEFAULT_UPDATE_DEADLINE_MS);
+    enqueue.assign({ updateSlack: slack });
+    if (warning) toParent(enqueue, self, logEvent('EVSE', warning, 'warn'));
     const out = presentOutput(system, now);
     const c = { ...context.config.charger, ...limitsOf(context) };
     const answersAt = at(event);

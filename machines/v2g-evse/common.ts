@@ -10,6 +10,7 @@ import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
+import type { UpdateSlack } from '../update-slack.js';
 import type { CableCheckEvent } from '../cable-check.js';
 import { type ChargerEvent, advance, type chargerMachine } from '../charger.js';
 import type { EvseConfig } from '../config.js';
@@ -26,6 +27,8 @@ export interface EvseSessionInput {
   certificateProvider?: CertificateProvider;
   /** The Session ID of the session the EV paused on this plug-in: a Session Started with it is a resume. */
   resumeSessionId?: string;
+  /** The module's update deadline (firmware profile `dcUpdatePeriodMs`; default 500 ms). */
+  updateDeadlineMs?: number;
 }
 
 export type EvseSessionCommand =
@@ -49,6 +52,8 @@ export interface EvseSessionContext extends EvseSessionInput {
   energyFlowing: boolean;
   lastUpdateAt?: number;
   longestUpdateGapMs: number;
+  /** Timing of the updates against the module's deadline (update-slack.ts). */
+  updateSlack: UpdateSlack;
   longestReactionMs: number;
   evTargetVoltageV: number;
   evTargetCurrentA: number;
@@ -97,6 +102,9 @@ export const DIN_MAX_SCHEDULE_POWER_W = 32_767;
 
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 export const WRONG_STATE = 0x11;
+
+/** Manual 18.10.4 note: the module's deadline for the next parameter update. */
+export const DEFAULT_UPDATE_DEADLINE_MS = 500;
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 export const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;
@@ -189,6 +197,7 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
     ...(context.error ? { error: context.error } : {}),
     longestUpdateGapMs: context.longestUpdateGapMs,
+    ...(context.updateSlack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updateSlack.shortestMs } : {}),
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),

@@ -20,6 +20,8 @@ export interface SeccPort {
   abort(failure: SessionFailure, held: V2gRequest | undefined): void;
   /** Session Stopped to the host once the car has its SessionStopRes (closure type from the request). */
   stopAfterResponse(req: V2gRequest): void;
+  /** The station closes the car's TCP connection (no request within the sequence timeout). */
+  closeConnection(): void;
   canStart(req: V2gRequest): boolean;
   modeSupported(req: V2gRequest): boolean;
   cableCheckLongEnough(): boolean;
@@ -70,7 +72,9 @@ export type SeccEvent =
   | { type: 'PARAMETER_TIMEOUT' }
   | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
-  | { type: 'LINK_LOST' };
+  | { type: 'LINK_LOST' }
+  /** V2G_SECC_Sequence_Timeout: no request from the car since the last response (v2g-evse.ts). */
+  | { type: 'SEQUENCE_TIMEOUT' };
 
 interface SeccContext extends SeccInput {
   /** A session setup that came before Start Listen (the car repeating SDP). */
@@ -250,6 +254,7 @@ export const seccMachine = setup({
     },
     /** The car closed the connection or the link dropped: nobody to answer. */
     abortQuietly: ({ context }) => context.port.abort(UNSPECIFIED, undefined),
+    closeConnection: ({ context }) => context.port.closeConnection(),
   },
 }).createMachine({
   id: 'secc',
@@ -301,6 +306,9 @@ export const seccMachine = setup({
         STOP_LISTEN: { target: 'closed', actions: 'abortUnspecified' },
         LINK_LOST: { target: 'listening', actions: 'abortQuietly' },
         ABORT: { target: 'listening', actions: 'abortScripted' },
+        // The car went quiet mid-session (e.g. it never sends CableCheckReq, Sevenstax/FreeV2G#340):
+        // the station ends the session and closes the connection rather than wait for ever.
+        SEQUENCE_TIMEOUT: { target: 'listening', actions: ['abortQuietly', 'closeConnection'] },
         REQ: [
           { guard: 'carAborted', target: 'listening', actions: 'abortQuietly' },
           { guard: 'sessionSetup', actions: 'refuseSetup' },

@@ -244,6 +244,11 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
 
   cable.attachEvcc((m: V2gMessage) => {
     if (m.type !== 'res') return;
+    // The station closed the connection: the session is over, as when the link drops.
+    if (m.closed) {
+      if (!actor.getSnapshot().matches('idle')) actor.send({ type: 'LINK_LOST' });
+      return;
+    }
     if (m.kind === 'serviceDiscovery') {
       const mode = chooseMode(m.evse);
       if (mode === undefined) {

@@ -22,6 +22,13 @@ const num = (f: Fields, k: string): number => f[k] as number;
 
 /** setTimeout's ceiling: a disabled charge-parameter deadline. */
 const NEVER_MS = 2 ** 31 - 1;
+/**
+ * ISO 15118-2 / DIN 70121 V2G_SECC_Sequence_Timeout: the station waits 60 s for the car's next
+ * request after each response, then ends the session and closes the connection. The manual names
+ * no error code for it; the host sees Session Error 0 (unspecified) and Session Stopped, as for the
+ * module's other deadlines. Field case: a car that never sent CableCheckReq (Sevenstax/FreeV2G#340).
+ */
+export const SEQUENCE_TIMEOUT_MS = 60_000;
 
 /** 18.12.14 code 3 / 18.11.14 code 8: a request for a session the station does not have. */
 const UNKNOWN_SESSION: SessionFailure = { evseSessionError: 3, evSessionError: 8 };
@@ -70,6 +77,12 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
    * 8.4.1 as quoted in Sevenstax/FreeV2G#21): a SessionSetupReq carrying it resumes that session.
    */
   let pausedId: Uint8Array | undefined;
+  /** Runs from each response to the car until its next request (SEQUENCE_TIMEOUT_MS). */
+  let sequenceTimer: number | undefined;
+  const stopSequenceTimer = (): void => {
+    if (sequenceTimer !== undefined) clock.clearTimeout(sequenceTimer);
+    sequenceTimer = undefined;
+  };
 
   const snapshot = (): EvseSnapshot => {
     const proto = session?.protocol ?? 1;
@@ -112,6 +125,8 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       ...extra,
     };
     cable.sendV2g('EVSE', res);
+    stopSequenceTimer();
+    if (session) sequenceTimer = clock.setTimeout(() => send({ type: 'SEQUENCE_TIMEOUT' }), SEQUENCE_TIMEOUT_MS);
   };
   const refuse = (req: V2gRequest, failure: SessionFailure): void => respond(req, { ok: false, failure });
 
@@ -214,12 +229,18 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       if (held) refuse(held, failure);
       else pendingFailure = failure;
       session = undefined;
+      stopSequenceTimer();
+    },
+    closeConnection() {
+      const res: V2gResponse = { type: 'res', kind: 'sessionStop', ok: false, processing: 'finished', sessionId: new Uint8Array(8), evse: snapshot(), closed: true };
+      cable.sendV2g('EVSE', res);
     },
     stopAfterResponse(req) {
       // 18.12.13 closure type 1: "Paused (Session can be resumed later on)".
       const pause = req.chargingSession === 'pause';
       if (pause && session) pausedId = session.id;
       session = undefined;
+      stopSequenceTimer();
       // The host hears of it once the car has its response (TCP closes after SessionStopRes),
       // so an EVSE host switching its PWM back to 100 % cannot overtake the car's Session Stopped.
       clock.setTimeout(() => ctx.emit(V2g.EvseSessionStopped, { closureType: pause ? 1 : 0 }), 2 * V2G_LATENCY_MS);
@@ -299,6 +320,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
 
   cable.attachSecc((m: V2gMessage) => {
     if (m.type !== 'req') return;
+    stopSequenceTimer();
     const failure = session && !m.aborted ? scriptedFailure(session) : undefined;
     send(failure ? { type: 'ABORT', failure, req: m } : { type: 'REQ', req: m });
   });
@@ -408,6 +430,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     reset() {
       actor.stop();
       port.disarmParameterDeadline();
+      stopSequenceTimer();
       session = undefined;
       pendingFailure = undefined;
       pausedId = undefined;
@@ -421,6 +444,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     },
     close() {
       offChange();
+      stopSequenceTimer();
       actor.stop();
       port.disarmParameterDeadline();
     },

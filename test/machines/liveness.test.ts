@@ -27,9 +27,13 @@ function run() {
   const { clock, pair, evseClient, evClient } = simulatedClients();
   pairs.push(pair);
   let lastFromModule = 0;
+  let lastFromEvModule = 0;
   let pings = 0;
   pair.evse.traffic$.subscribe((t) => {
     if (t.dir === 'tx') lastFromModule = t.at;
+  });
+  pair.ev.traffic$.subscribe((t) => {
+    if (t.dir === 'tx') lastFromEvModule = t.at;
   });
   evseClient.traffic$.subscribe((t) => {
     if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
@@ -46,7 +50,9 @@ function run() {
     const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
     return charger ? commandedOutput(charger.context) : undefined;
   };
-  return { clock, pair, s, state, output, lastFromModule: () => lastFromModule, pings: () => pings };
+  const evState = (): string => JSON.stringify(s.ev.getSnapshot().value);
+  const batteryCharging = (): boolean => (s.ev.system.get('battery')?.getSnapshot() as { context: { charging: boolean } } | undefined)?.context.charging ?? false;
+  return { clock, pair, s, state, evState, batteryCharging, output, lastFromModule: () => lastFromModule, lastFromEvModule: () => lastFromEvModule, pings: () => pings };
 }
 
 describe('module liveness', () => {
@@ -144,5 +150,25 @@ describe('module liveness', () => {
     expect(pings).toBeGreaterThanOrEqual(4);
     expect(silent).toEqual([]);
     parent.stop();
+  });
+
+  // The EV station (issue 12 item 8 asks for every phase on both sides): the EV module dies while
+  // the host waits for the EVSE (SLAC matching) and while frames flow (the charge loop).
+  it.each(['slac', 'charging'])('an EV module that dies in phase %s is noticed within 2 s, the battery takes no current, and it is set up again when back', async (phase) => {
+    const r = run();
+    r.s.ev.on('*', (e) => {
+      if ((e as { type: string; phase?: string }).phase === phase) r.pair.ev.setSilent(true);
+    });
+    const warned = () => r.s.logs('EV').some((l) => l.startsWith('Module not answering'));
+    expect(await r.clock.runUntil(warned, 600_000, 10)).toBe(true);
+    expect(r.clock.now() - r.lastFromEvModule()).toBeLessThanOrEqual(2000);
+    expect(await r.clock.runUntil(() => r.evState() === '"reinitialising"' || r.evState() === '"failed"', 10_000, 10)).toBe(true);
+    expect(r.batteryCharging()).toBe(false);
+    if (phase === 'charging') expect(r.s.records('EV')[0]?.error?.name).toBe('moduleNotResponding');
+
+    r.pair.ev.setSilent(false);
+    // Set up again: the firmware check and the clean-up run, and the station is back in `running`.
+    expect(await r.clock.runUntil(() => r.evState().includes('running'), 60_000, 100)).toBe(true);
+    expect(r.s.logs('EV').filter((l) => l.startsWith('WHITE-beet-PI firmware version')).length).toBe(2);
   });
 });

@@ -6,9 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { fuzzSession } from '../helpers/fuzz-session.js';
 
-// Seed 1006 is left out: it finds an open bug (EVSE session stuck in `authorized` with its
-// updates unanswered, no record; see docs/reliability.md "Fuzz campaign").
-const SEEDS = Array.from({ length: 12 }, (_, i) => 1000 + i).filter((s) => s !== 1006);
+// Seed 1006 found the missing V2G_SECC_Sequence_Timeout (test/sim/sequence-timeout.test.ts).
+const SEEDS = Array.from({ length: 12 }, (_, i) => 1000 + i);
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
