@@ -19,6 +19,8 @@ export interface Run {
   emitted: { EVSE: StationEmitted[]; EV: StationEmitted[] };
   /** Host -> module commands, in order, as "Module.Name". */
   tx: { EVSE: DecodedMessage[]; EV: DecodedMessage[] };
+  /** When each EVSE host frame in `tx.EVSE` went out, on the virtual clock. */
+  txAtEvse: number[];
   records: (station: 'EVSE' | 'EV') => SessionRecord[];
   logs: (station: 'EVSE' | 'EV') => string[];
   commands: (station: 'EVSE' | 'EV') => string[];
@@ -46,6 +48,7 @@ export function start(opts: { scenario?: ScenarioInput; evse?: Parameters<typeof
   const evseClient = createHciClient({ transport: pair.evseHost, clock });
   const evClient = createHciClient({ transport: pair.evHost, clock });
   const tx = { EVSE: [] as DecodedMessage[], EV: [] as DecodedMessage[] };
+  const txAtEvse: number[] = [];
   const violations: string[] = [];
   const stations = startStations({
     clock,
@@ -57,7 +60,10 @@ export function start(opts: { scenario?: ScenarioInput; evse?: Parameters<typeof
   });
   const { evse, ev, emitted } = stations;
   evseClient.traffic$.subscribe((t) => {
-    if (t.dir === 'tx' && t.message) tx.EVSE.push(t.message);
+    if (t.dir === 'tx' && t.message) {
+      tx.EVSE.push(t.message);
+      txAtEvse.push(clock.now());
+    }
     if (t.dir !== 'tx') return;
     // Safety: outside energy transfer the charger's command must be 0.
     const snap = evse.getSnapshot();
@@ -76,6 +82,7 @@ export function start(opts: { scenario?: ScenarioInput; evse?: Parameters<typeof
     ev,
     emitted,
     tx,
+    txAtEvse,
     violations,
     records: stations.records,
     logs: stations.logs,

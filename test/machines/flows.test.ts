@@ -32,7 +32,11 @@ describe('AC sessions', () => {
     expect(evUpdates.length).toBeGreaterThan(5);
     expect(evUpdates.at(-1)?.fields).toMatchObject({ maxCurrentA: 30 / phases });
     expect(sent(r, 'EVSE', 'EvseUpdateAcChargingParameters').length).toBeGreaterThan(5);
-    expect(evse?.longestUpdateGapMs).toBeLessThanOrEqual(250);
+    // The module's deadline on the virtual clock (the record's longestUpdateGapMs is host real time,
+    // which a loaded machine stretches): consecutive AC updates while charging stay within 250 ms.
+    const updateTimes = r.tx.EVSE.flatMap((m, i) => (m.message === 'EvseUpdateAcChargingParameters' ? [r.txAtEvse[i] ?? 0] : []));
+    const gaps = updateTimes.slice(1).map((t, i) => t - (updateTimes[i] ?? t));
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(250);
     expect(r.violations).toEqual([]);
   });
 
