@@ -24,7 +24,7 @@ import { Recent, guardedWriter } from './output-files.js';
 import type { PowerStageBinding } from '../machines/power-stage.js';
 import { appendRecord } from './records.js';
 import { type RunLifecycle, runLifecycle } from './run-lifecycle.js';
-import { driveVirtual, journalEvent, startJournal, trafficTap, trapSignals } from './run-support.js';
+import { driveVirtual, journalEvent, nextSignal, startJournal, trafficTap, trapSignals } from './run-support.js';
 import { type StationHandle, startStation } from './stations.js';
 
 export interface RunStation {
@@ -52,6 +52,11 @@ export interface RunOptions {
   records?: string;
   /** Dashboard port (0 = any free port) or undefined for none. */
   inspect?: number;
+  /**
+   * After the stations ended on their own, the dashboard keeps serving until SIGINT/SIGTERM
+   * (the CLI's `--inspect`: a finished run stays readable); otherwise it closes with the run.
+   */
+  keepDashboard?: boolean;
   /** Stop after this many sessions per station (0 = run until a signal). */
   sessions: number;
   /** Human log: every charge-loop message (default condensed). */
@@ -148,6 +153,7 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     await closeRun(run);
   }
   printSummary(run);
+  await closeDashboard(run);
   reporter.close();
   return runResult(run);
 }
@@ -250,7 +256,7 @@ function stationEvents(run: Run, st: RunStation): (emitted: StationEmitted) => v
     book.figures.event(key, ev);
     for (const i of run.integrations) i.event(key, ev);
     reporter.station(ev, at, tag);
-    if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
+    if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' || ev.type === 'phase' ? { ...ev, at } : ev);
     if (ev.type === 'sessionEnded') recordSession(run, key, ev.record, tag?.label);
   };
 }
@@ -336,7 +342,7 @@ async function waitForStations(clock: Clock, handles: StationHandle[]): Promise<
   else await allDone;
 }
 
-/** Clients, transports, the caller's clean-up, the capture, the integrations, then the dashboard. */
+/** Clients, transports, the caller's clean-up, the capture, the integrations (the dashboard: closeDashboard). */
 async function closeRun(run: Run): Promise<void> {
   const { options, book } = run;
   for (const c of book.clients) await c.close().catch(() => undefined);
@@ -344,7 +350,23 @@ async function closeRun(run: Run): Promise<void> {
   await options.cleanup?.();
   book.guardCapture(() => book.capture?.close());
   for (const i of run.integrations) await i.close().catch(() => undefined);
-  await run.dashboard?.close();
+}
+
+/**
+ * The dashboard last, after the summary: a run that ended on its own keeps it serving until
+ * SIGINT/SIGTERM when asked to (the page says so too); either way the log says when it stops.
+ */
+async function closeDashboard(run: Run): Promise<void> {
+  const { dashboard, reporter } = run;
+  if (!dashboard) return;
+  if (run.options.keepDashboard && !run.life.interrupted) {
+    const text = `the run has ended; the dashboard stays at ${dashboard.url} until Ctrl-C`;
+    dashboard.setRun({ state: 'ended', text });
+    reporter.info(`The run has ended; the dashboard stays at ${dashboard.url} until Ctrl-C (SIGINT/SIGTERM)`);
+    await nextSignal();
+  }
+  await dashboard.close();
+  reporter.info(`Dashboard ${dashboard.url} stopped`);
 }
 
 function printSummary(run: Run): void {

@@ -38,6 +38,8 @@ export interface RunSettings {
   capture?: string;
   records?: string;
   inspect?: number;
+  /** The dashboard keeps serving after the stations ended, until SIGINT/SIGTERM (`--inspect`). */
+  keepDashboard?: boolean;
   ask: boolean;
   sessions: number;
   /** Human log: every charge-loop message instead of the condensed loop. */
@@ -154,7 +156,7 @@ export function runSettings(flags: RunFlags, askDefault: boolean): RunSettings {
     verbose: flags.verbose === true,
     ...(records ? { records } : {}),
     ...(capture ? { capture } : {}),
-    ...(inspect !== undefined ? { inspect } : {}),
+    ...(inspect !== undefined ? { inspect, keepDashboard: true } : {}),
   };
 }
 
