@@ -79,7 +79,7 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
     const page = await browser.newPage();
     watch(page);
     await page.goto(address);
-    await page.waitForSelector('#conn.on', { timeout: 10_000, polling: 250 });
+    await page.waitForSelector('#conn.on', { timeout: 10_000 });
 
     // The legend explains colours and figures.
     const legend = await page.textContent('#legend');
@@ -114,11 +114,11 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
     expect(timeline.at(-1)?.current).toBe(true);
 
     // The deadline figures: EVSE against the module's 500 ms, live; the EV has no module deadline.
-    await page.waitForSelector('.station.EVSE .deadline-row[data-figure="updateGap"] .meter', { timeout: 10_000, polling: 250 });
+    await page.waitForSelector('.station.EVSE .deadline-row[data-figure="updateGap"] .meter', { timeout: 10_000 });
     const evseFigures = await page.$$eval('.station.EVSE .deadline-row', (rows) => rows.map((r) => r.textContent ?? ''));
     expect(evseFigures[0]).toMatch(/^update gap \d+\.\d ms · longest \d+\.\d ms.*deadline 500 ms$/);
     expect(evseFigures[1]).toMatch(/^reaction \d+\.\d ms · longest \d+\.\d ms.*deadline 500 ms$/);
-    await page.waitForSelector('.station.EV .deadline-row[data-figure="updateGap"]', { timeout: 10_000, polling: 250 });
+    await page.waitForSelector('.station.EV .deadline-row[data-figure="updateGap"]', { timeout: 10_000 });
     expect(await page.textContent('.station.EV .deadline-row[data-figure="updateGap"]')).toMatch(/no module deadline$/);
 
     // Decoded HCI messages are listed.
@@ -163,7 +163,7 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
     await page.waitForFunction(() => document.body.dataset.run === 'ended', undefined, { timeout: 10_000, polling: 250 });
     expect(await page.textContent('#run')).toMatch(/dashboard stays at .* until Ctrl-C/);
     await page.reload();
-    await page.waitForSelector('#conn.on', { timeout: 10_000, polling: 250 });
+    await page.waitForSelector('#conn.on', { timeout: 10_000 });
     await page.waitForFunction(() => document.querySelectorAll('.station.EVSE .timeline tr').length > 0, undefined, { polling: 250 });
     const after = await page.$$eval('.station.EVSE .timeline tr', (trs) => trs.map((tr) => (tr as HTMLElement).dataset.phase));
     expect(after).toContain('charging');
