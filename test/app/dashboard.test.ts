@@ -93,7 +93,7 @@ describe.runIf(existsSync(CHROMIUM))('dashboard', () => {
     expect(stations).toEqual(expect.arrayContaining(['EVSE', 'EV']));
 
     // Samples arrive while charging, and keep arriving.
-    await page.waitForFunction(() => Number(document.body.dataset.samples ?? 0) > 5, undefined, { timeout: 30_000, polling: 250 });
+    await page.waitForFunction(() => Number(document.body.dataset.samples ?? 0) > 5, undefined, { timeout: 60_000, polling: 250 });
     const first = Number(await page.evaluate(() => document.body.dataset.samples));
     await page.waitForFunction((n) => Number(document.body.dataset.samples ?? 0) > n + 5, first, { timeout: 20_000, polling: 250 });
 
