@@ -3,7 +3,10 @@
  * @statelyai/inspect's WebSocket inspector, which connects back to this server (/inspect); the
  * server keeps each station's active states, the recent HCI messages and the charging samples,
  * and streams them to the page (web/index.html) over Server-Sent Events (/events). Any
- * WebSocket inspector client (e.g. Stately's) can connect to /inspect too.
+ * WebSocket inspector client (e.g. Stately's) can connect to /inspect too; /inspector is a page
+ * that shows them in Stately's inspector. The server also keeps each station's phase timeline and
+ * live deadline figures (app/dashboard-deadlines.ts), and whether the run is still going: after
+ * the run the CLI keeps the dashboard serving until Ctrl-C (app/run.ts).
  */
 import { readFileSync } from 'node:fs';
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
@@ -11,6 +14,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createWebSocketInspector } from '@statelyai/inspect';
 import { WebSocketServer } from 'ws';
+import { type DeadlineFigures, deadlineTracker } from './dashboard-deadlines.js';
 import { CliError, EXIT } from './exit.js';
 import { toJsonLine } from './output/json.js';
 
@@ -20,14 +24,31 @@ export { DEFAULT_INSPECT_PORT, activeStates } from './state-paths.js';
 const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'web');
 const MAX_MESSAGES = 200;
 const MAX_SAMPLES = 5000;
+/** Phases kept per station for the timeline (a long run has many sessions). */
+const MAX_PHASES = 60;
+/** Deadline figures go to the page at most this often per station (real time). */
+const DEADLINE_EVERY_MS = 250;
 
 export type DashboardEvent =
   | { type: 'state'; station: string; active: string[]; status?: string }
   | { type: 'hci'; station: string; dir: 'tx' | 'rx'; at: number; module?: string; message?: string; direction?: string; fields?: Record<string, unknown>; hex?: string }
   | { type: 'sample'; station: string; at: number; voltageV: number; currentA: number; powerW: number; socPercent?: number; energyWh: number }
-  | { type: 'phase'; station: string; phase: string }
+  | { type: 'phase'; station: string; phase: string; at: number }
   | { type: 'log'; station: string; text: string }
-  | { type: 'session'; station: string; record: unknown };
+  | { type: 'session'; station: string; record: unknown }
+  | { type: 'deadline'; station: string; figures: DeadlineFigures };
+
+/** The run behind the dashboard: going, ended (the dashboard still serves), or the server closing. */
+export type RunState = { state: 'running' } | { state: 'ended'; text: string } | { state: 'closed'; text: string };
+
+interface StationView {
+  active: string[];
+  phase?: string;
+  status?: string;
+  /** When each phase began, on the run's clock (the page shows start and duration). */
+  phases: Array<{ phase: string; at: number }>;
+  deadline?: DeadlineFigures;
+}
 
 export type Inspector = ReturnType<typeof createWebSocketInspector>;
 
@@ -37,10 +58,17 @@ export interface Dashboard {
   /** An inspector for one station: pass `inspector.inspect` to its actor. */
   inspectorFor(station: string): Inspector;
   publish(ev: DashboardEvent): void;
+  /** Tells the page the run ended (or goes on); shown in its header. */
+  setRun(run: RunState): void;
   close(): Promise<void>;
 }
 
-const CONTENT_TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 export interface DashboardOptions {
   /** Listen address (default 127.0.0.1). */
@@ -55,29 +83,56 @@ export interface DashboardOptions {
 export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: DashboardOptions = {}): Promise<Dashboard> {
   const host = options.host ?? '127.0.0.1';
   const state = {
-    stations: new Map<string, { active: string[]; phase?: string; status?: string }>(),
+    stations: new Map<string, StationView>(),
     messages: [] as DashboardEvent[],
     samples: [] as DashboardEvent[],
+    run: { state: 'running' } as RunState,
   };
   const clients = new Set<ServerResponse>();
   const inspectors: Inspector[] = [];
+  const deadlines = deadlineTracker();
+  const deadlineSent = new Map<string, { at: number; timer?: ReturnType<typeof setTimeout> }>();
 
   const send = (res: ServerResponse, ev: unknown): void => {
     res.write(`data: ${toJsonLine(ev)}\n\n`);
   };
+  const broadcast = (ev: unknown): void => {
+    for (const res of clients) send(res, ev);
+  };
+  /** The station's deadline figures to the page: now, or once DEADLINE_EVERY_MS has passed since the last. */
+  const sendDeadline = (station: string): void => {
+    const last = deadlineSent.get(station) ?? { at: -Infinity };
+    deadlineSent.set(station, last);
+    if (last.timer) return;
+    const flush = (): void => {
+      last.timer = undefined;
+      last.at = performance.now();
+      const figures = deadlines.figures(station);
+      if (figures) publish({ type: 'deadline', station, figures: { ...figures } });
+    };
+    const wait = last.at + DEADLINE_EVERY_MS - performance.now();
+    if (wait <= 0) flush();
+    else last.timer = setTimeout(flush, wait).unref();
+  };
   const publish = (ev: DashboardEvent): void => {
-    const st = state.stations.get(ev.station) ?? { active: [] };
+    const st = state.stations.get(ev.station) ?? { active: [], phases: [] };
     state.stations.set(ev.station, st);
     if (ev.type === 'state') [st.active, st.status] = [ev.active, ev.status];
-    else if (ev.type === 'phase') st.phase = ev.phase;
+    else if (ev.type === 'phase') {
+      st.phase = ev.phase;
+      st.phases.push({ phase: ev.phase, at: ev.at });
+      if (st.phases.length > MAX_PHASES) st.phases.shift();
+      deadlines.phase(ev.station, ev.phase);
+    } else if (ev.type === 'deadline') st.deadline = ev.figures;
     else if (ev.type === 'hci' || ev.type === 'log') {
+      if (ev.type === 'hci' && deadlines.traffic(ev.station, ev.dir, ev.message, ev.direction)) sendDeadline(ev.station);
       state.messages.push(ev);
       if (state.messages.length > MAX_MESSAGES) state.messages.shift();
     } else if (ev.type === 'sample') {
       state.samples.push(ev);
       if (state.samples.length > MAX_SAMPLES) state.samples.shift();
     }
-    for (const res of clients) send(res, ev);
+    broadcast(ev);
   };
 
   const serveFile = (res: ServerResponse, name: string): void => {
@@ -96,7 +151,7 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: Dashb
     if (path === '/events') {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive' });
       const stations = Object.fromEntries(state.stations);
-      send(res, { type: 'init', stations, messages: state.messages, samples: state.samples });
+      send(res, { type: 'init', stations, messages: state.messages, samples: state.samples, run: state.run });
       clients.add(res);
       req.on('close', () => clients.delete(res));
       return;
@@ -107,7 +162,8 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: Dashb
       return;
     }
     if (path === '/' || path === '/index.html') return serveFile(res, 'index.html');
-    if (/^\/[a-z0-9-]+\.(js|css)$/.test(path)) return serveFile(res, path.slice(1));
+    if (path === '/inspector') return serveFile(res, 'inspector.html');
+    if (/^\/[a-z0-9-]+\.(js|css|svg)$/.test(path)) return serveFile(res, path.slice(1));
     res.writeHead(404).end('not found');
   };
 
@@ -207,8 +263,15 @@ export async function startDashboard(port = DEFAULT_INSPECT_PORT, options: Dashb
       return inspector;
     },
     publish,
+    setRun(run) {
+      state.run = run;
+      broadcast({ type: 'run', ...run });
+    },
     async close() {
       for (const i of inspectors) i.stop();
+      for (const d of deadlineSent.values()) clearTimeout(d.timer);
+      // The page hears that the server stops, so it stops reconnecting instead of logging errors.
+      if (state.run.state !== 'closed') broadcast({ type: 'run', state: 'closed', text: 'the dashboard server stopped' });
       for (const res of clients) res.end();
       clients.clear();
       for (const ws of wss.clients) ws.terminate();

@@ -4,13 +4,13 @@
  * status line), authorization prompt, capture file, session records, dashboard, signals.
  * `sim`, `eth` and `spi` differ only in the transports and clock they hand in.
  */
-import { type HciClientHandle, type TrafficRecord, createHciClient } from '../machines/hci-client.js';
+import { type HciClientHandle, createHciClient } from '../machines/hci-client.js';
 import type { HciClient } from '../machines/hci-types.js';
 import type { SessionRecord, StationEmitted } from '../machines/station-events.js';
 import type { Transport } from '../transports/transport.js';
 import { type Clock, VirtualClock } from '../util/clock.js';
 import { type PromptIo, promptAuthorization, ttyLineReader } from './authorize.js';
-import { PcapWriter, parseMac } from './capture.js';
+import { PcapWriter } from './capture.js';
 import { EXIT } from './exit.js';
 import { figuresTracker } from './figures.js';
 import type { StationSettings } from './config.js';
@@ -19,11 +19,13 @@ import { type LogFormat, type Reporter, createReporter } from './output/reporter
 import { type SummaryEntry, summaryTables } from './output/summary.js';
 import type { ControlSettings } from './control/index.js';
 import type { CertificateProvider } from '../machines/certificate-provider.js';
-import { SessionJournal, interruptedRecord, journalPathFor, orphanJournals } from './journal.js';
+import type { SessionJournal } from './journal.js';
 import { Recent, guardedWriter } from './output-files.js';
 import type { PowerStageBinding } from '../machines/power-stage.js';
 import type { EvBatteryBinding } from '../machines/ev-battery.js';
 import { appendRecord } from './records.js';
+import { type RunLifecycle, runLifecycle } from './run-lifecycle.js';
+import { driveVirtual, journalEvent, nextSignal, startJournal, trafficTap, trapSignals } from './run-support.js';
 import { type StationHandle, startStation } from './stations.js';
 
 export interface RunStation {
@@ -51,6 +53,11 @@ export interface RunOptions {
   records?: string;
   /** Dashboard port (0 = any free port) or undefined for none. */
   inspect?: number;
+  /**
+   * After the stations ended on their own, the dashboard keeps serving until SIGINT/SIGTERM
+   * (the CLI's `--inspect`: a finished run stays readable); otherwise it closes with the run.
+   */
+  keepDashboard?: boolean;
   /** Stop after this many sessions per station (0 = run until a signal). */
   sessions: number;
   /** Human log: every charge-loop message (default condensed). */
@@ -130,12 +137,46 @@ function promptIo(reporter: Reporter): PromptIo {
 /** The name a station is kept under in this run: its label, or its role (one per role). */
 const keyOf = (st: RunStation): string => st.label ?? st.settings.role;
 
+/**
+ * One run, step by step: the log, the servers (control plane, dashboard), the books (capture,
+ * records, journal, figures), the stations, then waiting, closing, the summary and the result.
+ */
 export async function runStations(options: RunOptions): Promise<RunResult> {
+  const reporter = createRunReporter(options);
+  const servers = await startServers(options, reporter);
+  const book = openSessionBook(options, reporter);
+  announceDashboard(servers.dashboard, options, reporter);
+  const run: Run = { options, reporter, ...servers, book, life: runLifecycle({ keys: options.stations.map(keyOf), sessions: options.sessions, independent: options.independent === true }, reporter) };
+  const untrap = trapSignals(reporter, () => run.life.interrupt());
+  try {
+    for (const st of options.stations) await startRunStation(run, st);
+    if (run.life.stopping) for (const h of run.life.handles) h.shutdown();
+    await waitForStations(options.clock, run.life.handles);
+  } finally {
+    untrap();
+    await closeRun(run);
+  }
+  printSummary(run);
+  await closeDashboard(run);
+  reporter.close();
+  return runResult(run);
+}
+
+/** What the steps of one run share. */
+interface Run {
+  options: RunOptions;
+  reporter: Reporter;
+  integrations: RunIntegration[];
+  dashboard: Dashboard | undefined;
+  book: SessionBook;
+  life: RunLifecycle;
+}
+
+function createRunReporter(options: RunOptions): Reporter {
   const out = options.out ?? process.stdout;
   const { clock } = options;
-  const integrations = [...(options.integrations ?? [])];
   const human = options.logFormat === 'human';
-  const reporter = createReporter({
+  return createReporter({
     format: options.logFormat,
     out,
     prefixRoles: options.stations.filter((s) => !s.quiet).length > 1,
@@ -145,248 +186,207 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
     now: () => clock.now(),
     verbose: options.verbose === true,
   });
-  // The control plane and the dashboard first: a port in use fails before any file is created.
-  // The control plane's modules load only when asked for (start-up of a plain run).
-  const plane = options.control ? await (await import('./control/index.js')).createControlPlane(options.control, clock, (t) => reporter.info(t)) : undefined;
+}
+
+/**
+ * The control plane and the dashboard first: a port in use fails before any file is created.
+ * The control plane's modules load only when asked for (start-up of a plain run).
+ */
+async function startServers(options: RunOptions, reporter: Reporter): Promise<{ integrations: RunIntegration[]; dashboard: Dashboard | undefined }> {
+  const integrations = [...(options.integrations ?? [])];
+  const plane = options.control ? await (await import('./control/index.js')).createControlPlane(options.control, options.clock, (t) => reporter.info(t)) : undefined;
   if (plane) integrations.push(plane);
   const dashboard =
     options.inspect !== undefined
       ? await (await import('./dashboard.js')).startDashboard(options.inspect, { ...(options.httpHost ? { host: options.httpHost } : {}), ...(plane ? { routes: plane.routes } : {}) })
       : undefined;
+  return { integrations, dashboard };
+}
+
+function announceDashboard(dashboard: Dashboard | undefined, options: RunOptions, reporter: Reporter): void {
+  if (!dashboard) return;
+  reporter.info(`Dashboard: ${dashboard.url}`);
+  options.onDashboard?.(dashboard);
+}
+
+/** Where the run's sessions are written down: capture, records, journal, summaries, figures. */
+interface SessionBook {
+  capture: PcapWriter | undefined;
+  guardCapture: (write: () => void) => boolean;
+  guardRecords: (write: () => void) => boolean;
+  journal: SessionJournal | undefined;
+  records: Recent<SessionRecord>;
+  summaries: Recent<SummaryEntry>;
+  figures: ReturnType<typeof figuresTracker>;
+  /** The last phase each station reported (a phase event means a change). */
+  lastPhase: Map<string, string>;
+  clients: HciClientHandle[];
+  sessionFailed: boolean;
+}
+
+function openSessionBook(options: RunOptions, reporter: Reporter): SessionBook {
   const capture = options.capture ? new PcapWriter(options.capture) : undefined;
-  if (dashboard) {
-    reporter.info(`Dashboard: ${dashboard.url}`);
-    options.onDashboard?.(dashboard);
-  }
   const retain = options.retainSessions ?? 100;
-  const records = new Recent<SessionRecord>(retain);
-  const summaries = new Recent<SummaryEntry>(retain);
-  let sessionFailed = false;
   const warn = (line: string): void => reporter.info(line);
-  const guardRecords = guardedWriter('session records', options.records ?? '', warn);
-  const guardCapture = guardedWriter('capture', options.capture ?? '', warn);
-  const journal = options.records ? startJournal(options.records, warn) : undefined;
-  const handles: StationHandle[] = [];
-  const clients: Array<ReturnType<typeof createHciClient>> = [];
-  let stopping = false;
-  let interrupted = false;
-  /** Stations that stopped on their own (independent mode: the run goes on without them). */
-  const lost = new Set<string>();
-
-  const shutdownAll = (): void => {
-    if (stopping) return;
-    stopping = true;
-    for (const h of handles) h.shutdown();
-  };
-
-  const untrap = trapSignals(reporter, () => {
-    interrupted = true;
-    shutdownAll();
-  });
-
-  const ended = new Map<string, number>();
-  const countEnd = (key: string): void => {
-    ended.set(key, (ended.get(key) ?? 0) + 1);
-    // A station lost on the way has done all it will: the others decide when the run ends.
-    const all = options.stations.every((s) => lost.has(keyOf(s)) || (ended.get(keyOf(s)) ?? 0) >= options.sessions);
-    if (options.sessions > 0 && all) shutdownAll();
-  };
   const lastPhase = new Map<string, string>();
-  const figures = figuresTracker((key) => lastPhase.get(key));
-  const onEvent = (st: RunStation) => {
-    const key = keyOf(st);
-    const tag = st.label !== undefined ? { label: st.label, moduleMac: st.moduleMac } : undefined;
-    return (emitted: StationEmitted): void => {
-      // Records name the module they were made on (several stations of one role may run).
-      const ev = emitted.type === 'sessionEnded' && tag ? { ...emitted, record: { ...emitted.record, moduleMac: tag.moduleMac } } : emitted;
-      // A phase event means a change: repeats of the current phase are dropped.
-      if (ev.type === 'phase') {
-        if (lastPhase.get(key) === ev.phase) return;
-        lastPhase.set(key, ev.phase);
-      }
-      const at = clock.now();
-      if (journal) journalEvent(journal, key, ev, at, tag?.moduleMac);
-      figures.event(key, ev);
-      for (const i of integrations) i.event(key, ev);
-      reporter.station(ev, at, tag);
-      if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' ? { ...ev, at } : ev);
-      if (ev.type === 'sessionEnded') {
-        const { record } = ev;
-        records.push(record);
-        if (record.error !== undefined) sessionFailed = true;
-        summaries.push({ record, figures: figures.take(key), ...(tag ? { label: tag.label } : {}) });
-        const file = options.records;
-        if (file) guardRecords(() => appendRecord(file, record));
-        // Only once the record is on disk: a kill in between leaves the journal entry.
-        journal?.end(key);
-        dashboard?.publish({ type: 'session', station: ev.station, record });
-        // A paused session goes on once the car resumes it: it is not the end of a charging session.
-        if (record.closure !== 'pause') countEnd(key);
-      }
-    };
+  return {
+    capture,
+    records: new Recent<SessionRecord>(retain),
+    summaries: new Recent<SummaryEntry>(retain),
+    guardRecords: guardedWriter('session records', options.records ?? '', warn),
+    guardCapture: guardedWriter('capture', options.capture ?? '', warn),
+    journal: options.records ? startJournal(options.records, warn) : undefined,
+    figures: figuresTracker((key) => lastPhase.get(key)),
+    lastPhase,
+    clients: [],
+    sessionFailed: false,
   };
-  const onQuietEvent =
-    (st: RunStation) =>
-    (ev: StationEmitted): void => {
-      if (ev.type === 'sessionEnded' && ev.record.closure !== 'pause') countEnd(keyOf(st));
-    };
-  const stopFailed = (st: RunStation, handle: StationHandle): void => {
-    if (lost.has(keyOf(st))) return;
-    lost.add(keyOf(st));
-    reporter.info(`${keyOf(st)}: the station failed: stopping it${options.stations.length > 1 ? '; the other stations go on' : ''}`);
-    handle.shutdown();
-  };
-  /** A station stopped without being asked to (an error, its module gone). */
-  const onStationDone = (st: RunStation): void => {
-    if (stopping) return;
-    if (!options.independent) return shutdownAll();
-    lost.add(keyOf(st));
-    reporter.info(`${keyOf(st)}: the station stopped`);
-    if (options.stations.every((s) => lost.has(keyOf(s)))) return;
-    // Its end may complete the run (the others already did their sessions).
-    if (options.sessions > 0 && options.stations.every((s) => lost.has(keyOf(s)) || (ended.get(keyOf(s)) ?? 0) >= options.sessions)) shutdownAll();
-  };
+}
 
-  try {
-    for (const st of options.stations) {
-      const client = createHciClient({ transport: st.transport, clock });
-      clients.push(client);
-      client.notices$.subscribe((n) => reporter.info(`${keyOf(st)}: ${n.level === 'error' ? 'Error' : 'Warning'}: ${n.text}`));
-      const role = st.settings.role;
-      if (!st.quiet) {
-        client.traffic$.subscribe(trafficTap(st, capture, dashboard, guardCapture));
-        client.traffic$.subscribe((t) => figures.traffic(keyOf(st), t));
-      }
-      if (options.beforeStart) {
-        await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
-      }
-      const ask = !st.quiet && options.ask && role === 'EVSE' && process.stdin.isTTY === true && human;
-      const external = st.quiet || role !== 'EVSE' ? undefined : integrations.map((i) => i.authorizerFor?.(keyOf(st), st)).find((a) => a !== undefined);
-      const certificates = st.quiet || role !== 'EVSE' ? undefined : integrations.map((i) => i.certificateProviderFor?.(keyOf(st))).find((c) => c !== undefined);
-      const handle = await startStation({
-        ...(certificates ? { certificateProvider: certificates } : {}),
-        settings: st.settings,
-        client,
-        clock,
-        ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
-        ...(ask ? { authorize: (req) => promptAuthorization({ ...req, clock, io: promptIo(reporter) }) } : external ? { authorize: external } : {}),
-        ...powerStageOf(integrations, keyOf(st), st),
-      });
-      if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
-      handle.onEvent(st.quiet ? onQuietEvent(st) : onEvent(st));
-      // Independent: a station that failed (its `error` phase: module silent, fatal HCI error)
-      // is stopped on its own, best effort, and the others go on.
-      if (options.independent) handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !stopping ? stopFailed(st, handle) : undefined));
-      void handle.done.then(() => onStationDone(st));
-      handles.push(handle);
-      options.onStation?.(st, handle);
+/** A shown station's events: journal, figures, integrations, log, dashboard; a session's end is recorded. */
+function stationEvents(run: Run, st: RunStation): (emitted: StationEmitted) => void {
+  const { book, dashboard, reporter } = run;
+  const { clock } = run.options;
+  const key = keyOf(st);
+  const tag = st.label !== undefined ? { label: st.label, moduleMac: st.moduleMac } : undefined;
+  return (emitted) => {
+    // Records name the module they were made on (several stations of one role may run).
+    const ev = emitted.type === 'sessionEnded' && tag ? { ...emitted, record: { ...emitted.record, moduleMac: tag.moduleMac } } : emitted;
+    // A phase event means a change: repeats of the current phase are dropped.
+    if (ev.type === 'phase') {
+      if (book.lastPhase.get(key) === ev.phase) return;
+      book.lastPhase.set(key, ev.phase);
     }
-    if (stopping) for (const h of handles) h.shutdown();
+    const at = clock.now();
+    if (book.journal) journalEvent(book.journal, key, ev, at, tag?.moduleMac);
+    book.figures.event(key, ev);
+    for (const i of run.integrations) i.event(key, ev);
+    reporter.station(ev, at, tag);
+    if (dashboard && ev.type !== 'authorization' && ev.type !== 'sessionEnded') dashboard.publish(ev.type === 'sample' || ev.type === 'phase' ? { ...ev, at } : ev);
+    if (ev.type === 'sessionEnded') recordSession(run, key, ev.record, tag?.label);
+  };
+}
 
-    const allDone = Promise.all(handles.map((h) => h.done));
-    if (clock instanceof VirtualClock) await driveVirtual(clock, allDone);
-    else await allDone;
-  } finally {
-    untrap();
-    for (const c of clients) await c.close().catch(() => undefined);
-    for (const s of options.stations) await s.transport.close().catch(() => undefined);
-    await options.cleanup?.();
-    guardCapture(() => capture?.close());
-    for (const i of integrations) await i.close().catch(() => undefined);
-    await dashboard?.close();
+function recordSession(run: Run, key: string, record: SessionRecord, label: string | undefined): void {
+  const { book } = run;
+  book.records.push(record);
+  if (record.error !== undefined) book.sessionFailed = true;
+  book.summaries.push({ record, figures: book.figures.take(key), ...(label !== undefined ? { label } : {}) });
+  const file = run.options.records;
+  if (file) book.guardRecords(() => appendRecord(file, record));
+  // Only once the record is on disk: a kill in between leaves the journal entry.
+  book.journal?.end(key);
+  run.dashboard?.publish({ type: 'session', station: record.station, record });
+  // A paused session goes on once the car resumes it: it is not the end of a charging session.
+  if (record.closure !== 'pause') run.life.sessionEnded(key);
+}
+
+/** A counterpart station (quiet) only counts its sessions. */
+const quietStationEvents =
+  (run: Run, st: RunStation) =>
+  (ev: StationEmitted): void => {
+    if (ev.type === 'sessionEnded' && ev.record.closure !== 'pause') run.life.sessionEnded(keyOf(st));
+  };
+
+/** One station: its HCI client, taps, authorization and integrations, then the station itself. */
+async function startRunStation(run: Run, st: RunStation): Promise<void> {
+  const { options, reporter, book, dashboard, integrations, life } = run;
+  const { clock } = options;
+  const client = createHciClient({ transport: st.transport, clock });
+  book.clients.push(client);
+  client.notices$.subscribe((n) => reporter.info(`${keyOf(st)}: ${n.level === 'error' ? 'Error' : 'Warning'}: ${n.text}`));
+  const role = st.settings.role;
+  if (!st.quiet) {
+    client.traffic$.subscribe(trafficTap(st, book.capture, dashboard, book.guardCapture));
+    client.traffic$.subscribe((t) => book.figures.traffic(keyOf(st), t));
   }
+  if (options.beforeStart) {
+    await options.beforeStart(client, st).catch((e: unknown) => reporter.info(`Warning: ${e instanceof Error ? e.message : String(e)}`));
+  }
+  const authorize = authorizerFor(run, st);
+  const certificates = certificatesFor(run, st);
+  const handle = await startStation({
+    ...certificates,
+    settings: st.settings,
+    client,
+    clock,
+    ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
+    ...authorize,
+    ...powerStageOf(integrations, keyOf(st), st),
+  });
+  if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
+  handle.onEvent(st.quiet ? quietStationEvents(run, st) : stationEvents(run, st));
+  // Independent: a station that failed (its `error` phase: module silent, fatal HCI error)
+  // is stopped on its own, best effort, and the others go on.
+  if (options.independent) handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !life.stopping ? life.stationFailed(keyOf(st), handle) : undefined));
+  void handle.done.then(() => life.stationDone(keyOf(st)));
+  life.handles.push(handle);
+  options.onStation?.(st, handle);
+}
 
+/**
+ * EVSE: the operator on the TTY (when asked and possible), else an integration's authorizer, else
+ * the configured policy. The integrations are asked in any case (they may note the station).
+ */
+function authorizerFor(run: Run, st: RunStation): Pick<Parameters<typeof startStation>[0], 'authorize'> {
+  const { options, reporter, integrations } = run;
+  if (st.quiet || st.settings.role !== 'EVSE') return {};
+  const ask = options.ask && process.stdin.isTTY === true && options.logFormat === 'human';
+  const external = integrations.map((i) => i.authorizerFor?.(keyOf(st), st)).find((a) => a !== undefined);
+  if (ask) return { authorize: (req) => promptAuthorization({ ...req, clock: options.clock, io: promptIo(reporter) }) };
+  return external ? { authorize: external } : {};
+}
+
+function certificatesFor(run: Run, st: RunStation): Pick<Parameters<typeof startStation>[0], 'certificateProvider'> {
+  if (st.quiet || st.settings.role !== 'EVSE') return {};
+  const certificates = run.integrations.map((i) => i.certificateProviderFor?.(keyOf(st))).find((c) => c !== undefined);
+  return certificates ? { certificateProvider: certificates } : {};
+}
+
+async function waitForStations(clock: Clock, handles: StationHandle[]): Promise<void> {
+  const allDone = Promise.all(handles.map((h) => h.done));
+  if (clock instanceof VirtualClock) await driveVirtual(clock, allDone);
+  else await allDone;
+}
+
+/** Clients, transports, the caller's clean-up, the capture, the integrations (the dashboard: closeDashboard). */
+async function closeRun(run: Run): Promise<void> {
+  const { options, book } = run;
+  for (const c of book.clients) await c.close().catch(() => undefined);
+  for (const s of options.stations) await s.transport.close().catch(() => undefined);
+  await options.cleanup?.();
+  book.guardCapture(() => book.capture?.close());
+  for (const i of run.integrations) await i.close().catch(() => undefined);
+}
+
+/**
+ * The dashboard last, after the summary: a run that ended on its own keeps it serving until
+ * SIGINT/SIGTERM when asked to (the page says so too); either way the log says when it stops.
+ */
+async function closeDashboard(run: Run): Promise<void> {
+  const { dashboard, reporter } = run;
+  if (!dashboard) return;
+  if (run.options.keepDashboard && !run.life.interrupted) {
+    const text = `the run has ended; the dashboard stays at ${dashboard.url} until Ctrl-C`;
+    dashboard.setRun({ state: 'ended', text });
+    reporter.info(`The run has ended; the dashboard stays at ${dashboard.url} until Ctrl-C (SIGINT/SIGTERM)`);
+    await nextSignal();
+  }
+  await dashboard.close();
+  reporter.info(`Dashboard ${dashboard.url} stopped`);
+}
+
+function printSummary(run: Run): void {
+  const { summaries } = run.book;
+  const { reporter } = run;
   if (summaries.dropped > 0) reporter.info(`Summary of the last ${summaries.items.length} of ${summaries.total} sessions (all are in the records)`);
-  if (human) for (const l of summaryTables(summaries.items)) reporter.info(l);
+  if (run.options.logFormat === 'human') for (const l of summaryTables(summaries.items)) reporter.info(l);
   else for (const e of summaries.items) reporter.info('summary', { record: e.record, figures: e.figures });
-  reporter.close();
-  const failed = sessionFailed || lost.size > 0 || (!interrupted && options.sessions > 0 && records.total === 0);
-  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records: records.items, sessionCount: records.total, interrupted };
 }
 
-/**
- * The journal of sessions in progress beside the records: what a killed predecessor left is
- * recorded first, as interrupted sessions (issue 12 item 9).
- */
-function startJournal(records: string, warn: (line: string) => void): SessionJournal {
-  const path = journalPathFor(records);
-  const journal = new SessionJournal(path, guardedWriter('session journal', path, warn));
-  const guard = guardedWriter('session records', records, warn);
-  for (const entry of journal.recover(orphanJournals(records))) {
-    const record = interruptedRecord(entry);
-    guard(() => appendRecord(records, record));
-    warn(
-      `${entry.station}: a session started at ${new Date(entry.startedAt).toISOString()} was interrupted (the host stopped); recorded with ${entry.energyDeliveredWh.toFixed(1)} Wh from its last checkpoint`,
-    );
-  }
-  return journal;
-}
-
-function journalEvent(journal: SessionJournal, key: string, ev: StationEmitted, at: number, moduleMac: string | undefined): void {
-  if (ev.type === 'phase' && ev.phase === 'sessionStarted') journal.begin(key, { station: ev.station, startedAt: at, ...(moduleMac ? { moduleMac } : {}) });
-  else if (ev.type === 'sample') journal.progress(key, at, ev.energyWh, ev.socPercent);
-}
-
-/**
- * SIGINT/SIGTERM: the first stops charging and the services cleanly (`onFirst`), the second
- * exits at once with 130. Returns the function that removes the handlers.
- */
-function trapSignals(reporter: Reporter, onFirst: () => void): () => void {
-  let signals = 0;
-  const onSignal = (sig: NodeJS.Signals): void => {
-    signals++;
-    if (signals > 1) {
-      reporter.close();
-      process.stderr.write(`freev2g: second ${sig}, exiting now\n`);
-      process.exit(EXIT.interrupted);
-    }
-    reporter.info(`${sig} received: stopping the session and the module services (again to exit at once)`);
-    onFirst();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  return () => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-}
-
-/** Every HCI frame of a station to the capture (as Ethernet frames) and the dashboard (decoded). */
-function trafficTap(st: RunStation, capture: PcapWriter | undefined, dashboard: Dashboard | undefined, guard: (write: () => void) => boolean): (t: TrafficRecord) => void {
-  const host = parseMac(st.hostMac);
-  const module = parseMac(st.moduleMac);
-  const station = st.settings.role;
-  return (t: TrafficRecord) => {
-    if (capture) guard(() => (t.dir === 'tx' ? capture.writeHci(t.at, host, module, t.bytes) : capture.writeHci(t.at, module, host, t.bytes)));
-    const m = t.message;
-    dashboard?.publish({
-      type: 'hci',
-      station,
-      dir: t.dir,
-      at: t.at,
-      ...(m ? { module: m.module, message: m.message, direction: m.direction, fields: m.fields } : {}),
-    });
-  };
-}
-
-/**
- * `--speed max`: time moves as soon as nothing else is left to do. Timers fire in order and all
- * promise work in between settles (the memory transport and the simulator deliver on
- * microtasks); every few timers the real event loop gets a turn for output and signals.
- */
-async function driveVirtual(clock: VirtualClock, done: Promise<unknown>): Promise<void> {
-  let finished = false;
-  void done.then(
-    () => (finished = true),
-    () => (finished = true),
-  );
-  let budget = 0;
-  while (!finished) {
-    const moved = await clock.runUntil(() => finished || ++budget % 200 === 0);
-    await new Promise<void>((r) => setImmediate(r));
-    if (!moved && !finished && clock.pending === 0) {
-      // Nothing scheduled and not finished: wait for real I/O (a signal, a prompt answer).
-      await new Promise<void>((r) => setTimeout(r, 5));
-    }
-  }
+function runResult(run: Run): RunResult {
+  const { book, life, options } = run;
+  const { interrupted } = life;
+  const failed = book.sessionFailed || life.lost.size > 0 || (!interrupted && options.sessions > 0 && book.records.total === 0);
+  return { exitCode: failed && !interrupted ? EXIT.session : EXIT.ok, records: book.records.items, sessionCount: book.records.total, interrupted };
 }

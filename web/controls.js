@@ -1,11 +1,21 @@
 // The dashboard's controls (stop, enable/disable, limits, authorize) over the control API's
 // WebSocket (/api/ws, app/control/http.ts): one panel per EVSE station, built from the state the
 // server pushes. A token, if the server needs one, comes from the page's ?token= parameter.
+// The API lives as long as the run: the panel starts once dashboard.js hears the run is going
+// ('freev2g:run' events) and stops reconnecting when it ended (no failed connections logged).
 const panel = document.getElementById('controls');
 const token = new URLSearchParams(location.search).get('token');
 const states = new Map();
 let ws;
 let nextId = 1;
+/** The run's state as dashboard.js last heard it; undefined until the server spoke. */
+let runState;
+window.addEventListener('freev2g:run', (e) => {
+  const first = runState === undefined;
+  runState = e.detail.state;
+  if (runState !== 'running') ws?.close();
+  else if (first && panel) start();
+});
 
 function send(station, command, fields = {}) {
   ws?.send(JSON.stringify({ station, command, ...fields, id: nextId++ }));
@@ -70,7 +80,7 @@ function connect() {
     } else return;
     render();
   });
-  ws.addEventListener('close', () => setTimeout(connect, 2000));
+  ws.addEventListener('close', () => setTimeout(() => runState === 'running' && connect(), 2000));
 }
 
 async function start() {
@@ -81,4 +91,3 @@ async function start() {
   render();
   connect();
 }
-if (panel) start();

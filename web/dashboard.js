@@ -1,11 +1,15 @@
 // The dashboard page: listens to /events (Server-Sent Events) and draws the stations' active
-// states, the recent HCI messages and small canvas plots. No framework, no CDN.
+// states, phase timelines and deadline figures, the recent HCI messages and small canvas plots.
+// No framework, no CDN.
 const COLORS = { EVSE: '#4fb3ff', EV: '#ffb84f' };
 const MAX_ROWS = 60;
 const stations = {};
 const samples = [];
 const messages = [];
 let dirty = false;
+/** The latest time on the run's clock the page has heard of (the phase in progress lasts until it). */
+let clockNow = 0;
+let run = { state: 'running' };
 
 // `zero`: the axis starts at 0 (V, A, kW); SOC zooms to its range so a few percent show.
 const plots = [
@@ -16,8 +20,12 @@ const plots = [
 ];
 
 function station(name) {
-  return (stations[name] ??= { active: [], phase: undefined });
+  return (stations[name] ??= { active: [], phase: undefined, phases: [] });
 }
+
+const seen = (at) => {
+  if (typeof at === 'number' && at > clockNow) clockNow = at;
+};
 
 function apply(ev) {
   switch (ev.type) {
@@ -25,19 +33,31 @@ function apply(ev) {
       for (const [name, st] of Object.entries(ev.stations)) Object.assign(station(name), st);
       for (const m of ev.messages) messages.push(m);
       for (const s of ev.samples) samples.push(s);
+      for (const x of [...ev.messages, ...ev.samples, ...Object.values(ev.stations).flatMap((st) => st.phases ?? [])]) seen(x.at);
+      setRun(ev.run ?? run);
       break;
     case 'state':
       station(ev.station).active = ev.active;
       break;
     case 'phase':
       station(ev.station).phase = ev.phase;
+      station(ev.station).phases.push({ phase: ev.phase, at: ev.at });
+      seen(ev.at);
+      break;
+    case 'deadline':
+      station(ev.station).deadline = ev.figures;
+      break;
+    case 'run':
+      setRun(ev);
       break;
     case 'sample':
+      seen(ev.at);
       samples.push(ev);
       if (samples.length > 5000) samples.shift();
       break;
     case 'hci':
     case 'log':
+      seen(ev.at);
       messages.push(ev);
       if (messages.length > 200) messages.shift();
       break;
@@ -47,26 +67,97 @@ function apply(ev) {
   dirty = true;
 }
 
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+/** 754000 -> "12:34" (minutes:seconds), or "1:02:03" past an hour. */
+function clockText(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  const mm = String(Math.floor(s / 60) % 60).padStart(2, '0');
+  const ss = String(s % 60).padStart(2, '0');
+  return s >= 3600 ? `${Math.floor(s / 3600)}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The phases of the station's latest session (from its last waitingForVehicle), with durations. */
+function timeline(st) {
+  let from = 0;
+  st.phases.forEach((p, i) => {
+    if (p.phase === 'waitingForVehicle') from = i;
+  });
+  const shown = st.phases.slice(from);
+  const t0 = shown[0]?.at ?? 0;
+  const end = Math.max(clockNow, shown.at(-1)?.at ?? 0);
+  return shown.map((p, i) => ({ ...p, start: p.at - t0, duration: (shown[i + 1]?.at ?? end) - p.at, current: i === shown.length - 1, total: Math.max(1, end - t0) }));
+}
+
+function renderTimeline(st) {
+  const table = el('table', 'timeline');
+  table.append(el('caption', '', 'phase timeline (run clock)'));
+  for (const p of timeline(st)) {
+    const tr = el('tr', p.current ? 'current' : '');
+    tr.dataset.phase = p.phase;
+    const bar = el('span', 'bar');
+    bar.style.width = `${Math.max(2, (p.duration / p.total) * 100)}%`;
+    const cell = el('td', 'barcell');
+    cell.append(bar);
+    tr.append(el('td', 'name', p.phase), el('td', 'start', `t+${clockText(p.start)}`), el('td', 'duration', clockText(p.duration)), cell);
+    table.append(tr);
+  }
+  return table;
+}
+
+/** "3.2 ms" with a bar against the deadline (green, amber past half, red past it). */
+function deadlineRow(label, key, latest, longest, deadlineMs) {
+  const row = el('div', 'deadline-row');
+  row.dataset.figure = key;
+  const value = latest === undefined ? '–' : `${latest.toFixed(1)} ms`;
+  const text = el('span', 'figure', `${label} ${value} · longest ${longest.toFixed(1)} ms`);
+  const limit = el('span', 'limit', deadlineMs === undefined ? 'no module deadline' : `deadline ${deadlineMs} ms`);
+  row.append(text, limit);
+  if (deadlineMs !== undefined) {
+    const meter = el('span', 'meter');
+    const fill = el('span', `fill ${longest > deadlineMs ? 'bad' : longest > deadlineMs / 2 ? 'warn' : 'ok'}`);
+    fill.style.width = `${Math.min(100, Math.max(1, (longest / deadlineMs) * 100))}%`;
+    const mark = el('span', 'latest');
+    mark.style.left = `${Math.min(100, ((latest ?? 0) / deadlineMs) * 100)}%`;
+    meter.append(fill, mark);
+    meter.title = `longest ${longest.toFixed(1)} ms of the ${deadlineMs} ms deadline; the tick is the latest`;
+    row.append(meter);
+  }
+  return row;
+}
+
+function renderDeadlines(st) {
+  const box = el('div', 'deadlines');
+  const d = st.deadline;
+  if (!d) {
+    box.append(el('div', 'dim', 'deadline figures: from the charge loop on (real time)'));
+    return box;
+  }
+  box.append(el('div', 'dim', 'deadline figures (real time, this session)'));
+  box.append(deadlineRow('update gap', 'updateGap', d.updateGapMs, d.longestUpdateGapMs, d.deadlineMs), deadlineRow('reaction', 'reaction', d.reactionMs, d.longestReactionMs, d.deadlineMs));
+  return box;
+}
+
 function renderStations() {
   const root = document.getElementById('stations');
   root.replaceChildren();
   for (const [name, st] of Object.entries(stations)) {
-    const div = document.createElement('div');
-    div.className = `station ${name}`;
+    const div = el('div', `station ${name}`);
     div.dataset.station = name;
-    const h = document.createElement('h3');
-    h.textContent = name;
-    const p = document.createElement('div');
-    p.innerHTML = 'phase: <span class="phase"></span>';
-    p.querySelector('.phase').textContent = st.phase ?? '–';
-    const ul = document.createElement('ul');
-    ul.className = 'active';
-    for (const s of st.active) {
-      const li = document.createElement('li');
-      li.textContent = s;
-      ul.append(li);
-    }
-    div.append(h, p, ul);
+    const p = el('div', '', 'phase: ');
+    p.append(el('span', 'phase', st.phase ?? '–'));
+    const ul = el('ul', 'active');
+    for (const s of st.active) ul.append(el('li', '', s));
+    const side = el('div', 'side');
+    side.append(renderTimeline(st), renderDeadlines(st));
+    const main = el('div', 'main');
+    main.append(p, ul);
+    div.append(el('h3', '', name), main, side);
     root.append(div);
   }
 }
@@ -141,9 +232,14 @@ function drawPlot(canvas, pick, zero) {
   canvas.dataset.points = String(pts.length);
 }
 
-function render() {
-  if (dirty) {
+/** Redraw at most this often: messages arrive hundreds of times a second, a person reads 4 frames. */
+const RENDER_EVERY_MS = 250;
+let renderedAt = -Infinity;
+
+function render(now) {
+  if (dirty && now - renderedAt >= RENDER_EVERY_MS) {
     dirty = false;
+    renderedAt = now;
     renderStations();
     renderMessages();
     for (const p of plots) drawPlot(document.getElementById(p.id), p.pick, p.zero);
@@ -154,11 +250,30 @@ function render() {
 
 const conn = document.getElementById('conn');
 const source = new EventSource('/events');
+
+/** The run's state in the header; when the server stops, the page stops listening (no retries). */
+function setRun(next) {
+  run = next;
+  const badge = document.getElementById('run');
+  badge.hidden = run.state === 'running';
+  badge.textContent = run.text ?? '';
+  badge.className = `run ${run.state}`;
+  document.body.dataset.run = run.state;
+  if (run.state === 'closed') {
+    source.close();
+    conn.textContent = 'stopped';
+    conn.className = 'off';
+  }
+  window.dispatchEvent(new CustomEvent('freev2g:run', { detail: { state: run.state } }));
+  dirty = true;
+}
+
 source.onopen = () => {
   conn.textContent = 'live';
   conn.className = 'on';
 };
 source.onerror = () => {
+  if (run.state === 'closed') return;
   conn.textContent = 'disconnected';
   conn.className = 'off';
 };

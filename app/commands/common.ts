@@ -41,6 +41,8 @@ export interface RunSettings {
   capture?: string;
   records?: string;
   inspect?: number;
+  /** The dashboard keeps serving after the stations ended, until SIGINT/SIGTERM (`--inspect`). */
+  keepDashboard?: boolean;
   ask: boolean;
   sessions: number;
   /** Human log: every charge-loop message instead of the condensed loop. */
@@ -55,7 +57,7 @@ export function addRunOptions(cmd: Command, askDefault: boolean): Command {
     .option('--capture <file.pcap>', 'write every HCI frame sent and received to a pcap file (ethertype 0x6003)')
     .option('--records <file>', `append one JSON line per finished session (default ./${DEFAULT_RECORDS_FILE})`)
     .option('--no-records', 'do not write session records')
-    .option('--inspect [port]', `serve the live dashboard on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}; 0 = any free port)`)
+    .option('--inspect [port]', `serve the live dashboard on 127.0.0.1 (default port ${DEFAULT_INSPECT_PORT}; 0 = any free port); after the run it serves on until Ctrl-C`)
     .option(askDefault ? '--no-ask' : '--ask', askDefault ? 'never prompt for authorization; use the configured policy' : 'prompt for authorization on a TTY (countdown from the module timeout)')
     .option('--sessions <n>', 'stop after this many sessions per station (0: run until SIGINT/SIGTERM)', '1')
     .option('-v, --verbose', 'human log: print every charge-loop message (default: the first in full, then a progress line every 5 % SOC or 60 s)')
@@ -199,7 +201,7 @@ export function runSettings(flags: RunFlags, askDefault: boolean, files: readonl
     verbose: flags.verbose === true,
     ...(records ? { records } : {}),
     ...(capture ? { capture } : {}),
-    ...(inspect !== undefined ? { inspect } : {}),
+    ...(inspect !== undefined ? { inspect, keepDashboard: true } : {}),
   };
 }
 

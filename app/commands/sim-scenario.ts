@@ -43,6 +43,18 @@ export function carFromScenario(settings: StationSettings, scenario: Scenario): 
 }
 
 /**
+ * One car, two halves: the EV station stops at its target SOC (config `target_soc`, 95 % by
+ * default), so the simulated module's car calls itself complete there too. Without this it
+ * said "Charging complete: false" at 95 %, having only the host's full SOC (100 %) to go by,
+ * while the EV's record said targetSocReached. A scenario that scripts its own target keeps it.
+ */
+export function carTargetInScenario(scenario: Scenario, ev: StationSettings): Scenario {
+  const target = ev.ev?.targetSocPercent;
+  if (target === undefined || scenario.ev.battery.socTargetPercent !== undefined) return scenario;
+  return { ...scenario, ev: { ...scenario.ev, battery: { ...scenario.ev.battery, socTargetPercent: target } } };
+}
+
+/**
  * Sends each `operator` action to its station `afterChargingMs` after the station's charging phase
  * began, once per session (a renegotiated session charges again: the action does not repeat).
  */

@@ -15,7 +15,7 @@ import { CliError, EXIT } from '../exit.js';
 import { ConfigError, type Role, type StationSettings, cliEnv, loadStations } from '../config.js';
 import { type RunStation, runStations } from '../run.js';
 import { type RunFlags, addRunOptions, runSettings } from './common.js';
-import { carFromScenario, hostScript } from './sim-scenario.js';
+import { carFromScenario, carTargetInScenario, hostScript } from './sim-scenario.js';
 
 export const DEFAULT_SPEED = 60;
 /** The cable of a run without a scenario: unplug 2 s after each session, back 3 s later. */
@@ -121,9 +121,10 @@ async function run(flags: SimFlags): Promise<void> {
   const [evseSettings, configuredEv] = simStations(['EVSE', 'EV'], files) as [StationSettings, StationSettings];
   // Without a scenario the simulated car unplugs after each session and comes back, so
   // `--sessions N` ends (the EVSE waits for an unplug before its next session).
-  const scenario = withFirmware(loaded?.scenario ?? parseScenario({ name: 'default', cable: DEFAULT_CABLE }), flags.firmware) as Scenario;
-  const car = carFromScenario(configuredEv, scenario);
+  const scripted = withFirmware(loaded?.scenario ?? parseScenario({ name: 'default', cable: DEFAULT_CABLE }), flags.firmware) as Scenario;
+  const car = carFromScenario(configuredEv, scripted);
   const evSettings = car.settings;
+  const scenario = carTargetInScenario(scripted, evSettings);
   const clock: Clock = speed === 'max' ? new VirtualClock(Date.now()) : new RealClock(speed);
   const pair = createSimulatedPair({ clock, evseMac: evseSettings.mac, evMac: evSettings.mac, scenario });
   const runList: RunStation[] = [evseSettings, evSettings].map((s) => ({

@@ -88,6 +88,16 @@ describe('freev2g sim', () => {
     expect(human.stdout).toContain('EV   | \tEVSE present voltage: ');
   });
 
+  it('the car calls its charge complete once its target SOC is reached, as its record says (it said false at 95 %)', () => {
+    const lines = human.stdout.trim().split('\n');
+    // The EVSE's view of the car: each full parameter message ends with "Charging complete".
+    const views = lines.flatMap((l, i) => (l === 'EVSE | Charging complete: true' || l === 'EVSE | Charging complete: false' ? [{ complete: l.endsWith('true'), soc: lines[i - 1] }] : []));
+    expect(views.at(0)).toEqual({ complete: false, soc: 'EVSE | SOC: 90 %' });
+    expect(views.at(-1)).toEqual({ complete: true, soc: 'EVSE | SOC: 95 %' });
+    const ev = (readRecords(records) as Array<Record<string, unknown>>).find((r) => r.station === 'EV');
+    expect(ev).toMatchObject({ stopReason: 'targetSocReached', socEndPercent: 95 });
+  });
+
   it('--verbose prints every charge-loop message', async () => {
     const r = await runCli(['sim', '--speed', 'max', '--no-records', '-v'], { timeoutMs: 110_000 });
     expect(r.code).toBe(0);
