@@ -1,7 +1,7 @@
 /**
  * Reported bug: the EV station kept sending socPercent 90 in EvUpdateDcChargingParameters while
  * its battery charged, so the EVSE host saw a flat SOC. Both stations on the simulated pair
- * (virtual clock), the default demo's battery (50 kWh at 90 %, target 95 %): the SOC the EV
+ * (virtual clock), a 5 kWh battery at 90 % with target 95 % (the default demo's SOCs, a tenth of its energy): the SOC the EV
  * host reports and the SOC the EVSE host receives rise through the charge loop.
  */
 import { describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ describe('SOC during the charge loop', () => {
       evseClient,
       evClient,
       evse: evseConfig({}),
-      ev: evConfig({ battery: { capacityWh: 50_000, levelWh: 45_000, maxPowerW: 12_000 }, targetSocPercent: 95 }),
+      ev: evConfig({ battery: { capacityWh: 5_000, levelWh: 4_500, maxPowerW: 12_000 }, targetSocPercent: 95 }),
     });
     const sent: number[] = [];
     const received: number[] = [];
