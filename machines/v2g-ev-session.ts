@@ -17,6 +17,7 @@ import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachi
 import { type EvConfig, type BatteryConfig, bytesToHexId, macToBytes } from './config.js';
 import { acCurrentPerPhaseA, acFault, acParameters, acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
+import { type StatusWatchdogEvent, noModuleStatus, statusWatchdog } from './status-watchdog.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type ScheduleEntry, type ScheduleTuple, type SessionPhase, type SessionRecord, logEvent } from './station-events.js';
 
@@ -65,7 +66,7 @@ export interface EvSessionContext extends EvSessionInput {
   renegotiating?: boolean;
 }
 
-type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
+type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 const WRONG_STATE = 0x11;
@@ -152,7 +153,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
@@ -168,6 +169,12 @@ export const v2gEvSessionMachine = setup({
     logCommandFailure: sendParent(({ event }) => {
       const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
       return logEvent('EV', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn');
+    }),
+    /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
+    noModuleStatus: enqueueActions(({ enqueue, event }) => {
+      const n = noModuleStatus((event as StatusWatchdogEvent).silenceMs);
+      enqueue.sendParent(logEvent('EV', n.text, 'error'));
+      enqueue.assign({ error: n.error });
     }),
     failConfiguration: assign({
       error: ({ event }) => ({ name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }),
@@ -418,7 +425,9 @@ export const v2gEvSessionMachine = setup({
       },
     },
     session: {
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
+        'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'V2g.EvSessionStarted': { actions: 'sessionStarted' },
         'V2g.EvScheduleReceived': { actions: 'scheduleReceived' },
         'V2g.EvDcChargeParametersChanged': { actions: 'dcParametersChanged' },

@@ -25,6 +25,7 @@ import { type ChargerEvent, advance, type chargerMachine } from './charger.js';
 import { type EvseConfig, bytesToHexId } from './config.js';
 import { acPhases } from './ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
+import { type StatusWatchdogEvent, noModuleStatus, statusWatchdog } from './status-watchdog.js';
 import { HciError, type HciClient, type StatusEvent } from './hci-types.js';
 import { type ChildEmit, type ScheduleTuple, type SessionPhase, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 
@@ -89,6 +90,7 @@ export interface EvseSessionContext extends EvseSessionInput {
 type Ev<T extends string> = StatusEvent & { type: T };
 type Events =
   | EvseSessionCommand
+  | StatusWatchdogEvent
   | SequenceEvent
   | CommanderEvent
   | StatusEvent
@@ -172,7 +174,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -446,6 +448,12 @@ export const v2gEvseSessionMachine = setup({
       toParent(enqueue, self, logEvent('EVSE', `Module failure (${name}): ${e.error.message}; output to 0`, 'error'));
       enqueue.assign({ error: { name, detail: e.error.message, ...(e.error instanceof HciError && e.error.code !== undefined ? { code: e.error.code } : {}) } });
     }),
+    /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
+    noModuleStatus: enqueueActions(({ enqueue, self, event }) => {
+      const n = noModuleStatus((event as StatusWatchdogEvent).silenceMs);
+      toParent(enqueue, self, logEvent('EVSE', n.text, 'error'));
+      enqueue.assign({ error: n.error });
+    }),
     aborted: enqueueActions(({ enqueue, self, context, event }) => {
       const reason = (event as Extract<EvseSessionCommand, { type: 'session.abort' }>).reason;
       toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
@@ -562,19 +570,23 @@ export const v2gEvseSessionMachine = setup({
       },
     },
     listening: {
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       entry: enqueueActions(({ context, enqueue }) => {
         if (context.earlySessionStarted) enqueue.raise(context.earlySessionStarted as Ev<'V2g.EvseSessionStarted'>);
       }),
       on: {
         'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
+        'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: 'moduleFailed' }, { actions: 'logCommandFailure' }],
       },
     },
     session: {
       type: 'parallel',
       entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
+        'session.noModuleStatus': { target: 'done', actions: ['noModuleStatus', 'ensureStopCharging'] },
         'V2g.EvsePaymentSelected': { actions: 'paymentSelected' },
         'V2g.EvseEnergyTransferModeSelected': { actions: 'energyTransferModeSelected' },
         'V2g.EvseDcChargeParametersChanged': { actions: ['dcParametersChanged', 'sendUpdate'] },
