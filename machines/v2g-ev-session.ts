@@ -172,7 +172,7 @@ export const v2gEvSessionMachine = setup({
     }),
     /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
     noModuleStatus: enqueueActions(({ enqueue, event }) => {
-      const n = noModuleStatus((event as StatusWatchdogEvent).silenceMs);
+      const n = noModuleStatus((event as StatusWatchdogEvent).boundMs);
       enqueue.sendParent(logEvent('EV', n.text, 'error'));
       enqueue.assign({ error: n.error });
     }),

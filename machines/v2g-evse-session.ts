@@ -450,7 +450,7 @@ export const v2gEvseSessionMachine = setup({
     }),
     /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
     noModuleStatus: enqueueActions(({ enqueue, self, event }) => {
-      const n = noModuleStatus((event as StatusWatchdogEvent).silenceMs);
+      const n = noModuleStatus((event as StatusWatchdogEvent).boundMs);
       toParent(enqueue, self, logEvent('EVSE', n.text, 'error'));
       enqueue.assign({ error: n.error });
     }),
