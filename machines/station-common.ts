@@ -104,7 +104,8 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
     }),
     moduleNeverAnswered: assign<C, E, undefined, E, never>(({ context, event }) => {
       const why = (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
-      const waited = context.moduleSilentSince === undefined || !isTimeout(event) ? '' : `; no answer for ${Math.round((context.clock.now() - context.moduleSilentSince) / 1000)} s (module not started)`;
+      const waited =
+        context.moduleSilentSince === undefined || !isTimeout(event) ? '' : `; no answer for ${Math.round((context.clock.now() - context.moduleSilentSince) / 1000)} s (module not started)`;
       return { failure: `${why}${waited}`, moduleSilentSince: undefined } as Partial<C>;
     }),
     noteFailure: assign<C, E, undefined, E, never>(({ event }) => ({ failure: (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }) as Partial<C>),

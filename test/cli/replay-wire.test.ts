@@ -81,7 +81,21 @@ describe.runIf(can.ok)('replay of a capture made on a veth pair', () => {
     const r = await runReplay({ capture: pcap, settingsFor: (role) => loadStation(undefined, role) });
     const report = r.lines.join('\n');
     expect(r.reachedFrameNo, report).toBe(r.totalFrames);
-    expect(r.phases).toEqual(['waitingForVehicle', 'slac', 'v2gSetup', 'sessionStarted', 'authorization', 'chargeParameterDiscovery', 'cableCheck', 'preCharge', 'charging', 'postCharge', 'sessionStopped', 'shuttingDown', 'stopped']);
+    expect(r.phases).toEqual([
+      'waitingForVehicle',
+      'slac',
+      'v2gSetup',
+      'sessionStarted',
+      'authorization',
+      'chargeParameterDiscovery',
+      'cableCheck',
+      'preCharge',
+      'charging',
+      'postCharge',
+      'sessionStopped',
+      'shuttingDown',
+      'stopped',
+    ]);
     for (const d of r.divergences) {
       expect(d.kind, report).toBe('fields');
       if (d.kind !== 'fields') continue;

@@ -37,7 +37,6 @@ const WRONG_STATE = 0x11;
  */
 const BOUND_MS: Record<Mode, number> = { undecodable: UNUSABLE_STATUS_BOUND_MS + 5_000, errors: 90_000 };
 
-
 /** The frames the module sends to this host, altered from the moment `active()` holds. */
 function altered(t: Transport, mode: Mode, active: () => boolean): Transport {
   const alter = (bytes: Uint8Array): Uint8Array => {
@@ -91,7 +90,10 @@ describe.each(['EVSE', 'EV'] as const)('the %s host when its module becomes usel
       expect(await r.clock.runUntil(() => r.since() !== undefined, 600_000, 50)).toBe(true);
       const at = r.since() ?? 0;
       const ended = await r.clock.runUntil(r.ended, BOUND_MS[mode], 50);
-      expect(ended, `${role} still in ${JSON.stringify((role === 'EVSE' ? r.s.evse : r.s.ev).getSnapshot().value)} ${BOUND_MS[mode]} ms after ${from}; last logs: ${r.s.logs(role).slice(-5).join(' | ')}`).toBe(true);
+      expect(
+        ended,
+        `${role} still in ${JSON.stringify((role === 'EVSE' ? r.s.evse : r.s.ev).getSnapshot().value)} ${BOUND_MS[mode]} ms after ${from}; last logs: ${r.s.logs(role).slice(-5).join(' | ')}`,
+      ).toBe(true);
       expect(r.clock.now() - at).toBeLessThanOrEqual(BOUND_MS[mode]);
       // Safe: the charger output is 0 once the EVSE's session is over (or never started).
       await r.clock.runUntil(() => false, 2000, 50);

@@ -3,7 +3,20 @@ import { readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { builtinScenarioPath, loadScenario, parseScenario } from '../../sim/index.js';
 
-const SHIPPED = ['default-dc', 'default-ac', 'slow-precharge', 'slac-retries', 'missed-deadline', 'pnc-cert-install', 'id4-evready-false', 'slow-slac-interface-flaps', 'din-dc', 'renegotiate', 'module-restart', 'session-id-change'];
+const SHIPPED = [
+  'default-dc',
+  'default-ac',
+  'slow-precharge',
+  'slac-retries',
+  'missed-deadline',
+  'pnc-cert-install',
+  'id4-evready-false',
+  'slow-slac-interface-flaps',
+  'din-dc',
+  'renegotiate',
+  'module-restart',
+  'session-id-change',
+];
 
 describe('scenarios (sim/scenarios/*.json, zod)', () => {
   it('ships the named scenarios, and each validates', async () => {
