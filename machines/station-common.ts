@@ -10,6 +10,7 @@ import type { FirmwareProfile } from '../firmware/profiles.js';
 import { checkFirmware, firmwareProfileFor } from './firmware.js';
 import { moduleClockSteps } from './module-clock.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
+import { HciError } from './hci-types.js';
 import type { Clock } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
@@ -42,7 +43,23 @@ export interface StationCommonContext extends MachineContext {
    * second Stop Charging is answered 0x11 (seen on the simulated pair and the module alike).
    */
   stopChargingOwed?: boolean;
+  /** Clock time of the first unanswered firmware query of this start (the module may be restarting). */
+  moduleSilentSince?: number;
 }
+
+/**
+ * A module that is restarting is silent for seconds: ~5 s, ~15 s until it answers normally
+ * (Sevenstax/FreeV2G#72; also a module powered on together with the host). The start-up asks
+ * again every MODULE_RETRY_MS instead of failing, for up to MODULE_START_WAIT_MS from the first
+ * unanswered query; a module silent for longer stops the station in `failed`.
+ */
+export const MODULE_START_WAIT_MS = 30_000;
+export const MODULE_RETRY_MS = 1000;
+
+const isTimeout = (e: unknown): boolean => {
+  const err = (e as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error;
+  return err instanceof HciError && (err.kind === 'timeout' || err.kind === 'desync');
+};
 
 type LogParams = { text: string; level?: 'info' | 'warn' | 'error' };
 
@@ -70,6 +87,26 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
         enqueue.assign({ failure: verdict.text } as Partial<C>);
         enqueue.emit(logEvent(station, `Refusing to run: ${verdict.text}`, 'error').event);
       }
+    }),
+    /** The firmware query went unanswered: the module may be restarting (#72); said once per start. */
+    moduleNotAnswering: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context, event }) => {
+      if (context.moduleSilentSince !== undefined) return;
+      enqueue.assign({ moduleSilentSince: context.clock.now() } as Partial<C>);
+      const why = (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
+      const text = `Module not answering (${why}): it may be restarting (a restart takes ~5 s and ~15 s until normal answers); asking again every ${MODULE_RETRY_MS / 1000} s for up to ${MODULE_START_WAIT_MS / 1000} s`;
+      enqueue.emit(logEvent(station, text, 'warn').event);
+    }),
+    moduleAnswering: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, context }) => {
+      if (context.moduleSilentSince === undefined) return;
+      const s = ((context.clock.now() - context.moduleSilentSince) / 1000).toFixed(1);
+      enqueue.assign({ moduleSilentSince: undefined } as Partial<C>);
+      enqueue.emit(logEvent(station, `Module answering again (${s} s after the first unanswered query)`).event);
+    }),
+    moduleNeverAnswered: assign<C, E, undefined, E, never>(({ context, event }) => {
+      const why = (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
+      const waited =
+        context.moduleSilentSince === undefined || !isTimeout(event) ? '' : `; no answer for ${Math.round((context.clock.now() - context.moduleSilentSince) / 1000)} s (module not started)`;
+      return { failure: `${why}${waited}`, moduleSilentSince: undefined } as Partial<C>;
     }),
     noteFailure: assign<C, E, undefined, E, never>(({ event }) => ({ failure: (event as unknown as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message }) as Partial<C>),
     logFailure: emit<C, E, undefined, E, StationEmitted>(({ context }) => logEvent(station, `Station stopped: ${context.failure ?? 'unknown error'}`, 'error').event),
@@ -110,6 +147,9 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
 export const stationGuards = {
   firmwareRefused: ({ context }: { context: StationCommonContext }) => context.failure !== undefined,
   fatal: ({ event }: { event: EventObject }) => (event as { fatal?: boolean }).fatal === true,
+  /** An unanswered firmware query within MODULE_START_WAIT_MS of the first one: ask again (#72). */
+  moduleMayBeStarting: ({ context, event }: { context: StationCommonContext; event: EventObject }) =>
+    isTimeout(event) && (context.moduleSilentSince === undefined || context.clock.now() - context.moduleSilentSince < MODULE_START_WAIT_MS),
 };
 
 type Input = { context: StationCommonContext };
@@ -128,10 +168,15 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
       firmware: {
         invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
         on: {
-          'hci.sequenceDone': { target: 'verdict', actions: 'firmwareChecked' },
-          'hci.sequenceFailed': { target: `#${id}.failed`, actions: 'noteFailure' },
+          'hci.sequenceDone': { target: 'verdict', actions: ['moduleAnswering', 'firmwareChecked'] },
+          'hci.sequenceFailed': [
+            { guard: 'moduleMayBeStarting', target: 'waitingForModule', actions: 'moduleNotAnswering' },
+            { target: `#${id}.failed`, actions: 'moduleNeverAnswered' },
+          ],
         },
       },
+      // Silent module (restarting, Sevenstax/FreeV2G#72): the query goes out again shortly.
+      waitingForModule: { after: { [MODULE_RETRY_MS]: 'firmware' } },
       verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { target: 'cleanup' }] },
       cleanup: {
         invoke: {

@@ -11,6 +11,7 @@
 import { assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { HciError } from './hci-types.js';
+import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { chargeActions } from './v2g-ev/charge-actions.js';
@@ -40,7 +41,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
@@ -93,7 +94,9 @@ export const v2gEvSessionMachine = setup({
       },
     },
     session: {
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
+        'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'V2g.EvSessionStarted': { actions: 'sessionStarted' },
         'V2g.EvScheduleReceived': { actions: 'scheduleReceived' },
         'V2g.EvDcChargeParametersChanged': { actions: 'dcParametersChanged' },

@@ -22,6 +22,7 @@ import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus 
 import { HciError, type StatusEvent } from './hci-types.js';
 import type { SessionRecord } from './station-events.js';
 import { NO_UPDATES } from './update-slack.js';
+import { statusWatchdog } from './status-watchdog.js';
 import { chargeActions } from './v2g-evse/charge-actions.js';
 import {
   type Ev,
@@ -50,7 +51,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
@@ -150,19 +151,23 @@ export const v2gEvseSessionMachine = setup({
       },
     },
     listening: {
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       entry: enqueueActions(({ context, enqueue }) => {
         if (context.earlySessionStarted) enqueue.raise(context.earlySessionStarted as Ev<'V2g.EvseSessionStarted'>);
       }),
       on: {
         'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
+        'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: 'moduleFailed' }, { actions: 'logCommandFailure' }],
       },
     },
     session: {
       type: 'parallel',
       entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+      invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
+        'session.noModuleStatus': { target: 'done', actions: ['noModuleStatus', 'ensureStopCharging'] },
         'V2g.EvsePaymentSelected': { actions: 'paymentSelected' },
         'V2g.EvseEnergyTransferModeSelected': { actions: 'energyTransferModeSelected' },
         'V2g.EvseDcChargeParametersChanged': { actions: ['dcParametersChanged', 'sendUpdate'] },

@@ -41,6 +41,23 @@ const busyRule = z.strictObject({
   wrongStateUntilAccepted: z.boolean().default(false),
 });
 
+/**
+ * How long a restart takes (Sevenstax/FreeV2G#72). The vendor: Restart System resets the module
+ * 5 s after its response (commands answered meanwhile have no effect after the reset); the
+ * module is ready "as soon as it responds to a frame" and answers slowly (36-152 ms per ping in
+ * the reporter's trace, the QCA firmware being uploaded) until it is fully functional. Issue 9
+ * reads it as ~5 s plus ~10 s until it answers normally. Defaults 0: the manual's instant restart.
+ */
+const restartTiming = z.strictObject({
+  /** Restart System: the reset happens this long after the response. */
+  resetAfterMs: z.number().int().min(0).default(0),
+  /** After the reset (also an unprompted one, fault `resetIn`): nothing is answered for this long. */
+  silentMs: z.number().int().min(0).default(0),
+  /** Then every frame goes out `slowReplyMs` late for this long. */
+  slowForMs: z.number().int().min(0).default(0),
+  slowReplyMs: z.number().int().min(0).default(0),
+});
+
 export const moduleQuirksSchema = z.strictObject({
   /** EVSE V02_00_01 sends no ControlPilot.StateChanged (Sevenstax/FreeV2G#90). */
   sendsCpStateChanged: z.boolean().default(true),
@@ -58,6 +75,8 @@ export const moduleQuirksSchema = z.strictObject({
   omitStatus: z.array(z.string()).default([]),
   /** DC Charge Parameters Changed is not sent when only the SOC changed (Sevenstax/FreeV2G#68). */
   dcChangedOmitsSocOnly: z.boolean().default(false),
+  /** Restart timing (Sevenstax/FreeV2G#72). */
+  restart: restartTiming.default(restartTiming.parse({})),
 });
 
 export const quirksSchema = z.strictObject({

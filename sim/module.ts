@@ -68,6 +68,9 @@ export class ModuleCore implements ModuleContext {
   private queue: Uint8Array[] | undefined;
   /** Fault: the module is hung and answers nothing. */
   silent = false;
+  /** Restarting (Sevenstax/FreeV2G#72): deaf and mute until then, slow until `slowUntil`. */
+  private bootingUntil = Number.NEGATIVE_INFINITY;
+  private slowUntil = Number.NEGATIVE_INFINITY;
   private readonly quirkState: QuirkState;
   firmware: FirmwareEmulation;
 
@@ -124,7 +127,7 @@ export class ModuleCore implements ModuleContext {
 
   /** Handles one frame from the host (public for tests that bypass a transport). */
   receive(bytes: Uint8Array): void {
-    if (this.silent) return;
+    if (this.silent || this.booting()) return;
     this.traffic$.next({ dir: 'rx', at: this.clock.now(), bytes });
     const parsed = parseFrame(bytes);
     if ('error' in parsed) {
@@ -218,12 +221,22 @@ export class ModuleCore implements ModuleContext {
     this.send(encodeFrame({ modId: 0xff, subId, reqId: STATUS_REQ_ID, payload: new Uint8Array(0) }));
   }
 
+  private booting(): boolean {
+    return this.clock.now() < this.bootingUntil;
+  }
+
   private send(frame: Uint8Array): void {
-    if (this.silent) return;
+    if (this.silent || this.booting()) return;
     if (this.queue) {
       this.queue.push(frame);
       return;
     }
+    const lateMs = this.clock.now() < this.slowUntil ? this.quirks.restart.slowReplyMs : 0;
+    if (lateMs > 0) this.clock.setTimeout(() => this.transmit(frame), lateMs);
+    else this.transmit(frame);
+  }
+
+  private transmit(frame: Uint8Array): void {
     const t = this.transport;
     if (!t) return;
     this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame });
@@ -234,6 +247,17 @@ export class ModuleCore implements ModuleContext {
   resetAll(): void {
     this.quirkState.reset();
     for (const s of this.services.values()) s.reset();
+  }
+
+  /**
+   * A restart the way real modules take it (Sevenstax/FreeV2G#72, quirk `restart`): power-on
+   * state now, then silent for `silentMs`, then slow answers for `slowForMs`.
+   */
+  restart(): void {
+    this.resetAll();
+    const { silentMs, slowForMs } = this.quirks.restart;
+    this.bootingUntil = this.clock.now() + silentMs;
+    this.slowUntil = this.bootingUntil + slowForMs;
   }
 
   close(): void {

@@ -77,6 +77,20 @@ const ev = z.strictObject({
   pause: z.strictObject({ afterChargingMs: ms, resumeAfterMs: ms.default(10_000) }).optional(),
   /** The car reports EVReady=false before this phase (an ID.4 does in Charge Parameter Discovery, Sevenstax/FreeV2G#58). */
   readyFromPhase: phase.default('idle'),
+  /**
+   * The session ID (16 hex digits) the car puts into SessionSetupReq; default: zero in its first
+   * session, the previous one's after. A Skoda CitiGo sent a non-zero one (Sevenstax/FreeV2G#14).
+   */
+  setupSessionId: z
+    .string()
+    .regex(/^[0-9a-fA-F]{16}$/)
+    .optional(),
+  /**
+   * From this phase on, in its first `sessions` sessions, the car sends requests with another
+   * session ID than SessionSetupRes gave it (Sevenstax/FreeV2G#14, a Skoda CitiGo); later
+   * sessions use the right one, as the CitiGo did again "for no particular reason".
+   */
+  changesSessionId: z.strictObject({ phase, sessions: z.number().int().min(1).default(1) }).optional(),
 });
 
 /** Timeouts the EVSE module puts into its status messages (18.12.3, .5, .8, .10, .11). */

@@ -45,7 +45,7 @@ export interface SimulatedModule {
   readonly problems$: Observable<string>;
   /** Serves another transport (replaces the previous one). */
   attach(transport: Transport): void;
-  /** Power-on state (as after Restart System). */
+  /** Power-on state (as after Restart System), with the scenario's restart timing (Sevenstax/FreeV2G#72). */
   reset(): void;
   /** Fault: the module hangs (answers nothing) or recovers. */
   setSilent(silent: boolean): void;
@@ -69,7 +69,7 @@ export function createSimulatedModule(opts: SimulatedModuleOptions): SimulatedMo
   const firmware = opts.firmware ?? scenario.firmware?.[opts.role === 'EV' ? 'ev' : 'evse'];
   if (firmware !== undefined) core.firmware = firmwareEmulation(opts.role, firmware);
   core.add(createFramingService(core));
-  core.add(createSystemService(core, () => core.resetAll()));
+  core.add(createSystemService(core, () => core.restart()));
   core.add(createTimeService(core));
   core.add(createNetworkService(core));
   core.add(createControlPilotService(core));
@@ -85,7 +85,7 @@ export function createSimulatedModule(opts: SimulatedModuleOptions): SimulatedMo
     traffic$: core.traffic$,
     problems$: core.problems$,
     attach: (t) => core.attach(t),
-    reset: () => core.resetAll(),
+    reset: () => core.restart(),
     setSilent: (s) => {
       core.silent = s;
     },

@@ -3,6 +3,7 @@
  * helpers its actions use (commands, battery and CP siblings, DC parameters, the start check),
  * `act` (an action typed for this machine), the configuration sequence and the session's record.
  */
+import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { CommandDef } from '../../codec/message.js';
@@ -71,7 +72,7 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent;
+export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;

@@ -10,6 +10,7 @@ import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
 import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
+import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 export const presentationActions = {
@@ -18,6 +19,12 @@ export const presentationActions = {
   phase: act(({ enqueue }, p: { phase: SessionPhase }) => enqueue.sendParent({ type: 'station.emit', event: { type: 'phase', station: 'EV', phase: p.phase } })),
   noteSent: act(({ enqueue, context, event }) => {
     enqueue.assign({ longestReactionMs: Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs) });
+  }),
+  /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
+  noModuleStatus: act(({ enqueue, event }) => {
+    const n = noModuleStatus((event as StatusWatchdogEvent).boundMs);
+    enqueue.sendParent(logEvent('EV', n.text, 'error'));
+    enqueue.assign({ error: n.error });
   }),
   logCommandFailure: act(({ enqueue, event }) => {
     const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;

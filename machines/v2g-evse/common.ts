@@ -11,6 +11,7 @@ import type { AuthorizationPolicy } from '../authorization-policy.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
 import type { UpdateSlack } from '../update-slack.js';
+import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CableCheckEvent } from '../cable-check.js';
 import { type ChargerEvent, advance, type chargerMachine } from '../charger.js';
 import type { EvseConfig } from '../config.js';
@@ -90,6 +91,7 @@ export interface EvseSessionContext extends EvseSessionInput {
 export type Ev<T extends string> = StatusEvent & { type: T };
 export type Events =
   | EvseSessionCommand
+  | StatusWatchdogEvent
   | SequenceEvent
   | CommanderEvent
   | StatusEvent

@@ -8,6 +8,7 @@ import { EVSE_SESSION_ERRORS, enumName } from '../../codec/modules/v2g/common.js
 import { type CommanderEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import { HciError } from '../hci-types.js';
 import { logEvent } from '../station-events.js';
+import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { type EvseSessionCommand, WRONG_STATE, act, command, f, num, toParent } from './common.js';
 
 export const stopActions = {
@@ -50,6 +51,12 @@ export const stopActions = {
     const name = e.moduleSilent ? 'moduleNotResponding' : 'moduleLostSession';
     toParent(enqueue, self, logEvent('EVSE', `Module failure (${name}): ${e.error.message}; output to 0`, 'error'));
     enqueue.assign({ error: { name, detail: e.error.message, ...(e.error instanceof HciError && e.error.code !== undefined ? { code: e.error.code } : {}) } });
+  }),
+  /** Issue 9 item 4: the wait for the module ended by the watchdog (machines/status-watchdog.ts). */
+  noModuleStatus: act(({ enqueue, self, event }) => {
+    const n = noModuleStatus((event as StatusWatchdogEvent).boundMs);
+    toParent(enqueue, self, logEvent('EVSE', n.text, 'error'));
+    enqueue.assign({ error: n.error });
   }),
   aborted: act(({ enqueue, self, context, event }) => {
     const reason = (event as Extract<EvseSessionCommand, { type: 'session.abort' }>).reason;

@@ -32,8 +32,9 @@ export function createSystemService(ctx: ModuleContext, onRestart: () => void): 
       },
       GetSerialNumber: () => ok({ serialNumber: serial }),
       RestartSystem: () => {
-        // After the response: the module goes away and comes back in its power-on state.
-        ctx.clock.setTimeout(onRestart, 0);
+        // After the response: the module goes away and comes back in its power-on state; real
+        // modules reset only 5 s later (Sevenstax/FreeV2G#72, quirk `restart.resetAfterMs`).
+        ctx.clock.setTimeout(onRestart, ctx.quirks.restart.resetAfterMs);
         return ok();
       },
       FactoryReset: () => {

@@ -151,9 +151,23 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     ctx.emit(V2g.EvAcChargeParametersChanged, fields);
   };
 
+  /** Sessions this car set up (for scenario `ev.changesSessionId`). */
+  let setups = 0;
+  /** The session ID in a request's header: the scenario's car may send a wrong one (Sevenstax/FreeV2G#14). */
+  const headerSessionId = (kind: V2gKind): Uint8Array => {
+    if (kind === 'sessionSetup') {
+      setups++;
+      const fixed = scenario.ev.setupSessionId;
+      return fixed === undefined ? sessionId : Uint8Array.from(fixed.match(/../g) ?? [], (h) => parseInt(h, 16));
+    }
+    const change = scenario.ev.changesSessionId;
+    const changed = change !== undefined && setups <= change.sessions && phaseIndex(cable.phase) >= phaseIndex(change.phase);
+    return changed ? sessionId.map((b) => b ^ 0x5a) : sessionId;
+  };
+
   const port: EvccPort = {
     send(kind: V2gKind, extra: Partial<V2gRequest> = {}) {
-      const req: V2gRequest = { type: 'req', kind, sessionId, ev: snapshot(), ...extra };
+      const req: V2gRequest = { type: 'req', kind, sessionId: headerSessionId(kind), ev: snapshot(), ...extra };
       if (kind === 'sessionSetup') req.protocol = undefined;
       if (kind === 'paymentSelection') req.paymentMethod = contractPayment ? 1 : 0;
       if (kind === 'certificateInstallation' || kind === 'certificateUpdate') req.exiRequest = carExiRequest(kind, req.ev.evccId);

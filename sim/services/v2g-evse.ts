@@ -32,6 +32,7 @@ export const SEQUENCE_TIMEOUT_MS = 60_000;
 
 /** 18.12.14 code 3 / 18.11.14 code 8: a request for a session the station does not have. */
 const UNKNOWN_SESSION: SessionFailure = { evseSessionError: 3, evSessionError: 8 };
+const sameId = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** What the station keeps about the running session (its phase is the machine's state). */
 interface Session {
@@ -318,10 +319,17 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     return { evseSessionError: e.evseSessionError, evSessionError: e.evSessionError };
   };
 
+  /**
+   * ISO 15118-2 / DIN 70121: a request whose header carries another session ID than the one
+   * SessionSetupRes gave is answered FAILED_UnknownSession and the session ends (Session Error
+   * "unknown session" to the host); a car that changes its ID does so (Sevenstax/FreeV2G#14).
+   */
+  const unknownSession = (s: Session, m: V2gRequest): boolean => m.kind !== 'sessionSetup' && !sameId(s.id, m.sessionId);
+
   cable.attachSecc((m: V2gMessage) => {
     if (m.type !== 'req') return;
     stopSequenceTimer();
-    const failure = session && !m.aborted ? scriptedFailure(session) : undefined;
+    const failure = session && !m.aborted ? (unknownSession(session, m) ? UNKNOWN_SESSION : scriptedFailure(session)) : undefined;
     send(failure ? { type: 'ABORT', failure, req: m } : { type: 'REQ', req: m });
   });
   // The car is gone (unplugged, PLC link lost): the session cannot continue.

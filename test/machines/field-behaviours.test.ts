@@ -170,4 +170,27 @@ describe('car profiles from real sessions (sim/scenarios)', () => {
     const matchedAt = r.statuses.EVSE.find((s) => s.message.message === 'SlacSuccess')?.at ?? 0;
     expect(matchedAt - connectedAt).toBeGreaterThanOrEqual(15_000);
   });
+
+  it('a car that changes its session ID (#14): FAILED_UnknownSession ends the session, output 0 at once, the car charges after it is plugged in again', async () => {
+    const r = run({ parsedScenario: await load('session-id-change') });
+    expect(await r.until(() => r.ended(2)())).toBe(true);
+    const [first, second] = r.records('EVSE');
+    // The module's own session ID went to the host, not the non-zero one the car proposed.
+    const started = r.statuses.EVSE.filter((s) => s.message.message === 'EvseSessionStarted');
+    expect(started).toHaveLength(2);
+    const ids = started.map((s) => Buffer.from(s.message.fields.sessionId as Uint8Array).toString('hex'));
+    expect(ids[0]).not.toBe('8d2f6e1a0b3c4d5e');
+    expect(ids[0]).not.toBe(ids[1]);
+    // First session: the module reports "unknown session" (18.12.14 code 3); the host records it
+    // with the error named and stops the output with the error message, not a timeout later.
+    expect(r.statuses.EVSE.some((s) => s.message.message === 'EvseSessionError' && s.message.fields.errorCode === 3)).toBe(true);
+    expect(first?.error).toMatchObject({ code: 3 });
+    expect(first?.energyDeliveredWh ?? 0).toBeGreaterThan(0);
+    const errorAt = r.statuses.EVSE.find((s) => s.message.message === 'EvseSessionError')?.at ?? 0;
+    expect((first?.endedAt ?? Infinity) - errorAt).toBeLessThanOrEqual(1000);
+    // Second session: the car keeps its ID and charges to its target.
+    expect(second?.error).toBeUndefined();
+    expect(second?.stopReason).toBe('evStopped');
+    expect(second?.energyDeliveredWh ?? 0).toBeGreaterThan(0);
+  });
 });

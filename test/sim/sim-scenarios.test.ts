@@ -15,6 +15,8 @@ const SHIPPED = [
   'din-dc',
   'renegotiate',
   'pause-resume',
+  'module-restart',
+  'session-id-change',
 ];
 
 describe('scenarios (sim/scenarios/*.json, zod)', () => {
