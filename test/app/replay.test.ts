@@ -97,6 +97,8 @@ describe('sim --replay', () => {
     expect(r.divergences[0]).toMatchObject({ kind: 'unexpected', name: 'ControlPilot.SetMode' });
     expect(kinds).toContain('missing');
     expect(r.divergences.find((d) => d.kind === 'missing')).toMatchObject({ captured: { frameNo: target?.frameNo } });
-    expect(r.phases).toContain('error');
+    // The stall: the host keeps asking (a module may be restarting, #72) and never gets past
+    // initialising while the captured session goes on without it.
+    expect(r.phases).toEqual(['initialising', 'shuttingDown', 'stopped']);
   }, 120_000);
 });
