@@ -20,10 +20,11 @@ import type { AuthorizationPolicy } from '../../machines/authorization-policy.js
 import type { Clock } from '../../util/clock.js';
 import type { ControlEvent, StationController, StationState } from '../control/controller.js';
 import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
-import { Connector, connectorStatus, pauseStep, stopReasonOf } from './connector.js';
+import { Connector, connectorStatus, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
 import { type StationAuthorizer, ocppAuthorizer } from './authorizer.js';
 import type { ContractData } from './pnc-messages.js';
+import { followPause, pauseStep, pauseTransaction, stopPausedTransaction } from './pause.js';
 import { TransactionQueue } from './queue.js';
 import { compositeLimitAt, nextChange } from './smart-charging.js';
 import { splitOcppUrl } from './url.js';
@@ -295,14 +296,14 @@ export class OcppChargePoint {
     // Payment Selected's log line carries the contract (machines/contract.ts): PnC Authorize needs its chain.
     if (ev.kind === 'event' && ev.event.type === 'log' && isContract(ev.event.data?.contract)) c.contract = ev.event.data.contract;
     if (ev.kind === 'record') {
-      if (ev.record.closure === 'pause' && c.tx) this.pauseTransaction(c, ev.record.energyDeliveredWh);
+      if (ev.record.closure === 'pause' && c.tx) pauseTransaction(this, c, ev.record.energyDeliveredWh);
       else this.endTransaction(c, ev.record);
       const s = this.controller.state(c.station);
       return s ? this.updateStatus(c, s) : undefined;
     }
     if (ev.kind !== 'state') return;
     const s = ev.state;
-    if (c.tx?.paused) this.followPause(c, pauseStep(s, ev.changed, c.tx.stopReason));
+    if (c.tx?.paused) followPause(this, c, pauseStep(s, ev.changed, c.tx.stopReason));
     if (s.phase === 'charging' && !c.tx) this.startTransaction(c);
     if (s.phase === 'waitingForVehicle') {
       c.sessionOpen = false;
@@ -313,7 +314,7 @@ export class OcppChargePoint {
     this.updateStatus(c, s);
   }
 
-  private updateStatus(c: Connector, s: StationState): void {
+  updateStatus(c: Connector, s: StationState): void {
     const status = connectorStatus(c, s);
     if (status !== c.status) {
       c.status = status;
@@ -332,39 +333,12 @@ export class OcppChargePoint {
     this.applyProfiles(c);
   }
 
-  /**
-   * The EV paused (record closure "pause", docs/service.md): the segment's energy goes into the
-   * register and the transaction stays open (no StopTransaction; MeterValues go on, flat) until
-   * the resumed segment charges, or the pause ends without one (followPause).
-   */
-  private pauseTransaction(c: Connector, energyWh: number): void {
-    if (!c.tx) return;
-    c.registerWh += Math.max(0, energyWh);
-    c.sessionWh = 0;
-    c.tx.paused = true;
-    this.log(`OCPP: connector ${c.id}: the EV paused; transaction kept open (SuspendedEV)`);
-  }
-
-  private followPause(c: Connector, step: ReturnType<typeof pauseStep>): void {
-    if (!c.tx || step === undefined) return;
-    if (step !== 'resumed') return this.closeTransaction(c, () => step.stopReason);
-    c.tx.paused = false;
-    this.log(`OCPP: connector ${c.id}: the EV resumed; same transaction`);
-  }
-
-  /**
-   * Stops a connector's transaction for the CSMS (RemoteStopTransaction, Reset): through the
-   * station's stop path, or, while the EV has paused it (nothing to stop, output already 0), at
-   * once, and the resume is refused (authorizer.ts).
-   */
+  /** RemoteStopTransaction, Reset: through the station's stop path, or at once while paused (pause.ts). */
   stopTransaction(c: Connector, reason: string): void {
     if (!c.tx) return;
     c.tx.stopReason = reason;
-    if (!c.tx.paused) return void this.controller.execute(c.station, { command: 'stop' });
-    c.refuseResume = true;
-    this.closeTransaction(c, () => reason);
-    const s = this.controller.state(c.station);
-    if (s) this.updateStatus(c, s);
+    if (c.tx.paused) return stopPausedTransaction(this, c, reason);
+    this.controller.execute(c.station, { command: 'stop' });
   }
 
   private endTransaction(c: Connector, record: Parameters<typeof stopReasonOf>[0]): void {
@@ -372,7 +346,7 @@ export class OcppChargePoint {
     this.closeTransaction(c, (tx) => stopReasonOf(record, tx.stopReason));
   }
 
-  private closeTransaction(c: Connector, reasonOf: (tx: NonNullable<Connector['tx']>) => string): void {
+  closeTransaction(c: Connector, reasonOf: (tx: NonNullable<Connector['tx']>) => string): void {
     c.sessionWh = 0;
     const tx = c.tx;
     c.tx = undefined;

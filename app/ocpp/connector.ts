@@ -71,19 +71,6 @@ export function stopReasonOf(record: SessionRecord, requested: string | undefine
   }
 }
 
-/**
- * What a station's state means for its paused transaction: energy flows again in the resumed
- * segment (a fresh sample in `charging`, so a stale one of the paused segment is not counted
- * twice), or the pause ended without a resume and the transaction stops with this reason:
- * unplugged (or the pause given up: the EVSE station waits for a car again), disabled, failed.
- */
-export function pauseStep(s: StationState, changed: ReadonlyArray<keyof StationState>, requested: string | undefined): 'resumed' | { stopReason: string } | undefined {
-  if (s.phase === 'charging' && changed.includes('energyWh')) return 'resumed';
-  if (s.phase === 'error') return { stopReason: requested ?? 'Other' };
-  if (s.phase === 'waitingForVehicle' || !s.online) return { stopReason: requested ?? (!s.online ? 'Reboot' : s.available ? 'EVDisconnected' : 'Local') };
-  return undefined;
-}
-
 export class Connector {
   status: ConnectorStatus = 'Available';
   tx?: Transaction;
