@@ -273,8 +273,7 @@ export class OcppChargePoint {
     const c = this.connectors.find((k) => k.tx?.localTx === localTx);
     if (!c?.tx) return;
     this.log(`OCPP: transaction of connector ${c.id} not authorized (${status}): stopping it`);
-    c.tx.stopReason = 'DeAuthorized';
-    this.controller.execute(c.station, { command: 'stop' });
+    this.stopTransaction(c, 'DeAuthorized');
   }
 
   enqueue(method: 'StartTransaction' | 'MeterValues' | 'StopTransaction', params: Params, localTx: number): void {
