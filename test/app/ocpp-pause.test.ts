@@ -2,8 +2,8 @@
  * Pause and resume under OCPP 1.6J (docs/ocpp.md, docs/service.md "Pause and resume"): the
  * simulated car of the `pause-resume` scenario pauses 20 s into charging and resumes 15 s later.
  * The connector shows SuspendedEV over the pause and the transaction stays open (one
- * StartTransaction, one StopTransaction, the meter flat while paused); an unplug during the pause
- * and a RemoteStopTransaction during the pause stop it then. Against the ocpp-rpc CSMS helper.
+ * StartTransaction, one StopTransaction, the meter flat while paused); an unplug, a disable and
+ * a RemoteStopTransaction during the pause stop it then. Against the ocpp-rpc CSMS helper.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,6 +109,17 @@ describe('OCPP pause and resume (pause-resume scenario, ocpp-rpc CSMS)', { timeo
     expect(Math.abs(Number(stop?.meterStop) - (paused?.energyDeliveredWh ?? 0))).toBeLessThanOrEqual(1);
     await run.paced(() => statuses(csms).at(-1) === 'Available', 10_000);
     expect(cp.connectors[0]?.tx).toBeUndefined();
+  });
+
+  it('the station disabled while paused: the pause ends at its next wake-up and the transaction stops (Local), Unavailable', async () => {
+    const { csms, run, cp } = await setUp();
+    await run.paced(pausedNow(run), 600_000);
+    expect(run.plane.controller.execute('evse', { command: 'disable' }).ok).toBe(true);
+    await run.paced(() => cp.queue.size === 0 && callsOf(csms, 'StopTransaction').length === 1, 30_000);
+    expect(callsOf(csms, 'StopTransaction')[0]).toMatchObject({ transactionId: 42, reason: 'Local' });
+    await run.paced(() => statuses(csms).at(-1) === 'Unavailable', 10_000);
+    expect(statuses(csms).at(-1)).toBe('Unavailable');
+    expect(callsOf(csms, 'StartTransaction')).toHaveLength(1);
   });
 
   it('RemoteStopTransaction while paused stops at once (Remote); the car is not let resume', async () => {
