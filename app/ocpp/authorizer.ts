@@ -25,6 +25,10 @@ export function ocppAuthorizer(cp: OcppChargePoint, station: string): StationAut
     if (c) c.idTag = idTag;
     const now = cp.clock.now();
     if (c?.remote && c.remote.until > now) return true;
+    // A resumed session (docs/ocpp.md): its transaction, authorized at its start, goes on; one the
+    // CSMS stopped during the pause is not resumed.
+    if (c?.refuseResume) return false;
+    if (c?.tx?.paused) return true;
     const local = (): boolean => {
       const policy = cp.localPolicy(station);
       return cp.config.get('LocalAuthorizeOffline') === 'true' && policy.mode !== 'interactive' && decideStatically(policy, req.evccId, req.emaid);

@@ -18,12 +18,13 @@ import { readFileSync } from 'node:fs';
 import { RPCClient } from 'ocpp-rpc';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
 import type { Clock } from '../../util/clock.js';
-import type { ControlEvent, StationController } from '../control/controller.js';
+import type { ControlEvent, StationController, StationState } from '../control/controller.js';
 import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
-import { Connector, statusOf, stopReasonOf } from './connector.js';
+import { Connector, connectorStatus, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
 import { type StationAuthorizer, ocppAuthorizer } from './authorizer.js';
 import type { ContractData } from './pnc-messages.js';
+import { followPause, pauseStep, pauseTransaction, stopPausedTransaction } from './pause.js';
 import { TransactionQueue } from './queue.js';
 import { compositeLimitAt, nextChange } from './smart-charging.js';
 import { splitOcppUrl } from './url.js';
@@ -272,8 +273,7 @@ export class OcppChargePoint {
     const c = this.connectors.find((k) => k.tx?.localTx === localTx);
     if (!c?.tx) return;
     this.log(`OCPP: transaction of connector ${c.id} not authorized (${status}): stopping it`);
-    c.tx.stopReason = 'DeAuthorized';
-    this.controller.execute(c.station, { command: 'stop' });
+    this.stopTransaction(c, 'DeAuthorized');
   }
 
   enqueue(method: 'StartTransaction' | 'MeterValues' | 'StopTransaction', params: Params, localTx: number): void {
@@ -294,16 +294,27 @@ export class OcppChargePoint {
     if (ev.kind === 'event' && ev.event.type === 'authorization') c.idTag = (ev.event.emaid ?? ev.event.evccId).slice(0, 20);
     // Payment Selected's log line carries the contract (machines/contract.ts): PnC Authorize needs its chain.
     if (ev.kind === 'event' && ev.event.type === 'log' && isContract(ev.event.data?.contract)) c.contract = ev.event.data.contract;
-    if (ev.kind === 'record') return this.endTransaction(c, ev.record);
+    if (ev.kind === 'record') {
+      if (ev.record.closure === 'pause' && c.tx) pauseTransaction(this, c, ev.record.energyDeliveredWh);
+      else this.endTransaction(c, ev.record);
+      const s = this.controller.state(c.station);
+      return s ? this.updateStatus(c, s) : undefined;
+    }
     if (ev.kind !== 'state') return;
     const s = ev.state;
+    if (c.tx?.paused) followPause(this, c, pauseStep(s, ev.changed, c.tx.stopReason));
     if (s.phase === 'charging' && !c.tx) this.startTransaction(c);
     if (s.phase === 'waitingForVehicle') {
       c.sessionOpen = false;
       c.contract = undefined;
+      c.refuseResume = false;
     }
-    c.sessionWh = c.tx ? s.energyWh : 0;
-    const status = statusOf(s, c.sessionOpen);
+    c.sessionWh = c.tx && !c.tx.paused ? s.energyWh : 0;
+    this.updateStatus(c, s);
+  }
+
+  updateStatus(c: Connector, s: StationState): void {
+    const status = connectorStatus(c, s);
     if (status !== c.status) {
       c.status = status;
       void this.sendStatus(c.id, status, status === 'Faulted' ? 'OtherError' : 'NoError', status === 'Faulted' ? 'station error' : undefined);
@@ -321,8 +332,20 @@ export class OcppChargePoint {
     this.applyProfiles(c);
   }
 
+  /** RemoteStopTransaction, Reset: through the station's stop path, or at once while paused (pause.ts). */
+  stopTransaction(c: Connector, reason: string): void {
+    if (!c.tx) return;
+    c.tx.stopReason = reason;
+    if (c.tx.paused) return stopPausedTransaction(this, c, reason);
+    this.controller.execute(c.station, { command: 'stop' });
+  }
+
   private endTransaction(c: Connector, record: Parameters<typeof stopReasonOf>[0]): void {
     c.registerWh += Math.max(0, record.energyDeliveredWh);
+    this.closeTransaction(c, (tx) => stopReasonOf(record, tx.stopReason));
+  }
+
+  closeTransaction(c: Connector, reasonOf: (tx: NonNullable<Connector['tx']>) => string): void {
     c.sessionWh = 0;
     const tx = c.tx;
     c.tx = undefined;
@@ -335,7 +358,7 @@ export class OcppChargePoint {
       c.scheduledAvailability = undefined;
     }
     if (!tx) return;
-    this.enqueue('StopTransaction', { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: stopReasonOf(record, tx.stopReason) }, tx.localTx);
+    this.enqueue('StopTransaction', { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: reasonOf(tx) }, tx.localTx);
   }
 
   restartMeterValues(c: Connector): void {

@@ -16,14 +16,22 @@ export interface Transaction {
   meterStartWh: number;
   /** Set when the station was stopped by RemoteStopTransaction, Reset or ChangeAvailability. */
   stopReason?: string;
+  /**
+   * The EV paused the session (closure "pause", 18.12.13): the transaction stays open over the
+   * pause, its meter flat, until energy flows in the resumed segment (docs/ocpp.md).
+   */
+  paused?: boolean;
 }
 
 const PREPARING = new Set(['slac', 'v2gSetup', 'sessionStarted', 'authorization', 'chargeParameterDiscovery', 'cableCheck', 'preCharge']);
 const FINISHING = new Set(['stoppingCharging', 'postCharge', 'sessionStopped']);
 
 /** The OCPP status of a station (OCPP 1.6 section 4.9's states). */
-export function statusOf(s: StationState, sessionOpen: boolean): ConnectorStatus {
+export function statusOf(s: StationState, sessionOpen: boolean, paused = false): ConnectorStatus {
   if (s.phase === 'error') return 'Faulted';
+  // The EV paused its session and may resume it (its transaction is still open): from the pause
+  // over the wake-up, SLAC and the resumed session's set-up, the EV is what holds energy back.
+  if (paused && s.phase !== 'charging') return 'SuspendedEV';
   if (s.phase === 'charging') {
     if (s.limits.maxCurrentA === 0 || s.limits.maxPowerW === 0) return 'SuspendedEVSE';
     // Energy flowed and stopped while the session stays in its charge loop: the EV paused.
@@ -33,6 +41,16 @@ export function statusOf(s: StationState, sessionOpen: boolean): ConnectorStatus
   // After a session the car may still be plugged in: Finishing until the station waits again.
   if (sessionOpen) return 'Finishing';
   return s.available ? 'Available' : 'Unavailable';
+}
+
+/**
+ * A connector's status from its station's state. While its transaction is open, the stopping
+ * phases keep the status it had: whether the transaction ends (Finishing, once the record closes
+ * it) or the EV paused it (SuspendedEV) is known only from the record that follows.
+ */
+export function connectorStatus(c: Connector, s: StationState): ConnectorStatus {
+  if (c.tx && !c.tx.paused && s.phase !== undefined && FINISHING.has(s.phase)) return c.status;
+  return statusOf(s, c.sessionOpen, c.tx?.paused);
 }
 
 /** Why a transaction stopped, in OCPP 1.6's words. */
@@ -67,6 +85,8 @@ export class Connector {
   contract?: { emaid: string; certificateChain: string[] };
   /** RemoteStartTransaction's id tag for the next vehicle, until it expires. */
   remote?: { idTag: string; until: number };
+  /** RemoteStopTransaction or Reset stopped a paused transaction: the resume is refused. */
+  refuseResume = false;
   /** A vehicle the CSMS did not know waits here for a RemoteStartTransaction. */
   waiting?: (accepted: boolean) => void;
   profiles: ChargingProfile[] = [];

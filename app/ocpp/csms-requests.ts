@@ -50,9 +50,7 @@ const HANDLERS: Record<string, Handler> = {
     const reason = p.type === 'Hard' ? 'HardReset' : 'SoftReset';
     cp.log(`OCPP: ${String(p.type)} reset requested: stopping transactions and booting again`);
     for (const c of cp.connectors) {
-      if (!c.tx) continue;
-      c.tx.stopReason = reason;
-      cp.controller.execute(c.station, { command: 'stop' });
+      cp.stopTransaction(c, reason);
     }
     setTimeout(() => void cp.boot(), 100).unref();
     return { status: 'Accepted' };
@@ -76,8 +74,7 @@ const HANDLERS: Record<string, Handler> = {
   RemoteStopTransaction: (cp, p) => {
     const c = cp.connectors.find((k) => k.tx && cp.transactionIdOf(k) === Number(p.transactionId));
     if (!c?.tx) return { status: 'Rejected' };
-    c.tx.stopReason = 'Remote';
-    cp.controller.execute(c.station, { command: 'stop' });
+    cp.stopTransaction(c, 'Remote');
     return { status: 'Accepted' };
   },
 

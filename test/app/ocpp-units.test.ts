@@ -1,12 +1,16 @@
 /**
  * The OCPP pieces without a network: the persistent transaction queue (what a crash leaves is
  * delivered after the restart, in order; bounded, meter values dropped first) and the charging
- * profile composition (stack levels, purposes, the charge point's maximum, relative profiles).
+ * profile composition (stack levels, purposes, the charge point's maximum, relative profiles),
+ * the connector status and the paused transaction's steps (pause.ts).
  */
 import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { StationState } from '../../app/control/controller.js';
+import { Connector, connectorStatus } from '../../app/ocpp/connector.js';
+import { pauseStep } from '../../app/ocpp/pause.js';
 import { TransactionQueue } from '../../app/ocpp/queue.js';
 import { type ChargingProfile, compositeLimitAt, compositeSchedule } from '../../app/ocpp/smart-charging.js';
 import { splitOcppUrl } from '../../app/ocpp/url.js';
@@ -135,5 +139,49 @@ describe('the --ocpp URL', () => {
     expect(splitOcppUrl('wss://cp1:pw%21@csms.example/ocpp/CP-1')).toEqual({ endpoint: 'wss://csms.example/ocpp', identity: 'CP-1', shown: 'wss://csms.example/ocpp/CP-1', password: 'pw!' });
     expect(() => splitOcppUrl('http://x/ocpp/CP')).toThrow(/ws:\/\//);
     expect(() => splitOcppUrl('ws://x/')).toThrow(/charge point id/);
+  });
+});
+
+describe('pause and resume: connector status and the paused transaction', () => {
+  const state = (over: Partial<StationState>): StationState => ({
+    id: 'evse',
+    role: 'EVSE',
+    online: true,
+    available: true,
+    voltageV: 0,
+    currentA: 0,
+    powerW: 0,
+    energyWh: 0,
+    limits: {},
+    sessions: 1,
+    ...over,
+  });
+  const paused = (): Connector => {
+    const c = new Connector(1, 'evse');
+    c.status = 'Charging';
+    c.tx = { localTx: 1, idTag: 'T', startedAt: 0, meterStartWh: 0 };
+    return c;
+  };
+
+  it('the stopping phases keep the status until the record tells a pause from an end; paused: SuspendedEV until energy flows again', () => {
+    const c = paused();
+    expect(connectorStatus(c, state({ phase: 'stoppingCharging' }))).toBe('Charging');
+    c.sessionOpen = true;
+    if (c.tx) c.tx.paused = true;
+    for (const phase of ['paused', 'slac', 'v2gSetup', 'authorization', 'preCharge']) expect(connectorStatus(c, state({ phase }))).toBe('SuspendedEV');
+    expect(connectorStatus(c, state({ phase: 'error' }))).toBe('Faulted');
+    c.tx = undefined;
+    expect(connectorStatus(c, state({ phase: 'paused' }))).toBe('Finishing');
+  });
+
+  it('resumed on a fresh sample while charging; stopped by an unplug, a disable, an error, a stopped station', () => {
+    expect(pauseStep(state({ phase: 'charging', energyWh: 50 }), ['phase'], undefined)).toBeUndefined();
+    expect(pauseStep(state({ phase: 'charging', energyWh: 1 }), ['energyWh'], undefined)).toBe('resumed');
+    expect(pauseStep(state({ phase: 'slac' }), ['phase'], undefined)).toBeUndefined();
+    expect(pauseStep(state({ phase: 'waitingForVehicle' }), ['phase'], undefined)).toEqual({ stopReason: 'EVDisconnected' });
+    expect(pauseStep(state({ phase: 'waitingForVehicle', available: false }), ['phase'], undefined)).toEqual({ stopReason: 'Local' });
+    expect(pauseStep(state({ phase: 'error' }), ['phase'], undefined)).toEqual({ stopReason: 'Other' });
+    expect(pauseStep(state({ phase: 'paused', online: false }), ['online'], undefined)).toEqual({ stopReason: 'Reboot' });
+    expect(pauseStep(state({ phase: 'waitingForVehicle' }), ['phase'], 'Remote')).toEqual({ stopReason: 'Remote' });
   });
 });

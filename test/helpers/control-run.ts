@@ -12,7 +12,7 @@ import type { RunStation } from '../../app/run.js';
 import { type StationHandle, startStation } from '../../app/stations.js';
 import { dirname, resolve } from 'node:path';
 import { carFromScenario } from '../../app/commands/sim-scenario.js';
-import { builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../../sim/index.js';
+import { type VirtualCable, builtinScenarioPath, createSimulatedPair, loadScenario, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 
 export interface ControlRun {
@@ -21,6 +21,8 @@ export interface ControlRun {
   evse: StationHandle;
   ev: StationHandle;
   emitted: { EVSE: StationEmitted[]; EV: StationEmitted[] };
+  /** The simulated cable (plug and unplug at a chosen point of the session). */
+  cable: VirtualCable;
   logs: string[];
   /** Steps the virtual clock until `done()` (or `maxMs` of simulated time). */
   until(done: () => boolean, maxMs?: number): Promise<boolean>;
@@ -83,6 +85,7 @@ export async function startControlRun(control: ControlSettings, options: Control
     evse,
     ev,
     emitted,
+    cable: pair.cable,
     logs,
     until: (done, maxMs = 3_600_000) => clock.runUntil(done, maxMs),
     async paced(done, maxMs = 3_600_000) {
