@@ -13,18 +13,11 @@
  * shape is logged in one line and ignored. Losing the broker is safe by the contract: a battery
  * that reports nothing for the silence bound is a fault (machines/ev-battery.ts).
  */
-import { type IClientOptions, type MqttClient, connect } from 'mqtt';
 import type { EvBattery, EvBatteryBinding, EvBatteryCommand, EvBatteryReport } from '../../machines/ev-battery.js';
+import { MqttDevice, type MqttDeviceOptions, MqttDeviceSet } from './mqtt-device.js';
 
-export interface MqttEvBatteryOptions {
-  url: string;
-  /** Station id (the control API's: `ev`, `ev-<serial>`). */
-  id: string;
-  prefix?: string;
-  log: (text: string) => void;
-  protocolVersion?: 4 | 5;
-  clientOptions?: IClientOptions;
-}
+/** Station id: the control API's `ev`, `ev-<serial>`. */
+export type MqttEvBatteryOptions = MqttDeviceOptions;
 
 const OPTIONAL_NUMBERS = ['maxVoltageV', 'maxCurrentA', 'maxPowerW', 'targetVoltageV', 'voltageV', 'currentA'] as const;
 
@@ -52,91 +45,44 @@ export function parseBatteryStatus(text: string): EvBatteryReport | string {
 }
 
 export class MqttEvBattery implements EvBattery {
-  private readonly client: MqttClient;
-  private readonly listeners = new Set<(r: EvBatteryReport) => void>();
-  private last?: EvBatteryCommand;
+  private readonly link: MqttDevice<EvBatteryCommand, EvBatteryReport>;
   readonly commandTopic: string;
   readonly statusTopic: string;
 
-  constructor(private readonly options: MqttEvBatteryOptions) {
-    const base = `${options.prefix ?? 'freev2g'}/${options.id}/battery`;
-    this.commandTopic = `${base}/command`;
-    this.statusTopic = `${base}/status`;
-    this.client = connect(options.url, {
-      clientId: `freev2g-${options.id}-battery-${process.pid}`,
-      reconnectPeriod: 1000,
-      connectTimeout: 5000,
-      queueQoSZero: false,
-      protocolVersion: options.protocolVersion ?? 5,
-      ...options.clientOptions,
-    });
-    this.client.on('connect', () => {
-      this.client.subscribe(this.statusTopic, { qos: 1 });
-      if (this.last) this.publish(this.last);
-    });
-    this.client.on('error', (e) => options.log(`EV battery (MQTT): ${e.message}`));
-    this.client.on('message', (topic, payload) => this.onMessage(topic, payload.toString('utf8')));
+  constructor(options: MqttEvBatteryOptions) {
+    this.link = new MqttDevice(options, { label: 'EV battery', group: 'battery', out: 'command', in: 'status', report: 'a status', parse: parseBatteryStatus });
+    this.commandTopic = this.link.outTopic;
+    this.statusTopic = this.link.inTopic;
   }
 
   command(command: EvBatteryCommand): void {
-    this.last = command;
-    // While the broker is away nothing is queued: the latest goes out on reconnection.
-    if (this.client.connected) this.publish(command);
+    this.link.send(command);
   }
 
   onReport(listener: (r: EvBatteryReport) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    return this.link.listen(listener);
   }
 
   /** Resolves once connected (or rejects after `timeoutMs`). */
-  async ready(timeoutMs = 5000): Promise<void> {
-    if (this.client.connected) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`MQTT broker ${this.options.url} did not answer within ${timeoutMs} ms`)), timeoutMs);
-      this.client.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+  ready(timeoutMs?: number): Promise<void> {
+    return this.link.ready(timeoutMs);
   }
 
-  async close(): Promise<void> {
-    this.listeners.clear();
-    await this.client.endAsync().catch(() => undefined);
-  }
-
-  private publish(command: EvBatteryCommand): void {
-    this.client.publish(this.commandTopic, JSON.stringify(command), { qos: 1 });
-  }
-
-  private onMessage(topic: string, text: string): void {
-    if (topic !== this.statusTopic) return;
-    const r = parseBatteryStatus(text);
-    if (typeof r === 'string') return this.options.log(`EV battery (MQTT): ignoring a status on ${topic}: ${r}`);
-    for (const l of this.listeners) l(r);
+  close(): Promise<void> {
+    return this.link.close();
   }
 }
 
 /** One MqttEvBattery per EV station of a run, made when the station starts. */
-export class MqttEvBatteries {
-  private readonly batteries: MqttEvBattery[] = [];
-
-  constructor(private readonly options: { url: string; prefix?: string | undefined; log: (text: string) => void; broker: boolean; silenceTimeoutMs?: number | undefined }) {}
+export class MqttEvBatteries extends MqttDeviceSet<MqttEvBattery> {
+  constructor(private readonly options: { url: string; prefix?: string | undefined; log: (text: string) => void; broker: boolean; silenceTimeoutMs?: number | undefined }) {
+    super();
+  }
 
   bindingFor(id: string): EvBatteryBinding {
     const { url, prefix, log, broker, silenceTimeoutMs } = this.options;
     // The embedded broker (aedes) speaks MQTT 3.1.1 only.
-    const battery = new MqttEvBattery({ url, id, log, ...(prefix ? { prefix } : {}), ...(broker ? { protocolVersion: 4 as const } : {}) });
-    this.batteries.push(battery);
+    const battery = this.add(new MqttEvBattery({ url, id, log, ...(prefix ? { prefix } : {}), ...(broker ? { protocolVersion: 4 as const } : {}) }));
     return { battery, ...(silenceTimeoutMs !== undefined ? { silenceTimeoutMs } : {}) };
-  }
-
-  async ready(timeoutMs?: number): Promise<void> {
-    await Promise.all(this.batteries.map((b) => b.ready(timeoutMs)));
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.batteries.map((b) => b.close()));
   }
 }
