@@ -42,6 +42,9 @@ export const statusWatchdog = fromCallback<{ type: 'noop' }, StatusWatchdogInput
   // right after reporting its frame (same turn), which disarms the timer again.
   const traffic = client.traffic$.subscribe((t) => {
     if (t.dir !== 'rx' || t.bytes[1] !== V2G_MOD_ID || (t.bytes[2] ?? 0) < FIRST_STATUS_SUB_ID || timer !== undefined) return;
+    // A response to one of our commands is not a status (the EV module's command Sub-IDs are
+    // 0xA0 and up, 18.9): only a status frame, or one that did not decode at all, counts.
+    if (t.message !== undefined && t.message.def.kind !== 'status') return;
     timer = clock.setTimeout(() => sendBack({ type: 'session.noModuleStatus', boundMs } satisfies StatusWatchdogEvent), boundMs);
   });
   const status = client.status$.subscribe((e) => {
