@@ -1,0 +1,104 @@
+/**
+ * Issue 12 item 13, fuzz campaign run 2 seeds 567 661 511 552: one frame lost on a host link left
+ * a host waiting for ever while the car kept the V2G loop alive (no module timeout fires), so the
+ * session never ended and had no record. Each test loses that one frame on purpose (the seeds'
+ * random draws changed with later trees, so the seeds alone no longer reach it).
+ */
+import { filter } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { commandedOutput } from '../../machines/charger.js';
+import { HciError, type HciClient } from '../../machines/hci-types.js';
+import { evConfig, evseConfig } from '../../machines/index.js';
+import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
+import { POST_CHARGE_WATCHDOG_MS } from '../../machines/v2g-evse-session.js';
+import type { SimulatedPair } from '../../sim/index.js';
+import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+
+const pairs: SimulatedPair[] = [];
+afterEach(async () => {
+  for (const p of pairs.splice(0)) await p.close();
+});
+
+/** The client with one status message lost on the way (as a dropped frame would). */
+function losing(client: HciClient, message: string): HciClient {
+  const status$ = client.status$.pipe(filter((e) => e.message !== message));
+  return Object.assign(Object.create(client) as HciClient, { status$ });
+}
+
+function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
+  const c = simulatedClients();
+  pairs.push(c.pair);
+  const s = startStations({
+    clock: c.clock,
+    evseClient: c.evseClient,
+    evClient: c.evClient,
+    ...clients(c),
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+  });
+  const output = () => {
+    const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
+    return charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 };
+  };
+  const recorded = () => s.records('EVSE').length > 0 && s.records('EV').length > 0;
+  return { ...c, s, output, recorded };
+}
+
+describe('a lost EvStopSession after the pre-charge watchdog (fuzz seed 567)', () => {
+  it('the stop is sent again: both sides record, output 0', async () => {
+    let loseNext = false;
+    let lost = 0;
+    let sent = 0;
+    const { clock, s, output, recorded } = setUp(({ clock, evClient }) => {
+      const request: HciClient['request'] = (def, fields, options) => {
+        if (def.name === 'EvStopSession' && loseNext) {
+          sent++;
+          if (lost === 0) {
+            lost++;
+            return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'V2g.EvStopSession', 'V2g.EvStopSession: no response within 1000 ms')), 1000));
+          }
+        }
+        return evClient.request(def, fields, options);
+      };
+      return { evClient: Object.assign(Object.create(losing(evClient, 'EvChargingReady')) as HciClient, { request }) };
+    });
+    expect(await clock.runUntil(() => s.logs('EV').includes('"Pre Charging Ready" received'), 120_000, 10)).toBe(true);
+    loseNext = true;
+    const preChargeAt = clock.now();
+    expect(await clock.runUntil(recorded, 10 * PRE_CHARGE_WATCHDOG_MS, 100)).toBe(true);
+    expect(clock.now() - preChargeAt).toBeLessThanOrEqual(PRE_CHARGE_WATCHDOG_MS + 3000);
+    expect(lost).toBe(1);
+    expect(sent).toBeGreaterThanOrEqual(2);
+    expect(s.records('EV')[0]?.stopReason).toBe('preChargeTimeout');
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost Charging Started (fuzz seed 661)', () => {
+  it('the EV host goes on into the charge loop after its fallback and stops at the target SOC: both sides record, output 0', async () => {
+    const { clock, s, output, recorded } = setUp(({ evClient }) => ({ evClient: losing(evClient, 'EvChargingStarted') }));
+    expect(await clock.runUntil(() => s.logs('EV').includes('Start charging: EVSE output within the battery limits'), 120_000, 10)).toBe(true);
+    const startAt = clock.now();
+    expect(await clock.runUntil(() => s.logs('EV').some((l) => l.startsWith('No Charging Started')), 2 * START_CHARGING_FALLBACK_MS, 10)).toBe(true);
+    expect(clock.now() - startAt).toBeGreaterThanOrEqual(START_CHARGING_FALLBACK_MS - 100);
+    expect(await clock.runUntil(recorded, 3_600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost Session Stopped on the EVSE side (fuzz seeds 511, 552)', () => {
+  it('the EVSE host ends the session after its post-charge watchdog: recorded, output 0', async () => {
+    const { clock, s, output, recorded } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'EvseSessionStopped') }));
+    expect(await clock.runUntil(() => s.records('EV').length > 0, 3_600_000, 100)).toBe(true);
+    expect(s.logs('EVSE')).toContain('"Request Stop Charging" received');
+    const evEndedAt = clock.now();
+    expect(await clock.runUntil(recorded, 10 * POST_CHARGE_WATCHDOG_MS, 100)).toBe(true);
+    expect(clock.now() - evEndedAt).toBeLessThanOrEqual(POST_CHARGE_WATCHDOG_MS + 2000);
+    expect(s.logs('EVSE').some((l) => l.startsWith('No Session Stopped'))).toBe(true);
+    expect(s.logs('EVSE')).not.toContain('"Session stopped" received');
+    expect(s.records('EVSE')[0]?.stopReason).toBe('evStopped');
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
