@@ -79,9 +79,15 @@ describe('a lost Charging Started (fuzz seed 661)', () => {
     const { clock, s, output, recorded } = setUp(({ evClient }) => ({ evClient: losing(evClient, 'EvChargingStarted') }));
     expect(await clock.runUntil(() => s.logs('EV').includes('Start charging: EVSE output within the battery limits'), 120_000, 10)).toBe(true);
     const startAt = clock.now();
-    expect(await clock.runUntil(() => s.logs('EV').some((l) => l.startsWith('No Charging Started')), 2 * START_CHARGING_FALLBACK_MS, 10)).toBe(true);
-    expect(clock.now() - startAt).toBeGreaterThanOrEqual(START_CHARGING_FALLBACK_MS - 100);
-    expect(await clock.runUntil(recorded, 3_600_000, 100)).toBe(true);
+    let fallbackAt = Number.NaN;
+    s.ev.on('*', (e) => {
+      const x = e as { type: string; text?: string };
+      if (x.type === 'log' && x.text?.startsWith('No Charging Started') && Number.isNaN(fallbackAt)) fallbackAt = clock.now();
+    });
+    // A normal session of this battery takes ~100 s from Start Charging.
+    expect(await clock.runUntil(recorded, 300_000, 100)).toBe(true);
+    expect(fallbackAt - startAt).toBeGreaterThanOrEqual(START_CHARGING_FALLBACK_MS - 100);
+    expect(fallbackAt - startAt).toBeLessThanOrEqual(START_CHARGING_FALLBACK_MS + 100);
     expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
     expect(s.records('EVSE')[0]?.error).toBeUndefined();
     expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
