@@ -10,8 +10,9 @@ import { commandedOutput } from '../../machines/charger.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
-import { POST_CHARGE_WATCHDOG_MS } from '../../machines/v2g-evse-session.js';
+import { LOST_END_WATCHDOG_MS } from '../../machines/v2g-evse-session.js';
 import type { SimulatedPair } from '../../sim/index.js';
+import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
 import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
 
 const pairs: SimulatedPair[] = [];
@@ -19,9 +20,9 @@ afterEach(async () => {
   for (const p of pairs.splice(0)) await p.close();
 });
 
-/** The client with one status message lost on the way (as a dropped frame would). */
-function losing(client: HciClient, message: string): HciClient {
-  const status$ = client.status$.pipe(filter((e) => e.message !== message));
+/** The client with status messages lost on the way (as dropped frames would). */
+function losing(client: HciClient, ...messages: string[]): HciClient {
+  const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
   return Object.assign(Object.create(client) as HciClient, { status$ });
 }
 
@@ -100,11 +101,28 @@ describe('a lost Session Stopped on the EVSE side (fuzz seeds 511, 552)', () => 
     expect(await clock.runUntil(() => s.records('EV').length > 0, 3_600_000, 100)).toBe(true);
     expect(s.logs('EVSE')).toContain('"Request Stop Charging" received');
     const evEndedAt = clock.now();
-    expect(await clock.runUntil(recorded, 10 * POST_CHARGE_WATCHDOG_MS, 100)).toBe(true);
-    expect(clock.now() - evEndedAt).toBeLessThanOrEqual(POST_CHARGE_WATCHDOG_MS + 2000);
+    expect(await clock.runUntil(recorded, 10 * LOST_END_WATCHDOG_MS, 100)).toBe(true);
+    expect(clock.now() - evEndedAt).toBeLessThanOrEqual(LOST_END_WATCHDOG_MS + 2000);
     expect(s.logs('EVSE').some((l) => l.startsWith('No Session Stopped'))).toBe(true);
     expect(s.logs('EVSE')).not.toContain('"Session stopped" received');
     expect(s.records('EVSE')[0]?.stopReason).toBe('evStopped');
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost end of session in charge parameter discovery (fuzz seed 602)', () => {
+  it('the module ends a quiet car session (sequence timeout) but its Session Error and Session Stopped are lost: the EVSE host ends it after its watchdog, recorded, output 0', async () => {
+    const { clock, s, output } = setUp(({ evseClient, evClient }) => ({
+      evseClient: losing(evseClient, 'EvseSessionStopped', 'EvseSessionError'),
+      evClient: losing(evClient, 'EvCableCheckReady'),
+    }));
+    expect(await clock.runUntil(() => s.logs('EVSE').includes('"Request Schedules" received'), 120_000, 10)).toBe(true);
+    const schedulesAt = clock.now();
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0, 10 * LOST_END_WATCHDOG_MS, 100)).toBe(true);
+    expect(clock.now() - schedulesAt).toBeGreaterThanOrEqual(LOST_END_WATCHDOG_MS - 1000);
+    expect(clock.now() - schedulesAt).toBeLessThanOrEqual(SEQUENCE_TIMEOUT_MS + LOST_END_WATCHDOG_MS);
+    expect(s.logs('EVSE').some((l) => l.startsWith('No Session Stopped'))).toBe(true);
+    expect(s.records('EVSE')[0]?.stopReason).toBe('sessionEndLost');
     expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
   }, 60_000);
 });
