@@ -276,7 +276,9 @@ export const v2gEvseSessionMachine = setup({
                   on: { 'cableCheck.isolation': { target: 'answered', actions: { type: 'answerCableCheck', params: ({ event }) => ({ result: event.result }) } } },
                   after: { cableCheckTimeout: { target: 'answered', actions: { type: 'answerCableCheck', params: { result: 'none' } } } },
                 },
-                answered: {},
+                // The car repeats CableCheckReq until the isolation is valid, each one re-arms it
+                // (fuzz seeds 1264 1304 1497: the sequence timeout's end lost here).
+                answered: { ...lostEndWatchdog },
               },
             },
             energyTransfer: {

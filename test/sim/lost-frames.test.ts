@@ -22,8 +22,11 @@ afterEach(async () => {
 
 /** The client with status messages lost on the way (as dropped frames would). */
 function losing(client: HciClient, ...messages: string[]): HciClient {
+  // Hidden from the traffic too: a dropped frame never reaches the host (a status that arrives
+  // but is not delivered is the status watchdog's case, machines/status-watchdog.ts on main).
   const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
-  return Object.assign(Object.create(client) as HciClient, { status$ });
+  const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
+  return Object.assign(Object.create(client) as HciClient, { status$, traffic$ });
 }
 
 function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
