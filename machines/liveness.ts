@@ -62,10 +62,14 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
       return;
     }
     const sentAt = clock.now();
-    // The client's own timeout is only a backstop: the verdict is ours (below).
+    // The client's own timeout is only a backstop: the verdict is ours (below). A Ping (or its
+    // reply) lost on the link while other frames came in is no silence: the module is alive (fuzz
+    // seed 684: a lost reply mid-charge set the EV module up again and the car charged on).
     ping(timeoutMs * 4).then(
       () => undefined,
-      (e: unknown) => silent(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => {
+        if (lastRxAt < sentAt) silent(e instanceof Error ? e.message : String(e));
+      },
     );
     later(() => {
       // A host stalled past the timeout runs this timer before it reads the reply waiting in

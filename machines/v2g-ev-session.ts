@@ -28,6 +28,14 @@ export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, evSe
  */
 export const PRE_CHARGE_WATCHDOG_MS = 10_000;
 
+/**
+ * Start Charging was accepted (or sent again) but no Charging Started came. The module reports
+ * it once PowerDeliveryRes arrives, and fails the session (Session Error) when the EVSE does not
+ * answer within the standard's 5 s; so 10 s later the status was lost on the way and the module
+ * is charging (fuzz seed 661): the host goes on into the charge loop, as it would have.
+ */
+export const START_CHARGING_FALLBACK_MS = 10_000;
+
 /** A command that timed out (lost on the link or its answer lost), by its tag. */
 const timedOut =
   (tag: string) =>
@@ -47,6 +55,7 @@ export const v2gEvSessionMachine = setup({
     recheck: 500,
     postChargeFallback: 5000,
     preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
+    startChargingFallback: START_CHARGING_FALLBACK_MS,
   },
   actions: {
     ...presentationActions,
@@ -113,6 +122,10 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvSessionError': { target: 'done', actions: 'sessionError' },
         'session.abort': { target: 'done', actions: 'aborted' },
         'session.stopCharging': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason }) } },
+        // A lost EvStopSession (or answer) left the car in the V2G loop for ever, e.g. repeating
+        // PreChargeReq with the station's voltage on after the pre-charge watchdog (fuzz seed
+        // 567): send it again; one that did arrive makes the resend 0x11 (tolerated).
+        'hci.failed': [{ guard: timedOut('stopSession'), actions: ['logCommandFailure', 'stopSession'] }, { actions: 'logCommandFailure' }],
       },
       initial: 'starting',
       states: {
@@ -144,6 +157,14 @@ export const v2gEvSessionMachine = setup({
         startRequested: {
           on: {
             'hci.failed': [{ guard: timedOut('startCharging'), target: 'chargingReady', actions: 'logCommandFailure' }, { actions: 'logCommandFailure' }],
+          },
+          // The Charging Started status was lost (fuzz seed 661): without this the car stayed in
+          // CurrentDemand with no host updates and no stop, the EVSE's output on for ever.
+          after: {
+            startChargingFallback: {
+              target: 'charging',
+              actions: { type: 'log', params: { text: `No Charging Started ${START_CHARGING_FALLBACK_MS / 1000} s after Start Charging: charging as the module does`, level: 'warn' } },
+            },
           },
         },
         charging: {

@@ -44,6 +44,36 @@ import { stopActions } from './v2g-evse/stop-actions.js';
 
 export { EVSE_STATION_SYSTEM_ID, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
 
+/**
+ * Charge parameter discovery and post charge wait on the car, and end with Session Stopped (or
+ * Session Error). The module ends a session whose car went quiet after V2G_SECC_Sequence_Timeout
+ * (60 s) and reports it; a car still busy (welding detection) makes it report DC Charge
+ * Parameters Changed on each request. So 70 s there with no status at all means the end was lost
+ * on the link (fuzz seeds 511 552: a dropped or corrupted Session Stopped left the session in
+ * post charge for ever, no record; 602 the same in charge parameter discovery): the host ends it
+ * as Session Stopped would have (no output outside energy transfer).
+ */
+export const LOST_END_WATCHDOG_MS = 70_000;
+
+/** A child state that waits for the car, re-armed by each of its status messages (see above). */
+const lostEndWatchdog = {
+  initial: 'waiting',
+  states: {
+    waiting: {
+      on: {
+        'V2g.EvseDcChargeParametersChanged': { target: 'waiting', reenter: true, actions: ['dcParametersChanged', 'sendUpdate'] },
+        'V2g.EvseAcChargeParametersChanged': { target: 'waiting', reenter: true, actions: ['acParametersChanged', 'sendUpdate'] },
+      },
+      after: {
+        lostEndWatchdog: {
+          target: '#v2gEvseSession.done',
+          actions: [{ type: 'log', params: { text: `No Session Stopped and nothing from the car for ${LOST_END_WATCHDOG_MS / 1000} s: ending the session`, level: 'warn' } }, { type: 'lostEnd' }],
+        },
+      },
+    },
+  },
+} as const;
+
 export const v2gEvseSessionMachine = setup({
   types: {
     input: {} as EvseSessionInput,
@@ -56,12 +86,14 @@ export const v2gEvseSessionMachine = setup({
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
+    lostEndWatchdog: LOST_END_WATCHDOG_MS,
   },
   actions: {
     ...presentationActions,
     ...setupActions,
     ...chargeActions,
     ...stopActions,
+    lostEnd: assign({ stopReason: ({ context }) => context.stopReason ?? 'sessionEndLost' }),
   },
   guards: {
     dcMode: ({ context }) => isDc(context.energyTransferMode),
@@ -236,6 +268,7 @@ export const v2gEvseSessionMachine = setup({
             },
             authorized: {
               entry: { type: 'phase', params: { phase: 'chargeParameterDiscovery' } },
+              ...lostEndWatchdog,
             },
             cableCheck: {
               entry: { type: 'phase', params: { phase: 'cableCheck' } },
@@ -248,7 +281,9 @@ export const v2gEvseSessionMachine = setup({
                   on: { 'cableCheck.isolation': { target: 'answered', actions: { type: 'answerCableCheck', params: ({ event }) => ({ result: event.result }) } } },
                   after: { cableCheckTimeout: { target: 'answered', actions: { type: 'answerCableCheck', params: { result: 'none' } } } },
                 },
-                answered: {},
+                // The car repeats CableCheckReq until the isolation is valid, each one re-arms it
+                // (fuzz seeds 1264 1304 1497: the sequence timeout's end lost here).
+                answered: { ...lostEndWatchdog },
               },
             },
             energyTransfer: {
@@ -279,6 +314,7 @@ export const v2gEvseSessionMachine = setup({
             },
             postCharge: {
               entry: { type: 'phase', params: { phase: 'postCharge' } },
+              ...lostEndWatchdog,
             },
           },
         },

@@ -152,6 +152,40 @@ describe('module liveness', () => {
     parent.stop();
   });
 
+  it('a Ping lost on the link while other frames keep coming is no silence (fuzz seed 684)', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const traffic$ = new Subject<{ dir: 'rx' | 'tx'; at: number }>();
+    let pings = 0;
+    // Frames arrive every 1.2 s (longer than the idle time, so pings go out), but no Ping is
+    // ever answered: the client's backstop rejects each one.
+    const client = {
+      traffic$,
+      checkAlive(timeoutMs: number): Promise<void> {
+        pings++;
+        return new Promise<void>((_, reject) => clock.setTimeout(() => reject(new Error(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`)), timeoutMs));
+      },
+    } as unknown as HciClient;
+    let feeding = true;
+    const feed = (): void => {
+      if (!feeding) return;
+      traffic$.next({ dir: 'rx', at: clock.now() });
+      clock.setTimeout(feed, 0.6 * (LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS));
+    };
+    feed();
+    const silent: number[] = [];
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+      }),
+    ).start();
+    await clock.runUntil(() => false, 20_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(silent).toEqual([]);
+    feeding = false;
+    parent.stop();
+  });
+
   // The EV station (issue 12 item 8 asks for every phase on both sides): the EV module dies while
   // the host waits for the EVSE (SLAC matching) and while frames flow (the charge loop).
   it.each(['slac', 'charging'])('an EV module that dies in phase %s is noticed within 2 s, the battery takes no current, and it is set up again when back', async (phase) => {

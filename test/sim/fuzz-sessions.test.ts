@@ -7,7 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { fuzzSession } from '../helpers/fuzz-session.js';
 
 // Seed 1006 found the missing V2G_SECC_Sequence_Timeout (test/sim/sequence-timeout.test.ts).
-const SEEDS = Array.from({ length: 12 }, (_, i) => 1000 + i);
+// Seeds 511 552 567 661 of campaign run 2 (hosts waiting for ever for a lost frame) pass on
+// today's draws either way (test/sim/lost-frames.test.ts loses each frame on purpose); 602 and
+// 684 (1264 1304 1497: cable check) fail on today's draws without the lost-end watchdog and the liveness fix.
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
