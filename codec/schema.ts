@@ -7,137 +7,10 @@
  * big-endian (manual chapter 10 examples). No Node-only APIs: Uint8Array and DataView only.
  */
 
-/** Why a payload did not match its schema. */
-export type SchemaErrorKind = 'short' | 'extra' | 'range' | 'length';
+import { type Reader, SchemaError, type Writer, checkRange } from './schema-io.js';
 
-/** Thrown inside the interpreter only; `decodePayload` turns it into a value. */
-export class SchemaError extends Error {
-  constructor(
-    readonly kind: SchemaErrorKind,
-    readonly field: string,
-    detail: string,
-  ) {
-    super(`${field}: ${detail}`);
-    this.name = 'SchemaError';
-  }
-}
-
-/**
- * Reads a payload; the current field path is kept for error messages. Big-endian integers are
- * assembled from the bytes directly: a DataView per payload cost more than the reads (bench/codec.ts).
- */
-export class Reader {
-  pos: number;
-  path = '';
-  /** Decode exponentials as `{ value, exponent }` (byte-exact round trip) instead of numbers. */
-  readonly rawExponentials: boolean;
-
-  constructor(
-    readonly bytes: Uint8Array,
-    options?: { rawExponentials?: boolean },
-  ) {
-    this.pos = 0;
-    this.rawExponentials = options?.rawExponentials ?? false;
-  }
-
-  get remaining(): number {
-    return this.bytes.length - this.pos;
-  }
-
-  need(n: number): void {
-    if (this.pos + n > this.bytes.length) {
-      throw new SchemaError('short', this.path, `needs ${n} byte(s) at offset ${this.pos}, payload has ${this.bytes.length}`);
-    }
-  }
-
-  u8(): number {
-    this.need(1);
-    return this.bytes[this.pos++] as number;
-  }
-  s8(): number {
-    this.need(1);
-    return ((this.bytes[this.pos++] as number) << 24) >> 24;
-  }
-  u16(): number {
-    this.need(2);
-    const b = this.bytes;
-    const p = this.pos;
-    this.pos = p + 2;
-    return ((b[p] as number) << 8) | (b[p + 1] as number);
-  }
-  s16(): number {
-    return (this.u16() << 16) >> 16;
-  }
-  u32(): number {
-    this.need(4);
-    const b = this.bytes;
-    const p = this.pos;
-    this.pos = p + 4;
-    return (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
-  }
-  take(n: number): Uint8Array {
-    this.need(n);
-    const out = this.bytes.slice(this.pos, this.pos + n);
-    this.pos += n;
-    return out;
-  }
-}
-
-/** Appends to a growable buffer (big-endian bytes written directly, no DataView). */
-export class Writer {
-  private buf: Uint8Array;
-  length = 0;
-  path = '';
-
-  constructor(initialSize = 64) {
-    this.buf = new Uint8Array(initialSize);
-  }
-
-  private ensure(n: number): void {
-    if (this.length + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.length + n));
-    next.set(this.buf.subarray(0, this.length));
-    this.buf = next;
-  }
-
-  // A Uint8Array store keeps the low 8 bits (two's complement for negatives), as DataView did.
-  u8(v: number): void {
-    this.ensure(1);
-    this.buf[this.length++] = v;
-  }
-  s8(v: number): void {
-    this.u8(v);
-  }
-  u16(v: number): void {
-    this.ensure(2);
-    const b = this.buf;
-    const p = this.length;
-    b[p] = v >>> 8;
-    b[p + 1] = v;
-    this.length = p + 2;
-  }
-  s16(v: number): void {
-    this.u16(v);
-  }
-  u32(v: number): void {
-    this.ensure(4);
-    const b = this.buf;
-    const p = this.length;
-    b[p] = v >>> 24;
-    b[p + 1] = v >>> 16;
-    b[p + 2] = v >>> 8;
-    b[p + 3] = v;
-    this.length = p + 4;
-  }
-  bytes(v: Uint8Array): void {
-    this.ensure(v.length);
-    this.buf.set(v, this.length);
-    this.length += v.length;
-  }
-  finish(): Uint8Array {
-    return this.buf.slice(0, this.length);
-  }
-}
+export { Reader, SchemaError, type SchemaErrorKind, Writer } from './schema-io.js';
+export { type Exponential, type RawExponential, expToNumber, exponential, numberToExp } from './exponential.js';
 
 /** Structural description of a type, for generators (property tests) and docs. */
 export type Shape =
@@ -175,12 +48,6 @@ export interface Type<T> {
 }
 
 export type Infer<S> = S extends Type<infer T> ? T : never;
-
-function checkRange(path: string, v: number, min: number, max: number): void {
-  if (!Number.isInteger(v) || v < min || v > max) {
-    throw new SchemaError('range', path, `${v} is outside ${min}..${max}`);
-  }
-}
 
 /** Direct calls per width, instead of a by-name `r[width]()` call on every read. */
 const READ = {
@@ -278,92 +145,6 @@ export function constU8(value: number): Type<number> {
     },
   };
 }
-
-/** The raw form of the manual's `exponential`: value x 10^exponent (section 18.1). */
-export interface RawExponential {
-  value: number;
-  exponent: number;
-}
-
-/** An exponential field: a plain number in the API, or the raw pair when exactness matters. */
-export type Exponential = number | RawExponential;
-
-/** Converts a raw exponential to a number, rounding away binary noise (0.1 * 3 etc.). */
-export function expToNumber(e: Exponential): number {
-  if (typeof e === 'number') return e;
-  return expValue(e.value, e.exponent);
-}
-
-/** 10^0..10^22, the powers of ten a double holds exactly (a table: `**` is slow on hot paths). */
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
-
-function expValue(value: number, exponent: number): number {
-  if (exponent >= 0) return exponent <= 22 ? value * (POW10[exponent] as number) : value * 10 ** exponent;
-  // Dividing by an exact power of ten is correctly rounded: the nearest double to the decimal,
-  // with none of the noise of multiplying by 0.1. Below 10^-22 there is no exactness to keep.
-  return exponent >= -22 ? value / (POW10[-exponent] as number) : value * 10 ** exponent;
-}
-
-/**
- * Picks the lossless representation of a number: integers drop trailing zeros into the exponent
- * (at most 10^3, as the reference does: 400 -> 4e2, 20000 -> 20e3); fractions use a negative
- * exponent (400.5 -> 4005e-1), which the reference cannot encode but the manual allows; a
- * fraction with more digits than a sint16 holds is rounded to the closest that fits (400.55 -> 4006e-1).
- */
-export function numberToExp(n: number): RawExponential {
-  if (!Number.isFinite(n)) throw new SchemaError('range', '', `${n} is not a finite number`);
-  let value = n;
-  let exponent = 0;
-  if (Number.isInteger(n)) {
-    while (value !== 0 && value % 10 === 0 && exponent < 3) {
-      value /= 10;
-      exponent += 1;
-    }
-    while (Math.abs(value) > 0x7fff && value % 10 === 0) {
-      value /= 10;
-      exponent += 1;
-    }
-  } else {
-    // Fewest decimals that reproduce n (the rounded value is always an integer, so the loop
-    // must test the match, not Number.isInteger: -0.01 is -1e-2, not 0e-1).
-    do {
-      exponent -= 1;
-      value = Math.round(n * 10 ** -exponent);
-    } while (Math.abs(value * 10 ** exponent - n) >= 1e-9 * Math.max(1, Math.abs(n)) && exponent > -9);
-    // More significant digits than a sint16 holds (400.55): the most precise value that fits.
-    while ((value < -0x8000 || value > 0x7fff) && exponent < 0) {
-      exponent += 1;
-      value = Math.round(n * 10 ** -exponent);
-    }
-  }
-  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) {
-    throw new SchemaError('range', '', `${n} cannot be represented as sint16 x 10^sint8`);
-  }
-  return { value, exponent };
-}
-
-export const exponential: Type<Exponential> = {
-  shape: { t: 'exp' },
-  wire: { w: 'exp' },
-  read(r) {
-    const value = r.s16();
-    const exponent = r.s8();
-    return r.rawExponentials ? { value, exponent } : expValue(value, exponent);
-  },
-  write(w, v) {
-    let raw: RawExponential;
-    try {
-      raw = typeof v === 'number' ? numberToExp(v) : v;
-    } catch (e) {
-      if (e instanceof SchemaError) throw new SchemaError('range', w.path, e.message.replace(/^: /, ''));
-      throw e;
-    }
-    checkRange(w.path, raw.value, -0x8000, 0x7fff);
-    checkRange(w.path, raw.exponent, -0x80, 0x7f);
-    w.s16(raw.value);
-    w.s8(raw.exponent);
-  },
-};
 
 type LenWidth = 'u8' | 'u16';
 
