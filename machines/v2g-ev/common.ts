@@ -4,6 +4,7 @@
  * `act` (an action typed for this machine), the configuration sequence and the session's record.
  */
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
+import type { EvStopEvent } from './stop.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { CommandDef } from '../../codec/message.js';
@@ -58,6 +59,8 @@ export interface EvSessionContext extends EvSessionInput {
   stopReason?: string;
   error?: SessionRecord['error'];
   stopChargingSent: boolean;
+  /** `stopping`: this end of the session still owes the module its Stop Charging. */
+  owesStopCharging?: boolean;
   sessionId?: string;
   /** This session resumed the previous one (same Session ID). */
   resumed?: boolean;
@@ -72,7 +75,7 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent;
+export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;
