@@ -15,11 +15,25 @@ import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { chargeActions } from './v2g-ev/charge-actions.js';
-import { type EvSessionContext, type EvSessionInput, type Events, TOLERATE, command, configurationSteps, evSessionRecord, isDc, mayStartCharging, sendBattery, sendCp } from './v2g-ev/common.js';
+import {
+  type EvSessionContext,
+  type EvSessionInput,
+  type Events,
+  SESSION_START_CONFIRM_MS,
+  TOLERATE,
+  WRONG_STATE,
+  command,
+  configurationSteps,
+  evSessionRecord,
+  isDc,
+  mayStartCharging,
+  sendBattery,
+  sendCp,
+} from './v2g-ev/common.js';
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 
-export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
+export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, SESSION_START_CONFIRM_MS, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
 
 /**
  * A car's pre-charge ends within 7 s (DIN 70121 V2G_EVCC_PreCharge_Timeout; the module reports
@@ -36,6 +50,10 @@ export const PRE_CHARGE_WATCHDOG_MS = 10_000;
  * is charging (fuzz seed 661): the host goes on into the charge loop, as it would have.
  */
 export const START_CHARGING_FALLBACK_MS = 10_000;
+
+/** The sequence failed at Start Session with 0x11: possibly started after all (SESSION_START_CONFIRM_MS). */
+const startSessionRefused = ({ event }: { event: Events }): boolean =>
+  event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvStartSession' && event.error.code === WRONG_STATE;
 
 /** A command that timed out (lost on the link or its answer lost), by its tag. */
 const timedOut =
@@ -59,6 +77,7 @@ export const v2gEvSessionMachine = setup({
     startChargingFallback: START_CHARGING_FALLBACK_MS,
     // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer.
     stoppingBackstop: STOP_CHARGING_GRACE_MS + 3000,
+    sessionStartConfirm: SESSION_START_CONFIRM_MS,
   },
   actions: {
     ...presentationActions,
@@ -103,11 +122,17 @@ export const v2gEvSessionMachine = setup({
       on: {
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': 'session',
-        'hci.sequenceFailed': { target: 'done', actions: 'failConfiguration' },
+        'hci.sequenceFailed': [
+          { guard: startSessionRefused, target: 'session', actions: 'startUnconfirmed' },
+          { target: 'done', actions: 'failConfiguration' },
+        ],
+        // Status messages that beat Start Session's answer (or its retry's) are kept for the session.
+        'V2g.*': { actions: 'keepEarly' },
         'session.abort': { target: 'done', actions: ['aborted', 'stopSession'] },
       },
     },
     session: {
+      entry: 'replayEarly',
       invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
         // Ending while charging goes through Stop Charging first (`stopping`); otherwise Stop Session.
@@ -141,7 +166,10 @@ export const v2gEvSessionMachine = setup({
       },
       initial: 'starting',
       states: {
-        starting: { entry: { type: 'phase', params: { phase: 'sessionStarted' } } },
+        starting: {
+          entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+          after: { sessionStartConfirm: { guard: ({ context }) => context.startUnconfirmed !== undefined, target: '#v2gEvSession.done', actions: ['startNotConfirmed', 'stopSession'] } },
+        },
         cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
         preCharge: {
           entry: { type: 'phase', params: { phase: 'preCharge' } },
