@@ -4,7 +4,10 @@
  * 0x11 and goes on charging, fuzz seed 684), so a host that gives up on a charging session first
  * sends Stop Charging (18.9.14, no renegotiation), waits for the module to leave energy transfer
  * (AC: Charging Stopped and Session Stopped by themselves; DC: Post Charging Ready, 21.9.5), then
- * sends Stop Session unless the session already stopped. One Stop Charging per session end
+ * sends Stop Session unless the session already stopped. It is the order seen on the wire in
+ * the field (Sevenstax/FreeV2G#20: CurrentDemand, PowerDelivery off, WeldingDetection, then
+ * SessionStop), and a WHITE-beet answers a stop command in the wrong state with 0x11 (code 17 in
+ * Sevenstax/FreeV2G#272, EVSE side) rather than doing it. One Stop Charging per session end
  * (issue 12 item 12): the caller says whether it is still owed.
  *
  * Used by the session machine (`stopping`: an abort or the status watchdog while charging) and by
