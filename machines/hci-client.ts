@@ -13,14 +13,14 @@
  *   that were waiting for an answer are then sent again with a fresh request ID.
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
-import { STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
+import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeRequest, lookup } from '../codec/catalog.js';
+import { START, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
 import type { LayoutVariant } from '../codec/layouts.js';
 import { decodeStatusTolerant, describeTolerated } from '../codec/tolerant.js';
 import type { Transport } from '../transports/transport.js';
 import { type Clock, type TimerId, hostNow } from '../util/clock.js';
-import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from './hci-types.js';
 
 /** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
 const FRAMING_ERROR_MOD_ID = 0xff;
@@ -78,6 +78,8 @@ export interface HciClientHandle extends HciClient {
   readonly traffic$: Observable<TrafficRecord>;
   /** Each distinct tolerated status layout, once (message, firmware, hex). */
   readonly notices$: Observable<HciNotice>;
+  /** Every status message that arrived but was not delivered (each time, unlike `notices$`). */
+  readonly unusableStatus$: Observable<UnusableStatus>;
   useFirmware(version: string, layouts: readonly LayoutVariant[]): void;
   /** True while resynchronising after a framing error. */
   readonly resyncing: boolean;
@@ -91,6 +93,7 @@ class Client implements HciClientHandle {
   readonly status$ = new Subject<TimedStatusEvent>();
   readonly traffic$ = new Subject<TrafficRecord>();
   readonly notices$ = new Subject<HciNotice>();
+  readonly unusableStatus$ = new Subject<UnusableStatus>();
   /** The firmware profile's status layouts (set once the version is known) and its name. */
   private layouts: readonly LayoutVariant[] = [];
   private firmware = 'not yet read';
@@ -182,6 +185,7 @@ class Client implements HciClientHandle {
     this.sub.unsubscribe();
     this.status$.complete();
     this.traffic$.complete();
+    this.unusableStatus$.complete();
   }
 
   /** Sends the next queued command of a module when none is in flight. */
@@ -242,6 +246,7 @@ class Client implements HciClientHandle {
     const parsed = parseFrame(bytes);
     if ('error' in parsed) {
       this.traffic$.next({ dir: 'rx', at, bytes });
+      if (bytes[0] === START) this.undeliveredStatus(bytes[1], bytes[2], at);
       return;
     }
     const frame = parsed.frame;
@@ -276,13 +281,31 @@ class Client implements HciClientHandle {
         const text = describeTolerated(st, this.firmware, frame.payload);
         this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');
         // Bytes that do not mean what the layout says are not acted on (the notice names them).
-        if (!st.usable) return;
+        if (!st.usable) {
+          this.unusableStatus$.next({ module: m.module, kind: 'unusable', message: m.message, at });
+          return;
+        }
       }
       this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
       return;
     }
     this.traffic$.next(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));
-    // Anything else (a late response to a timed-out request, an unknown message) is only logged.
+    // Anything else (a late response to a timed-out request, an unknown message) is only logged;
+    // an unknown status Sub-ID is a status the host could not use.
+    this.undeliveredStatus(frame.modId, frame.subId, at);
+  }
+
+  /**
+   * A frame from a known module with a status Sub-ID (>= 0x80) that the catalog does not list as a
+   * command: a status message that reached the host but is not delivered (unknown Sub-ID, or its
+   * checksum failed: then only its header names it).
+   */
+  private undeliveredStatus(modId: number | undefined, subId: number | undefined, at: number): void {
+    if (modId === undefined || subId === undefined || subId < FIRST_STATUS_SUB_ID) return;
+    const module = MODULE_IDS[modId];
+    const def = lookup(modId, subId);
+    if (module === undefined || (def !== undefined && def.kind !== 'status')) return;
+    this.unusableStatus$.next({ module, kind: 'undecodable', ...(def ? { message: def.name } : {}), at });
   }
 
   private notice(key: string, text: string, level: HciNotice['level']): void {

@@ -26,6 +26,21 @@ export interface StatusEvent {
   hostAt?: number;
 }
 
+/**
+ * A status message that reached the host but was not delivered on `status$` (issue 9 item 4):
+ * `unusable`: it decoded tolerantly but its bytes do not mean what the layout says (the client's
+ * notice names them); `undecodable`: a status Sub-ID the catalog does not know, or a frame with a
+ * status header that failed its checksum. Command responses (late or malformed) are never one.
+ */
+export interface UnusableStatus {
+  module: ModuleName;
+  kind: 'unusable' | 'undecodable';
+  /** The message's name when the catalog knows it (`EvSessionStopped`). */
+  message?: string;
+  /** Clock time it arrived. */
+  at: number;
+}
+
 export type HciErrorKind = 'result' | 'timeout' | 'closed' | 'encode' | 'desync';
 
 /** A command failed: names the command and, for result codes, the code and its name. */
@@ -48,6 +63,11 @@ export interface HciClient {
   readonly status$: Observable<StatusEvent>;
   /** Every decoded frame in both directions (for logs, dashboard, captures). */
   readonly traffic$: Observable<{ dir: 'tx' | 'rx'; at: number; bytes: Uint8Array; message?: DecodedMessage }>;
+  /**
+   * Status messages that arrived but could not be used (machines/status-watchdog.ts bounds the
+   * wait that follows); optional so test doubles need not implement it (then nothing is watched).
+   */
+  readonly unusableStatus$?: Observable<UnusableStatus>;
   /**
    * The firmware the module reported and the status layouts its profile expects
    * (firmware/profiles.ts); optional so test doubles need not implement it.

@@ -25,6 +25,7 @@ import { slacMachine } from './slac.js';
 import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
+import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
 
 export interface EvStationInput {
   client: HciClient;
@@ -56,7 +57,8 @@ export type EvStationEvent =
   | { type: 'slac.matched' }
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' }
-  | LivenessEvent;
+  | LivenessEvent
+  | EvStopEvent;
 
 export interface EvStationContext extends EvStationInput {
   firmware?: string;
@@ -68,6 +70,14 @@ export interface EvStationContext extends EvStationInput {
   sessions: number;
   failure?: string;
   lastRecord?: SessionRecord;
+  /**
+   * The session was cut short while the module may have been charging (Start Charging sent, energy
+   * transfer not over): setting the module up again stops it first (v2g-ev/stop.ts). `stopCharging`:
+   * its Stop Charging had not gone out yet.
+   */
+  chargingCut?: { stopCharging: boolean };
+  /** station-common.ts: a cut session's Stop Charging still owed at shutdown. */
+  stopChargingOwed?: boolean;
 }
 
 const cleanupSteps = (): HciStep[] => [
@@ -98,7 +108,7 @@ export const evStationMachine = setup({
     events: {} as EvStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
+  actors: { hciSequence, evStop, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
     ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord),
     sample: emit(({ event }) => {
@@ -106,6 +116,8 @@ export const evStationMachine = setup({
       return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
     }),
     batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
+    /** The stop of a cut session went out: nothing owed at shutdown any more (issue 12 item 12). */
+    moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
@@ -119,6 +131,16 @@ export const evStationMachine = setup({
     batteryOk: enqueueActions(({ enqueue }) => {
       enqueue.assign({ batteryReady: true });
       enqueue.emit(logEvent('EV', 'Battery ok').event);
+    }),
+    /** On leaving the session state: a session cut short in energy transfer owes the module a stop. */
+    noteChargingCut: assign(({ system }) => {
+      const snap = (system.get('session') as ActorRefFrom<typeof v2gEvSessionMachine> | undefined)?.getSnapshot();
+      if (snap?.status !== 'active') return {};
+      const inTransfer = snap.matches({ session: 'charging' }) || snap.matches({ session: 'startRequested' }) || snap.matches('stopping');
+      return inTransfer ? { chargingCut: { stopCharging: !snap.context.stopChargingSent } } : {};
+    }),
+    logStopNotes: enqueueActions(({ enqueue, event }) => {
+      for (const note of (event as EvStopEvent).notes) enqueue.emit(logEvent('EV', `Stopping: ${note}`).event);
     }),
     /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
     stopForBattery: enqueueActions(({ enqueue, event, system }) => {
@@ -181,8 +203,8 @@ export const evStationMachine = setup({
           },
         },
         session: {
-          entry: 'batteryNewSession',
-          exit: 'sessionInterrupted',
+          entry: ['batteryNewSession', assign({ chargingCut: undefined })],
+          exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
             src: 'session',
@@ -226,21 +248,35 @@ export const evStationMachine = setup({
       },
     },
     // The battery takes no current; CP state B and no session before the module is set up again.
+    // A session cut short while charging is stopped first, as the session itself would (Stop
+    // Charging, Post Charging Ready, Stop Session): the module refuses Stop Session in the charge
+    // loop (0x11) and goes on charging (fuzz seed 684, where the silence was a lost Ping Reply).
     reinitialising: {
       entry: ['batteryOff', { type: 'log', params: { text: 'Module lost its state: initialising it again', level: 'warn' } }],
-      invoke: {
-        src: 'hciSequence',
-        input: ({ context }) => ({
-          client: context.client,
-          steps: [
-            { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
-            { def: V2g.EvStopSession, bestEffort: true },
-          ],
-        }),
+      initial: 'cp',
+      states: {
+        cp: {
+          invoke: {
+            src: 'hciSequence',
+            input: ({ context }) => ({ client: context.client, steps: [{ text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true }] }),
+          },
+          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut !== undefined, target: 'stopping' }, { target: 'session' }] },
+        },
+        stopping: {
+          entry: { type: 'log', params: { text: 'The session was cut short while charging: stopping it' } },
+          invoke: {
+            src: 'evStop',
+            input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.chargingCut?.stopCharging ?? false }),
+          },
+          on: { 'evStop.done': { target: '#evStation.initialising', actions: ['logStopNotes', 'moduleStopped'] } },
+        },
+        session: {
+          invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvStopSession, bestEffort: true }] }) },
+          on: { 'hci.sequenceDone': { target: '#evStation.initialising', actions: 'moduleStopped' } },
+        },
       },
       on: {
         'hci.step': { actions: 'logStep' },
-        'hci.sequenceDone': { target: 'initialising', actions: assign({ cpReady: false, slacReady: false, evsePresent: false }) },
         shutdown: 'shuttingDown',
       },
     },

@@ -4,13 +4,14 @@
  * decodes but is not usable (tolerant decoding, docs/firmware.md), is never acted on. If it was
  * the one the session waited for (Stop Charging Requested, Session Stopped, ...), nothing else
  * ends the wait: a module that ended its session still answers the EVSE's parameter updates, and
- * the host would hold its output for a car that stopped. So: a V2G status frame that reached the
- * host but was not delivered arms a timer; the next usable V2G status message disarms it (the
- * session goes on); when it runs out, `session.noModuleStatus` goes to the parent, once, and the
- * session ends there with the output at 0.
+ * the host would hold its output for a car that stopped. So: a V2G status message that reached
+ * the host but was not delivered (the client's `unusableStatus$`, machines/hci-client.ts) arms a
+ * timer; the next usable V2G status message disarms it (the session goes on); when it runs out,
+ * `session.noModuleStatus` goes to the parent, once, and the session ends there with the output at 0.
  *
- * Only frames the host could not use arm it: the charge loop of firmware that sends nothing while
- * only the SOC changes (Sevenstax/FreeV2G#68) is silent for minutes and must not end.
+ * Only messages the host could not use arm it: the charge loop of firmware that sends nothing while
+ * only the SOC changes (Sevenstax/FreeV2G#68) is silent for minutes and must not end. The client
+ * decides what counts (it knows the frames); this watchdog sees typed events only.
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -18,9 +19,6 @@ import type { HciClient } from './hci-types.js';
 
 /** 10 s: the module's own deadlines for a host answer in a running session are shorter or end the session themselves. */
 export const UNUSABLE_STATUS_BOUND_MS = 10_000;
-
-const V2G_MOD_ID = 0x27;
-const FIRST_STATUS_SUB_ID = 0x80;
 
 export interface StatusWatchdogInput {
   client: HciClient;
@@ -38,20 +36,16 @@ export const statusWatchdog = fromCallback<{ type: 'noop' }, StatusWatchdogInput
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
   };
-  // Frame bytes: 0xC0, module ID, Sub-ID, ... (manual 10.1). The client delivers a usable status
-  // right after reporting its frame (same turn), which disarms the timer again.
-  const traffic = client.traffic$.subscribe((t) => {
-    if (t.dir !== 'rx' || t.bytes[1] !== V2G_MOD_ID || (t.bytes[2] ?? 0) < FIRST_STATUS_SUB_ID || timer !== undefined) return;
-    // A response to one of our commands is not a status (the EV module's command Sub-IDs are
-    // 0xA0 and up, 18.9): only a status frame, or one that did not decode at all, counts.
-    if (t.message !== undefined && t.message.def.kind !== 'status') return;
+  // The first unusable one arms it; later ones do not push the bound out.
+  const unusable = client.unusableStatus$?.subscribe((u) => {
+    if (u.module !== 'V2g' || timer !== undefined) return;
     timer = clock.setTimeout(() => sendBack({ type: 'session.noModuleStatus', boundMs } satisfies StatusWatchdogEvent), boundMs);
   });
   const status = client.status$.subscribe((e) => {
     if (e.module === 'V2g') disarm();
   });
   return () => {
-    traffic.unsubscribe();
+    unusable?.unsubscribe();
     status.unsubscribe();
     disarm();
   };

@@ -8,17 +8,32 @@
  * Siblings used through the actor system: 'battery' (SOC model) and 'cp' (resistor level).
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, or, setup, stateIn } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { HciError } from './hci-types.js';
 import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { chargeActions } from './v2g-ev/charge-actions.js';
-import { type EvSessionContext, type EvSessionInput, type Events, TOLERATE, command, configurationSteps, evSessionRecord, isDc, mayStartCharging, sendBattery, sendCp } from './v2g-ev/common.js';
+import {
+  type EvSessionContext,
+  type EvSessionInput,
+  type Events,
+  SESSION_START_CONFIRM_MS,
+  TOLERATE,
+  WRONG_STATE,
+  command,
+  configurationSteps,
+  evSessionRecord,
+  isDc,
+  mayStartCharging,
+  sendBattery,
+  sendCp,
+} from './v2g-ev/common.js';
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
+import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 
-export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
+export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, SESSION_START_CONFIRM_MS, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
 
 /**
  * A car's pre-charge ends within 7 s (DIN 70121 V2G_EVCC_PreCharge_Timeout; the module reports
@@ -36,6 +51,10 @@ export const PRE_CHARGE_WATCHDOG_MS = 10_000;
  */
 export const START_CHARGING_FALLBACK_MS = 10_000;
 
+/** The sequence failed at Start Session with 0x11: possibly started after all (SESSION_START_CONFIRM_MS). */
+const startSessionRefused = ({ event }: { event: Events }): boolean =>
+  event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvStartSession' && event.error.code === WRONG_STATE;
+
 /** A command that timed out (lost on the link or its answer lost), by its tag. */
 const timedOut =
   (tag: string) =>
@@ -49,13 +68,16 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop },
   delays: {
     updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
     postChargeFallback: 5000,
     preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
     startChargingFallback: START_CHARGING_FALLBACK_MS,
+    // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer.
+    stoppingBackstop: STOP_CHARGING_GRACE_MS + 3000,
+    sessionStartConfirm: SESSION_START_CONFIRM_MS,
   },
   actions: {
     ...presentationActions,
@@ -66,6 +88,8 @@ export const v2gEvSessionMachine = setup({
     /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
     mayStart: ({ context }) => (context.renegotiating === true && isDc(context.energyTransferMode)) || mayStartCharging(context, context.batteryLimits ?? context.config.battery),
     evseNotReady: ({ context }) => context.evseStatus !== 0,
+    /** Start Charging went out (the module may be charging) and energy transfer has not ended. */
+    charging: or([stateIn('#v2gEvSession.session.charging'), stateIn('#v2gEvSession.session.startRequested')]),
   },
 }).createMachine({
   id: 'v2gEvSession',
@@ -98,14 +122,24 @@ export const v2gEvSessionMachine = setup({
       on: {
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': 'session',
-        'hci.sequenceFailed': { target: 'done', actions: 'failConfiguration' },
-        'session.abort': { target: 'done', actions: 'aborted' },
+        'hci.sequenceFailed': [
+          { guard: startSessionRefused, target: 'session', actions: 'startUnconfirmed' },
+          { target: 'done', actions: 'failConfiguration' },
+        ],
+        // Status messages that beat Start Session's answer (or its retry's) are kept for the session.
+        'V2g.*': { actions: 'keepEarly' },
+        'session.abort': { target: 'done', actions: ['aborted', 'stopSession'] },
       },
     },
     session: {
+      entry: 'replayEarly',
       invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
-        'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
+        // Ending while charging goes through Stop Charging first (`stopping`); otherwise Stop Session.
+        'session.noModuleStatus': [
+          { guard: 'charging', target: 'stopping', actions: 'noModuleStatus' },
+          { target: 'done', actions: ['noModuleStatus', 'stopSession'] },
+        ],
         'V2g.EvSessionStarted': { actions: 'sessionStarted' },
         'V2g.EvScheduleReceived': { actions: 'scheduleReceived' },
         'V2g.EvDcChargeParametersChanged': { actions: 'dcParametersChanged' },
@@ -120,7 +154,10 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvNotificationReceived': { actions: 'notification' },
         'V2g.EvSessionStopped': { target: 'done', actions: 'sessionStopped' },
         'V2g.EvSessionError': { target: 'done', actions: 'sessionError' },
-        'session.abort': { target: 'done', actions: 'aborted' },
+        'session.abort': [
+          { guard: 'charging', target: 'stopping', actions: 'aborted' },
+          { target: 'done', actions: ['aborted', 'stopSession'] },
+        ],
         'session.stopCharging': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason }) } },
         // A lost EvStopSession (or answer) left the car in the V2G loop for ever, e.g. repeating
         // PreChargeReq with the station's voltage on after the pre-charge watchdog (fuzz seed
@@ -129,7 +166,10 @@ export const v2gEvSessionMachine = setup({
       },
       initial: 'starting',
       states: {
-        starting: { entry: { type: 'phase', params: { phase: 'sessionStarted' } } },
+        starting: {
+          entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+          after: { sessionStartConfirm: { guard: ({ context }) => context.startUnconfirmed !== undefined, target: '#v2gEvSession.done', actions: ['startNotConfirmed', 'stopSession'] } },
+        },
         cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
         preCharge: {
           entry: { type: 'phase', params: { phase: 'preCharge' } },
@@ -213,6 +253,24 @@ export const v2gEvSessionMachine = setup({
           after: { postChargeFallback: { guard: ({ context }) => context.renegotiating !== true, actions: 'stopSession' } },
         },
       },
+    },
+    // The session ends while the module may be charging (abort, status watchdog): Stop Charging
+    // unless already sent, Post Charging Ready (DC) or the end (AC), Stop Session (v2g-ev/stop.ts).
+    stopping: {
+      invoke: {
+        src: 'evStop',
+        input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.owesStopCharging === true }),
+      },
+      entry: [
+        { type: 'log', params: ({ context }) => ({ text: context.stopChargingSent ? 'Stopping the session once charging has stopped' : 'Stop Charging, then Stop Session' }) },
+        assign({ owesStopCharging: ({ context }) => !context.stopChargingSent, stopChargingSent: true }),
+      ],
+      on: {
+        'evStop.done': { target: 'done', actions: 'logStopNotes' },
+        'V2g.EvChargingStopped': { actions: { type: 'log', params: { text: '"Charging Stopped" received' } } },
+        'V2g.EvSessionStopped': { actions: { type: 'log', params: { text: '"Session Stopped" received' } } },
+      },
+      after: { stoppingBackstop: 'done' },
     },
     done: {
       type: 'final',

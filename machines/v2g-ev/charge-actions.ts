@@ -9,6 +9,7 @@ import { hostNow } from '../../util/clock.js';
 import { currentForPower, reportedSoc } from '../battery.js';
 import { acCurrentPerPhaseA, acParameters, acPhases } from '../ev-ac.js';
 import { logEvent } from '../station-events.js';
+import type { EvStopEvent } from './stop.js';
 import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 export const chargeActions = {
@@ -106,6 +107,9 @@ export const chargeActions = {
     if (!context.stopReason) enqueue.assign({ stopReason: reason });
     sendBattery(enqueue, system, { type: 'battery.charging', on: false });
     sendCp(enqueue, system, 'B');
-    enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', undefined, TOLERATE));
+  }),
+  /** What the module answered to the stop of a session ended while charging (v2g-ev/stop.ts). */
+  logStopNotes: act(({ enqueue, event }) => {
+    for (const note of (event as EvStopEvent).notes) enqueue.sendParent(logEvent('EV', `Stopping: ${note}`));
   }),
 };

@@ -4,6 +4,7 @@
  * `act` (an action typed for this machine), the configuration sequence and the session's record.
  */
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
+import type { EvStopEvent } from './stop.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { CommandDef } from '../../codec/message.js';
@@ -58,6 +59,12 @@ export interface EvSessionContext extends EvSessionInput {
   stopReason?: string;
   error?: SessionRecord['error'];
   stopChargingSent: boolean;
+  /** V2G status messages that arrived while configuring (before Start Session's answer). */
+  early?: StatusEvent[];
+  /** Start Session was refused 0x11 after a retry: the session may have started (the refusal's text). */
+  startUnconfirmed?: string;
+  /** `stopping`: this end of the session still owes the module its Stop Charging. */
+  owesStopCharging?: boolean;
   sessionId?: string;
   /** This session resumed the previous one (same Session ID). */
   resumed?: boolean;
@@ -72,11 +79,20 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent;
+export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;
 export const TOLERATE = [UNEXPECTED_MESSAGE, WRONG_STATE] as const;
+
+/**
+ * A retried Start Session answered 0x11 (wrong state, 18.5) is ambiguous: the module may have
+ * taken the first one, whose answer was lost (fuzz seed 602: its Session Started came 30 ms later,
+ * before the retry), or it may really not be ready. The host waits this long for Session Started,
+ * the time a car gives the communication setup (ISO 15118-2 V2G_EVCC_CommunicationSetup_Timeout,
+ * 20 s), then stops whatever the module started and records the configuration as failed.
+ */
+export const SESSION_START_CONFIRM_MS = 20_000;
 
 export const num = (v: unknown): number => (typeof v === 'number' ? v : Number.NaN);
 export const f = (e: unknown): Record<string, unknown> => (e as StatusEvent).fields;

@@ -9,9 +9,13 @@ import { reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
 import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
+import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
-import { TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
+import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
+
+const EARLY_LIMIT = 16;
+const SESSION_START_CONFIRM_S = SESSION_START_CONFIRM_MS / 1000;
 
 export const presentationActions = {
   log: act(({ enqueue }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => enqueue.sendParent(logEvent('EV', p.text, p.level ?? 'info'))),
@@ -30,6 +34,28 @@ export const presentationActions = {
     const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
     enqueue.sendParent(logEvent('EV', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
   }),
+  /** At most this many status messages are kept from configuring (a session's start sends a few). */
+  keepEarly: act(({ enqueue, context, event }) => {
+    const early = context.early ?? [];
+    if (early.length < EARLY_LIMIT) enqueue.assign({ early: [...early, event as StatusEvent] });
+  }),
+  /** Entering the session: what came before Start Session's answer, from Session Started on, in order. */
+  replayEarly: act(({ enqueue, context }) => {
+    const early = context.early ?? [];
+    const from = early.findIndex((e) => e.type === 'V2g.EvSessionStarted');
+    if (from >= 0) for (const e of early.slice(from)) enqueue.raise(e as Events);
+    if (early.length > 0) enqueue.assign({ early: [] });
+  }),
+  startUnconfirmed: act(({ enqueue, event }) => {
+    const detail = (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
+    enqueue.assign({ startUnconfirmed: detail });
+    enqueue.sendParent(logEvent('EV', `${detail}: the first Start Session may have been taken (its answer lost); waiting ${SESSION_START_CONFIRM_S} s for Session Started`, 'warn'));
+  }),
+  startNotConfirmed: act(({ enqueue, context }) => {
+    const detail = `${context.startUnconfirmed ?? 'V2g.EvStartSession failed'}, and no Session Started within ${SESSION_START_CONFIRM_S} s`;
+    enqueue.sendParent(logEvent('EV', `Session not started: ${detail}; stopping whatever the module started`, 'error'));
+    enqueue.assign({ error: { name: 'configurationFailed', detail }, startUnconfirmed: undefined });
+  }),
   failConfiguration: act(({ enqueue, event }) => {
     enqueue.assign({ error: { name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message } });
   }),
@@ -43,8 +69,19 @@ export const setupActions = {
     const mode = num(fields.selectedEnergyTransferMode);
     const b = batteryNow(system, context.config.battery, context.clock.now());
     const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
+    // When it arrived (it may have been kept from configuring, before Start Session's answer).
     const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
-    enqueue.assign({ protocol, energyTransferMode: mode, evseId: String(fields.evseId ?? ''), startedAt: context.clock.now(), socStartPercent: reportedSoc(b), sessionId, resumed });
+    enqueue.assign({
+      protocol,
+      energyTransferMode: mode,
+      evseId: String(fields.evseId ?? ''),
+      startedAt: (event as StatusEvent).at ?? context.clock.now(),
+      socStartPercent: reportedSoc(b),
+      sessionId,
+      resumed,
+      startUnconfirmed: undefined,
+    });
+    if (context.startUnconfirmed) enqueue.sendParent(logEvent('EV', 'Session Started after all: the first Start Session had been taken'));
     enqueue.sendParent(logEvent('EV', '"Session started" received', 'info', fields));
     if (resumed) enqueue.sendParent(logEvent('EV', `Session resumed: same Session ID ${sessionId} as the previous session`));
     enqueue.sendParent(logEvent('EV', `\tProtocol: ${protocol}`));

@@ -3,8 +3,9 @@
  * faults drawn from a seed: drops, duplicates, corruption and delays on both links, busy answers
  * from both modules, and sometimes an unplug, a PLC loss or a module that stops answering in a
  * random phase. Shared by the CI slice (test/sim/fuzz-sessions.test.ts) and the campaign
- * (bench/fuzz-sessions.ts). The verdict: the session ends safe (commanded output 0), and a V2G
- * session that started has a record.
+ * (bench/fuzz-sessions.ts). The verdict: the session ends safe (commanded output 0), a V2G
+ * session that started has a record, and the EV host does not record a configuration failure
+ * for a session its module started.
  */
 import { commandedOutput } from '../../machines/charger.js';
 import { createHciClient } from '../../machines/hci-client.js';
@@ -79,6 +80,19 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
     if (ev.type === 'phase' && ev.phase === 'sessionStarted') sessionStarted = true;
     if (ev.type === 'sessionEnded') recorded = true;
   });
+  // The EV host's record is honest (fuzz seed 602): no configuration failure for an attempt whose
+  // module reported Session Started (a lost Start Session answer, then 0x11 to the retry).
+  let evModuleStarted = false;
+  let evDishonest: string | undefined;
+  evClient.status$.subscribe((e) => {
+    if (e.type === 'V2g.EvSessionStarted') evModuleStarted = true;
+  });
+  s.ev.on('*', (e) => {
+    const ev = e as { type: string; record?: { error?: { name?: string; detail?: string } } };
+    if (ev.type !== 'sessionEnded') return;
+    if (ev.record?.error?.name === 'configurationFailed' && evModuleStarted) evDishonest ??= `EV recorded configurationFailed (${ev.record.error.detail}) though its module reported Session Started`;
+    evModuleStarted = false;
+  });
   const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
   const settled = (): boolean => recorded || /waitingForUnplug|failed|reinitialising/.test(state()) || (sawSlac && state().includes('waitingForVehicle'));
   await clock.runUntil(settled, limitMs, 50);
@@ -101,6 +115,7 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state()))
     problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
   else if (sessionStarted && !recorded) problem = `session started but not recorded (${state()})`;
+  else if (evDishonest) problem = evDishonest;
   s.evse.stop();
   s.ev.stop();
   await pair.close();

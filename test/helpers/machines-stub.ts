@@ -6,7 +6,7 @@ import { Subject } from 'rxjs';
 import { type AnyActorLogic, type AnyEventObject, assign, createActor, setup } from 'xstate';
 import { EVSE_STATION_SYSTEM_ID } from '../../machines/v2g-evse-session.js';
 import type { CommandDef, RequestOf, ResponseOf } from '../../codec/message.js';
-import { HciError, type HciClient, type RequestOptions, type StatusEvent } from '../../machines/hci-types.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from '../../machines/hci-types.js';
 import { type VirtualClock, flushMicrotasks } from '../../util/clock.js';
 
 export interface SentCommand {
@@ -20,6 +20,7 @@ export type Responder = (cmd: SentCommand) => Record<string, unknown> | number |
 export class StubHciClient implements HciClient {
   readonly status$ = new Subject<StatusEvent>();
   readonly traffic$ = new Subject<never>();
+  readonly unusableStatus$ = new Subject<UnusableStatus>();
   readonly sent: SentCommand[] = [];
   /** Per "Module.Name": a response (fields) or a result code number to fail with. */
   responders = new Map<string, Responder>();
@@ -44,6 +45,11 @@ export class StubHciClient implements HciClient {
   status(type: `${StatusEvent['module']}.${string}`, fields: Record<string, unknown> = {}): void {
     const [module, message] = type.split('.') as [StatusEvent['module'], string];
     this.status$.next({ type, module, message, fields, at: this.clock.now() });
+  }
+
+  /** A status message that arrived but could not be used (the status watchdog's case). */
+  unusable(message: string, module: StatusEvent['module'] = 'V2g'): void {
+    this.unusableStatus$.next({ module, kind: 'unusable', message, at: this.clock.now() });
   }
 
   names(): string[] {

@@ -71,6 +71,7 @@ function start(opts: { scenario?: ScenarioInput; parsed?: Scenario; faults?: Fau
   const evseClient: HciClient = {
     status$: rawClient.status$,
     traffic$: rawClient.traffic$,
+    unusableStatus$: rawClient.unusableStatus$,
     close: () => rawClient.close(),
     request: (def, fields, o) => {
       if (hooks.pauseUpdates && def.name.startsWith('EvseUpdate')) return Promise.resolve({} as never);
