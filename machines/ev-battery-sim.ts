@@ -4,8 +4,9 @@
  * every `periodMs` on the injected clock. The EV's built-in model (machines/battery.ts) stays the
  * default; this one stands in for a real BMS in tests, and `faults` makes it misbehave.
  */
-import type { Clock, TimerId } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { EvBattery, EvBatteryCommand, EvBatteryReport } from './ev-battery.js';
+import { simTicker } from './sim-ticker.js';
 
 export interface SimulatedEvBatteryOptions {
   clock: Clock;
@@ -32,28 +33,27 @@ export interface SimulatedEvBattery extends EvBattery {
 export function createSimulatedEvBattery(options: SimulatedEvBatteryOptions): SimulatedEvBattery {
   const { clock, capacityWh } = options;
   const periodMs = options.periodMs ?? 100;
-  const listeners = new Set<(r: EvBatteryReport) => void>();
   let levelWh = (options.socPercent / 100) * capacityWh;
   let last: EvBatteryCommand = { charging: false, voltageV: 0, currentA: 0 };
 
-  const report = (): void => {
+  const report = (): EvBatteryReport | undefined => {
     // Energy of the last period at the last command (contactor closed only while charging).
     if (last.charging) levelWh = Math.min(capacityWh, levelWh + Math.max(0, (last.voltageV * last.currentA * periodMs) / 3_600_000));
-    if (!self.faults.silent) {
-      const r: EvBatteryReport = {
-        socPercent: (levelWh / capacityWh) * 100,
-        ...self.limits,
-        voltageV: last.charging ? last.voltageV : 0,
-        currentA: last.charging ? last.currentA : 0,
-        contactorClosed: last.charging,
-        ...(self.faults.fault ? { fault: self.faults.fault } : {}),
-      };
-      self.reports.push(r);
-      for (const l of listeners) l(r);
-    }
-    timer = clock.setTimeout(report, periodMs);
+    if (self.faults.silent) return undefined;
+    const r: EvBatteryReport = {
+      socPercent: (levelWh / capacityWh) * 100,
+      ...self.limits,
+      voltageV: last.charging ? last.voltageV : 0,
+      currentA: last.charging ? last.currentA : 0,
+      contactorClosed: last.charging,
+      ...(self.faults.fault ? { fault: self.faults.fault } : {}),
+    };
+    self.reports.push(r);
+    return r;
   };
-  let timer: TimerId | undefined = clock.setTimeout(report, periodMs);
+  // It reports from the start, charging or not.
+  const ticker = simTicker(clock, periodMs, report);
+  ticker.start();
 
   const self: SimulatedEvBattery = {
     commands: [],
@@ -64,15 +64,8 @@ export function createSimulatedEvBattery(options: SimulatedEvBatteryOptions): Si
       self.commands.push(c);
       last = c;
     },
-    onReport(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    close() {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
-      listeners.clear();
-    },
+    onReport: ticker.listen,
+    close: ticker.close,
   };
   return self;
 }

@@ -5,8 +5,9 @@
  * this one stands in for real power electronics, e.g. behind a fake MQTT supply or in tests, and
  * `faults` lets a test make it misbehave.
  */
-import type { Clock, TimerId } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { PowerStage, PowerStageMeasurement, PowerStageSetpoint } from './power-stage.js';
+import { simTicker } from './sim-ticker.js';
 
 export interface SimulatedPowerStageOptions {
   clock: Clock;
@@ -29,13 +30,11 @@ const step = (from: number, to: number, max: number): number => (from < to ? Mat
 export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): SimulatedPowerStage {
   const { clock } = options;
   const periodMs = options.periodMs ?? 50;
-  const listeners = new Set<(m: PowerStageMeasurement) => void>();
   let target: PowerStageSetpoint = { enabled: false, voltageV: 0, currentA: 0, voltageRampVPerMs: 0, currentRampAPerMs: 0, isolationCheck: false };
   let voltageV = 0;
   let currentA = 0;
-  let timer: TimerId | undefined;
 
-  const measure = (): void => {
+  const measure = (): PowerStageMeasurement => {
     const stage = self.faults;
     const off = !target.enabled && !stage.ignoreDisable;
     voltageV = step(voltageV, off ? 0 : target.voltageV, target.voltageRampVPerMs * periodMs);
@@ -43,10 +42,10 @@ export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): 
     currentA = off ? 0 : step(currentA, target.currentA, target.currentRampAPerMs * periodMs);
     // Its isolation monitor finds the cable sound when asked, unless told otherwise.
     const isolation = stage.isolation ?? (target.isolationCheck ? 'valid' : undefined);
-    const m: PowerStageMeasurement = { voltageV, currentA, ...(isolation ? { isolation } : {}), ...(stage.fault ? { fault: stage.fault } : {}) };
-    for (const l of listeners) l(m);
-    timer = clock.setTimeout(measure, periodMs);
+    return { voltageV, currentA, ...(isolation ? { isolation } : {}), ...(stage.fault ? { fault: stage.fault } : {}) };
   };
+  // Measuring starts with the first setpoint.
+  const ticker = simTicker(clock, periodMs, measure);
 
   const self: SimulatedPowerStage = {
     setpoints: [],
@@ -54,17 +53,10 @@ export function createSimulatedPowerStage(options: SimulatedPowerStageOptions): 
     setpoint(sp) {
       self.setpoints.push(sp);
       target = sp;
-      if (timer === undefined) timer = clock.setTimeout(measure, periodMs);
+      ticker.start();
     },
-    onMeasured(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
-    close() {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
-      listeners.clear();
-    },
+    onMeasured: ticker.listen,
+    close: ticker.close,
   };
   return self;
 }

@@ -11,6 +11,7 @@ import { checkFirmware, firmwareProfileFor } from './firmware.js';
 import { moduleClockSteps } from './module-clock.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
 import { HciError } from './hci-types.js';
+import type { LivenessEvent } from './liveness.js';
 import type { Clock } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
@@ -195,7 +196,9 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
 
 /**
  * The children and events of `running` both stations share: the CP machine and SLAC (started
- * once the CP is ready), each of which can fail the station.
+ * once the CP is ready), each of which can fail the station, and the liveness watch
+ * (machines/liveness.ts): a module that dies or restarts in any phase is noticed within 2 s and
+ * initialised again (`reinitialising`; one still silent then stops the station in `failed`).
  */
 export function runningCommon(role: StationRole) {
   return {
@@ -207,6 +210,7 @@ export function runningCommon(role: StationRole) {
         input: ({ context }: Input) => ({ client: context.client, clock: context.clock, pollStateMs: cpPollMs(moduleBehaviour(context.behaviour)) }),
       },
       { id: 'slac', src: 'slac', systemId: 'slac', input: ({ context }: Input) => ({ client: context.client, clock: context.clock, role, timing: context.config.slac }) },
+      { id: 'liveness', src: 'liveness', input: ({ context }: Input) => ({ client: context.client, clock: context.clock }) },
     ],
     on: {
       shutdown: 'shuttingDown',
@@ -214,6 +218,10 @@ export function runningCommon(role: StationRole) {
       'slac.ready': { actions: 'slacReady' },
       'cp.failed': { target: 'failed', actions: 'cpFailed' },
       'slac.failed': { guard: 'fatal', target: 'failed', actions: 'slacFailed' },
+      'module.silent': {
+        target: 'reinitialising',
+        actions: { type: 'log', params: ({ event }: { event: EventObject }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },
+      },
     },
   } as const;
 }

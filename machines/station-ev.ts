@@ -83,24 +83,13 @@ const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvStop
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
 ]);
 
-const common = runningCommon('EV');
 /**
- * As on the EVSE station (station-evse.ts), `running` watches the module (machines/liveness.ts):
- * a module that dies or restarts in any phase is noticed within 2 s; the battery stops taking
+ * As on the EVSE station, `running` watches the module (runningCommon, machines/liveness.ts): a
+ * module that dies or restarts in any phase is noticed within 2 s; the battery stops taking
  * current, a session in progress is recorded (moduleNotResponding), the CP goes back to state B
  * and the module is initialised again (one still silent then stops the station in `failed`).
  */
-const evRunning = {
-  ...common,
-  invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvStationContext }) => ({ client: context.client, clock: context.clock }) }],
-  on: {
-    ...common.on,
-    'module.silent': {
-      target: 'reinitialising',
-      actions: { type: 'log', params: ({ event }: { event: EvStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },
-    },
-  },
-} as const;
+const evRunning = runningCommon('EV');
 
 export const evStationMachine = setup({
   types: {

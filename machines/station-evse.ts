@@ -105,24 +105,13 @@ const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvseSt
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
 ]);
 
-const common = runningCommon('EVSE');
 /**
- * `running` adds to the shared part a liveness watch (machines/liveness.ts): a module that dies
- * or restarts while nothing is expected from it (waiting, SLAC matching) is noticed within 2 s,
+ * `running` watches the module (runningCommon, machines/liveness.ts): a module that dies or
+ * restarts while nothing is expected from it (waiting, SLAC matching) is noticed within 2 s,
  * the output goes to 0 (a session in progress is recorded, moduleNotResponding) and the module
  * is initialised again; one still silent then stops the station in `failed`.
  */
-const evseRunning = {
-  ...common,
-  invoke: [...common.invoke, { id: 'liveness', src: 'liveness', input: ({ context }: { context: EvseStationContext }) => ({ client: context.client, clock: context.clock }) }],
-  on: {
-    ...common.on,
-    'module.silent': {
-      target: 'reinitialising',
-      actions: { type: 'log', params: ({ event }: { event: EvseStationEvent }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },
-    },
-  },
-} as const;
+const evseRunning = runningCommon('EVSE');
 
 export const evseStationMachine = setup({
   types: {

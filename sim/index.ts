@@ -15,4 +15,5 @@ export { SESSION_PHASES, type SessionPhase } from './phases.js';
 export { builtinScenarioPath, loadScenario, parseScenario, scenarioSchema, type HostAction, type Scenario, type ScenarioInput } from './scenario.js';
 export type { Role, TrafficEntry } from './module.js';
 export { FIRMWARE_VERSIONS } from './services/system.js';
-export { SimGpio, SimSpiSlave, serveOverSpi, type SpiSlaveOptions, type TransferRecord } from './spi-slave.js';
+export { SimGpio } from './sim-gpio.js';
+export { SimSpiSlave, serveOverSpi, type SpiSlaveOptions, type TransferRecord } from './spi-slave.js';

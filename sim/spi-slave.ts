@@ -16,59 +16,16 @@
  * - `desync()`: a module a step ahead that answers a size exchange with `55 55`
  *   (Sevenstax/FreeV2G#331),
  * - `staleInterfaceUp` n: after its Interface Up status the module clocks out that same frame
- *   again for the next n reads, in place of what it has queued (Sevenstax/FreeV2G#355). `serveOverSpi` puts a simulated module (or any HCI endpoint behind a
- * Transport) behind such a slave, so the host's SPI transport can drive the simulator.
+ *   again for the next n reads, in place of what it has queued (Sevenstax/FreeV2G#355).
+ * `serveOverSpi` puts a simulated module (or any HCI endpoint behind a Transport) behind such a
+ * slave, so the host's SPI transport can drive the simulator. Its lines are SimGpio (sim-gpio.ts).
  */
 import { Deframer } from '../codec/frame.js';
 import { decodeDataExchange, decodeSizeExchange, encodeDataExchange, encodeSizeExchange, DATA_EXCHANGE_HEADER_SIZE, SIZE_EXCHANGE_LENGTH, SPI_MAX_PAYLOAD } from '../codec/link-headers.js';
 import type { Clock } from '../util/clock.js';
-import type { GpioLine, Level, SpiBus } from '../transports/spi-hw.js';
+import type { Level, SpiBus } from '../transports/spi-hw.js';
 import type { Transport } from '../transports/transport.js';
-
-/** An input or output line whose level the test (or the slave) sets. */
-export class SimGpio implements GpioLine {
-  private watchers = new Set<(level: Level) => void>();
-  write?: (level: Level) => Promise<void>;
-
-  constructor(
-    private lvl: Level,
-    onWrite?: (level: Level) => void,
-  ) {
-    if (onWrite) {
-      this.write = (level) => {
-        this.lvl = level;
-        onWrite(level);
-        return Promise.resolve();
-      };
-    }
-  }
-
-  get level(): Level {
-    return this.lvl;
-  }
-
-  read(): Promise<Level> {
-    return Promise.resolve(this.lvl);
-  }
-
-  watch(cb: (level: Level) => void): () => void {
-    this.watchers.add(cb);
-    return () => this.watchers.delete(cb);
-  }
-
-  get watcherCount(): number {
-    return this.watchers.size;
-  }
-
-  /** Drives the line; watchers hear of an edge a microtask later, as from an interrupt. */
-  set(level: Level): void {
-    if (level === this.lvl) return;
-    this.lvl = level;
-    queueMicrotask(() => {
-      for (const w of [...this.watchers]) w(level);
-    });
-  }
-}
+import { SimGpio } from './sim-gpio.js';
 
 export interface TransferRecord {
   at: number;

@@ -35,20 +35,14 @@ import { type Clock, RealClock } from '../util/clock.js';
 import { FrameAssembler } from './assembler.js';
 import type { Importer } from './native.js';
 import { type GpioLine, type Level, openInputLine, openOutputLine, openSpiBus, SPI_DEFAULT_SPEED_HZ, type SpiBus } from './spi-hw.js';
+import { SpiSendQueue } from './spi-queue.js';
+import { CS_DELAY_US, RESYNC_PAUSE_MS, lengthenedCsDelayUs, spinDelayUs } from './spi-timing.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
-/**
- * Chip select to first clock: the manual says at least 20 µs (9.2.6), but modules in the field
- * needed 40 µs (the vendor's advice in Sevenstax/FreeV2G#33, which fixed it there).
- */
-export const CS_DELAY_US = 40;
-/** The longest the transport lengthens the delay to when a module still answers zeros. */
-export const MAX_CS_DELAY_US = 100;
-const CS_DELAY_STEP_US = 20;
+export { CS_DELAY_US, MAX_CS_DELAY_US, RESYNC_PAUSE_MS, clockDelayUs, spinDelayUs } from './spi-timing.js';
+
 /** Interface status messages (module 0x05, 13.4): the stale repeat of #355. */
 const INTERFACE_MOD_ID = 0x05;
-/** 10.2: stay silent for at least 200 ms to let the other side resynchronise. */
-export const RESYNC_PAUSE_MS = 200;
 
 export interface SpiTransportOptions {
   bus: SpiBus;
@@ -96,28 +90,6 @@ export interface SpiTransport extends Transport {
   readonly framingErrors$: Subject<FramingError>;
 }
 
-/** Busy-waits `us` microseconds: tens of µs are far below any timer's resolution. */
-export function spinDelayUs(us: number): Promise<void> {
-  const end = process.hrtime.bigint() + BigInt(Math.ceil(us * 1000));
-  while (process.hrtime.bigint() < end) {
-    // Deliberately empty: bounded to a few tens of µs per transfer.
-  }
-  return Promise.resolve();
-}
-
-/** A delay on a clock (fractions of a millisecond work on the virtual clock). */
-export function clockDelayUs(clock: Clock): (us: number) => Promise<void> {
-  return (us) => new Promise((resolve) => clock.setTimeout(resolve, us / 1000));
-}
-
-interface Pending {
-  bytes: Uint8Array;
-  /** Bytes of this frame already sent. */
-  done: number;
-  resolve: () => void;
-  reject: (e: TransportError) => void;
-}
-
 export function createSpiTransport(options: SpiTransportOptions): SpiTransport {
   return new SpiTransportImpl(options);
 }
@@ -130,7 +102,7 @@ class SpiTransportImpl implements SpiTransport {
 
   private readonly clock: Clock;
   private readonly assembler: FrameAssembler;
-  private readonly queue: Pending[] = [];
+  private readonly queue = new SpiSendQueue();
   private readonly unwatch: (() => void)[] = [];
   private readyWaiters: (() => void)[] = [];
   private running = false;
@@ -175,10 +147,9 @@ class SpiTransportImpl implements SpiTransport {
     if (this.closed) return Promise.reject(new TransportError('closed', 'SPI transport is closed'));
     const link = this.linkState$.value;
     if (!link.up) return Promise.reject(link.error ?? new TransportError('sendFailed', `SPI link is down: ${link.reason}`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ bytes: frame.slice(), done: 0, resolve, reject });
-      this.pump();
-    });
+    const sent = this.queue.push(frame);
+    this.pump();
+    return sent;
   }
 
   /** Passes a frame on, unless it is the stale repeat of an Interface status frame (#355). */
@@ -209,7 +180,7 @@ class SpiTransportImpl implements SpiTransport {
     } catch (e) {
       // Reading TX_PENDING failed: the GPIO is gone; nothing sensible is left to retry.
       const err = new TransportError('sendFailed', `SPI lines unusable: ${String(e)}`, e);
-      this.failQueue(err);
+      this.queue.failAll(err);
       this.setLink({ up: false, reason: err.message, error: err });
     } finally {
       this.running = false;
@@ -228,7 +199,7 @@ class SpiTransportImpl implements SpiTransport {
     } catch (e) {
       if (this.closed) return;
       const err = e instanceof TransportError ? e : new TransportError('sendFailed', `SPI transfer failed: ${String(e)}`, e);
-      this.failQueue(err);
+      this.queue.failAll(err);
       this.setLink({ up: false, reason: err.message, error: err });
       await this.sleep(this.o.resyncPauseMs ?? RESYNC_PAUSE_MS);
       this.probing = !this.closed;
@@ -237,13 +208,14 @@ class SpiTransportImpl implements SpiTransport {
 
   /** One size exchange and one data exchange (9.2.3 steps 1 and 2). */
   private async exchange(): Promise<void> {
-    const out = this.nextChunk();
+    const out = this.queue.nextChunk();
     // Only needed to tell an echoed size (#185) from a frame of the same size.
     const pendingBefore = out.length > 0 ? await this.o.txPending.read() : 1;
     const sizeAnswer = await this.transfer(encodeSizeExchange(out.length));
     const slaveSize = decodeSizeExchange(sizeAnswer);
     if (slaveSize === undefined || slaveSize > SPI_MAX_PAYLOAD) {
-      if (sizeAnswer.every((b) => b === 0)) this.lengthenCsDelay();
+      // A module that answered zeros was not ready to clock: give it more time after chip select (#33).
+      if (sizeAnswer.every((b) => b === 0)) this.counters.csDelayUs = lengthenedCsDelayUs(this.counters.csDelayUs, this.o.maxCsDelayUs);
       // Nothing of the queue was clocked out: it waits for the resync (#331).
       return this.lostSync(`size-exchange answer ${bytesToHex(sizeAnswer.subarray(0, 4), ' ')} is not 0xAA 0xAA + size`, true);
     }
@@ -254,7 +226,7 @@ class SpiTransportImpl implements SpiTransport {
       return this.lostSync(`data-exchange answer ${bytesToHex(dataAnswer.subarray(0, 4), ' ')} is not 0x55 0x55 0x00 0x00`);
     }
     this.counters.exchanges++;
-    this.consume(out.length);
+    this.counters.sent += this.queue.consume(out.length);
     if (this.probing || !this.linkState$.value.up) {
       this.probing = false;
       this.setLink({ up: true });
@@ -266,43 +238,6 @@ class SpiTransportImpl implements SpiTransport {
     if (echoed) this.counters.echoes++;
     // Only the slave's announced bytes are data; the rest is padding for our longer part.
     else this.assembler.push(data.subarray(0, slaveSize));
-  }
-
-  /** A module that answered zeros was not ready to clock: give it more time after chip select (#33). */
-  private lengthenCsDelay(): void {
-    const c = this.counters;
-    c.csDelayUs = Math.min(c.csDelayUs + CS_DELAY_STEP_US, Math.max(this.o.maxCsDelayUs ?? MAX_CS_DELAY_US, c.csDelayUs));
-  }
-
-  /** Up to 1500 bytes (9.2.1) from the front of the send queue, frames back to back. */
-  private nextChunk(): Uint8Array {
-    let n = 0;
-    for (const p of this.queue) n += p.bytes.length - p.done;
-    const out = new Uint8Array(Math.min(n, SPI_MAX_PAYLOAD));
-    let at = 0;
-    for (const p of this.queue) {
-      if (at >= out.length) break;
-      const part = p.bytes.subarray(p.done, p.done + (out.length - at));
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
-  }
-
-  /** Marks `n` queued bytes as sent, settling the frames that are now complete. */
-  private consume(n: number): void {
-    while (n > 0) {
-      const p = this.queue[0];
-      if (!p) return;
-      const take = Math.min(n, p.bytes.length - p.done);
-      p.done += take;
-      n -= take;
-      if (p.done === p.bytes.length) {
-        this.queue.shift();
-        this.counters.sent++;
-        p.resolve();
-      }
-    }
   }
 
   /** Select, wait tDelayChipSelect, clock, deselect; only when RX_READY is high. */
@@ -353,8 +288,8 @@ class SpiTransportImpl implements SpiTransport {
   private async lostSync(detail: string, keepUnsent = false): Promise<void> {
     this.counters.outOfSync++;
     const err = new TransportError('outOfSync', `SPI out of sync: ${detail}`);
-    if (keepUnsent) this.failStarted(err);
-    else this.failQueue(err);
+    if (keepUnsent) this.queue.failStarted(err);
+    else this.queue.failAll(err);
     this.setLink({ up: false, reason: err.message, error: err });
     const reset = this.o.reset;
     if (reset?.write) {
@@ -367,15 +302,6 @@ class SpiTransportImpl implements SpiTransport {
     this.assembler.reset();
     await this.sleep(this.o.resyncPauseMs ?? RESYNC_PAUSE_MS);
     this.probing = !this.closed;
-  }
-
-  private failStarted(err: TransportError): void {
-    while (this.queue[0] && this.queue[0].done > 0) this.queue.shift()?.reject(err);
-  }
-
-  private failQueue(err: TransportError): void {
-    const q = this.queue.splice(0);
-    for (const p of q) p.reject(err);
   }
 
   private setLink(s: LinkState): void {
@@ -393,7 +319,7 @@ class SpiTransportImpl implements SpiTransport {
     if (this.closed) return;
     this.closed = true;
     for (const u of this.unwatch) u();
-    this.failQueue(new TransportError('closed', 'SPI transport is closed'));
+    this.queue.failAll(new TransportError('closed', 'SPI transport is closed'));
     this.releaseReadyWaiters();
     this.assembler.dispose();
     this.linkState$.next({ up: false, reason: 'closed' });

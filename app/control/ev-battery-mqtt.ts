@@ -14,7 +14,7 @@
  * that reports nothing for the silence bound is a fault (machines/ev-battery.ts).
  */
 import type { EvBattery, EvBatteryBinding, EvBatteryCommand, EvBatteryReport } from '../../machines/ev-battery.js';
-import { MqttDevice, type MqttDeviceOptions, MqttDeviceSet } from './mqtt-device.js';
+import { MqttDevice, type MqttDeviceOptions, MqttDeviceSet, type MqttDeviceSetOptions, parseJsonObject } from './mqtt-device.js';
 
 /** Station id: the control API's `ev`, `ev-<serial>`. */
 export type MqttEvBatteryOptions = MqttDeviceOptions;
@@ -23,14 +23,8 @@ const OPTIONAL_NUMBERS = ['maxVoltageV', 'maxCurrentA', 'maxPowerW', 'targetVolt
 
 /** A status report from its JSON text, or the reason it is not one. */
 export function parseBatteryStatus(text: string): EvBatteryReport | string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'not a JSON object';
-  const b = body as Record<string, unknown>;
+  const b = parseJsonObject(text);
+  if (typeof b === 'string') return b;
   if (typeof b.socPercent !== 'number' || !Number.isFinite(b.socPercent) || b.socPercent < 0 || b.socPercent > 100) return 'socPercent must be a number from 0 to 100';
   const report: EvBatteryReport = { socPercent: b.socPercent };
   for (const k of OPTIONAL_NUMBERS) {
@@ -44,45 +38,29 @@ export function parseBatteryStatus(text: string): EvBatteryReport | string {
   return { ...report, ...(typeof b.contactorClosed === 'boolean' ? { contactorClosed: b.contactorClosed } : {}), ...(b.fault ? { fault: b.fault as string } : {}) };
 }
 
-export class MqttEvBattery implements EvBattery {
-  private readonly link: MqttDevice<EvBatteryCommand, EvBatteryReport>;
-  readonly commandTopic: string;
-  readonly statusTopic: string;
-
+export class MqttEvBattery extends MqttDevice<EvBatteryCommand, EvBatteryReport> implements EvBattery {
   constructor(options: MqttEvBatteryOptions) {
-    this.link = new MqttDevice(options, { label: 'EV battery', group: 'battery', out: 'command', in: 'status', report: 'a status', parse: parseBatteryStatus });
-    this.commandTopic = this.link.outTopic;
-    this.statusTopic = this.link.inTopic;
+    super(options, { label: 'EV battery', group: 'battery', out: 'command', in: 'status', report: 'a status', parse: parseBatteryStatus });
   }
 
   command(command: EvBatteryCommand): void {
-    this.link.send(command);
+    this.send(command);
   }
 
   onReport(listener: (r: EvBatteryReport) => void): () => void {
-    return this.link.listen(listener);
-  }
-
-  /** Resolves once connected (or rejects after `timeoutMs`). */
-  ready(timeoutMs?: number): Promise<void> {
-    return this.link.ready(timeoutMs);
-  }
-
-  close(): Promise<void> {
-    return this.link.close();
+    return this.listen(listener);
   }
 }
 
 /** One MqttEvBattery per EV station of a run, made when the station starts. */
 export class MqttEvBatteries extends MqttDeviceSet<MqttEvBattery> {
-  constructor(private readonly options: { url: string; prefix?: string | undefined; log: (text: string) => void; broker: boolean; silenceTimeoutMs?: number | undefined }) {
-    super();
+  constructor(private readonly options: MqttDeviceSetOptions & { silenceTimeoutMs?: number | undefined }) {
+    super(options);
   }
 
   bindingFor(id: string): EvBatteryBinding {
-    const { url, prefix, log, broker, silenceTimeoutMs } = this.options;
-    // The embedded broker (aedes) speaks MQTT 3.1.1 only.
-    const battery = this.add(new MqttEvBattery({ url, id, log, ...(prefix ? { prefix } : {}), ...(broker ? { protocolVersion: 4 as const } : {}) }));
+    const battery = this.addFor(id, (o) => new MqttEvBattery(o));
+    const { silenceTimeoutMs } = this.options;
     return { battery, ...(silenceTimeoutMs !== undefined ? { silenceTimeoutMs } : {}) };
   }
 }

@@ -100,11 +100,37 @@ export class MqttDevice<Out, In> {
   }
 }
 
+/** A report's JSON text as an object, or the reason it is not one (the start of each kind's `parse`). */
+export function parseJsonObject(text: string): Record<string, unknown> | string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return 'not JSON';
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'not a JSON object';
+  return body as Record<string, unknown>;
+}
+
+/** Where the devices of a run connect: `broker` true for the embedded one. */
+export interface MqttDeviceSetOptions {
+  url: string;
+  prefix?: string | undefined;
+  log: (text: string) => void;
+  broker: boolean;
+}
+
 /** The devices of one kind in a run, one per station, made when the station starts. */
 export class MqttDeviceSet<D extends { ready(timeoutMs?: number): Promise<void>; close(): Promise<void> }> {
   private readonly devices: D[] = [];
 
-  add(device: D): D {
+  constructor(private readonly where: MqttDeviceSetOptions) {}
+
+  /** Makes the device of station `id` (`make` is given its options) and keeps it. */
+  protected addFor(id: string, make: (options: MqttDeviceOptions) => D): D {
+    const { url, prefix, log, broker } = this.where;
+    // The embedded broker (aedes) speaks MQTT 3.1.1 only.
+    const device = make({ url, id, log, ...(prefix ? { prefix } : {}), ...(broker ? { protocolVersion: 4 as const } : {}) });
     this.devices.push(device);
     return device;
   }

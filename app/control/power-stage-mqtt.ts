@@ -12,7 +12,7 @@
  * that the stage cannot confirm within the bound is a fault (machines/power-stage.ts).
  */
 import type { IsolationResult, PowerStage, PowerStageBinding, PowerStageMeasurement, PowerStageSetpoint } from '../../machines/power-stage.js';
-import { MqttDevice, type MqttDeviceOptions, MqttDeviceSet } from './mqtt-device.js';
+import { MqttDevice, type MqttDeviceOptions, MqttDeviceSet, type MqttDeviceSetOptions, parseJsonObject } from './mqtt-device.js';
 
 /** Station id: the control API's `evse`, `evse-<serial>`. */
 export type MqttPowerStageOptions = MqttDeviceOptions;
@@ -21,14 +21,9 @@ const ISOLATION: ReadonlySet<string> = new Set<IsolationResult>(['invalid', 'val
 
 /** A measurement from its JSON text, or the reason it is not one. */
 export function parseMeasurement(text: string): PowerStageMeasurement | string {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return 'not JSON';
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return 'not a JSON object';
-  const { voltageV, currentA, isolation, fault } = body as Record<string, unknown>;
+  const body = parseJsonObject(text);
+  if (typeof body === 'string') return body;
+  const { voltageV, currentA, isolation, fault } = body;
   if (typeof voltageV !== 'number' || !Number.isFinite(voltageV)) return 'voltageV must be a number';
   if (typeof currentA !== 'number' || !Number.isFinite(currentA)) return 'currentA must be a number';
   if (isolation !== undefined && (typeof isolation !== 'string' || !ISOLATION.has(isolation))) return `isolation must be one of ${[...ISOLATION].join(', ')}`;
@@ -36,45 +31,29 @@ export function parseMeasurement(text: string): PowerStageMeasurement | string {
   return { voltageV, currentA, ...(isolation ? { isolation: isolation as IsolationResult } : {}), ...(fault ? { fault } : {}) };
 }
 
-export class MqttPowerStage implements PowerStage {
-  private readonly link: MqttDevice<PowerStageSetpoint, PowerStageMeasurement>;
-  readonly setpointTopic: string;
-  readonly measuredTopic: string;
-
+export class MqttPowerStage extends MqttDevice<PowerStageSetpoint, PowerStageMeasurement> implements PowerStage {
   constructor(options: MqttPowerStageOptions) {
-    this.link = new MqttDevice(options, { label: 'Power stage', group: 'power', out: 'setpoint', in: 'measured', report: 'a measurement', parse: parseMeasurement });
-    this.setpointTopic = this.link.outTopic;
-    this.measuredTopic = this.link.inTopic;
+    super(options, { label: 'Power stage', group: 'power', out: 'setpoint', in: 'measured', report: 'a measurement', parse: parseMeasurement });
   }
 
   setpoint(setpoint: PowerStageSetpoint): void {
-    this.link.send(setpoint);
+    this.send(setpoint);
   }
 
   onMeasured(listener: (m: PowerStageMeasurement) => void): () => void {
-    return this.link.listen(listener);
-  }
-
-  /** Resolves once connected (or rejects after `timeoutMs`). */
-  ready(timeoutMs?: number): Promise<void> {
-    return this.link.ready(timeoutMs);
-  }
-
-  close(): Promise<void> {
-    return this.link.close();
+    return this.listen(listener);
   }
 }
 
 /** One MqttPowerStage per EVSE station of a run, made when the station starts. */
 export class MqttPowerStages extends MqttDeviceSet<MqttPowerStage> {
-  constructor(private readonly options: { url: string; prefix?: string | undefined; log: (text: string) => void; broker: boolean; offConfirmTimeoutMs?: number | undefined }) {
-    super();
+  constructor(private readonly options: MqttDeviceSetOptions & { offConfirmTimeoutMs?: number | undefined }) {
+    super(options);
   }
 
   bindingFor(id: string): PowerStageBinding {
-    const { url, prefix, log, broker, offConfirmTimeoutMs } = this.options;
-    // The embedded broker (aedes) speaks MQTT 3.1.1 only.
-    const stage = this.add(new MqttPowerStage({ url, id, log, ...(prefix ? { prefix } : {}), ...(broker ? { protocolVersion: 4 as const } : {}) }));
+    const stage = this.addFor(id, (o) => new MqttPowerStage(o));
+    const { offConfirmTimeoutMs } = this.options;
     return { stage, ...(offConfirmTimeoutMs !== undefined ? { offConfirmTimeoutMs } : {}) };
   }
 }

@@ -6,8 +6,8 @@
  * safe path as a local command.
  *
  * Core: BootNotification (retried at the interval the CSMS gives), Heartbeat, StatusNotification
- * on every status change, Authorize, Start/StopTransaction, periodic MeterValues, Change/
- * GetConfiguration, ChangeAvailability, Reset, DataTransfer, TriggerMessage. Remote:
+ * on every status change, Authorize, Start/StopTransaction, periodic MeterValues (meter-values.ts),
+ * Change/GetConfiguration, ChangeAvailability, Reset, DataTransfer, TriggerMessage. Remote:
  * RemoteStart/StopTransaction, UnlockConnector. Smart charging: Set/ClearChargingProfile,
  * GetCompositeSchedule (smart-charging.ts). Offline: transaction messages wait in a persistent
  * queue (queue.ts) and go out in order on reconnect; authorization falls back to the local policy.
@@ -19,10 +19,11 @@ import { RPCClient } from 'ocpp-rpc';
 import type { AuthorizationPolicy } from '../../machines/authorization-policy.js';
 import type { Clock } from '../../util/clock.js';
 import type { ControlEvent, StationController, StationState } from '../control/controller.js';
-import { Configuration, type MEASURANDS, configurationKeys } from './configuration.js';
+import { Configuration, configurationKeys } from './configuration.js';
 import { Connector, connectorStatus, stopReasonOf } from './connector.js';
 import { registerCsmsRequests } from './csms-requests.js';
 import { type StationAuthorizer, ocppAuthorizer } from './authorizer.js';
+import { restartMeterValues } from './meter-values.js';
 import type { ContractData } from './pnc-messages.js';
 import { followPause, pauseStep, pauseTransaction, stopPausedTransaction } from './pause.js';
 import { TransactionQueue } from './queue.js';
@@ -328,7 +329,7 @@ export class OcppChargePoint {
     c.sessionOpen = true;
     c.tx = { localTx: this.queue.newLocalTx(), idTag: idTag.slice(0, 20), startedAt: now, meterStartWh: c.meterWh() };
     this.enqueue('StartTransaction', { connectorId: c.id, idTag: c.tx.idTag, meterStart: c.tx.meterStartWh, timestamp: new Date(now).toISOString() }, c.tx.localTx);
-    this.restartMeterValues(c);
+    restartMeterValues(this, c);
     this.applyProfiles(c);
   }
 
@@ -359,34 +360,6 @@ export class OcppChargePoint {
     }
     if (!tx) return;
     this.enqueue('StopTransaction', { idTag: tx.idTag, meterStop: c.meterWh(), timestamp: new Date(this.clock.now()).toISOString(), reason: reasonOf(tx) }, tx.localTx);
-  }
-
-  restartMeterValues(c: Connector): void {
-    if (c.meterTimer !== undefined) this.clock.clearTimeout(c.meterTimer);
-    const intervalS = this.config.seconds('MeterValueSampleInterval');
-    if (!c.tx || intervalS <= 0) return;
-    c.meterTimer = this.clock.setTimeout(() => {
-      this.sendMeterValues(c, 'Sample.Periodic');
-      this.restartMeterValues(c);
-    }, intervalS * 1000);
-  }
-
-  sendMeterValues(c: Connector, context: string): void {
-    const s = this.controller.state(c.station);
-    if (!s) return;
-    const values: Record<(typeof MEASURANDS)[number], [number | undefined, string]> = {
-      'Energy.Active.Import.Register': [c.meterWh(), 'Wh'],
-      'Power.Active.Import': [s.powerW, 'W'],
-      'Current.Import': [s.currentA, 'A'],
-      Voltage: [s.voltageV, 'V'],
-      SoC: [s.socPercent, 'Percent'],
-    };
-    const sampledValue = Object.entries(values)
-      .filter(([, [v]]) => v !== undefined && Number.isFinite(v))
-      .map(([measurand, [v, unit]]) => ({ value: String(Math.round((v as number) * 10) / 10), context, measurand, unit, ...(measurand === 'SoC' ? { location: 'EV' } : {}) }));
-    const meterValue = [{ timestamp: new Date(this.clock.now()).toISOString(), sampledValue }];
-    if (c.tx) this.enqueue('MeterValues', { connectorId: c.id, meterValue }, c.tx.localTx);
-    else void this.call('MeterValues', { connectorId: c.id, meterValue });
   }
 
   // --- smart charging --------------------------------------------------------------------

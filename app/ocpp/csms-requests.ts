@@ -7,6 +7,7 @@ import type { RPCClient } from 'ocpp-rpc';
 import type { OcppChargePoint } from './charge-point.js';
 import { PNC_VENDOR_ID } from './certificate-provider.js';
 import type { Connector } from './connector.js';
+import { restartMeterValues, sendMeterValues } from './meter-values.js';
 import { pncCsmsRequest } from './pnc-messages.js';
 import { type ChargingProfile, type ChargingRateUnit, compositeSchedule } from './smart-charging.js';
 
@@ -27,7 +28,7 @@ const HANDLERS: Record<string, Handler> = {
     const key = String(p.key);
     const status = cp.config.change(key, String(p.value));
     if (status === 'Accepted' && key === 'HeartbeatInterval') cp.restartHeartbeat();
-    if (status === 'Accepted' && key === 'MeterValueSampleInterval') for (const c of cp.connectors) cp.restartMeterValues(c);
+    if (status === 'Accepted' && key === 'MeterValueSampleInterval') for (const c of cp.connectors) restartMeterValues(cp, c);
     return { status };
   },
 
@@ -99,7 +100,7 @@ const HANDLERS: Record<string, Handler> = {
         break;
       case 'MeterValues':
         later(() => {
-          for (const c of cs) cp.sendMeterValues(c, 'Trigger');
+          for (const c of cs) sendMeterValues(cp, c, 'Trigger');
         });
         break;
       default:

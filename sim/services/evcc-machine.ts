@@ -76,6 +76,13 @@ const EV_UNSPECIFIED = 8;
 const EV_PRESENT_VOLTAGE_TOO_LOW = 7;
 
 const res = (e: EvccEvent): V2gResponse | undefined => (e.type === 'RES' ? e.res : undefined);
+/** An action on the station's response of a RES event (other events carry none: nothing to do). */
+const withRes =
+  (act: (port: EvccPort, res: V2gResponse) => void) =>
+  ({ context, event }: { context: EvccContext; event: EvccEvent }): void => {
+    const r = res(event);
+    if (r) act(context.port, r);
+  };
 
 /**
  * One definition per process, the port passed as input: XState's per-state-node caches stay warm
@@ -135,22 +142,10 @@ export const evccMachine = setup({
     phaseWeldingDetection: ({ context }) => context.port.phase('weldingDetection'),
     phaseSessionStop: ({ context }) => context.port.phase('sessionStop'),
     phaseIdle: ({ context }) => context.port.phase('idle'),
-    reportSessionStarted: ({ context, event }) => {
-      const r = res(event);
-      if (r) context.port.sessionStarted(r);
-    },
-    reportChargeParameters: ({ context, event }) => {
-      const r = res(event);
-      if (r) context.port.chargeParametersDiscovered(r);
-    },
-    reportDcParameters: ({ context, event }) => {
-      const r = res(event);
-      if (r) context.port.dcParameters(r);
-    },
-    reportLoopResponse: ({ context, event }) => {
-      const r = res(event);
-      if (r) context.port.loopResponse(r);
-    },
+    reportSessionStarted: withRes((port, r) => port.sessionStarted(r)),
+    reportChargeParameters: withRes((port, r) => port.chargeParametersDiscovered(r)),
+    reportDcParameters: withRes((port, r) => port.dcParameters(r)),
+    reportLoopResponse: withRes((port, r) => port.loopResponse(r)),
     reportCableCheckReady: ({ context }) => context.port.cableCheckReady(),
     reportCableCheckFinished: ({ context }) => context.port.cableCheckFinished(),
     reportPreChargingReady: ({ context }) => context.port.preChargingReady(),

@@ -7,74 +7,10 @@
  * state. The V2G EVSE service (v2g-evse.ts) implements the port.
  */
 import { assign, setup } from 'xstate';
-import type { SessionFailure, V2gKind, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import type { SessionFailure, V2gKind, V2gRequest } from '../v2g-messages.js';
+import type { SeccEvent, SeccInput, SeccPort } from './secc-port.js';
 
-export interface SeccPort {
-  /** Creates the session (ID, protocol), tells the host (18.12.1) and answers the car. */
-  startSession(req: V2gRequest): void;
-  respond(req: V2gRequest, extra?: Partial<V2gResponse>): void;
-  refuse(req: V2gRequest, failure: SessionFailure): void;
-  /** No session for this request: the failure the car learns (the last abort's, or unknown session). */
-  refuseNoSession(req: V2gRequest): void;
-  /** Session Error + Session Stopped to the host; a held request gets the failure, else the next one. */
-  abort(failure: SessionFailure, held: V2gRequest | undefined): void;
-  /** Session Stopped to the host once the car has its SessionStopRes (closure type from the request). */
-  stopAfterResponse(req: V2gRequest): void;
-  /** The station closes the car's TCP connection (no request within the sequence timeout). */
-  closeConnection(): void;
-  canStart(req: V2gRequest): boolean;
-  modeSupported(req: V2gRequest): boolean;
-  cableCheckLongEnough(): boolean;
-  /** Host information (18.12): each call emits the status message(s). */
-  paymentSelected(req: V2gRequest): void;
-  /** Plug & Charge (18.12.15/16, 18.12.2): the host is asked; the contract is reported. */
-  certificateRequested(req: V2gRequest): void;
-  paymentDetails(req: V2gRequest): void;
-  authorizationRequested(): void;
-  schedulesRequested(req: V2gRequest): void;
-  cableCheckRequested(): void;
-  dcParameters(req: V2gRequest, withTargets: boolean): void;
-  preCharge(req: V2gRequest): void;
-  welding(req: V2gRequest): void;
-  startChargingRequested(req: V2gRequest): void;
-  stopChargingRequested(req: V2gRequest): void;
-  /** A pending EVSE notification for the next loop response, taken once. */
-  takeNotification(): Partial<V2gResponse>;
-  /**
-   * The charge loop's parameter deadline (FreeV2G 0x76): armed on entering the loop, re-armed by
-   * the port itself on each host update, sent back as PARAMETER_TIMEOUT when missed. It runs on
-   * the module's clock outside the machine: a host update is ~60 % of a session's frames, and an
-   * XState re-entry per update (cancel and re-schedule a delayed event) cost more than the rest
-   * of the update's path (issue 12 target 4).
-   */
-  armParameterDeadline(): void;
-  disarmParameterDeadline(): void;
-}
-
-export interface SeccTimeouts {
-  authorizationMs: number;
-  schedulesMs: number;
-  cableCheckMs: number;
-  startChargingMs: number;
-  stopChargingMs: number;
-  certificateMs: number;
-}
-
-export type SeccEvent =
-  | { type: 'REQ'; req: V2gRequest }
-  | { type: 'LISTEN' }
-  | { type: 'STOP_LISTEN' }
-  | { type: 'AUTHORIZATION'; ok: boolean }
-  | { type: 'SCHEDULES'; ok: boolean }
-  | { type: 'CABLE_CHECK'; ok: boolean }
-  | { type: 'START_CHARGING' }
-  | { type: 'STOP_CHARGING' }
-  | { type: 'PARAMETER_TIMEOUT' }
-  | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
-  | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
-  | { type: 'LINK_LOST' }
-  /** V2G_SECC_Sequence_Timeout: no request from the car since the last response (v2g-evse.ts). */
-  | { type: 'SEQUENCE_TIMEOUT' };
+export type { SeccEvent, SeccInput, SeccPort, SeccTimeouts } from './secc-port.js';
 
 interface SeccContext extends SeccInput {
   /** A session setup that came before Start Listen (the car repeating SDP). */
@@ -100,12 +36,13 @@ const is =
   (kind: V2gKind) =>
   ({ event }: { event: SeccEvent }) =>
     reqOf(event)?.kind === kind;
-
-/** What a SECC actor is started with: the module's side of the machine and its deadlines. */
-export interface SeccInput {
-  port: SeccPort;
-  timeouts: SeccTimeouts;
-}
+/** An action on the car's request of a REQ event (other events carry none: nothing to do). */
+const withReq =
+  (act: (port: SeccPort, req: V2gRequest) => void) =>
+  ({ context, event }: { context: SeccContext; event: SeccEvent }): void => {
+    const r = reqOf(event);
+    if (r) act(context.port, r);
+  };
 
 /**
  * One definition per process, the port passed as input: XState's per-state-node caches stay warm
@@ -155,10 +92,7 @@ export const seccMachine = setup({
     renegotiation: ({ context }) => context.held?.chargeProgress === 'renegotiate',
   },
   actions: {
-    startSession: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.startSession(r);
-    },
+    startSession: withReq((port, r) => port.startSession(r)),
     startAwaitedSession: ({ context }) => {
       if (context.awaiting) context.port.startSession(context.awaiting);
     },
@@ -169,80 +103,35 @@ export const seccMachine = setup({
     forgetAwaited: assign({ awaiting: undefined }),
     hold: assign({ held: ({ event }) => reqOf(event) }),
     release: assign({ held: undefined }),
-    respond: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.respond(r);
-    },
-    respondOngoing: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.respond(r, { processing: 'ongoing' });
-    },
-    respondCableCheck: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.respond(r, { processing: context.port.cableCheckLongEnough() ? 'finished' : 'ongoing' });
-    },
-    respondLoop: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.respond(r, context.port.takeNotification());
-    },
+    respond: withReq((port, r) => port.respond(r)),
+    respondOngoing: withReq((port, r) => port.respond(r, { processing: 'ongoing' })),
+    respondCableCheck: withReq((port, r) => port.respond(r, { processing: port.cableCheckLongEnough() ? 'finished' : 'ongoing' })),
+    respondLoop: withReq((port, r) => port.respond(r, port.takeNotification())),
     respondHeld: ({ context }) => {
       if (context.held) context.port.respond(context.held);
     },
-    certificateRequested: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.certificateRequested(r);
-    },
+    certificateRequested: withReq((port, r) => port.certificateRequested(r)),
     respondHeldCertificate: ({ context, event }) => {
       if (context.held && event.type === 'CERTIFICATE') context.port.respond(context.held, { exiResponse: event.exiResponse });
     },
-    paymentDetails: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.paymentDetails(r);
-    },
-    refuseSetup: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.refuse(r, UNSPECIFIED);
-    },
-    refuseNoSession: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.refuseNoSession(r);
-    },
-    paymentSelected: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.paymentSelected(r);
-    },
+    paymentDetails: withReq((port, r) => port.paymentDetails(r)),
+    refuseSetup: withReq((port, r) => port.refuse(r, UNSPECIFIED)),
+    refuseNoSession: withReq((port, r) => port.refuseNoSession(r)),
+    paymentSelected: withReq((port, r) => port.paymentSelected(r)),
     authorizationRequested: ({ context }) => context.port.authorizationRequested(),
-    schedulesRequested: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.schedulesRequested(r);
-    },
+    schedulesRequested: withReq((port, r) => port.schedulesRequested(r)),
     cableCheckRequested: ({ context }) => context.port.cableCheckRequested(),
-    dcParameters: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.dcParameters(r, false);
-    },
-    dcTargets: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.dcParameters(r, true);
-    },
-    preCharge: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.preCharge(r);
-    },
-    welding: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.welding(r);
-    },
+    dcParameters: withReq((port, r) => port.dcParameters(r, false)),
+    dcTargets: withReq((port, r) => port.dcParameters(r, true)),
+    preCharge: withReq((port, r) => port.preCharge(r)),
+    welding: withReq((port, r) => port.welding(r)),
     startChargingRequested: ({ context }) => {
       if (context.held) context.port.startChargingRequested(context.held);
     },
     stopChargingRequested: ({ context }) => {
       if (context.held) context.port.stopChargingRequested(context.held);
     },
-    stopAfterResponse: ({ context, event }) => {
-      const r = reqOf(event);
-      if (r) context.port.stopAfterResponse(r);
-    },
+    stopAfterResponse: withReq((port, r) => port.stopAfterResponse(r)),
     armParameterDeadline: ({ context }) => context.port.armParameterDeadline(),
     disarmParameterDeadline: ({ context }) => context.port.disarmParameterDeadline(),
     /** A missed deadline or a refusal by the host. */

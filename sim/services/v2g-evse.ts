@@ -3,7 +3,8 @@
  * configuration commands (18.10) and the host side of the SECC machine (secc-machine.ts), which
  * answers the car's requests, asks its host through the status messages of 18.12 and enforces
  * the timeouts those messages carry. When a host misses one, the session ends the manual's way:
- * Session Error, then Session Stopped (18.12.14), and the car gets a failed response.
+ * Session Error, then Session Stopped (18.12.14), and the car gets a failed response. What it
+ * reports of itself and of the car is made in v2g-evse-reports.ts.
  */
 import { createActor } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
@@ -12,13 +13,12 @@ import { CertificateResponseStatus, SchedulesResult } from '../../codec/modules/
 import type { TimerId } from '../../util/clock.js';
 import { V2G_LATENCY_MS } from '../cable.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
-import type { EvLimits, EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
-import { type SeccEvent, type SeccPort, seccMachine } from './secc-machine.js';
+import type { EvSnapshot, EvseSnapshot, ScheduleTuple, SessionFailure, V2gMessage, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import { seccMachine } from './secc-machine.js';
+import type { SeccEvent, SeccPort } from './secc-port.js';
+import { type Fields, dcChangedReporter, emitModeSelected, evseSnapshot, num } from './v2g-evse-reports.js';
 
 export { SDP_CONNECT_MS, SDP_WINDOW_MS } from './secc-machine.js';
-
-type Fields = Record<string, unknown>;
-const num = (f: Fields, k: string): number => f[k] as number;
 
 /** setTimeout's ceiling: a disabled charge-parameter deadline. */
 const NEVER_MS = 2 ** 31 - 1;
@@ -32,6 +32,7 @@ export const SEQUENCE_TIMEOUT_MS = 60_000;
 
 /** 18.12.14 code 3 / 18.11.14 code 8: a request for a session the station does not have. */
 const UNKNOWN_SESSION: SessionFailure = { evseSessionError: 3, evSessionError: 8 };
+/** Session IDs are compared by value (8 bytes, 18.12.1). */
 const sameId = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
 
 /** What the station keeps about the running session (its phase is the machine's state). */
@@ -85,35 +86,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     sequenceTimer = undefined;
   };
 
-  const snapshot = (): EvseSnapshot => {
-    const proto = session?.protocol ?? 1;
-    return {
-      evseId: String(proto === 1 ? (config?.evseIdIso ?? '') : (config?.evseIdDin ?? '')),
-      protocols: (config?.protocols as number[]) ?? [],
-      paymentMethods: (config?.paymentMethods as number[]) ?? [0],
-      energyTransferModes: (config?.energyTransferModes as number[]) ?? [],
-      ...(dc
-        ? {
-            dc: {
-              isolationLevel: num(dc, 'isolationLevel'),
-              minVoltageV: num(dc, 'minVoltageV'),
-              minCurrentA: num(dc, 'minCurrentA'),
-              maxVoltageV: num(dc, 'maxVoltageV'),
-              maxCurrentA: num(dc, 'maxCurrentA'),
-              maxPowerW: num(dc, 'maxPowerW'),
-              ...(dc.currentRegulationToleranceA !== undefined ? { currentRegulationToleranceA: num(dc, 'currentRegulationToleranceA') } : {}),
-              peakCurrentRippleA: num(dc, 'peakCurrentRippleA'),
-              presentVoltageV: (dc.presentVoltageV as number | undefined) ?? 0,
-              presentCurrentA: (dc.presentCurrentA as number | undefined) ?? 0,
-              status: num(dc, 'status'),
-            },
-          }
-        : {}),
-      ...(ac ? { ac: { rcd: ac.rcdStatus as boolean, nominalVoltageV: num(ac, 'nominalVoltageV'), maxCurrentA: num(ac, 'maxCurrentA') } } : {}),
-      schedules,
-      ...(energyToBeDeliveredWh !== undefined ? { energyToBeDeliveredWh } : {}),
-    };
-  };
+  const snapshot = (): EvseSnapshot => evseSnapshot({ config, dc, ac, schedules, energyToBeDeliveredWh }, session?.protocol ?? 1);
 
   const respond = (req: V2gRequest, extra: Partial<V2gResponse> = {}): void => {
     const res: V2gResponse = {
@@ -131,72 +104,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
   };
   const refuse = (req: V2gRequest, failure: SessionFailure): void => respond(req, { ok: false, failure });
 
-  let lastDcChanged: Record<string, unknown> | undefined;
-  const emitDcChanged = (ev: EvSnapshot, withTargets: boolean): void => {
-    const d = ev.dc;
-    if (!d) return;
-    const fields = {
-      maxVoltageV: d.maxVoltageV,
-      maxCurrentA: d.maxCurrentA,
-      maxPowerW: d.maxPowerW,
-      ready: ev.ready,
-      errorCode: ev.errorCode,
-      socPercent: ev.socPercent,
-      targetVoltageV: withTargets ? d.targetVoltageV : 0,
-      targetCurrentA: withTargets ? d.targetCurrentA : 0,
-      fullSocPercent: d.fullSocPercent,
-      bulkSocPercent: d.bulkSocPercent,
-      chargingComplete: ev.chargingComplete,
-      bulkChargingComplete: ev.bulkChargingComplete,
-    };
-    // Firmware that reports no change of the SOC alone (Sevenstax/FreeV2G#68).
-    const socOnly = lastDcChanged !== undefined && sameBut(fields, lastDcChanged, 'socPercent');
-    lastDcChanged = fields;
-    if (socOnly && ctx.quirks.dcChangedOmitsSocOnly) return;
-    ctx.emit(V2g.EvseDcChargeParametersChanged, fields);
-  };
-
-  /** What Energy Transfer Mode Selected reports alike for a DC and an AC car. */
-  const evLimits = (p: EvLimits) => ({
-    departureTimeS: p.departureTimeS,
-    energyRequestWh: p.energyRequestWh,
-    maxVoltageV: p.maxVoltageV,
-    minCurrentA: p.minCurrentA,
-    maxCurrentA: p.maxCurrentA,
-    maxPowerW: p.maxPowerW,
-  });
-
-  const emitModeSelected = (req: V2gRequest): void => {
-    const ev = req.ev;
-    const mode = req.energyTransferMode ?? 0;
-    if (mode <= 3 && ev.dc) {
-      const d = ev.dc;
-      ctx.emit(V2g.EvseEnergyTransferModeSelected, {
-        ...evLimits(d),
-        selectedEnergyTransferMode: mode,
-        dcParameters: {
-          energyCapacityWh: ev.batteryCapacityWh,
-          fullSocPercent: d.fullSocPercent,
-          bulkSocPercent: d.bulkSocPercent,
-          ready: ev.ready,
-          errorCode: ev.errorCode,
-          socPercent: ev.socPercent,
-        },
-      });
-    } else if (ev.ac) {
-      const a = ev.ac;
-      ctx.emit(V2g.EvseEnergyTransferModeSelected, {
-        ...evLimits(a),
-        selectedEnergyTransferMode: mode,
-      });
-      ctx.emit(V2g.EvseAcChargeParametersChanged, {
-        maxVoltageV: a.maxVoltageV,
-        minCurrentA: a.minCurrentA,
-        maxCurrentA: a.maxCurrentA,
-        energyAmountWh: a.energyRequestWh,
-      });
-    }
-  };
+  const emitDcChanged = dcChangedReporter(ctx);
 
   const chooseProtocol = (ev: EvSnapshot): number | undefined => {
     const mine = (config?.protocols as number[]) ?? [];
@@ -210,7 +118,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     startSession(req) {
       const protocol = chooseProtocol(req.ev) ?? 1;
       // A resumed session keeps its Session ID; a new one gets a fresh ID.
-      const resumed = pausedId !== undefined && sameBytes(req.sessionId, pausedId);
+      const resumed = pausedId !== undefined && sameId(req.sessionId, pausedId);
       const id = resumed && pausedId ? pausedId : new Uint8Array(8).map(() => ctx.rng.int(0, 255));
       pausedId = undefined;
       pendingFailure = undefined;
@@ -262,7 +170,7 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       }),
     authorizationRequested: () => ctx.emit(V2g.EvseAuthorizationStatusRequested, { timeoutMs: timeouts.authorizationMs }),
     schedulesRequested(req) {
-      emitModeSelected(req);
+      emitModeSelected(ctx, req);
       ctx.emit(V2g.EvseSchedulesRequested, { timeoutMs: timeouts.schedulesMs, maxEntries: req.maxEntries ?? 20 });
     },
     cableCheckRequested() {
@@ -457,14 +365,4 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       port.disarmParameterDeadline();
     },
   };
-}
-
-/** Whether two field sets differ in nothing but `except`. */
-function sameBut(a: Record<string, unknown>, b: Record<string, unknown>, except: string): boolean {
-  return Object.keys(a).every((k) => k === except || a[k] === b[k]);
-}
-
-/** Session IDs are compared by value (8 bytes, 18.12.1). */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

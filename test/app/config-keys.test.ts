@@ -3,23 +3,20 @@
  * station configs to the simulated modules: metering_receipt, set_module_time, schedule.code,
  * battery.timestep (certs_folder: test/cli/config.test.ts).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeConfig } from '../helpers/config.js';
 import { Time, TimeType } from '../../codec/modules/time.js';
 import { loadStation } from '../../app/config.js';
 import { toEvConfig, toEvseConfig } from '../../app/station-config.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import type { DecodedMessage } from '../../codec/catalog.js';
-import { createSimulatedPair, parseScenario, type SimulatedPair } from '../../sim/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { pairsClosedAfterEach, QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 import { VirtualClock } from '../../util/clock.js';
 
 const START_MS = Date.UTC(2026, 11, 2, 1, 2, 3);
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 /** Both stations on the simulated pair, configured from files of our layout. */
 function run(evseFile: unknown, evFile: unknown) {

@@ -5,29 +5,19 @@
  * BMS's reports land well inside the simulated silence bound.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseBatteryStatus } from '../../app/control/ev-battery-mqtt.js';
 import type { EvBatteryCommand } from '../../machines/ev-battery.js';
-import { type ControlRun, phaseOf, startControlRun } from '../helpers/control-run.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { phaseOf } from '../helpers/control-run.js';
+import { mqttDeviceRig, untilReal } from '../helpers/mqtt-device.js';
 
-let broker: Mosquitto;
-beforeAll(async () => {
-  broker = await startMosquitto();
-});
-afterAll(async () => {
-  await broker.destroy();
-});
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const rig = mqttDeviceRig();
 
 type BmsMode = 'ok' | 'silent' | 'fault';
 
 /** The fake BMS: 90 % SOC, +0.1 % per report while charging; limits above the EV's configuration. */
 async function fakeBms(prefix: string) {
-  const client: MqttClient = await broker.client();
+  const client: MqttClient = await rig.broker.client();
   const bms = { commands: [] as EvBatteryCommand[], mode: 'ok' as BmsMode, socPercent: 90, charging: false };
   await client.subscribeAsync(`${prefix}/ev/battery/command`, { qos: 1 });
   client.on('message', (_topic, payload) => {
@@ -41,7 +31,7 @@ async function fakeBms(prefix: string) {
     const status = { socPercent: bms.socPercent, maxVoltageV: 5000, maxCurrentA: 5000, maxPowerW: 5e6, contactorClosed: bms.charging, ...(bms.mode === 'fault' ? { fault: 'cell imbalance' } : {}) };
     client.publish(`${prefix}/ev/battery/status`, JSON.stringify(status), { qos: 0 });
   }, 20);
-  cleanups.push(async () => {
+  rig.cleanups.push(async () => {
     clearInterval(timer);
     await client.endAsync();
   });
@@ -49,25 +39,8 @@ async function fakeBms(prefix: string) {
 }
 
 async function start() {
-  const prefix = `t${Math.random().toString(36).slice(2, 8)}`;
-  const { bms, client } = await fakeBms(prefix);
-  const run: ControlRun = await startControlRun({ mqtt: broker.url, mqttPrefix: prefix, evBattery: 'mqtt' });
-  cleanups.unshift(() => run.close());
-  await run.plane.ready();
-  /** 20 ms of simulated time per 5 ms of real time: many reports fit in the silence bound. */
-  const fine = async (done: () => boolean, maxMs = 600_000): Promise<boolean> => {
-    const end = run.clock.now() + maxMs;
-    while (!done() && run.clock.now() < end) {
-      const target = Math.min(end, run.clock.now() + 20);
-      await run.clock.runUntil(done, target - run.clock.now(), 20);
-      if (run.clock.now() < target) run.clock.advance(target - run.clock.now());
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return done();
-  };
-  const records = () => run.emitted.EV.flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : []));
-  const logs = () => run.emitted.EV.flatMap((e) => (e.type === 'log' ? [e.text] : []));
-  return { prefix, bms, client, run, fine, records, logs };
+  const t = await rig.start('EV', { evBattery: 'mqtt' }, fakeBms);
+  return { ...t, ...t.device };
 }
 
 describe('EV battery over MQTT (mosquitto)', () => {
@@ -80,8 +53,7 @@ describe('EV battery over MQTT (mosquitto)', () => {
     expect(rec?.socEndPercent).toBeGreaterThanOrEqual(95);
     expect(t.bms.commands.some((c) => c.charging && c.voltageV > 0 && c.currentA > 0)).toBe(true);
     // The contactor opens: the last command (through the broker, in real time) says so.
-    const deadline = Date.now() + 5000;
-    while (t.bms.commands.at(-1)?.charging !== false && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await untilReal(() => t.bms.commands.at(-1)?.charging === false);
     expect(t.bms.commands.at(-1)).toMatchObject({ charging: false });
     // The BMS's 5000 A changed nothing: the current stayed within the configured 100 A.
     expect(evseRecords()[0]?.peakCurrentA).toBeLessThanOrEqual(100);
@@ -114,8 +86,7 @@ describe('EV battery over MQTT (mosquitto)', () => {
       `EV battery (MQTT): ignoring a status on ${t.prefix}/ev/battery/status: not JSON`,
       `EV battery (MQTT): ignoring a status on ${t.prefix}/ev/battery/status: socPercent must be a number from 0 to 100`,
     ];
-    const deadline = Date.now() + 5000;
-    while (!expected.every((l) => t.run.logs.includes(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await untilReal(() => expected.every((l) => t.run.logs.includes(l)));
     expect(t.run.logs).toEqual(expect.arrayContaining(expected));
     expect(await t.fine(() => phaseOf(t.run, 'EV') === 'charging')).toBe(true);
   });

@@ -5,29 +5,19 @@
  * answers land before the simulated bounds run out.
  */
 import type { MqttClient } from 'mqtt';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMeasurement } from '../../app/control/power-stage-mqtt.js';
 import type { PowerStageSetpoint } from '../../machines/power-stage.js';
-import { type ControlRun, phaseOf, startControlRun } from '../helpers/control-run.js';
-import { type Mosquitto, startMosquitto } from '../helpers/mosquitto.js';
+import { phaseOf } from '../helpers/control-run.js';
+import { mqttDeviceRig, untilReal } from '../helpers/mqtt-device.js';
 
-let broker: Mosquitto;
-beforeAll(async () => {
-  broker = await startMosquitto();
-});
-afterAll(async () => {
-  await broker.destroy();
-});
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const rig = mqttDeviceRig();
 
 type SupplyMode = 'ok' | 'ignoreDisable' | 'fault';
 
 /** The fake power supply: answers each setpoint with what it now delivers. */
 async function fakeSupply(prefix: string) {
-  const client: MqttClient = await broker.client();
+  const client: MqttClient = await rig.broker.client();
   const setpoints: PowerStageSetpoint[] = [];
   const supply = { setpoints, mode: 'ok' as SupplyMode, currentA: 0 };
   await client.subscribeAsync(`${prefix}/evse/power/setpoint`, { qos: 1 });
@@ -40,7 +30,7 @@ async function fakeSupply(prefix: string) {
     const m = { voltageV: off ? 0 : sp.voltageV, currentA: supply.currentA, isolation: 'valid', ...(supply.mode === 'fault' ? { fault: 'overcurrent' } : {}) };
     client.publish(`${prefix}/evse/power/measured`, JSON.stringify(m), { qos: 1 });
   });
-  cleanups.push(async () => void (await client.endAsync()));
+  rig.cleanups.push(async () => void (await client.endAsync()));
   return {
     setpoints,
     client,
@@ -54,26 +44,8 @@ async function fakeSupply(prefix: string) {
 }
 
 async function start() {
-  const prefix = `t${Math.random().toString(36).slice(2, 8)}`;
-  const supply = await fakeSupply(prefix);
-  const run: ControlRun = await startControlRun({ mqtt: broker.url, mqttPrefix: prefix, powerStage: 'mqtt' }, { evBatteryWh: 500 });
-  cleanups.unshift(() => run.close());
-  await run.plane.ready();
-  /** 20 ms of simulated time per 5 ms of real time: the broker's round trips fit well inside. */
-  const fine = async (done: () => boolean, maxMs = 600_000): Promise<boolean> => {
-    const end = run.clock.now() + maxMs;
-    while (!done() && run.clock.now() < end) {
-      const target = Math.min(end, run.clock.now() + 20);
-      await run.clock.runUntil(done, target - run.clock.now(), 20);
-      // No timer left (a station idle between sessions): time passes all the same.
-      if (run.clock.now() < target) run.clock.advance(target - run.clock.now());
-      await new Promise((r) => setTimeout(r, 5));
-    }
-    return done();
-  };
-  const records = () => run.emitted.EVSE.flatMap((e) => (e.type === 'sessionEnded' ? [e.record] : []));
-  const logs = () => run.emitted.EVSE.flatMap((e) => (e.type === 'log' ? [e.text] : []));
-  return { prefix, supply, run, fine, records, logs };
+  const t = await rig.start('EVSE', { powerStage: 'mqtt' }, fakeSupply, { evBatteryWh: 500 });
+  return { ...t, supply: t.device };
 }
 
 describe('power stage over MQTT (mosquitto)', () => {
@@ -116,8 +88,7 @@ describe('power stage over MQTT (mosquitto)', () => {
       `Power stage (MQTT): ignoring a measurement on ${t.prefix}/evse/power/measured: not JSON`,
       `Power stage (MQTT): ignoring a measurement on ${t.prefix}/evse/power/measured: voltageV must be a number`,
     ];
-    const deadline = Date.now() + 5000;
-    while (!expected.every((l) => t.run.logs.includes(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await untilReal(() => expected.every((l) => t.run.logs.includes(l)));
     expect(t.run.logs).toEqual(expect.arrayContaining(expected));
     // The station goes on as before.
     expect(await t.fine(() => phaseOf(t.run, 'EVSE') === 'charging')).toBe(true);

@@ -8,7 +8,8 @@ import type { SimSpiSlave } from '../../sim/spi-slave.js';
 import { type SpiTransport, type SpiTransportOptions, clockDelayUs, createSpiTransport } from '../../transports/spi.js';
 import { type Clock, type TimerId, VirtualClock } from '../../util/clock.js';
 
-export { SimGpio, SimSpiSlave, type SpiSlaveOptions, type TransferRecord, serveOverSpi } from '../../sim/spi-slave.js';
+export { SimGpio } from '../../sim/sim-gpio.js';
+export { SimSpiSlave, type SpiSlaveOptions, type TransferRecord, serveOverSpi } from '../../sim/spi-slave.js';
 
 /**
  * A virtual clock that knows when its next timer is due, so a test can run the SPI exchange

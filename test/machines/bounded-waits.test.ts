@@ -11,7 +11,7 @@
  * what bounds it.
  */
 import { map } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AnyStateMachine, AnyStateNode } from 'xstate';
 import { encodeFrame, parseFrame } from '../../codec/frame.js';
 import { commandedOutput } from '../../machines/charger.js';
@@ -21,8 +21,8 @@ import { UNUSABLE_STATUS_BOUND_MS } from '../../machines/status-watchdog.js';
 import { evConfig } from '../../machines/index.js';
 import { v2gEvSessionMachine } from '../../machines/v2g-ev-session.js';
 import { v2gEvseSessionMachine } from '../../machines/v2g-evse-session.js';
-import { QUICK_SLAC } from '../helpers/stations.js';
-import { type SessionPhase, type SimulatedPair, createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { pairsClosedAfterEach, QUICK_SLAC } from '../helpers/stations.js';
+import { type SessionPhase, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import type { Transport } from '../../transports/transport.js';
 import { VirtualClock } from '../../util/clock.js';
 import { startStations } from '../helpers/stations.js';
@@ -50,10 +50,7 @@ function altered(t: Transport, mode: Mode, active: () => boolean): Transport {
   return { frames$: t.frames$.pipe(map(alter)), linkState$: t.linkState$, send: (f) => t.send(f), close: () => t.close() };
 }
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 function run(role: StationRole, mode: Mode, from: SessionPhase) {
   const clock = new VirtualClock(1_700_000_000_000);

@@ -3,55 +3,22 @@
  * the simulated module pair and the virtual clock: a whole session on the battery's reports, its
  * limits never raising the configured ones, and a fault or silence stopping the session in time.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { evConfig, evseConfig } from '../../machines/index.js';
+import { describe, expect, it } from 'vitest';
 import { createSimulatedEvBattery, type SimulatedEvBattery } from '../../machines/ev-battery-sim.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { SMALL_BATTERY, deviceStationsRig } from '../helpers/stations.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const startWith = deviceStationsRig();
 
 type Options = { limits?: SimulatedEvBattery['limits']; silent?: boolean; silenceTimeoutMs?: number };
 
 function start(o: Options = {}) {
-  const { clock, pair, evseClient, evClient } = simulatedClients();
-  const battery = createSimulatedEvBattery({ clock, capacityWh: 1000, socPercent: 50, periodMs: 100, ...(o.limits ? { limits: o.limits } : {}), faults: { silent: o.silent === true } });
-  const stations = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-    battery: { battery, silenceTimeoutMs: o.silenceTimeoutMs ?? 2000 },
-  });
-  const sent: Array<{ at: number; name: string; fields: Record<string, unknown> }> = [];
-  evClient.traffic$.subscribe((t) => {
-    if (t.dir === 'tx' && t.message) sent.push({ at: clock.now(), name: `${t.message.module}.${t.message.message}`, fields: t.message.fields });
-  });
-  cleanups.push(async () => {
-    stations.evse.stop();
-    stations.ev.stop();
-    battery.close();
-    await pair.close();
-  });
-  const phases = () => stations.emitted.EV.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
-  const updates = () => sent.filter((s) => s.name === 'V2g.EvUpdateDcChargingParameters' || s.name === 'V2g.EvSetDcChargingParameters');
-  return {
-    clock,
-    battery,
-    ...stations,
-    sent,
-    phases,
-    updates,
-    until: (done: () => boolean, maxMs = 3_600_000) => clock.runUntil(done, maxMs, 100),
-    wait: async (ms: number) => {
-      const target = clock.now() + ms;
-      await clock.runUntil(() => false, ms, 50);
-      if (clock.now() < target) clock.advance(target - clock.now());
-    },
-  };
+  const r = startWith(
+    'EV',
+    (clock) => createSimulatedEvBattery({ clock, capacityWh: 1000, socPercent: 50, periodMs: 100, ...(o.limits ? { limits: o.limits } : {}), faults: { silent: o.silent === true } }),
+    (battery) => ({ battery: { battery, silenceTimeoutMs: o.silenceTimeoutMs ?? 2000 } }),
+  );
+  const updates = () => r.sent.filter((s) => s.name === 'V2g.EvUpdateDcChargingParameters' || s.name === 'V2g.EvSetDcChargingParameters');
+  return { ...r, battery: r.device, updates };
 }
 
 describe('EV battery behind an EvBattery', () => {

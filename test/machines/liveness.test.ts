@@ -4,7 +4,7 @@
  * notices within 2 s by framing pings, takes the output to 0 and initialises the module again
  * once it answers; a module that answers is left alone. Simulated pair, virtual clock.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Subject } from 'rxjs';
 import { createActor, createMachine } from 'xstate';
 import type { HciClient } from '../../machines/hci-types.js';
@@ -15,13 +15,9 @@ import { parseScenario } from '../../sim/scenario.js';
 import { VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import type { SimulatedPair } from '../../sim/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 function run() {
   const { clock, pair, evseClient, evClient } = simulatedClients();
@@ -53,6 +49,21 @@ function run() {
   const evState = (): string => JSON.stringify(s.ev.getSnapshot().value);
   const batteryCharging = (): boolean => (s.ev.system.get('battery')?.getSnapshot() as { context: { charging: boolean } } | undefined)?.context.charging ?? false;
   return { clock, pair, s, state, evState, batteryCharging, output, lastFromModule: () => lastFromModule, lastFromEvModule: () => lastFromEvModule, pings: () => pings };
+}
+
+/**
+ * The liveness watch alone, under a stand-in parent: fromCallback's sendBack goes to the parent,
+ * which records when it heard `module.silent`.
+ */
+function watchLiveness(client: HciClient, clock: VirtualClock) {
+  const silent: number[] = [];
+  const parent = createActor(
+    createMachine({
+      invoke: { src: livenessWatch, input: { client, clock } },
+      on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
+    }),
+  ).start();
+  return { silent, parent };
 }
 
 describe('module liveness', () => {
@@ -94,14 +105,7 @@ describe('module liveness', () => {
       if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
       if (t.dir === 'rx') lastFromModule = t.at;
     });
-    const silent: number[] = [];
-    // fromCallback's sendBack goes to the parent; a stand-in parent records it.
-    const parent = createActor(
-      createMachine({
-        invoke: { src: livenessWatch, input: { client, clock } },
-        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
-      }),
-    ).start();
+    const { silent, parent } = watchLiveness(client, clock);
     // 20 s at rest: one round trip per second (the old fixed 400 ms check pinged every 400-800 ms).
     await clock.runUntil(() => false, 20_000, 10);
     expect(pings).toBeGreaterThanOrEqual(18);
@@ -139,13 +143,7 @@ describe('module liveness', () => {
         });
       },
     } as unknown as HciClient;
-    const silent: number[] = [];
-    const parent = createActor(
-      createMachine({
-        invoke: { src: livenessWatch, input: { client, clock } },
-        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
-      }),
-    ).start();
+    const { silent, parent } = watchLiveness(client, clock);
     await clock.runUntil(() => false, 10_000, 10);
     expect(pings).toBeGreaterThanOrEqual(4);
     expect(silent).toEqual([]);
@@ -172,13 +170,7 @@ describe('module liveness', () => {
       clock.setTimeout(feed, 0.6 * (LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS));
     };
     feed();
-    const silent: number[] = [];
-    const parent = createActor(
-      createMachine({
-        invoke: { src: livenessWatch, input: { client, clock } },
-        on: { 'module.silent': { actions: () => silent.push(clock.now()) } },
-      }),
-    ).start();
+    const { silent, parent } = watchLiveness(client, clock);
     await clock.runUntil(() => false, 20_000, 10);
     expect(pings).toBeGreaterThanOrEqual(4);
     expect(silent).toEqual([]);

@@ -3,17 +3,15 @@
  * module (it answers with a framing error; the client resynchronises per 10.2 and resends) and
  * busy answers (retried). The session must still complete.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHciClient } from '../../machines/hci-client.js';
 import { createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
 import type { SessionRecord, StationEmitted } from '../../machines/station-events.js';
-import { type FaultConfig, type SimulatedPair, createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { type FaultConfig, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
+import { pairsClosedAfterEach } from '../helpers/stations.js';
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 async function session(faults: FaultConfig) {
   const clock = new VirtualClock(1_700_000_000_000);

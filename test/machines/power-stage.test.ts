@@ -3,63 +3,22 @@
  * on the simulated module pair and the virtual clock: a whole session on measured values, and
  * the safety invariant when the stage reports a fault or does not confirm 0 A after a disable.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { createHciClient } from '../../machines/hci-client.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
+import { describe, expect, it } from 'vitest';
 import { cableCheckTimeoutMs } from '../../machines/cable-check.js';
-import { createSimulatedPowerStage, type SimulatedPowerStage } from '../../machines/power-stage-sim.js';
-import { createSimulatedPair, parseScenario, type SimulatedPair } from '../../sim/index.js';
-import { VirtualClock } from '../../util/clock.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { createSimulatedPowerStage } from '../../machines/power-stage-sim.js';
+import { deviceStationsRig } from '../helpers/stations.js';
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const startWith = deviceStationsRig();
 
 function start(offConfirmTimeoutMs = 1000) {
-  const clock = new VirtualClock(1_700_000_000_000);
-  const pair: SimulatedPair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
-  const evseClient = createHciClient({ transport: pair.evseHost, clock });
-  const evClient = createHciClient({ transport: pair.evHost, clock });
-  const stage: SimulatedPowerStage = createSimulatedPowerStage({ clock, periodMs: 50 });
-  const stations = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-    powerStage: { stage, offConfirmTimeoutMs },
-  });
-  const sent: Array<{ at: number; name: string; fields: Record<string, unknown> }> = [];
-  evseClient.traffic$.subscribe((t) => {
-    if (t.dir === 'tx' && t.message) sent.push({ at: clock.now(), name: `${t.message.module}.${t.message.message}`, fields: t.message.fields });
-  });
-  cleanups.push(async () => {
-    stations.evse.stop();
-    stations.ev.stop();
-    stage.close();
-    await pair.close();
-  });
-  const charger = () => stations.evse.system.get('charger')?.getSnapshot() as { context: { active: boolean; targetCurrentA: number } };
-  const phases = () => stations.emitted.EVSE.flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
-  const available = () => (stations.evse.getSnapshot().context as { available: boolean }).available;
-  return {
-    clock,
-    stage,
-    ...stations,
-    sent,
-    charger,
-    phases,
-    available,
-    until: (done: () => boolean, maxMs = 3_600_000) => clock.runUntil(done, maxMs, 100),
-    /** Lets `ms` of virtual time pass with the stations running (responses included). */
-    wait: async (ms: number) => {
-      const target = clock.now() + ms;
-      await clock.runUntil(() => false, ms, 50);
-      if (clock.now() < target) clock.advance(target - clock.now());
-    },
-  };
+  const r = startWith(
+    'EVSE',
+    (clock) => createSimulatedPowerStage({ clock, periodMs: 50 }),
+    (stage) => ({ powerStage: { stage, offConfirmTimeoutMs } }),
+  );
+  const charger = () => r.evse.system.get('charger')?.getSnapshot() as { context: { active: boolean; targetCurrentA: number } };
+  const available = () => (r.evse.getSnapshot().context as { available: boolean }).available;
+  return { ...r, stage: r.device, charger, available };
 }
 
 describe('EVSE charger behind a PowerStage', () => {

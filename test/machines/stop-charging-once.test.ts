@@ -4,16 +4,12 @@
  * session, then a shutdown (the module answered a second Stop Charging after Session Stopped
  * with 0x11, unlogged); and a shutdown in the middle of charging, which still owes the stop.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import type { SimulatedPair } from '../../sim/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 function run() {
   const { clock, pair, evseClient, evClient } = simulatedClients();

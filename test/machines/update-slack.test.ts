@@ -6,19 +6,16 @@
  * the module ends the session with error 23, which no host code can prevent (the remedy is the
  * process priority, docs/service.md).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHciClient } from '../../machines/hci-client.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { LATE_SHARE, noteUpdate, NO_UPDATES, WARN_EVERY_MS } from '../../machines/update-slack.js';
-import { type SimulatedPair, createSimulatedPair, parseScenario } from '../../sim/index.js';
+import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { stallableHost } from '../helpers/stall.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach, QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 /** Both stations; the EVSE host stalls `stallsMs[i]` right after its (5 + 3i)th update in the charge loop. */
 async function run(stallsMs: number[]) {

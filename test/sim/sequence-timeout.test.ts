@@ -6,19 +6,15 @@
  * field case Sevenstax/FreeV2G#340): the simulated module now does, so both hosts record it.
  */
 import { filter } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { commandedOutput } from '../../machines/charger.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS } from '../../machines/v2g-ev-session.js';
-import type { SimulatedPair } from '../../sim/index.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 
-const pairs: SimulatedPair[] = [];
-afterEach(async () => {
-  for (const p of pairs.splice(0)) await p.close();
-});
+const pairs = pairsClosedAfterEach();
 
 /** The EV host's client with one status message lost on the way (as a dropped frame would). */
 function losing(client: HciClient, message: string): HciClient {
