@@ -42,8 +42,19 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   let lastRxAt = clock.now();
   let stopped = false;
   let timer: TimerId | undefined;
+  /** A Ping is out and its timeout armed. */
+  let awaiting = false;
   const sub = client.traffic$.subscribe((t) => {
-    if (t.dir === 'rx') lastRxAt = t.at;
+    if (t.dir !== 'rx') return;
+    lastRxAt = t.at;
+    // The module answered: drop the Ping's timeout and arm the next check now, so that at rest a
+    // second costs one wake-up for the Ping and one for its reply, not two more for a timeout
+    // that can no longer fire a verdict (issue 12 target 2).
+    if (awaiting) {
+      awaiting = false;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      arm();
+    }
   });
   const later = (fn: () => void, ms: number): void => {
     if (!stopped) timer = clock.setTimeout(fn, Math.max(0, ms));
@@ -71,7 +82,9 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
         if (lastRxAt < sentAt) silent(e instanceof Error ? e.message : String(e));
       },
     );
+    awaiting = true;
     later(() => {
+      awaiting = false;
       // A host stalled past the timeout runs this timer before it reads the reply waiting in
       // its socket: judge one turn of the event loop later, after pending input was read.
       later(() => {

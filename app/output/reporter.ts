@@ -120,8 +120,55 @@ export function writesToDevNull(out: Writable): boolean {
 const SILENT: Reporter = { station: () => undefined, info: () => undefined, setPrompt: () => undefined, close: () => undefined };
 
 export function createReporter(options: ReporterOptions): Reporter {
+  if (writesToDevNull(options.out)) return SILENT;
+  return deferred(writingReporter(options), () => options.now?.() ?? Date.now());
+}
+
+/**
+ * Lines are formatted and written after the current event-loop turn (setImmediate), not while a
+ * received frame is being handled: on the wire, formatting and writing the JSON line of a status
+ * before its answer left was about a quarter of the status -> answer path (issue 12 target 1).
+ * The order of lines is kept; `close()` and the process's exit write what is pending, so no line
+ * is lost when the run ends or the process exits on an error.
+ */
+function deferred(inner: WritingReporter, now: () => number): Reporter {
+  let pending: (() => void)[] = [];
+  let scheduled: ReturnType<typeof setImmediate> | undefined;
+  const flush = (): void => {
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    scheduled = undefined;
+    const due = pending;
+    pending = [];
+    for (const write of due) write();
+  };
+  const later = (write: () => void): void => {
+    pending.push(write);
+    scheduled ??= setImmediate(flush);
+  };
+  process.on('exit', flush);
+  return {
+    station: (ev, atMs, tag) => later(() => inner.station(ev, atMs, tag)),
+    info: (text, data) => {
+      // The time of the call, not of the write.
+      const at = now();
+      later(() => inner.info(text, data, at));
+    },
+    setPrompt: (text) => later(() => inner.setPrompt(text)),
+    close: () => {
+      flush();
+      process.off('exit', flush);
+      inner.close();
+    },
+  };
+}
+
+/** A reporter that writes at once; `info` may be given the time it was called at. */
+interface WritingReporter extends Omit<Reporter, 'info'> {
+  info(text: string, data: Record<string, unknown> | undefined, at: number): void;
+}
+
+function writingReporter(options: ReporterOptions): WritingReporter {
   const { out } = options;
-  if (writesToDevNull(out)) return SILENT;
   const live: LiveState = { phases: {}, now: options.startedAt };
   let prompt: string | undefined;
   let drawn = false;
@@ -190,8 +237,7 @@ export function createReporter(options: ReporterOptions): Reporter {
           return;
       }
     },
-    info(text, data) {
-      const at = options.now?.() ?? Date.now();
+    info(text, data, at) {
       if (options.format === 'json') out.write(`${toJsonLine({ at: new Date(at).toISOString(), type: 'app', text, ...(data ? { data } : {}) })}\n`);
       else line(text);
     },

@@ -50,6 +50,24 @@ describe('output nobody reads', () => {
     const r = createReporter({ format: 'json', out: { write: (s: string) => lines.push(s) }, prefixRoles: false, statusLine: false, startedAt: 0, now: () => 0 });
     r.info('hello');
     r.station({ type: 'log', station: 'EVSE', text: 'x' }, 0);
+    r.close();
     expect(lines).toHaveLength(2);
+  });
+
+  it('lines are written after the current event-loop turn (a frame is answered first), in order', async () => {
+    const lines: string[] = [];
+    let now = 1000;
+    const r = createReporter({ format: 'json', out: { write: (s: string) => lines.push(s) }, prefixRoles: false, statusLine: false, startedAt: 0, now: () => now });
+    r.info('first');
+    now = 5000;
+    r.station({ type: 'log', station: 'EVSE', text: 'second' }, 4000);
+    expect(lines).toHaveLength(0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => JSON.parse(l).text)).toEqual(['first', 'second']);
+    // The app line keeps the time it was reported at, not the time it was written.
+    expect(JSON.parse(lines[0] ?? '{}').at).toBe(new Date(1000).toISOString());
+    r.info('third');
+    r.close();
+    expect(lines).toHaveLength(3);
   });
 });

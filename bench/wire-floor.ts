@@ -1,0 +1,121 @@
+/**
+ * The floor under bench/wire-reaction.ts (issue 12 target 1): how fast can *any* host built on our
+ * Ethernet transport (Node.js, libpcap in immediate mode, one event loop) answer a frame on this
+ * machine? An "echo host" whose whole logic is "send a frame back" sits on end b of a veth pair
+ * (our transport, module role); a "pinger" on end a (our transport, host role) sends one HCI
+ * frame every `--period` ms (100 ms: the cadence of the charge loop, so the echo host sleeps
+ * between frames as the real host does); dumpcap captures on end b. Reaction = frame in -> echo
+ * out on b, from the capture's kernel timestamps, measured exactly as wire-reaction measures the
+ * real host. What the real host takes above this floor is ours (machines, codec, log); the floor
+ * itself is the kernel's wake-up of a sleeping process, libuv, node-pcap and V8 entering JS.
+ *
+ *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100]      (root)
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { unwrapEthernet } from '../app/capture.js';
+import { readCapture } from '../app/pcapng.js';
+import { encodeFrame } from '../codec/frame.js';
+import { createVethPair, netnsAvailable } from '../test/helpers/netns.js';
+import { createEthTransport } from '../transports/eth.js';
+import { sleep, startInNamespace, waitText } from './wire-helpers.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const argText = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+};
+const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
+
+// A framing ping (manual 10.3): any well-formed HCI frame would do.
+const FRAME = encodeFrame({ modId: 0x10, subId: 0x40, reqId: 0, payload: new Uint8Array(4) });
+
+/** Child side: `--side echo|ping --iface x [--peer mac]`. */
+async function side(which: string): Promise<void> {
+  const iface = argText('iface') ?? '';
+  const peerMac = argText('peer');
+  const t = await createEthTransport({ iface, role: which === 'echo' ? 'module' : 'host', ...(peerMac ? { peerMac } : {}) });
+  if (which === 'echo') {
+    t.frames$.subscribe((f) => void t.send(f));
+    console.log('echo ready');
+    process.on('SIGTERM', () => void t.close().then(() => process.exit(0)));
+    return;
+  }
+  const count = arg('count', 300);
+  const period = arg('period', 100);
+  for (let i = 0; i < count; i++) {
+    await t.send(FRAME);
+    await sleep(period);
+  }
+  await t.close();
+  console.log('ping done');
+  process.exit(0);
+}
+
+async function once(dir: string, run: number, count: number, period: number): Promise<{ p50: number; p99: number; max: number; n: number }> {
+  const veth = await createVethPair();
+  const loadBefore = load();
+  const file = join(dir, `floor${run}.pcapng`);
+  const tsx = ['--import', 'tsx', new URL(import.meta.url).pathname];
+  const echo = startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', 'echo', '--iface', veth.b.iface]);
+  const cap = startInNamespace(veth.b.ns, 'dumpcap', ['-i', veth.b.iface, '-f', 'ether proto 0x6003', '-w', file]);
+  try {
+    await waitText(echo, /echo ready/, 30_000, 'echo host');
+    await waitText(cap, /Capturing on/, 10_000, 'dumpcap');
+    const ping = startInNamespace(veth.a.ns, process.execPath, [...tsx, '--side', 'ping', '--iface', veth.a.iface, '--peer', veth.b.mac, '--count', String(count), '--period', String(period)]);
+    const code = await ping.exit;
+    if (code !== 0) throw new Error(`pinger exited with ${code}: ${ping.out.join('').slice(-800)}`);
+    await sleep(200);
+    cap.proc.kill('SIGINT');
+    await cap.exit;
+    const frames = readCapture(file).records.flatMap((r) => {
+      const e = unwrapEthernet(r.data);
+      return e ? [{ atMs: r.atMs, out: e.src === veth.b.mac }] : [];
+    });
+    // Skip the first tenth: JIT warm-up of the echo host.
+    const us = frames
+      .flatMap((f, i) => (!f.out && frames[i + 1]?.out ? [((frames[i + 1]?.atMs ?? 0) - f.atMs) * 1000] : []))
+      .slice(Math.floor(count / 10))
+      .sort((a, b) => a - b);
+    const r = { p50: pct(us, 50) / 1000, p99: pct(us, 99) / 1000, max: (us.at(-1) ?? NaN) / 1000, n: us.length };
+    console.log(`run ${run}: n=${r.n} p50 ${r.p50.toFixed(3)} ms, p99 ${r.p99.toFixed(3)} ms, max ${r.max.toFixed(3)} ms; load ${loadBefore} -> ${load()}`);
+    return r;
+  } finally {
+    echo.proc.kill('SIGTERM');
+    cap.proc.kill('SIGINT');
+    await Promise.race([Promise.all([echo.exit, cap.exit]), sleep(3000)]);
+    veth.destroy();
+  }
+}
+
+const which = argText('side');
+if (which) {
+  await side(which);
+} else {
+  const can = netnsAvailable();
+  if (!can.ok) {
+    console.log(`wire-floor bench skipped: needs root and iproute2 for a network namespace (${can.why.split('\n')[0]})`);
+    process.exit(0);
+  }
+  const runs = arg('runs', 3);
+  const count = arg('count', 300);
+  const period = arg('period', 100);
+  const dir = mkdtempSync(join(tmpdir(), 'fv2g-floor-'));
+  const results = [];
+  try {
+    for (let i = 1; i <= runs; i++) results.push(await once(dir, i, count, period));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `wire floor (echo host on our transport, frame in -> echo out, veth capture): median of ${runs} runs p50 ${median(results.map((r) => r.p50)).toFixed(3)} ms, ` +
+      `p99 ${median(results.map((r) => r.p99)).toFixed(3)} ms, max ${median(results.map((r) => r.max)).toFixed(3)} ms; load ${load()}`,
+  );
+}
