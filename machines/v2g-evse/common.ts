@@ -10,7 +10,6 @@ import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
-import type { UpdateSlack } from '../update-slack.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CableCheckEvent } from '../cable-check.js';
 import { type ChargerEvent, advance, type chargerMachine } from '../charger.js';
@@ -18,6 +17,7 @@ import type { EvseConfig } from '../config.js';
 import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import type { ChildEmit, ScheduleTuple, SessionRecord, StationEmitted } from '../station-events.js';
+import type { UpdateBook } from './updates.js';
 
 export interface EvseSessionInput {
   client: HciClient;
@@ -51,10 +51,8 @@ export interface EvseSessionContext extends EvseSessionInput {
   cableCheckTimeoutMs: number;
   stopChargingSent: boolean;
   energyFlowing: boolean;
-  lastUpdateAt?: number;
-  longestUpdateGapMs: number;
-  /** Timing of the updates against the module's deadline (update-slack.ts). */
-  updateSlack: UpdateSlack;
+  /** Timing of the parameter updates, written in place by each (updates.ts). */
+  updates: UpdateBook;
   longestReactionMs: number;
   evTargetVoltageV: number;
   evTargetCurrentA: number;
@@ -198,8 +196,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.schedule ? { schedule: context.schedule } : {}),
     ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
     ...(context.error ? { error: context.error } : {}),
-    longestUpdateGapMs: context.longestUpdateGapMs,
-    ...(context.updateSlack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updateSlack.shortestMs } : {}),
+    longestUpdateGapMs: context.updates.longestUpdateGapMs,
+    ...(context.updates.slack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updates.slack.shortestMs } : {}),
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
