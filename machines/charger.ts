@@ -99,6 +99,12 @@ export function advance(s: ChargerState, now: number): ChargerState {
   return { ...s, ...moved(s, now, dt) };
 }
 
+/** The output values at `now` without copying the state (the updates read them 5 times a second). */
+export function outputAt(s: ChargerState, now: number): Pick<ChargerState, 'presentVoltageV' | 'presentCurrentA' | 'energyWh' | 'peakVoltageV' | 'peakCurrentA'> {
+  const dt = Math.max(0, now - s.at);
+  return dt === 0 ? s : moved(s, now, dt);
+}
+
 /** What moving forward by `dt` to `now` changes (advance's fields, for the actions' assigns). */
 function moved(s: ChargerState, now: number, dt: number): Pick<ChargerState, 'presentVoltageV' | 'presentCurrentA' | 'at' | 'energyWh' | 'peakVoltageV' | 'peakCurrentA'> {
   // A measured stage holds its last values between measurements: nothing to ramp.

@@ -12,7 +12,7 @@ import type { CertificateAnswer, CertificateProvider } from '../certificate-prov
 import type { Contract } from '../contract.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CableCheckEvent } from '../cable-check.js';
-import { type ChargerEvent, advance, type chargerMachine } from '../charger.js';
+import { type ChargerEvent, type chargerMachine, outputAt } from '../charger.js';
 import type { EvseConfig } from '../config.js';
 import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
@@ -166,7 +166,7 @@ export function sendCharger(enqueue: Enqueue, system: { get(id: string): unknown
 export function presentOutput(system: { get(id: string): unknown }, now: number): { voltageV: number; currentA: number; energyWh: number; peakV: number; peakA: number } {
   const c = chargerOf(system);
   if (!c) return { voltageV: 0, currentA: 0, energyWh: 0, peakV: 0, peakA: 0 };
-  const s = advance(c.getSnapshot().context, now);
+  const s = outputAt(c.getSnapshot().context, now);
   return { voltageV: s.presentVoltageV, currentA: s.presentCurrentA, energyWh: s.energyWh, peakV: s.peakVoltageV, peakA: s.peakCurrentA };
 }
 

@@ -14,10 +14,11 @@ import { type AnyActorRef, fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { IsolationLevel } from '../../codec/modules/v2g/common.js';
 import { type Clock, hostNow } from '../../util/clock.js';
+import { outputAt } from '../charger.js';
 import type { CommandRequest } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { type UpdateSlack, NO_UPDATES, noteUpdate } from '../update-slack.js';
-import { DEFAULT_UPDATE_DEADLINE_MS, EVSE_STATION_SYSTEM_ID, type EvseSessionContext, chargerOf, isDc, limitsOf, presentOutput, round1, updateOptions } from './common.js';
+import { DEFAULT_UPDATE_DEADLINE_MS, EVSE_STATION_SYSTEM_ID, type EvseSessionContext, chargerOf, isDc, limitsOf, round1, updateOptions } from './common.js';
 
 /** The timing of one session's updates (written in place, see above). */
 export interface UpdateBook {
@@ -48,7 +49,8 @@ export function noteUpdateSent(context: EvseSessionContext): string | undefined 
 
 /** Update DC/AC Charging Parameters with the present output and the station's limits now. */
 export function updateCommand(context: EvseSessionContext, system: System, answersAt: number | undefined): CommandRequest {
-  const out = presentOutput(system, context.clock.now());
+  const charger = chargerOf(system)?.getSnapshot().context;
+  const out = charger ? outputAt(charger, context.clock.now()) : { presentVoltageV: 0, presentCurrentA: 0 };
   const limits = limitsOf(context);
   const c = context.config.charger;
   const common = { type: 'hci.send' as const, tag: 'update', ...(answersAt !== undefined ? { answersAt } : {}), ...updateOptions(context.config.updateIntervalMs) };
@@ -58,9 +60,9 @@ export function updateCommand(context: EvseSessionContext, system: System, answe
     def: V2g.EvseUpdateDcChargingParameters,
     fields: {
       // An external power stage's isolation monitor speaks for itself; the simulation is valid.
-      isolationLevel: context.cableCheckDone ? IsolationLevel[chargerOf(system)?.getSnapshot().context.isolation ?? 'valid'] : IsolationLevel.invalid,
-      presentVoltageV: round1(out.voltageV),
-      presentCurrentA: round1(out.currentA),
+      isolationLevel: context.cableCheckDone ? IsolationLevel[charger?.isolation ?? 'valid'] : IsolationLevel.invalid,
+      presentVoltageV: round1(out.presentVoltageV),
+      presentCurrentA: round1(out.presentCurrentA),
       maxVoltageV: c.maxVoltageV,
       maxCurrentA: limits.maxCurrentA,
       maxPowerW: limits.maxPowerW,
