@@ -14,7 +14,7 @@ import { type AnyActorRef, fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { IsolationLevel } from '../../codec/modules/v2g/common.js';
 import { type Clock, hostNow } from '../../util/clock.js';
-import { outputAt } from '../charger.js';
+import { type ChargerState, outputAt } from '../charger.js';
 import type { CommandRequest } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { type UpdateSlack, NO_UPDATES, noteUpdate } from '../update-slack.js';
@@ -52,22 +52,30 @@ export function updateCommand(context: EvseSessionContext, system: System, answe
   const charger = chargerOf(system)?.getSnapshot().context;
   const out = charger ? outputAt(charger, context.clock.now()) : { presentVoltageV: 0, presentCurrentA: 0 };
   const limits = limitsOf(context);
-  const c = context.config.charger;
-  const common = { type: 'hci.send' as const, tag: 'update', ...(answersAt !== undefined ? { answersAt } : {}), ...updateOptions(context.config.updateIntervalMs) };
-  if (!isDc(context.energyTransferMode)) return { ...common, def: V2g.EvseUpdateAcChargingParameters, fields: { rcdStatus: false, maxCurrentA: limits.maxCurrentA } };
+  // Object literals, no spreads: this runs for every update (5 a second per session).
+  const { options } = updateOptions(context.config.updateIntervalMs);
+  const req: CommandRequest = isDc(context.energyTransferMode)
+    ? { type: 'hci.send', tag: 'update', options, def: V2g.EvseUpdateDcChargingParameters, fields: dcFields(context, charger, out, limits) }
+    : { type: 'hci.send', tag: 'update', options, def: V2g.EvseUpdateAcChargingParameters, fields: { rcdStatus: false, maxCurrentA: limits.maxCurrentA } };
+  if (answersAt !== undefined) req.answersAt = answersAt;
+  return req;
+}
+
+function dcFields(
+  context: EvseSessionContext,
+  charger: ChargerState | undefined,
+  out: Pick<ChargerState, 'presentVoltageV' | 'presentCurrentA'>,
+  limits: ReturnType<typeof limitsOf>,
+): Record<string, unknown> {
   return {
-    ...common,
-    def: V2g.EvseUpdateDcChargingParameters,
-    fields: {
-      // An external power stage's isolation monitor speaks for itself; the simulation is valid.
-      isolationLevel: context.cableCheckDone ? IsolationLevel[charger?.isolation ?? 'valid'] : IsolationLevel.invalid,
-      presentVoltageV: round1(out.presentVoltageV),
-      presentCurrentA: round1(out.presentCurrentA),
-      maxVoltageV: c.maxVoltageV,
-      maxCurrentA: limits.maxCurrentA,
-      maxPowerW: limits.maxPowerW,
-      status: 0,
-    },
+    // An external power stage's isolation monitor speaks for itself; the simulation is valid.
+    isolationLevel: context.cableCheckDone ? IsolationLevel[charger?.isolation ?? 'valid'] : IsolationLevel.invalid,
+    presentVoltageV: round1(out.presentVoltageV),
+    presentCurrentA: round1(out.presentCurrentA),
+    maxVoltageV: context.config.charger.maxVoltageV,
+    maxCurrentA: limits.maxCurrentA,
+    maxPowerW: limits.maxPowerW,
+    status: 0,
   };
 }
 
