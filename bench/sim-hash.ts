@@ -88,7 +88,5 @@ for (const name of names.length ? names : ['sim', 'default-ac', 'missed-deadline
   const json = await run(name, 'json');
   const human = await run(name, 'human');
   const same = json.framesHash === human.framesHash ? '' : ` (human run frames ${human.framesHash})`;
-  console.log(
-    `${name.padEnd(16)} exit ${json.exitCode} frames ${json.frames} ${json.framesHash}${same} | json log ${json.logHash} | human log ${human.logHash} | records ${json.recordsHash}`,
-  );
+  console.log(`${name.padEnd(16)} exit ${json.exitCode} frames ${json.frames} ${json.framesHash}${same} | json log ${json.logHash} | human log ${human.logHash} | records ${json.recordsHash}`);
 }
