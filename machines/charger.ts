@@ -8,7 +8,7 @@
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
  * charger.targets, charger.ev (both at once), charger.cableCheck. To the parent: charger.sample.
  */
-import { assign, sendParent, setup } from 'xstate';
+import { assign, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { ChargerConfig } from './config.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
@@ -62,6 +62,8 @@ export type ChargerEvent =
   | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number }
   /** The cable check starts (on) or ends: the stage is asked for a fresh isolation result. */
   | { type: 'charger.cableCheck'; on: boolean }
+  /** From the charger's own timer while charging (samples). */
+  | { type: 'charger.tick' }
   | PowerStageLinkEvent;
 
 export interface ChargerSample {
@@ -94,6 +96,17 @@ export function commandedOutput(s: Pick<ChargerState, 'config' | 'ev' | 'active'
 export function advance(s: ChargerState, now: number): ChargerState {
   const dt = Math.max(0, now - s.at);
   if (dt === 0) return s;
+  return { ...s, ...moved(s, now, dt) };
+}
+
+/** The output values at `now` without copying the state (the updates read them 5 times a second). */
+export function outputAt(s: ChargerState, now: number): Pick<ChargerState, 'presentVoltageV' | 'presentCurrentA' | 'energyWh' | 'peakVoltageV' | 'peakCurrentA'> {
+  const dt = Math.max(0, now - s.at);
+  return dt === 0 ? s : moved(s, now, dt);
+}
+
+/** What moving forward by `dt` to `now` changes (advance's fields, for the actions' assigns). */
+function moved(s: ChargerState, now: number, dt: number): Pick<ChargerState, 'presentVoltageV' | 'presentCurrentA' | 'at' | 'energyWh' | 'peakVoltageV' | 'peakCurrentA'> {
   // A measured stage holds its last values between measurements: nothing to ramp.
   const cmd = s.measured ? { voltageV: s.presentVoltageV, currentA: s.presentCurrentA } : commandedOutput(s);
   const v = ramp(s.presentVoltageV, cmd.voltageV, s.config.voltageRampVPerMs * dt);
@@ -101,7 +114,6 @@ export function advance(s: ChargerState, now: number): ChargerState {
   // Trapezoid over the step: the ramps are linear within it.
   const avgPowerW = (s.presentVoltageV * s.presentCurrentA + v * i) / 2;
   return {
-    ...s,
     presentVoltageV: v,
     presentCurrentA: i,
     at: now,
@@ -145,8 +157,28 @@ function clamp(v: number, lo: number, hi: number): number {
 
 const now = (c: ChargerContext): ChargerState => advance(c, c.clock.now());
 
+/**
+ * Only the fields that moving to now changes: each action's assign copies the context once
+ * (XState), and this runs for every tick and EV message of the charge loop (issue 12 target 4).
+ */
+function nowPart(c: ChargerContext): Partial<ChargerState> {
+  const t = c.clock.now();
+  const dt = Math.max(0, t - c.at);
+  return dt === 0 ? {} : moved(c, t, dt);
+}
+
+/** Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick). */
+const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number }>(({ input, sendBack }) => {
+  const fire = (): void => {
+    sendBack({ type: 'charger.tick' });
+    timer = input.clock.setTimeout(fire, input.tickMs);
+  };
+  let timer = input.clock.setTimeout(fire, input.tickMs);
+  return () => input.clock.clearTimeout(timer);
+});
+
 export const chargerMachine = setup({
-  actors: { powerStageLink },
+  actors: { powerStageLink, ticker },
   types: {
     input: {} as ChargerInput,
     context: {} as ChargerContext,
@@ -156,9 +188,9 @@ export const chargerMachine = setup({
     tick: ({ context }) => context.config.tickMs,
   },
   actions: {
-    advance: assign(({ context }) => now(context)),
+    advance: assign(({ context }) => nowPart(context)),
     reset: assign(({ context }) => ({
-      ...now(context),
+      ...nowPart(context),
       ev: NO_EV,
       targetVoltageV: 0,
       targetCurrentA: 0,
@@ -168,32 +200,32 @@ export const chargerMachine = setup({
       peakCurrentA: 0,
       evSocPercent: undefined,
     })),
-    start: assign(({ context }) => ({ ...now(context), active: true })),
+    start: assign(({ context }) => ({ ...nowPart(context), active: true })),
     // Stopping drops the targets as well: the command is 0 and stays 0 until the next start.
-    stop: assign(({ context }) => ({ ...now(context), active: false, targetVoltageV: 0, targetCurrentA: 0 })),
+    stop: assign(({ context }) => ({ ...nowPart(context), active: false, targetVoltageV: 0, targetCurrentA: 0 })),
     setEvLimits: assign(({ context, event }) => {
       const { socPercent, ...limits } = (event as Extract<ChargerEvent, { type: 'charger.evLimits' }>).limits;
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
-      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
+      return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
     }),
     setEv: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.ev' }>;
       const { socPercent, ...limits } = e.limits;
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
-      return { ...now(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+      return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
     }),
     setLimits: assign(({ context, event }) => {
       const { type: _, ...limits } = event as Extract<ChargerEvent, { type: 'charger.limits' }>;
-      return { ...now(context), config: { ...context.config, ...definedOnly(limits) } };
+      return { ...nowPart(context), config: { ...context.config, ...definedOnly(limits) } };
     }),
     // Starting a check forgets the last result: only one measured since counts (cable-check.ts).
     cableCheck: assign(({ context, event }) => {
       const on = (event as Extract<ChargerEvent, { type: 'charger.cableCheck' }>).on;
-      return on ? { ...now(context), isolationCheck: true, isolation: undefined } : { ...now(context), isolationCheck: false };
+      return on ? { ...nowPart(context), isolationCheck: true, isolation: undefined } : { ...nowPart(context), isolationCheck: false };
     }),
     setTargets: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.targets' }>;
-      return { ...now(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+      return { ...nowPart(context), targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
     }),
     measured: assign(({ context, event }) => {
       const e = event as Extract<ChargerEvent, { type: 'charger.measured' }>;
@@ -264,8 +296,8 @@ export const chargerMachine = setup({
       after: { tick: { guard: 'moving', target: 'off', reenter: true, actions: ['advance', 'sample'] } },
     },
     on: {
-      on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {} },
-      after: { tick: { target: 'on', reenter: true, actions: ['advance', 'sample'] } },
+      invoke: { src: 'ticker', input: ({ context }) => ({ clock: context.clock, tickMs: context.config.tickMs }) },
+      on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {}, 'charger.tick': { actions: ['advance', 'sample'] } },
     },
   },
 });

@@ -137,14 +137,15 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
   const rx = input.client.traffic$.subscribe((t) => {
     if (t.dir === 'rx') lastRxAt = t.at;
   });
+  // The command's name is built only for an event back (this runs for every charge-loop update).
+  const nameOf = (req: CommandRequest): string => `${req.def.module}.${req.def.name}`;
   receive((req) => {
     if (stopped) return;
-    const command = `${req.def.module}.${req.def.name}`;
     if (req.answersAt !== undefined) {
       const reactionMs = hostNow() - req.answersAt;
       if (reactionMs > longestReactionMs) {
         longestReactionMs = reactionMs;
-        sendBack({ type: 'hci.reaction', tag: req.tag, command, reactionMs });
+        sendBack({ type: 'hci.reaction', tag: req.tag, command: nameOf(req), reactionMs });
       }
     }
     const askedAt = input.clock.now();
@@ -154,7 +155,7 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
       const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
       const silent = lastRxAt < askedAt && input.clock.now() - lastRxAt >= SILENCE_MS;
       const moduleSilent = error instanceof HciError && (error.kind === 'closed' || error.kind === 'desync' || (error.kind === 'timeout' && silent));
-      sendBack({ type: 'hci.failed', tag: req.tag, command, error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
+      sendBack({ type: 'hci.failed', tag: req.tag, command: nameOf(req), error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
     });
   });
   return () => {

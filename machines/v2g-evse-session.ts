@@ -8,7 +8,8 @@
  * EvseStopCharging too when it has not been sent yet.
  *
  * The module ends the session with error 23 when Update DC/AC Charging Parameters is not sent for
- * 500 ms after Set Schedules (18.10.4), so from then on an `updater` region sends it on a timer.
+ * 500 ms after Set Schedules (18.10.4), so from then on an `updater` region sends it on a timer
+ * (a child that sends them itself: v2g-evse/updates.ts).
  *
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
@@ -21,7 +22,6 @@ import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
 import { HciError, type StatusEvent } from './hci-types.js';
 import type { SessionRecord } from './station-events.js';
-import { NO_UPDATES } from './update-slack.js';
 import { statusWatchdog } from './status-watchdog.js';
 import { chargeActions } from './v2g-evse/charge-actions.js';
 import {
@@ -41,6 +41,7 @@ import {
 } from './v2g-evse/common.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
+import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
 
 export { EVSE_STATION_SYSTEM_ID, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
 
@@ -81,9 +82,8 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
   delays: {
-    updateInterval: ({ context }) => context.config.updateIntervalMs,
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
     lostEndWatchdog: LOST_END_WATCHDOG_MS,
@@ -116,8 +116,7 @@ export const v2gEvseSessionMachine = setup({
     cableCheckTimeoutMs: 0,
     stopChargingSent: false,
     energyFlowing: false,
-    longestUpdateGapMs: 0,
-    updateSlack: NO_UPDATES,
+    updates: newUpdateBook(),
     longestReactionMs: 0,
     evTargetVoltageV: 0,
     evTargetCurrentA: 0,
@@ -237,9 +236,10 @@ export const v2gEvseSessionMachine = setup({
             idle: {
               on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' } },
             },
+            // The timer sends the updates itself, without a macrostep each (v2g-evse/updates.ts).
             running: {
+              invoke: { src: 'updateTimer', input: ({ context, self }) => ({ session: self, clock: context.clock, intervalMs: context.config.updateIntervalMs }) },
               on: { 'V2g.EvseSchedulesRequested': { actions: 'schedulesRequested' } },
-              after: { updateInterval: { target: 'running', reenter: true, actions: 'sendUpdate' } },
             },
           },
         },

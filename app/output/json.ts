@@ -11,7 +11,21 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
   return value;
 }
 
+/**
+ * Whether only plain data is inside (primitives other than bigint, plain objects, arrays): then
+ * the replacer would change nothing (JSON writes non-finite numbers as null itself), and
+ * stringifying without it is several times faster. The log of a charge loop is one line per
+ * sample and per parameter message (issue 12 target 4).
+ */
+function plain(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return typeof value !== 'bigint';
+  if (Array.isArray(value)) return value.every(plain);
+  if (Object.getPrototypeOf(value) !== Object.prototype) return false;
+  for (const k in value) if (!plain((value as Record<string, unknown>)[k])) return false;
+  return true;
+}
+
 /** One JSON line, without the newline. */
 export function toJsonLine(value: unknown): string {
-  return JSON.stringify(value, jsonReplacer);
+  return plain(value) ? JSON.stringify(value) : JSON.stringify(value, jsonReplacer);
 }

@@ -4,32 +4,14 @@
  * metering receipts, renegotiation, run-time limits, stops on an EV error or operator request.
  */
 import { V2g } from '../../codec/catalog.js';
-import { EV_ERROR_CODES, IsolationLevel, enumName } from '../../codec/modules/v2g/common.js';
+import { EV_ERROR_CODES, enumName } from '../../codec/modules/v2g/common.js';
 import { CableCheckResult } from '../../codec/modules/v2g/evse.js';
-import { hostNow } from '../../util/clock.js';
 import { type CableCheckEvent, cableCheckTimeoutMs } from '../cable-check.js';
 import { acPhases } from '../ev-ac.js';
 import { UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
-import { noteUpdate } from '../update-slack.js';
-import {
-  DEFAULT_UPDATE_DEADLINE_MS,
-  type EvseSessionCommand,
-  WRONG_STATE,
-  act,
-  at,
-  chargerOf,
-  command,
-  f,
-  isDc,
-  limitsOf,
-  num,
-  presentOutput,
-  round1,
-  sendCharger,
-  toParent,
-  updateOptions,
-} from './common.js';
+import { noteUpdateSent, updateCommand } from './updates.js';
+import { type EvseSessionCommand, WRONG_STATE, act, at, chargerOf, command, f, isDc, limitsOf, num, presentOutput, sendCharger, toParent } from './common.js';
 
 export const chargeActions = {
   dcParametersChanged: act(({ enqueue, self, event, system }) => {
@@ -55,46 +37,11 @@ export const chargeActions = {
     const currentA = Math.min(limitsOf(context).maxCurrentA, maxCurrentA) * acPhases(context.energyTransferMode);
     sendCharger(enqueue, system, { type: 'charger.ev', limits: { maxVoltageV: limits.maxVoltageV }, voltageV: c.maxVoltageV, currentA });
   }),
-  /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7). */
+  /** Update DC/AC Charging Parameters with the present output (18.10.4 / 18.10.7), answering a status message. */
   sendUpdate: act(({ enqueue, self, context, event, system }) => {
-    const now = context.clock.now();
-    const { slack, warning } = noteUpdate(context.updateSlack, now, context.updateDeadlineMs ?? DEFAULT_UPDATE_DEADLINE_MS);
-    enqueue.assign({ updateSlack: slack });
+    const warning = noteUpdateSent(context);
     if (warning) toParent(enqueue, self, logEvent('EVSE', warning, 'warn'));
-    const out = presentOutput(system, now);
-    const c = { ...context.config.charger, ...limitsOf(context) };
-    const answersAt = at(event);
-    if (isDc(context.energyTransferMode)) {
-      enqueue.sendTo('commander', {
-        ...command(
-          V2g.EvseUpdateDcChargingParameters,
-          {
-            // An external power stage's isolation monitor speaks for itself; the simulation is valid.
-            isolationLevel: context.cableCheckDone ? IsolationLevel[chargerOf(system)?.getSnapshot().context.isolation ?? 'valid'] : IsolationLevel.invalid,
-            presentVoltageV: round1(out.voltageV),
-            presentCurrentA: round1(out.currentA),
-            maxVoltageV: c.maxVoltageV,
-            maxCurrentA: c.maxCurrentA,
-            maxPowerW: c.maxPowerW,
-            status: 0,
-          },
-          'update',
-          answersAt,
-        ),
-        ...updateOptions(context.config.updateIntervalMs),
-      });
-    } else {
-      enqueue.sendTo('commander', {
-        ...command(V2g.EvseUpdateAcChargingParameters, { rcdStatus: false, maxCurrentA: c.maxCurrentA }, 'update', answersAt),
-        ...updateOptions(context.config.updateIntervalMs),
-      });
-    }
-    const hostAt = hostNow();
-    const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
-    enqueue.assign({
-      lastUpdateAt: hostAt,
-      longestUpdateGapMs: context.energyFlowing ? Math.max(context.longestUpdateGapMs, gap) : context.longestUpdateGapMs,
-    });
+    enqueue.sendTo('commander', updateCommand(context, system, at(event)));
   }),
   /** The answer waits for the power stage's isolation result (cable-check.ts). */
   cableCheckRequested: act(({ enqueue, self, event, system }) => {
@@ -117,8 +64,12 @@ export const chargeActions = {
     const result = passed ? CableCheckResult.succeeded : CableCheckResult.failed;
     enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result }, 'cableCheck'));
   }),
-  startEnergyTransfer: act(({ enqueue, system }) => {
-    enqueue.assign({ stopChargingSent: false, energyFlowing: true, lastUpdateAt: undefined });
+  startEnergyTransfer: act(({ enqueue, context, system }) => {
+    enqueue.assign({ stopChargingSent: false, energyFlowing: true });
+    // The gap is measured between updates while energy flows: from the first one in it.
+    enqueue(() => {
+      context.updates.lastUpdateAt = undefined;
+    });
     sendCharger(enqueue, system, { type: 'charger.start' });
   }),
   /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */

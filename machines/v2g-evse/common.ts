@@ -10,14 +10,14 @@ import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
-import type { UpdateSlack } from '../update-slack.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CableCheckEvent } from '../cable-check.js';
-import { type ChargerEvent, advance, type chargerMachine } from '../charger.js';
+import { type ChargerEvent, type chargerMachine, outputAt } from '../charger.js';
 import type { EvseConfig } from '../config.js';
 import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import type { ChildEmit, ScheduleTuple, SessionRecord, StationEmitted } from '../station-events.js';
+import type { UpdateBook } from './updates.js';
 
 export interface EvseSessionInput {
   client: HciClient;
@@ -51,10 +51,8 @@ export interface EvseSessionContext extends EvseSessionInput {
   cableCheckTimeoutMs: number;
   stopChargingSent: boolean;
   energyFlowing: boolean;
-  lastUpdateAt?: number;
-  longestUpdateGapMs: number;
-  /** Timing of the updates against the module's deadline (update-slack.ts). */
-  updateSlack: UpdateSlack;
+  /** Timing of the parameter updates, written in place by each (updates.ts). */
+  updates: UpdateBook;
   longestReactionMs: number;
   evTargetVoltageV: number;
   evTargetCurrentA: number;
@@ -168,7 +166,7 @@ export function sendCharger(enqueue: Enqueue, system: { get(id: string): unknown
 export function presentOutput(system: { get(id: string): unknown }, now: number): { voltageV: number; currentA: number; energyWh: number; peakV: number; peakA: number } {
   const c = chargerOf(system);
   if (!c) return { voltageV: 0, currentA: 0, energyWh: 0, peakV: 0, peakA: 0 };
-  const s = advance(c.getSnapshot().context, now);
+  const s = outputAt(c.getSnapshot().context, now);
   return { voltageV: s.presentVoltageV, currentA: s.presentCurrentA, energyWh: s.energyWh, peakV: s.peakVoltageV, peakA: s.peakCurrentA };
 }
 
@@ -198,8 +196,8 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.schedule ? { schedule: context.schedule } : {}),
     ...(context.stopReason !== undefined ? { stopReason: context.stopReason } : {}),
     ...(context.error ? { error: context.error } : {}),
-    longestUpdateGapMs: context.longestUpdateGapMs,
-    ...(context.updateSlack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updateSlack.shortestMs } : {}),
+    longestUpdateGapMs: context.updates.longestUpdateGapMs,
+    ...(context.updates.slack.shortestMs !== undefined ? { shortestUpdateSlackMs: context.updates.slack.shortestMs } : {}),
     longestReactionMs: context.longestReactionMs,
     ...(context.socStartPercent !== undefined ? { socStartPercent: context.socStartPercent } : {}),
     ...(context.socPercent !== undefined && Number.isFinite(context.socPercent) ? { socEndPercent: context.socPercent } : {}),
