@@ -58,7 +58,9 @@ export type EvStationEvent =
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' }
   | LivenessEvent
-  | EvStopEvent;
+  | EvStopEvent
+  /** The session's Stop Charging went unanswered (v2g-ev-session `stopping`): it is owed still. */
+  | { type: 'session.stopChargingOwed' };
 
 export interface EvStationContext extends EvStationInput {
   firmware?: string;
@@ -113,7 +115,7 @@ export const evStationMachine = setup({
   },
   actors: { hciSequence, evStop, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
-    ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent),
+    ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent && session.stopChargingUnanswered !== true),
     sample: emit(({ event }) => {
       const s = event as BatterySample;
       return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
@@ -207,7 +209,8 @@ export const evStationMachine = setup({
           },
         },
         session: {
-          entry: ['batteryNewSession', assign({ chargingCut: undefined })],
+          // A Stop Charging still owed from a previous session is moot once the module runs a new one.
+          entry: ['batteryNewSession', assign({ chargingCut: undefined, stopChargingOwed: false })],
           exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
@@ -225,6 +228,8 @@ export const evStationMachine = setup({
           },
           on: {
             stopCharging: { actions: 'stopChargingNow' },
+            // Owed also after the session ends by itself: a lost module gets it once back (reinitialising).
+            'session.stopChargingOwed': { actions: assign({ stopChargingOwed: true }) },
             'battery.fault': { actions: ['batteryFault', 'stopForBattery'] },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'userRequest' }) },
           },
@@ -264,7 +269,7 @@ export const evStationMachine = setup({
             src: 'hciSequence',
             input: ({ context }) => ({ client: context.client, steps: [{ text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true }] }),
           },
-          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut === true, target: 'stopping' }, { target: 'session' }] },
+          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut === true || context.stopChargingOwed === true, target: 'stopping' }, { target: 'session' }] },
         },
         stopping: {
           entry: { type: 'log', params: { text: 'The session was cut short while charging: stopping it' } },

@@ -33,7 +33,15 @@ export interface EvStopInput {
   graceMs?: number;
 }
 
-export type EvStopEvent = {
+export type EvStopEvent =
+  | EvStopDone
+  /**
+   * Stop Charging timed out, said at once (the stop goes on with Stop Session): the session tells
+   * the station it is owed still, before a station that loses the module cuts the session.
+   */
+  | { type: 'evStop.stopChargingUnanswered' };
+
+export type EvStopDone = {
   type: 'evStop.done';
   /** What the module said, for the log: one line per command not answered 0. */
   notes: string[];
@@ -76,6 +84,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     } catch (e) {
       notes.push(e instanceof HciError ? e.message : String(e));
       if (what === 'stopCharging') stopChargingOwed = unanswered(e);
+      if (stopChargingOwed && what === 'stopCharging' && !cancelled) sendBack({ type: 'evStop.stopChargingUnanswered' } satisfies EvStopEvent);
       return false;
     }
   };
@@ -95,7 +104,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     if (input.stopCharging ? await send('stopCharging') : true) await leftEnergyTransfer();
     if (cancelled) return;
     if (!ended) await send('stopSession');
-    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopEvent);
+    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopDone);
   })();
   return () => {
     cancelled = true;

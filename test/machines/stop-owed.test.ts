@@ -96,4 +96,29 @@ describe('one Stop Charging per session end, shared by session and station', () 
     expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
     expect(r.sent('EV', ['EvStopCharging'], backAt)).toHaveLength(1);
   }, 60_000);
+
+  it("EV: the session's own stop (an abort while charging) unanswered by a module gone silent: the owed Stop Charging goes first when it answers again", async () => {
+    const r = run();
+    expect(await r.clock.runUntil(() => r.phase('EV', 'charging'), 600_000, 10)).toBe(true);
+    await r.clock.runUntil(() => false, 3000, 10);
+    // The module goes quiet just as the session is aborted: the session's Stop Charging is lost.
+    r.pair.ev.setSilent(true);
+    const silentAt = r.clock.now();
+    (r.s.ev.system.get('session') as AnyActorRef).send({ type: 'session.abort', reason: 'evseDisconnected' });
+    expect(await r.clock.runUntil(() => r.s.logs('EV').some((l) => l.includes('it may be restarting')), 60_000, 10)).toBe(true);
+    expect(r.sent('EV', ['EvStopCharging'], silentAt).length).toBeGreaterThanOrEqual(1);
+    r.pair.ev.setSilent(false);
+    const backAt = r.clock.now();
+    expect(await r.clock.runUntil(() => JSON.stringify(r.s.ev.getSnapshot().value).includes('running'), 60_000, 10)).toBe(true);
+    const stops = r.sent('EV', ['EvStopCharging', 'EvStopSession'], backAt);
+    expect(stops.slice(0, 2)).toEqual(['EvStopCharging', 'EvStopSession']);
+    expect(stops.filter((m) => m === 'EvStopCharging')).toHaveLength(1);
+    const firstStopSessionAnswer = r.traffic.EV.find((t) => t.at >= backAt && t.dir === 'rx' && t.m.direction === 'response' && t.m.message === 'EvStopSession');
+    expect(firstStopSessionAnswer?.m.fields.code).toBe(0);
+    expect(await r.clock.runUntil(() => r.s.records('EVSE').length > 0, 60_000, 10)).toBe(true);
+    r.s.ev.send({ type: 'shutdown' });
+    r.s.evse.send({ type: 'shutdown' });
+    expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
+    expect(r.sent('EV', ['EvStopCharging'], backAt)).toHaveLength(1);
+  }, 60_000);
 });
