@@ -121,4 +121,22 @@ describe('one Stop Charging per session end, shared by session and station', () 
     expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
     expect(r.sent('EV', ['EvStopCharging'], backAt)).toHaveLength(1);
   }, 60_000);
+
+  it('EVSE: a session cut by a module lost before its stop gets the owed EvseStopCharging first when the module answers again, before Stop Listen; none again at shutdown', async () => {
+    const r = run();
+    // Silent as the session starts: nothing is asked of the module, so the liveness watch notices.
+    r.s.evse.on('*', (e) => {
+      if ((e as { type: string; phase?: string }).phase === 'sessionStarted') r.pair.evse.setSilent(true);
+    });
+    expect(await r.clock.runUntil(() => r.s.logs('EVSE').some((l) => l.includes('it may be restarting')), 600_000, 10)).toBe(true);
+    expect(r.s.records('EVSE')).toHaveLength(1);
+    r.pair.evse.setSilent(false);
+    const backAt = r.clock.now();
+    expect(await r.clock.runUntil(() => JSON.stringify(r.s.evse.getSnapshot().value).includes('running'), 60_000, 10)).toBe(true);
+    expect(r.sent('EVSE', ['EvseStopCharging', 'EvseStopListen'], backAt).slice(0, 2)).toEqual(['EvseStopCharging', 'EvseStopListen']);
+    r.s.ev.send({ type: 'shutdown' });
+    r.s.evse.send({ type: 'shutdown' });
+    expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
+    expect(r.sent('EVSE', ['EvseStopCharging'], backAt)).toHaveLength(1);
+  }, 60_000);
 });
