@@ -4,7 +4,7 @@
  * its machine from these with its own role label and machine id, so both keep their state names.
  */
 import { type ModuleBehaviour, cpPollMs, moduleBehaviour } from './module-quirks.js';
-import { type EventObject, type MachineContext, assign, emit, enqueueActions } from 'xstate';
+import { type EventObject, type MachineContext, assign, emit, enqueueActions, fromCallback } from 'xstate';
 import { System } from '../codec/catalog.js';
 import type { FirmwareProfile } from '../firmware/profiles.js';
 import { checkFirmware, firmwareProfileFor } from './firmware.js';
@@ -39,9 +39,13 @@ export interface StationCommonContext extends MachineContext {
   sessions: number;
   lastRecord?: SessionRecord;
   /**
-   * A started V2G session was cut short (shutdown, station failure): its Stop Charging is still
-   * owed to the module. After a session that ended on its own the module already stopped, and a
-   * second Stop Charging is answered 0x11 (seen on the simulated pair and the module alike).
+   * A started V2G session was cut short (shutdown, station failure, a lost module) before it sent
+   * its Stop Charging, or the one sent to stop it went unanswered: Stop Charging is still owed to
+   * the module, and only then (issue 12 item 12: one per session end). The session says whether
+   * it sent one (its `stopChargingSent`, read as it is cut); the stops that follow (a lost
+   * module's, the clean-up's, the shutdown's) clear it once the module answered. After a session
+   * that ended on its own the module already stopped, and a second Stop Charging is answered 0x11
+   * (seen on the simulated pair and the module alike).
    */
   stopChargingOwed?: boolean;
   /** Clock time of the first unanswered firmware query of this start (the module may be restarting). */
@@ -64,11 +68,46 @@ const isTimeout = (e: unknown): boolean => {
 
 type LogParams = { text: string; level?: 'info' | 'warn' | 'error' };
 
+/**
+ * The end of a stop sent for an owed Stop Charging (the EV's v2g-ev/stop.ts, the EVSE's
+ * `owedStopCharging`): one note per command the module refused or left unanswered, for the log,
+ * and whether Stop Charging is owed still (unanswered: it may never have reached the module).
+ */
+export interface OwedStopDone {
+  type: string;
+  notes: string[];
+  stopChargingOwed: boolean;
+}
+
+const unanswered = (e: unknown): boolean => e instanceof HciError && (e.kind === 'timeout' || e.kind === 'desync');
+
+/**
+ * An owed Stop Charging on its own (the EVSE side: the module ends energy transfer by itself once
+ * it has it): sends it once and reports `owedStop.done`; a refusal (0x11: not charging any more)
+ * settles the debt, only silence keeps it.
+ */
+export const owedStopCharging = (send: (client: HciClient) => Promise<unknown>) =>
+  fromCallback<EventObject, { client: HciClient }>(({ input, sendBack }) => {
+    let cancelled = false;
+    const done = (notes: string[], stopChargingOwed: boolean) => {
+      if (!cancelled) sendBack({ type: 'owedStop.done', notes, stopChargingOwed } satisfies OwedStopDone);
+    };
+    send(input.client).then(
+      () => done([], false),
+      (e: unknown) => done([e instanceof Error ? e.message : String(e)], unanswered(e)),
+    );
+    return () => {
+      cancelled = true;
+    };
+  });
+
 /** The shared actions, labelled with the station's role (`station` in every emitted event). */
 export function stationActions<C extends StationCommonContext, E extends EventObject, S>(
   station: StationRole,
   /** The session machine's record (v2g-ev-session / v2g-evse-session), for `sessionInterrupted`. */
   recordOf: (session: S, system: { get(id: string): unknown }) => SessionRecord,
+  /** Whether the session already sent its Stop Charging (then a cut session owes none). */
+  stopChargingSentOf: (session: S) => boolean,
 ) {
   return {
     reemit: emit<C, E, undefined, E, StationEmitted>(({ event }) => (event as unknown as ChildEmit).event),
@@ -124,9 +163,17 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       // Only a V2G session that started (Session Started received) is a session to record.
       if (own.protocol === undefined) return;
       const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...((own.error ?? cut.error) ? { error: own.error ?? cut.error } : {}) };
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: true } as Partial<C>);
+      // One Stop Charging per session end: owed only if the session has not sent it (a shutdown
+      // during the EV's `stopping`, or after the EVSE's stop in post-charge, sends none again).
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: !stopChargingSentOf(snap.context) } as Partial<C>);
       enqueue.emit({ type: 'sessionEnded', station, record });
     }),
+    /** What the module refused or left unanswered while an owed stop went out, one line each. */
+    logStopNotes: enqueueActions<C, E, undefined, E, never, never, never, never, StationEmitted>(({ enqueue, event }) => {
+      for (const note of (event as unknown as OwedStopDone).notes) enqueue.emit(logEvent(station, `Stopping: ${note}`).event);
+    }),
+    /** An owed stop went out: Stop Charging is owed still only if the module did not answer it. */
+    owedStopDone: assign<C, E, undefined, E, never>(({ event }) => ({ stopChargingOwed: (event as unknown as OwedStopDone).stopChargingOwed }) as Partial<C>),
     /** A best-effort or stale-state step the module refused: its result code goes to the log. */
     logTolerated: emit<C, E, undefined, E, StationEmitted>(({ event }) => {
       const e = event as unknown as Extract<SequenceEvent, { type: 'hci.tolerated' }>;
@@ -147,6 +194,7 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
 /** The shared guards. */
 export const stationGuards = {
   firmwareRefused: ({ context }: { context: StationCommonContext }) => context.failure !== undefined,
+  stopChargingOwed: ({ context }: { context: StationCommonContext }) => context.stopChargingOwed === true,
   fatal: ({ event }: { event: EventObject }) => (event as { fatal?: boolean }).fatal === true,
   /** An unanswered firmware query within MODULE_START_WAIT_MS of the first one: ask again (#72). */
   moduleMayBeStarting: ({ context, event }: { context: StationCommonContext; event: EventObject }) =>
@@ -156,11 +204,22 @@ export const stationGuards = {
 type Input = { context: StationCommonContext };
 
 /**
- * `initialising`: firmware version (refuse unsupported ones), then clear what a previous run may
- * have left in the module (`cleanup`, stale codes tolerated), set the module clock when configured,
- * then `#<id>.running`.
+ * The station's stop for an owed Stop Charging: the actor (`src`, given client and clock) and the
+ * event it ends with (an OwedStopDone).
  */
-export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
+export interface OwedStop<Src extends string, Done extends string> {
+  src: Src;
+  done: Done;
+}
+
+/**
+ * `initialising`: firmware version (refuse unsupported ones), then the Stop Charging a lost
+ * module still owes (`owedStop`: it went unanswered while the module was silent, and a module
+ * that answers again may still be charging: it refuses the clean-up's Stop Session, 0x11, until
+ * it had it), then clear what a previous run may have left in the module (`cleanup`, stale codes
+ * tolerated), set the module clock when configured, then `#<id>.running`.
+ */
+export function initialisingState<Src extends string, Done extends string>(id: string, cleanupSteps: () => HciStep[], owedStop: OwedStop<Src, Done>) {
   return {
     entry: { type: 'phase', params: { phase: 'initialising' } },
     initial: 'firmware',
@@ -178,7 +237,12 @@ export function initialisingState(id: string, cleanupSteps: () => HciStep[]) {
       },
       // Silent module (restarting, Sevenstax/FreeV2G#72): the query goes out again shortly.
       waitingForModule: { after: { [MODULE_RETRY_MS]: 'firmware' } },
-      verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { target: 'cleanup' }] },
+      verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { guard: 'stopChargingOwed', target: 'owedStop' }, { target: 'cleanup' }] },
+      owedStop: {
+        entry: { type: 'log', params: { text: 'A session cut short still owes the module its Stop Charging: sending it first' } },
+        invoke: { src: owedStop.src, input: ({ context }: Input) => ({ client: context.client, clock: context.clock, stopCharging: true }) },
+        on: { [owedStop.done]: { target: 'cleanup', actions: ['logStopNotes', 'owedStopDone'] } },
+      },
       cleanup: {
         invoke: {
           src: 'hciSequence',

@@ -58,7 +58,9 @@ export type EvStationEvent =
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' }
   | LivenessEvent
-  | EvStopEvent;
+  | EvStopEvent
+  /** The session's Stop Charging went unanswered (v2g-ev-session `stopping`): it is owed still. */
+  | { type: 'session.stopChargingOwed' };
 
 export interface EvStationContext extends EvStationInput {
   firmware?: string;
@@ -72,11 +74,14 @@ export interface EvStationContext extends EvStationInput {
   lastRecord?: SessionRecord;
   /**
    * The session was cut short while the module may have been charging (Start Charging sent, energy
-   * transfer not over): setting the module up again stops it first (v2g-ev/stop.ts). `stopCharging`:
-   * its Stop Charging had not gone out yet.
+   * transfer not over): setting the module up again stops it first (v2g-ev/stop.ts), with Stop
+   * Charging if `stopChargingOwed`.
    */
-  chargingCut?: { stopCharging: boolean };
-  /** station-common.ts: a cut session's Stop Charging still owed at shutdown. */
+  chargingCut?: boolean;
+  /**
+   * station-common.ts: a cut session's Stop Charging still owed (not sent by the session, or
+   * unanswered): sent by the lost module's stop, the clean-up after it or the shutdown, once.
+   */
   stopChargingOwed?: boolean;
 }
 
@@ -110,13 +115,17 @@ export const evStationMachine = setup({
   },
   actors: { hciSequence, evStop, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
-    ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord),
+    ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent && session.stopChargingUnanswered !== true),
     sample: emit(({ event }) => {
       const s = event as BatterySample;
       return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
     }),
     batteryOff: sendTo('battery', { type: 'battery.charging', on: false }),
-    /** The stop of a cut session went out: nothing owed at shutdown any more (issue 12 item 12). */
+    /**
+     * The module is set up again from scratch. After the stop of a session cut while charging,
+     * `owedStopDone` (run next) keeps Stop Charging owed if it went unanswered; after Stop
+     * Session alone (cut before charging) nothing is owed (issue 12 item 12).
+     */
     moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacStart: sendTo('slac', { type: 'slac.start' }),
@@ -137,10 +146,7 @@ export const evStationMachine = setup({
       const snap = (system.get('session') as ActorRefFrom<typeof v2gEvSessionMachine> | undefined)?.getSnapshot();
       if (snap?.status !== 'active') return {};
       const inTransfer = snap.matches({ session: 'charging' }) || snap.matches({ session: 'startRequested' }) || snap.matches('stopping');
-      return inTransfer ? { chargingCut: { stopCharging: !snap.context.stopChargingSent } } : {};
-    }),
-    logStopNotes: enqueueActions(({ enqueue, event }) => {
-      for (const note of (event as EvStopEvent).notes) enqueue.emit(logEvent('EV', `Stopping: ${note}`).event);
+      return inTransfer ? { chargingCut: true } : {};
     }),
     /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
     stopForBattery: enqueueActions(({ enqueue, event, system }) => {
@@ -183,7 +189,7 @@ export const evStationMachine = setup({
   },
   initial: 'initialising',
   states: {
-    initialising: initialisingState('evStation', cleanupSteps),
+    initialising: initialisingState('evStation', cleanupSteps, { src: 'evStop', done: 'evStop.done' }),
     running: {
       ...evRunning,
       initial: 'starting',
@@ -203,7 +209,8 @@ export const evStationMachine = setup({
           },
         },
         session: {
-          entry: ['batteryNewSession', assign({ chargingCut: undefined })],
+          // A Stop Charging still owed from a previous session is moot once the module runs a new one.
+          entry: ['batteryNewSession', assign({ chargingCut: undefined, stopChargingOwed: false })],
           exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
@@ -221,6 +228,8 @@ export const evStationMachine = setup({
           },
           on: {
             stopCharging: { actions: 'stopChargingNow' },
+            // Owed also after the session ends by itself: a lost module gets it once back (reinitialising).
+            'session.stopChargingOwed': { actions: assign({ stopChargingOwed: true }) },
             'battery.fault': { actions: ['batteryFault', 'stopForBattery'] },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'userRequest' }) },
           },
@@ -260,15 +269,17 @@ export const evStationMachine = setup({
             src: 'hciSequence',
             input: ({ context }) => ({ client: context.client, steps: [{ text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true }] }),
           },
-          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut !== undefined, target: 'stopping' }, { target: 'session' }] },
+          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut === true || context.stopChargingOwed === true, target: 'stopping' }, { target: 'session' }] },
         },
         stopping: {
           entry: { type: 'log', params: { text: 'The session was cut short while charging: stopping it' } },
           invoke: {
             src: 'evStop',
-            input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.chargingCut?.stopCharging ?? false }),
+            input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.stopChargingOwed === true }),
           },
-          on: { 'evStop.done': { target: '#evStation.initialising', actions: ['logStopNotes', 'moduleStopped'] } },
+          // A module silent through this stop may still be charging: its Stop Charging stays owed
+          // and goes first once it answers again (initialising, `owedStop`).
+          on: { 'evStop.done': { target: '#evStation.initialising', actions: ['logStopNotes', 'moduleStopped', 'owedStopDone'] } },
         },
         session: {
           invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvStopSession, bestEffort: true }] }) },

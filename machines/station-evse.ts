@@ -25,7 +25,7 @@ import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, owedStopCharging, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
@@ -68,7 +68,8 @@ export type EvseStationEvent =
   | { type: 'slac.matched' }
   | { type: 'slac.failed'; reason: string; fatal?: boolean }
   | { type: 'slac.stopped' }
-  | LivenessEvent;
+  | LivenessEvent
+  | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
 
 export interface EvseStationContext extends EvseStationInput {
   firmware?: string;
@@ -86,6 +87,11 @@ export interface EvseStationContext extends EvseStationInput {
   lastRecord?: SessionRecord;
   /** The Session ID of the session the EV paused on this plug-in (cleared by unplug or its end). */
   pausedSessionId?: string;
+  /**
+   * station-common.ts: a cut session's EvseStopCharging still owed (not sent by the session, or
+   * unanswered): sent by the lost module's reset, the clean-up after it or the shutdown, once.
+   */
+  stopChargingOwed?: boolean;
 }
 
 /** How long a paused station stays in X1 before it offers 5 % again (see `paused`). */
@@ -120,9 +126,17 @@ export const evseStationMachine = setup({
     events: {} as EvseStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, liveness: livenessWatch, charger: chargerMachine, cp: controlPilotEvseMachine, slac: slacMachine, session: v2gEvseSessionMachine },
+  actors: {
+    hciSequence,
+    owedStop: owedStopCharging((client) => client.request(V2g.EvseStopCharging, {})),
+    liveness: livenessWatch,
+    charger: chargerMachine,
+    cp: controlPilotEvseMachine,
+    slac: slacMachine,
+    session: v2gEvseSessionMachine,
+  },
   actions: {
-    ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord),
+    ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord, (session) => session.stopChargingSent),
     sample: emit(({ event }) => {
       const s = event as ChargerSample;
       return {
@@ -206,7 +220,7 @@ export const evseStationMachine = setup({
   },
   initial: 'initialising',
   states: {
-    initialising: initialisingState('evseStation', cleanupSteps),
+    initialising: initialisingState('evseStation', cleanupSteps, { src: 'owedStop', done: 'owedStop.done' }),
     running: {
       ...evseRunning,
       initial: 'starting',
@@ -310,22 +324,34 @@ export const evseStationMachine = setup({
       },
     },
     // Output already 0; CP, SLAC and the session are set up again from the firmware check on
-    // (a module still silent then fails the check: the station stops in `failed`).
+    // (a module still silent then fails the check: the station stops in `failed`). A session cut
+    // before its EvseStopCharging gets it first, before Stop Listen ends the module's session
+    // (issue 12 item 12); unanswered, it stays owed for the module that answers again.
     reinitialising: {
       entry: ['chargerOff', { type: 'log', params: { text: 'Module lost its state: initialising it again', level: 'warn' } }],
-      invoke: {
-        src: 'hciSequence',
-        input: ({ context }) => ({
-          client: context.client,
-          steps: [
-            { text: 'Set the CP duty cycle to 100%', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill: 1000 }, bestEffort: true },
-            { def: V2g.EvseStopListen, bestEffort: true },
-          ],
-        }),
+      initial: 'stopCharging',
+      states: {
+        stopCharging: {
+          always: { guard: ({ context }) => context.stopChargingOwed !== true, target: 'reset' },
+          invoke: { src: 'owedStop', input: ({ context }) => ({ client: context.client }) },
+          on: { 'owedStop.done': { target: 'reset', actions: ['logStopNotes', 'owedStopDone'] } },
+        },
+        reset: {
+          invoke: {
+            src: 'hciSequence',
+            input: ({ context }) => ({
+              client: context.client,
+              steps: [
+                { text: 'Set the CP duty cycle to 100%', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill: 1000 }, bestEffort: true },
+                { def: V2g.EvseStopListen, bestEffort: true },
+              ],
+            }),
+          },
+          on: { 'hci.sequenceDone': { target: '#evseStation.initialising', actions: assign({ cpReady: false, slacReady: false, vehiclePresent: false }) } },
+        },
       },
       on: {
         'hci.step': { actions: 'logStep' },
-        'hci.sequenceDone': { target: 'initialising', actions: assign({ cpReady: false, slacReady: false, vehiclePresent: false }) },
         shutdown: 'shuttingDown',
       },
     },

@@ -267,6 +267,7 @@ export const v2gEvSessionMachine = setup({
       ],
       on: {
         'evStop.done': { target: 'done', actions: 'logStopNotes' },
+        'evStop.stopChargingUnanswered': { actions: 'stopChargingUnanswered' },
         'V2g.EvChargingStopped': { actions: { type: 'log', params: { text: '"Charging Stopped" received' } } },
         'V2g.EvSessionStopped': { actions: { type: 'log', params: { text: '"Session Stopped" received' } } },
       },

@@ -9,7 +9,7 @@ import { hostNow } from '../../util/clock.js';
 import { currentForPower, reportedSoc } from '../battery.js';
 import { acCurrentPerPhaseA, acParameters, acPhases } from '../ev-ac.js';
 import { logEvent } from '../station-events.js';
-import type { EvStopEvent } from './stop.js';
+import type { EvStopDone } from './stop.js';
 import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 export const chargeActions = {
@@ -108,8 +108,13 @@ export const chargeActions = {
     sendBattery(enqueue, system, { type: 'battery.charging', on: false });
     sendCp(enqueue, system, 'B');
   }),
+  /** One Stop Charging per session end (issue 12 item 12): an unanswered one is the station's to send again. */
+  stopChargingUnanswered: act(({ enqueue }) => {
+    enqueue.assign({ stopChargingUnanswered: true });
+    enqueue.sendParent({ type: 'session.stopChargingOwed' });
+  }),
   /** What the module answered to the stop of a session ended while charging (v2g-ev/stop.ts). */
   logStopNotes: act(({ enqueue, event }) => {
-    for (const note of (event as EvStopEvent).notes) enqueue.sendParent(logEvent('EV', `Stopping: ${note}`));
+    for (const note of (event as EvStopDone).notes) enqueue.sendParent(logEvent('EV', `Stopping: ${note}`));
   }),
 };

@@ -65,6 +65,11 @@ export interface EvSessionContext extends EvSessionInput {
   startUnconfirmed?: string;
   /** `stopping`: this end of the session still owes the module its Stop Charging. */
   owesStopCharging?: boolean;
+  /**
+   * The Stop Charging `stopping` sent went unanswered (module silent): it is owed still, told to
+   * the station (`session.stopChargingOwed`), which sends it once the module answers again.
+   */
+  stopChargingUnanswered?: boolean;
   sessionId?: string;
   /** This session resumed the previous one (same Session ID). */
   resumed?: boolean;

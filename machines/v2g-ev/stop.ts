@@ -33,13 +33,30 @@ export interface EvStopInput {
   graceMs?: number;
 }
 
-export type EvStopEvent = {
+export type EvStopEvent =
+  | EvStopDone
+  /**
+   * Stop Charging timed out, said at once (the stop goes on with Stop Session): the session tells
+   * the station it is owed still, before a station that loses the module cuts the session.
+   */
+  | { type: 'evStop.stopChargingUnanswered' };
+
+export type EvStopDone = {
   type: 'evStop.done';
   /** What the module said, for the log: one line per command not answered 0. */
   notes: string[];
   /** The module reported the session's end (Session Stopped or Session Error) meanwhile. */
   sessionEnded: boolean;
+  /**
+   * Stop Charging went unanswered (timeout: the module may never have had it), so it is owed
+   * still: the station sends it first to a module that answers again (station-common.ts).
+   * False when it was answered (0 or refused) or not this stop's to send.
+   */
+  stopChargingOwed: boolean;
 };
+
+/** No answer at all (a timeout, or a link out of step): the command may not have reached the module. */
+export const unanswered = (e: unknown): boolean => e instanceof HciError && (e.kind === 'timeout' || e.kind === 'desync');
 
 const LEFT_ENERGY_TRANSFER = new Set(['EvPostChargingReady', 'EvSessionStopped', 'EvSessionError']);
 const ENDED = new Set(['EvSessionStopped', 'EvSessionError']);
@@ -58,6 +75,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     wake?.();
   });
   const notes: string[] = [];
+  let stopChargingOwed = false;
   const send = async (what: 'stopCharging' | 'stopSession'): Promise<boolean> => {
     try {
       if (what === 'stopCharging') await client.request(V2g.EvStopCharging, { renegotiation: false });
@@ -65,6 +83,8 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
       return true;
     } catch (e) {
       notes.push(e instanceof HciError ? e.message : String(e));
+      if (what === 'stopCharging') stopChargingOwed = unanswered(e);
+      if (stopChargingOwed && what === 'stopCharging' && !cancelled) sendBack({ type: 'evStop.stopChargingUnanswered' } satisfies EvStopEvent);
       return false;
     }
   };
@@ -84,7 +104,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     if (input.stopCharging ? await send('stopCharging') : true) await leftEnergyTransfer();
     if (cancelled) return;
     if (!ended) await send('stopSession');
-    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended } satisfies EvStopEvent);
+    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopDone);
   })();
   return () => {
     cancelled = true;

@@ -77,7 +77,7 @@ describe('module liveness', () => {
     expect(await r.clock.runUntil(warned, 120_000, 10)).toBe(true);
     const detectedAfterMs = r.clock.now() - r.lastFromModule();
     expect(detectedAfterMs).toBeLessThanOrEqual(2000);
-    expect(r.state()).toBe('"reinitialising"');
+    expect(r.state()).toBe('{"reinitialising":"reset"}');
     expect(r.output()?.voltageV ?? 0).toBe(0);
 
     // Back: the station initialises it again and runs.

@@ -181,7 +181,7 @@ describe('the EVSE module stops answering mid-charge', () => {
     expect(detectedAfterMs).toBeLessThanOrEqual(1200);
     expect(r.logs('EVSE').some((l) => l.startsWith('Module failure (moduleNotResponding)'))).toBe(true);
     expect(r.output()).toEqual({ voltageV: 0, currentA: 0 });
-    expect(evseState(r)).toBe('"reinitialising"');
+    expect(evseState(r)).toBe('{"reinitialising":"reset"}');
 
     // The module comes back: the queued EvseStopCharging and CP 100 % reach it, the station
     // initialises it again (firmware check, CP, SLAC) and serves the next car.
