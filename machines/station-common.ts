@@ -12,7 +12,7 @@ import { moduleClockSteps } from './module-clock.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
 import { HciError } from './hci-types.js';
 import type { LivenessEvent } from './liveness.js';
-import type { Clock } from '../util/clock.js';
+import type { Clock, TimerId } from '../util/clock.js';
 import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
 import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, type StationRole, interruption, logEvent } from './station-events.js';
@@ -48,6 +48,8 @@ export interface StationCommonContext extends MachineContext {
    * (seen on the simulated pair and the module alike).
    */
   stopChargingOwed?: boolean;
+  /** Whether the station's Stop Charging requests were answered, as seen on the wire (StopChargingWire). */
+  stopWire?: StopChargingWire;
   /** Clock time of the first unanswered firmware query of this start (the module may be restarting). */
   moduleSilentSince?: number;
 }
@@ -79,6 +81,97 @@ export interface OwedStopDone {
   stopChargingOwed: boolean;
 }
 
+/** The client's default response timeout: a Stop Charging not answered by then never will be. */
+export const STOP_ANSWER_WAIT_MS = 1000;
+/** The longest wait for a Stop Charging asked for but not on the wire yet (busy retries: 5 s). */
+export const STOP_SETTLE_BOUND_MS = 6000;
+const BUSY = 0x01;
+
+/**
+ * "Sent" means answered (issue 12 item 12): whether the module answered the station's last Stop
+ * Charging request, read off the HCI traffic, so it holds whoever sent it (the session through its
+ * commander, a stop actor, a shutdown step) and outlives a session cut while it waits. A request
+ * on the wire and not answered yet counts as owed; the owed stop waits for it to settle
+ * (`settled`) and sends none if it was answered: never two to a module that answered. The
+ * client has one request in flight per module, so the earlier one settles before a second goes.
+ */
+export class StopChargingWire {
+  /** A request went out this session (`newSession` clears it). */
+  seen = false;
+  /** The last request's outcome: answered (any code but busy), unanswered, or not known yet. */
+  answered?: boolean;
+  private onWire = false;
+  /** The session asked for one (its commander) that is not on the wire yet (queued in the client). */
+  private expected = false;
+  private timer?: TimerId;
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    client: HciClient,
+    private readonly clock: Clock,
+    command: string,
+  ) {
+    client.traffic$.subscribe((t) => {
+      const m = t.message;
+      if (m?.message !== command) return;
+      if (t.dir === 'tx' && m.direction === 'request') this.sent();
+      else if (t.dir === 'rx' && m.direction === 'response' && m.fields.code !== BUSY) this.settle(true);
+    });
+  }
+
+  /** A new session: what went before is not its Stop Charging (one still on the wire stays so). */
+  newSession(): void {
+    this.seen = false;
+    this.expected = false;
+    if (!this.onWire) this.answered = undefined;
+  }
+
+  /**
+   * Whether the session's Stop Charging is owed at its end: not sent, or not answered (yet). A
+   * session that says it sent one not seen on the wire has it queued in the client: expected.
+   */
+  owedAtEnd(sentBySession: boolean): boolean {
+    if (!sentBySession) return true;
+    if (!this.seen) this.expected = true;
+    return this.onWire || this.expected || this.answered !== true;
+  }
+
+  /** Resolves once no Stop Charging is pending (at most STOP_SETTLE_BOUND_MS): whether the last was answered. */
+  settled(): Promise<boolean> {
+    if (!this.onWire && !this.expected) return Promise.resolve(this.answered === true);
+    return new Promise<boolean>((resolve) => {
+      const bound = this.clock.setTimeout(() => {
+        this.expected = false;
+        resolve(false);
+      }, STOP_SETTLE_BOUND_MS);
+      this.waiters.push(() => {
+        this.clock.clearTimeout(bound);
+        resolve(this.answered === true);
+      });
+    });
+  }
+
+  private sent(): void {
+    this.seen = true;
+    this.expected = false;
+    this.onWire = true;
+    this.answered = undefined;
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = this.clock.setTimeout(() => this.settle(false), STOP_ANSWER_WAIT_MS);
+  }
+
+  private settle(answered: boolean): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.onWire = false;
+    this.answered = answered;
+    if (this.expected) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}
+
 const unanswered = (e: unknown): boolean => e instanceof HciError && (e.kind === 'timeout' || e.kind === 'desync');
 
 /**
@@ -87,15 +180,20 @@ const unanswered = (e: unknown): boolean => e instanceof HciError && (e.kind ===
  * settles the debt, only silence keeps it.
  */
 export const owedStopCharging = (send: (client: HciClient) => Promise<unknown>) =>
-  fromCallback<EventObject, { client: HciClient }>(({ input, sendBack }) => {
+  fromCallback<EventObject, { client: HciClient; wire?: StopChargingWire }>(({ input, sendBack }) => {
     let cancelled = false;
     const done = (notes: string[], stopChargingOwed: boolean) => {
       if (!cancelled) sendBack({ type: 'owedStop.done', notes, stopChargingOwed } satisfies OwedStopDone);
     };
-    send(input.client).then(
-      () => done([], false),
-      (e: unknown) => done([e instanceof Error ? e.message : String(e)], unanswered(e)),
-    );
+    // One still pending goes first: answered, it was the one owed (never two to a module that answered).
+    void (input.wire?.settled() ?? Promise.resolve(false)).then((answered) => {
+      if (cancelled) return;
+      if (answered) return done([], false);
+      send(input.client).then(
+        () => done([], false),
+        (e: unknown) => done([e instanceof Error ? e.message : String(e)], unanswered(e)),
+      );
+    });
     return () => {
       cancelled = true;
     };
@@ -165,7 +263,10 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       const record: SessionRecord = { ...own, stopReason: cut.stopReason, ...((own.error ?? cut.error) ? { error: own.error ?? cut.error } : {}) };
       // One Stop Charging per session end: owed only if the session has not sent it (a shutdown
       // during the EV's `stopping`, or after the EVSE's stop in post-charge, sends none again).
-      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: !stopChargingSentOf(snap.context) } as Partial<C>);
+      // Sent means answered: one still waiting for its answer counts as owed (StopChargingWire).
+      const sent = stopChargingSentOf(snap.context);
+      const owed = context.stopWire ? context.stopWire.owedAtEnd(sent) : !sent;
+      enqueue.assign({ sessions: context.sessions + 1, lastRecord: record, stopChargingOwed: owed } as Partial<C>);
       enqueue.emit({ type: 'sessionEnded', station, record });
     }),
     /** What the module refused or left unanswered while an owed stop went out, one line each. */
@@ -179,6 +280,8 @@ export function stationActions<C extends StationCommonContext, E extends EventOb
       const e = event as unknown as Extract<SequenceEvent, { type: 'hci.tolerated' }>;
       return logEvent(station, `${e.command} not needed: ${e.detail}`).event;
     }),
+    /** A session starts: the Stop Charging the wire saw before is not its own. */
+    stopWireNewSession: ({ context }: { context: C }) => context.stopWire?.newSession(),
     cpReady: assign<C, E, undefined, E, never>(() => ({ cpReady: true }) as Partial<C>),
     slacReady: assign<C, E, undefined, E, never>(() => ({ slacReady: true }) as Partial<C>),
     cpFailed: assign<C, E, undefined, E, never>(({ event }) => ({ failure: `control pilot: ${(event as unknown as { error: string }).error}` }) as Partial<C>),
@@ -240,7 +343,7 @@ export function initialisingState<Src extends string, Done extends string>(id: s
       verdict: { always: [{ guard: 'firmwareRefused', target: `#${id}.failed` }, { guard: 'stopChargingOwed', target: 'owedStop' }, { target: 'cleanup' }] },
       owedStop: {
         entry: { type: 'log', params: { text: 'A session cut short still owes the module its Stop Charging: sending it first' } },
-        invoke: { src: owedStop.src, input: ({ context }: Input) => ({ client: context.client, clock: context.clock, stopCharging: true }) },
+        invoke: { src: owedStop.src, input: ({ context }: Input) => ({ client: context.client, clock: context.clock, stopCharging: true, wire: context.stopWire }) },
         on: { [owedStop.done]: { target: 'cleanup', actions: ['logStopNotes', 'owedStopDone'] } },
       },
       cleanup: {
@@ -290,23 +393,32 @@ export function runningCommon(role: StationRole) {
   } as const;
 }
 
-/** Shutdown steps: `stopCharging` first only when a cut-short session still owes it. */
-export function shutdownStepsWith(stopCharging: HciStep, rest: () => HciStep[]): (context: StationCommonContext) => HciStep[] {
-  return (context) => (context.stopChargingOwed === true ? [stopCharging, ...rest()] : rest());
-}
-
-/** The end states: `shuttingDown` (best-effort stop steps) -> `stopped`; `failed` waits for shutdown. */
-export function endStates<A extends string>(outputOff: A, shutdownSteps: (context: StationCommonContext) => HciStep[]) {
+/**
+ * The end states: `shuttingDown` (the Stop Charging still owed, once the one pending settled, then
+ * best-effort stop steps) -> `stopped`; `failed` waits for shutdown.
+ */
+export function endStates<A extends string, Src extends string>(id: string, outputOff: A, shutdownSteps: () => HciStep[], owedStop: OwedStop<Src, 'owedStop.done'>) {
   return {
     shuttingDown: {
       entry: [{ type: 'phase', params: { phase: 'shuttingDown' } }, outputOff],
-      invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: shutdownSteps(context) }) },
-      on: {
-        'hci.step': { actions: 'logStep' },
-        'hci.sequenceDone': 'stopped',
-        'hci.sequenceFailed': 'stopped',
-        shutdown: {},
+      initial: 'owedStop',
+      states: {
+        owedStop: {
+          always: { guard: ({ context }: Input) => context.stopChargingOwed !== true, target: 'steps' },
+          entry: { type: 'log', params: { text: 'Stop charging (owed by the session cut short)' } },
+          invoke: { src: owedStop.src, input: ({ context }: Input) => ({ client: context.client, wire: context.stopWire }) },
+          on: { 'owedStop.done': { target: 'steps', actions: ['logStopNotes', 'owedStopDone'] } },
+        },
+        steps: {
+          invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: shutdownSteps() }) },
+          on: {
+            'hci.step': { actions: 'logStep' },
+            'hci.sequenceDone': `#${id}.stopped`,
+            'hci.sequenceFailed': `#${id}.stopped`,
+          },
+        },
       },
+      on: { shutdown: {} },
     },
     failed: {
       entry: [{ type: 'phase', params: { phase: 'error' } }, outputOff, 'logFailure'],

@@ -22,7 +22,7 @@ import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, StopChargingWire, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
@@ -60,7 +60,8 @@ export type EvStationEvent =
   | LivenessEvent
   | EvStopEvent
   /** The session's Stop Charging went unanswered (v2g-ev-session `stopping`): it is owed still. */
-  | { type: 'session.stopChargingOwed' };
+  | { type: 'session.stopChargingOwed' }
+  | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
 
 export interface EvStationContext extends EvStationInput {
   firmware?: string;
@@ -83,6 +84,7 @@ export interface EvStationContext extends EvStationInput {
    * unanswered): sent by the lost module's stop, the clean-up after it or the shutdown, once.
    */
   stopChargingOwed?: boolean;
+  stopWire?: StopChargingWire;
 }
 
 const cleanupSteps = (): HciStep[] => [
@@ -91,12 +93,13 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvStopCharging, fields: { renegotiation: false }, bestEffort: true }, (): HciStep[] => [
+/** After the Stop Charging still owed, if any (endStates). */
+const shutdownSteps = (): HciStep[] => [
   { text: 'Stop session', def: V2g.EvStopSession, bestEffort: true },
   { text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true },
   { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-]);
+];
 
 /**
  * As on the EVSE station, `running` watches the module (runningCommon, machines/liveness.ts): a
@@ -113,7 +116,11 @@ export const evStationMachine = setup({
     events: {} as EvStationEvent,
     emitted: {} as StationEmitted,
   },
-  actors: { hciSequence, evStop, liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
+  actors: {
+    hciSequence,
+    evStop,
+    owedStopCharging: owedStopCharging((client) => client.request(V2g.EvStopCharging, { renegotiation: false })),
+    liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
   actions: {
     ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent && session.stopChargingUnanswered !== true),
     sample: emit(({ event }) => {
@@ -166,7 +173,15 @@ export const evStationMachine = setup({
   },
 }).createMachine({
   id: 'evStation',
-  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, evsePresent: false, batteryReady: input.battery === undefined, sessions: 0 }),
+  context: ({ input }) => ({
+    ...input,
+    cpReady: false,
+    slacReady: false,
+    evsePresent: false,
+    batteryReady: input.battery === undefined,
+    sessions: 0,
+    stopWire: new StopChargingWire(input.client, input.clock, 'EvStopCharging'),
+  }),
   invoke: {
     id: 'battery',
     src: 'battery',
@@ -210,7 +225,7 @@ export const evStationMachine = setup({
         },
         session: {
           // A Stop Charging still owed from a previous session is moot once the module runs a new one.
-          entry: ['batteryNewSession', assign({ chargingCut: undefined, stopChargingOwed: false })],
+          entry: ['batteryNewSession', 'stopWireNewSession', assign({ chargingCut: undefined, stopChargingOwed: false })],
           exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
@@ -275,7 +290,7 @@ export const evStationMachine = setup({
           entry: { type: 'log', params: { text: 'The session was cut short while charging: stopping it' } },
           invoke: {
             src: 'evStop',
-            input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.stopChargingOwed === true }),
+            input: ({ context }) => ({ client: context.client, clock: context.clock, stopCharging: context.stopChargingOwed === true, wire: context.stopWire }),
           },
           // A module silent through this stop may still be charging: its Stop Charging stays owed
           // and goes first once it answers again (initialising, `owedStop`).
@@ -291,6 +306,6 @@ export const evStationMachine = setup({
         shutdown: 'shuttingDown',
       },
     },
-    ...endStates('batteryOff', shutdownSteps),
+    ...endStates('evStation', 'batteryOff', shutdownSteps, { src: 'owedStopCharging', done: 'owedStop.done' }),
   },
 });

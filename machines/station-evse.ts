@@ -25,7 +25,7 @@ import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, owedStopCharging, shutdownStepsWith, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, StopChargingWire, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 
@@ -92,6 +92,7 @@ export interface EvseStationContext extends EvseStationInput {
    * unanswered): sent by the lost module's reset, the clean-up after it or the shutdown, once.
    */
   stopChargingOwed?: boolean;
+  stopWire?: StopChargingWire;
 }
 
 /** How long a paused station stays in X1 before it offers 5 % again (see `paused`). */
@@ -105,11 +106,12 @@ const cleanupSteps = (): HciStep[] => [
   { text: 'Stop the CP service (stale state)', def: ControlPilot.Stop, tolerate: STALE, bestEffort: true },
 ];
 
-const shutdownSteps = shutdownStepsWith({ text: 'Stop charging', def: V2g.EvseStopCharging, bestEffort: true }, (): HciStep[] => [
+/** After the Stop Charging still owed, if any (endStates). */
+const shutdownSteps = (): HciStep[] => [
   { text: 'Stop listening', def: V2g.EvseStopListen, bestEffort: true },
   { text: 'Stop SLAC', def: Slac.StopSlac, bestEffort: true },
   { text: 'Stop the CP service', def: ControlPilot.Stop, bestEffort: true },
-]);
+];
 
 /**
  * `running` watches the module (runningCommon, machines/liveness.ts): a module that dies or
@@ -177,6 +179,15 @@ export const evseStationMachine = setup({
     }),
     rememberPause: assign({ pausedSessionId: ({ event }) => (event as unknown as { output: SessionRecord }).output.sessionId }),
     forgetPause: assign({ pausedSessionId: undefined }),
+    /**
+     * The session ended on a module failure (silent in the charge loop, say) after Session
+     * Started: its EvseStopCharging (ensureStopCharging) went to a module that had stopped
+     * answering, so it is owed until answered (issue 12 item 12): the reset or the clean-up sends
+     * it once the one pending settled unanswered.
+     */
+    owedAfterModuleFailure: assign({
+      stopChargingOwed: ({ context, event }) => (event as unknown as { output: SessionRecord }).output.protocol !== undefined && (context.stopWire?.owedAtEnd(true) ?? true),
+    }),
     abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
   },
   delays: {
@@ -200,7 +211,15 @@ export const evseStationMachine = setup({
   },
 }).createMachine({
   id: 'evseStation',
-  context: ({ input }) => ({ ...input, cpReady: false, slacReady: false, vehiclePresent: false, available: true, sessions: 0 }),
+  context: ({ input }) => ({
+    ...input,
+    cpReady: false,
+    slacReady: false,
+    vehiclePresent: false,
+    available: true,
+    sessions: 0,
+    stopWire: new StopChargingWire(input.client, input.clock, 'EvseStopCharging'),
+  }),
   invoke: {
     id: 'charger',
     src: 'charger',
@@ -242,6 +261,7 @@ export const evseStationMachine = setup({
           },
         },
         session: {
+          entry: 'stopWireNewSession',
           exit: 'sessionInterrupted',
           invoke: {
             id: 'session',
@@ -258,7 +278,7 @@ export const evseStationMachine = setup({
             }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
-              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'forgetPause'] },
+              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause'] },
               { guard: 'sessionPaused', target: 'paused', actions: ['sessionEnded', 'rememberPause'] },
               { target: 'afterSession', actions: ['sessionEnded', 'forgetPause'] },
             ],
@@ -333,7 +353,7 @@ export const evseStationMachine = setup({
       states: {
         stopCharging: {
           always: { guard: ({ context }) => context.stopChargingOwed !== true, target: 'reset' },
-          invoke: { src: 'owedStop', input: ({ context }) => ({ client: context.client }) },
+          invoke: { src: 'owedStop', input: ({ context }) => ({ client: context.client, wire: context.stopWire }) },
           on: { 'owedStop.done': { target: 'reset', actions: ['logStopNotes', 'owedStopDone'] } },
         },
         reset: {
@@ -355,6 +375,6 @@ export const evseStationMachine = setup({
         shutdown: 'shuttingDown',
       },
     },
-    ...endStates('chargerOff', shutdownSteps),
+    ...endStates('evseStation', 'chargerOff', shutdownSteps, { src: 'owedStop', done: 'owedStop.done' }),
   },
 });

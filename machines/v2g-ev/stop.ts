@@ -16,6 +16,7 @@
 import { fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { Clock, TimerId } from '../../util/clock.js';
+import type { StopChargingWire } from '../station-common.js';
 import { HciError, type HciClient, type StatusEvent } from '../hci-types.js';
 
 /**
@@ -30,6 +31,11 @@ export interface EvStopInput {
   clock: Clock;
   /** Stop Charging is still owed (not sent yet for this session). */
   stopCharging: boolean;
+  /**
+   * The station's view of the wire: a Stop Charging still pending (the cut session's) settles
+   * first, and answered it was the one owed: none again (never two to a module that answered).
+   */
+  wire?: StopChargingWire;
   graceMs?: number;
 }
 
@@ -101,7 +107,9 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     });
   void (async () => {
     // Refused (not charging: 0x11) or unanswered: nothing to wait for, Stop Session goes now.
-    if (input.stopCharging ? await send('stopCharging') : true) await leftEnergyTransfer();
+    const owed = input.stopCharging && !(await (input.wire?.settled() ?? Promise.resolve(false)));
+    if (cancelled) return;
+    if (owed ? await send('stopCharging') : true) await leftEnergyTransfer();
     if (cancelled) return;
     if (!ended) await send('stopSession');
     if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopDone);
