@@ -33,7 +33,23 @@ function run() {
     traffic[st].filter((t) => t.at >= since && t.dir === 'tx' && t.m.direction === 'request' && names.includes(t.m.message)).map((t) => t.m.message);
   const phase = (st: 'EVSE' | 'EV', p: string) => s.emitted[st].some((e) => e.type === 'phase' && e.phase === p);
   const done = () => s.evse.getSnapshot().status === 'done' && s.ev.getSnapshot().status === 'done';
-  return { clock, pair, s, traffic, sent, phase, done };
+  /** The first Stop Charging request from the host is lost: the module is silent for 100 ms from it. */
+  const loseFirstStop = (st: 'EVSE' | 'EV') => {
+    const client = st === 'EVSE' ? evseClient : evClient;
+    const module = st === 'EVSE' ? pair.evse : pair.ev;
+    let lost: number | undefined;
+    client.traffic$.subscribe((t) => {
+      if (lost !== undefined || t.dir !== 'tx' || t.message?.message !== `${st === 'EVSE' ? 'Evse' : 'Ev'}StopCharging`) return;
+      lost = t.at;
+      module.setSilent(true);
+      clock.setTimeout(() => module.setSilent(false), 100);
+    });
+    return () => lost;
+  };
+  /** Answers to Stop Charging requests (result codes), in order. */
+  const stopAnswers = (st: 'EVSE' | 'EV') =>
+    traffic[st].filter((t) => t.dir === 'rx' && t.m.direction === 'response' && t.m.message === `${st === 'EVSE' ? 'Evse' : 'Ev'}StopCharging`).map((t) => t.m.fields.code);
+  return { clock, pair, s, traffic, sent, phase, done, loseFirstStop, stopAnswers };
 }
 
 describe('one Stop Charging per session end, shared by session and station', () => {
@@ -139,4 +155,61 @@ describe('one Stop Charging per session end, shared by session and station', () 
     expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
     expect(r.sent('EVSE', ['EvseStopCharging'], backAt)).toHaveLength(1);
   }, 60_000);
+
+  it('EVSE: a session ended by a module gone silent in the charge loop owes its lost EvseStopCharging: sent first when the module answers again, before Stop Listen; none again at shutdown', async () => {
+    const r = run();
+    expect(await r.clock.runUntil(() => r.phase('EVSE', 'charging'), 600_000, 10)).toBe(true);
+    await r.clock.runUntil(() => false, 3000, 10);
+    r.pair.evse.setSilent(true);
+    const silentAt = r.clock.now();
+    expect(await r.clock.runUntil(() => r.s.logs('EVSE').some((l) => l.includes('it may be restarting')), 60_000, 10)).toBe(true);
+    // The session ended on the module failure and sent its EvseStopCharging into the silence.
+    expect(r.s.records('EVSE')[0]?.error?.name).toBe('moduleNotResponding');
+    expect(r.sent('EVSE', ['EvseStopCharging'], silentAt).length).toBeGreaterThanOrEqual(1);
+    r.pair.evse.setSilent(false);
+    const backAt = r.clock.now();
+    expect(await r.clock.runUntil(() => JSON.stringify(r.s.evse.getSnapshot().value).includes('running'), 60_000, 10)).toBe(true);
+    expect(r.sent('EVSE', ['EvseStopCharging', 'EvseStopListen'], backAt).slice(0, 2)).toEqual(['EvseStopCharging', 'EvseStopListen']);
+    r.s.ev.send({ type: 'shutdown' });
+    r.s.evse.send({ type: 'shutdown' });
+    expect(await r.clock.runUntil(r.done, 60_000, 100)).toBe(true);
+    expect(r.sent('EVSE', ['EvseStopCharging'], backAt)).toHaveLength(1);
+  }, 60_000);
+
+  it('EVSE: a shutdown while the post-charge EvseStopCharging waits for an answer that never comes sends it again, once, after it timed out', async () => {
+    const r = run();
+    const lostAt = r.loseFirstStop('EVSE');
+    expect(await r.clock.runUntil(() => r.phase('EVSE', 'charging'), 600_000, 10)).toBe(true);
+    await r.clock.runUntil(() => false, 2000, 10);
+    r.s.ev.send({ type: 'stopCharging' });
+    expect(await r.clock.runUntil(() => lostAt() !== undefined, 10_000, 1)).toBe(true);
+    // Cut before the request times out (1 s): on main it counted as sent and went no further.
+    await r.clock.runUntil(() => false, 50, 1);
+    r.s.evse.send({ type: 'shutdown' });
+    r.s.ev.send({ type: 'shutdown' });
+    expect(await r.clock.runUntil(r.done, 60_000, 10)).toBe(true);
+    expect(r.sent('EVSE', ['EvseStopCharging'])).toHaveLength(2);
+    expect(r.stopAnswers('EVSE')).toHaveLength(1);
+    const second = r.traffic.EVSE.filter((t) => t.dir === 'tx' && t.m.message === 'EvseStopCharging')[1];
+    expect(second?.at).toBeGreaterThanOrEqual((lostAt() ?? 0) + 1000);
+    expect(r.s.records('EVSE')).toHaveLength(1);
+  });
+
+  it('EV: a shutdown while the Stop Charging the user asked for waits for an answer that never comes sends it again, once, after it timed out', async () => {
+    const r = run();
+    const lostAt = r.loseFirstStop('EV');
+    expect(await r.clock.runUntil(() => r.phase('EV', 'charging'), 600_000, 10)).toBe(true);
+    await r.clock.runUntil(() => false, 2000, 10);
+    r.s.ev.send({ type: 'stopCharging' });
+    expect(await r.clock.runUntil(() => lostAt() !== undefined, 10_000, 1)).toBe(true);
+    await r.clock.runUntil(() => false, 50, 1);
+    r.s.ev.send({ type: 'shutdown' });
+    r.s.evse.send({ type: 'shutdown' });
+    expect(await r.clock.runUntil(r.done, 60_000, 10)).toBe(true);
+    expect(r.sent('EV', ['EvStopCharging'])).toHaveLength(2);
+    expect(r.stopAnswers('EV')).toHaveLength(1);
+    const second = r.traffic.EV.filter((t) => t.dir === 'tx' && t.m.message === 'EvStopCharging')[1];
+    expect(second?.at).toBeGreaterThanOrEqual((lostAt() ?? 0) + 1000);
+    expect(r.s.records('EV')).toHaveLength(1);
+  });
 });
