@@ -49,7 +49,7 @@ function run() {
   /** Answers to Stop Charging requests (result codes), in order. */
   const stopAnswers = (st: 'EVSE' | 'EV') =>
     traffic[st].filter((t) => t.dir === 'rx' && t.m.direction === 'response' && t.m.message === `${st === 'EVSE' ? 'Evse' : 'Ev'}StopCharging`).map((t) => t.m.fields.code);
-  return { clock, pair, s, traffic, sent, phase, done, loseFirstStop, stopAnswers };
+  return { clock, pair, s, traffic, sent, phase, done, loseFirstStop, stopAnswers, clients: { EVSE: evseClient, EV: evClient } };
 }
 
 describe('one Stop Charging per session end, shared by session and station', () => {
@@ -211,5 +211,28 @@ describe('one Stop Charging per session end, shared by session and station', () 
     const second = r.traffic.EV.filter((t) => t.dir === 'tx' && t.m.message === 'EvStopCharging')[1];
     expect(second?.at).toBeGreaterThanOrEqual((lostAt() ?? 0) + 1000);
     expect(r.s.records('EV')).toHaveLength(1);
+  });
+
+  it.each(['EVSE', 'EV'] as const)('%s: a shutdown while the Stop Charging is on the wire, answered after the cut, sends no second one', async (st) => {
+    const r = run();
+    const name = `${st === 'EVSE' ? 'Evse' : 'Ev'}StopCharging`;
+    let answeredAtCut: boolean | undefined;
+    // Cut as soon as the request is out (a microtask later), before its answer can come back.
+    r.clients[st].traffic$.subscribe((t) => {
+      if (answeredAtCut !== undefined || t.dir !== 'tx' || t.message?.message !== name) return;
+      answeredAtCut = false;
+      queueMicrotask(() => {
+        answeredAtCut = r.stopAnswers(st).length > 0;
+        r.s.evse.send({ type: 'shutdown' });
+        r.s.ev.send({ type: 'shutdown' });
+      });
+    });
+    expect(await r.clock.runUntil(() => r.phase(st, 'charging'), 600_000, 10)).toBe(true);
+    await r.clock.runUntil(() => false, 2000, 10);
+    r.s.ev.send({ type: 'stopCharging' });
+    expect(await r.clock.runUntil(r.done, 60_000, 10)).toBe(true);
+    expect(answeredAtCut).toBe(false);
+    expect(r.sent(st, [name])).toHaveLength(1);
+    expect(r.stopAnswers(st)).toHaveLength(1);
   });
 });
