@@ -12,7 +12,8 @@ import { moduleClockSteps } from './module-clock.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE } from './hci-actors.js';
 import { HciError } from './hci-types.js';
 import type { LivenessEvent } from './liveness.js';
-import type { Clock, TimerId } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import type { StopChargingWire } from './stop-charging-wire.js';
 import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
 import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, type StationRole, interruption, logEvent } from './station-events.js';
@@ -81,97 +82,6 @@ export interface OwedStopDone {
   stopChargingOwed: boolean;
 }
 
-/** The client's default response timeout: a Stop Charging not answered by then never will be. */
-export const STOP_ANSWER_WAIT_MS = 1000;
-/** The longest wait for a Stop Charging asked for but not on the wire yet (busy retries: 5 s). */
-export const STOP_SETTLE_BOUND_MS = 6000;
-const BUSY = 0x01;
-
-/**
- * "Sent" means answered (issue 12 item 12): whether the module answered the station's last Stop
- * Charging request, read off the HCI traffic, so it holds whoever sent it (the session through its
- * commander, a stop actor, a shutdown step) and outlives a session cut while it waits. A request
- * on the wire and not answered yet counts as owed; the owed stop waits for it to settle
- * (`settled`) and sends none if it was answered: never two to a module that answered. The
- * client has one request in flight per module, so the earlier one settles before a second goes.
- */
-export class StopChargingWire {
-  /** A request went out this session (`newSession` clears it). */
-  seen = false;
-  /** The last request's outcome: answered (any code but busy), unanswered, or not known yet. */
-  answered?: boolean;
-  private onWire = false;
-  /** The session asked for one (its commander) that is not on the wire yet (queued in the client). */
-  private expected = false;
-  private timer?: TimerId;
-  private waiters: Array<() => void> = [];
-
-  constructor(
-    client: HciClient,
-    private readonly clock: Clock,
-    command: string,
-  ) {
-    client.traffic$.subscribe((t) => {
-      const m = t.message;
-      if (m?.message !== command) return;
-      if (t.dir === 'tx' && m.direction === 'request') this.sent();
-      else if (t.dir === 'rx' && m.direction === 'response' && m.fields.code !== BUSY) this.settle(true);
-    });
-  }
-
-  /** A new session: what went before is not its Stop Charging (one still on the wire stays so). */
-  newSession(): void {
-    this.seen = false;
-    this.expected = false;
-    if (!this.onWire) this.answered = undefined;
-  }
-
-  /**
-   * Whether the session's Stop Charging is owed at its end: not sent, or not answered (yet). A
-   * session that says it sent one not seen on the wire has it queued in the client: expected.
-   */
-  owedAtEnd(sentBySession: boolean): boolean {
-    if (!sentBySession) return true;
-    if (!this.seen) this.expected = true;
-    return this.onWire || this.expected || this.answered !== true;
-  }
-
-  /** Resolves once no Stop Charging is pending (at most STOP_SETTLE_BOUND_MS): whether the last was answered. */
-  settled(): Promise<boolean> {
-    if (!this.onWire && !this.expected) return Promise.resolve(this.answered === true);
-    return new Promise<boolean>((resolve) => {
-      const bound = this.clock.setTimeout(() => {
-        this.expected = false;
-        resolve(false);
-      }, STOP_SETTLE_BOUND_MS);
-      this.waiters.push(() => {
-        this.clock.clearTimeout(bound);
-        resolve(this.answered === true);
-      });
-    });
-  }
-
-  private sent(): void {
-    this.seen = true;
-    this.expected = false;
-    this.onWire = true;
-    this.answered = undefined;
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = this.clock.setTimeout(() => this.settle(false), STOP_ANSWER_WAIT_MS);
-  }
-
-  private settle(answered: boolean): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = undefined;
-    this.onWire = false;
-    this.answered = answered;
-    if (this.expected) return;
-    const waiters = this.waiters;
-    this.waiters = [];
-    for (const wake of waiters) wake();
-  }
-}
-
 const unanswered = (e: unknown): boolean => e instanceof HciError && (e.kind === 'timeout' || e.kind === 'desync');
 
 /**
@@ -188,7 +98,7 @@ export const owedStopCharging = (send: (client: HciClient) => Promise<unknown>) 
     // One still pending goes first: answered, it was the one owed (never two to a module that answered).
     void (input.wire?.settled() ?? Promise.resolve(false)).then((answered) => {
       if (cancelled) return;
-      if (answered) return done([], false);
+      if (answered) return done(['the pending Stop Charging was answered: not sent again'], false);
       send(input.client).then(
         () => done([], false),
         (e: unknown) => done([e instanceof Error ? e.message : String(e)], unanswered(e)),
@@ -405,7 +315,7 @@ export function endStates<A extends string, Src extends string>(id: string, outp
       states: {
         owedStop: {
           always: { guard: ({ context }: Input) => context.stopChargingOwed !== true, target: 'steps' },
-          entry: { type: 'log', params: { text: 'Stop charging (owed by the session cut short)' } },
+          entry: { type: 'log', params: { text: 'Stop charging' } },
           invoke: { src: owedStop.src, input: ({ context }: Input) => ({ client: context.client, wire: context.stopWire }) },
           on: { 'owedStop.done': { target: 'steps', actions: ['logStopNotes', 'owedStopDone'] } },
         },

@@ -22,7 +22,8 @@ import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, StopChargingWire, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
@@ -120,7 +121,12 @@ export const evStationMachine = setup({
     hciSequence,
     evStop,
     owedStopCharging: owedStopCharging((client) => client.request(V2g.EvStopCharging, { renegotiation: false })),
-    liveness: livenessWatch, battery: batteryMachine, cp: controlPilotEvMachine, slac: slacMachine, session: v2gEvSessionMachine },
+    liveness: livenessWatch,
+    battery: batteryMachine,
+    cp: controlPilotEvMachine,
+    slac: slacMachine,
+    session: v2gEvSessionMachine,
+  },
   actions: {
     ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent && session.stopChargingUnanswered !== true),
     sample: emit(({ event }) => {

@@ -25,7 +25,8 @@ import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
-import { STALE, endStates, initialisingState, StopChargingWire, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
 

@@ -16,7 +16,7 @@
 import { fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { Clock, TimerId } from '../../util/clock.js';
-import type { StopChargingWire } from '../station-common.js';
+import type { StopChargingWire } from '../stop-charging-wire.js';
 import { HciError, type HciClient, type StatusEvent } from '../hci-types.js';
 
 /**
