@@ -11,7 +11,8 @@ import { toEvConfig, toEvseConfig } from '../../app/station-config.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
-import { pairsClosedAfterEach, QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 import { VirtualClock } from '../../util/clock.js';
 
 const START_MS = Date.UTC(2026, 11, 2, 1, 2, 3);

@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createSimulatedEvBattery, type SimulatedEvBattery } from '../../machines/ev-battery-sim.js';
-import { SMALL_BATTERY, deviceStationsRig } from '../helpers/stations.js';
+import { SMALL_BATTERY } from '../helpers/stations.js';
+import { deviceStationsRig } from '../helpers/test-rigs.js';
 
 const startWith = deviceStationsRig();
 

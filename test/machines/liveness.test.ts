@@ -15,7 +15,8 @@ import { parseScenario } from '../../sim/scenario.js';
 import { type Clock, VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 

@@ -9,7 +9,7 @@ import { createEvStation, createEvseStation, evConfig, evseConfig } from '../../
 import type { SessionRecord, StationEmitted } from '../../machines/station-events.js';
 import { type FaultConfig, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
-import { pairsClosedAfterEach } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { cableCheckTimeoutMs } from '../../machines/cable-check.js';
 import { createSimulatedPowerStage } from '../../machines/power-stage-sim.js';
-import { deviceStationsRig } from '../helpers/stations.js';
+import { deviceStationsRig } from '../helpers/test-rigs.js';
 
 const startWith = deviceStationsRig();
 

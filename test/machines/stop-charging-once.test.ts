@@ -7,7 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 

@@ -9,7 +9,8 @@ import type { AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, pairsClosedAfterEach, simulatedClients, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 

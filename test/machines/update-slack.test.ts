@@ -13,7 +13,8 @@ import { LATE_SHARE, noteUpdate, NO_UPDATES, WARN_EVERY_MS } from '../../machine
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { stallableHost } from '../helpers/stall.js';
-import { pairsClosedAfterEach, QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 

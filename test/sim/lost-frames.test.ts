@@ -12,7 +12,8 @@ import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
 import { LOST_END_WATCHDOG_MS } from '../../machines/v2g-evse-session.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
-import { pairsClosedAfterEach, QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
