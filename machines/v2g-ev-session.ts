@@ -14,7 +14,7 @@ import { HciError } from './hci-types.js';
 import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
-import { chargeActions } from './v2g-ev/charge-actions.js';
+import { STOP_UNCONFIRMED_ID, STOP_UNCONFIRMED_MS, chargeActions } from './v2g-ev/charge-actions.js';
 import {
   type EvSessionContext,
   type EvSessionInput,
@@ -209,8 +209,15 @@ export const v2gEvSessionMachine = setup({
         },
         charging: {
           entry: [{ type: 'phase', params: { phase: 'charging' } }, 'chargingStarted'],
-          exit: enqueueActions(({ enqueue, system }) => sendBattery(enqueue, system, { type: 'battery.charging', on: false })),
+          exit: enqueueActions(({ enqueue, system }) => {
+            sendBattery(enqueue, system, { type: 'battery.charging', on: false });
+            enqueue.cancel(STOP_UNCONFIRMED_ID);
+          }),
           on: {
+            'session.stopUnconfirmed': {
+              target: '#v2gEvSession.stopping',
+              actions: { type: 'log', params: { text: `No Charging Stopped ${STOP_UNCONFIRMED_MS / 1000} s after Stop Charging: ending the session`, level: 'warn' } },
+            },
             'session.renegotiate': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason, renegotiation: true }) } },
             // A lost EvStopCharging (or answer) would leave the car charging for ever: send it
             // again (fuzz seed 1006 on the EV-pinging tree); a stop that did arrive makes it 0x11.

@@ -12,6 +12,24 @@ import { logEvent } from '../station-events.js';
 import type { EvStopDone } from './stop.js';
 import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
+/**
+ * Once the EVSE has taken the stop, the module reports Charging Stopped and then Post Charging
+ * Ready and waits for Stop Session. With both statuses lost on the link the host stayed in
+ * `charging` for ever, the module waiting, the EVSE in post charge re-armed by each welding
+ * detection request (fuzz campaign seeds 19954 23588 23787 27968 29864 36725 49887: no record
+ * after 900 s). 10 s covers Stop Charging's resends (1 s timeout each) and the V2G round trips.
+ */
+export const STOP_UNCONFIRMED_MS = 10_000;
+export const STOP_UNCONFIRMED_ID = 'stopUnconfirmed';
+
+type Enqueue = Parameters<Parameters<typeof act>[0]>[0]['enqueue'];
+
+/** EvStopCharging to the module, and the bound on its confirmation (above). */
+function sendStopCharging(enqueue: Enqueue, renegotiation: boolean, atMs?: number): void {
+  enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', atMs, TOLERATE));
+  enqueue.raise({ type: 'session.stopUnconfirmed' }, { id: STOP_UNCONFIRMED_ID, delay: STOP_UNCONFIRMED_MS });
+}
+
 export const chargeActions = {
   startCharging: act(({ enqueue, context, event, system }) => {
     enqueue.sendParent(logEvent('EV', 'Start charging: EVSE output within the battery limits'));
@@ -41,7 +59,7 @@ export const chargeActions = {
           enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, context.targetCurrentA), 'update', at(event)));
         }
         enqueue.assign({ stopChargingSent: true, stopReason: 'targetSocReached' });
-        enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', undefined, TOLERATE));
+        sendStopCharging(enqueue, false);
       }
       return;
     }
@@ -66,7 +84,7 @@ export const chargeActions = {
     const renegotiating = p.renegotiation === true;
     enqueue.assign({ stopChargingSent: true, renegotiating, ...(context.stopReason || renegotiating ? {} : { stopReason: p.reason }) });
     if (renegotiating) enqueue.sendParent(logEvent('EV', `Renegotiation requested (${p.reason})`));
-    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: p.renegotiation ?? false }, 'stopCharging', undefined, TOLERATE));
+    sendStopCharging(enqueue, p.renegotiation ?? false);
   }),
   notification: act(({ enqueue, context, event }) => {
     const fields = f(event);
@@ -76,7 +94,7 @@ export const chargeActions = {
     if (context.stopChargingSent) return;
     // 21.9.6: both answers go through Stop Charging, with the renegotiation flag.
     enqueue.assign({ stopChargingSent: true, renegotiating: renegotiation, ...(renegotiation ? {} : { stopReason: 'evseRequestedStop' }) });
-    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', at(event), TOLERATE));
+    sendStopCharging(enqueue, renegotiation, at(event));
   }),
   chargingStopped: act(({ enqueue, system }) => {
     enqueue.sendParent(logEvent('EV', '"Charging Stopped" received'));

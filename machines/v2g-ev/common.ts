@@ -35,6 +35,9 @@ export type EvSessionCommand =
   /** EV-initiated renegotiation (Stop Charging with the renegotiation flag, 18.9.14). */
   | { type: 'session.renegotiate'; reason: string };
 
+/** Raised (delayed) when Stop Charging goes out; only `charging` handles it (v2g-ev/charge-actions.ts). */
+export type StopUnconfirmedEvent = { type: 'session.stopUnconfirmed' };
+
 export interface EvSessionContext extends EvSessionInput {
   startedAt: number;
   evseId?: string;
@@ -84,7 +87,7 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
+export type Events = EvSessionCommand | StopUnconfirmedEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;
