@@ -73,7 +73,8 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
     r.failures = [];
   };
   for (let seed = first + job; seed < first + count && !stop; seed += stride) {
-    const v = await fuzzSession(seed);
+    // A session that throws is a failing seed like any other (the campaign goes on).
+    const v = await fuzzSession(seed).catch((e: unknown) => ({ sessionStarted: false, problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` }));
     r.done++;
     r.lastSeed = seed;
     if (v.sessionStarted) r.started++;
@@ -81,6 +82,9 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
     if (problem) r.failures.push({ seed, problem });
     if (r.failures.length > 0 || r.done % PROGRESS_EVERY === 0) flush(false);
     if ((performance.now() - t0) / 1000 >= maxS) break;
+    // A session on the virtual clock runs on microtasks only: let the event loop deliver a stop
+    // (signal or parent's message) and send the reports before the next one.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   flush(true);
 }
@@ -139,15 +143,19 @@ async function campaign(): Promise<void> {
         execArgv: ['--import', 'tsx'],
       });
       children.push(child);
-      return new Promise<Report>((resolve, reject) => {
-        let final: Report | undefined;
+      return new Promise<Report>((resolve) => {
+        let last: Report = { job, done: 0, started: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false };
         child.on('message', (r: Report) => {
           for (const f of r.failures) console.error(`job ${job}: seed ${f.seed} FAILED: ${f.problem}`);
           failures.push(...r.failures);
-          if (r.final) final = r;
-          else if (r.done % PROGRESS_EVERY === 0) console.error(`job ${job}: ${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s, load ${load()}`);
+          last = r;
+          if (!r.final && r.done % PROGRESS_EVERY === 0) console.error(`job ${job}: ${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s, load ${load()}`);
         });
-        child.on('exit', (code) => (final ? resolve(final) : reject(new Error(`job ${job} exited ${String(code)} without its report`))));
+        // A child that died (a crash outside a session's promise) fails the seed it was running.
+        child.on('exit', (code, signal) => {
+          if (!last.final) failures.push({ seed: last.lastSeed + jobs, problem: `job ${job} died (exit ${String(code ?? signal)}) in or after this seed` });
+          resolve({ ...last, final: true });
+        });
       });
     }),
   );
