@@ -4,36 +4,189 @@
  * started V2G session. Prints the count, the throughput and every failing seed (to replay one:
  * `fuzzSession(seed)`).
  *
- *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf]
+ *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf] [--jobs N] [--json] [--plant SEED]
+ *
+ * --jobs N runs N child processes, child i taking seeds first+i, first+i+N, ... (interleaved, so a
+ * run stopped early has covered one contiguous range); each child reports its progress every
+ * 5,000 sessions and every failing seed at once (stderr), the parent prints the merged summary
+ * (stdout; --json: one JSON object instead). SIGINT/SIGTERM to the parent stops the children
+ * after their current session and still prints the summary. --plant SEED reports that seed as
+ * failed whatever its verdict (to check that a failure reaches the summary and the exit code).
+ * Exits 1 when a seed failed.
  */
+import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { fuzzSession } from '../test/helpers/fuzz-session.js';
 
-const count = Number(process.argv[2] ?? 100_000);
-const first = Number(process.argv[3] ?? 1);
-const maxS = Number(process.argv[4] ?? Infinity);
-const t0 = performance.now();
-const c0 = process.cpuUsage();
-let done = 0;
-let started = 0;
-const problems: string[] = [];
-for (let seed = first; seed < first + count; seed++) {
-  const v = await fuzzSession(seed);
-  done++;
-  if (v.sessionStarted) started++;
-  if (v.problem) problems.push(`seed ${seed}: ${v.problem}`);
-  if ((performance.now() - t0) / 1000 >= maxS) break;
+const PROGRESS_EVERY = 5_000;
+
+interface Failure {
+  seed: number;
+  problem: string;
 }
-const wallS = (performance.now() - t0) / 1000;
-const c = process.cpuUsage(c0);
-const cpuS = (c.user + c.system) / 1e6;
-console.log(`fuzzed sessions: ${done} (seeds ${first}..${first + done - 1}), V2G session started in ${started}`);
-console.log(`wall ${wallS.toFixed(1)} s, CPU ${cpuS.toFixed(1)} s: ${(done / wallS).toFixed(1)} sessions/s wall, ${(done / cpuS).toFixed(1)} per CPU-second`);
-console.log(`problems: ${problems.length}`);
-for (const p of problems) console.log(`  ${p}`);
-console.log(
-  `load average: ${loadavg()
+/** What a child sends its parent: progress (with failures since the last message) and its end. */
+interface Report {
+  job: number;
+  done: number;
+  started: number;
+  lastSeed: number;
+  failures: Failure[];
+  cpuS: number;
+  final: boolean;
+}
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    jobs: { type: 'string', default: '1' },
+    json: { type: 'boolean', default: false },
+    plant: { type: 'string' },
+    // Internal: set by the parent for its children.
+    job: { type: 'string' },
+  },
+});
+const count = Number(positionals[0] ?? 100_000);
+const first = Number(positionals[1] ?? 1);
+const maxS = Number(positionals[2] ?? Number.POSITIVE_INFINITY);
+const jobs = Math.max(1, Number(values.jobs));
+const planted = values.plant === undefined ? undefined : Number(values.plant);
+
+const cpuSeconds = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1e6;
+const load = (): string =>
+  loadavg()
     .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+    .join(' ');
+
+/** Runs seeds first+job, first+job+stride, ... below first+count, reporting as it goes. */
+async function runSeeds(job: number, stride: number, send: (r: Report) => void): Promise<void> {
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  let stop = false;
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (stop = true));
+  process.on('message', () => (stop = true));
+  const r: Report = { job, done: 0, started: 0, lastSeed: first + job - stride, failures: [], cpuS: 0, final: false };
+  const flush = (final: boolean): void => {
+    send({ ...r, cpuS: cpuSeconds(process.cpuUsage(c0)), final });
+    r.failures = [];
+  };
+  for (let seed = first + job; seed < first + count && !stop; seed += stride) {
+    // A session that throws is a failing seed like any other (the campaign goes on).
+    const v = await fuzzSession(seed).catch((e: unknown) => ({ sessionStarted: false, problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` }));
+    r.done++;
+    r.lastSeed = seed;
+    if (v.sessionStarted) r.started++;
+    const problem = seed === planted ? `planted problem (--plant ${seed})` : v.problem;
+    if (problem) r.failures.push({ seed, problem });
+    if (r.failures.length > 0 || r.done % PROGRESS_EVERY === 0) flush(false);
+    if ((performance.now() - t0) / 1000 >= maxS) break;
+    // A session on the virtual clock runs on microtasks only: let the event loop deliver a stop
+    // (signal or parent's message) and send the reports before the next one.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  flush(true);
+}
+
+interface Summary {
+  sessions: number;
+  seeds: string;
+  v2gStarted: number;
+  wallS: number;
+  cpuS: number;
+  perCpuSecond: number;
+  perWallSecond: number;
+  jobs: number;
+  load: { start: string; end: string };
+  failures: Failure[];
+}
+
+function summarize(finals: Report[], failures: Failure[], wallS: number, loadStart: string): Summary {
+  const sessions = finals.reduce((n, r) => n + r.done, 0);
+  const cpuS = finals.reduce((n, r) => n + r.cpuS, 0);
+  const lastSeeds = finals.map((r) => r.lastSeed);
+  return {
+    sessions,
+    seeds: `${first}..${Math.max(...lastSeeds)} (all up to ${Math.min(...lastSeeds)})`,
+    v2gStarted: finals.reduce((n, r) => n + r.started, 0),
+    wallS,
+    cpuS,
+    perCpuSecond: sessions / cpuS,
+    perWallSecond: sessions / wallS,
+    jobs: finals.length,
+    load: { start: loadStart, end: load() },
+    failures: failures.sort((a, b) => a.seed - b.seed),
+  };
+}
+
+function print(s: Summary): void {
+  if (values.json) return console.log(JSON.stringify(s));
+  console.log(`fuzzed sessions: ${s.sessions} (seeds ${s.seeds}, ${s.jobs} job(s)), V2G session started in ${s.v2gStarted}`);
+  console.log(`wall ${s.wallS.toFixed(1)} s, CPU ${s.cpuS.toFixed(1)} s: ${s.perWallSecond.toFixed(1)} sessions/s wall, ${s.perCpuSecond.toFixed(1)} per CPU-second`);
+  console.log(`problems: ${s.failures.length}`);
+  for (const f of s.failures) console.log(`  seed ${f.seed}: ${f.problem}`);
+  console.log(`load average: ${s.load.start} -> ${s.load.end}`);
+}
+
+const children: ChildProcess[] = [];
+
+/** Parent: forks the children, relays their progress, merges their final reports. */
+async function campaign(): Promise<void> {
+  const t0 = performance.now();
+  const loadStart = load();
+  const failures: Failure[] = [];
+  const args = positionals.length > 0 ? positionals : [String(count), String(first)];
+  const finals = await Promise.all(
+    Array.from({ length: jobs }, (_, job) => {
+      const child = fork(fileURLToPath(import.meta.url), [...args, '--jobs', String(jobs), '--job', String(job), ...(planted === undefined ? [] : ['--plant', String(planted)])], {
+        execArgv: ['--import', 'tsx'],
+      });
+      children.push(child);
+      return new Promise<Report>((resolve) => {
+        let last: Report = { job, done: 0, started: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false };
+        child.on('message', (r: Report) => {
+          for (const f of r.failures) console.error(`job ${job}: seed ${f.seed} FAILED: ${f.problem}`);
+          failures.push(...r.failures);
+          last = r;
+          if (!r.final && r.done % PROGRESS_EVERY === 0) console.error(`job ${job}: ${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s, load ${load()}`);
+        });
+        // A child that died (a crash outside a session's promise) fails the seed it was running.
+        child.on('exit', (code, signal) => {
+          if (!last.final) failures.push({ seed: last.lastSeed + jobs, problem: `job ${job} died (exit ${String(code ?? signal)}) in or after this seed` });
+          resolve({ ...last, final: true });
+        });
+      });
+    }),
+  );
+  const summary = summarize(finals, failures, (performance.now() - t0) / 1000, loadStart);
+  print(summary);
+  if (summary.failures.length > 0) process.exitCode = 1;
+}
+
+if (values.job !== undefined) {
+  // A child: report to the parent over the IPC channel, then let the channel close.
+  await runSeeds(Number(values.job), jobs, (r) => process.send?.(r));
+  process.disconnect?.();
+} else if (jobs > 1) {
+  // Stop the children (after their current session) on Ctrl-C or a kill of the parent alone.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.on(sig, () => {
+      console.error(`${sig}: stopping the jobs after their current session`);
+      for (const c of children) if (c.connected) c.send('stop');
+    });
+  await campaign();
+} else {
+  const t0 = performance.now();
+  const loadStart = load();
+  const finals: Report[] = [];
+  const failures: Failure[] = [];
+  await runSeeds(0, 1, (r) => {
+    failures.push(...r.failures);
+    if (r.final) finals.push(r);
+    else if (r.done % PROGRESS_EVERY === 0) console.error(`${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s`);
+  });
+  const summary = summarize(finals, failures, (performance.now() - t0) / 1000, loadStart);
+  print(summary);
+  if (summary.failures.length > 0) process.exitCode = 1;
+}

@@ -7,8 +7,10 @@
  *   npm run bench                      (= node --import tsx bench/run-all.ts)
  *   node --import tsx bench/run-all.ts codec reaction     (only these)
  *
- * The veth part of bench/transport.ts needs root (a private network namespace); without it that
- * bench prints why and reports the memory transport only. Exits 1 if a bench failed.
+ * The veth parts of bench/transport.ts, bench/startup.ts (eth row) and bench/wire-reaction.ts need
+ * root (a private network namespace); without it those benches print why and report the rest.
+ * Short arguments for the slow ones keep a whole run at ~1-2 minutes on a quiet machine. The fuzz
+ * campaign (bench/fuzz-sessions.ts, CPU-hours) is not part of it. Exits 1 if a bench failed.
  */
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -54,6 +56,20 @@ const BENCHES: Bench[] = [
     name: 'sim-session',
     file: 'sim-session.ts',
     args: [],
+    summarize: (lines) => find(lines, /^summary:/)?.replace(/^summary: /, '') ?? lastLine(lines),
+  },
+  {
+    // Short: 5 rounds (bench/startup.ts alone takes 9); the eth row needs root and says so without it.
+    name: 'startup',
+    file: 'startup.ts',
+    args: ['5'],
+    summarize: (lines) => find(lines, /^startup:/)?.replace(/^startup: /, '') ?? lastLine(lines),
+  },
+  {
+    // Short: 3 runs of each case (the default session costs ~5 CPU-s); bench/sim-hosts.ts alone takes 5.
+    name: 'sim-hosts',
+    file: 'sim-hosts.ts',
+    args: ['3'],
     summarize: (lines) => find(lines, /^summary:/)?.replace(/^summary: /, '') ?? lastLine(lines),
   },
   {
@@ -132,5 +148,5 @@ const outcomes: Outcome[] = [];
 for (const b of selected) outcomes.push(await runOne(b));
 
 console.log('\n=== summary ===');
-for (const o of outcomes) console.log(`${o.name.padEnd(11)} ${o.summary}  [${o.seconds.toFixed(0)} s, load ${o.load}]`);
+for (const o of outcomes) console.log(`${o.name.padEnd(13)} ${o.summary}  [${o.seconds.toFixed(0)} s, load ${o.load}]`);
 if (outcomes.some((o) => !o.ok)) process.exitCode = 1;
