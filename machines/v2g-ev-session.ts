@@ -75,8 +75,9 @@ export const v2gEvSessionMachine = setup({
     postChargeFallback: 5000,
     preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
     startChargingFallback: START_CHARGING_FALLBACK_MS,
-    // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer.
-    stoppingBackstop: STOP_CHARGING_GRACE_MS + 3000,
+    // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer
+    // (sent twice when the first gets none: 1 s each).
+    stoppingBackstop: STOP_CHARGING_GRACE_MS + 4000,
     sessionStartConfirm: SESSION_START_CONFIRM_MS,
   },
   actions: {

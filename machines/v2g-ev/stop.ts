@@ -82,6 +82,8 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
   });
   const notes: string[] = [];
   let stopChargingOwed = false;
+  /** The last command failed without an answer (it may never have reached the module). */
+  let unansweredLast = false;
   const send = async (what: 'stopCharging' | 'stopSession'): Promise<boolean> => {
     try {
       if (what === 'stopCharging') await client.request(V2g.EvStopCharging, { renegotiation: false });
@@ -89,6 +91,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
       return true;
     } catch (e) {
       notes.push(e instanceof HciError ? e.message : String(e));
+      unansweredLast = unanswered(e);
       if (what === 'stopCharging') stopChargingOwed = unanswered(e);
       if (stopChargingOwed && what === 'stopCharging' && !cancelled) sendBack({ type: 'evStop.stopChargingUnanswered' } satisfies EvStopEvent);
       return false;
@@ -111,7 +114,9 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     if (cancelled) return;
     if (owed ? await send('stopCharging') : true) await leftEnergyTransfer();
     if (cancelled) return;
-    if (!ended) await send('stopSession');
+    // A Stop Session lost on the link left the module in welding detection for ever (fuzz
+    // campaign seed 59367: the EVSE in post charge re-armed by each request, no record): once more.
+    if (!ended && !(await send('stopSession')) && !ended && !cancelled && unansweredLast) await send('stopSession');
     if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopDone);
   })();
   return () => {
