@@ -8,9 +8,10 @@
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
  * charger.targets, charger.ev (both at once), charger.cableCheck. To the parent: charger.sample.
  */
-import { assign, fromCallback, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { ChargerConfig } from './config.js';
+import { sampleEvent, stationRelay } from './station-events.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
 
 export interface EvLimits {
@@ -241,17 +242,13 @@ export const chargerMachine = setup({
     }),
     // The station ends the session in progress; the command is already 0 ('stop' ran first).
     fault: sendParent(({ event }) => event as Extract<ChargerEvent, { type: 'charger.fault' }>),
-    sample: sendParent(
-      ({ context }): ChargerSample => ({
-        type: 'charger.sample',
-        at: context.at,
-        voltageV: context.presentVoltageV,
-        currentA: context.presentCurrentA,
-        powerW: context.presentVoltageV * context.presentCurrentA,
-        energyWh: context.energyWh,
-        ...(context.evSocPercent !== undefined ? { socPercent: context.evSocPercent } : {}),
-      }),
-    ),
+    // Straight to the station's listeners where it has a relay (station-events.ts: no station
+    // macrostep per sample, 10 a second); otherwise to the parent, which emits it.
+    sample: enqueueActions(({ enqueue, system }) => {
+      const relay = stationRelay(system);
+      if (relay) enqueue(({ context }) => relay(sampleEvent('EVSE', sampleOf(context))));
+      else enqueue.sendParent(({ context }) => sampleOf(context));
+    }),
   },
   guards: {
     moving: ({ context }) => !settled(context),
@@ -301,6 +298,18 @@ export const chargerMachine = setup({
     },
   },
 });
+
+function sampleOf(c: ChargerState): ChargerSample {
+  return {
+    type: 'charger.sample',
+    at: c.at,
+    voltageV: c.presentVoltageV,
+    currentA: c.presentCurrentA,
+    powerW: c.presentVoltageV * c.presentCurrentA,
+    energyWh: c.energyWh,
+    ...(c.evSocPercent !== undefined ? { socPercent: c.evSocPercent } : {}),
+  };
+}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   // A plain loop: this runs for every EV parameter message of the charge loop.
