@@ -10,7 +10,7 @@ import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
 import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
-import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
+import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
@@ -114,7 +114,11 @@ export const setupActions = {
       peakVoltageV: Math.max(context.peakVoltageV, context.chargingStartedAt !== undefined && Number.isFinite(v) ? v : 0),
       peakCurrentA: Math.max(context.peakCurrentA, context.chargingStartedAt !== undefined && Number.isFinite(i) ? i : 0),
     });
-    enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields));
+    const log = logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields);
+    // One a message: straight to the station's listeners where it has a relay (station-events.ts).
+    const relay = stationRelay(system);
+    if (relay) enqueue(() => relay(log.event));
+    else enqueue.sendParent(log);
     sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
     // The start check (mayStart) compares with the limits in force, not only the configured ones.
     if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
