@@ -168,10 +168,23 @@ function nowPart(c: ChargerContext): Partial<ChargerState> {
   return dt === 0 ? {} : moved(c, t, dt);
 }
 
-/** Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick). */
-const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number }>(({ input, sendBack }) => {
+/**
+ * Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick).
+ * Under a station with a relay (station-events.ts) a tick is plain bookkeeping outside the
+ * statechart: the charger's present state is moved to now in place and the sample goes straight
+ * to the station's listeners, with no macrostep of the charger or the station (issue 12 target 4).
+ * Nothing a tick changes is part of the commanded output, so the power stage link, which follows
+ * the charger's snapshots, has nothing to push. Standalone (no relay): a `charger.tick` event.
+ */
+const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number; charger: { getSnapshot(): { context: ChargerContext } } }>(({ input, sendBack, system }) => {
+  const relay = stationRelay(system);
   const fire = (): void => {
-    sendBack({ type: 'charger.tick' });
+    if (relay) {
+      const c = input.charger.getSnapshot().context;
+      // The snapshot's own context: later assigns copy it with these fields (energy is integrated per tick).
+      Object.assign(c, nowPart(c));
+      relay(sampleEvent('EVSE', sampleOf(c)));
+    } else sendBack({ type: 'charger.tick' });
     timer = input.clock.setTimeout(fire, input.tickMs);
   };
   let timer = input.clock.setTimeout(fire, input.tickMs);
@@ -293,7 +306,7 @@ export const chargerMachine = setup({
       after: { tick: { guard: 'moving', target: 'off', reenter: true, actions: ['advance', 'sample'] } },
     },
     on: {
-      invoke: { src: 'ticker', input: ({ context }) => ({ clock: context.clock, tickMs: context.config.tickMs }) },
+      invoke: { src: 'ticker', input: ({ context, self }) => ({ clock: context.clock, tickMs: context.config.tickMs, charger: self }) },
       on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {}, 'charger.tick': { actions: ['advance', 'sample'] } },
     },
   },
