@@ -5,7 +5,7 @@
  */
 import { V2g } from '../../codec/catalog.js';
 import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
-import { reportedSoc } from '../battery.js';
+import { batteryInputInPlace, reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
 import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
@@ -119,7 +119,11 @@ export const setupActions = {
     const relay = stationRelay(system);
     if (relay) enqueue(() => relay(log.event));
     else enqueue.sendParent(log);
-    sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
+    const input = { voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 };
+    // A simulated battery takes it in place (battery.ts batteryInputInPlace: no battery macrostep a message).
+    const inPlace = batteryInputInPlace(system, system.get('battery'));
+    if (inPlace) enqueue(() => inPlace(input.voltageV, input.currentA));
+    else sendBattery(enqueue, system, { type: 'battery.input', ...input });
     // The start check (mayStart) compares with the limits in force, not only the configured ones.
     if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
   }),
