@@ -168,6 +168,35 @@ function nowPart(c: ChargerContext): Partial<ChargerState> {
   return dt === 0 ? {} : moved(c, t, dt);
 }
 
+type ChargerEvMessage = Extract<ChargerEvent, { type: 'charger.ev' }>;
+
+/** What one EV message changes (`charger.ev`): moved to now, then the EV's limits and targets. */
+function evPart(c: ChargerContext, e: ChargerEvMessage): Partial<ChargerState> {
+  const { socPercent, ...limits } = e.limits;
+  const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
+  return { ...nowPart(c), ev: { ...c.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+}
+
+/** What a charger actor's snapshot gives: its context (the ticker and `chargerEvInPlace` write it). */
+interface ChargerActorRef {
+  getSnapshot(): { context: ChargerContext };
+}
+
+/**
+ * One EV message (`charger.ev`, one a DC/AC Charge Parameters Changed) without a charger
+ * macrostep, for the simulated charger under a station with a relay: plain bookkeeping, the same
+ * values the event's assign gives. A power stage's link follows the charger's snapshots to push
+ * setpoints, so a charger with one keeps the event. Undefined: send `charger.ev`.
+ */
+export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage) => void) | undefined {
+  const c = (ref as ChargerActorRef | undefined)?.getSnapshot().context;
+  if (!c || c.powerStage || !stationRelay(system)) return undefined;
+  return (e) => {
+    const own = (ref as ChargerActorRef).getSnapshot().context;
+    Object.assign(own, evPart(own, e));
+  };
+}
+
 /**
  * Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick).
  * Under a station with a relay (station-events.ts) a tick is plain bookkeeping outside the
@@ -176,7 +205,7 @@ function nowPart(c: ChargerContext): Partial<ChargerState> {
  * Nothing a tick changes is part of the commanded output, so the power stage link, which follows
  * the charger's snapshots, has nothing to push. Standalone (no relay): a `charger.tick` event.
  */
-const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number; charger: { getSnapshot(): { context: ChargerContext } } }>(({ input, sendBack, system }) => {
+const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number; charger: ChargerActorRef }>(({ input, sendBack, system }) => {
   const relay = stationRelay(system);
   const fire = (): void => {
     if (relay) {
@@ -222,12 +251,7 @@ export const chargerMachine = setup({
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
       return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
     }),
-    setEv: assign(({ context, event }) => {
-      const e = event as Extract<ChargerEvent, { type: 'charger.ev' }>;
-      const { socPercent, ...limits } = e.limits;
-      const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
-      return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
-    }),
+    setEv: assign(({ context, event }) => evPart(context, event as ChargerEvMessage)),
     setLimits: assign(({ context, event }) => {
       const { type: _, ...limits } = event as Extract<ChargerEvent, { type: 'charger.limits' }>;
       return { ...nowPart(context), config: { ...context.config, ...definedOnly(limits) } };
