@@ -117,7 +117,7 @@ function sampleOf(c: BatteryContext): BatterySample {
 }
 
 /** What a battery actor's snapshot gives: its context (the ticker and `setInputInPlace` write it). */
-interface BatteryRef {
+export interface BatteryRef {
   getSnapshot(): { context: BatteryContext };
 }
 

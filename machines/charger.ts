@@ -178,7 +178,7 @@ function evPart(c: ChargerContext, e: ChargerEvMessage): Partial<ChargerState> {
 }
 
 /** What a charger actor's snapshot gives: its context (the ticker and `chargerEvInPlace` write it). */
-interface ChargerActorRef {
+export interface ChargerActorRef {
   getSnapshot(): { context: ChargerContext };
 }
 
