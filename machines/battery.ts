@@ -41,7 +41,12 @@ export interface BatteryInput {
 
 type BatteryContext = BatteryState & { clock: Clock; sampleMs: number; binding?: EvBatteryBinding };
 
-export type BatteryEvent = { type: 'battery.reset' } | { type: 'battery.tick' } | { type: 'battery.input'; voltageV: number; currentA: number } | { type: 'battery.charging'; on: boolean } | EvBatteryLinkEvent;
+export type BatteryEvent =
+  | { type: 'battery.reset' }
+  | { type: 'battery.tick' }
+  | { type: 'battery.input'; voltageV: number; currentA: number }
+  | { type: 'battery.charging'; on: boolean }
+  | EvBatteryLinkEvent;
 
 export interface BatterySample {
   type: 'battery.sample';
