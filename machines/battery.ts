@@ -10,9 +10,10 @@
  * external battery's link battery.reported/fault/ok.
  * To the parent: battery.sample while charging; battery.fault and battery.ok (external only).
  */
-import { assign, sendParent, setup } from 'xstate';
+import { assign, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { BatteryConfig } from './config.js';
+import { sampleEvent, stationRelay } from './station-events.js';
 import { type EvBatteryBinding, type EvBatteryLinkEvent, type EvBatteryReport, effectiveBatteryConfig, evBatteryLink } from './ev-battery.js';
 
 export interface BatteryState {
@@ -40,7 +41,12 @@ export interface BatteryInput {
 
 type BatteryContext = BatteryState & { clock: Clock; sampleMs: number; binding?: EvBatteryBinding };
 
-export type BatteryEvent = { type: 'battery.reset' } | { type: 'battery.input'; voltageV: number; currentA: number } | { type: 'battery.charging'; on: boolean } | EvBatteryLinkEvent;
+export type BatteryEvent =
+  | { type: 'battery.reset' }
+  | { type: 'battery.tick' }
+  | { type: 'battery.input'; voltageV: number; currentA: number }
+  | { type: 'battery.charging'; on: boolean }
+  | EvBatteryLinkEvent;
 
 export interface BatterySample {
   type: 'battery.sample';
@@ -103,14 +109,76 @@ function withExternal(c: BatteryContext, change: { report?: EvBatteryReport; fau
 /** What the external battery is told: charge or not, and the EVSE's present output. */
 const commandOf = (c: BatteryState) => ({ charging: c.charging, voltageV: c.inputVoltageV, currentA: c.inputCurrentA });
 
+function sampleOf(c: BatteryContext): BatterySample {
+  return {
+    type: 'battery.sample',
+    at: c.at,
+    // An external battery's own measurement where it gives one.
+    voltageV: c.external?.report?.voltageV ?? c.inputVoltageV,
+    currentA: c.external?.report?.currentA ?? c.inputCurrentA,
+    socPercent: socPercent(c),
+    energyWh: c.energyWh,
+  };
+}
+
+/** What a battery actor's snapshot gives: its context (the ticker and `setInputInPlace` write it). */
+export interface BatteryRef {
+  getSnapshot(): { context: BatteryContext };
+}
+
+/** Moves the battery's own context to `now` in place (fields of advanceBattery only). */
+function advanceInPlace(c: BatteryContext, now: number): void {
+  const next = advanceBattery(c, now);
+  c.at = next.at;
+  c.levelWh = next.levelWh;
+  c.energyWh = next.energyWh;
+}
+
+/**
+ * The EV session's input (the EVSE's present output, one a DC Charge Parameters Changed) without
+ * a battery macrostep, for a simulated battery under a station with a relay: plain bookkeeping,
+ * the same values the `battery.input` event's assign gives. An external battery's link follows
+ * the battery's snapshots to command it, so it keeps the event. Undefined: send `battery.input`.
+ */
+export function batteryInputInPlace(system: object, ref: unknown): ((voltageV: number, currentA: number) => void) | undefined {
+  const c = (ref as BatteryRef | undefined)?.getSnapshot().context;
+  if (!c || c.binding || !stationRelay(system)) return undefined;
+  return (voltageV, currentA) => {
+    const own = (ref as BatteryRef).getSnapshot().context;
+    advanceInPlace(own, own.clock.now());
+    own.inputVoltageV = voltageV;
+    own.inputCurrentA = currentA;
+  };
+}
+
+/**
+ * Samples every `sampleMs` while charging (a timer child: no re-entered state per sample). Under
+ * a station with a relay (station-events.ts) a sample is plain bookkeeping outside the
+ * statechart: the level moves to now in place and the sample goes straight to the station's
+ * listeners (issue 12 target 4). Nothing it changes is part of an external battery's command.
+ * Standalone (no relay): a `battery.tick` event.
+ */
+const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; sampleMs: number; battery: BatteryRef }>(({ input, sendBack, system }) => {
+  const relay = stationRelay(system);
+  const fire = (): void => {
+    if (relay) {
+      const c = input.battery.getSnapshot().context;
+      advanceInPlace(c, input.clock.now());
+      relay(sampleEvent('EV', sampleOf(c)));
+    } else sendBack({ type: 'battery.tick' });
+    timer = input.clock.setTimeout(fire, input.sampleMs);
+  };
+  let timer = input.clock.setTimeout(fire, input.sampleMs);
+  return () => input.clock.clearTimeout(timer);
+});
+
 export const batteryMachine = setup({
-  actors: { evBatteryLink },
+  actors: { evBatteryLink, ticker },
   types: {
     input: {} as BatteryInput,
     context: {} as BatteryContext,
     events: {} as BatteryEvent,
   },
-  delays: { sample: ({ context }) => context.sampleMs },
   actions: {
     advance: assign(({ context }) => now(context)),
     reset: assign(({ context }) => ({ ...now(context), charging: false, inputVoltageV: 0, inputCurrentA: 0, energyWh: 0 })),
@@ -123,17 +191,7 @@ export const batteryMachine = setup({
     faulted: assign(({ context }) => withExternal(context, { fault: true })),
     recovered: assign(({ context }) => withExternal(context, { fault: false })),
     toParent: sendParent(({ event }) => event as Extract<BatteryEvent, { type: 'battery.fault' | 'battery.ok' }>),
-    sample: sendParent(
-      ({ context }): BatterySample => ({
-        type: 'battery.sample',
-        at: context.at,
-        // An external battery's own measurement where it gives one.
-        voltageV: context.external?.report?.voltageV ?? context.inputVoltageV,
-        currentA: context.external?.report?.currentA ?? context.inputCurrentA,
-        socPercent: socPercent(context),
-        energyWh: context.energyWh,
-      }),
-    ),
+    sample: sendParent(({ context }) => sampleOf(context)),
   },
   guards: {
     charging: ({ context }) => context.charging,
@@ -168,8 +226,11 @@ export const batteryMachine = setup({
       on: { 'battery.charging': [{ guard: ({ event }) => event.on, target: 'charging', actions: 'setCharging' }, { actions: 'setCharging' }] },
     },
     charging: {
-      on: { 'battery.charging': [{ guard: ({ event }) => !event.on, target: 'idle', actions: 'setCharging' }, { actions: 'setCharging' }] },
-      after: { sample: { target: 'charging', reenter: true, actions: ['advance', 'sample'] } },
+      on: {
+        'battery.charging': [{ guard: ({ event }) => !event.on, target: 'idle', actions: 'setCharging' }, { actions: 'setCharging' }],
+        'battery.tick': { actions: ['advance', 'sample'] },
+      },
+      invoke: { src: 'ticker', input: ({ context, self }) => ({ clock: context.clock, sampleMs: context.sampleMs, battery: self }) },
     },
   },
 });

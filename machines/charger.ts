@@ -8,9 +8,10 @@
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
  * charger.targets, charger.ev (both at once), charger.cableCheck. To the parent: charger.sample.
  */
-import { assign, fromCallback, sendParent, setup } from 'xstate';
+import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
 import type { ChargerConfig } from './config.js';
+import { sampleEvent, stationRelay } from './station-events.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
 
 export interface EvLimits {
@@ -167,10 +168,52 @@ function nowPart(c: ChargerContext): Partial<ChargerState> {
   return dt === 0 ? {} : moved(c, t, dt);
 }
 
-/** Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick). */
-const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number }>(({ input, sendBack }) => {
+type ChargerEvMessage = Extract<ChargerEvent, { type: 'charger.ev' }>;
+
+/** What one EV message changes (`charger.ev`): moved to now, then the EV's limits and targets. */
+function evPart(c: ChargerContext, e: ChargerEvMessage): Partial<ChargerState> {
+  const { socPercent, ...limits } = e.limits;
+  const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
+  return { ...nowPart(c), ev: { ...c.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
+}
+
+/** What a charger actor's snapshot gives: its context (the ticker and `chargerEvInPlace` write it). */
+export interface ChargerActorRef {
+  getSnapshot(): { context: ChargerContext };
+}
+
+/**
+ * One EV message (`charger.ev`, one a DC/AC Charge Parameters Changed) without a charger
+ * macrostep, for the simulated charger under a station with a relay: plain bookkeeping, the same
+ * values the event's assign gives. A power stage's link follows the charger's snapshots to push
+ * setpoints, so a charger with one keeps the event. Undefined: send `charger.ev`.
+ */
+export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage) => void) | undefined {
+  const c = (ref as ChargerActorRef | undefined)?.getSnapshot().context;
+  if (!c || c.powerStage || !stationRelay(system)) return undefined;
+  return (e) => {
+    const own = (ref as ChargerActorRef).getSnapshot().context;
+    Object.assign(own, evPart(own, e));
+  };
+}
+
+/**
+ * Samples the output every `tickMs` while charging (a timer child: no re-entered state per tick).
+ * Under a station with a relay (station-events.ts) a tick is plain bookkeeping outside the
+ * statechart: the charger's present state is moved to now in place and the sample goes straight
+ * to the station's listeners, with no macrostep of the charger or the station (issue 12 target 4).
+ * Nothing a tick changes is part of the commanded output, so the power stage link, which follows
+ * the charger's snapshots, has nothing to push. Standalone (no relay): a `charger.tick` event.
+ */
+const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number; charger: ChargerActorRef }>(({ input, sendBack, system }) => {
+  const relay = stationRelay(system);
   const fire = (): void => {
-    sendBack({ type: 'charger.tick' });
+    if (relay) {
+      const c = input.charger.getSnapshot().context;
+      // The snapshot's own context: later assigns copy it with these fields (energy is integrated per tick).
+      Object.assign(c, nowPart(c));
+      relay(sampleEvent('EVSE', sampleOf(c)));
+    } else sendBack({ type: 'charger.tick' });
     timer = input.clock.setTimeout(fire, input.tickMs);
   };
   let timer = input.clock.setTimeout(fire, input.tickMs);
@@ -208,12 +251,7 @@ export const chargerMachine = setup({
       const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
       return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc };
     }),
-    setEv: assign(({ context, event }) => {
-      const e = event as Extract<ChargerEvent, { type: 'charger.ev' }>;
-      const { socPercent, ...limits } = e.limits;
-      const soc = socPercent !== undefined && Number.isFinite(socPercent) ? { evSocPercent: socPercent } : {};
-      return { ...nowPart(context), ev: { ...context.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
-    }),
+    setEv: assign(({ context, event }) => evPart(context, event as ChargerEvMessage)),
     setLimits: assign(({ context, event }) => {
       const { type: _, ...limits } = event as Extract<ChargerEvent, { type: 'charger.limits' }>;
       return { ...nowPart(context), config: { ...context.config, ...definedOnly(limits) } };
@@ -241,17 +279,13 @@ export const chargerMachine = setup({
     }),
     // The station ends the session in progress; the command is already 0 ('stop' ran first).
     fault: sendParent(({ event }) => event as Extract<ChargerEvent, { type: 'charger.fault' }>),
-    sample: sendParent(
-      ({ context }): ChargerSample => ({
-        type: 'charger.sample',
-        at: context.at,
-        voltageV: context.presentVoltageV,
-        currentA: context.presentCurrentA,
-        powerW: context.presentVoltageV * context.presentCurrentA,
-        energyWh: context.energyWh,
-        ...(context.evSocPercent !== undefined ? { socPercent: context.evSocPercent } : {}),
-      }),
-    ),
+    // Straight to the station's listeners where it has a relay (station-events.ts: no station
+    // macrostep per sample, 10 a second); otherwise to the parent, which emits it.
+    sample: enqueueActions(({ enqueue, system }) => {
+      const relay = stationRelay(system);
+      if (relay) enqueue(({ context }) => relay(sampleEvent('EVSE', sampleOf(context))));
+      else enqueue.sendParent(({ context }) => sampleOf(context));
+    }),
   },
   guards: {
     moving: ({ context }) => !settled(context),
@@ -296,11 +330,23 @@ export const chargerMachine = setup({
       after: { tick: { guard: 'moving', target: 'off', reenter: true, actions: ['advance', 'sample'] } },
     },
     on: {
-      invoke: { src: 'ticker', input: ({ context }) => ({ clock: context.clock, tickMs: context.config.tickMs }) },
+      invoke: { src: 'ticker', input: ({ context, self }) => ({ clock: context.clock, tickMs: context.config.tickMs, charger: self }) },
       on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {}, 'charger.tick': { actions: ['advance', 'sample'] } },
     },
   },
 });
+
+function sampleOf(c: ChargerState): ChargerSample {
+  return {
+    type: 'charger.sample',
+    at: c.at,
+    voltageV: c.presentVoltageV,
+    currentA: c.presentCurrentA,
+    powerW: c.presentVoltageV * c.presentCurrentA,
+    energyWh: c.energyWh,
+    ...(c.evSocPercent !== undefined ? { socPercent: c.evSocPercent } : {}),
+  };
+}
 
 function definedOnly<T extends object>(o: T): Partial<T> {
   // A plain loop: this runs for every EV parameter message of the charge loop.

@@ -19,6 +19,7 @@ import type { EvBatteryBinding } from './ev-battery.js';
 import type { PowerStageBinding } from './power-stage.js';
 import { evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
+import { relayEmitted } from './station-events.js';
 import { EVSE_STATION_SYSTEM_ID } from './v2g-evse-session.js';
 
 export interface EvseStationOptions {
@@ -66,6 +67,7 @@ export function createEvseStation(options: EvseStationOptions) {
   });
   // Safety net: should the station machine itself fail, its charger must not keep its output.
   actor.subscribe({ error: () => actor.system.get('charger')?.send({ type: 'charger.stop' }) });
+  relayEmitted(actor);
   actor.start();
   return actor;
 }
@@ -82,6 +84,7 @@ export function createEvStation(options: EvStationOptions) {
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
   });
+  relayEmitted(actor);
   actor.start();
   return actor;
 }

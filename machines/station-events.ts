@@ -160,3 +160,80 @@ export function interruption(event: { type: string; error?: unknown; reason?: un
   const detail = typeof event.error === 'string' ? event.error : typeof event.reason === 'string' ? event.reason : undefined;
   return { stopReason: 'stationFailed', error: { name: FAILURE_NAMES[event.type] ?? 'stationFailed', ...(detail ? { detail } : {}) } };
 }
+
+/** One listener of a station's emitted events (`actor.on(type, fn)`). */
+type EmittedHandler = (event: StationEmitted) => void;
+
+/** The part of a station actor the relay needs: its system (children find it there) and `on`. */
+interface Emitting {
+  readonly system: object;
+  on(type: string, handler: EmittedHandler): { unsubscribe(): void };
+}
+
+/** Station systems with a relay, for their children's hot-path events (see `relayEmitted`). */
+const relays = new WeakMap<object, EmittedHandler>();
+
+/**
+ * Lets a station's children emit on the station's listeners without a station macrostep
+ * (issue 12 target 4: charger samples, 10 a second, and the per-message "Parameters Changed"
+ * log lines were each a station transition only to re-`emit`). XState's emit exists only inside
+ * the actor's own actions, so `on` is wrapped: every listener is also kept here, and `relay`
+ * calls them as XState's emit does (the listeners of the type, then those of '*', in the order
+ * they were added; a throwing listener is reported asynchronously and the others still run).
+ * Listeners see the same event objects in the same order as before; only the hops through the
+ * station's mailbox are gone. Call before `start()`.
+ */
+export function relayEmitted(actor: Emitting): void {
+  const listeners = new Map<string, Set<EmittedHandler>>();
+  const xstateOn = actor.on.bind(actor);
+  const on = (type: string, handler: EmittedHandler): { unsubscribe(): void } => {
+    const own = (event: StationEmitted): void => handler(event);
+    let set = listeners.get(type);
+    if (!set) listeners.set(type, (set = new Set()));
+    set.add(own);
+    const inner = xstateOn(type, handler);
+    return {
+      unsubscribe: () => {
+        set.delete(own);
+        inner.unsubscribe();
+      },
+    };
+  };
+  Object.assign(actor, { on });
+  relays.set(actor.system, (event) => {
+    const typed = listeners.get(event.type);
+    const any = listeners.get('*');
+    if (!typed && !any) return;
+    for (const handler of [...(typed ?? []), ...(any ?? [])]) {
+      try {
+        handler(event);
+      } catch (err) {
+        // As XState does for its listeners: the error surfaces, the other listeners still run.
+        setTimeout(() => {
+          throw err;
+        });
+      }
+    }
+  });
+}
+
+/** The station's relay for a child of it (by the child's `system`), if the station has one. */
+export function stationRelay(system: object): EmittedHandler | undefined {
+  return relays.get(system);
+}
+
+/** The sample event the listeners see, from a charger's or battery's sample (one shape for both paths). */
+export function sampleEvent(station: StationRole, s: { at: number; voltageV: number; currentA: number; energyWh: number; socPercent?: number | undefined }): SampleEvent {
+  return station === 'EVSE'
+    ? {
+        type: 'sample',
+        station,
+        at: s.at,
+        voltageV: s.voltageV,
+        currentA: s.currentA,
+        powerW: s.voltageV * s.currentA,
+        energyWh: s.energyWh,
+        ...(s.socPercent !== undefined ? { socPercent: s.socPercent } : {}),
+      }
+    : ({ type: 'sample', station, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh } as SampleEvent);
+}

@@ -5,12 +5,12 @@
  */
 import { V2g } from '../../codec/catalog.js';
 import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
-import { reportedSoc } from '../battery.js';
+import { batteryInputInPlace, reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
 import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
-import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
+import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
@@ -114,8 +114,16 @@ export const setupActions = {
       peakVoltageV: Math.max(context.peakVoltageV, context.chargingStartedAt !== undefined && Number.isFinite(v) ? v : 0),
       peakCurrentA: Math.max(context.peakCurrentA, context.chargingStartedAt !== undefined && Number.isFinite(i) ? i : 0),
     });
-    enqueue.sendParent(logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields));
-    sendBattery(enqueue, system, { type: 'battery.input', voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 });
+    const log = logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields);
+    // One a message: straight to the station's listeners where it has a relay (station-events.ts).
+    const relay = stationRelay(system);
+    if (relay) enqueue(() => relay(log.event));
+    else enqueue.sendParent(log);
+    const input = { voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 };
+    // A simulated battery takes it in place (battery.ts batteryInputInPlace: no battery macrostep a message).
+    const inPlace = batteryInputInPlace(system, system.get('battery'));
+    if (inPlace) enqueue(() => inPlace(input.voltageV, input.currentA));
+    else sendBattery(enqueue, system, { type: 'battery.input', ...input });
     // The start check (mayStart) compares with the limits in force, not only the configured ones.
     if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
   }),

@@ -9,7 +9,7 @@ import { CableCheckResult } from '../../codec/modules/v2g/evse.js';
 import { type CableCheckEvent, cableCheckTimeoutMs } from '../cable-check.js';
 import { acPhases } from '../ev-ac.js';
 import { UNEXPECTED_MESSAGE } from '../hci-actors.js';
-import { logEvent } from '../station-events.js';
+import { logEvent, stationRelay } from '../station-events.js';
 import { noteUpdateSent, updateCommand } from './updates.js';
 import { type EvseSessionCommand, WRONG_STATE, act, at, chargerOf, command, f, isDc, limitsOf, num, presentOutput, sendCharger, toParent } from './common.js';
 
@@ -20,7 +20,11 @@ export const chargeActions = {
     const targetCurrentA = num(fields.targetCurrentA);
     const socPercent = num(fields.socPercent);
     enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
-    toParent(enqueue, self, logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', fields));
+    const log = logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', fields);
+    // One a message: straight to the station's listeners where it has a relay (station-events.ts).
+    const relay = stationRelay(system);
+    if (relay) enqueue(() => relay(log.event));
+    else toParent(enqueue, self, log);
     const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
     sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: targetVoltageV, currentA: targetCurrentA });
     if (num(fields.errorCode) > 0) toParent(enqueue, self, logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));

@@ -12,7 +12,7 @@ import type { CertificateAnswer, CertificateProvider } from '../certificate-prov
 import type { Contract } from '../contract.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CableCheckEvent } from '../cable-check.js';
-import { type ChargerEvent, type chargerMachine, outputAt } from '../charger.js';
+import { type ChargerEvent, type chargerMachine, chargerEvInPlace, outputAt } from '../charger.js';
 import type { EvseConfig } from '../config.js';
 import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
@@ -154,12 +154,18 @@ export function toParent(enqueue: Enqueue, self: unknown, event: ChildEmit | Sta
 
 /** Events to the charger go through `enqueue.sendTo` (never `.send()` inside an action). */
 export interface Enqueue {
+  /** A custom action, run in order with the others (the charger's in-place EV parameters). */
+  (action: () => void): void;
   sendTo(to: AnyActorRef, event: EventObject): void;
 }
 
 export function sendCharger(enqueue: Enqueue, system: { get(id: string): unknown }, e: ChargerEvent): void {
   const ref = chargerOf(system);
-  if (ref) enqueue.sendTo(ref, e);
+  if (!ref) return;
+  // The EV's parameters, one a status message: in place where the charger allows it (charger.ts).
+  const inPlace = e.type === 'charger.ev' ? chargerEvInPlace(system, ref) : undefined;
+  if (inPlace) enqueue(() => inPlace(e as Extract<ChargerEvent, { type: 'charger.ev' }>));
+  else enqueue.sendTo(ref, e);
 }
 
 /** Present output of the charger now (0 without a charger). */
