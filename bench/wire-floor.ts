@@ -9,7 +9,10 @@
  * real host. What the real host takes above this floor is ours (machines, codec, log); the floor
  * itself is the kernel's wake-up of a sleeping process, libuv, node-pcap and V8 entering JS.
  *
- *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100]      (root)
+ * `--echo python` puts bench/wire-echo.py there instead (one AF_PACKET socket, blocking recv and
+ * send): the machine's own floor, without Node.js and libpcap.
+ *
+ *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python]     (root)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -64,7 +67,10 @@ async function once(dir: string, run: number, count: number, period: number): Pr
   const loadBefore = load();
   const file = join(dir, `floor${run}.pcapng`);
   const tsx = ['--import', 'tsx', new URL(import.meta.url).pathname];
-  const echo = startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', 'echo', '--iface', veth.b.iface]);
+  const echo =
+    argText('echo') === 'python'
+      ? startInNamespace(veth.b.ns, 'python3', [new URL('./wire-echo.py', import.meta.url).pathname, veth.b.iface])
+      : startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', 'echo', '--iface', veth.b.iface]);
   const cap = startInNamespace(veth.b.ns, 'dumpcap', ['-i', veth.b.iface, '-f', 'ether proto 0x6003', '-w', file]);
   try {
     await waitText(echo, /echo ready/, 30_000, 'echo host');
@@ -115,7 +121,7 @@ if (which) {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
-    `wire floor (echo host on our transport, frame in -> echo out, veth capture): median of ${runs} runs p50 ${median(results.map((r) => r.p50)).toFixed(3)} ms, ` +
+    `wire floor (echo host ${argText('echo') === 'python' ? 'in Python, AF_PACKET' : 'on our transport'}, frame in -> echo out, veth capture): median of ${runs} runs p50 ${median(results.map((r) => r.p50)).toFixed(3)} ms, ` +
       `p99 ${median(results.map((r) => r.p99)).toFixed(3)} ms, max ${median(results.map((r) => r.max)).toFixed(3)} ms; load ${load()}`,
   );
 }
