@@ -33,6 +33,11 @@ export interface StationsOptions {
   battery?: EvBatteryBinding;
 }
 
+/** Both stations with quick SLAC and the small battery charging to 80 %: the set-up most station tests share. */
+export function quickStations(o: Pick<StationsOptions, 'clock' | 'evseClient' | 'evClient'>) {
+  return startStations({ ...o, evse: evseConfig({ slac: QUICK_SLAC }), ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }) });
+}
+
 export function startStations(o: StationsOptions) {
   const evse = createEvseStation({
     client: o.evseClient,

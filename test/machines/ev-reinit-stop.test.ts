@@ -10,9 +10,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { commandedOutput } from '../../machines/charger.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
 import type { SimulatedPair } from '../../sim/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { simulatedClients, quickStations } from '../helpers/stations.js';
 
 const pairs: SimulatedPair[] = [];
 afterEach(async () => {
@@ -25,13 +24,7 @@ describe('an EV module lost mid-charge and back as the station notices (fuzz see
     pairs.push(pair);
     const ev: Array<{ dir: string; m: DecodedMessage; at: number }> = [];
     evClient.traffic$.subscribe((t) => t.message && ev.push({ dir: t.dir, m: t.message, at: t.at }));
-    const s = startStations({
-      clock,
-      evseClient,
-      evClient,
-      evse: evseConfig({ slac: QUICK_SLAC }),
-      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-    });
+    const s = quickStations({ clock, evseClient, evClient });
     let chargingAt: number | undefined;
     let noticedAt: number | undefined;
     s.ev.on('*', (e) => {

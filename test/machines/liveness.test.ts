@@ -14,8 +14,7 @@ import { createSimulatedPair } from '../../sim/index.js';
 import { parseScenario } from '../../sim/scenario.js';
 import { type Clock, VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { simulatedClients, quickStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -35,13 +34,7 @@ function run() {
   evseClient.traffic$.subscribe((t) => {
     if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
   });
-  const s = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const s = quickStations({ clock, evseClient, evClient });
   const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
   const output = () => {
     const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;

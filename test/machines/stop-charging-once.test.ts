@@ -6,8 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { simulatedClients, quickStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -18,13 +17,7 @@ function run() {
   const traffic = { EVSE: [] as Array<{ dir: string; m: DecodedMessage }>, EV: [] as Array<{ dir: string; m: DecodedMessage }> };
   evseClient.traffic$.subscribe((t) => t.message && traffic.EVSE.push({ dir: t.dir, m: t.message }));
   evClient.traffic$.subscribe((t) => t.message && traffic.EV.push({ dir: t.dir, m: t.message }));
-  const s = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const s = quickStations({ clock, evseClient, evClient });
   const requests = (st: 'EVSE' | 'EV', name: string) => traffic[st].filter((t) => t.dir === 'tx' && t.m.message === name && t.m.direction === 'request').length;
   /** Every response with a non-zero code, as "Module.Name (0xNN)". */
   const refusals = (st: 'EVSE' | 'EV') =>

@@ -8,8 +8,7 @@
 import type { AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
 import type { DecodedMessage } from '../../codec/catalog.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
-import { QUICK_SLAC, SMALL_BATTERY, simulatedClients, startStations } from '../helpers/stations.js';
+import { simulatedClients, quickStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -22,13 +21,7 @@ function run() {
   const traffic = { EVSE: [] as Frame[], EV: [] as Frame[] };
   evseClient.traffic$.subscribe((t) => t.message && traffic.EVSE.push({ dir: t.dir, m: t.message, at: t.at }));
   evClient.traffic$.subscribe((t) => t.message && traffic.EV.push({ dir: t.dir, m: t.message, at: t.at }));
-  const s = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const s = quickStations({ clock, evseClient, evClient });
   /** Requests of one command sent since `since` (virtual clock ms), in order. */
   const sent = (st: 'EVSE' | 'EV', names: string[], since = 0) =>
     traffic[st].filter((t) => t.at >= since && t.dir === 'tx' && t.m.direction === 'request' && names.includes(t.m.message)).map((t) => t.m.message);

@@ -9,12 +9,12 @@ import { System, encodeRequest } from '../../codec/catalog.js';
 import { parseFrame } from '../../codec/frame.js';
 import { FIRMWARE_PROFILES, type FirmwareProfile } from '../../firmware/profiles.js';
 import { type HciNotice, createHciClient } from '../../machines/hci-client.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
+import { evseConfig } from '../../machines/index.js';
 import { firmwareKey } from '../../sim/firmware-emulation.js';
 import { type SimulatedPair, createSimulatedModule, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { createMemoryPair } from '../../transports/memory.js';
 import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { quickStations } from '../helpers/stations.js';
 
 const pairs: SimulatedPair[] = [];
 const stops: Array<() => void> = [];
@@ -45,13 +45,7 @@ async function session(profile: FirmwareProfile) {
     if (t.bytes[2] === 0xc0) evSizes.c0.add(t.bytes.length - 8);
     if (t.bytes[2] === 0xc1) evSizes.c1.add(t.bytes.length - 8);
   });
-  const st = startStations({
-    clock,
-    evseClient,
-    evClient,
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const st = quickStations({ clock, evseClient, evClient });
   stops.push(() => {
     st.evse.stop();
     st.ev.stop();
