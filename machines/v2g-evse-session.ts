@@ -46,7 +46,7 @@ import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
 export { EVSE_STATION_SYSTEM_ID, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
 
 /**
- * Charge parameter discovery and post charge wait on the car, and end with Session Stopped (or
+ * Session set-up, charge parameter discovery and post charge wait on the car, and end with Session Stopped (or
  * Session Error). The module ends a session whose car went quiet after V2G_SECC_Sequence_Timeout
  * (60 s) and reports it; a car still busy (welding detection) makes it report DC Charge
  * Parameters Changed on each request. So 70 s there with no status at all means the end was lost
@@ -254,7 +254,9 @@ export const v2gEvseSessionMachine = setup({
             'V2g.EvseWeldingDetectionStarted': { target: '.postCharge', actions: { type: 'log', params: { text: '"Welding Detection Started" received' } } },
           },
           states: {
-            started: {},
+            // Session set-up and service discovery: a PLC link lost here (fuzz campaign seed
+            // 110572) left the session in `started` with nothing from the module for ever.
+            started: { ...lostEndWatchdog },
             authorizing: {
               entry: { type: 'phase', params: { phase: 'authorization' } },
               invoke: {
