@@ -15,27 +15,19 @@
  *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python]     (root)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unwrapEthernet } from '../app/capture.js';
 import { readCapture } from '../app/pcapng.js';
 import { encodeFrame } from '../codec/frame.js';
 import { createVethPair, netnsAvailable } from '../test/helpers/netns.js';
 import { createEthTransport } from '../transports/eth.js';
-import { sleep, startInNamespace, waitText } from './wire-helpers.js';
+import { arg, load, median, pct, sleep, startInNamespace, waitText } from './wire-helpers.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
 const argText = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1] : undefined;
 };
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 // A framing ping (manual 10.3): any well-formed HCI frame would do.
 const FRAME = encodeFrame({ modId: 0x10, subId: 0x40, reqId: 0, payload: new Uint8Array(4) });

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../test/helpers/netns.js';
 
@@ -63,3 +64,16 @@ export function cpuMs(pid: number | undefined): number {
   }
   return ns / 1e6;
 }
+
+/** `--name <number>` from the command line (a positive number), else `fallback`. */
+export function arg(name: string, fallback: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+}
+
+/** The p-th percentile of an ascending array. */
+export const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+/** The 1-minute load average, for the lines every bench prints. */
+export const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';

@@ -14,23 +14,15 @@
  * host's CPU time; the last lines are the medians over the runs. No frame leaves the namespaces.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lookup } from '../codec/catalog.js';
 import { readCapture } from '../app/pcapng.js';
 import { unwrapEthernet } from '../app/capture.js';
 import { createVethPair, netnsAvailable, type VethPair } from '../test/helpers/netns.js';
-import { binPath, cpuMs, profileArgs, sleep, startInNamespace, waitText } from './wire-helpers.js';
+import { arg, binPath, cpuMs, load, median, pct, profileArgs, sleep, startInNamespace, waitText } from './wire-helpers.js';
 
 const BIN = binPath();
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  return Number.isFinite(v) && v > 0 ? v : fallback;
-};
-const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
-const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 export interface Reaction {
   status: string;
