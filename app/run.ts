@@ -147,16 +147,23 @@ export async function runStations(options: RunOptions): Promise<RunResult> {
   const book = openSessionBook(options, reporter);
   announceDashboard(servers.dashboard, options, reporter);
   const run: Run = { options, reporter, ...servers, book, life: runLifecycle({ keys: options.stations.map(keyOf), sessions: options.sessions, independent: options.independent === true }, reporter) };
+  // The handlers stay until the run is closed and summed up: a SIGTERM while the capture and
+  // the records are being closed (a service manager stopping a host that just finished its
+  // session) must not kill the process by the signal's default action and lose their tails
+  // (seen as exit by signal in test/cli/replay-wire.test.ts under load).
   const untrap = trapSignals(reporter, () => run.life.interrupt());
   try {
-    for (const st of options.stations) await startRunStation(run, st);
-    if (run.life.stopping) for (const h of run.life.handles) h.shutdown();
-    await waitForStations(options.clock, run.life.handles);
+    try {
+      for (const st of options.stations) await startRunStation(run, st);
+      if (run.life.stopping) for (const h of run.life.handles) h.shutdown();
+      await waitForStations(options.clock, run.life.handles);
+    } finally {
+      await closeRun(run);
+    }
+    printSummary(run);
   } finally {
     untrap();
-    await closeRun(run);
   }
-  printSummary(run);
   await closeDashboard(run);
   reporter.close();
   return runResult(run);

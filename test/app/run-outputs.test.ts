@@ -70,6 +70,27 @@ describe('session records and memory over a long run', () => {
     expect(log).toContain('Summary of the last 2 of 12 sessions');
   }, 120_000);
 
+  it('a SIGTERM while the run is being closed is handled, not fatal: the records are all written', async () => {
+    const file = join(tmp(), 'records.jsonl');
+    const before = process.listenerCount('SIGTERM');
+    let handledWhileClosing = false;
+    // `cleanup` runs inside the closing of the run (after the stations ended, before the capture
+    // and the books are closed): a service manager's SIGTERM can arrive there.
+    const { result, log } = await run({
+      sessions: 1,
+      records: file,
+      cleanup: () => {
+        handledWhileClosing = process.listenerCount('SIGTERM') > before;
+        if (handledWhileClosing) process.emit('SIGTERM', 'SIGTERM');
+      },
+    });
+    expect(handledWhileClosing).toBe(true);
+    expect(log).toContain('SIGTERM received');
+    expect(result.exitCode).toBe(0);
+    expect(readRecords(file)).toHaveLength(2);
+    expect(process.listenerCount('SIGTERM')).toBe(before);
+  }, 60_000);
+
   it('Recent holds at most its limit and counts the rest', () => {
     const r = new Recent<number>(100);
     for (let i = 0; i < 10_000; i++) r.push(i);
