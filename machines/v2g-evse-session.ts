@@ -56,6 +56,19 @@ export { EVSE_STATION_SYSTEM_ID, type EvseSessionCommand, type EvseSessionContex
  */
 export const LOST_END_WATCHDOG_MS = 70_000;
 
+/**
+ * Pre-charge is bounded by the car: it gives up within 7 s (ISO 15118-2 / DIN 70121
+ * V2G_EVCC_PreCharge_Timeout) and then sends PowerDeliveryReq (Start Charging Requested), stops
+ * (Session Stopped) or goes quiet (the module's 60 s sequence timeout: Session Error, Session
+ * Stopped). So still in pre-charge 7 s plus the lost-end wait after Pre Charge Started, the
+ * status that ends it was lost (fuzz seed 116055: the car stopped its session 10 s into
+ * pre-charge and the one Session Stopped was dropped; the host held the pre-charge voltage for
+ * ever while the module went on answering its updates 0). Measured from Pre Charge Started and
+ * not re-armed by DC Charge Parameters Changed: a car still pre-charging then is out of the
+ * standard's bounds too. The charge loop has no such bound (it lasts as long as the car charges).
+ */
+export const PRE_CHARGE_LOST_END_MS = 7_000 + LOST_END_WATCHDOG_MS;
+
 /** A child state that waits for the car, re-armed by each of its status messages (see above). */
 const lostEndWatchdog = {
   initial: 'waiting',
@@ -87,6 +100,7 @@ export const v2gEvseSessionMachine = setup({
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
     lostEndWatchdog: LOST_END_WATCHDOG_MS,
+    preChargeLostEnd: PRE_CHARGE_LOST_END_MS,
   },
   actions: {
     ...presentationActions,
@@ -302,6 +316,16 @@ export const v2gEvseSessionMachine = setup({
                     { type: 'log', params: { text: '"Pre Charge Started" received' } },
                   ],
                   on: { 'V2g.EvseStartChargingRequested': { target: 'charging', actions: 'startChargingRequested' } },
+                  // Leaving energy transfer stops the charger and sends EvseStopCharging (its exit).
+                  after: {
+                    preChargeLostEnd: {
+                      target: '#v2gEvseSession.done',
+                      actions: [
+                        { type: 'log', params: { text: `Still in pre-charge ${PRE_CHARGE_LOST_END_MS / 1000} s after it started: the session's end was lost, ending it`, level: 'warn' } },
+                        { type: 'lostEnd' },
+                      ],
+                    },
+                  },
                 },
                 charging: {
                   entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],

@@ -17,7 +17,9 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 // Charging Stopped and Post Charging Ready both lost, the EV host stayed in charging for ever;
 // 59367 then its Stop Session lost too (sent once more now). 110572 (run 4): the PLC link lost in
 // service discovery left the EVSE session in `started` with nothing from the module for ever.
-const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
+// 116055 (run 4): the car stopped its session in pre-charge and the EVSE module's Session Stopped
+// was lost; the EVSE host stayed in pre-charge for ever (now bounded, PRE_CHARGE_LOST_END_MS).
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(

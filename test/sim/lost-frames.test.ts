@@ -10,7 +10,7 @@ import { commandedOutput } from '../../machines/charger.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
-import { LOST_END_WATCHDOG_MS } from '../../machines/v2g-evse-session.js';
+import { LOST_END_WATCHDOG_MS, PRE_CHARGE_LOST_END_MS } from '../../machines/v2g-evse-session.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
 import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
@@ -122,6 +122,28 @@ describe('a lost end of session in charge parameter discovery (fuzz seed 602)', 
     expect(clock.now() - schedulesAt).toBeGreaterThanOrEqual(LOST_END_WATCHDOG_MS - 1000);
     expect(clock.now() - schedulesAt).toBeLessThanOrEqual(SEQUENCE_TIMEOUT_MS + LOST_END_WATCHDOG_MS);
     expect(s.logs('EVSE').some((l) => l.startsWith('No Session Stopped'))).toBe(true);
+    expect(s.records('EVSE')[0]?.stopReason).toBe('sessionEndLost');
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
+  }, 60_000);
+});
+
+describe('a lost Session Stopped after the car stopped in pre-charge (fuzz seed 116055)', () => {
+  it('the EVSE host ends its pre-charge after its bound: recorded, output 0', async () => {
+    // The EV host never hears Charging Ready, so it stops the session 10 s into pre-charge (its
+    // watchdog); the EVSE module's one Session Stopped is lost, and it goes on answering the
+    // host's updates 0: nothing else would ever move the EVSE host out of pre-charge.
+    const { clock, s, output, recorded } = setUp(({ evseClient, evClient }) => ({
+      evseClient: losing(evseClient, 'EvseSessionStopped'),
+      evClient: losing(evClient, 'EvChargingReady'),
+    }));
+    expect(await clock.runUntil(() => s.logs('EVSE').includes('"Pre Charge Started" received'), 120_000, 10)).toBe(true);
+    const preChargeAt = clock.now();
+    expect(await clock.runUntil(() => s.records('EV').length > 0, 10 * PRE_CHARGE_WATCHDOG_MS, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('preChargeTimeout');
+    expect(await clock.runUntil(recorded, 10 * PRE_CHARGE_LOST_END_MS, 100)).toBe(true);
+    expect(clock.now() - preChargeAt).toBeGreaterThanOrEqual(PRE_CHARGE_LOST_END_MS - 100);
+    expect(clock.now() - preChargeAt).toBeLessThanOrEqual(PRE_CHARGE_LOST_END_MS + 1000);
+    expect(s.logs('EVSE').some((l) => l.startsWith('Still in pre-charge'))).toBe(true);
     expect(s.records('EVSE')[0]?.stopReason).toBe('sessionEndLost');
     expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
   }, 60_000);
