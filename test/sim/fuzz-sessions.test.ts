@@ -17,7 +17,9 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 // Charging Stopped and Post Charging Ready both lost, the EV host stayed in charging for ever;
 // 59367 then its Stop Session lost too (sent once more now). 110572 (run 4): the PLC link lost in
 // service discovery left the EVSE session in `started` with nothing from the module for ever.
-const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
+// 152399 199847 (run 4): every answer to the EV's Start Session lost while its module started;
+// the EV host recorded configurationFailed (now it waits for Session Started as after a 0x11).
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 152399, 199847, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
