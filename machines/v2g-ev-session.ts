@@ -20,6 +20,7 @@ import {
   type EvSessionInput,
   type Events,
   SESSION_START_CONFIRM_MS,
+  SESSION_START_UNANSWERED_CONFIRM_MS,
   TOLERATE,
   WRONG_STATE,
   command,
@@ -33,7 +34,16 @@ import {
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 
-export { type EvSessionCommand, type EvSessionContext, type EvSessionInput, SESSION_START_CONFIRM_MS, evSessionRecord, mayStartCharging, profilePowerW } from './v2g-ev/common.js';
+export {
+  type EvSessionCommand,
+  type EvSessionContext,
+  type EvSessionInput,
+  SESSION_START_CONFIRM_MS,
+  SESSION_START_UNANSWERED_CONFIRM_MS,
+  evSessionRecord,
+  mayStartCharging,
+  profilePowerW,
+} from './v2g-ev/common.js';
 
 /**
  * A car's pre-charge ends within 7 s (DIN 70121 V2G_EVCC_PreCharge_Timeout; the module reports
@@ -54,6 +64,10 @@ export const START_CHARGING_FALLBACK_MS = 10_000;
 /** The sequence failed at Start Session with 0x11: possibly started after all (SESSION_START_CONFIRM_MS). */
 const startSessionRefused = ({ event }: { event: Events }): boolean =>
   event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvStartSession' && event.error.code === WRONG_STATE;
+
+/** Every Start Session timed out: possibly started too, shorter wait (SESSION_START_UNANSWERED_CONFIRM_MS). */
+const startSessionUnanswered = ({ event }: { event: Events }): boolean =>
+  event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvStartSession' && event.error.kind === 'timeout';
 
 /** A command that timed out (lost on the link or its answer lost), by its tag. */
 const timedOut =
@@ -78,7 +92,7 @@ export const v2gEvSessionMachine = setup({
     // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer
     // (sent twice when the first gets none: 1 s each).
     stoppingBackstop: STOP_CHARGING_GRACE_MS + 4000,
-    sessionStartConfirm: SESSION_START_CONFIRM_MS,
+    sessionStartConfirm: ({ context }) => context.startConfirmMs ?? SESSION_START_CONFIRM_MS,
   },
   actions: {
     ...presentationActions,
@@ -124,7 +138,8 @@ export const v2gEvSessionMachine = setup({
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': 'session',
         'hci.sequenceFailed': [
-          { guard: startSessionRefused, target: 'session', actions: 'startUnconfirmed' },
+          { guard: startSessionRefused, target: 'session', actions: { type: 'startUnconfirmed', params: { waitMs: SESSION_START_CONFIRM_MS } } },
+          { guard: startSessionUnanswered, target: 'session', actions: { type: 'startUnconfirmed', params: { waitMs: SESSION_START_UNANSWERED_CONFIRM_MS } } },
           { target: 'done', actions: 'failConfiguration' },
         ],
         // Status messages that beat Start Session's answer (or its retry's) are kept for the session.

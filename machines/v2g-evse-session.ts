@@ -20,15 +20,15 @@ import { authorizationPolicyLogic } from './authorization-policy.js';
 import { certificateAnswerLogic } from './certificate-provider.js';
 import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
-import { HciError, type StatusEvent } from './hci-types.js';
+import { HciError } from './hci-types.js';
 import type { SessionRecord } from './station-events.js';
 import { statusWatchdog } from './status-watchdog.js';
 import { chargeActions } from './v2g-evse/charge-actions.js';
 import {
-  type Ev,
   type EvseSessionContext,
   type EvseSessionInput,
   type Events,
+  LISTEN_CONFIRM_MS,
   WRONG_STATE,
   certificateInput,
   chargerOf,
@@ -43,7 +43,7 @@ import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
 
-export { EVSE_STATION_SYSTEM_ID, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
+export { EVSE_STATION_SYSTEM_ID, LISTEN_CONFIRM_MS, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
 
 /**
  * Session set-up, charge parameter discovery and post charge wait on the car, and end with Session Stopped (or
@@ -68,6 +68,10 @@ export const LOST_END_WATCHDOG_MS = 70_000;
  * standard's bounds too. The charge loop has no such bound (it lasts as long as the car charges).
  */
 export const PRE_CHARGE_LOST_END_MS = 7_000 + LOST_END_WATCHDOG_MS;
+
+/** The sequence failed at Start Listen, unanswered or refused 0x11: the module may be listening (LISTEN_CONFIRM_MS). */
+const startListenUncertain = ({ event }: { event: Events }): boolean =>
+  event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvseStartListen' && (event.error.kind === 'timeout' || event.error.code === WRONG_STATE);
 
 /** A child state that waits for the car, re-armed by each of its status messages (see above). */
 const lostEndWatchdog = {
@@ -101,6 +105,7 @@ export const v2gEvseSessionMachine = setup({
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
     lostEndWatchdog: LOST_END_WATCHDOG_MS,
     preChargeLostEnd: PRE_CHARGE_LOST_END_MS,
+    listenConfirm: LISTEN_CONFIRM_MS,
   },
   actions: {
     ...presentationActions,
@@ -189,19 +194,21 @@ export const v2gEvseSessionMachine = setup({
       },
       on: {
         'hci.step': { actions: 'logStep' },
-        'V2g.EvseSessionStarted': { actions: assign({ earlySessionStarted: ({ event }) => event as StatusEvent }) },
+        'V2g.*': { actions: 'keepEarly' },
         'hci.sequenceDone': 'listening',
-        'hci.sequenceFailed': { target: 'done', actions: 'failConfiguration' },
+        'hci.sequenceFailed': [
+          { guard: startListenUncertain, target: 'listening', actions: 'listenUnconfirmed' },
+          { target: 'done', actions: 'failConfiguration' },
+        ],
         'session.abort': { target: 'done', actions: 'aborted' },
       },
     },
     listening: {
       invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
-      entry: enqueueActions(({ context, enqueue }) => {
-        if (context.earlySessionStarted) enqueue.raise(context.earlySessionStarted as Ev<'V2g.EvseSessionStarted'>);
-      }),
+      entry: 'replayEarly',
+      after: { listenConfirm: { guard: ({ context }) => context.listenUnconfirmed !== undefined, target: 'done', actions: ['listenNotConfirmed', 'evseStopListen'] } },
       on: {
-        'V2g.EvseSessionStarted': { target: 'session', actions: 'sessionStarted' },
+        'V2g.EvseSessionStarted': { target: 'session', actions: ['listenConfirmed', 'sessionStarted'] },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
         'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: 'moduleFailed' }, { actions: 'logCommandFailure' }],

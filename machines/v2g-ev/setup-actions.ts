@@ -15,7 +15,6 @@ import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js'
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
-const SESSION_START_CONFIRM_S = SESSION_START_CONFIRM_MS / 1000;
 
 export const presentationActions = {
   log: act(({ enqueue }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => enqueue.sendParent(logEvent('EV', p.text, p.level ?? 'info'))),
@@ -46,13 +45,14 @@ export const presentationActions = {
     if (from >= 0) for (const e of early.slice(from)) enqueue.raise(e as Events);
     if (early.length > 0) enqueue.assign({ early: [] });
   }),
-  startUnconfirmed: act(({ enqueue, event }) => {
+  /** Start Session refused 0x11 or unanswered: the session state waits `waitMs` for Session Started. */
+  startUnconfirmed: act(({ enqueue, event }, p: { waitMs: number }) => {
     const detail = (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
-    enqueue.assign({ startUnconfirmed: detail });
-    enqueue.sendParent(logEvent('EV', `${detail}: the first Start Session may have been taken (its answer lost); waiting ${SESSION_START_CONFIRM_S} s for Session Started`, 'warn'));
+    enqueue.assign({ startUnconfirmed: detail, startConfirmMs: p.waitMs });
+    enqueue.sendParent(logEvent('EV', `${detail}: the first Start Session may have been taken (its answer lost); waiting ${p.waitMs / 1000} s for Session Started`, 'warn'));
   }),
   startNotConfirmed: act(({ enqueue, context }) => {
-    const detail = `${context.startUnconfirmed ?? 'V2g.EvStartSession failed'}, and no Session Started within ${SESSION_START_CONFIRM_S} s`;
+    const detail = `${context.startUnconfirmed ?? 'V2g.EvStartSession failed'}, and no Session Started within ${(context.startConfirmMs ?? SESSION_START_CONFIRM_MS) / 1000} s`;
     enqueue.sendParent(logEvent('EV', `Session not started: ${detail}; stopping whatever the module started`, 'error'));
     enqueue.assign({ error: { name: 'configurationFailed', detail }, startUnconfirmed: undefined });
   }),

@@ -74,11 +74,15 @@ export interface EvseSessionContext extends EvseSessionInput {
   /** Renegotiations this session (EV- or EVSE-initiated). */
   renegotiations: number;
   /**
-   * A Session Started that arrived before the configuration sequence finished (the module may
+   * V2G status messages that arrived before the configuration sequence finished (the module may
    * report the car's session as soon as Start Listen is accepted, before our sequence has seen
-   * that response): kept and replayed on entering `listening` so it is never lost.
+   * that response; when every answer to Start Listen was lost, the car's session is seconds
+   * further on: payment, authorization request): replayed from Session Started on when entering
+   * `listening`, so none is lost.
    */
-  earlySessionStarted?: StatusEvent;
+  early?: StatusEvent[];
+  /** Start Listen was refused 0x11 or never answered: the module may be listening (the failure's text). */
+  listenUnconfirmed?: string;
   paymentMethod?: string;
   contract?: Contract;
   /** The certificate request being answered (its status event) and the last outcome. */
@@ -102,6 +106,16 @@ export const DIN_MAX_SCHEDULE_POWER_W = 32_767;
 
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
 export const WRONG_STATE = 0x11;
+
+/**
+ * Start Listen got no answer (every attempt timed out) or a retry was refused 0x11 (the module
+ * listens already: the sim and 18.5): the module may have taken the first one, whose answer was
+ * lost, and the car's session may be running (the EV side of fuzz seeds 152399 199847 and 602).
+ * The host listens on: the car has matched SLAC and sets its session up within its communication
+ * set-up time (ISO 15118-2 V2G_EVCC_CommunicationSetup_Timeout, 20 s; the EV host's
+ * SESSION_START_CONFIRM_MS). No Session Started by then: Stop Listen, configurationFailed.
+ */
+export const LISTEN_CONFIRM_MS = 20_000;
 
 /** Manual 18.10.4 note: the module's deadline for the next parameter update. */
 export const DEFAULT_UPDATE_DEADLINE_MS = 500;

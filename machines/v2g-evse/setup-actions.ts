@@ -11,7 +11,9 @@ import { bytesToHexId } from '../config.js';
 import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type SessionPhase, logEvent } from '../station-events.js';
-import { DIN_MAX_SCHEDULE_POWER_W, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
+import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
+
+const EARLY_LIMIT = 16;
 
 /** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
 export const presentationActions = {
@@ -25,6 +27,33 @@ export const presentationActions = {
     const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
     toParent(enqueue, self, logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
   }),
+  /** At most this many status messages are kept from configuring (see EvseSessionContext.early). */
+  keepEarly: act(({ enqueue, context, event }) => {
+    const early = context.early ?? [];
+    if (early.length < EARLY_LIMIT) enqueue.assign({ early: [...early, event as StatusEvent] });
+  }),
+  /** Entering `listening`: what came before the sequence ended, from Session Started on, in order. */
+  replayEarly: act(({ enqueue, context }) => {
+    const early = context.early ?? [];
+    const from = early.findIndex((e) => e.type === 'V2g.EvseSessionStarted');
+    if (from >= 0) for (const e of early.slice(from)) enqueue.raise(e as Events);
+    if (early.length > 0) enqueue.assign({ early: [] });
+  }),
+  listenUnconfirmed: act(({ enqueue, self, event }) => {
+    const detail = (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
+    enqueue.assign({ listenUnconfirmed: detail });
+    toParent(enqueue, self, logEvent('EVSE', `${detail}: the module may be listening (an answer lost); waiting ${LISTEN_CONFIRM_MS / 1000} s for Session Started`, 'warn'));
+  }),
+  listenConfirmed: act(({ enqueue, self, context }) => {
+    if (context.listenUnconfirmed === undefined) return;
+    enqueue.assign({ listenUnconfirmed: undefined });
+    toParent(enqueue, self, logEvent('EVSE', 'Session Started after all: the module had taken Start Listen'));
+  }),
+  listenNotConfirmed: act(({ enqueue, self, context }) => {
+    const detail = `${context.listenUnconfirmed ?? 'V2g.EvseStartListen failed'}, and no Session Started within ${LISTEN_CONFIRM_MS / 1000} s`;
+    toParent(enqueue, self, logEvent('EVSE', `Not listening: ${detail}; stopping whatever the module started`, 'error'));
+    enqueue.assign({ error: { name: 'configurationFailed', detail }, listenUnconfirmed: undefined });
+  }),
   failConfiguration: act(({ enqueue, event }) => {
     enqueue.assign({ error: { name: 'configurationFailed', detail: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message } });
   }),
@@ -37,7 +66,8 @@ export const setupActions = {
     const sessionId = fields.sessionId instanceof Uint8Array ? bytesToHexId(fields.sessionId) : '';
     const protocol = enumName(PROTOCOLS, num(fields.protocol));
     const resumed = sessionId !== '' && sessionId === context.resumeSessionId;
-    enqueue.assign({ evccId, protocol, sessionId, resumed, startedAt: context.clock.now() });
+    // When it arrived: a Session Started kept from configuring is replayed later (Start Listen's answer lost).
+    enqueue.assign({ evccId, protocol, sessionId, resumed, startedAt: (event as StatusEvent).at ?? context.clock.now() });
     toParent(enqueue, self, logEvent('EVSE', '"Session started" received', 'info', { protocol, sessionId, evccId }));
     if (resumed) toParent(enqueue, self, logEvent('EVSE', `Session resumed: the EV came back with the paused session's ID ${sessionId}`));
     toParent(enqueue, self, logEvent('EVSE', `Protocol: ${protocol}`));

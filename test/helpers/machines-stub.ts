@@ -105,3 +105,21 @@ export async function advanceBy(clock: VirtualClock, ms: number, stepMs = 50): P
   await clock.runUntil(() => clock.now() >= end, ms, stepMs);
   await flushMicrotasks();
 }
+
+/**
+ * `client` with the answers to the command `name` (e.g. 'EvStartSession') lost on the way back,
+ * the first `count` of them (default all): the command reaches the module, the host sees a
+ * timeout after 1000 ms (virtual time).
+ */
+export function answersLost(client: HciClient, clock: VirtualClock, name: string, count = Number.POSITIVE_INFINITY): HciClient {
+  let lost = 0;
+  const request: HciClient['request'] = (def, fields, options) => {
+    const sent = client.request(def, fields, options);
+    if (def.name !== name || lost >= count) return sent;
+    lost++;
+    sent.catch(() => undefined);
+    const what = `${def.module}.${def.name}`;
+    return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', what, `${what}: no response within 1000 ms`)), 1000));
+  };
+  return Object.assign(Object.create(client) as HciClient, { request });
+}

@@ -19,7 +19,9 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 // service discovery left the EVSE session in `started` with nothing from the module for ever.
 // 116055 (run 4): the car stopped its session in pre-charge and the EVSE module's Session Stopped
 // was lost; the EVSE host stayed in pre-charge for ever (now bounded, PRE_CHARGE_LOST_END_MS).
-const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
+// 152399 199847 (run 4): every answer to the EV's Start Session lost while its module started;
+// the EV host recorded configurationFailed (now it waits for Session Started as after a 0x11).
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, 152399, 199847, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
