@@ -9,6 +9,7 @@
  */
 import { commandedOutput } from '../../machines/charger.js';
 import { createHciClient } from '../../machines/hci-client.js';
+import type { HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { type FaultConfig, type LinkFaults, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { SESSION_PHASES } from '../../sim/phases.js';
@@ -80,19 +81,10 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
     if (ev.type === 'phase' && ev.phase === 'sessionStarted') sessionStarted = true;
     if (ev.type === 'sessionEnded') recorded = true;
   });
-  // The EV host's record is honest (fuzz seed 602): no configuration failure for an attempt whose
-  // module reported Session Started (a lost Start Session answer, then 0x11 to the retry).
-  let evModuleStarted = false;
-  let evDishonest: string | undefined;
-  evClient.status$.subscribe((e) => {
-    if (e.type === 'V2g.EvSessionStarted') evModuleStarted = true;
-  });
-  s.ev.on('*', (e) => {
-    const ev = e as { type: string; record?: { error?: { name?: string; detail?: string } } };
-    if (ev.type !== 'sessionEnded') return;
-    if (ev.record?.error?.name === 'configurationFailed' && evModuleStarted) evDishonest ??= `EV recorded configurationFailed (${ev.record.error.detail}) though its module reported Session Started`;
-    evModuleStarted = false;
-  });
+  // Each host's record is honest (fuzz seeds 602, 152399: the EV; the same hole at Start Listen on
+  // the EVSE): no configuration failure for an attempt whose module reported Session Started.
+  const evDishonest = honestyCheck('EV', evClient, s.ev, 'V2g.EvSessionStarted');
+  const evseDishonest = honestyCheck('EVSE', evseClient, s.evse, 'V2g.EvseSessionStarted');
   const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
   const settled = (): boolean => recorded || /waitingForUnplug|failed|reinitialising/.test(state()) || (sawSlac && state().includes('waitingForVehicle'));
   await clock.runUntil(settled, limitMs, 50);
@@ -115,9 +107,25 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   else if (sessionStarted && !recorded && !/waitingForUnplug|failed|reinitialising|waitingForVehicle/.test(state()))
     problem = `session started, no record, still ${state()} ${sessionState()} after ${s.logs('EVSE').slice(-3).join(' / ')}`;
   else if (sessionStarted && !recorded) problem = `session started but not recorded (${state()})`;
-  else if (evDishonest) problem = evDishonest;
+  else problem = evDishonest() ?? evseDishonest();
   s.evse.stop();
   s.ev.stop();
   await pair.close();
   return { seed, faults, sessionStarted, recorded, outputV: out.voltageV, outputA: out.currentA, ...(problem ? { problem } : {}) };
+}
+
+/** The first configurationFailed a station records for an attempt its module reported started. */
+function honestyCheck(role: string, client: HciClient, station: { on(type: '*', listener: (e: unknown) => void): unknown }, startedType: string): () => string | undefined {
+  let moduleStarted = false;
+  let dishonest: string | undefined;
+  client.status$.subscribe((e) => {
+    if (e.type === startedType) moduleStarted = true;
+  });
+  station.on('*', (e) => {
+    const ev = e as { type: string; record?: { error?: { name?: string; detail?: string } } };
+    if (ev.type !== 'sessionEnded') return;
+    if (ev.record?.error?.name === 'configurationFailed' && moduleStarted) dishonest ??= `${role} recorded configurationFailed (${ev.record.error.detail}) though its module reported Session Started`;
+    moduleStarted = false;
+  });
+  return () => dishonest;
 }
