@@ -41,10 +41,14 @@ interface SessionView {
   status: string;
   context: EvseSessionContext;
   children: Record<string, AnyActorRef | undefined>;
-  matches(value: unknown): boolean;
+  value: unknown;
 }
 
-const IN_ENERGY_TRANSFER = { session: { phase: 'energyTransfer' } };
+/** `matches({ session: { phase: 'energyTransfer' } })` on the state value, without building a value to compare. */
+function inEnergyTransfer(value: unknown): boolean {
+  const phase = (value as { session?: { phase?: unknown } }).session?.phase;
+  return typeof phase === 'object' && phase !== null && 'energyTransfer' in phase;
+}
 
 /**
  * One DC Charge Parameters Changed handled without a session macrostep, where it is bookkeeping
@@ -56,7 +60,7 @@ const IN_ENERGY_TRANSFER = { session: { phase: 'energyTransfer' } };
  */
 export function dcParametersInPlace(session: AnyActorRef, e: StatusEvent): boolean {
   const snapshot = session.getSnapshot() as SessionView;
-  if (snapshot.status !== 'active' || !snapshot.matches(IN_ENERGY_TRANSFER)) return false;
+  if (snapshot.status !== 'active' || !inEnergyTransfer(snapshot.value)) return false;
   const fields = f(e);
   // An EV error code: a warning line and, while charging, the EV fault stop (decisions).
   if (num(fields.errorCode) > 0) return false;
