@@ -177,6 +177,25 @@ function evPart(c: ChargerContext, e: ChargerEvMessage): Partial<ChargerState> {
   return { ...nowPart(c), ev: { ...c.ev, ...definedOnly(limits) }, ...soc, targetVoltageV: e.voltageV, targetCurrentA: e.currentA };
 }
 
+/**
+ * `evPart` written straight into the actor's own context: the same fields in the same order,
+ * without the intermediate objects (one a status message of the charge loop).
+ */
+function evInPlace(own: ChargerContext, e: ChargerEvMessage): void {
+  const t = own.clock.now();
+  const dt = Math.max(0, t - own.at);
+  if (dt !== 0) Object.assign(own, moved(own, t, dt));
+  const { maxVoltageV, maxCurrentA, maxPowerW, socPercent } = e.limits;
+  const ev = { ...own.ev };
+  if (maxVoltageV !== undefined && Number.isFinite(maxVoltageV)) ev.maxVoltageV = maxVoltageV;
+  if (maxCurrentA !== undefined && Number.isFinite(maxCurrentA)) ev.maxCurrentA = maxCurrentA;
+  if (maxPowerW !== undefined && Number.isFinite(maxPowerW)) ev.maxPowerW = maxPowerW;
+  own.ev = ev;
+  if (socPercent !== undefined && Number.isFinite(socPercent)) own.evSocPercent = socPercent;
+  own.targetVoltageV = e.voltageV;
+  own.targetCurrentA = e.currentA;
+}
+
 /** What a charger actor's snapshot gives: its context (the ticker and `chargerEvInPlace` write it). */
 export interface ChargerActorRef {
   getSnapshot(): { context: ChargerContext };
@@ -191,10 +210,7 @@ export interface ChargerActorRef {
 export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage) => void) | undefined {
   const c = (ref as ChargerActorRef | undefined)?.getSnapshot().context;
   if (!c || c.powerStage || !stationRelay(system)) return undefined;
-  return (e) => {
-    const own = (ref as ChargerActorRef).getSnapshot().context;
-    Object.assign(own, evPart(own, e));
-  };
+  return (e) => evInPlace((ref as ChargerActorRef).getSnapshot().context, e);
 }
 
 /**

@@ -8,12 +8,13 @@
  * Siblings used through the actor system: 'battery' (SOC model) and 'cp' (resistor level).
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { assign, enqueueActions, or, setup, stateIn } from 'xstate';
+import { type AnyActorRef, assign, enqueueActions, or, setup, stateIn } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { HciError } from './hci-types.js';
 import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import { chargeTimer, evSessionStatus } from './v2g-ev/charge-loop.js';
 import { STOP_UNCONFIRMED_ID, STOP_UNCONFIRMED_MS, chargeActions } from './v2g-ev/charge-actions.js';
 import {
   type EvSessionContext,
@@ -75,6 +76,13 @@ const timedOut =
   ({ event }: { event: Events }): boolean =>
     event.type === 'hci.failed' && event.tag === tag && event.error instanceof HciError && event.error.kind === 'timeout';
 
+/** The session's status child: `hciStatus` with the in-place charge-loop parameters (v2g-ev/charge-loop.ts). */
+const STATUS_CHILD = {
+  id: 'status',
+  src: 'evSessionStatus',
+  input: ({ context, self }: { context: EvSessionContext; self: AnyActorRef }) => ({ client: context.client, session: self }),
+} as const;
+
 export const v2gEvSessionMachine = setup({
   types: {
     input: {} as EvSessionInput,
@@ -82,9 +90,8 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop },
+  actors: { hciSequence, hciCommander, hciStatus, evSessionStatus, statusWatchdog, evStop, chargeTimer },
   delays: {
-    updateInterval: ({ context }) => context.config.updateIntervalMs,
     recheck: 500,
     postChargeFallback: 5000,
     preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
@@ -121,7 +128,8 @@ export const v2gEvSessionMachine = setup({
     longestReactionMs: 0,
     stopChargingSent: false,
   }),
-  invoke: [...hciChildren(['V2g'])],
+  // The status child takes the charge loop's DC Charge Parameters Changed in place (v2g-ev/charge-loop.ts).
+  invoke: hciChildren(['V2g']).map((c) => (c.id === 'status' ? STATUS_CHILD : c)),
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
@@ -256,10 +264,12 @@ export const v2gEvSessionMachine = setup({
           },
           initial: 'ticking',
           states: {
-            // Re-entered on every update: only this child, so the charging entry runs once.
+            // The first update on entry, then the timer child's (v2g-ev/charge-loop.ts): in place
+            // below the target SOC, else a `session.tick` here.
             ticking: {
               entry: 'chargeTick',
-              after: { updateInterval: { target: 'ticking', reenter: true } },
+              invoke: { src: 'chargeTimer', input: ({ context, self }) => ({ session: self, clock: context.clock, intervalMs: context.config.updateIntervalMs }) },
+              on: { 'session.tick': { actions: 'chargeTick' } },
             },
           },
         },

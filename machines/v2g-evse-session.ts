@@ -13,7 +13,7 @@
  *
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { assign, enqueueActions, setup } from 'xstate';
+import { type AnyActorRef, assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { IsolationLevel } from '../codec/modules/v2g/common.js';
 import { authorizationPolicyLogic } from './authorization-policy.js';
@@ -39,6 +39,7 @@ import {
   num,
   sendCharger,
 } from './v2g-evse/common.js';
+import { evseSessionStatus } from './v2g-evse/parameters.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
@@ -92,6 +93,13 @@ const lostEndWatchdog = {
   },
 } as const;
 
+/** The session's status child: `hciStatus` with the in-place charge-loop parameters (v2g-evse/parameters.ts). */
+const STATUS_CHILD = {
+  id: 'status',
+  src: 'evseSessionStatus',
+  input: ({ context, self }: { context: EvseSessionContext; self: AnyActorRef }) => ({ client: context.client, session: self }),
+} as const;
+
 export const v2gEvseSessionMachine = setup({
   types: {
     input: {} as EvseSessionInput,
@@ -99,7 +107,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
+  actors: { hciSequence, hciCommander, hciStatus, evseSessionStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
   delays: {
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -143,7 +151,8 @@ export const v2gEvseSessionMachine = setup({
     limits: {},
     renegotiations: 0,
   }),
-  invoke: [...hciChildren(['V2g'])],
+  // The status child takes the charge loop's DC Charge Parameters Changed in place (v2g-evse/parameters.ts).
+  invoke: hciChildren(['V2g']).map((c) => (c.id === 'status' ? STATUS_CHILD : c)),
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },

@@ -9,6 +9,7 @@ import { hostNow } from '../../util/clock.js';
 import { currentForPower, reportedSoc } from '../battery.js';
 import { acCurrentPerPhaseA, acParameters, acPhases } from '../ev-ac.js';
 import { logEvent } from '../station-events.js';
+import { dcLoopUpdate, updateGapOf } from './charge-loop.js';
 import type { EvStopDone } from './stop.js';
 import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
@@ -48,9 +49,7 @@ export const chargeActions = {
     const now = context.clock.now();
     const b = batteryNow(system, context.config.battery, now);
     const soc = reportedSoc(b);
-    const hostAt = hostNow();
-    const gap = context.lastUpdateAt === undefined ? 0 : hostAt - context.lastUpdateAt;
-    enqueue.assign({ lastUpdateAt: hostAt, longestUpdateGapMs: Math.max(context.longestUpdateGapMs, gap) });
+    enqueue.assign(updateGapOf(context, hostNow()));
     if (soc >= context.config.targetSocPercent) {
       if (!context.stopChargingSent) {
         enqueue.sendParent(logEvent('EV', 'charging done'));
@@ -63,13 +62,15 @@ export const chargeActions = {
       }
       return;
     }
-    const elapsedS = (now - (context.chargingStartedAt ?? now)) / 1000;
-    const powerW = profilePowerW(context.profile, elapsedS, context.config.battery.maxPowerW);
-    const targetCurrentA = currentForPower(b, powerW);
-    enqueue.assign({ targetCurrentA });
     if (isDc(context.energyTransferMode)) {
-      enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, targetCurrentA), 'update', at(event)));
+      // Below the target the timer mostly does this in place (charge-loop.ts tickInPlace).
+      const { targetCurrentA, request } = dcLoopUpdate(context, b, now, at(event));
+      enqueue.assign({ targetCurrentA });
+      enqueue.sendTo('commander', request);
     } else {
+      const elapsedS = (now - (context.chargingStartedAt ?? now)) / 1000;
+      const powerW = profilePowerW(context.profile, elapsedS, context.config.battery.maxPowerW);
+      enqueue.assign({ targetCurrentA: currentForPower(b, powerW) });
       // AC: the car says how much it takes now (its maximum current per phase) and draws it.
       const phases = acPhases(context.energyTransferMode);
       const nominalVoltageV = context.acNominalVoltageV ?? 0;

@@ -37,6 +37,8 @@ export type EvSessionCommand =
 
 /** Raised (delayed) when Stop Charging goes out; only `charging` handles it (v2g-ev/charge-actions.ts). */
 export type StopUnconfirmedEvent = { type: 'session.stopUnconfirmed' };
+/** From the charge loop's timer when a tick is the statechart's (v2g-ev/charge-loop.ts). */
+export type ChargeTickEvent = { type: 'session.tick' };
 
 export interface EvSessionContext extends EvSessionInput {
   startedAt: number;
@@ -89,7 +91,7 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | StopUnconfirmedEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
+export type Events = EvSessionCommand | StopUnconfirmedEvent | ChargeTickEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;

@@ -12,6 +12,7 @@ import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
+import { dcParametersLog, evseReportOf } from './charge-loop.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
@@ -102,24 +103,16 @@ export const setupActions = {
     enqueue.assign({ profile });
     enqueue.sendTo('commander', command(V2g.EvSetChargingProfile, profile, 'profile', at(event)));
   }),
+  /** While charging the status child mostly does this in place (charge-loop.ts): keep the two alike. */
   dcParametersChanged: act(({ enqueue, context, event, system }) => {
     const fields = f(event);
-    const v = num(fields.presentVoltageV);
-    const i = num(fields.presentCurrentA);
-    const status = num(fields.status);
-    enqueue.assign({
-      presentVoltageV: Number.isFinite(v) ? v : 0,
-      presentCurrentA: Number.isFinite(i) ? i : 0,
-      evseStatus: Number.isFinite(status) ? status : 0,
-      peakVoltageV: Math.max(context.peakVoltageV, context.chargingStartedAt !== undefined && Number.isFinite(v) ? v : 0),
-      peakCurrentA: Math.max(context.peakCurrentA, context.chargingStartedAt !== undefined && Number.isFinite(i) ? i : 0),
-    });
-    const log = logEvent('EV', '"DC Charge Parameters Changed" received', 'info', fields);
+    const { report, input } = evseReportOf(context, fields);
+    enqueue.assign(report);
+    const log = dcParametersLog(fields);
     // One a message: straight to the station's listeners where it has a relay (station-events.ts).
     const relay = stationRelay(system);
     if (relay) enqueue(() => relay(log.event));
     else enqueue.sendParent(log);
-    const input = { voltageV: Number.isFinite(v) ? v : 0, currentA: Number.isFinite(i) ? i : 0 };
     // A simulated battery takes it in place (battery.ts batteryInputInPlace: no battery macrostep a message).
     const inPlace = batteryInputInPlace(system, system.get('battery'));
     if (inPlace) enqueue(() => inPlace(input.voltageV, input.currentA));

@@ -10,23 +10,21 @@ import { type CableCheckEvent, cableCheckTimeoutMs } from '../cable-check.js';
 import { acPhases } from '../ev-ac.js';
 import { UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import { logEvent, stationRelay } from '../station-events.js';
+import { chargerEvOf, dcParametersLog, evReportOf } from './parameters.js';
 import { noteUpdateSent, updateCommand } from './updates.js';
 import { type EvseSessionCommand, WRONG_STATE, act, at, chargerOf, command, f, isDc, limitsOf, num, presentOutput, sendCharger, toParent } from './common.js';
 
 export const chargeActions = {
+  /** In energy transfer the status child mostly does this in place (parameters.ts): keep the two alike. */
   dcParametersChanged: act(({ enqueue, self, event, system }) => {
     const fields = f(event);
-    const targetVoltageV = num(fields.targetVoltageV);
-    const targetCurrentA = num(fields.targetCurrentA);
-    const socPercent = num(fields.socPercent);
-    enqueue.assign({ evTargetVoltageV: targetVoltageV, evTargetCurrentA: targetCurrentA, socPercent });
-    const log = logEvent('EVSE', '"DC Charge Parameters Changed" received', 'info', fields);
+    enqueue.assign(evReportOf(fields));
+    const log = dcParametersLog(fields);
     // One a message: straight to the station's listeners where it has a relay (station-events.ts).
     const relay = stationRelay(system);
     if (relay) enqueue(() => relay(log.event));
     else toParent(enqueue, self, log);
-    const limits = { maxVoltageV: num(fields.maxVoltageV), maxCurrentA: num(fields.maxCurrentA), maxPowerW: num(fields.maxPowerW), socPercent };
-    sendCharger(enqueue, system, { type: 'charger.ev', limits, voltageV: targetVoltageV, currentA: targetCurrentA });
+    sendCharger(enqueue, system, chargerEvOf(fields));
     if (num(fields.errorCode) > 0) toParent(enqueue, self, logEvent('EVSE', `EV reports error code ${String(fields.errorCode)}`, 'warn'));
   }),
   acParametersChanged: act(({ enqueue, self, context, event, system }) => {

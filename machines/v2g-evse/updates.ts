@@ -79,6 +79,18 @@ function dcFields(
   };
 }
 
+/**
+ * An update from outside the statechart (the timer, a status message handled in place,
+ * parameters.ts), as the `sendUpdate` action does it: the book, a late-update warning to the
+ * station, then the command to the session's commander.
+ */
+export function sendUpdateNow(session: AnyActorRef, context: EvseSessionContext, answersAt: number | undefined): void {
+  const warning = noteUpdateSent(context);
+  if (warning) (session.system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined)?.send(logEvent('EVSE', warning, 'warn'));
+  const commander = (session.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.commander;
+  commander?.send(updateCommand(context, session.system, answersAt));
+}
+
 export interface UpdateTimerInput {
   /** The session actor: its context now, its commander child, its system (charger, station). */
   session: AnyActorRef;
@@ -94,11 +106,7 @@ export interface UpdateTimerInput {
 export const updateTimer = fromCallback<{ type: 'noop' }, UpdateTimerInput>(({ input }) => {
   const { session, clock, intervalMs } = input;
   const fire = (): void => {
-    const snapshot = session.getSnapshot() as { context: EvseSessionContext; children: Record<string, AnyActorRef | undefined> };
-    const context = snapshot.context;
-    const warning = noteUpdateSent(context);
-    if (warning) (session.system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined)?.send(logEvent('EVSE', warning, 'warn'));
-    snapshot.children.commander?.send(updateCommand(context, session.system, undefined));
+    sendUpdateNow(session, (session.getSnapshot() as { context: EvseSessionContext }).context, undefined);
     timer = clock.setTimeout(fire, intervalMs);
   };
   let timer = clock.setTimeout(fire, intervalMs);

@@ -7,6 +7,7 @@
 import { assign, setup } from 'xstate';
 import type { SessionPhase } from '../phases.js';
 import type { SessionFailure, V2gKind, V2gRequest, V2gResponse } from '../v2g-messages.js';
+import { type ChargeLoop, RESPONSE_TIMEOUT_MS } from './evcc-loop.js';
 
 /** What the EVCC machine needs from the module around it. */
 export interface EvccPort {
@@ -47,11 +48,15 @@ export type EvccEvent =
   | { type: 'HOST_STOP_SESSION' }
   /** The car pauses (scenario ev.pause): PowerDelivery stop, then SessionStop with Pause. */
   | { type: 'PAUSE' }
+  /** The charge loop's request got no response in time (evcc-loop.ts). */
+  | { type: 'LOOP_TIMEOUT' }
   | { type: 'LINK_LOST' };
 
 /** What an EVCC actor is started with: the module's side of the machine and the car's timing. */
 export interface EvccInput {
   port: EvccPort;
+  /** The charge loop's requests and ordinary responses (evcc-loop.ts), run in `chargeLoop`. */
+  loop: ChargeLoop;
   loopIntervalMs: number;
   preChargeTimeoutMs: number;
 }
@@ -68,8 +73,6 @@ interface EvccContext extends EvccInput {
   failure: SessionFailure | undefined;
 }
 
-/** ISO 15118-2 V2G_EVCC_Msg_Timeout is 2 s; the SECC answers or fails before this. */
-const RESPONSE_TIMEOUT_MS = 65_000;
 /** 18.11.14 code 8: unspecified (no details delivered by the EVSE). */
 const EV_UNSPECIFIED = 8;
 /** 18.11.14 code 7: EVSE present voltage too low (pre-charge never reached the target). */
@@ -106,6 +109,7 @@ export const evccMachine = setup({
     renegotiationRequested: ({ context }) => context.renegotiationRequested,
     chargingReadySent: ({ context }) => context.chargingReadySent,
     pausing: ({ context }) => context.pausing,
+    loopWaiting: ({ context }) => context.loop.waiting(),
     preChargeJustDone: ({ context, event }) => {
       const r = res(event);
       return !context.chargingReadySent && r !== undefined && context.port.preChargeDone(r, context.port.now() - context.phaseStartedAt);
@@ -126,7 +130,8 @@ export const evccMachine = setup({
     sendPreCharge: ({ context }) => context.port.send('preCharge'),
     sendPowerDeliveryStart: ({ context }) => context.port.send('powerDelivery', { chargeProgress: 'start' }),
     sendPowerDeliveryStop: ({ context }) => context.port.send('powerDelivery', { chargeProgress: context.renegotiationRequested ? 'renegotiate' : 'stop' }),
-    sendLoopRequest: ({ context }) => context.port.send(context.port.isDc() ? 'currentDemand' : 'chargingStatus'),
+    startLoop: ({ context }) => context.loop.start(),
+    stopLoop: ({ context }) => context.loop.stop(),
     sendWeldingDetection: ({ context }) => context.port.send('weldingDetection'),
     sendSessionStop: ({ context }) => context.port.send('sessionStop', { chargingSession: context.pausing ? 'pause' : 'terminate' }),
     phaseSessionSetup: ({ context }) => context.port.phase('sessionSetup'),
@@ -323,26 +328,20 @@ export const evccMachine = setup({
       },
       after: { responseTimeout: '#evcc.failed' },
     },
+    // The requests and the ordinary responses are the loop's (evcc-loop.ts); the decisions here.
     chargeLoop: {
-      entry: ['phaseChargeLoop', 'startPhaseClock'],
-      initial: 'sending',
-      on: { HOST_STOP_CHARGING: { actions: 'requestStop' }, PAUSE: { actions: 'requestPause' } },
-      states: {
-        sending: {
-          entry: ['markSent', 'sendLoopRequest'],
-          on: {
-            RES: [
-              { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
-              { guard: 'stopRequested', target: '#evcc.powerDeliveryStop', actions: 'reportLoopResponse' },
-              { target: 'waiting', actions: 'reportLoopResponse' },
-            ],
-          },
-          after: { responseTimeout: '#evcc.failed' },
-        },
-        waiting: {
-          always: { guard: 'stopRequested', target: '#evcc.powerDeliveryStop' },
-          after: { loop: 'sending' },
-        },
+      entry: ['phaseChargeLoop', 'startPhaseClock', 'startLoop'],
+      exit: 'stopLoop',
+      on: {
+        // Between requests a stop goes out at once; during one, with its response.
+        HOST_STOP_CHARGING: [{ guard: 'loopWaiting', target: 'powerDeliveryStop', actions: 'requestStop' }, { actions: 'requestStop' }],
+        PAUSE: [{ guard: 'loopWaiting', target: 'powerDeliveryStop', actions: 'requestPause' }, { actions: 'requestPause' }],
+        // The responses the loop leaves to the machine: a failure, or one after a stop request.
+        RES: [
+          { guard: 'failed', target: '#evcc.failed', actions: 'rememberFailure' },
+          { guard: 'stopRequested', target: '#evcc.powerDeliveryStop', actions: 'reportLoopResponse' },
+        ],
+        LOOP_TIMEOUT: '#evcc.failed',
       },
     },
     powerDeliveryStop: {

@@ -10,8 +10,10 @@ import { ENERGY_TRANSFER_MODES, V2gResultCode } from '../../codec/modules/v2g/co
 import { SESSION_PHASES, type SessionPhase } from '../phases.js';
 import { type ModuleContext, type Reply, type Service, fail, ok } from '../module.js';
 import type { EvSnapshot, EvseSnapshot, V2gKind, V2gMessage, V2gRequest } from '../v2g-messages.js';
+import { createChargeLoop } from './evcc-loop.js';
 import { type EvccPort, evccMachine } from './evcc-machine.js';
 import { carContract, carExiRequest, certificateRequestKind } from './pnc.js';
+import { dcChangedFields } from './v2g-ev-reports.js';
 
 type Fields = Record<string, unknown>;
 const num = (f: Fields, k: string): number => f[k] as number;
@@ -120,26 +122,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   };
 
   const emitDc = (evse: EvseSnapshot): void => {
-    const d = evse.dc;
-    if (!d) return;
-    ctx.emit(V2g.EvDcChargeParametersChanged, {
-      minVoltageV: d.minVoltageV,
-      minCurrentA: d.minCurrentA,
-      minPowerW: d.minVoltageV * d.minCurrentA,
-      maxVoltageV: d.maxVoltageV,
-      maxCurrentA: d.maxCurrentA,
-      maxPowerW: d.maxPowerW,
-      presentVoltageV: d.presentVoltageV,
-      presentCurrentA: d.presentCurrentA,
-      status: d.status,
-      isolationStatus: d.isolationLevel,
-      voltageLimitAchieved: d.presentVoltageV >= d.maxVoltageV,
-      currentLimitAchieved: d.presentCurrentA >= d.maxCurrentA,
-      powerLimitAchieved: d.presentVoltageV * d.presentCurrentA >= d.maxPowerW,
-      peakCurrentRippleA: d.peakCurrentRippleA,
-      ...(d.currentRegulationToleranceA !== undefined ? { currentRegulationToleranceA: d.currentRegulationToleranceA } : {}),
-      ...(evse.energyToBeDeliveredWh !== undefined ? { energyToBeDeliveredWh: evse.energyToBeDeliveredWh } : {}),
-    });
+    const fields = dcChangedFields(evse);
+    if (fields) ctx.emit(V2g.EvDcChargeParametersChanged, fields);
   };
 
   const emitAc = (evse: EvseSnapshot, always: boolean): void => {
@@ -252,7 +236,9 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     now: () => clock.now(),
   };
 
-  const input = { port, loopIntervalMs: scenario.ev.loopIntervalMs, preChargeTimeoutMs: scenario.ev.preChargeTimeoutMs };
+  // Stopping the actor runs no exit actions: reset and close stop the loop's timers too.
+  const loop = createChargeLoop({ clock, port, loopIntervalMs: scenario.ev.loopIntervalMs, stopRequested: () => actor.getSnapshot().context.stopRequested, send: (e) => actor.send(e) });
+  const input = { port, loop, loopIntervalMs: scenario.ev.loopIntervalMs, preChargeTimeoutMs: scenario.ev.preChargeTimeoutMs };
   const start = () => createActor(evccMachine, { clock, input }).start();
   let actor = start();
 
@@ -279,6 +265,8 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       sessionId = m.sessionId;
       selectedProtocol = m.protocol ?? selectedProtocol;
     }
+    // The charge loop takes its ordinary responses itself (evcc-loop.ts).
+    if (loop.response(m)) return;
     actor.send({ type: 'RES', res: m });
   });
 
@@ -378,6 +366,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
       EvStopSession: () => hostEvent(inState('weldingDetection', 'cableCheckReady', 'preChargeReady', 'preCharge', 'chargingReady'), { type: 'HOST_STOP_SESSION' }),
     },
     reset() {
+      loop.stop();
       actor.stop();
       actor = start();
       config = undefined;
@@ -391,6 +380,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
     },
     close() {
       offChange();
+      loop.stop();
       actor.stop();
     },
   };

@@ -234,10 +234,24 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
    */
   const unknownSession = (s: Session, m: V2gRequest): boolean => m.kind !== 'sessionSetup' && !sameId(s.id, m.sessionId);
 
+  /**
+   * The charge loop's requests (one every loop interval) change no state: answered here as the
+   * machine's `session` REQ transition does (`dcTargets`, `respondLoop`) without a macrostep of
+   * it (issue 12 target 4). Only in `charging` and for a request the car did not abort.
+   */
+  const loopRequestInPlace = (m: V2gRequest): boolean => {
+    if ((m.kind !== 'currentDemand' && m.kind !== 'chargingStatus') || m.aborted === true) return false;
+    if ((actor.getSnapshot().value as { session?: unknown }).session !== 'charging') return false;
+    if (m.kind === 'currentDemand') port.dcParameters(m, true);
+    port.respond(m, port.takeNotification());
+    return true;
+  };
+
   cable.attachSecc((m: V2gMessage) => {
     if (m.type !== 'req') return;
     stopSequenceTimer();
     const failure = session && !m.aborted ? (unknownSession(session, m) ? UNKNOWN_SESSION : scriptedFailure(session)) : undefined;
+    if (!failure && loopRequestInPlace(m)) return;
     send(failure ? { type: 'ABORT', failure, req: m } : { type: 'REQ', req: m });
   });
   // The car is gone (unplugged, PLC link lost): the session cannot continue.
@@ -270,16 +284,12 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       EvseUpdateDcChargingParameters: (m) => {
         if (!isEvse() || !dc) return fail(V2gResultCode.wrongState);
         const f = m.fields;
-        dc = {
-          ...dc,
-          isolationLevel: f.isolationLevel,
-          presentVoltageV: f.presentVoltageV,
-          presentCurrentA: f.presentCurrentA,
-          status: f.status,
-          ...(f.maxVoltageV !== undefined ? { maxVoltageV: f.maxVoltageV } : {}),
-          ...(f.maxCurrentA !== undefined ? { maxCurrentA: f.maxCurrentA } : {}),
-          ...(f.maxPowerW !== undefined ? { maxPowerW: f.maxPowerW } : {}),
-        };
+        // One copy, no spread of optional parts: 5 updates a second in the charge loop.
+        const next: Fields = { ...dc, isolationLevel: f.isolationLevel, presentVoltageV: f.presentVoltageV, presentCurrentA: f.presentCurrentA, status: f.status };
+        if (f.maxVoltageV !== undefined) next.maxVoltageV = f.maxVoltageV;
+        if (f.maxCurrentA !== undefined) next.maxCurrentA = f.maxCurrentA;
+        if (f.maxPowerW !== undefined) next.maxPowerW = f.maxPowerW;
+        dc = next;
         parametersUpdated();
         return ok();
       },
