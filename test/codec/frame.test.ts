@@ -62,7 +62,7 @@ describe('one whole frame per read (the assembler passes it on as it came)', () 
     expect(isWholeFrame(frame.subarray(0, frame.length - 1))).toBe(false);
     expect(isWholeFrame(Uint8Array.of(...frame, 0xc0))).toBe(false);
     const bad = frame.slice();
-    bad[bad.length - 2] ^= 0x01;
+    bad[bad.length - 2] = (bad[bad.length - 2] as number) ^ 0x01;
     expect(isWholeFrame(bad)).toBe(false);
   });
 
@@ -77,7 +77,7 @@ describe('one whole frame per read (the assembler passes it on as it came)', () 
     asm.push(read);
     read.fill(0);
     const bad = frame.slice();
-    bad[bad.length - 2] ^= 0x01;
+    bad[bad.length - 2] = (bad[bad.length - 2] as number) ^ 0x01;
     asm.push(bad);
     // A partial frame, then a whole one behind it: deframed together.
     asm.push(frame.subarray(0, 4));
