@@ -132,11 +132,11 @@ export interface CommanderInput {
 
 /**
  * The commander's sender, a plain object owned by the `hciCommander` child: a command is a call,
- * not an XState event to the child (issue 12 targets 1 and 4). An event cost an actor macrostep
- * per command (8,311 in a default and a short session), and the session's `sendTo` ran only
- * after its whole macrostep (deferred), so the answer to a status message left after the
- * session's snapshot, its other deferred sends and their receivers. A session action that calls
- * `sendCommand` sends the frame while the action runs.
+ * not an XState event to the child (issue 12 targets 1 and 4). An event cost the child an actor
+ * step per command (relay, mailbox, snapshot update: 8,311 in a default and a short session),
+ * and the session's `sendTo` ran only after its whole macrostep (deferred), so the answer to a
+ * status message left after the session's snapshot, its other deferred sends and their
+ * receivers. A session action that calls `sendCommand` sends the frame while the action runs.
  */
 export class Commander {
   private stopped = false;
