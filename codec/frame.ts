@@ -94,6 +94,16 @@ export function parseFrame(bytes: Uint8Array): DeframeItem {
 }
 
 /**
+ * Whether `bytes` hold exactly one whole, valid frame (start, size, end marker, checksum), the
+ * common case of one read: the assembler then passes them on without deframing and re-encoding.
+ */
+export function isWholeFrame(bytes: Uint8Array): boolean {
+  if (bytes.length < OVERHEAD || bytes[0] !== START) return false;
+  const size = ((bytes[4] as number) << 8) | (bytes[5] as number);
+  return size <= MAX_PAYLOAD_SIZE && size + OVERHEAD === bytes.length && checkBody(bytes, 0, size) === undefined;
+}
+
+/**
  * The frame at `at`. `owned`: `buf` belongs to the deframer and is never written again, so the
  * payload can be a view into it (no ArrayBuffer per frame); otherwise the payload is copied.
  */

@@ -90,6 +90,28 @@ export function encodeEthernetFrame(frame: EthernetFrame): Uint8Array {
   return out;
 }
 
+/**
+ * `encodeEthernetFrame` of a control frame (9.1.2) around `payload`, built in one buffer: the
+ * Ethernet transport's send path, on the way of every answer (no control frame and header
+ * allocated apart). The same bytes as `encodeEthernetFrame({ ..., payload: encodeControlFrame(payload) })`.
+ */
+export function encodeEthernetControlFrame(dst: MacAddress, src: MacAddress, payload: Uint8Array): Uint8Array {
+  const size = payload.length;
+  if (size > 0xffff) throw new RangeError(`control header size ${size} out of range`);
+  const at = ETH_HEADER_SIZE + CONTROL_HEADER_SIZE;
+  const out = new Uint8Array(Math.max(ETH_MIN_FRAME, at + size));
+  out.set(dst.subarray(0, 6), 0);
+  out.set(src.subarray(0, 6), 6);
+  out[12] = ETHERTYPE_CONTROL >>> 8;
+  out[13] = ETHERTYPE_CONTROL & 0xff;
+  out[14] = CONTROL_VERSION;
+  out[15] = CONTROL_TYPE_FRAMING;
+  out[16] = size >>> 8;
+  out[17] = size & 0xff;
+  out.set(payload, at);
+  return out;
+}
+
 export function decodeEthernetFrame(bytes: Uint8Array): EthernetFrame | undefined {
   if (bytes.length < ETH_HEADER_SIZE) return undefined;
   return {

@@ -9,7 +9,7 @@
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren, sendCommand } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 
@@ -49,11 +49,11 @@ export const controlPilotEvMachine = setup({
     reportDisconnected: sendParent({ type: 'cp.evseDisconnected' }),
     reportFailed: sendParent(({ event }) => ({ type: 'cp.failed', error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message })),
     reportStopped: sendParent({ type: 'cp.stopped' }),
-    setResistor: enqueueActions(({ enqueue, event }) => {
+    setResistor: enqueueActions(({ enqueue, self, event }) => {
       const level = (event as Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
       enqueue.assign({ level });
       enqueue.sendParent(logEvent('EV', `Change State to State ${level}`));
-      enqueue.sendTo('commander', { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] } });
+      sendCommand(enqueue, self, { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] } });
     }),
     logCommandFailure: sendParent(({ event }) => logEvent('EV', `Warning: ${(event as Extract<CommanderEvent, { type: 'hci.failed' }>).error.message}`, 'warn')),
   },

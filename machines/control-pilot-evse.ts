@@ -9,7 +9,7 @@
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 import { cpStatePoll } from './cp-state-poll.js';
@@ -63,13 +63,13 @@ export const controlPilotEvseMachine = setup({
       error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
     })),
     reportStopped: sendParent({ type: 'cp.stopped' }),
-    setHlc: enqueueActions(({ enqueue }) => {
+    setHlc: enqueueActions(({ enqueue, self }) => {
       enqueue.sendParent(logEvent('EVSE', 'Set duty cycle to 5%'));
-      enqueue.sendTo('commander', dutyCycle(DUTY_HLC_PERMILL));
+      sendCommand(enqueue, self, dutyCycle(DUTY_HLC_PERMILL));
     }),
-    setIdle: enqueueActions(({ enqueue }) => {
+    setIdle: enqueueActions(({ enqueue, self }) => {
       enqueue.sendParent(logEvent('EVSE', 'Set the CP duty cycle to 100%'));
-      enqueue.sendTo('commander', dutyCycle(DUTY_IDLE_PERMILL));
+      sendCommand(enqueue, self, dutyCycle(DUTY_IDLE_PERMILL));
     }),
     logCommandFailure: sendParent(({ event }) => {
       const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;

@@ -2,11 +2,12 @@
  * The actors through which machines do HCI I/O (machines themselves never touch the client):
  * - `hciSequence`: runs configuration commands one after the other, reporting each step's log
  *   line before it is sent (the reference prints "Set the CP mode to EVSE" and then sends);
- * - `hciCommander`: a long-lived command sender for session machines: events in, failures back,
- *   so the statechart keeps handling status messages while commands are in flight;
+ * - `hciCommander`: a long-lived command sender for session machines: calls (`sendCommand`) or
+ *   events in, failures back, so the statechart keeps handling status messages while commands
+ *   are in flight;
  * - `hciStatus`: the module's status messages of some modules, as events to the parent.
  */
-import { fromCallback } from 'xstate';
+import { type AnyActorRef, fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
 import { type Clock, hostNow } from '../util/clock.js';
 import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
@@ -122,45 +123,165 @@ export const SILENCE_MS = 1000;
 export interface CommanderInput {
   client: HciClient;
   clock: Clock;
+  /**
+   * The machine that invoked the commander: its actions find the commander by it
+   * (`sendCommand`). Without it only the event path (`sendTo('commander', ...)`) reaches it.
+   */
+  owner?: AnyActorRef;
 }
 
 /**
- * Sends whatever the parent asks. Successes are silent (every event back costs the parent a
- * macrostep on the hot path); failures come back as `hci.failed`, and the longest reaction time
- * as `hci.reaction` whenever it grows.
+ * The commander's sender, a plain object owned by the `hciCommander` child: a command is a call,
+ * not an XState event to the child (issue 12 targets 1 and 4). An event cost the child an actor
+ * step per command (relay, mailbox, snapshot update: 8,311 in a default and a short session),
+ * and the session's `sendTo` ran only after its whole macrostep (deferred), so the answer to a
+ * status message left after the session's snapshot, its other deferred sends and their
+ * receivers. A session action that calls `sendCommand` sends the frame while the action runs.
  */
-export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ input, receive, sendBack }) => {
-  let stopped = false;
-  let longestReactionMs = -1;
+export class Commander {
+  private stopped = false;
+  private longestReactionMs = -1;
   // Clock time of the last frame from the module (cheap: one number per frame).
-  let lastRxAt = Number.NEGATIVE_INFINITY;
-  const rx = input.client.traffic$.subscribe((t) => {
-    if (t.dir === 'rx') lastRxAt = t.at;
-  });
-  // The command's name is built only for an event back (this runs for every charge-loop update).
-  const nameOf = (req: CommandRequest): string => `${req.def.module}.${req.def.name}`;
-  receive((req) => {
-    if (stopped) return;
+  private lastRxAt = Number.NEGATIVE_INFINITY;
+  private readonly rx: { unsubscribe(): void };
+  /** Commands held until the owner's macrostep has ended (`holdCommands`), in order. */
+  private held: CommandRequest[] | undefined;
+
+  constructor(
+    private readonly input: CommanderInput,
+    private readonly sendBack: (e: CommanderEvent) => void,
+  ) {
+    this.rx = input.client.traffic$.subscribe((t) => {
+      if (t.dir === 'rx') this.lastRxAt = t.at;
+    });
+  }
+
+  /** Sends whatever the owner asks; a failure comes back as `hci.failed`, a new longest reaction as `hci.reaction`. */
+  send(req: CommandRequest): void {
+    if (this.stopped) return;
+    if (this.held) {
+      this.held.push(req);
+      return;
+    }
+    this.transmit(req);
+  }
+
+  /**
+   * Holds the commands sent from now on until the owner's macrostep has ended (its deferred
+   * sends delivered, its snapshot out), then sends them in order: where the macrostep also
+   * tells the station something that must be seen first (a phase change).
+   */
+  hold(): void {
+    const owner = this.input.owner;
+    if (this.held || this.stopped || !owner) return;
+    this.held = [];
+    let sub: { unsubscribe(): void } | undefined;
+    let done = false;
+    const release = (): void => {
+      if (done) return;
+      done = true;
+      sub?.unsubscribe();
+      const held = this.held ?? [];
+      this.held = undefined;
+      for (const req of held) this.send(req);
+    };
+    sub = owner.subscribe({ next: release, error: release, complete: release });
+    // A stopped owner answers at once, before `sub` was set.
+    if (done) sub.unsubscribe();
+  }
+
+  private transmit(req: CommandRequest): void {
     if (req.answersAt !== undefined) {
       const reactionMs = hostNow() - req.answersAt;
-      if (reactionMs > longestReactionMs) {
-        longestReactionMs = reactionMs;
-        sendBack({ type: 'hci.reaction', tag: req.tag, command: nameOf(req), reactionMs });
+      if (reactionMs > this.longestReactionMs) {
+        this.longestReactionMs = reactionMs;
+        this.sendBack({ type: 'hci.reaction', tag: req.tag, command: nameOf(req), reactionMs });
       }
     }
-    const askedAt = input.clock.now();
-    input.client.request(req.def, req.fields ?? {}, req.options).catch((e: unknown) => {
-      if (stopped) return;
-      const error = e instanceof Error ? e : new Error(String(e));
-      const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
-      const silent = lastRxAt < askedAt && input.clock.now() - lastRxAt >= SILENCE_MS;
-      const moduleSilent = error instanceof HciError && (error.kind === 'closed' || error.kind === 'desync' || (error.kind === 'timeout' && silent));
-      sendBack({ type: 'hci.failed', tag: req.tag, command: nameOf(req), error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
-    });
-  });
+    const askedAt = this.input.clock.now();
+    this.input.client.request(req.def, req.fields ?? {}, req.options).catch((e: unknown) => this.failed(req, askedAt, e));
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.held = undefined;
+    this.rx.unsubscribe();
+  }
+
+  private failed(req: CommandRequest, askedAt: number, e: unknown): void {
+    if (this.stopped) return;
+    const { clock } = this.input;
+    const error = e instanceof Error ? e : new Error(String(e));
+    const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
+    const silent = this.lastRxAt < askedAt && clock.now() - this.lastRxAt >= SILENCE_MS;
+    const moduleSilent = error instanceof HciError && (error.kind === 'closed' || error.kind === 'desync' || (error.kind === 'timeout' && silent));
+    this.sendBack({ type: 'hci.failed', tag: req.tag, command: nameOf(req), error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
+  }
+}
+
+// The command's name is built only for an event back (this runs for every charge-loop update).
+const nameOf = (req: CommandRequest): string => `${req.def.module}.${req.def.name}`;
+
+/** Each running commander by the machine that owns it (weak: a stopped machine is forgotten). */
+const commanders = new WeakMap<object, Commander>();
+
+/** The commander the machine `owner` invoked, while it runs. */
+export function commanderOf(owner: unknown): Commander | undefined {
+  return typeof owner === 'object' && owner !== null ? commanders.get(owner) : undefined;
+}
+
+/**
+ * A command from outside any action of `owner` (a timer or a status handled in place): its
+ * commander sends it at once; an owner whose commander is not a registered object gets the event.
+ */
+export function commandNow(owner: AnyActorRef, req: CommandRequest): void {
+  const commander = commanderOf(owner);
+  if (commander) commander.send(req);
+  else (owner.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.commander?.send(req);
+}
+
+/** The part of XState's `enqueue` that `sendCommand` uses. */
+export interface CommandEnqueue {
+  (action: () => void): void;
+  sendTo(to: string, event: CommandRequest): void;
+}
+
+/**
+ * A command from an action of `self`: sent by the commander while the action runs, in the order
+ * of the actions. Before the commander has started (a machine's first entry actions) or with no
+ * commander at all (a machine traversed by @xstate/graph), it goes as an event, as it always did.
+ */
+export function sendCommand(enqueue: CommandEnqueue, self: AnyActorRef, req: CommandRequest): void {
+  const commander = commanderOf(self);
+  if (commander) enqueue(() => commander.send(req));
+  else enqueue.sendTo('commander', req);
+}
+
+/**
+ * A phase change (or anything else the station must see before this macrostep's commands): the
+ * commands that the following actions send go out once the macrostep has ended, after the
+ * station got the event, as they did when every command was an event to the commander. The app
+ * counts parameter updates by phase: the EV's first update goes in the macrostep that enters
+ * `charging`, after its phase.
+ */
+export function holdCommands(enqueue: CommandEnqueue, self: AnyActorRef): void {
+  const commander = commanderOf(self);
+  if (commander) enqueue(() => commander.hold());
+}
+
+/**
+ * Sends whatever the parent asks: by call (`sendCommand`, `commanderOf`) or by event. Successes
+ * are silent (every event back costs the parent a macrostep on the hot path); failures come back
+ * as `hci.failed`, and the longest reaction time as `hci.reaction` whenever it grows.
+ */
+export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ input, receive, sendBack }) => {
+  const commander = new Commander(input, sendBack);
+  const { owner } = input;
+  if (owner) commanders.set(owner, commander);
+  receive((req) => commander.send(req));
   return () => {
-    stopped = true;
-    rx.unsubscribe();
+    commander.stop();
+    if (owner && commanders.get(owner) === commander) commanders.delete(owner);
   };
 });
 
@@ -194,6 +315,10 @@ interface HciContext {
 export function hciChildren(modules: StatusInput['modules']) {
   return [
     { id: 'status', src: 'hciStatus', input: ({ context }: { context: HciContext }) => ({ client: context.client, modules }) },
-    { id: 'commander', src: 'hciCommander', input: ({ context }: { context: HciContext }) => ({ client: context.client, clock: context.clock }) },
+    {
+      id: 'commander',
+      src: 'hciCommander',
+      input: ({ context, self }: { context: HciContext; self: AnyActorRef }) => ({ client: context.client, clock: context.clock, owner: self }),
+    },
   ] as const;
 }

@@ -218,13 +218,17 @@ class Client implements HciClientHandle {
   }
 
   private send(frame: Uint8Array): void {
-    const decoded = decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' });
-    this.traffic$.next(record('tx', this.clock.now(), frame, decoded));
+    // To the medium first: the record (a decode of the bytes just encoded) and its taps (capture,
+    // dashboard, figures) need not hold the answer back. No transport delivers a frame back in
+    // the same call (memory: a microtask later; Ethernet, SPI: from the event loop), so the
+    // records keep their order.
     this.transport.send(frame).catch((e: unknown) => {
       // The medium refused the frame: every command waiting on this link fails now rather than
       // at its timeout.
       this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
     });
+    const decoded = decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' });
+    this.traffic$.next(record('tx', this.clock.now(), frame, decoded));
   }
 
   private onTimeout(p: Pending): void {

@@ -13,7 +13,7 @@ import { V2g } from '../codec/catalog.js';
 import { HciError } from './hci-types.js';
 import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
-import { hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
+import { hciChildren, hciCommander, hciSequence, hciStatus, sendCommand } from './hci-actors.js';
 import { chargeTimer, evSessionStatus } from './v2g-ev/charge-loop.js';
 import { STOP_UNCONFIRMED_ID, STOP_UNCONFIRMED_MS, chargeActions } from './v2g-ev/charge-actions.js';
 import {
@@ -250,8 +250,8 @@ export const v2gEvSessionMachine = setup({
                 guard: timedOut('stopCharging'),
                 actions: [
                   'logCommandFailure',
-                  enqueueActions(({ enqueue, context }) =>
-                    enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: context.renegotiating === true }, 'stopCharging', undefined, TOLERATE)),
+                  enqueueActions(({ enqueue, self, context }) =>
+                    sendCommand(enqueue, self, command(V2g.EvStopCharging, { renegotiation: context.renegotiating === true }, 'stopCharging', undefined, TOLERATE)),
                   ),
                 ],
               },

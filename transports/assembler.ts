@@ -3,7 +3,7 @@
  * control frames) into complete HCI frames. A frame left unfinished for 100 ms is dropped, as the
  * module itself does (10.3.1, Sub-ID 0xF0), so one lost piece cannot swallow the next frame.
  */
-import { Deframer, type FramingError, encodeFrame } from '../codec/frame.js';
+import { Deframer, type FramingError, encodeFrame, isWholeFrame } from '../codec/frame.js';
 import type { Subject } from 'rxjs';
 import type { Clock, TimerId } from '../util/clock.js';
 
@@ -25,6 +25,12 @@ export class FrameAssembler {
   push(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
     this.stopTimer();
+    // One whole frame and nothing pending (one Ethernet frame, one SPI exchange of a short frame):
+    // the deframer would find exactly it and `rebuild` give the same bytes; one copy instead.
+    if (this.deframer.pending === 0 && isWholeFrame(bytes)) {
+      this.onFrame(bytes.slice());
+      return;
+    }
     for (const item of this.deframer.push(new Uint8Array(bytes))) {
       if ('frame' in item) {
         // Re-encode keeps the received checksum byte (0x00 = not computed) exactly as sent.

@@ -15,8 +15,7 @@ import type { FramingError } from '../codec/frame.js';
 import {
   decodeControlFrame,
   decodeEthernetFrame,
-  encodeControlFrame,
-  encodeEthernetFrame,
+  encodeEthernetControlFrame,
   ETH_MAX_CONTROL_PAYLOAD,
   ETHERTYPE_CONTROL,
   formatMac,
@@ -315,7 +314,7 @@ class EthTransportImpl implements EthTransport {
       // than an Ethernet payload; the framing protocol is a byte stream, so those go in pieces.
       for (let at = 0; at < frame.length; at += ETH_MAX_CONTROL_PAYLOAD) {
         const piece = frame.subarray(at, at + ETH_MAX_CONTROL_PAYLOAD);
-        const bytes = encodeEthernetFrame({ dst, src: this.cfg.own, etherType: ETHERTYPE_CONTROL, payload: encodeControlFrame(piece) });
+        const bytes = encodeEthernetControlFrame(dst, this.cfg.own, piece);
         session.inject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       }
     } catch (e) {

@@ -8,6 +8,7 @@ import { EV_SESSION_ERRORS, enumName } from '../../codec/modules/v2g/common.js';
 import { hostNow } from '../../util/clock.js';
 import { currentForPower, reportedSoc } from '../battery.js';
 import { acCurrentPerPhaseA, acParameters, acPhases } from '../ev-ac.js';
+import { sendCommand } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { dcLoopUpdate, updateGapOf } from './charge-loop.js';
 import type { EvStopDone } from './stop.js';
@@ -24,17 +25,18 @@ export const STOP_UNCONFIRMED_MS = 10_000;
 export const STOP_UNCONFIRMED_ID = 'stopUnconfirmed';
 
 type Enqueue = Parameters<Parameters<typeof act>[0]>[0]['enqueue'];
+type Self = Parameters<Parameters<typeof act>[0]>[0]['self'];
 
 /** EvStopCharging to the module, and the bound on its confirmation (above). */
-function sendStopCharging(enqueue: Enqueue, renegotiation: boolean, atMs?: number): void {
-  enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', atMs, TOLERATE));
+function sendStopCharging(enqueue: Enqueue, self: Self, renegotiation: boolean, atMs?: number): void {
+  sendCommand(enqueue, self, command(V2g.EvStopCharging, { renegotiation }, 'stopCharging', atMs, TOLERATE));
   enqueue.raise({ type: 'session.stopUnconfirmed' }, { id: STOP_UNCONFIRMED_ID, delay: STOP_UNCONFIRMED_MS });
 }
 
 export const chargeActions = {
-  startCharging: act(({ enqueue, context, event, system }) => {
+  startCharging: act(({ enqueue, self, context, event, system }) => {
     enqueue.sendParent(logEvent('EV', 'Start charging: EVSE output within the battery limits'));
-    enqueue.sendTo('commander', command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
+    sendCommand(enqueue, self, command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
     // DC switched to state C before the cable check; AC does it now (reference), and so does a
     // renegotiated DC session (back in B since Charging Stopped, no cable check this time).
     if (!context.resistorC) sendCp(enqueue, system, 'C');
@@ -45,7 +47,7 @@ export const chargeActions = {
     sendBattery(enqueue, system, { type: 'battery.charging', on: true });
   }),
   /** Periodic update while charging: follow the profile's power, report SOC, stop at target. */
-  chargeTick: act(({ enqueue, context, event, system }) => {
+  chargeTick: act(({ enqueue, self, context, event, system }) => {
     const now = context.clock.now();
     const b = batteryNow(system, context.config.battery, now);
     const soc = reportedSoc(b);
@@ -55,10 +57,10 @@ export const chargeActions = {
         enqueue.sendParent(logEvent('EV', 'charging done'));
         // The SOC that ended the charge goes out once more, so the EVSE sees it (its record, display).
         if (isDc(context.energyTransferMode)) {
-          enqueue.sendTo('commander', command(V2g.EvUpdateDcChargingParameters, dcParameters(b, context.targetCurrentA), 'update', at(event)));
+          sendCommand(enqueue, self, command(V2g.EvUpdateDcChargingParameters, dcParameters(b, context.targetCurrentA), 'update', at(event)));
         }
         enqueue.assign({ stopChargingSent: true, stopReason: 'targetSocReached' });
-        sendStopCharging(enqueue, false);
+        sendStopCharging(enqueue, self, false);
       }
       return;
     }
@@ -66,7 +68,7 @@ export const chargeActions = {
       // Below the target the timer mostly does this in place (charge-loop.ts tickInPlace).
       const { targetCurrentA, request } = dcLoopUpdate(context, b, now, at(event));
       enqueue.assign({ targetCurrentA });
-      enqueue.sendTo('commander', request);
+      sendCommand(enqueue, self, request);
     } else {
       const elapsedS = (now - (context.chargingStartedAt ?? now)) / 1000;
       const powerW = profilePowerW(context.profile, elapsedS, context.config.battery.maxPowerW);
@@ -77,17 +79,17 @@ export const chargeActions = {
       const currentA = acCurrentPerPhaseA({ nominalVoltageV, maxCurrentA: context.acMaxCurrentA ?? 0 }, context.config.battery, powerW, phases);
       sendBattery(enqueue, system, { type: 'battery.input', voltageV: nominalVoltageV, currentA: currentA * phases });
       enqueue.assign({ peakVoltageV: Math.max(context.peakVoltageV, nominalVoltageV), peakCurrentA: Math.max(context.peakCurrentA, currentA * phases) });
-      enqueue.sendTo('commander', command(V2g.EvUpdateAcChargingParameters, acParameters(context.config.battery, currentA), 'update', at(event)));
+      sendCommand(enqueue, self, command(V2g.EvUpdateAcChargingParameters, acParameters(context.config.battery, currentA), 'update', at(event)));
     }
   }),
-  requestStop: act(({ enqueue, context }, p: { reason: string; renegotiation?: boolean }) => {
+  requestStop: act(({ enqueue, self, context }, p: { reason: string; renegotiation?: boolean }) => {
     if (context.stopChargingSent) return;
     const renegotiating = p.renegotiation === true;
     enqueue.assign({ stopChargingSent: true, renegotiating, ...(context.stopReason || renegotiating ? {} : { stopReason: p.reason }) });
     if (renegotiating) enqueue.sendParent(logEvent('EV', `Renegotiation requested (${p.reason})`));
-    sendStopCharging(enqueue, p.renegotiation ?? false);
+    sendStopCharging(enqueue, self, p.renegotiation ?? false);
   }),
-  notification: act(({ enqueue, context, event }) => {
+  notification: act(({ enqueue, self, context, event }) => {
     const fields = f(event);
     const renegotiation = num(fields.type) === 1;
     enqueue.sendParent(logEvent('EV', '"Notification Received" received', 'info', fields));
@@ -95,15 +97,15 @@ export const chargeActions = {
     if (context.stopChargingSent) return;
     // 21.9.6: both answers go through Stop Charging, with the renegotiation flag.
     enqueue.assign({ stopChargingSent: true, renegotiating: renegotiation, ...(renegotiation ? {} : { stopReason: 'evseRequestedStop' }) });
-    sendStopCharging(enqueue, renegotiation, at(event));
+    sendStopCharging(enqueue, self, renegotiation, at(event));
   }),
   chargingStopped: act(({ enqueue, system }) => {
     enqueue.sendParent(logEvent('EV', '"Charging Stopped" received'));
     sendBattery(enqueue, system, { type: 'battery.charging', on: false });
     sendCp(enqueue, system, 'B');
   }),
-  stopSession: act(({ enqueue, event }) => {
-    enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
+  stopSession: act(({ enqueue, self, event }) => {
+    sendCommand(enqueue, self, command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
   }),
   sessionStopped: act(({ enqueue, context, system }) => {
     enqueue.sendParent(logEvent('EV', '"Session Stopped" received'));

@@ -23,6 +23,7 @@ import { type AnyActorRef, fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { type Clock, hostNow } from '../../util/clock.js';
 import { type BatteryState, batteryInputInPlace, currentForPower, reportedSoc } from '../battery.js';
+import { commandNow } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import { type ChildEmit, logEvent, stationRelay } from '../station-events.js';
 import { type EvSessionContext, type System, batteryNow, command, dcParameters, f, isDc, num, profilePowerW } from './common.js';
@@ -128,7 +129,7 @@ function tickInPlace(session: AnyActorRef): boolean {
   if (reportedSoc(b) >= context.config.targetSocPercent) return false;
   const { targetCurrentA, request } = dcLoopUpdate(context, b, now, undefined);
   Object.assign(context, updateGapOf(context, hostNow()), { targetCurrentA });
-  snapshot.children.commander?.send(request);
+  commandNow(session, request);
   return true;
 }
 

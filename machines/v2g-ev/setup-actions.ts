@@ -8,7 +8,7 @@ import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../..
 import { batteryInputInPlace, reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
-import type { CommanderEvent, SequenceEvent } from '../hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, holdCommands, sendCommand } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
@@ -20,7 +20,10 @@ const EARLY_LIMIT = 16;
 export const presentationActions = {
   log: act(({ enqueue }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => enqueue.sendParent(logEvent('EV', p.text, p.level ?? 'info'))),
   logStep: act(({ enqueue, event }) => enqueue.sendParent(logEvent('EV', (event as unknown as { text: string }).text))),
-  phase: act(({ enqueue }, p: { phase: SessionPhase }) => enqueue.sendParent({ type: 'station.emit', event: { type: 'phase', station: 'EV', phase: p.phase } })),
+  phase: act(({ enqueue, self }, p: { phase: SessionPhase }) => {
+    enqueue.sendParent({ type: 'station.emit', event: { type: 'phase', station: 'EV', phase: p.phase } });
+    holdCommands(enqueue, self);
+  }),
   noteSent: act(({ enqueue, context, event }) => {
     enqueue.assign({ longestReactionMs: Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs) });
   }),
@@ -90,7 +93,7 @@ export const setupActions = {
     enqueue.sendParent(logEvent('EV', `\tEnergy transfer mode: ${enumName(ENERGY_TRANSFER_MODES, mode)}`));
     if (!context.config.energyTransferModes.includes(mode)) enqueue.sendParent(logEvent('EV', '\t\twrong energy transfer mode!', 'warn'));
   }),
-  scheduleReceived: act(({ enqueue, context, event }) => {
+  scheduleReceived: act(({ enqueue, self, context, event }) => {
     const tuples = (f(event).scheduleTuples as ScheduleTuple[] | undefined) ?? [];
     const first = tuples[0];
     enqueue.assign({ schedule: tuples });
@@ -101,7 +104,7 @@ export const setupActions = {
     const entries = first.entries.slice(0, 24).map((e) => ({ startS: e.startS, intervalS: e.intervalS, powerW: Math.min(e.powerW, maxW) }));
     const profile = { scheduleTupleId: first.scheduleTupleId, entries };
     enqueue.assign({ profile });
-    enqueue.sendTo('commander', command(V2g.EvSetChargingProfile, profile, 'profile', at(event)));
+    sendCommand(enqueue, self, command(V2g.EvSetChargingProfile, profile, 'profile', at(event)));
   }),
   /** While charging the status child mostly does this in place (charge-loop.ts): keep the two alike. */
   dcParametersChanged: act(({ enqueue, context, event, system }) => {
@@ -120,7 +123,7 @@ export const setupActions = {
     // The start check (mayStart) compares with the limits in force, not only the configured ones.
     if (context.chargingStartedAt === undefined) enqueue.assign({ batteryLimits: batteryNow(system, context.config.battery, context.clock.now()).config });
   }),
-  acParametersChanged: act(({ enqueue, context, event, system }) => {
+  acParametersChanged: act(({ enqueue, self, context, event, system }) => {
     const fields = f(event);
     const nominal = num(fields.nominalVoltageV);
     const maxI = num(fields.maxCurrentA);
@@ -138,16 +141,16 @@ export const setupActions = {
     enqueue.sendParent(logEvent('EV', `AC values refused (${fault}): stopping`, 'warn'));
     if (context.stopReason || context.stopChargingSent) return;
     enqueue.assign({ stopReason: fault, stopChargingSent: true, renegotiating: false });
-    if (context.chargingStartedAt !== undefined) enqueue.sendTo('commander', command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', at(event), TOLERATE));
-    else enqueue.sendTo('commander', command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
+    if (context.chargingStartedAt !== undefined) sendCommand(enqueue, self, command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', at(event), TOLERATE));
+    else sendCommand(enqueue, self, command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
   }),
-  startCableCheck: act(({ enqueue, event, system }) => {
+  startCableCheck: act(({ enqueue, self, event, system }) => {
     enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
     sendCp(enqueue, system, 'C');
-    enqueue.sendTo('commander', command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
+    sendCommand(enqueue, self, command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
   }),
-  startPreCharging: act(({ enqueue, event }) => {
+  startPreCharging: act(({ enqueue, self, event }) => {
     enqueue.sendParent(logEvent('EV', '"Pre Charging Ready" received'));
-    enqueue.sendTo('commander', command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)));
+    sendCommand(enqueue, self, command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)));
   }),
 };

@@ -8,7 +8,7 @@ import { EV_ERROR_CODES, enumName } from '../../codec/modules/v2g/common.js';
 import { CableCheckResult } from '../../codec/modules/v2g/evse.js';
 import { type CableCheckEvent, cableCheckTimeoutMs } from '../cable-check.js';
 import { acPhases } from '../ev-ac.js';
-import { UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import { UNEXPECTED_MESSAGE, sendCommand } from '../hci-actors.js';
 import { logEvent, stationRelay } from '../station-events.js';
 import { chargerEvOf, dcParametersLog, evReportOf } from './parameters.js';
 import { noteUpdateSent, updateCommand } from './updates.js';
@@ -43,7 +43,7 @@ export const chargeActions = {
   sendUpdate: act(({ enqueue, self, context, event, system }) => {
     const warning = noteUpdateSent(context);
     if (warning) toParent(enqueue, self, logEvent('EVSE', warning, 'warn'));
-    enqueue.sendTo('commander', updateCommand(context, system, at(event)));
+    sendCommand(enqueue, self, updateCommand(context, system, at(event)));
   }),
   /** The answer waits for the power stage's isolation result (cable-check.ts). */
   cableCheckRequested: act(({ enqueue, self, event, system }) => {
@@ -64,7 +64,7 @@ export const chargeActions = {
       if (!context.stopReason) enqueue.assign({ stopReason: p.result === 'fault' ? 'isolationFault' : 'isolationTimeout' });
     }
     const result = passed ? CableCheckResult.succeeded : CableCheckResult.failed;
-    enqueue.sendTo('commander', command(V2g.EvseSetCableCheckFinished, { result }, 'cableCheck'));
+    sendCommand(enqueue, self, command(V2g.EvseSetCableCheckFinished, { result }, 'cableCheck'));
   }),
   startEnergyTransfer: act(({ enqueue, context, system }) => {
     enqueue.assign({ stopChargingSent: false, energyFlowing: true });
@@ -75,32 +75,33 @@ export const chargeActions = {
     sendCharger(enqueue, system, { type: 'charger.start' });
   }),
   /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
-  stopEnergyTransfer: act(({ enqueue, context, event, system }) => {
+  stopEnergyTransfer: act(({ enqueue, self, context, event, system }) => {
     sendCharger(enqueue, system, { type: 'charger.stop' });
     enqueue.assign({ energyFlowing: false });
     if (!context.stopChargingSent) {
       enqueue.assign({ stopChargingSent: true });
-      enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+      sendCommand(enqueue, self, command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }
   }),
-  ensureStopCharging: act(({ enqueue, context, event, system }) => {
+  ensureStopCharging: act(({ enqueue, self, context, event, system }) => {
     sendCharger(enqueue, system, { type: 'charger.stop' });
     if (!context.stopChargingSent) {
       enqueue.assign({ stopChargingSent: true });
-      enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+      sendCommand(enqueue, self, command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }
   }),
   startChargingRequested: act(({ enqueue, self, event }) => {
     const fields = f(event);
     toParent(enqueue, self, logEvent('EVSE', '"Start Charging Requested" received', 'info', fields));
     toParent(enqueue, self, logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
-    enqueue.sendTo('commander', command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
+    sendCommand(enqueue, self, command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
   }),
-  meterReceipt: act(({ enqueue, context, system }) => {
+  meterReceipt: act(({ enqueue, self, context, system }) => {
     if (!context.config.meterReceipt) return;
     const out = presentOutput(system, context.clock.now());
-    enqueue.sendTo(
-      'commander',
+    sendCommand(
+      enqueue,
+      self,
       command(
         V2g.EvseSetMeterReceiptRequest,
         {
@@ -118,7 +119,7 @@ export const chargeActions = {
   askRenegotiation: act(({ enqueue, self, event }) => {
     const reason = (event as Extract<EvseSessionCommand, { type: 'session.renegotiate' }>).reason;
     toParent(enqueue, self, logEvent('EVSE', `Renegotiation requested (${reason}): notifying the EV`));
-    enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: true, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    sendCommand(enqueue, self, command(V2g.EvseSendNotification, { renegotiation: true, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
   setLimits: act(({ enqueue, self, context, event, system }) => {
     const { type: _, ...given } = event as Extract<EvseSessionCommand, { type: 'session.setLimits' }>;
@@ -140,7 +141,7 @@ export const chargeActions = {
     toParent(enqueue, self, logEvent('EVSE', `EV error ${code} (${name}) while charging: output to 0, asking the EV to stop`, 'warn'));
     enqueue.assign({ evFaultHandled: true, stopReason: `evError:${name}` });
     sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
-    enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    sendCommand(enqueue, self, command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
   /** The operator stops charging: output to 0 and EVSENotification StopCharging (18.10.20). */
   stopOnRequest: act(({ enqueue, self, context, event, system }) => {
@@ -149,6 +150,6 @@ export const chargeActions = {
     toParent(enqueue, self, logEvent('EVSE', `Stop charging requested (${reason}): output to 0, asking the EV to stop`));
     enqueue.assign({ evFaultHandled: true, stopReason: reason });
     sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
-    enqueue.sendTo('commander', command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
+    sendCommand(enqueue, self, command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
 };

@@ -8,7 +8,7 @@ import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import type { CertificateAnswer } from '../certificate-provider.js';
 import { describeContract, paymentSelection } from '../contract.js';
 import { bytesToHexId } from '../config.js';
-import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, holdCommands, sendCommand } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type SessionPhase, logEvent } from '../station-events.js';
 import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
@@ -19,7 +19,10 @@ const EARLY_LIMIT = 16;
 export const presentationActions = {
   log: act(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
   logStep: act(({ enqueue, self, event }) => toParent(enqueue, self, logEvent('EVSE', (event as unknown as { text: string }).text))),
-  phase: act(({ enqueue, self }, p: { phase: SessionPhase }) => toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } })),
+  phase: act(({ enqueue, self }, p: { phase: SessionPhase }) => {
+    toParent(enqueue, self, { type: 'station.emit', event: { type: 'phase', station: 'EVSE', phase: p.phase } });
+    holdCommands(enqueue, self);
+  }),
   noteSent: act(({ enqueue, context, event }) => {
     enqueue.assign({ longestReactionMs: Math.max(context.longestReactionMs, (event as Extract<CommanderEvent, { type: 'hci.reaction' }>).reactionMs) });
   }),
@@ -103,7 +106,7 @@ export const setupActions = {
       event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: p.accepted },
     });
     const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
-    enqueue.sendTo('commander', command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
+    sendCommand(enqueue, self, command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
     if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
   }),
   energyTransferModeSelected: act(({ enqueue, self, context, event, system }) => {
@@ -119,7 +122,7 @@ export const setupActions = {
     if (!context.config.energyTransferModes.includes(mode)) {
       toParent(enqueue, self, logEvent('EVSE', 'Energy transfer mode mismatch!', 'warn'));
       enqueue.assign({ stopReason: 'energyTransferModeMismatch', stopChargingSent: true });
-      enqueue.sendTo('commander', command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
+      sendCommand(enqueue, self, command(V2g.EvseStopCharging, {}, 'stopCharging', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
     }
   }),
   schedulesRequested: act(({ enqueue, self, context, event }) => {
@@ -134,8 +137,9 @@ export const setupActions = {
     toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
     toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
     toParent(enqueue, self, logEvent('EVSE', `Set the schedule: ${formatSchedule(tuples)}`));
-    enqueue.sendTo(
-      'commander',
+    sendCommand(
+      enqueue,
+      self,
       command(V2g.EvseSetSchedules, { result: context.config.scheduleCode, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
     );
   }),
@@ -149,8 +153,9 @@ export const setupActions = {
     const request = context.certificateRequest;
     toParent(enqueue, self, logEvent('EVSE', answer.text, answer.level));
     enqueue.assign({ certificateService: { kind: certificateKind(request), outcome: answer.outcome } });
-    enqueue.sendTo(
-      'commander',
+    sendCommand(
+      enqueue,
+      self,
       command(V2g.EvseSetCertificateInstallationOrUpdateResponse, { status: answer.status, exiResponse: answer.exiResponse }, 'certificate', request ? at(request) : undefined),
     );
   }),

@@ -5,7 +5,7 @@
  */
 import { V2g } from '../../codec/catalog.js';
 import { EVSE_SESSION_ERRORS, enumName } from '../../codec/modules/v2g/common.js';
-import { type CommanderEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import { type CommanderEvent, UNEXPECTED_MESSAGE, sendCommand } from '../hci-actors.js';
 import { HciError } from '../hci-types.js';
 import { logEvent } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
@@ -63,7 +63,7 @@ export const stopActions = {
     toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
     if (!context.stopReason) enqueue.assign({ stopReason: reason });
   }),
-  evseStopListen: act(({ enqueue }) => {
-    enqueue.sendTo('commander', command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
+  evseStopListen: act(({ enqueue, self }) => {
+    sendCommand(enqueue, self, command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
 };

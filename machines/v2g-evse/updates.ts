@@ -15,7 +15,7 @@ import { V2g } from '../../codec/catalog.js';
 import { IsolationLevel } from '../../codec/modules/v2g/common.js';
 import { type Clock, hostNow } from '../../util/clock.js';
 import { type ChargerState, outputAt } from '../charger.js';
-import type { CommandRequest } from '../hci-actors.js';
+import { type CommandRequest, commandNow } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { type UpdateSlack, NO_UPDATES, noteUpdate } from '../update-slack.js';
 import { DEFAULT_UPDATE_DEADLINE_MS, EVSE_STATION_SYSTEM_ID, type EvseSessionContext, chargerOf, isDc, limitsOf, round1, updateOptions } from './common.js';
@@ -87,8 +87,7 @@ function dcFields(
 export function sendUpdateNow(session: AnyActorRef, context: EvseSessionContext, answersAt: number | undefined): void {
   const warning = noteUpdateSent(context);
   if (warning) (session.system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined)?.send(logEvent('EVSE', warning, 'warn'));
-  const commander = (session.getSnapshot() as { children: Record<string, AnyActorRef | undefined> }).children.commander;
-  commander?.send(updateCommand(context, session.system, answersAt));
+  commandNow(session, updateCommand(context, session.system, answersAt));
 }
 
 export interface UpdateTimerInput {

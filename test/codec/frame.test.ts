@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { encodeRequest, decodeMessage, reencode, ControlPilot } from '../../codec/catalog.js';
-import { Deframer, computeChecksum, encodeFrame, hexToBytes, bytesToHex, parseFrame } from '../../codec/frame.js';
+import { Deframer, computeChecksum, encodeFrame, hexToBytes, bytesToHex, isWholeFrame, parseFrame } from '../../codec/frame.js';
+import { FrameAssembler } from '../../transports/assembler.js';
+import { VirtualClock } from '../../util/clock.js';
 
 describe('framing (manual 10.1)', () => {
   it('computes the checksum so a valid frame sums to 0xFF', () => {
@@ -48,6 +50,40 @@ describe('framing (manual 10.1)', () => {
     const items = new Deframer().push(new Uint8Array([...bad, ...a]));
     expect(items[0]).toMatchObject({ error: { kind: 'checksum' } });
     expect(items.filter((i) => 'frame' in i)).toHaveLength(1);
+  });
+});
+
+describe('one whole frame per read (the assembler passes it on as it came)', () => {
+  const frame = encodeFrame({ modId: 0x27, subId: 0x85, reqId: 0xff, payload: Uint8Array.of(1, 2, 3) });
+
+  it('tells exactly one valid frame from anything else', () => {
+    expect(isWholeFrame(frame)).toBe(true);
+    expect(isWholeFrame(encodeFrame({ modId: 0x27, subId: 0x85, reqId: 0, payload: Uint8Array.of(1) }, { checksum: false }))).toBe(true);
+    expect(isWholeFrame(frame.subarray(0, frame.length - 1))).toBe(false);
+    expect(isWholeFrame(Uint8Array.of(...frame, 0xc0))).toBe(false);
+    const bad = frame.slice();
+    bad[bad.length - 2] = (bad[bad.length - 2] as number) ^ 0x01;
+    expect(isWholeFrame(bad)).toBe(false);
+  });
+
+  it('delivers the same frames and errors as the deframer, each a copy of the read', () => {
+    const got: string[] = [];
+    const asm = new FrameAssembler(
+      new VirtualClock(0),
+      (f) => got.push(bytesToHex(f)),
+      (e) => got.push(e.kind),
+    );
+    const read = frame.slice();
+    asm.push(read);
+    read.fill(0);
+    const bad = frame.slice();
+    bad[bad.length - 2] = (bad[bad.length - 2] as number) ^ 0x01;
+    asm.push(bad);
+    // A partial frame, then a whole one behind it: deframed together.
+    asm.push(frame.subarray(0, 4));
+    asm.push(Uint8Array.of(...frame.subarray(4), ...frame));
+    // The bad one goes through the deframer: its checksum, then the bytes skipped to resynchronise.
+    expect(got).toEqual([bytesToHex(frame), 'checksum', 'missingStart', bytesToHex(frame), bytesToHex(frame)]);
   });
 });
 

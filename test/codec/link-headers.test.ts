@@ -8,6 +8,7 @@ import {
   encodeControlFrame,
   encodeControlHeader,
   encodeDataExchange,
+  encodeEthernetControlFrame,
   encodeEthernetFrame,
   encodeSizeExchange,
   ETHERTYPE_CONTROL,
@@ -75,6 +76,15 @@ describe('SPI frames (manual 9.2.4, 9.2.5, 9.2.7)', () => {
 });
 
 describe('Ethernet control header (manual 9.1)', () => {
+  it('builds an Ethernet control frame in one buffer, the same bytes as the two encoders', () => {
+    const dst = parseMac('02:00:00:00:00:02');
+    const src = parseMac('02:00:00:00:00:01');
+    for (const payload of [new Uint8Array(0), PING, new Uint8Array(1496).fill(0xc0)]) {
+      const twoStep = encodeEthernetFrame({ dst, src, etherType: ETHERTYPE_CONTROL, payload: encodeControlFrame(payload) });
+      expect(bytesToHex(encodeEthernetControlFrame(dst, src, payload))).toBe(bytesToHex(twoStep));
+    }
+  });
+
   it('encodes version 0x00, type 0x04 and the big-endian payload size', () => {
     expect(bytesToHex(encodeControlHeader(13))).toBe('0004000d');
     expect(bytesToHex(encodeControlHeader(0x0578))).toBe('00040578');
