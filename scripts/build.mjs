@@ -6,9 +6,12 @@
 // 2. the command: esbuild bundles app/cli.ts into dist/cli/ with one chunk per lazily imported
 //    command, so `freev2g` starts without resolving hundreds of small module files (start-up
 //    figures in docs/performance.md); native packages stay external and load on demand;
-// 3. the run-time data the code reads beside itself (default configs, built-in scenarios, the
+// 3. one CommonJS start bundle per command in dist/cli/ (what bin/freev2g.js runs with a V8 code
+//    cache when the first argument names a command);
+// 4. the run-time data the code reads beside itself (default configs, built-in scenarios, the
 //    dashboard page), copied to the same relative places, so `import.meta.url` lookups of the
-//    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike.
+//    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike;
+// 5. a code cache per start bundle, from a warm-up run of each.
 import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -79,6 +82,8 @@ const starts = await build({
   // holds the source as a one-byte string (a two-byte one took ~100 ms to decode).
   minifyWhitespace: true,
   define: { 'import.meta.url': '__freev2gImportMetaUrl' },
+  // Strict mode, as every module of the ES module build runs (the wrapper function would be sloppy).
+  banner: { js: '"use strict";' },
   // import() of a computed name (the native packages, transports/native.ts) becomes require():
   // a real import() from a vm.Script needs an experimental loader option that breaks with the
   // code cache ("A dynamic import callback was not specified").
@@ -95,12 +100,13 @@ for (const [file, out] of Object.entries(starts.metafile.outputs)) {
 if (process.env.FREEV2G_BUILD_META) writeFileSync(`${process.env.FREEV2G_BUILD_META}.start.json`, JSON.stringify(starts.metafile));
 writeFileSync(join(root, 'dist/cli/start.json'), `${JSON.stringify({ bundles }, null, 2)}\n`);
 
+// 4. Run-time data.
 for (const dir of ASSETS) {
   const from = join(root, dir);
   if (existsSync(from)) cpSync(from, join(root, 'dist', dir), { recursive: true, filter: (p) => !p.endsWith('.ts') });
 }
 
-// 4. A code cache for each start bundle (bin/start-bundle.js writes it when a run ends without
+// 5. A code cache for each start bundle (bin/start-bundle.js writes it when a run ends without
 //    one): running `<command> --help` compiles the bundle's top level and the command's
 //    registration, which is all the parsing a start needs up front. Without it the first run of
 //    each command writes one, where dist/ is writable. A failure here only costs that.

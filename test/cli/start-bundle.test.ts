@@ -71,8 +71,12 @@ describe('start bundles with a code cache', () => {
     expect(existsSync(join(notADir, 'cache'))).toBe(false);
   });
 
-  it('the cached bundle prints what the ES module build prints (eth: configuration, then the missing interface)', async () => {
+  it("the build's cached bundles print what the ES module build prints (eth's missing interface, a command's help)", async () => {
     expect(ethReference.out).toMatch(/freev2g-none0/);
-    expect(await run(ETH, join(ROOT, 'dist/cli/cache'))).toEqual(ethReference);
+    const built = join(ROOT, 'dist/cli/cache');
+    expect(await run(ETH, built)).toEqual(ethReference);
+    const help = await run(['sim', '--help'], '');
+    expect(help.out).toMatch(/^Usage: freev2g sim \[options\]/);
+    expect(await run(['sim', '--help'], built)).toEqual(help);
   });
 });
