@@ -9,20 +9,21 @@
  *   killed), with the child's CPU time up to that line from /proc/<pid>/stat;
  * - with root: `freev2g eth -i <veth> -r EVSE --no-records`: spawn to the first HCI frame on the
  *   other end of a veth pair, inside a private network namespace (test/helpers/netns.ts), received
- *   by the project's Ethernet transport in the module role; `node -e 0` is timed again in there.
+ *   by the project's Ethernet transport in the module role, with the child's CPU time when the
+ *   frame arrives; `node -e 0` is timed again in there.
  *
- * With `--base <checkout>` every freev2g row is also run from that checkout's bin (built there),
- * alternating with this one's, for a before/after in one run under the same load.
+ * With `--base <checkout>` (repeatable) every freev2g row is also run from that checkout's bin
+ * (built there), alternating with this one's, for a before/after in one run under the same load.
  *
  * Times are process.hrtime (CLOCK_MONOTONIC, shared by all processes), so the listener's arrival
  * time and the spawn time compare directly. Runs the dist bundle: `node scripts/build.mjs` first.
  *
- *   node --import tsx bench/startup.ts [runs] [--base <checkout>]      (default 9 rounds)
+ *   node --import tsx bench/startup.ts [runs] [--base <checkout>]...      (default 9 rounds)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -112,6 +113,7 @@ async function innerEth(args: { host: string; listen: string; runs: number; tree
   listener.frames$.subscribe(() => arrived?.(nowMs()));
   const node: number[] = [];
   const wire: number[][] = args.trees.map(() => []);
+  const cpu: number[][] = args.trees.map(() => []);
   for (let i = 0; i < args.runs; i++) {
     node.push(await toExit(process.execPath, ['-e', '0']));
     for (const [t, tree] of args.trees.entries()) {
@@ -120,12 +122,13 @@ async function innerEth(args: { host: string; listen: string; runs: number; tree
       const child = spawn(process.execPath, [tree.bin, 'eth', '-i', args.host, '-r', 'EVSE', '--no-records'], { stdio: 'ignore', cwd: tree.root });
       const timeout = new Promise<number>((_, reject) => setTimeout(() => reject(new Error('no frame within 30 s')), 30_000).unref());
       wire[t]?.push((await Promise.race([first, timeout])) - t0);
+      cpu[t]?.push(procCpuMs(child.pid));
       arrived = undefined;
       await kill(child);
     }
   }
   await listener.close();
-  process.stdout.write(`${JSON.stringify({ node, wire })}\n`);
+  process.stdout.write(`${JSON.stringify({ node, wire, cpu })}\n`);
   process.exit(0);
 }
 
@@ -145,21 +148,27 @@ async function ethRows(runs: number, trees: Tree[]): Promise<Row[] | string> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     if (code !== 0) return `eth case failed (exit ${code})`;
-    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { node: number[]; wire: number[][] };
-    return [{ name: 'in the namespace: node -e 0', ms: r.node }, ...trees.map((tree, t) => ({ name: `${tree.label}eth -r EVSE: first frame on the wire`, ms: r.wire[t] ?? [] }))];
+    const r = JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as { node: number[]; wire: number[][]; cpu: number[][] };
+    return [
+      { name: 'in the namespace: node -e 0', ms: r.node },
+      ...trees.map((tree, t) => ({ name: `${tree.label}eth -r EVSE: first frame on the wire`, ms: r.wire[t] ?? [], cpuMs: r.cpu[t] ?? [] })),
+    ];
   } finally {
     pair.destroy();
   }
 }
 
-/** `[runs] [--base <checkout>]` */
+/** `[runs] [--base <checkout>]...`: each base is labelled by its folder's name. */
 function parseArgs(argv: string[]): { runs: number; trees: Tree[] } {
-  const at = argv.indexOf('--base');
-  const base = at >= 0 ? argv[at + 1] : undefined;
-  const rest = at >= 0 ? argv.filter((_, i) => i !== at && i !== at + 1) : argv;
+  const bases: string[] = [];
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--base') bases.push(argv[++i] ?? '');
+    else rest.push(argv[i] ?? '');
+  }
   const runs = Number(rest[0] ?? 9);
-  if (base === undefined) return { runs, trees: [treeAt('', ROOT)] };
-  return { runs, trees: [treeAt('base: ', resolve(base)), treeAt('this: ', ROOT)] };
+  if (bases.length === 0) return { runs, trees: [treeAt('', ROOT)] };
+  return { runs, trees: [...bases.map((b) => treeAt(`${basename(resolve(b))}: `, resolve(b))), treeAt('this: ', ROOT)] };
 }
 
 async function main(): Promise<void> {
