@@ -12,8 +12,9 @@
 //    dashboard page), copied to the same relative places, so `import.meta.url` lookups of the
 //    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike;
 // 5. a code cache per start bundle, from a warm-up run of each.
+import { isAscii } from 'node:buffer';
 import { execFile, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,8 +79,8 @@ const starts = await build({
   platform: 'node',
   target: 'node20',
   external: NATIVE,
-  // No comments or indentation: less to read, and ASCII only (esbuild escapes the rest), so V8
-  // holds the source as a one-byte string (a two-byte one took ~100 ms to decode).
+  // No comments or indentation: less to read, and ASCII only (esbuild escapes the rest of the
+  // code; comments held some UTF-8), so V8 holds the source as a one-byte string.
   minifyWhitespace: true,
   define: { 'import.meta.url': '__freev2gImportMetaUrl' },
   // Strict mode, as every module of the ES module build runs (the wrapper function would be sloppy).
@@ -95,7 +96,10 @@ const starts = await build({
 const bundles = {};
 for (const [file, out] of Object.entries(starts.metafile.outputs)) {
   const command = out.entryPoint?.replace(/^freev2g-command:/, '');
-  if (command) bundles[command] = basename(file);
+  if (!command) continue;
+  bundles[command] = basename(file);
+  // bin/start-bundle.js reads it as latin1 (faster than utf8): that is only right for ASCII.
+  if (!isAscii(readFileSync(join(root, file)))) throw new Error(`${file}: not ASCII; bin/start-bundle.js reads it as latin1`);
 }
 if (process.env.FREEV2G_BUILD_META) writeFileSync(`${process.env.FREEV2G_BUILD_META}.start.json`, JSON.stringify(starts.metafile));
 writeFileSync(join(root, 'dist/cli/start.json'), `${JSON.stringify({ bundles }, null, 2)}\n`);
