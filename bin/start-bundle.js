@@ -56,15 +56,14 @@ export function loadStartBundle(distCli, command, options = {}) {
   } catch {
     return undefined;
   }
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname, __freev2gImportMetaUrl) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  // The bundle is one function expression (scripts/build.mjs wraps it), compiled as it is.
+  const script = new vm.Script(source, { filename: file, cachedData });
   if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
     // At exit the cache also holds the functions this run compiled, not only the top level.
     process.once('exit', () => writeCache(script, cacheFile));
   }
   const mod = { exports: {} };
+  // (exports, require, module, __filename, __dirname, import.meta.url), as the build declares them.
   script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
   return mod.exports.main;
 }

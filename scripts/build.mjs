@@ -25,6 +25,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ASSETS = ['config', 'web', 'sim/scenarios', 'wireshark'];
 /** Optional native packages (and ws's optional accelerators): resolved at run time, never bundled. */
 const NATIVE = ['pcap', 'spi-device', 'onoff', 'epoll', 'bufferutil', 'utf-8-validate'];
+/** What bin/start-bundle.js passes to a start bundle, in this order. */
+const START_BUNDLE_PARAMS = 'exports, require, module, __filename, __dirname, __freev2gImportMetaUrl';
 /** The commands of app/cli.ts, each with its own start bundle (step 3). */
 const COMMANDS = ['decode', 'sim', 'eth', 'spi', 'certs', 'module-sim', 'wireshark'];
 
@@ -83,8 +85,10 @@ const starts = await build({
   // code; comments held some UTF-8), so V8 holds the source as a one-byte string.
   minifyWhitespace: true,
   define: { 'import.meta.url': '__freev2gImportMetaUrl' },
-  // Strict mode, as every module of the ES module build runs (the wrapper function would be sloppy).
-  banner: { js: '"use strict";' },
+  // The file is the function bin/start-bundle.js compiles (its source as it is, no copy to wrap
+  // it), in strict mode as every module of the ES module build runs.
+  banner: { js: `(function (${START_BUNDLE_PARAMS}) {"use strict";` },
+  footer: { js: '})' },
   // import() of a computed name (the native packages, transports/native.ts) becomes require():
   // a real import() from a vm.Script needs an experimental loader option that breaks with the
   // code cache ("A dynamic import callback was not specified").
