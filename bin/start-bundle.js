@@ -1,13 +1,13 @@
 // Loads a command's start bundle (dist/cli/start-<command>-<hash>.cjs, scripts/build.mjs) with a
 // V8 code cache, the way v8-compile-cache does: Node 20 has no compile cache for ES modules, and
 // parsing the bundle was the largest part of start-up (docs/performance.md, issue 12 target 3).
-// The bundle is compiled through the public vm.Script API with the cached data beside it; V8
-// checks that data (its version, flags, the source) and rejects what does not fit, and a
-// missing or rejected cache is written anew when the process exits (the build leaves one per
-// command, scripts/build.mjs; a read-only install without one keeps the ES module build, which
-// parses faster than an uncached bundle). Nothing here may fail a
-// start: any problem with the manifest or the bundle returns undefined (bin/freev2g.js then
-// loads the ES module build), and a cache that cannot be read or written is skipped.
+// The bundle is compiled through the public vm.Script API with the cached data beside it. V8
+// checks that data (its version, flags, the source) and rejects what does not fit; a missing or
+// rejected cache is written anew when the process exits. The build leaves one per command; a
+// read-only install without one keeps the ES module build, which parses faster than an uncached
+// bundle. Nothing here may fail a start: any problem with the manifest or the bundle returns
+// undefined (bin/freev2g.js then loads the ES module build), and a cache that cannot be read or
+// written is skipped.
 import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
