@@ -44,8 +44,29 @@ export function mentionsInterface(line: string, iface: string): boolean {
  */
 const WRAPPER = 'exec 3<&0; ip -o monitor link </dev/null & p=$!; { read -r _ <&3; kill $p 2>/dev/null; } & wait $p; echo "!exit $?"';
 
-/** `ip -o monitor link` as the event source. */
+/**
+ * `ip -o monitor link` as the event source, started once the code that opened the transport has
+ * run to its next wait (setImmediate). Spawning forks this process (about 10 ms at start-up,
+ * more under load, plus loading child_process and readline), and the host's first frame is
+ * sent before that wait, so it goes out without it (issue 12 target 3). A change in between is
+ * not lost: `onReady` reads the state again, as for a change while the monitor binds its socket.
+ */
 export const ipMonitorLinkWatch: LinkWatchFactory = (iface, handlers) => {
+  let watch: LinkWatch | undefined;
+  let closed = false;
+  const later = setImmediate(() => {
+    if (!closed) watch = startIpMonitor(iface, handlers);
+  });
+  return {
+    close: () => {
+      closed = true;
+      clearImmediate(later);
+      watch?.close();
+    },
+  };
+};
+
+function startIpMonitor(iface: string, handlers: LinkWatchHandlers): LinkWatch {
   let closed = false;
   let child: ChildProcess;
   try {
@@ -84,4 +105,4 @@ export const ipMonitorLinkWatch: LinkWatchFactory = (iface, handlers) => {
       child.stdin?.end();
     },
   };
-};
+}

@@ -9,7 +9,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { splitOcppUrl } from '../ocpp/url.js';
 import { ConfigError, issueText } from './errors.js';
 import { type Json, isObject } from './json.js';
