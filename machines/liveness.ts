@@ -13,9 +13,11 @@
  * round trips (docs/performance.md, issue 12 target 2, fourth round): each is three wake-ups (the
  * Ping, its reply, its deadline), so the Ping period is as long as the 2 s allow.
  *
- * The reply touches no timer: the deadline's timer stays and, the module having answered, arms
- * the next check. Clearing it would not save its wake-up: Node does not re-arm the event loop's
- * timer when the earliest timer is cleared, so an idle host still wakes at the cleared time.
+ * The reply clears the deadline and arms the next check. That does not save the deadline's
+ * wake-up (Node does not re-arm the event loop's timer when the earliest timer is cleared, so an
+ * idle host still wakes at the cleared time, with nothing to run), but the timer work is done
+ * while the host is awake for the reply, a millisecond after the Ping, not 400 ms later in a
+ * wake-up of its own (measured side by side: about 9 % less CPU at rest).
  *
  * 400 ms is 2.6 times the slowest Ping Reply seen in the field (152 ms, from a module uploading
  * its QCA firmware after a restart, Sevenstax/FreeV2G#72; a module otherwise answers in a few ms),
@@ -48,8 +50,17 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   let lastRxAt = clock.now();
   let stopped = false;
   let timer: TimerId | undefined;
+  /** A Ping is out and its timeout armed. */
+  let awaiting = false;
   const sub = client.traffic$.subscribe((t) => {
-    if (t.dir === 'rx') lastRxAt = t.at;
+    if (t.dir !== 'rx') return;
+    lastRxAt = t.at;
+    // The module answered: drop the Ping's deadline and arm the next check now, while awake.
+    if (awaiting) {
+      awaiting = false;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      arm();
+    }
   });
   const later = (fn: () => void, ms: number): void => {
     if (!stopped) timer = clock.setTimeout(fn, Math.max(0, ms));
@@ -77,13 +88,10 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
         if (lastRxAt < sentAt) silent(e instanceof Error ? e.message : String(e));
       },
     );
+    awaiting = true;
     later(() => {
-      timer = undefined;
-      if (lastRxAt >= sentAt) {
-        arm();
-        return;
-      }
-      // A host stalled past the deadline runs this timer before it reads the reply waiting in
+      awaiting = false;
+      // A host stalled past the timeout runs this timer before it reads the reply waiting in
       // its socket: judge one turn of the event loop later, after pending input was read.
       later(() => {
         timer = undefined;
