@@ -7,8 +7,12 @@
  */
 import type { AnyActorRef } from 'xstate';
 import { describe, expect, it } from 'vitest';
-import type { DecodedMessage } from '../../codec/catalog.js';
+import { type DecodedMessage, V2g } from '../../codec/catalog.js';
+import { createHciClient } from '../../machines/hci-client.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS } from '../../machines/hci-types.js';
+import { StopChargingWire } from '../../machines/stop-charging-wire.js';
+import { createSimulatedPair } from '../../sim/index.js';
+import { VirtualClock } from '../../util/clock.js';
 import { simulatedClients, quickStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
@@ -217,5 +221,27 @@ describe('one Stop Charging per session end, shared by session and station', () 
     expect(answeredAtCut).toBe(false);
     expect(r.sent(st, [name])).toHaveLength(1);
     expect(r.stopAnswers(st)).toHaveLength(1);
+  });
+
+  // A Stop Charging on the wire counts as unanswered once the client has given it up: after the
+  // client's answer timeout, whatever it is configured to (not a fixed 1 s).
+  it.each([300, undefined])('a Stop Charging the module never answers is settled as unanswered after the client answer timeout (%s ms)', async (timeoutMs) => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock });
+    pairs.push(pair);
+    const client = createHciClient({ transport: pair.evseHost, clock, ...(timeoutMs !== undefined ? { timeoutMs } : {}) });
+    const wire = new StopChargingWire(client, clock, 'EvseStopCharging');
+    pair.evse.setSilent(true);
+    const sentAt = clock.now();
+    client.request(V2g.EvseStopCharging, {}).catch(() => undefined);
+    await clock.runUntil(() => false, 0, 1);
+    let settledAt: number | undefined;
+    void wire.settled().then((answered) => {
+      expect(answered).toBe(false);
+      settledAt = clock.now();
+    });
+    expect(await clock.runUntil(() => settledAt !== undefined, 5_000, 10)).toBe(true);
+    expect((settledAt ?? 0) - sentAt).toBe(timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS);
+    await client.close();
   });
 });
