@@ -48,21 +48,33 @@ export async function waitText(c: NsProcess, re: RegExp, ms: number, what: strin
 }
 
 /**
- * CPU time of a running process so far, every thread (GC, JIT, libuv pool too), in ms:
- * the sum of /proc/<pid>/task/<tid>/schedstat's first field (ns on the CPU). Threads that ended
- * are not counted, which is why callers measure differences over a window of a settled process.
+ * The sum of one number over every thread of a running process (GC, JIT, libuv pool too), or NaN
+ * once it is gone. Threads that ended are not counted, which is why callers measure differences
+ * over a window of a settled process.
  */
-export function cpuMs(pid: number | undefined): number {
+function sumThreads(pid: number | undefined, read: (taskDir: string) => number): number {
   if (pid === undefined) return NaN;
-  let ns = 0;
+  let sum = 0;
   try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    }
+    for (const tid of readdirSync(`/proc/${pid}/task`)) sum += read(`/proc/${pid}/task/${tid}`);
   } catch {
     return NaN;
   }
-  return ns / 1e6;
+  return sum;
+}
+
+/** CPU time of a running process so far, in ms: /proc/<pid>/task/<tid>/schedstat's first field (ns on the CPU). */
+export function cpuMs(pid: number | undefined): number {
+  return sumThreads(pid, (dir) => Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0])) / 1e6;
+}
+
+/**
+ * Times a running process's threads went to sleep and were woken again so far (voluntary context
+ * switches, /proc/<pid>/task/<tid>/status): an idle process's wake-ups, a figure that does not
+ * grow with the machine's load the way CPU time does.
+ */
+export function wakeUps(pid: number | undefined): number {
+  return sumThreads(pid, (dir) => Number(/voluntary_ctxt_switches:\s*(\d+)/.exec(readFileSync(`${dir}/status`, 'utf8'))?.[1] ?? 0));
 }
 
 /** `--name <number>` from the command line (a positive number), else `fallback`. */

@@ -20,7 +20,7 @@ import type { LayoutVariant } from '../codec/layouts.js';
 import { decodeStatusTolerant, describeTolerated } from '../codec/tolerant.js';
 import type { Transport } from '../transports/transport.js';
 import { type Clock, type TimerId, hostNow } from '../util/clock.js';
-import { HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from './hci-types.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from './hci-types.js';
 
 /** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
 const FRAMING_ERROR_MOD_ID = 0xff;
@@ -117,7 +117,7 @@ class Client implements HciClientHandle {
     this.transport = options.transport;
     this.clock = options.clock;
     this.defaults = {
-      timeoutMs: options.timeoutMs ?? 1000,
+      timeoutMs: options.timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
       busyDeadlineMs: options.busyDeadlineMs ?? 5000,
       busyBackoffMs: options.busyBackoffMs ?? 10,
       maxBackoffMs: options.maxBackoffMs ?? 200,
@@ -137,6 +137,10 @@ class Client implements HciClientHandle {
 
   get resyncing(): boolean {
     return this.resync !== undefined;
+  }
+
+  get answerTimeoutMs(): number {
+    return this.defaults.timeoutMs;
   }
 
   request<D extends CommandDef>(def: D, fields: RequestOf<D>, options: RequestOptions = {}): Promise<ResponseOf<D>> {

@@ -7,8 +7,11 @@ import type { DecodedMessage } from '../codec/catalog.js';
 import type { LayoutVariant } from '../codec/layouts.js';
 import type { CommandDef, ModuleName, RequestOf, ResponseOf } from '../codec/message.js';
 
+/** How long a command waits for its response unless the client or the command says otherwise (ms). */
+export const DEFAULT_ANSWER_TIMEOUT_MS = 1000;
+
 export interface RequestOptions {
-  /** How long to wait for the response (default 1000 ms, on the injected clock). */
+  /** How long to wait for the response (default: the client's answer timeout, on the injected clock). */
   timeoutMs?: number;
   /** Keep retrying a busy (0x01) answer with backoff until this long after the first send. */
   busyDeadlineMs?: number;
@@ -75,5 +78,10 @@ export interface HciClient {
   useFirmware?(version: string, layouts: readonly LayoutVariant[]): void;
   /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
   checkAlive?(timeoutMs?: number): Promise<void>;
+  /**
+   * How long a command waits for its response unless it says otherwise (ms; the client's
+   * `timeoutMs`); optional so test doubles need not implement it (DEFAULT_ANSWER_TIMEOUT_MS then).
+   */
+  readonly answerTimeoutMs?: number;
   close(): Promise<void>;
 }

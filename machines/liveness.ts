@@ -3,19 +3,27 @@
  * while the host sends commands; in phases where nothing is expected from the module (waiting
  * for a car, SLAC matching, waiting for the EV's next request) a dead or restarted module went
  * unnoticed until a protocol timeout (50 s of SLAC matching). So: when nothing has arrived from
- * the module for `idleMs`, ping it (framing Ping, manual 10.3.2). No Ping Reply within
- * `timeoutMs` reports `module.silent` to the parent, once.
+ * the module for `idleMs`, ping it (framing Ping, manual 10.3.2). No frame at all within
+ * `timeoutMs` of the Ping reports `module.silent` to the parent, once.
  *
- * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs), not on a
- * fixed cadence: the worst case from the last frame to the report is idleMs + timeoutMs
- * (1000 + 900 = 1.9 s, within the 2 s of item 8), and at rest it costs one ping round trip a
- * second. The earlier fixed 400 ms cadence needed 2 * idleMs + timeoutMs and, with timer lateness
- * beyond the reply's round trip, pinged every 400 ms: 2.5 round trips a second, most of an idle
- * Ethernet host's CPU (docs/performance.md, issue 12 target 2). While frames flow (the charge
- * loop) nothing is sent. 900 ms is hundreds of times a module's Ping round trip (about 1-4 ms on
- * Ethernet, one SPI exchange), and a stalled host does not misjudge a live module: the verdict
- * waits one event-loop turn after the timeout so that a reply already in the socket is read
- * first (a timer due during a stall runs before the poll phase that would read it).
+ * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs): the worst
+ * case from the module's last frame to the report is idleMs + timeoutMs (1500 + 400 = 1.9 s,
+ * within the 2 s of item 8), and at rest it costs a Ping round trip every 1.5 s. While frames
+ * flow (the charge loop) nothing is sent. What an idle Ethernet host spends is almost all these
+ * round trips (docs/performance.md, issue 12 target 2, fourth round): each is three wake-ups (the
+ * Ping, its reply, its deadline), so the Ping period is as long as the 2 s allow.
+ *
+ * The reply clears the deadline and arms the next check. That does not save the deadline's
+ * wake-up (Node does not re-arm the event loop's timer when the earliest timer is cleared, so an
+ * idle host still wakes at the cleared time, with nothing to run), but the timer work is done
+ * while the host is awake for the reply, a millisecond after the Ping, not 400 ms later in a
+ * wake-up of its own (measured side by side: about 9 % less CPU at rest).
+ *
+ * 400 ms is 2.6 times the slowest Ping Reply seen in the field (152 ms, from a module uploading
+ * its QCA firmware after a restart, Sevenstax/FreeV2G#72; a module otherwise answers in a few ms),
+ * and a stalled host does not misjudge a live module: with no reply read by the deadline the
+ * verdict waits one event-loop turn, so that a reply already in the socket is read first (a timer
+ * due during a stall runs before the poll phase that would read it).
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -30,8 +38,8 @@ export interface LivenessInput {
 
 export type LivenessEvent = { type: 'module.silent'; error: string };
 
-export const LIVENESS_IDLE_MS = 1000;
-export const LIVENESS_TIMEOUT_MS = 900;
+export const LIVENESS_IDLE_MS = 1500;
+export const LIVENESS_TIMEOUT_MS = 400;
 
 export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ input, sendBack }) => {
   const { client, clock } = input;
@@ -47,9 +55,7 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   const sub = client.traffic$.subscribe((t) => {
     if (t.dir !== 'rx') return;
     lastRxAt = t.at;
-    // The module answered: drop the Ping's timeout and arm the next check now, so that at rest a
-    // second costs one wake-up for the Ping and one for its reply, not two more for a timeout
-    // that can no longer fire a verdict (issue 12 target 2).
+    // The module answered: drop the Ping's deadline and arm the next check now, while awake.
     if (awaiting) {
       awaiting = false;
       if (timer !== undefined) clock.clearTimeout(timer);

@@ -3,10 +3,8 @@
  * session end), read off the HCI traffic: used by station-common.ts and the stations.
  */
 import type { Clock, TimerId } from '../util/clock.js';
-import type { HciClient } from './hci-types.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, type HciClient } from './hci-types.js';
 
-/** The client's default response timeout: a Stop Charging not answered by then never will be. */
-export const STOP_ANSWER_WAIT_MS = 1000;
 /** The longest wait for a Stop Charging asked for but not on the wire yet (busy retries: 5 s). */
 export const STOP_SETTLE_BOUND_MS = 6000;
 const BUSY = 0x01;
@@ -29,12 +27,18 @@ export class StopChargingWire {
   private expected = false;
   private timer?: TimerId;
   private waiters: Array<() => void> = [];
+  /**
+   * The client's answer timeout (Stop Charging is sent with it): a request not answered by then
+   * never will be, the client has given it up.
+   */
+  private readonly answerWaitMs: number;
 
   constructor(
     client: HciClient,
     private readonly clock: Clock,
     command: string,
   ) {
+    this.answerWaitMs = client.answerTimeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS;
     client.traffic$.subscribe((t) => {
       const m = t.message;
       if (m?.message !== command) return;
@@ -81,7 +85,7 @@ export class StopChargingWire {
     this.onWire = true;
     this.answered = undefined;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
-    this.timer = this.clock.setTimeout(() => this.settle(false), STOP_ANSWER_WAIT_MS);
+    this.timer = this.clock.setTimeout(() => this.settle(false), this.answerWaitMs);
   }
 
   private settle(answered: boolean): void {

@@ -7,24 +7,27 @@
 import { describe, expect, it } from 'vitest';
 import { Subject } from 'rxjs';
 import { createActor, createMachine } from 'xstate';
-import type { HciClient } from '../../machines/hci-types.js';
+import type { DecodedMessage } from '../../codec/catalog.js';
+import type { HciClient, StatusEvent } from '../../machines/hci-types.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { LIVENESS_IDLE_MS, LIVENESS_TIMEOUT_MS, livenessWatch } from '../../machines/liveness.js';
 import { createSimulatedPair } from '../../sim/index.js';
 import { parseScenario } from '../../sim/scenario.js';
-import { type Clock, VirtualClock } from '../../util/clock.js';
+import { type Clock, type TimerId, VirtualClock } from '../../util/clock.js';
 import { commandedOutput } from '../../machines/charger.js';
 import { simulatedClients, quickStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-function run() {
-  const { clock, pair, evseClient, evClient } = simulatedClients();
+/** The station pair on the simulated modules; `plugInAfterMs` leaves the EVSE at rest that long first. */
+function run(plugInAfterMs?: number) {
+  const { clock, pair, evseClient, evClient } = plugInAfterMs === undefined ? simulatedClients() : clientsPluggingInAfter(plugInAfterMs);
   pairs.push(pair);
   let lastFromModule = 0;
   let lastFromEvModule = 0;
-  let pings = 0;
+  /** Per Ping the EVSE host sent: how long the module had been quiet then. */
+  const pingGaps: number[] = [];
   pair.evse.traffic$.subscribe((t) => {
     if (t.dir === 'tx') lastFromModule = t.at;
   });
@@ -32,7 +35,7 @@ function run() {
     if (t.dir === 'tx') lastFromEvModule = t.at;
   });
   evseClient.traffic$.subscribe((t) => {
-    if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+    if (t.dir === 'tx' && t.message?.message === 'Ping') pingGaps.push(t.at - lastFromModule);
   });
   const s = quickStations({ clock, evseClient, evClient });
   const state = (): string => JSON.stringify(s.evse.getSnapshot().value);
@@ -42,7 +45,13 @@ function run() {
   };
   const evState = (): string => JSON.stringify(s.ev.getSnapshot().value);
   const batteryCharging = (): boolean => (s.ev.system.get('battery')?.getSnapshot() as { context: { charging: boolean } } | undefined)?.context.charging ?? false;
-  return { clock, pair, s, state, evState, batteryCharging, output, lastFromModule: () => lastFromModule, lastFromEvModule: () => lastFromEvModule, pings: () => pings };
+  return { clock, pair, s, state, evState, batteryCharging, output, lastFromModule: () => lastFromModule, lastFromEvModule: () => lastFromEvModule, pingGaps };
+}
+
+function clientsPluggingInAfter(plugInAfterMs: number) {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs }, ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
+  return { clock, pair, evseClient: createHciClient({ transport: pair.evseHost, clock }), evClient: createHciClient({ transport: pair.evHost, clock }) };
 }
 
 /**
@@ -58,6 +67,71 @@ function watchLiveness(client: HciClient, clock: Clock) {
     }),
   ).start();
   return { silent, parent };
+}
+
+type Traffic = { dir: 'rx' | 'tx'; at: number; bytes: Uint8Array; message?: DecodedMessage };
+
+/** A stand-in HCI client whose Pings `answer` settles; `rx` plays a frame from the module. */
+function fakeClient(clock: Clock, answer: (timeoutMs: number) => Promise<void>) {
+  const traffic$ = new Subject<Traffic>();
+  let pings = 0;
+  const client: HciClient = {
+    traffic$,
+    status$: new Subject<StatusEvent>(),
+    request: () => Promise.reject(new Error('not used')),
+    checkAlive(timeoutMs = 1000) {
+      pings++;
+      return answer(timeoutMs);
+    },
+    close: async () => undefined,
+  };
+  const rx = (): void => traffic$.next({ dir: 'rx', at: clock.now(), bytes: new Uint8Array(0) });
+  return { client, rx, pings: () => pings };
+}
+
+/**
+ * The watch's timers, with the wake-ups of an idle host counted the way Node's event loop has
+ * them: one loop timer set for the earliest timer when the timers due have run, or when an
+ * earlier one is set; clearing a timer does not move it (lib/internal/timers.js). So a cleared
+ * timer still wakes the host at its due time. Counted per instant of the virtual clock.
+ */
+function nodeWakeUps(clock: VirtualClock) {
+  const due = new Map<TimerId, number>();
+  const wokeAt = new Set<number>();
+  let loopDue = Number.POSITIVE_INFINITY;
+  let probe: TimerId | undefined;
+  const armLoop = (at: number): void => {
+    if (probe !== undefined) clock.clearTimeout(probe);
+    loopDue = at;
+    probe = Number.isFinite(at) ? clock.setTimeout(wake, at - clock.now()) : undefined;
+  };
+  /** After the timers due now ran (and before any input is read), the loop timer goes to the next one. */
+  const rearm = (): void => armLoop(Math.min(...[...due.values()].filter((at) => at > clock.now())));
+  function wake(): void {
+    probe = undefined;
+    wokeAt.add(clock.now());
+    rearm();
+  }
+  const watched: Clock = {
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => {
+      const at = clock.now() + Math.max(0, ms);
+      const id = clock.setTimeout(() => {
+        due.delete(id);
+        wokeAt.add(clock.now());
+        fn();
+        rearm();
+      }, ms);
+      due.set(id, at);
+      if (at < loopDue) armLoop(at);
+      return id;
+    },
+    clearTimeout: (id) => {
+      due.delete(id);
+      clock.clearTimeout(id);
+    },
+  };
+  return { clock: watched, wakeUps: () => wokeAt.size };
 }
 
 describe('module liveness', () => {
@@ -80,14 +154,16 @@ describe('module liveness', () => {
   });
 
   it('a module that answers is only pinged while nothing else comes from it, and the session runs', async () => {
-    const r = run();
+    // 10 s at rest before the car plugs in, then a whole session.
+    const r = run(10_000);
     expect(await r.clock.runUntil(() => r.s.records('EVSE').length >= 1, 3_600_000, 100)).toBe(true);
     expect(r.s.records('EVSE')[0]?.error).toBeUndefined();
     expect(r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'))).toBe(false);
-    expect(r.pings()).toBeGreaterThan(0);
+    expect(r.pingGaps.length).toBeGreaterThanOrEqual(4);
+    expect(Math.min(...r.pingGaps)).toBeGreaterThanOrEqual(LIVENESS_IDLE_MS);
   });
 
-  it('at rest pings once a second, and a module that dies then is reported within idle + timeout (< 2 s)', async () => {
+  it('at rest pings every 1.5 s with two timer wake-ups of the host per Ping, and a module that dies then is reported within 1.9 s', async () => {
     expect(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS).toBeLessThan(2000);
     const clock = new VirtualClock(1_700_000_000_000);
     const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
@@ -99,88 +175,87 @@ describe('module liveness', () => {
       if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
       if (t.dir === 'rx') lastFromModule = t.at;
     });
-    // The watch's own timers, counted when they fire: each is a wake-up of an idle host.
-    let wakeUps = 0;
-    const watchClock: Clock = {
-      now: () => clock.now(),
-      setTimeout: (fn, ms) =>
-        clock.setTimeout(() => {
-          wakeUps++;
-          fn();
-        }, ms),
-      clearTimeout: (id) => clock.clearTimeout(id),
-    };
-    const { silent, parent } = watchLiveness(client, watchClock);
-    // 20 s at rest: one round trip per second (the old fixed 400 ms check pinged every 400-800 ms),
-    // and one timer of the watch per Ping: the reply cancels the Ping's timeout (issue 12 target 2;
-    // before, the timeout and its verdict fired after every answered Ping, three per second).
-    await clock.runUntil(() => false, 20_000, 10);
-    expect(pings).toBeGreaterThanOrEqual(18);
+    const wakes = nodeWakeUps(clock);
+    const { silent, parent } = watchLiveness(client, wakes.clock);
+    // 30 s at rest: a Ping every 1.5 s (the 1000 + 900 ms of the third round pinged every second),
+    // and the watch's timers wake the host twice per Ping (the Ping, its deadline; the reply is a
+    // third wake-up, input). Clearing the deadline when the reply comes would not save one.
+    await clock.runUntil(() => false, 30_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(19);
     expect(pings).toBeLessThanOrEqual(20);
-    expect(wakeUps).toBeLessThanOrEqual(pings + 1);
+    expect(wakes.wakeUps()).toBeLessThanOrEqual(2 * pings + 1);
     pair.evse.setSilent(true);
     expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
-    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS + 10);
+    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS);
     parent.stop();
     await client.close();
   });
 
+  it('a module that dies right after a frame of its own (not a Ping Reply) is reported within idle + timeout (1.9 s)', async () => {
+    expect(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS).toBeLessThan(2000);
+    const clock = new VirtualClock(1_700_000_000_000);
+    let alive = true;
+    const fake = fakeClient(clock, (timeoutMs) => {
+      if (alive) queueMicrotask(fake.rx);
+      return new Promise<void>((resolve, reject) => clock.setTimeout(() => (alive ? resolve() : reject(new Error('no Ping Reply'))), timeoutMs));
+    });
+    const { silent, parent } = watchLiveness(fake.client, clock);
+    // Frames flow every 300 ms (no Ping is needed), then one last frame and the module is gone.
+    for (let i = 0; i < 10; i++) {
+      fake.rx();
+      await clock.runUntil(() => false, 300, 10);
+    }
+    expect(fake.pings()).toBe(0);
+    fake.rx();
+    const lastAt = clock.now();
+    alive = false;
+    expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
+    expect((silent[0] ?? Infinity) - lastAt).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS);
+    parent.stop();
+  });
+
   it('a reply that is already waiting when the timeout fires (a stalled host) does not count as silence', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
-    const traffic$ = new Subject<{ dir: 'rx' | 'tx'; at: number }>();
-    let pings = 0;
     // A module whose reply reaches the host at the same instant as the liveness timeout, queued
     // behind it: what a host stalled past the timeout sees when it runs again.
-    const client = {
-      traffic$,
-      checkAlive(timeoutMs: number): Promise<void> {
-        pings++;
-        const sentAt = clock.now();
-        return new Promise<void>((resolve, reject) => {
-          const backstop = clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs);
-          queueMicrotask(() =>
-            clock.setTimeout(
-              () => {
-                clock.clearTimeout(backstop);
-                traffic$.next({ dir: 'rx', at: clock.now() });
-                resolve();
-              },
-              sentAt + LIVENESS_TIMEOUT_MS - clock.now(),
-            ),
-          );
-        });
-      },
-    } as unknown as HciClient;
-    const { silent, parent } = watchLiveness(client, clock);
+    const fake = fakeClient(clock, (timeoutMs) => {
+      const sentAt = clock.now();
+      return new Promise<void>((resolve, reject) => {
+        const backstop = clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs);
+        queueMicrotask(() =>
+          clock.setTimeout(
+            () => {
+              clock.clearTimeout(backstop);
+              fake.rx();
+              resolve();
+            },
+            sentAt + LIVENESS_TIMEOUT_MS - clock.now(),
+          ),
+        );
+      });
+    });
+    const { silent, parent } = watchLiveness(fake.client, clock);
     await clock.runUntil(() => false, 10_000, 10);
-    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(fake.pings()).toBeGreaterThanOrEqual(4);
     expect(silent).toEqual([]);
     parent.stop();
   });
 
   it('a Ping lost on the link while other frames keep coming is no silence (fuzz seed 684)', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
-    const traffic$ = new Subject<{ dir: 'rx' | 'tx'; at: number }>();
-    let pings = 0;
-    // Frames arrive every 1.2 s (longer than the idle time, so pings go out), but no Ping is
-    // ever answered: the client's backstop rejects each one.
-    const client = {
-      traffic$,
-      checkAlive(timeoutMs: number): Promise<void> {
-        pings++;
-        return new Promise<void>((_, reject) => clock.setTimeout(() => reject(new Error(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`)), timeoutMs));
-      },
-    } as unknown as HciClient;
+    // Frames arrive every 1.7 s (longer than the idle time, so pings go out, shorter than idle +
+    // timeout), but no Ping is ever answered: the client's backstop rejects each one.
+    const fake = fakeClient(clock, (timeoutMs) => new Promise<void>((_, reject) => clock.setTimeout(() => reject(new Error(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`)), timeoutMs)));
     let feeding = true;
     const feed = (): void => {
       if (!feeding) return;
-      traffic$.next({ dir: 'rx', at: clock.now() });
-      clock.setTimeout(feed, 0.6 * (LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS));
+      fake.rx();
+      clock.setTimeout(feed, LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS / 2);
     };
     feed();
-    const { silent, parent } = watchLiveness(client, clock);
+    const { silent, parent } = watchLiveness(fake.client, clock);
     await clock.runUntil(() => false, 20_000, 10);
-    expect(pings).toBeGreaterThanOrEqual(4);
+    expect(fake.pings()).toBeGreaterThanOrEqual(4);
     expect(silent).toEqual([]);
     feeding = false;
     parent.stop();
