@@ -10,25 +10,13 @@
  *   node --import tsx bench/sim-actor-events.ts [default|short]
  */
 import type { InspectionEvent } from 'xstate';
-import type { StationSettings } from '../app/config.js';
-import { simStations } from '../app/commands/sim.js';
-import { carFromScenario } from '../app/commands/sim-scenario.js';
 import { driveVirtual } from '../app/run-support.js';
 import { createHciClient } from '../machines/hci-client.js';
 import { type StationHandle, startStation } from '../app/stations.js';
-import { createSimulatedPair, parseScenario } from '../sim/index.js';
-import { VirtualClock } from '../util/clock.js';
+import { benchPair } from './sim-setup.js';
 
 const which = process.argv[2] ?? 'default';
-const clock = new VirtualClock(0);
-const [evse, configuredEv] = simStations(['EVSE', 'EV'], []) as [StationSettings, StationSettings];
-const battery = which === 'short' ? { battery: { capacityWh: 10_000, socStartPercent: 94, socTargetPercent: 95 } } : {};
-const scenario = parseScenario({ name: 'default', cable: { plugInAfterMs: 1000, unplugAfterSessionMs: 2000, replugAfterMs: 3000 }, ev: battery });
-const ev = carFromScenario(configuredEv, scenario).settings;
-const pair = createSimulatedPair({ clock, evseMac: evse.mac, evMac: ev.mac, scenario });
-let frames = 0;
-pair.evse.traffic$.subscribe(() => frames++);
-pair.ev.traffic$.subscribe(() => frames++);
+const { clock, evse, ev, pair, frames } = benchPair(which === 'short' ? 94 : undefined);
 
 /** Events per actor, by station and the actor's system ID (or its machine ID, or its source). */
 const counts = new Map<string, number>();
@@ -56,6 +44,6 @@ await pair.close();
 
 const rows = [...counts].sort((a, b) => b[1] - a[1]);
 const total = rows.reduce((s, [, n]) => s + n, 0);
-console.log(`${which} session: ${frames} HCI frames, ${(clock.now() / 1000).toFixed(0)} s virtual`);
+console.log(`${which} session: ${frames()} HCI frames, ${(clock.now() / 1000).toFixed(0)} s virtual`);
 for (const [k, n] of rows) if (n >= 10) console.log(`  ${k.padEnd(40)} ${String(n).padStart(7)}`);
-console.log(`  ${'host actor events in all'.padEnd(40)} ${String(total).padStart(7)} (${(total / frames).toFixed(2)} per frame)`);
+console.log(`  ${'host actor events in all'.padEnd(40)} ${String(total).padStart(7)} (${(total / frames()).toFixed(2)} per frame)`);

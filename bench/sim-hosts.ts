@@ -16,13 +16,9 @@
 import { Writable } from 'node:stream';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { StationSettings } from '../app/config.js';
 import type { LogFormat } from '../app/output/reporter.js';
 import { runStations } from '../app/run.js';
-import { simStations } from '../app/commands/sim.js';
-import { carFromScenario } from '../app/commands/sim-scenario.js';
-import { createSimulatedPair, parseScenario } from '../sim/index.js';
-import { VirtualClock } from '../util/clock.js';
+import { benchPair } from './sim-setup.js';
 
 interface Sample {
   wallMs: number;
@@ -35,15 +31,7 @@ interface Sample {
 const discard = (): NodeJS.WriteStream => new Writable({ write: (_c, _e, done) => done() }) as unknown as NodeJS.WriteStream;
 
 async function once(socStartPercent: number | undefined, logFormat: LogFormat): Promise<Sample> {
-  const clock = new VirtualClock(0);
-  const [evse, configuredEv] = simStations(['EVSE', 'EV'], []) as [StationSettings, StationSettings];
-  const battery = socStartPercent === undefined ? {} : { battery: { capacityWh: 10_000, socStartPercent, socTargetPercent: socStartPercent + 1 } };
-  const scenario = parseScenario({ name: 'default', cable: { plugInAfterMs: 1000, unplugAfterSessionMs: 2000, replugAfterMs: 3000 }, ev: battery });
-  const ev = carFromScenario(configuredEv, scenario).settings;
-  const pair = createSimulatedPair({ clock, evseMac: evse.mac, evMac: ev.mac, scenario });
-  let frames = 0;
-  pair.evse.traffic$.subscribe(() => frames++);
-  pair.ev.traffic$.subscribe(() => frames++);
+  const { clock, evse, ev, pair, frames } = benchPair(socStartPercent);
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const result = await runStations({
@@ -58,7 +46,7 @@ async function once(socStartPercent: number | undefined, logFormat: LogFormat): 
   const wallMs = performance.now() - t0;
   const c = process.cpuUsage(c0);
   if (result.exitCode !== 0 || result.sessionCount !== 2) throw new Error(`session did not end cleanly (exit ${result.exitCode}, ${result.sessionCount} records)`);
-  return { wallMs, cpuMs: (c.user + c.system) / 1000, frames, virtualS: clock.now() / 1000 };
+  return { wallMs, cpuMs: (c.user + c.system) / 1000, frames: frames(), virtualS: clock.now() / 1000 };
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
