@@ -96,7 +96,7 @@ function start() {
   const h = harness(v2gEvSessionMachine, { client, clock, config }, clock, [{ systemId: 'battery', logic: batteryMachine, input: { clock, config: config.battery } }]);
   return { clock, client, h };
 }
-const record = (t: ReturnType<typeof start>): SessionRecord | undefined => (t.h.events().find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
+const record = (t: Started): SessionRecord | undefined => (t.h.events().find((e) => e.type === 'xstate.done.actor.child') as { output?: SessionRecord } | undefined)?.output;
 
 describe('Start Session refused 0x11 (EV session machine)', () => {
   it('Session Started later: the session goes on as any other', async () => {
@@ -104,17 +104,9 @@ describe('Start Session refused 0x11 (EV session machine)', () => {
     await flushMicrotasks();
     await advanceBy(t.clock, 2000);
     expect(record(t)).toBeUndefined();
-    t.client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'DE*X', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
-    t.client.status('V2g.EvCableCheckReady');
+    sessionStarted(t);
     await flushMicrotasks();
-    expect(t.client.names()).toContain('V2g.EvStartCableCheck');
-    expect(t.h.logs()).toContain('Session Started after all: the first Start Session had been taken');
-    await advanceBy(t.clock, 2 * SESSION_START_CONFIRM_MS);
-    expect(record(t)).toBeUndefined();
-    t.client.status('V2g.EvSessionStopped');
-    await flushMicrotasks();
-    expect(record(t)).toMatchObject({ evseId: 'DE*X', stopReason: 'sessionStopped' });
-    expect(record(t)?.error).toBeUndefined();
+    await goesOn(t);
   });
 
   it('no Session Started: Stop Session after the wait, recorded as configurationFailed with the reason', async () => {
@@ -154,19 +146,11 @@ describe('Start Session never answered (EV session machine, fuzz seeds 152399 19
     const t = startUnanswered();
     await flushMicrotasks();
     await advanceBy(t.clock, 1000);
-    t.client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'DE*X', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
-    t.client.status('V2g.EvCableCheckReady');
+    sessionStarted(t);
     await advanceBy(t.clock, ATTEMPTS_MS);
     expect(t.client.names().filter((n) => n === 'V2g.EvStartSession')).toHaveLength(3);
     expect(record(t)).toBeUndefined();
-    expect(t.client.names()).toContain('V2g.EvStartCableCheck');
-    expect(t.h.logs()).toContain('Session Started after all: the first Start Session had been taken');
-    await advanceBy(t.clock, 2 * SESSION_START_CONFIRM_MS);
-    expect(record(t)).toBeUndefined();
-    t.client.status('V2g.EvSessionStopped');
-    await flushMicrotasks();
-    expect(record(t)).toMatchObject({ evseId: 'DE*X', stopReason: 'sessionStopped' });
-    expect(record(t)?.error).toBeUndefined();
+    await goesOn(t);
   });
 
   it('Session Started during the wait: the session goes on', async () => {
@@ -174,7 +158,7 @@ describe('Start Session never answered (EV session machine, fuzz seeds 152399 19
     await flushMicrotasks();
     await advanceBy(t.clock, ATTEMPTS_MS + SESSION_START_UNANSWERED_CONFIRM_MS - 1000);
     expect(record(t)).toBeUndefined();
-    t.client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'DE*X', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
+    sessionStarted(t, false);
     await advanceBy(t.clock, 2 * SESSION_START_CONFIRM_MS);
     expect(record(t)).toBeUndefined();
     expect(t.client.names()).not.toContain('V2g.EvStopSession');
@@ -194,3 +178,23 @@ describe('Start Session never answered (EV session machine, fuzz seeds 152399 19
     });
   });
 });
+
+type Started = { clock: VirtualClock; client: StubHciClient; h: ReturnType<typeof start>['h'] };
+
+/** The module's Session Started (and, unless told otherwise, Cable Check Ready) reach the host. */
+function sessionStarted(t: Started, cableCheckReady = true): void {
+  t.client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'DE*X', selectedPaymentMethod: 0, selectedEnergyTransferMode: 0 });
+  if (cableCheckReady) t.client.status('V2g.EvCableCheckReady');
+}
+
+/** The session went on with the module's Session Started: cable check, no record until it stops, then a clean one. */
+async function goesOn(t: Started): Promise<void> {
+  expect(t.client.names()).toContain('V2g.EvStartCableCheck');
+  expect(t.h.logs()).toContain('Session Started after all: the first Start Session had been taken');
+  await advanceBy(t.clock, 2 * SESSION_START_CONFIRM_MS);
+  expect(record(t)).toBeUndefined();
+  t.client.status('V2g.EvSessionStopped');
+  await flushMicrotasks();
+  expect(record(t)).toMatchObject({ evseId: 'DE*X', stopReason: 'sessionStopped' });
+  expect(record(t)?.error).toBeUndefined();
+}
