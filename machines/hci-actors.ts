@@ -288,12 +288,18 @@ export const hciCommander = fromCallback<CommandRequest, CommanderInput>(({ inpu
 export interface StatusInput {
   client: HciClient;
   modules: readonly string[];
+  /**
+   * Takes a message without an event to the parent (true): the sessions' charge-loop messages
+   * that decide nothing (machines/v2g-evse/parameters.ts, machines/v2g-ev/charge-loop.ts).
+   */
+  inPlace?: (e: StatusEvent) => boolean;
 }
 
 /** Forwards status messages of the given modules to the parent, with their arrival time. */
 export const hciStatus = fromCallback<{ type: 'noop' }, StatusInput>(({ input, sendBack }) => {
+  const { modules, inPlace } = input;
   const sub = input.client.status$.subscribe((e: StatusEvent) => {
-    if (input.modules.includes(e.module)) sendBack(e);
+    if (modules.includes(e.module) && !inPlace?.(e)) sendBack(e);
   });
   return () => sub.unsubscribe();
 });
@@ -312,9 +318,13 @@ interface HciContext {
  * and the command queue ('commander'). Machines list `hciStatus` and `hciCommander` in their
  * `setup({ actors })` and spread this into `invoke`.
  */
-export function hciChildren(modules: StatusInput['modules']) {
+export function hciChildren(modules: StatusInput['modules'], inPlace?: (owner: AnyActorRef) => StatusInput['inPlace']) {
   return [
-    { id: 'status', src: 'hciStatus', input: ({ context }: { context: HciContext }) => ({ client: context.client, modules }) },
+    {
+      id: 'status',
+      src: 'hciStatus',
+      input: ({ context, self }: { context: HciContext; self: AnyActorRef }): StatusInput => ({ client: context.client, modules, ...(inPlace ? { inPlace: inPlace(self) } : {}) }),
+    },
     {
       id: 'commander',
       src: 'hciCommander',

@@ -8,13 +8,13 @@
  * Siblings used through the actor system: 'battery' (SOC model) and 'cp' (resistor level).
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { type AnyActorRef, assign, enqueueActions, or, setup, stateIn } from 'xstate';
+import { assign, enqueueActions, or, setup, stateIn } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { HciError } from './hci-types.js';
 import { statusWatchdog } from './status-watchdog.js';
 import type { SessionRecord } from './station-events.js';
 import { hciChildren, hciCommander, hciSequence, hciStatus, sendCommand } from './hci-actors.js';
-import { chargeTimer, evSessionStatus } from './v2g-ev/charge-loop.js';
+import { chargeTimer, dcParametersInPlace } from './v2g-ev/charge-loop.js';
 import { STOP_UNCONFIRMED_ID, STOP_UNCONFIRMED_MS, chargeActions } from './v2g-ev/charge-actions.js';
 import {
   type EvSessionContext,
@@ -76,13 +76,6 @@ const timedOut =
   ({ event }: { event: Events }): boolean =>
     event.type === 'hci.failed' && event.tag === tag && event.error instanceof HciError && event.error.kind === 'timeout';
 
-/** The session's status child: `hciStatus` with the in-place charge-loop parameters (v2g-ev/charge-loop.ts). */
-const STATUS_CHILD = {
-  id: 'status',
-  src: 'evSessionStatus',
-  input: ({ context, self }: { context: EvSessionContext; self: AnyActorRef }) => ({ client: context.client, session: self }),
-} as const;
-
 export const v2gEvSessionMachine = setup({
   types: {
     input: {} as EvSessionInput,
@@ -90,7 +83,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, evSessionStatus, statusWatchdog, evStop, chargeTimer },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer },
   delays: {
     recheck: 500,
     postChargeFallback: 5000,
@@ -129,7 +122,7 @@ export const v2gEvSessionMachine = setup({
     stopChargingSent: false,
   }),
   // The status child takes the charge loop's DC Charge Parameters Changed in place (v2g-ev/charge-loop.ts).
-  invoke: hciChildren(['V2g']).map((c) => (c.id === 'status' ? STATUS_CHILD : c)),
+  invoke: hciChildren(['V2g'], (self) => (e) => e.type === 'V2g.EvDcChargeParametersChanged' && dcParametersInPlace(self, e)),
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },

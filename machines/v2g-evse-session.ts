@@ -13,7 +13,7 @@
  *
  * Events from the parent: session.abort {reason}. Output: SessionRecord.
  */
-import { type AnyActorRef, assign, enqueueActions, setup } from 'xstate';
+import { assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { IsolationLevel } from '../codec/modules/v2g/common.js';
 import { authorizationPolicyLogic } from './authorization-policy.js';
@@ -39,7 +39,7 @@ import {
   num,
   sendCharger,
 } from './v2g-evse/common.js';
-import { evseSessionStatus } from './v2g-evse/parameters.js';
+import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
@@ -93,13 +93,6 @@ const lostEndWatchdog = {
   },
 } as const;
 
-/** The session's status child: `hciStatus` with the in-place charge-loop parameters (v2g-evse/parameters.ts). */
-const STATUS_CHILD = {
-  id: 'status',
-  src: 'evseSessionStatus',
-  input: ({ context, self }: { context: EvseSessionContext; self: AnyActorRef }) => ({ client: context.client, session: self }),
-} as const;
-
 export const v2gEvseSessionMachine = setup({
   types: {
     input: {} as EvseSessionInput,
@@ -107,7 +100,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, evseSessionStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
   delays: {
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -152,7 +145,7 @@ export const v2gEvseSessionMachine = setup({
     renegotiations: 0,
   }),
   // The status child takes the charge loop's DC Charge Parameters Changed in place (v2g-evse/parameters.ts).
-  invoke: hciChildren(['V2g']).map((c) => (c.id === 'status' ? STATUS_CHILD : c)),
+  invoke: hciChildren(['V2g'], (self) => (e) => e.type === 'V2g.EvseDcChargeParametersChanged' && dcParametersInPlace(self, e)),
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },

@@ -5,7 +5,7 @@
  * was a session macrostep (a context copy, a new snapshot; the update timer re-entered
  * `ticking`) for bookkeeping only.
  *
- * - The session's status child (`evSessionStatus`) takes a DC Charge Parameters Changed in
+ * - The session's status child (`hciStatus` with `dcParametersInPlace` as its `inPlace`) takes a DC Charge Parameters Changed in
  *   place while charging and the EVSE was ready: the present values, peaks, log line and battery
  *   input, as the `dcParametersChanged` action gives them. Everything else goes to the session,
  *   among them the message after an EVSE status other than ready (`evseNotReady` stops).
@@ -24,7 +24,7 @@ import { V2g } from '../../codec/catalog.js';
 import { type Clock, hostNow } from '../../util/clock.js';
 import { type BatteryState, batteryInputInPlace, currentForPower, reportedSoc } from '../battery.js';
 import { commandNow } from '../hci-actors.js';
-import type { HciClient, StatusEvent } from '../hci-types.js';
+import type { StatusEvent } from '../hci-types.js';
 import { type ChildEmit, logEvent, stationRelay } from '../station-events.js';
 import { type EvSessionContext, type System, batteryNow, command, dcParameters, f, isDc, num, profilePowerW } from './common.js';
 
@@ -106,16 +106,6 @@ export function dcParametersInPlace(session: AnyActorRef, e: StatusEvent): boole
   if (battery !== 'none') battery(input.voltageV, input.currentA);
   return true;
 }
-
-/** The session's status child: the module's V2G status messages (machines/hci-actors.ts hciStatus), except those taken in place. */
-export const evSessionStatus = fromCallback<{ type: 'noop' }, { client: HciClient; session: AnyActorRef }>(({ input, sendBack }) => {
-  const sub = input.client.status$.subscribe((e: StatusEvent) => {
-    if (e.module !== 'V2g') return;
-    if (e.type === 'V2g.EvDcChargeParametersChanged' && dcParametersInPlace(input.session, e)) return;
-    sendBack(e);
-  });
-  return () => sub.unsubscribe();
-});
 
 /** A DC update below the target SOC without a session macrostep; false: `session.tick` it is. */
 function tickInPlace(session: AnyActorRef): boolean {

@@ -15,10 +15,10 @@
  * in place (charger.ts chargerEvInPlace): a machine on its own (tests, model traversal) or a
  * charger with a power stage keeps the events, as before.
  */
-import { type AnyActorRef, fromCallback } from 'xstate';
+import type { AnyActorRef } from 'xstate';
 import type { ChargerEvent } from '../charger.js';
 import { chargerEvInPlace } from '../charger.js';
-import type { HciClient, StatusEvent } from '../hci-types.js';
+import type { StatusEvent } from '../hci-types.js';
 import { type ChildEmit, logEvent, stationRelay } from '../station-events.js';
 import { type EvseSessionContext, chargerOf, f, num } from './common.js';
 import { sendUpdateNow } from './updates.js';
@@ -77,16 +77,3 @@ export function dcParametersInPlace(session: AnyActorRef, e: StatusEvent): boole
   sendUpdateNow(session, context, e.hostAt);
   return true;
 }
-
-/**
- * The session's status child: the module's V2G status messages to the session (machines/
- * hci-actors.ts hciStatus), except those `dcParametersInPlace` takes.
- */
-export const evseSessionStatus = fromCallback<{ type: 'noop' }, { client: HciClient; session: AnyActorRef }>(({ input, sendBack }) => {
-  const sub = input.client.status$.subscribe((e: StatusEvent) => {
-    if (e.module !== 'V2g') return;
-    if (e.type === 'V2g.EvseDcChargeParametersChanged' && dcParametersInPlace(input.session, e)) return;
-    sendBack(e);
-  });
-  return () => sub.unsubscribe();
-});
