@@ -12,6 +12,7 @@
  */
 import { ControlPilot, V2g, decodeMessage, encodeRequest, encodeResponseFrame, encodeStatusFrame } from '../codec/catalog.js';
 import { Deframer } from '../codec/frame.js';
+import { median } from './stats.js';
 
 const FRAMES_PER_RUN = 300_000;
 const RUNS = 5;
@@ -129,10 +130,6 @@ function decodeRun(toHost: { bytes: Uint8Array; frames: number }, toModule: { by
   return n;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] as number;
-};
 const fmt = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 function main(): void {

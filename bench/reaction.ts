@@ -24,6 +24,7 @@ import { createHciClient } from '../machines/hci-client.js';
 import { v2gEvseSessionMachine } from '../machines/v2g-evse-session.js';
 import { createMemoryPair } from '../transports/memory.js';
 import { RealClock } from '../util/clock.js';
+import { median } from './stats.js';
 
 const SAMPLES = 2000;
 const WARMUP = 1000;
@@ -140,8 +141,6 @@ async function run(): Promise<{ p50: number; p99: number; max: number; loopDelay
     spanP99: q(span, 0.99),
   };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 const results = [];
 for (let i = 0; i < RUNS; i++) {

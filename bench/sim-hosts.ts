@@ -19,6 +19,7 @@ import { performance } from 'node:perf_hooks';
 import type { LogFormat } from '../app/output/reporter.js';
 import { runStations } from '../app/run.js';
 import { benchPair } from './sim-setup.js';
+import { median } from './stats.js';
 
 interface Sample {
   wallMs: number;
@@ -48,8 +49,6 @@ async function once(socStartPercent: number | undefined, logFormat: LogFormat): 
   if (result.exitCode !== 0 || result.sessionCount !== 2) throw new Error(`session did not end cleanly (exit ${result.exitCode}, ${result.sessionCount} records)`);
   return { wallMs, cpuMs: (c.user + c.system) / 1000, frames: frames(), virtualS: clock.now() / 1000 };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 async function bench(name: string, socStartPercent: number | undefined, runs: number, logFormat: LogFormat): Promise<string> {
   const cold = await once(socStartPercent, logFormat);

@@ -21,6 +21,7 @@ import { VirtualClock } from '../util/clock.js';
 import { createSimulatedPair, parseScenario } from '../sim/index.js';
 import { ScriptedHost } from '../sim/host-stub.js';
 import { runEvseStub, runEvStub } from '../sim/stub-stations.js';
+import { median } from './stats.js';
 
 interface Sample {
   wallMs: number;
@@ -62,8 +63,6 @@ async function once(chargeForMs: number): Promise<Sample> {
   await pair.close();
   return { wallMs, cpuMs: (c.user + c.system) / 1000, elu, virtualS: clock.now() / 1000, frames };
 }
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 export interface SessionFigures {
   name: string;

@@ -25,6 +25,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { median } from './stats.js';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -41,7 +42,6 @@ const MODULE_MAC = '00:01:01:63:77:33';
 const CLK_TCK_MS = 10;
 
 const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 const load1 = (): string => loadavg()[0]?.toFixed(2) ?? '?';
 
 /** user + system CPU of a live process so far (ms, 10 ms resolution). */

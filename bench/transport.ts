@@ -16,6 +16,7 @@ import { encodeFrame } from '../codec/frame.js';
 import { createEthTransport } from '../transports/eth.js';
 import { createMemoryPair } from '../transports/memory.js';
 import type { Transport } from '../transports/transport.js';
+import { median, pct } from './stats.js';
 
 const RUNS = 5;
 const SIZES = [5, 1400];
@@ -31,9 +32,6 @@ interface Row extends RunResult {
   payload: number;
   roundTrips: number;
 }
-
-const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** Makes `echo` send back every frame it receives. */
 function echo(t: Transport): void {
@@ -63,7 +61,7 @@ async function pingPong(host: Transport, n: number, payload: number): Promise<Ru
   }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   rtts.sort((a, b) => a - b);
-  return { p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), framesPerS: (2 * n) / seconds };
+  return { p50Us: pct(rtts, 50), p99Us: pct(rtts, 99), framesPerS: (2 * n) / seconds };
 }
 
 async function runs(host: Transport, n: number, payload: number): Promise<RunResult> {

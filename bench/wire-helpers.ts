@@ -9,6 +9,8 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from '../test/helpers/netns.js';
 
+export { median, pct } from './stats.js';
+
 /** The CLI as users run it (compiled dist/ unless missing); `--bin <path>` compares another tree. */
 export function binPath(): string {
   const i = process.argv.indexOf('--bin');
@@ -84,8 +86,5 @@ export function arg(name: string, fallback: number): number {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 }
 
-/** The p-th percentile of an ascending array. */
-export const pct = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-export const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 /** The 1-minute load average, for the lines every bench prints. */
 export const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
