@@ -32,6 +32,8 @@ interface Report {
   job: number;
   done: number;
   started: number;
+  /** Of `started`: only after a host set its module up again (FuzzVerdict.startedAfterSetUpAgain). */
+  startedAfterSetUp: number;
   lastSeed: number;
   failures: Failure[];
   cpuS: number;
@@ -67,17 +69,18 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
   let stop = false;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (stop = true));
   process.on('message', () => (stop = true));
-  const r: Report = { job, done: 0, started: 0, lastSeed: first + job - stride, failures: [], cpuS: 0, final: false };
+  const r: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - stride, failures: [], cpuS: 0, final: false };
   const flush = (final: boolean): void => {
     send({ ...r, cpuS: cpuSeconds(process.cpuUsage(c0)), final });
     r.failures = [];
   };
   for (let seed = first + job; seed < first + count && !stop; seed += stride) {
     // A session that throws is a failing seed like any other (the campaign goes on).
-    const v = await fuzzSession(seed).catch((e: unknown) => ({ sessionStarted: false, problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` }));
+    const v = await fuzzSession(seed).catch((e: unknown) => ({ sessionStarted: false, startedAfterSetUpAgain: false, problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` }));
     r.done++;
     r.lastSeed = seed;
     if (v.sessionStarted) r.started++;
+    if (v.startedAfterSetUpAgain) r.startedAfterSetUp++;
     const problem = seed === planted ? `planted problem (--plant ${seed})` : v.problem;
     if (problem) r.failures.push({ seed, problem });
     if (r.failures.length > 0 || r.done % PROGRESS_EVERY === 0) flush(false);
@@ -93,6 +96,7 @@ interface Summary {
   sessions: number;
   seeds: string;
   v2gStarted: number;
+  v2gStartedAfterSetUp: number;
   wallS: number;
   cpuS: number;
   perCpuSecond: number;
@@ -110,6 +114,7 @@ function summarize(finals: Report[], failures: Failure[], wallS: number, loadSta
     sessions,
     seeds: `${first}..${Math.max(...lastSeeds)} (all up to ${Math.min(...lastSeeds)})`,
     v2gStarted: finals.reduce((n, r) => n + r.started, 0),
+    v2gStartedAfterSetUp: finals.reduce((n, r) => n + r.startedAfterSetUp, 0),
     wallS,
     cpuS,
     perCpuSecond: sessions / cpuS,
@@ -122,7 +127,7 @@ function summarize(finals: Report[], failures: Failure[], wallS: number, loadSta
 
 function print(s: Summary): void {
   if (values.json) return console.log(JSON.stringify(s));
-  console.log(`fuzzed sessions: ${s.sessions} (seeds ${s.seeds}, ${s.jobs} job(s)), V2G session started in ${s.v2gStarted}`);
+  console.log(`fuzzed sessions: ${s.sessions} (seeds ${s.seeds}, ${s.jobs} job(s)), V2G session started in ${s.v2gStarted} (${s.v2gStartedAfterSetUp} only after a module was set up again)`);
   console.log(`wall ${s.wallS.toFixed(1)} s, CPU ${s.cpuS.toFixed(1)} s: ${s.perWallSecond.toFixed(1)} sessions/s wall, ${s.perCpuSecond.toFixed(1)} per CPU-second`);
   console.log(`problems: ${s.failures.length}`);
   for (const f of s.failures) console.log(`  seed ${f.seed}: ${f.problem}`);
@@ -144,7 +149,7 @@ async function campaign(): Promise<void> {
       });
       children.push(child);
       return new Promise<Report>((resolve) => {
-        let last: Report = { job, done: 0, started: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false };
+        let last: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false };
         child.on('message', (r: Report) => {
           for (const f of r.failures) console.error(`job ${job}: seed ${f.seed} FAILED: ${f.problem}`);
           failures.push(...r.failures);

@@ -4,7 +4,8 @@
  * for a car, SLAC matching, waiting for the EV's next request) a dead or restarted module went
  * unnoticed until a protocol timeout (50 s of SLAC matching). So: when nothing has arrived from
  * the module for `idleMs`, ping it (framing Ping, manual 10.3.2). No frame at all within
- * `timeoutMs` of the Ping reports `module.silent` to the parent, once.
+ * `timeoutMs` of the Ping reports `module.silent` to the parent, once; with no reply after half of
+ * `timeoutMs` a second Ping goes out, so that one lost frame is not a dead module.
  *
  * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs): the worst
  * case from the module's last frame to the report is idleMs + timeoutMs (1500 + 400 = 1.9 s,
@@ -47,6 +48,7 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
   if (!ping) return undefined;
   const idleMs = input.idleMs ?? LIVENESS_IDLE_MS;
   const timeoutMs = input.timeoutMs ?? LIVENESS_TIMEOUT_MS;
+  const resendAfterMs = Math.floor(timeoutMs / 2);
   let lastRxAt = clock.now();
   let stopped = false;
   let timer: TimerId | undefined;
@@ -79,26 +81,38 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
       return;
     }
     const sentAt = clock.now();
-    // The client's own timeout is only a backstop: the verdict is ours (below). A Ping (or its
-    // reply) lost on the link while other frames came in is no silence: the module is alive (fuzz
-    // seed 684: a lost reply mid-charge set the EV module up again and the car charged on).
+    sendPing(sentAt);
+    awaiting = true;
+    // No reply halfway to the deadline: one more Ping, so that a single frame lost on the link
+    // (the Ping or its reply) is not taken for a dead module (fuzz run 5, seeds 204869 and 253035:
+    // one lost reply during SLAC set the module up again). Answered Pings never get here (the reply
+    // clears this timer), so at rest it costs nothing.
+    later(() => {
+      if (lastRxAt < sentAt) sendPing(sentAt);
+      later(() => {
+        awaiting = false;
+        // A host stalled past the timeout runs this timer before it reads the reply waiting in
+        // its socket: judge one turn of the event loop later, after pending input was read.
+        later(() => {
+          timer = undefined;
+          if (lastRxAt >= sentAt) arm();
+          else silent(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`);
+        }, 0);
+      }, timeoutMs - resendAfterMs);
+    }, resendAfterMs);
+  };
+  /**
+   * The client's own timeout is only a backstop: the verdict is ours (above). A Ping (or its
+   * reply) lost on the link while other frames came in is no silence: the module is alive (fuzz
+   * seed 684: a lost reply mid-charge set the EV module up again and the car charged on).
+   */
+  const sendPing = (sentAt: number): void => {
     ping(timeoutMs * 4).then(
       () => undefined,
       (e: unknown) => {
         if (lastRxAt < sentAt) silent(e instanceof Error ? e.message : String(e));
       },
     );
-    awaiting = true;
-    later(() => {
-      awaiting = false;
-      // A host stalled past the timeout runs this timer before it reads the reply waiting in
-      // its socket: judge one turn of the event loop later, after pending input was read.
-      later(() => {
-        timer = undefined;
-        if (lastRxAt >= sentAt) arm();
-        else silent(`Framing.Ping: no Ping Reply within ${timeoutMs} ms`);
-      }, 0);
-    }, timeoutMs);
   };
   arm();
   return () => {

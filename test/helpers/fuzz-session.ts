@@ -21,6 +21,14 @@ export interface FuzzVerdict {
   seed: number;
   faults: FaultConfig;
   sessionStarted: boolean;
+  /**
+   * The V2G session started only after a host had set its module up again (a liveness verdict or
+   * a restart). Setting up again rescues a session stuck on one lost status frame or command, so a
+   * false "module not answering" (one lost Ping Reply) made sessions start that the link alone
+   * did not: counted apart, so that the started figure is compared fairly (docs/reliability.md,
+   * "the second Ping").
+   */
+  startedAfterSetUpAgain: boolean;
   recorded: boolean;
   outputV: number;
   outputA: number;
@@ -75,12 +83,24 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   let sawSlac = false;
   let sessionStarted = false;
   let recorded = false;
+  let setUpAgain = false;
+  let startedAfterSetUpAgain = false;
   s.evse.on('*', (e) => {
     const ev = e as { type: string; phase?: string };
     if (ev.type === 'phase' && ev.phase === 'slac') sawSlac = true;
-    if (ev.type === 'phase' && ev.phase === 'sessionStarted') sessionStarted = true;
+    if (ev.type === 'phase' && ev.phase === 'sessionStarted') {
+      if (!sessionStarted) startedAfterSetUpAgain = setUpAgain;
+      sessionStarted = true;
+    }
     if (ev.type === 'sessionEnded') recorded = true;
   });
+  // Both stations log this on entering `reinitialising` (station-evse.ts, station-ev.ts).
+  const watchSetUp = (e: unknown): void => {
+    const ev = e as { type: string; text?: string };
+    if (ev.type === 'log' && ev.text?.startsWith('Module lost its state')) setUpAgain = true;
+  };
+  s.evse.on('*', watchSetUp);
+  s.ev.on('*', watchSetUp);
   // Each host's record is honest (fuzz seeds 602, 152399: the EV; the same hole at Start Listen on
   // the EVSE): no configuration failure for an attempt whose module reported Session Started.
   const evDishonest = honestyCheck('EV', evClient, s.ev, 'V2g.EvSessionStarted');
@@ -111,7 +131,7 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
   s.evse.stop();
   s.ev.stop();
   await pair.close();
-  return { seed, faults, sessionStarted, recorded, outputV: out.voltageV, outputA: out.currentA, ...(problem ? { problem } : {}) };
+  return { seed, faults, sessionStarted, startedAfterSetUpAgain, recorded, outputV: out.voltageV, outputA: out.currentA, ...(problem ? { problem } : {}) };
 }
 
 /** The first configurationFailed a station records for an attempt its module reported started. */

@@ -214,6 +214,25 @@ describe('module liveness', () => {
     parent.stop();
   });
 
+  it('one Ping or reply lost on a quiet link is no silence: a second Ping goes out halfway to the deadline (fuzz run 5)', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    // Every third Ping is lost (no reply, the client's backstop rejects it); the others are
+    // answered at once. Nothing else comes from the module.
+    let n = 0;
+    const fake = fakeClient(clock, (timeoutMs) => {
+      n++;
+      if (n % 3 === 1) return new Promise<void>((_, reject) => clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs));
+      queueMicrotask(fake.rx);
+      return Promise.resolve();
+    });
+    const { silent, parent } = watchLiveness(fake.client, clock);
+    await clock.runUntil(() => false, 20_000, 10);
+    expect(silent).toEqual([]);
+    // About one check per 1.5 s, and one more Ping for each lost one.
+    expect(fake.pings()).toBeGreaterThanOrEqual(14);
+    parent.stop();
+  });
+
   it('a reply that is already waiting when the timeout fires (a stalled host) does not count as silence', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
     // A module whose reply reaches the host at the same instant as the liveness timeout, queued

@@ -32,4 +32,14 @@ describe('fuzzed sessions (seeded)', () => {
     },
     60_000,
   );
+
+  // Setting a module up again rescues a session stuck on a lost frame: before the second liveness
+  // Ping, one lost Ping Reply did that, and the campaign's started figure counted those sessions as
+  // the link's (docs/reliability.md, "the second Ping"). 200326: both Pings of one check lost
+  // during SLAC, the EVSE module set up again, then the session started; 200001: no set-up.
+  it('counts apart a V2G session that started only after a module was set up again', async () => {
+    const [rescued, plain] = await Promise.all([fuzzSession(200326), fuzzSession(200001)]);
+    expect([rescued.sessionStarted, rescued.startedAfterSetUpAgain]).toEqual([true, true]);
+    expect([plain.sessionStarted, plain.startedAfterSetUpAgain]).toEqual([true, false]);
+  }, 60_000);
 });
