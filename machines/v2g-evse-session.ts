@@ -42,6 +42,7 @@ import {
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
+import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
 
 export { EVSE_STATION_SYSTEM_ID, LISTEN_CONFIRM_MS, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
@@ -113,9 +114,11 @@ export const v2gEvseSessionMachine = setup({
     ...setupActions,
     ...chargeActions,
     ...stopActions,
+    ...unansweredUpdateActions,
     lostEnd: assign({ stopReason: ({ context }) => context.stopReason ?? 'sessionEndLost' }),
   },
   guards: {
+    updatesUnansweredTooLong,
     dcMode: ({ context }) => isDc(context.energyTransferMode),
     /** The EV reports a DC_EVErrorCode while energy flows (first time only). */
     evFault: ({ context, event }) => !context.evFaultHandled && num(f(event).errorCode) > 0,
@@ -315,9 +318,18 @@ export const v2gEvseSessionMachine = setup({
               entry: 'startEnergyTransfer',
               exit: 'stopEnergyTransfer',
               initial: 'preCharge',
-              // Handled here so that moving inside energy transfer never exits it (the exit
-              // would stop the charger).
-              on: { 'V2g.EvsePreChargeStarted': {} },
+              on: {
+                // Handled here so that moving inside energy transfer never exits it (the exit
+                // would stop the charger).
+                'V2g.EvsePreChargeStarted': {},
+                // Updates unanswered for a bound of their own end it (v2g-evse/unanswered-updates.ts);
+                // leaving energy transfer puts the output to 0 and sends EvseStopCharging.
+                'hci.failed': [
+                  { guard: 'moduleGone', target: '#v2gEvseSession.done', actions: ['moduleFailed', 'ensureStopCharging'] },
+                  { guard: 'updatesUnansweredTooLong', target: '#v2gEvseSession.done', actions: 'updatesUnanswered' },
+                  { actions: ['noteUnansweredUpdate', 'logCommandFailure'] },
+                ],
+              },
               states: {
                 preCharge: {
                   entry: [
