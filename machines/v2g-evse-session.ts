@@ -354,6 +354,14 @@ export const v2gEvseSessionMachine = setup({
                     'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
                     'V2g.EvseDcChargeParametersChanged': [{ guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] }, { actions: ['dcParametersChanged', 'sendUpdate'] }],
                     'session.stopCharging': { actions: 'stopOnRequest' },
+                    // The EV switched from C to B in the charge loop and no stop request reached
+                    // the host: it no longer takes energy (IEC 61851-1 Annex A: the EVSE switches
+                    // its supply off), whatever became of its V2G session (fuzz seed 253035: the
+                    // PLC link lost in the charge loop, the module's Session Error and Session
+                    // Stopped both lost on the HCI link, the car's host back in B). Output 0 and
+                    // EvseStopCharging (the exit); Stop Listen ends a module session still running.
+                    // Pre-charge has its own bound (PRE_CHARGE_LOST_END_MS) and is left as it was.
+                    'session.evLeftStateC': { target: '#v2gEvseSession.done', actions: ['evLeftStateC', 'evseStopListen'] },
                     'session.renegotiate': { actions: 'askRenegotiation' },
                   },
                 },
