@@ -68,7 +68,7 @@ describe('updates unanswered in the charge loop, Ping still answered (fuzz seed 
   }, 60_000);
 });
 
-describe('the PLC link lost in the charge loop, the module\'s session end lost on the HCI link (fuzz seed 253035)', () => {
+describe("the PLC link lost in the charge loop, the module's session end lost on the HCI link (fuzz seed 253035)", () => {
   it('the EV going from C to B ends the EVSE session: output 0, a record naming it', async () => {
     // What seed 253035 drew: the link lost at the first CurrentDemandReq; the EVSE module's
     // Session Error (corrupted) and Session Stopped (dropped) never reach the host, which goes on
