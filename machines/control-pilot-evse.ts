@@ -23,7 +23,14 @@ export interface CpEvseInput {
 
 export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
 /** What the CP machine reports to its station (sendParent). */
-export type CpToParent = { type: 'cp.ready' } | { type: 'cp.vehicleConnected' } | { type: 'cp.vehicleDisconnected' } | { type: 'cp.failed'; error: string } | { type: 'cp.stopped' };
+export type CpToParent =
+  | { type: 'cp.ready' }
+  | { type: 'cp.vehicleConnected' }
+  | { type: 'cp.vehicleDisconnected' }
+  /** C or D to B: the EV no longer asks for energy (IEC 61851-1 Annex A); the session decides. */
+  | { type: 'cp.leftStateC' }
+  | { type: 'cp.failed'; error: string }
+  | { type: 'cp.stopped' };
 
 /** Duty cycles in permill (15.4.5): 100 % = no PWM (X1), 5 % = digital communication. */
 export const DUTY_IDLE_PERMILL = 1000;
@@ -58,6 +65,7 @@ export const controlPilotEvseMachine = setup({
     reportReady: sendParent({ type: 'cp.ready' }),
     reportConnected: sendParent({ type: 'cp.vehicleConnected' }),
     reportDisconnected: sendParent({ type: 'cp.vehicleDisconnected' }),
+    reportLeftStateC: sendParent({ type: 'cp.leftStateC' }),
     reportFailed: sendParent(({ event }) => ({
       type: 'cp.failed',
       error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
@@ -80,6 +88,8 @@ export const controlPilotEvseMachine = setup({
     polledVehiclePresent: ({ event }) => vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
     eventVehiclePresent: ({ event }) => vehiclePresent(Number((event as StatusEvent).fields.state)),
     eventStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
+    /** B after C or D (before `rememberState` writes the new one). */
+    eventLeftStateC: ({ context, event }) => Number((event as StatusEvent).fields.state) === 1 && (context.cpState === 2 || context.cpState === 3),
   },
 }).createMachine({
   id: 'controlPilotEvse',
@@ -129,6 +139,7 @@ export const controlPilotEvseMachine = setup({
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },
+          { guard: 'eventLeftStateC', actions: ['rememberState', 'reportLeftStateC'] },
           { guard: 'eventVehiclePresent', actions: 'rememberState' },
           // E/F (short circuit, EVSE fault): no vehicle we can talk to; treat as a disconnect.
           { target: 'waiting', actions: ['rememberState', 'logWrongState', 'reportDisconnected'] },

@@ -102,6 +102,8 @@ export interface CommandRequest {
   answersAt?: number;
   tolerate?: readonly number[];
   options?: RequestOptions;
+  /** Called when the module answers (no event back: charge-loop updates go out 5 times a second). */
+  onAnswer?: () => void;
 }
 
 export type CommanderEvent =
@@ -199,7 +201,9 @@ export class Commander {
       }
     }
     const askedAt = this.input.clock.now();
-    this.input.client.request(req.def, req.fields ?? {}, req.options).catch((e: unknown) => this.failed(req, askedAt, e));
+    const answer = this.input.client.request(req.def, req.fields ?? {}, req.options);
+    if (req.onAnswer) answer.then(req.onAnswer, (e: unknown) => this.failed(req, askedAt, e));
+    else answer.catch((e: unknown) => this.failed(req, askedAt, e));
   }
 
   stop(): void {

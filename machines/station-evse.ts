@@ -286,6 +286,7 @@ export const evseStationMachine = setup({
           },
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession', 'forgetPause'] },
+            'cp.leftStateC': { actions: sendTo('session', { type: 'session.evLeftStateC' }) },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
             // Safety: the session ends at once (EvseStopCharging), whatever the EV is doing.
             'charger.fault': { actions: ['powerStageFault', 'abortForPowerStage'] },

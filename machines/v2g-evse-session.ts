@@ -42,6 +42,7 @@ import {
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
+import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
 
 export { EVSE_STATION_SYSTEM_ID, LISTEN_CONFIRM_MS, type EvseSessionCommand, type EvseSessionContext, type EvseSessionInput, evseSessionRecord } from './v2g-evse/common.js';
@@ -113,9 +114,11 @@ export const v2gEvseSessionMachine = setup({
     ...setupActions,
     ...chargeActions,
     ...stopActions,
+    ...unansweredUpdateActions,
     lostEnd: assign({ stopReason: ({ context }) => context.stopReason ?? 'sessionEndLost' }),
   },
   guards: {
+    updatesUnansweredTooLong,
     dcMode: ({ context }) => isDc(context.energyTransferMode),
     /** The EV reports a DC_EVErrorCode while energy flows (first time only). */
     evFault: ({ context, event }) => !context.evFaultHandled && num(f(event).errorCode) > 0,
@@ -315,9 +318,18 @@ export const v2gEvseSessionMachine = setup({
               entry: 'startEnergyTransfer',
               exit: 'stopEnergyTransfer',
               initial: 'preCharge',
-              // Handled here so that moving inside energy transfer never exits it (the exit
-              // would stop the charger).
-              on: { 'V2g.EvsePreChargeStarted': {} },
+              on: {
+                // Handled here so that moving inside energy transfer never exits it (the exit
+                // would stop the charger).
+                'V2g.EvsePreChargeStarted': {},
+                // Updates unanswered for a bound of their own end it (v2g-evse/unanswered-updates.ts);
+                // leaving energy transfer puts the output to 0 and sends EvseStopCharging.
+                'hci.failed': [
+                  { guard: 'moduleGone', target: '#v2gEvseSession.done', actions: ['moduleFailed', 'ensureStopCharging'] },
+                  { guard: 'updatesUnansweredTooLong', target: '#v2gEvseSession.done', actions: 'updatesUnanswered' },
+                  { actions: ['noteUnansweredUpdate', 'logCommandFailure'] },
+                ],
+              },
               states: {
                 preCharge: {
                   entry: [
@@ -342,6 +354,14 @@ export const v2gEvseSessionMachine = setup({
                     'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
                     'V2g.EvseDcChargeParametersChanged': [{ guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] }, { actions: ['dcParametersChanged', 'sendUpdate'] }],
                     'session.stopCharging': { actions: 'stopOnRequest' },
+                    // The EV switched from C to B in the charge loop and no stop request reached
+                    // the host: it no longer takes energy (IEC 61851-1 Annex A: the EVSE switches
+                    // its supply off), whatever became of its V2G session (fuzz seed 253035: the
+                    // PLC link lost in the charge loop, the module's Session Error and Session
+                    // Stopped both lost on the HCI link, the car's host back in B). Output 0 and
+                    // EvseStopCharging (the exit); Stop Listen ends a module session still running.
+                    // Pre-charge has its own bound (PRE_CHARGE_LOST_END_MS) and is left as it was.
+                    'session.evLeftStateC': { target: '#v2gEvseSession.done', actions: ['evLeftStateC', 'evseStopListen'] },
                     'session.renegotiate': { actions: 'askRenegotiation' },
                   },
                 },

@@ -63,6 +63,11 @@ export const stopActions = {
     toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
     if (!context.stopReason) enqueue.assign({ stopReason: reason });
   }),
+  /** The EV went from C to B in energy transfer (v2g-evse-session.ts says why that ends it). */
+  evLeftStateC: act(({ enqueue, self, context }) => {
+    toParent(enqueue, self, logEvent('EVSE', 'The EV left state C with energy flowing and no stop request: output to 0, ending the session', 'warn'));
+    if (!context.stopReason) enqueue.assign({ stopReason: 'evLeftStateC' });
+  }),
   evseStopListen: act(({ enqueue, self }) => {
     sendCommand(enqueue, self, command(V2g.EvseStopListen, {}, 'stopListen', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),

@@ -27,9 +27,22 @@ export interface UpdateBook {
   /** Host real time of the last update (hostNow), while energy flows. */
   lastUpdateAt?: number;
   longestUpdateGapMs: number;
+  /** Session clock time of the first update failure since the last answered update (unanswered-updates.ts). */
+  unansweredSince?: number;
+  /** Each answered update calls it (the commander's `onAnswer`): the run of unanswered ones is over. */
+  readonly answered: () => void;
 }
 
-export const newUpdateBook = (): UpdateBook => ({ slack: NO_UPDATES, longestUpdateGapMs: 0 });
+export function newUpdateBook(): UpdateBook {
+  const book: UpdateBook = {
+    slack: NO_UPDATES,
+    longestUpdateGapMs: 0,
+    answered: () => {
+      book.unansweredSince = undefined;
+    },
+  };
+  return book;
+}
 
 type System = { get(id: string): unknown };
 
@@ -58,6 +71,7 @@ export function updateCommand(context: EvseSessionContext, system: System, answe
     ? { type: 'hci.send', tag: 'update', options, def: V2g.EvseUpdateDcChargingParameters, fields: dcFields(context, charger, out, limits) }
     : { type: 'hci.send', tag: 'update', options, def: V2g.EvseUpdateAcChargingParameters, fields: { rcdStatus: false, maxCurrentA: limits.maxCurrentA } };
   if (answersAt !== undefined) req.answersAt = answersAt;
+  req.onAnswer = context.updates.answered;
   return req;
 }
 
