@@ -21,7 +21,10 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 // was lost; the EVSE host stayed in pre-charge for ever (now bounded, PRE_CHARGE_LOST_END_MS).
 // 152399 199847 (run 4): every answer to the EV's Start Session lost while its module started;
 // the EV host recorded configurationFailed (now it waits for Session Started as after a 0x11).
-const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, 152399, 199847, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
+// 204869 211969 237380 (run 5): the EV host ended a session (abort, module set up again) whose
+// module refused Stop Session in session set-up and ran on; configured again meanwhile, it
+// recorded configurationFailed (now it waits for the module's end, machines/v2g-ev/abort.ts).
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, 152399, 199847, 204869, 211969, 237380, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
