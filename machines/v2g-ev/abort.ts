@@ -11,10 +11,13 @@
  *
  * A host that configured again then had each configuration command refused 0x11 while the old
  * session reached the EVSE and reported Cable Check Ready (204869): a `configurationFailed`
- * record for a session its module was running. So after a refused (or unanswered) Stop Session
- * the session machine waits (`aborting`) for the module's Session Stopped or Session Error,
- * asking again whenever the module reports a state that takes Stop Session and every
- * ABORT_STOP_RETRY_MS (that status may be lost), and at most MODULE_SESSION_END_BOUND_MS.
+ * record for a session its module was running. The same came of a module set up again after
+ * one missed Ping Reply in session set-up (211969 237380): it had not restarted, it refused the
+ * station's Stop Session and ran its session on. So after a refused (or unanswered) Stop Session
+ * the host waits (`moduleSessionEnd`) for the module's Session Stopped or Session Error, asking
+ * again whenever the module reports a state that takes Stop Session and every
+ * ABORT_STOP_RETRY_MS (that status may be lost), for at most MODULE_SESSION_END_BOUND_MS (the
+ * owner's timer): the session machine's `aborting`, the EV station's `reinitialising.sessionEnd`.
  *
  * Not adopting the running session instead: the host aborted it because the EVSE left
  * high-level communication (no 5 % PWM for 2 s), so that session's station is gone; the host has
