@@ -27,6 +27,7 @@ import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
+import { MODULE_SESSION_END_BOUND_MS, type ModuleSessionEndEvent, moduleSessionEnd, moduleSessionNotEndedDetail } from './v2g-ev/abort.js';
 
 export interface EvStationInput {
   client: HciClient;
@@ -60,6 +61,7 @@ export type EvStationEvent =
   | { type: 'slac.stopped' }
   | LivenessEvent
   | EvStopEvent
+  | ModuleSessionEndEvent
   /** The session's Stop Charging went unanswered (v2g-ev-session `stopping`): it is owed still. */
   | { type: 'session.stopChargingOwed' }
   | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
@@ -86,6 +88,17 @@ export interface EvStationContext extends EvStationInput {
    */
   stopChargingOwed?: boolean;
   stopWire?: StopChargingWire;
+  /**
+   * The EVSE offered high-level communication again (5 %) after its departure aborted the
+   * session, while the session waited for its module's end (v2g-ev/abort.ts): that offer is a
+   * new one, taken once the session has ended, not one to wait out.
+   */
+  evseOfferedAgain?: boolean;
+  /**
+   * The session was cut (module lost) after Start Session and before its module reported the
+   * end: setting the module up again waits for that end first (v2g-ev/abort.ts), as an abort does.
+   */
+  moduleSessionOpen?: boolean;
 }
 
 const cleanupSteps = (): HciStep[] => [
@@ -120,6 +133,7 @@ export const evStationMachine = setup({
   actors: {
     hciSequence,
     evStop,
+    moduleSessionEnd,
     owedStopCharging: owedStopCharging((client) => client.request(V2g.EvStopCharging, { renegotiation: false })),
     liveness: livenessWatch,
     battery: batteryMachine,
@@ -139,7 +153,9 @@ export const evStationMachine = setup({
      * `owedStopDone` (run next) keeps Stop Charging owed if it went unanswered; after Stop
      * Session alone (cut before charging) nothing is owed (issue 12 item 12).
      */
-    moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false }),
+    moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false, moduleSessionOpen: undefined }),
+    /** As `moduleStopped`, after `sessionEnd`: a Stop Charging still owed by the stop before it stays owed. */
+    moduleSessionWaited: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, moduleSessionOpen: undefined }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
@@ -159,7 +175,10 @@ export const evStationMachine = setup({
       const snap = (system.get('session') as ActorRefFrom<typeof v2gEvSessionMachine> | undefined)?.getSnapshot();
       if (snap?.status !== 'active') return {};
       const inTransfer = snap.matches({ session: 'charging' }) || snap.matches({ session: 'startRequested' }) || snap.matches('stopping');
-      return inTransfer ? { chargingCut: true } : {};
+      if (inTransfer) return { chargingCut: true };
+      // Before charging: a module that took Start Session runs its session until it reports the end.
+      const started = snap.matches('session') || snap.matches('aborting') || snap.context.startSessionSent === true;
+      return started ? { moduleSessionOpen: true } : {};
     }),
     /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
     stopForBattery: enqueueActions(({ enqueue, event, system }) => {
@@ -170,7 +189,7 @@ export const evStationMachine = setup({
       enqueue.sendTo(session, charging ? { type: 'session.stopCharging', reason } : { type: 'session.abort', reason });
     }),
   },
-  delays: { evseGoneGrace: 2000 },
+  delays: { evseGoneGrace: 2000, moduleSessionEndBound: MODULE_SESSION_END_BOUND_MS },
   guards: {
     ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
@@ -231,7 +250,7 @@ export const evStationMachine = setup({
         },
         session: {
           // A Stop Charging still owed from a previous session is moot once the module runs a new one.
-          entry: ['batteryNewSession', 'stopWireNewSession', assign({ chargingCut: undefined, stopChargingOwed: false })],
+          entry: ['batteryNewSession', 'stopWireNewSession', assign({ chargingCut: undefined, stopChargingOwed: false, evseOfferedAgain: undefined })],
           exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
@@ -263,13 +282,17 @@ export const evStationMachine = setup({
             // reports the end of the session just after; abort only if it does not.
             evseGone: {
               on: { 'cp.evseConnected': { target: 'active', actions: assign({ evsePresent: true }) } },
-              after: { evseGoneGrace: { actions: 'abortSession' } },
+              after: { evseGoneGrace: { target: 'aborted', actions: 'abortSession' } },
+            },
+            // The session may outlive the abort (its module refused Stop Session, v2g-ev/abort.ts).
+            aborted: {
+              on: { 'cp.evseConnected': { actions: assign({ evsePresent: true, evseOfferedAgain: true }) } },
             },
           },
         },
         afterSession: {
           entry: 'batteryOff',
-          always: [{ guard: 'evsePresent', target: 'waitingForEvseToLeave' }, { target: 'waitingForEvse' }],
+          always: [{ guard: ({ context }) => context.evsePresent && context.evseOfferedAgain !== true, target: 'waitingForEvseToLeave' }, { target: 'waitingForEvse' }],
         },
         waitingForEvseToLeave: {
           always: { guard: ({ context }) => !context.evsePresent, target: 'waitingForEvse' },
@@ -290,7 +313,13 @@ export const evStationMachine = setup({
             src: 'hciSequence',
             input: ({ context }) => ({ client: context.client, steps: [{ text: 'Set the CP state to State B', def: ControlPilot.SetResistorLevel, fields: { level: 0 }, bestEffort: true }] }),
           },
-          on: { 'hci.sequenceDone': [{ guard: ({ context }) => context.chargingCut === true || context.stopChargingOwed === true, target: 'stopping' }, { target: 'session' }] },
+          on: {
+            'hci.sequenceDone': [
+              { guard: ({ context }) => context.chargingCut === true || context.stopChargingOwed === true, target: 'stopping' },
+              { guard: ({ context }) => context.moduleSessionOpen === true, target: 'sessionEnd' },
+              { target: 'session' },
+            ],
+          },
         },
         stopping: {
           entry: { type: 'log', params: { text: 'The session was cut short while charging: stopping it' } },
@@ -300,7 +329,44 @@ export const evStationMachine = setup({
           },
           // A module silent through this stop may still be charging: its Stop Charging stays owed
           // and goes first once it answers again (initialising, `owedStop`).
-          on: { 'evStop.done': { target: '#evStation.initialising', actions: ['logStopNotes', 'moduleStopped', 'owedStopDone'] } },
+          on: {
+            'evStop.done': [
+              // Refused before charging (the module in authorization, say): wait for its session's end.
+              {
+                guard: ({ context, event }) => context.moduleSessionOpen === true && event.stopSessionRefused && !event.sessionEnded,
+                target: 'sessionEnd',
+                actions: ['logStopNotes', 'owedStopDone'],
+              },
+              { target: '#evStation.initialising', actions: ['logStopNotes', 'moduleStopped', 'owedStopDone'] },
+            ],
+          },
+        },
+        // Cut after Start Session, before charging: a module judged lost on one missing Ping Reply
+        // may be running that session still, refusing Stop Session (fuzz seeds 211969 237380);
+        // configured again, it refused each command while the session went on. Wait for its end.
+        sessionEnd: {
+          invoke: { src: 'moduleSessionEnd', input: ({ context }) => ({ client: context.client, clock: context.clock, probeMode: true }) },
+          on: {
+            'moduleSession.waiting': {
+              actions: {
+                type: 'log',
+                params: ({ event }) => ({
+                  text: `Stop Session not taken (${event.detail}) by a module still in EV mode: waiting up to ${MODULE_SESSION_END_BOUND_MS / 1000} s for its session's end`,
+                  level: 'warn',
+                }),
+              },
+            },
+            'moduleSession.done': {
+              target: '#evStation.initialising',
+              actions: [{ type: 'log', params: ({ event }) => ({ text: `The cut session's module: ${event.detail}` }) }, 'moduleSessionWaited'],
+            },
+          },
+          after: {
+            moduleSessionEndBound: {
+              target: '#evStation.initialising',
+              actions: [{ type: 'log', params: { text: `The cut session's module did not end it: ${moduleSessionNotEndedDetail()}`, level: 'error' } }, 'moduleSessionWaited'],
+            },
+          },
         },
         session: {
           invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvStopSession, bestEffort: true }] }) },

@@ -25,6 +25,7 @@ import {
   TOLERATE,
   WRONG_STATE,
   command,
+  START_SESSION_STEP,
   configurationSteps,
   evSessionRecord,
   isDc,
@@ -33,6 +34,7 @@ import {
   sendCp,
 } from './v2g-ev/common.js';
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
+import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v2g-ev/abort.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 
 export {
@@ -83,7 +85,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd },
   delays: {
     recheck: 500,
     postChargeFallback: 5000,
@@ -93,11 +95,13 @@ export const v2gEvSessionMachine = setup({
     // (sent twice when the first gets none: 1 s each).
     stoppingBackstop: STOP_CHARGING_GRACE_MS + 4000,
     sessionStartConfirm: ({ context }) => context.startConfirmMs ?? SESSION_START_CONFIRM_MS,
+    moduleSessionEndBound: MODULE_SESSION_END_BOUND_MS,
   },
   actions: {
     ...presentationActions,
     ...setupActions,
     ...chargeActions,
+    ...abortActions,
   },
   guards: {
     /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
@@ -136,7 +140,7 @@ export const v2gEvSessionMachine = setup({
         input: ({ context, self }) => configurationSteps(context, self),
       },
       on: {
-        'hci.step': { actions: 'logStep' },
+        'hci.step': [{ guard: ({ event }) => event.text === START_SESSION_STEP, actions: ['logStep', assign({ startSessionSent: true })] }, { actions: 'logStep' }],
         'hci.sequenceDone': 'session',
         'hci.sequenceFailed': [
           { guard: startSessionRefused, target: 'session', actions: { type: 'startUnconfirmed', params: { waitMs: SESSION_START_CONFIRM_MS } } },
@@ -145,7 +149,11 @@ export const v2gEvSessionMachine = setup({
         ],
         // Status messages that beat Start Session's answer (or its retry's) are kept for the session.
         'V2g.*': { actions: 'keepEarly' },
-        'session.abort': { target: 'done', actions: ['aborted', 'stopSession'] },
+        // Once Start Session went out the module may be in a session it will not stop: `aborting`.
+        'session.abort': [
+          { guard: ({ context }) => context.startSessionSent === true, target: 'aborting', actions: 'aborted' },
+          { target: 'done', actions: ['aborted', 'stopSession'] },
+        ],
       },
     },
     session: {
@@ -173,7 +181,7 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvSessionError': { target: 'done', actions: 'sessionError' },
         'session.abort': [
           { guard: 'charging', target: 'stopping', actions: 'aborted' },
-          { target: 'done', actions: ['aborted', 'stopSession'] },
+          { target: 'aborting', actions: 'aborted' },
         ],
         'session.stopCharging': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason }) } },
         // A lost EvStopSession (or answer) left the car in the V2G loop for ever, e.g. repeating
@@ -298,6 +306,17 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvSessionStopped': { actions: { type: 'log', params: { text: '"Session Stopped" received' } } },
       },
       after: { stoppingBackstop: 'done' },
+    },
+    // Aborted before charging (v2g-ev/abort.ts): Stop Session; taken, the session is over (the
+    // module ends it); refused or unanswered, the module's session goes on, and the host waits for
+    // its end (bounded) so as not to configure a module that is still in a session (fuzz 204869).
+    aborting: {
+      invoke: { src: 'moduleSessionEnd', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
+      on: {
+        'moduleSession.waiting': { actions: 'abortStopRefused' },
+        'moduleSession.done': { target: 'done', actions: 'abortEnded' },
+      },
+      after: { moduleSessionEndBound: { target: 'done', actions: 'moduleSessionNotEnded' } },
     },
     done: {
       type: 'final',

@@ -5,6 +5,7 @@
  */
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { EvStopEvent } from './stop.js';
+import type { ModuleSessionEndEvent } from './abort.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { CommandDef } from '../../codec/message.js';
@@ -68,6 +69,8 @@ export interface EvSessionContext extends EvSessionInput {
   early?: StatusEvent[];
   /** Start Session was refused 0x11 or never answered: the session may have started (the failure's text). */
   startUnconfirmed?: string;
+  /** Configuring reached Start Session: an abort from here on may leave the module in a session (v2g-ev/abort.ts). */
+  startSessionSent?: boolean;
   /** How long the session waits for Session Started then (SESSION_START_CONFIRM_MS or SESSION_START_UNANSWERED_CONFIRM_MS). */
   startConfirmMs?: number;
   /** `stopping`: this end of the session still owes the module its Stop Charging. */
@@ -91,7 +94,7 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | StopUnconfirmedEvent | ChargeTickEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent;
+export type Events = EvSessionCommand | StopUnconfirmedEvent | ChargeTickEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent | ModuleSessionEndEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;
@@ -197,6 +200,9 @@ export const act = <P extends ParameterizedObject['params'] | undefined = undefi
   collect: Parameters<typeof enqueueActions<EvSessionContext, Events, P, Events, never, never, never, never, never>>[0],
 ) => enqueueActions<EvSessionContext, Events, P, Events, never, never, never, never, never>(collect);
 
+/** The configuration step that starts the module's session (its log line, from the sequence's `hci.step`). */
+export const START_SESSION_STEP = 'Create new charging session';
+
 /** The configuration sequence (18.9.1-18.9.10): V2G mode, configuration, DC/AC parameters, Start Session. */
 export function configurationSteps(context: EvSessionContext, self: { system: System }) {
   const c = context.config;
@@ -232,7 +238,7 @@ export function configurationSteps(context: EvSessionContext, self: { system: Sy
         ]
       : []),
     ...(hasAc(c) ? [{ text: 'Set AC charging parameters', def: V2g.EvSetAcChargingParameters, fields: { ...acParameters(c.battery), energyRequestWh, departureTimeS: 1_000_000 } }] : []),
-    { text: 'Create new charging session', def: V2g.EvStartSession, fields: {} },
+    { text: START_SESSION_STEP, def: V2g.EvStartSession, fields: {} },
   ];
   return { client: context.client, steps };
 }

@@ -59,6 +59,11 @@ export type EvStopDone = {
    * False when it was answered (0 or refused) or not this stop's to send.
    */
   stopChargingOwed: boolean;
+  /**
+   * The module answered the (last) Stop Session with a refusal (0x11: a state that does not take
+   * it, e.g. still in session set-up or authorization): its session may go on (v2g-ev/abort.ts).
+   */
+  stopSessionRefused: boolean;
 };
 
 /** No answer at all (a timeout, or a link out of step): the command may not have reached the module. */
@@ -84,6 +89,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
   let stopChargingOwed = false;
   /** The last command failed without an answer (it may never have reached the module). */
   let unansweredLast = false;
+  let stopSessionRefused = false;
   const send = async (what: 'stopCharging' | 'stopSession'): Promise<boolean> => {
     try {
       if (what === 'stopCharging') await client.request(V2g.EvStopCharging, { renegotiation: false });
@@ -92,6 +98,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     } catch (e) {
       notes.push(e instanceof HciError ? e.message : String(e));
       unansweredLast = unanswered(e);
+      if (what === 'stopSession') stopSessionRefused = e instanceof HciError && e.code !== undefined;
       if (what === 'stopCharging') stopChargingOwed = unanswered(e);
       if (stopChargingOwed && what === 'stopCharging' && !cancelled) sendBack({ type: 'evStop.stopChargingUnanswered' } satisfies EvStopEvent);
       return false;
@@ -117,7 +124,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     // A Stop Session lost on the link left the module in welding detection for ever (fuzz
     // campaign seed 59367: the EVSE in post charge re-armed by each request, no record): once more.
     if (!ended && !(await send('stopSession')) && !ended && !cancelled && unansweredLast) await send('stopSession');
-    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed } satisfies EvStopDone);
+    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed, stopSessionRefused } satisfies EvStopDone);
   })();
   return () => {
     cancelled = true;

@@ -24,7 +24,10 @@ import { fuzzSession } from '../helpers/fuzz-session.js';
 // 253035 (run 5): the PLC link lost in the charge loop and the EVSE module's Session Error and
 // Session Stopped both lost on the HCI link; the EVSE host stayed in charging for ever (now the
 // EV's C -> B ends it, test/sim/charge-silence.test.ts).
-const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, 152399, 199847, 253035, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
+// 204869 211969 237380 (run 5): the EV host ended a session (abort, module set up again) whose
+// module refused Stop Session in session set-up and ran on; configured again meanwhile, it
+// recorded configurationFailed (now it waits for the module's end, machines/v2g-ev/abort.ts).
+const SEEDS = [511, 552, 567, 602, 661, 684, 1264, 1304, 1497, 19954, 23588, 59367, 110572, 116055, 152399, 199847, 204869, 211969, 237380, 253035, ...Array.from({ length: 12 }, (_, i) => 1000 + i)];
 
 describe('fuzzed sessions (seeded)', () => {
   it.each(SEEDS)(
