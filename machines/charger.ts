@@ -10,6 +10,7 @@
  */
 import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
+import { clamp, definedOnly, ramp } from './charger-math.js';
 import type { ChargerConfig } from './config.js';
 import { sampleEvent, stationRelay } from './station-events.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
@@ -144,16 +145,6 @@ export function initialChargerState(config: ChargerConfig, now: number): Charger
     peakVoltageV: 0,
     peakCurrentA: 0,
   };
-}
-
-function ramp(from: number, to: number, step: number): number {
-  if (from < to) return Math.min(to, from + step);
-  if (from > to) return Math.max(to, from - step);
-  return from;
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, Number.isFinite(v) ? v : 0));
 }
 
 const now = (c: ChargerContext): ChargerState => advance(c, c.clock.now());
@@ -362,14 +353,4 @@ function sampleOf(c: ChargerState): ChargerSample {
     energyWh: c.energyWh,
     ...(c.evSocPercent !== undefined ? { socPercent: c.evSocPercent } : {}),
   };
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  // A plain loop: this runs for every EV parameter message of the charge loop.
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) {
-    const v = (o as Record<string, unknown>)[k];
-    if (v !== undefined && Number.isFinite(v)) out[k] = v;
-  }
-  return out as Partial<T>;
 }
