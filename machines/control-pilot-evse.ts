@@ -6,7 +6,7 @@
  *
  * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.failed, station.emit.
  */
-import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { and, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
 import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
@@ -23,7 +23,14 @@ export interface CpEvseInput {
 
 export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
 /** What the CP machine reports to its station (sendParent). */
-export type CpToParent = { type: 'cp.ready' } | { type: 'cp.vehicleConnected' } | { type: 'cp.vehicleDisconnected' } | { type: 'cp.failed'; error: string } | { type: 'cp.stopped' };
+export type CpToParent =
+  | { type: 'cp.ready' }
+  | { type: 'cp.vehicleConnected' }
+  | { type: 'cp.vehicleDisconnected' }
+  /** The vehicle's S2 (IEC 61851-1): open in B, closed in C/D. Sent when it changes while connected. */
+  | { type: 'cp.s2'; closed: boolean }
+  | { type: 'cp.failed'; error: string }
+  | { type: 'cp.stopped' };
 
 /** Duty cycles in permill (15.4.5): 100 % = no PWM (X1), 5 % = digital communication. */
 export const DUTY_IDLE_PERMILL = 1000;
@@ -36,6 +43,8 @@ const pollInput = (c: CpEvseInput) => ({ client: c.client, clock: c.clock, perio
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
 const vehiclePresent = (n: number | undefined): boolean => n === 1 || n === 2 || n === 3;
+/** C or D: the vehicle closed S2, it asks for energy (IEC 61851-1 state table). */
+const s2Closed = (n: number | undefined): boolean => n === 2 || n === 3;
 
 export const controlPilotEvseMachine = setup({
   types: {
@@ -58,6 +67,7 @@ export const controlPilotEvseMachine = setup({
     reportReady: sendParent({ type: 'cp.ready' }),
     reportConnected: sendParent({ type: 'cp.vehicleConnected' }),
     reportDisconnected: sendParent({ type: 'cp.vehicleDisconnected' }),
+    reportS2: sendParent(({ event }) => ({ type: 'cp.s2' as const, closed: s2Closed(Number((event as StatusEvent).fields.state)) })),
     reportFailed: sendParent(({ event }) => ({
       type: 'cp.failed',
       error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
@@ -80,6 +90,8 @@ export const controlPilotEvseMachine = setup({
     polledVehiclePresent: ({ event }) => vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
     eventVehiclePresent: ({ event }) => vehiclePresent(Number((event as StatusEvent).fields.state)),
     eventStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
+    /** B <-> C/D: the vehicle opened or closed S2 (before `rememberState`). */
+    s2Changed: ({ context, event }) => s2Closed(Number((event as StatusEvent).fields.state)) !== s2Closed(context.cpState),
   },
 }).createMachine({
   id: 'controlPilotEvse',
@@ -129,6 +141,8 @@ export const controlPilotEvseMachine = setup({
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },
+          // The station switches the output off when the vehicle opens S2 while energy flows.
+          { guard: and(['eventVehiclePresent', 's2Changed']), actions: ['rememberState', 'reportS2'] },
           { guard: 'eventVehiclePresent', actions: 'rememberState' },
           // E/F (short circuit, EVSE fault): no vehicle we can talk to; treat as a disconnect.
           { target: 'waiting', actions: ['rememberState', 'logWrongState', 'reportDisconnected'] },

@@ -337,7 +337,7 @@ export const v2gEvseSessionMachine = setup({
                   },
                 },
                 charging: {
-                  entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],
+                  entry: [{ type: 'phase', params: { phase: 'charging' } }, 'endPreCharge', 'meterReceipt'],
                   on: {
                     'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
                     'V2g.EvseDcChargeParametersChanged': [{ guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] }, { actions: ['dcParametersChanged', 'sendUpdate'] }],
