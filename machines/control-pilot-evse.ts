@@ -4,7 +4,8 @@
  * The station asks for 5 % (`cp.hlc`, ISO 15118 high-level communication) once SLAC matching
  * runs, and for 100 % again (`cp.idle`) after the session.
  *
- * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.failed, station.emit.
+ * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.s2 (the vehicle opened
+ * or closed S2: B <-> C/D while connected), cp.failed, station.emit.
  */
 import { and, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
