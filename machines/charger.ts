@@ -6,12 +6,15 @@
  * and a tick samples them while anything moves.
  *
  * Events: charger.reset (new session), charger.start, charger.stop, charger.evLimits,
- * charger.targets, charger.ev (both at once), charger.cableCheck. To the parent: charger.sample.
+ * charger.targets, charger.ev (both at once), charger.cableCheck, charger.preCharge, charger.s2
+ * (IEC 61851 gates: charger-gates.ts). To the parent: charger.sample, log lines.
  */
 import { assign, enqueueActions, fromCallback, sendParent, setup } from 'xstate';
 import type { Clock } from '../util/clock.js';
+import { type ChargerGates, S2_CLOSED_TEXT, S2_OPEN_TEXT, chargerLog, gatedCurrentA, preChargeClampText } from './charger-gates.js';
+import { clamp, definedOnly, ramp } from './charger-math.js';
 import type { ChargerConfig } from './config.js';
-import { sampleEvent, stationRelay } from './station-events.js';
+import { logEvent, sampleEvent, stationRelay } from './station-events.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
 
 export interface EvLimits {
@@ -20,7 +23,7 @@ export interface EvLimits {
   maxPowerW: number;
 }
 
-export interface ChargerState {
+export interface ChargerState extends ChargerGates {
   config: ChargerConfig;
   ev: EvLimits;
   targetVoltageV: number;
@@ -63,6 +66,10 @@ export type ChargerEvent =
   | { type: 'charger.ev'; limits: Partial<EvLimits> & { socPercent?: number }; voltageV: number; currentA: number }
   /** The cable check starts (on) or ends: the stage is asked for a fresh isolation result. */
   | { type: 'charger.cableCheck'; on: boolean }
+  /** Energy transfer is (on) or is no longer in pre-charge: the current cap (charger-gates.ts). */
+  | { type: 'charger.preCharge'; on: boolean }
+  /** The vehicle's S2 (CP state C/D closed, B open): no output while open (charger-gates.ts). */
+  | { type: 'charger.s2'; closed: boolean }
   /** From the charger's own timer while charging (samples). */
   | { type: 'charger.tick' }
   | PowerStageLinkEvent;
@@ -77,19 +84,20 @@ export interface ChargerSample {
   socPercent?: number;
 }
 
+const NO_GATES: Required<ChargerGates> = { preCharge: false, s2Open: false, preChargeClampNoted: false };
 const NO_EV: EvLimits = { maxVoltageV: Number.POSITIVE_INFINITY, maxCurrentA: Number.POSITIVE_INFINITY, maxPowerW: Number.POSITIVE_INFINITY };
 
-/** What the power stage is told to deliver: 0 unless active, else targets within all limits. */
-export function commandedOutput(s: Pick<ChargerState, 'config' | 'ev' | 'active' | 'targetVoltageV' | 'targetCurrentA'>): {
+/** What the power stage is told to deliver: 0 unless active (and S2 closed), else targets within all limits. */
+export function commandedOutput(s: Pick<ChargerState, 'config' | 'ev' | 'active' | 'targetVoltageV' | 'targetCurrentA' | 'preCharge' | 's2Open'>): {
   voltageV: number;
   currentA: number;
 } {
-  if (!s.active) return { voltageV: 0, currentA: 0 };
+  if (!s.active || s.s2Open) return { voltageV: 0, currentA: 0 };
   const c = s.config;
   const voltageV = clamp(s.targetVoltageV, c.minVoltageV, Math.min(c.maxVoltageV, s.ev.maxVoltageV));
   const maxPowerW = Math.min(c.maxPowerW, s.ev.maxPowerW);
   const powerLimitA = voltageV > 0 ? maxPowerW / voltageV : Number.POSITIVE_INFINITY;
-  const currentA = clamp(s.targetCurrentA, c.minCurrentA, Math.min(c.maxCurrentA, s.ev.maxCurrentA, powerLimitA));
+  const currentA = gatedCurrentA(s, clamp(s.targetCurrentA, c.minCurrentA, Math.min(c.maxCurrentA, s.ev.maxCurrentA, powerLimitA)));
   return { voltageV, currentA };
 }
 
@@ -146,16 +154,6 @@ export function initialChargerState(config: ChargerConfig, now: number): Charger
   };
 }
 
-function ramp(from: number, to: number, step: number): number {
-  if (from < to) return Math.min(to, from + step);
-  if (from > to) return Math.max(to, from - step);
-  return from;
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.max(lo, Math.min(hi, Number.isFinite(v) ? v : 0));
-}
-
 const now = (c: ChargerContext): ChargerState => advance(c, c.clock.now());
 
 /**
@@ -181,7 +179,7 @@ function evPart(c: ChargerContext, e: ChargerEvMessage): Partial<ChargerState> {
  * `evPart` written straight into the actor's own context: the same fields in the same order,
  * without the intermediate objects (one a status message of the charge loop).
  */
-function evInPlace(own: ChargerContext, e: ChargerEvMessage): void {
+function evInPlace(own: ChargerContext, e: ChargerEvMessage, log: (text: string) => void): void {
   const t = own.clock.now();
   const dt = Math.max(0, t - own.at);
   if (dt !== 0) Object.assign(own, moved(own, t, dt));
@@ -194,6 +192,11 @@ function evInPlace(own: ChargerContext, e: ChargerEvMessage): void {
   if (socPercent !== undefined && Number.isFinite(socPercent)) own.evSocPercent = socPercent;
   own.targetVoltageV = e.voltageV;
   own.targetCurrentA = e.currentA;
+  const clamped = preChargeClampText(own);
+  if (clamped) {
+    own.preChargeClampNoted = true;
+    log(clamped);
+  }
 }
 
 /** What a charger actor's snapshot gives: its context (the ticker and `chargerEvInPlace` write it). */
@@ -209,8 +212,9 @@ export interface ChargerActorRef {
  */
 export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage) => void) | undefined {
   const c = (ref as ChargerActorRef | undefined)?.getSnapshot().context;
-  if (!c || c.powerStage || !stationRelay(system)) return undefined;
-  return (e) => evInPlace((ref as ChargerActorRef).getSnapshot().context, e);
+  const relay = stationRelay(system);
+  if (!c || c.powerStage || !relay) return undefined;
+  return (e) => evInPlace((ref as ChargerActorRef).getSnapshot().context, e, (text) => relay(logEvent('EVSE', text, 'warn').event));
 }
 
 /**
@@ -258,8 +262,25 @@ export const chargerMachine = setup({
       peakVoltageV: 0,
       peakCurrentA: 0,
       evSocPercent: undefined,
+      ...NO_GATES,
     })),
-    start: assign(({ context }) => ({ ...nowPart(context), active: true })),
+    // An energy transfer starts with S2 closed: only an opening seen during it holds the output.
+    start: assign(({ context }) => ({ ...nowPart(context), active: true, s2Open: false })),
+    // Each pre-charge logs its cap once (charger-gates.ts).
+    preCharge: assign(({ context, event }) => ({ ...nowPart(context), preCharge: (event as Extract<ChargerEvent, { type: 'charger.preCharge' }>).on, preChargeClampNoted: false })),
+    s2: enqueueActions(({ context, event, enqueue, system }) => {
+      const open = !(event as Extract<ChargerEvent, { type: 'charger.s2' }>).closed;
+      if (open === (context.s2Open === true)) return;
+      enqueue.assign({ ...nowPart(context), s2Open: open });
+      chargerLog(enqueue, system, open ? S2_OPEN_TEXT : S2_CLOSED_TEXT, open ? 'warn' : 'info');
+    }),
+    /** After anything that may set a pre-charge request above the cap: the line, once. */
+    noteClamp: enqueueActions(({ context, enqueue, system }) => {
+      const text = preChargeClampText(context);
+      if (!text) return;
+      enqueue.assign({ preChargeClampNoted: true });
+      chargerLog(enqueue, system, text, 'warn');
+    }),
     // Stopping drops the targets as well: the command is 0 and stays 0 until the next start.
     stop: assign(({ context }) => ({ ...nowPart(context), active: false, targetVoltageV: 0, targetCurrentA: 0 })),
     setEvLimits: assign(({ context, event }) => {
@@ -333,21 +354,23 @@ export const chargerMachine = setup({
     'charger.fault': { target: '.off', actions: ['stop', 'fault'] },
     'charger.reset': { target: '.off', actions: 'reset' },
     'charger.evLimits': { actions: 'setEvLimits' },
-    'charger.targets': { actions: 'setTargets' },
-    'charger.ev': { actions: 'setEv' },
+    'charger.targets': { actions: ['setTargets', 'noteClamp'] },
+    'charger.ev': { actions: ['setEv', 'noteClamp'] },
+    'charger.preCharge': { actions: ['preCharge', 'noteClamp'] },
     'charger.limits': { actions: 'setLimits' },
     'charger.cableCheck': { actions: 'cableCheck' },
   },
   initial: 'off',
   states: {
     off: {
-      on: { 'charger.start': { target: 'on', actions: 'start' }, 'charger.stop': { actions: 'stop' } },
+      on: { 'charger.start': { target: 'on', actions: ['start', 'noteClamp'] }, 'charger.stop': { actions: 'stop' } },
       // Ramp down to 0 after a stop, sampling on the way.
       after: { tick: { guard: 'moving', target: 'off', reenter: true, actions: ['advance', 'sample'] } },
     },
     on: {
       invoke: { src: 'ticker', input: ({ context, self }) => ({ clock: context.clock, tickMs: context.config.tickMs, charger: self }) },
-      on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {}, 'charger.tick': { actions: ['advance', 'sample'] } },
+      // Off (between energy transfers) S2 does not matter: each start begins with it closed.
+      on: { 'charger.stop': { target: 'off', actions: 'stop' }, 'charger.start': {}, 'charger.tick': { actions: ['advance', 'sample'] }, 'charger.s2': { actions: 's2' } },
     },
   },
 });
@@ -362,14 +385,4 @@ function sampleOf(c: ChargerState): ChargerSample {
     energyWh: c.energyWh,
     ...(c.evSocPercent !== undefined ? { socPercent: c.evSocPercent } : {}),
   };
-}
-
-function definedOnly<T extends object>(o: T): Partial<T> {
-  // A plain loop: this runs for every EV parameter message of the charge loop.
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) {
-    const v = (o as Record<string, unknown>)[k];
-    if (v !== undefined && Number.isFinite(v)) out[k] = v;
-  }
-  return out as Partial<T>;
 }

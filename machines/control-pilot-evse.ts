@@ -4,9 +4,10 @@
  * The station asks for 5 % (`cp.hlc`, ISO 15118 high-level communication) once SLAC matching
  * runs, and for 100 % again (`cp.idle`) after the session.
  *
- * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.failed, station.emit.
+ * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.s2 (the vehicle opened
+ * or closed S2: B <-> C/D while connected), cp.failed, station.emit.
  */
-import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { and, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
 import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
@@ -27,8 +28,8 @@ export type CpToParent =
   | { type: 'cp.ready' }
   | { type: 'cp.vehicleConnected' }
   | { type: 'cp.vehicleDisconnected' }
-  /** C or D to B: the EV no longer asks for energy (IEC 61851-1 Annex A); the session decides. */
-  | { type: 'cp.leftStateC' }
+  /** The vehicle's S2 (IEC 61851-1): open in B, closed in C/D. Sent when it changes while connected. */
+  | { type: 'cp.s2'; closed: boolean }
   | { type: 'cp.failed'; error: string }
   | { type: 'cp.stopped' };
 
@@ -43,6 +44,8 @@ const pollInput = (c: CpEvseInput) => ({ client: c.client, clock: c.clock, perio
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
 const vehiclePresent = (n: number | undefined): boolean => n === 1 || n === 2 || n === 3;
+/** C or D: the vehicle closed S2, it asks for energy (IEC 61851-1 state table). */
+const s2Closed = (n: number | undefined): boolean => n === 2 || n === 3;
 
 export const controlPilotEvseMachine = setup({
   types: {
@@ -65,7 +68,7 @@ export const controlPilotEvseMachine = setup({
     reportReady: sendParent({ type: 'cp.ready' }),
     reportConnected: sendParent({ type: 'cp.vehicleConnected' }),
     reportDisconnected: sendParent({ type: 'cp.vehicleDisconnected' }),
-    reportLeftStateC: sendParent({ type: 'cp.leftStateC' }),
+    reportS2: sendParent(({ event }) => ({ type: 'cp.s2' as const, closed: s2Closed(Number((event as StatusEvent).fields.state)) })),
     reportFailed: sendParent(({ event }) => ({
       type: 'cp.failed',
       error: (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message,
@@ -88,8 +91,8 @@ export const controlPilotEvseMachine = setup({
     polledVehiclePresent: ({ event }) => vehiclePresent(Number((event as Extract<SequenceEvent, { type: 'hci.sequenceDone' }>).responses.state?.state)),
     eventVehiclePresent: ({ event }) => vehiclePresent(Number((event as StatusEvent).fields.state)),
     eventStateA: ({ event }) => Number((event as StatusEvent).fields.state) === 0,
-    /** B after C or D (before `rememberState` writes the new one). */
-    eventLeftStateC: ({ context, event }) => Number((event as StatusEvent).fields.state) === 1 && (context.cpState === 2 || context.cpState === 3),
+    /** B <-> C/D: the vehicle opened or closed S2 (before `rememberState`). */
+    s2Changed: ({ context, event }) => s2Closed(Number((event as StatusEvent).fields.state)) !== s2Closed(context.cpState),
   },
 }).createMachine({
   id: 'controlPilotEvse',
@@ -139,7 +142,8 @@ export const controlPilotEvseMachine = setup({
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },
-          { guard: 'eventLeftStateC', actions: ['rememberState', 'reportLeftStateC'] },
+          // The station switches the output off when the vehicle opens S2 while energy flows.
+          { guard: and(['eventVehiclePresent', 's2Changed']), actions: ['rememberState', 'reportS2'] },
           { guard: 'eventVehiclePresent', actions: 'rememberState' },
           // E/F (short circuit, EVSE fault): no vehicle we can talk to; treat as a disconnect.
           { target: 'waiting', actions: ['rememberState', 'logWrongState', 'reportDisconnected'] },

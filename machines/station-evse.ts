@@ -234,6 +234,9 @@ export const evseStationMachine = setup({
     'charger.fault': { actions: 'powerStageFault' },
     'cp.vehicleConnected': { actions: assign({ vehiclePresent: true }) },
     'cp.vehicleDisconnected': { actions: assign({ vehiclePresent: false }) },
+    // The vehicle opened or closed S2 (CP B <-> C/D): the charger holds its output while open
+    // during energy transfer; the session's own stop or pause goes on (charger-gates.ts).
+    'cp.s2': { actions: sendTo('charger', ({ event }) => ({ type: 'charger.s2' as const, closed: event.closed })) },
     'station.disable': { guard: 'available', actions: ['markUnavailable', { type: 'log', params: { text: DISABLED_TEXT } }] },
     'station.enable': { guard: ({ context }) => !context.available, actions: [assign({ available: true }), { type: 'log', params: { text: 'Station enabled' } }] },
     setLimits: { actions: 'keepLimits' },
@@ -286,7 +289,14 @@ export const evseStationMachine = setup({
           },
           on: {
             'cp.vehicleDisconnected': { actions: [assign({ vehiclePresent: false }), 'abortSession', 'forgetPause'] },
-            'cp.leftStateC': { actions: sendTo('session', { type: 'session.evLeftStateC' }) },
+            // The charger holds its output at once (as above); the session bounds how long the
+            // car may keep S2 open in the charge loop before it ends (v2g-evse-session.ts).
+            'cp.s2': {
+              actions: [
+                sendTo('charger', ({ event }) => ({ type: 'charger.s2' as const, closed: event.closed })),
+                sendTo('session', ({ event }) => ({ type: 'session.s2' as const, closed: event.closed })),
+              ],
+            },
             stopCharging: { actions: sendTo('session', { type: 'session.stopCharging', reason: 'operatorStop' }) },
             // Safety: the session ends at once (EvseStopCharging), whatever the EV is doing.
             'charger.fault': { actions: ['powerStageFault', 'abortForPowerStage'] },

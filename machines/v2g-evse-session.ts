@@ -41,6 +41,7 @@ import {
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
+import { S2_OPEN_END_MS, s2Guards, s2OpenBound } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
@@ -108,6 +109,7 @@ export const v2gEvseSessionMachine = setup({
     lostEndWatchdog: LOST_END_WATCHDOG_MS,
     preChargeLostEnd: PRE_CHARGE_LOST_END_MS,
     listenConfirm: LISTEN_CONFIRM_MS,
+    s2OpenEnd: S2_OPEN_END_MS,
   },
   actions: {
     ...presentationActions,
@@ -119,6 +121,7 @@ export const v2gEvseSessionMachine = setup({
   },
   guards: {
     updatesUnansweredTooLong,
+    ...s2Guards,
     dcMode: ({ context }) => isDc(context.energyTransferMode),
     /** The EV reports a DC_EVErrorCode while energy flows (first time only). */
     evFault: ({ context, event }) => !context.evFaultHandled && num(f(event).errorCode) > 0,
@@ -349,21 +352,15 @@ export const v2gEvseSessionMachine = setup({
                   },
                 },
                 charging: {
-                  entry: [{ type: 'phase', params: { phase: 'charging' } }, 'meterReceipt'],
+                  entry: [{ type: 'phase', params: { phase: 'charging' } }, 'endPreCharge', 'meterReceipt'],
                   on: {
                     'V2g.EvseStartChargingRequested': { actions: 'startChargingRequested' },
                     'V2g.EvseDcChargeParametersChanged': [{ guard: 'evFault', actions: ['dcParametersChanged', 'sendUpdate', 'stopForEvFault'] }, { actions: ['dcParametersChanged', 'sendUpdate'] }],
                     'session.stopCharging': { actions: 'stopOnRequest' },
-                    // The EV switched from C to B in the charge loop and no stop request reached
-                    // the host: it no longer takes energy (IEC 61851-1 Annex A: the EVSE switches
-                    // its supply off), whatever became of its V2G session (fuzz seed 253035: the
-                    // PLC link lost in the charge loop, the module's Session Error and Session
-                    // Stopped both lost on the HCI link, the car's host back in B). Output 0 and
-                    // EvseStopCharging (the exit); Stop Listen ends a module session still running.
-                    // Pre-charge has its own bound (PRE_CHARGE_LOST_END_MS) and is left as it was.
-                    'session.evLeftStateC': { target: '#v2gEvseSession.done', actions: ['evLeftStateC', 'evseStopListen'] },
                     'session.renegotiate': { actions: 'askRenegotiation' },
                   },
+                  // The car opened S2 in the charge loop with no stop request (s2-open.ts).
+                  ...s2OpenBound,
                 },
               },
             },

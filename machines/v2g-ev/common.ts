@@ -12,6 +12,7 @@ import type { CommandDef } from '../../codec/message.js';
 import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
 import type { Clock } from '../../util/clock.js';
 import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, reportedSoc } from '../battery.js';
+import { PRE_CHARGE_MAX_CURRENT_A } from '../charger-gates.js';
 import { type BatteryConfig, type EvConfig, bytesToHexId, macToBytes } from '../config.js';
 import { acParameters } from '../ev-ac.js';
 import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
@@ -228,7 +229,10 @@ export function configurationSteps(context: EvSessionContext, self: { system: Sy
             text: 'Set DC charging parameters',
             def: V2g.EvSetDcChargingParameters,
             fields: {
-              ...dcParameters(b, c.battery.targetCurrentA),
+              // The target current before charging only goes out in PreChargeReq: at most the
+              // 2 A of IEC 61851-23 CC.6 (charger-gates.ts); the charge loop's updates carry the
+              // battery's from Charging Started on.
+              ...dcParameters(b, Math.min(c.battery.targetCurrentA, PRE_CHARGE_MAX_CURRENT_A)),
               fullSocPercent: c.battery.fullSocPercent,
               bulkSocPercent: c.battery.bulkSocPercent,
               energyRequestWh,

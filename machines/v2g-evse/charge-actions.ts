@@ -66,14 +66,19 @@ export const chargeActions = {
     const result = passed ? CableCheckResult.succeeded : CableCheckResult.failed;
     sendCommand(enqueue, self, command(V2g.EvseSetCableCheckFinished, { result }, 'cableCheck'));
   }),
-  startEnergyTransfer: act(({ enqueue, context, system }) => {
+  startEnergyTransfer: act(({ enqueue, context, event, system }) => {
     enqueue.assign({ stopChargingSent: false, energyFlowing: true });
     // The gap is measured between updates while energy flows: from the first one in it.
     enqueue(() => {
       context.updates.lastUpdateAt = undefined;
     });
+    // The pre-charge cap before the start, so no command goes out without it (charger-gates.ts);
+    // only Start Charging Requested (AC, no pre-charge) starts without it.
+    sendCharger(enqueue, system, { type: 'charger.preCharge', on: event.type !== 'V2g.EvseStartChargingRequested' });
     sendCharger(enqueue, system, { type: 'charger.start' });
   }),
+  /** Pre-charge is over (PowerDelivery Start): the current follows the EV's target again. */
+  endPreCharge: act(({ enqueue, system }) => sendCharger(enqueue, system, { type: 'charger.preCharge', on: false })),
   /** The safety exit: output 0 and EvseStopCharging (answering the stop request if there was one). */
   stopEnergyTransfer: act(({ enqueue, self, context, event, system }) => {
     sendCharger(enqueue, system, { type: 'charger.stop' });

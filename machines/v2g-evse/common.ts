@@ -35,8 +35,8 @@ export interface EvseSessionInput {
 export type EvseSessionCommand =
   | { type: 'session.abort'; reason: string }
   | { type: 'session.stopCharging'; reason: string }
-  /** The CP went from C (or D) to B (control-pilot-evse.ts): only energy transfer acts on it. */
-  | { type: 'session.evLeftStateC' }
+  /** The car opened (B) or closed (C/D) S2 (control-pilot-evse.ts): only the charge loop acts on it. */
+  | { type: 'session.s2'; closed: boolean }
   /** EVSE-initiated renegotiation: EVSENotification ReNegotiation (18.10.20). */
   | { type: 'session.renegotiate'; reason: string }
   /** The station's limits change now; the next parameter update carries them to the car. */

@@ -10,6 +10,7 @@ import { HciError } from '../hci-types.js';
 import { logEvent } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { type EvseSessionCommand, WRONG_STATE, act, command, f, num, toParent } from './common.js';
+import { S2_OPEN_END_MS } from './s2-open.js';
 
 export const stopActions = {
   stopChargingRequested: act(({ enqueue, self, context, event }) => {
@@ -63,9 +64,9 @@ export const stopActions = {
     toParent(enqueue, self, logEvent('EVSE', `Session aborted: ${reason}`, 'warn'));
     if (!context.stopReason) enqueue.assign({ stopReason: reason });
   }),
-  /** The EV went from C to B in energy transfer (v2g-evse-session.ts says why that ends it). */
+  /** The EV kept S2 open (CP B) in the charge loop (s2-open.ts says why that ends the session). */
   evLeftStateC: act(({ enqueue, self, context }) => {
-    toParent(enqueue, self, logEvent('EVSE', 'The EV left state C with energy flowing and no stop request: output to 0, ending the session', 'warn'));
+    toParent(enqueue, self, logEvent('EVSE', `The EV kept S2 open (CP state B) for ${S2_OPEN_END_MS / 1000} s in the charge loop with no stop request: ending the session`, 'warn'));
     if (!context.stopReason) enqueue.assign({ stopReason: 'evLeftStateC' });
   }),
   evseStopListen: act(({ enqueue, self }) => {
