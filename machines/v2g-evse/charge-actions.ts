@@ -145,7 +145,8 @@ export const chargeActions = {
     const name = enumName(EV_ERROR_CODES, code);
     toParent(enqueue, self, logEvent('EVSE', `EV error ${code} (${name}) while charging: output to 0, asking the EV to stop`, 'warn'));
     enqueue.assign({ evFaultHandled: true, stopReason: `evError:${name}` });
-    sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
+    // Stopped, not targets 0: the car's next DC Charge Parameters Changed would set them again (evse-stop-hold.test.ts).
+    sendCharger(enqueue, system, { type: 'charger.stop' });
     sendCommand(enqueue, self, command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', at(event), [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
   /** The operator stops charging: output to 0 and EVSENotification StopCharging (18.10.20). */
@@ -154,7 +155,8 @@ export const chargeActions = {
     const reason = (event as Extract<EvseSessionCommand, { type: 'session.stopCharging' }>).reason;
     toParent(enqueue, self, logEvent('EVSE', `Stop charging requested (${reason}): output to 0, asking the EV to stop`));
     enqueue.assign({ evFaultHandled: true, stopReason: reason });
-    sendCharger(enqueue, system, { type: 'charger.targets', voltageV: 0, currentA: 0 });
+    // Stopped, not targets 0: the car's next DC Charge Parameters Changed would set them again (evse-stop-hold.test.ts).
+    sendCharger(enqueue, system, { type: 'charger.stop' });
     sendCommand(enqueue, self, command(V2g.EvseSendNotification, { renegotiation: false, timeoutS: 1 }, 'notification', undefined, [UNEXPECTED_MESSAGE, WRONG_STATE]));
   }),
 };
