@@ -111,11 +111,13 @@ async function warmEth() {
   const main = loadStartBundle(distCli, 'eth', { warm: true, require });
   if (main === undefined) throw new Error('no eth start bundle');
   let stopTimer;
+  let gaveUp = false;
   const stop = () => {
     if (stopTimer === undefined) stopTimer = setTimeout(() => process.kill(process.pid, 'SIGINT'), CHARGE_LOOP_MS);
   };
   const giveUp = setTimeout(() => {
     console.error('warm-cache: eth did not reach the charge loop');
+    gaveUp = true;
     process.kill(process.pid, 'SIGINT');
   }, GIVE_UP_MS);
   const closeModule = await serveModule(pcap, stop);
@@ -123,7 +125,7 @@ async function warmEth() {
   clearTimeout(giveUp);
   clearTimeout(stopTimer);
   await closeModule();
-  return code;
+  return gaveUp ? 1 : code;
 }
 
 async function warm() {

@@ -117,7 +117,8 @@ describe('start bundles with a code cache', () => {
     await compiledFunctions(['sim', '--help'], warm);
     await compiledFunctions(SIM_SESSION, warm, { FREEV2G_CODE_CACHE_WARM: '1' });
     expect(await compiledFunctions(SIM_SESSION, warm)).toBeLessThan(cold / 20);
-  });
+    // Five CLI runs, three of them a whole session.
+  }, 120_000);
 
   it("the build's caches of sim and eth hold a session, not only the top level (larger than a --help cache)", async () => {
     for (const command of ['sim', 'eth']) {
