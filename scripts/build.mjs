@@ -115,8 +115,8 @@ for (const dir of ASSETS) {
 }
 
 // 5. A code cache for each start bundle, written after a warm-up run of it (scripts/warm-cache.mjs):
-//    `sim` runs a whole simulated session, `eth` an EVSE session against a simulated module
-//    without hardware, the others `--help`. V8 compiles a function when it first runs, and the
+//    `sim` runs a whole simulated session, `eth` an EVSE and then an EV session against a
+//    simulated module without hardware, the others `--help`. V8 compiles a function when it first runs, and the
 //    cache then holds what the run compiled, so a session's first answers on the wire do not
 //    wait for their code paths to compile (docs/performance.md, issue 12 targets 1 and 3).
 //    Without a cache the first run of each command writes one, where dist/ is writable. A
@@ -124,11 +124,14 @@ for (const dir of ASSETS) {
 const warmEnv = { ...process.env };
 delete warmEnv.FREEV2G_CODE_CACHE_DIR;
 delete warmEnv.FREEV2G_FROM_SOURCE;
+/** A warm-up run takes 5-30 s (eth: a session in real time); none may hold the build longer. */
+const WARM_UP_MS = 180_000;
 /** One warm-up run; a failure is a warning. */
 const warmUp = (args) =>
   new Promise((resolve) => {
-    // A session's log is long: only stderr is kept, for the warning.
-    const child = spawn(process.execPath, [join(root, 'scripts/warm-cache.mjs'), ...args], { env: warmEnv, stdio: ['ignore', 'ignore', 'pipe'] });
+    // A session's log is long: only stderr is kept, for the warning. A run that hangs is stopped
+    // (SIGTERM); without a cache, the command's first run writes one.
+    const child = spawn(process.execPath, [join(root, 'scripts/warm-cache.mjs'), ...args], { env: warmEnv, stdio: ['ignore', 'ignore', 'pipe'], timeout: WARM_UP_MS });
     let err = '';
     child.stderr.on('data', (d) => {
       err += d;

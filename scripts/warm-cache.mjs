@@ -29,6 +29,8 @@ const MODULE_MAC = '00:01:01:63:77:33';
 const CHARGE_LOOP_MS = 3_000;
 /** A warm-up that has not reached the charge loop by then stops anyway (the cache is still written). */
 const GIVE_UP_MS = 60_000;
+/** How long the host may take to stop after SIGINT (it takes about a second). */
+const STOP_MS = 15_000;
 
 const command = process.argv[2];
 /** The host's role for `eth`. */
@@ -112,13 +114,19 @@ async function warmEth() {
   if (main === undefined) throw new Error('no eth start bundle');
   let stopTimer;
   let gaveUp = false;
+  // SIGINT stops the host as a user would; should it not end, the process exits anyway (and
+  // writes the cache), so that the build never waits for it.
+  const interrupt = () => {
+    process.kill(process.pid, 'SIGINT');
+    setTimeout(() => process.exit(1), STOP_MS).unref();
+  };
   const stop = () => {
-    if (stopTimer === undefined) stopTimer = setTimeout(() => process.kill(process.pid, 'SIGINT'), CHARGE_LOOP_MS);
+    if (stopTimer === undefined) stopTimer = setTimeout(interrupt, CHARGE_LOOP_MS);
   };
   const giveUp = setTimeout(() => {
     console.error('warm-cache: eth did not reach the charge loop');
     gaveUp = true;
-    process.kill(process.pid, 'SIGINT');
+    interrupt();
   }, GIVE_UP_MS);
   const closeModule = await serveModule(pcap, stop);
   const code = await main(['eth', '-i', 'lo', '-m', MODULE_MAC, '-r', role, '--no-records', '--log-format', 'json']);
