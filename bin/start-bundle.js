@@ -3,8 +3,7 @@
 // parsing the bundle was the largest part of start-up (docs/performance.md, issue 12 target 3).
 // The bundle is compiled through the public vm.Script API with the cached data beside it. V8
 // checks that data (its version, flags, the source) and rejects what does not fit; a missing or
-// rejected cache is written anew when the process exits. The build leaves one per command, made
-// after a warm-up run (scripts/warm-cache.mjs), so it also holds the functions a session runs; a
+// rejected cache is written anew when the process exits. The build leaves one per command; a
 // read-only install without one keeps the ES module build, which parses faster than an uncached
 // bundle. Nothing here may fail a start: any problem with the manifest or the bundle returns
 // undefined (bin/freev2g.js then loads the ES module build), and a cache that cannot be read or
@@ -23,12 +22,8 @@ const CACHE_DIR = 'cache';
  * unknown word, an old build) or it cannot be loaded this way.
  * @param {URL} distCli dist/cli/ as a directory URL
  * @param {string | undefined} command the first argument
- * @param {{ cacheDir?: string, warm?: boolean, require?: (id: string) => unknown }} [options]
- *   cacheDir: cache directory ('' = no cache); default FREEV2G_CODE_CACHE_DIR, else dist/cli/cache.
- *   warm: write the cache at exit even when one was accepted (default FREEV2G_CODE_CACHE_WARM=1):
- *   the build's warm-up runs, whose caches then hold every function the run compiled.
- *   require: what the bundle's require() is (default: Node's, from the bundle's place); the
- *   warm-up of `eth` gives it a `pcap` without hardware.
+ * @param {{ cacheDir?: string }} [options] cache directory ('' = no cache); default
+ *   FREEV2G_CODE_CACHE_DIR, else dist/cli/cache
  * @returns {((argv: string[]) => Promise<number>) | undefined}
  */
 export function loadStartBundle(distCli, command, options = {}) {
@@ -63,15 +58,13 @@ export function loadStartBundle(distCli, command, options = {}) {
   }
   // The bundle is one function expression (scripts/build.mjs wraps it), compiled as it is.
   const script = new vm.Script(source, { filename: file, cachedData });
-  const warm = options.warm ?? process.env.FREEV2G_CODE_CACHE_WARM === '1';
-  if (cacheFile && (warm || cachedData === undefined || script.cachedDataRejected)) {
-    // At exit the cache also holds the functions this run compiled, not only the top level (V8
-    // serializes every function that has bytecode then, from the cache or compiled in this run).
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) {
+    // At exit the cache also holds the functions this run compiled, not only the top level.
     process.once('exit', () => writeCache(script, cacheFile));
   }
   const mod = { exports: {} };
   // (exports, require, module, __filename, __dirname, import.meta.url), as the build declares them.
-  script.runInThisContext()(mod.exports, options.require ?? createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
+  script.runInThisContext()(mod.exports, createRequire(file), mod, file, dirname(file), pathToFileURL(file).href);
   return mod.exports.main;
 }
 

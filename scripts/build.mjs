@@ -11,9 +11,9 @@
 // 4. the run-time data the code reads beside itself (default configs, built-in scenarios, the
 //    dashboard page), copied to the same relative places, so `import.meta.url` lookups of the
 //    form `../<folder>` work from the sources, dist/<layer>/ and dist/cli/ alike;
-// 5. a code cache per start bundle, from a warm-up run of each (a session for `sim` and `eth`).
+// 5. a code cache per start bundle, from a warm-up run of each.
 import { isAscii } from 'node:buffer';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -114,32 +114,22 @@ for (const dir of ASSETS) {
   if (existsSync(from)) cpSync(from, join(root, 'dist', dir), { recursive: true, filter: (p) => !p.endsWith('.ts') });
 }
 
-// 5. A code cache for each start bundle, written after a warm-up run of it (scripts/warm-cache.mjs):
-//    `sim` runs a whole simulated session, `eth` an EVSE and then an EV session against a
-//    simulated module without hardware, the others `--help`. V8 compiles a function when it first runs, and the
-//    cache then holds what the run compiled, so a session's first answers on the wire do not
-//    wait for their code paths to compile (docs/performance.md, issue 12 targets 1 and 3).
-//    Without a cache the first run of each command writes one, where dist/ is writable. A
-//    failure here only costs that.
+// 5. A code cache for each start bundle (bin/start-bundle.js writes it when a run ends without
+//    one): running `<command> --help` compiles the bundle's top level and the command's
+//    registration, which is all the parsing a start needs up front. Without it the first run of
+//    each command writes one, where dist/ is writable. A failure here only costs that.
+const bin = join(root, 'bin/freev2g.js');
 const warmEnv = { ...process.env };
 delete warmEnv.FREEV2G_CODE_CACHE_DIR;
 delete warmEnv.FREEV2G_FROM_SOURCE;
-/** A warm-up run takes 5-30 s (eth: a session in real time); none may hold the build longer. */
-const WARM_UP_MS = 180_000;
-/** One warm-up run; a failure is a warning. */
-const warmUp = (args) =>
-  new Promise((resolve) => {
-    // A session's log is long: only stderr is kept, for the warning. A run that hangs is stopped
-    // (SIGTERM); without a cache, the command's first run writes one.
-    const child = spawn(process.execPath, [join(root, 'scripts/warm-cache.mjs'), ...args], { env: warmEnv, stdio: ['ignore', 'ignore', 'pipe'], timeout: WARM_UP_MS });
-    let err = '';
-    child.stderr.on('data', (d) => {
-      err += d;
-    });
-    child.on('close', (code) => {
-      if (code !== 0) console.warn(`build: the code cache for ${args.join(' ')} may not be warm (${err.split('\n')[0] || `exit ${code}`})`);
-      resolve();
-    });
-  });
-// `eth` warms its EVSE host, then its EV host over that cache (one after the other: one file).
-await Promise.all(COMMANDS.map((c) => (c === 'eth' ? warmUp([c, 'EVSE']).then(() => warmUp([c, 'EV'])) : warmUp([c]))));
+await Promise.all(
+  COMMANDS.map(
+    (c) =>
+      new Promise((resolve) => {
+        execFile(process.execPath, [bin, c, '--help'], { env: warmEnv }, (e) => {
+          if (e) console.warn(`build: no code cache for ${c} (${e.message.split('\n')[0]})`);
+          resolve();
+        });
+      }),
+  ),
+);
