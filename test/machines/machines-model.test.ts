@@ -278,6 +278,9 @@ describe('model-based: EVSE session machine paths (stub HCI client)', () => {
     st('EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: true }),
     { type: 'session.renegotiate', reason: 'model' },
     { type: 'session.setLimits', maxPowerW: 4000, maxCurrentA: 10 },
+    // The car opens S2 in the charge loop and closes it again (machines/v2g-evse/s2-open.ts).
+    { type: 'session.s2', closed: false },
+    { type: 'session.s2', closed: true },
   ];
   const endings = [
     st('EvseStopChargingRequested', { timeoutMs: 5000, renegotiation: false }),
@@ -308,7 +311,8 @@ describe('model-based: EVSE session machine paths (stub HCI client)', () => {
   it('reaches every session state', () => {
     const values = reach.map((p) => JSON.stringify(p.state.value));
     expect(values.some((v) => v.includes('"energyTransfer":"preCharge"'))).toBe(true);
-    expect(values.some((v) => v.includes('"energyTransfer":"charging"'))).toBe(true);
+    expect(values.some((v) => v.includes('"energyTransfer":{"charging":"s2Closed"}'))).toBe(true);
+    expect(values.some((v) => v.includes('"charging":"s2Open"'))).toBe(true);
     expect(values.some((v) => v.includes('"updater":"running"'))).toBe(true);
     expect(values.some((v) => v.includes('postCharge'))).toBe(true);
     expect(values).toContain('"done"');
