@@ -129,7 +129,7 @@ describe('Ethernet control header (manual 9.1)', () => {
   });
 });
 
-describe('Ethernet control frames in place (the transport\'s send buffer and receive path)', () => {
+describe("Ethernet control frames in place (the transport's send buffer and receive path)", () => {
   const dst = parseMac('02:f2:00:00:00:0b');
   const src = parseMac('02:f2:00:00:00:0a');
 

@@ -16,7 +16,7 @@ function decoded(bytes: Uint8Array, direction: 'toModule' | 'toHost') {
 
 const frame = (subId: number, reqId: number, payload: number[] = []) => encodeFrame({ modId: FRAMING_MOD_ID, subId, reqId, payload: Uint8Array.from(payload) });
 
-describe('Ping templates (the idle host\'s Ping without the general encode/decode path)', () => {
+describe("Ping templates (the idle host's Ping without the general encode/decode path)", () => {
   const t = new PingTemplates();
 
   it('gives every request ID the frame and the decoded Ping of the general path, properties in the same order', () => {
