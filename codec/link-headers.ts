@@ -96,12 +96,29 @@ export function encodeEthernetFrame(frame: EthernetFrame): Uint8Array {
  * allocated apart). The same bytes as `encodeEthernetFrame({ ..., payload: encodeControlFrame(payload) })`.
  */
 export function encodeEthernetControlFrame(dst: MacAddress, src: MacAddress, payload: Uint8Array): Uint8Array {
+  if (payload.length > 0xffff) throw new RangeError(`control header size ${payload.length} out of range`);
+  const out = new Uint8Array(ethernetControlFrameLength(payload.length));
+  writeEthernetControlFrame(out, dst, src, payload);
+  return out;
+}
+
+/** Bytes of the Ethernet frame that carries `size` framing bytes (minimum 60, no FCS). */
+export function ethernetControlFrameLength(size: number): number {
+  return Math.max(ETH_MIN_FRAME, ETH_HEADER_SIZE + CONTROL_HEADER_SIZE + size);
+}
+
+/**
+ * `encodeEthernetControlFrame` into `out` from byte 0 (a buffer the caller reuses; it must hold
+ * `ethernetControlFrameLength(payload.length)` bytes); returns that length.
+ */
+export function writeEthernetControlFrame(out: Uint8Array, dst: MacAddress, src: MacAddress, payload: Uint8Array): number {
   const size = payload.length;
-  if (size > 0xffff) throw new RangeError(`control header size ${size} out of range`);
   const at = ETH_HEADER_SIZE + CONTROL_HEADER_SIZE;
-  const out = new Uint8Array(Math.max(ETH_MIN_FRAME, at + size));
-  out.set(dst.subarray(0, 6), 0);
-  out.set(src.subarray(0, 6), 6);
+  const length = ethernetControlFrameLength(size);
+  for (let i = 0; i < 6; i++) {
+    out[i] = dst[i] as number;
+    out[6 + i] = src[i] as number;
+  }
   out[12] = ETHERTYPE_CONTROL >>> 8;
   out[13] = ETHERTYPE_CONTROL & 0xff;
   out[14] = CONTROL_VERSION;
@@ -109,7 +126,8 @@ export function encodeEthernetControlFrame(dst: MacAddress, src: MacAddress, pay
   out[16] = size >>> 8;
   out[17] = size & 0xff;
   out.set(payload, at);
-  return out;
+  out.fill(0, at + size, length);
+  return length;
 }
 
 export function decodeEthernetFrame(bytes: Uint8Array): EthernetFrame | undefined {
@@ -120,6 +138,28 @@ export function decodeEthernetFrame(bytes: Uint8Array): EthernetFrame | undefine
     etherType: ((bytes[12] as number) << 8) | (bytes[13] as number),
     payload: bytes.subarray(ETH_HEADER_SIZE),
   };
+}
+
+/**
+ * Where the framing payload of an Ethernet control frame ends in `bytes` (it starts at byte 18),
+ * read in place; -1 when `bytes` are no control frame (too short, another Ethernet type, a
+ * control header that is not 9.1.2's or announces more than the frame holds). What
+ * `decodeEthernetFrame` and `decodeControlFrame` accept, without their objects: a receive path
+ * runs it for every captured frame.
+ */
+export function controlPayloadEnd(bytes: Uint8Array): number {
+  const length = bytes.length;
+  const at = ETH_HEADER_SIZE + CONTROL_HEADER_SIZE;
+  if (length < at || (((bytes[12] as number) << 8) | (bytes[13] as number)) !== ETHERTYPE_CONTROL) return -1;
+  if (bytes[14] !== CONTROL_VERSION || bytes[15] !== CONTROL_TYPE_FRAMING) return -1;
+  const end = at + (((bytes[16] as number) << 8) | (bytes[17] as number));
+  return end <= length ? end : -1;
+}
+
+/** Whether the 6 bytes at `at` in `bytes` are `mac`. */
+export function macAt(bytes: Uint8Array, at: number, mac: MacAddress): boolean {
+  for (let i = 0; i < 6; i++) if (bytes[at + i] !== mac[i]) return false;
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

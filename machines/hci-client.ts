@@ -13,21 +13,18 @@
  *   that were waiting for an answer are then sent again with a fresh request ID.
  */
 import { Subject, type Observable, type Subscription } from 'rxjs';
-import { type DecodedMessage, MODULE_IDS, decodeMessage, encodeRequest, lookup } from '../codec/catalog.js';
-import { START, STATUS_REQ_ID, encodeFrame, parseFrame } from '../codec/frame.js';
+import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
+import { START, STATUS_REQ_ID, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
 import type { LayoutVariant } from '../codec/layouts.js';
-import { decodeStatusTolerant, describeTolerated } from '../codec/tolerant.js';
 import type { Transport } from '../transports/transport.js';
-import { type Clock, type TimerId, hostNow } from '../util/clock.js';
+import type { Clock, TimerId } from '../util/clock.js';
 import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from './hci-types.js';
+import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from './hci-ping.js';
+import { StatusReceiver } from './hci-status-rx.js';
 
-/** Module ID of framing error status frames (10.1.2) and of the framing module's ping (10.3). */
+/** Module ID of framing error status frames (10.1.2). */
 const FRAMING_ERROR_MOD_ID = 0xff;
-const FRAMING_MOD_ID = 0x0e;
-const PING_SUB_ID = 0x00;
-const PING_REPLY_SUB_ID = 0x01;
-const FIRST_STATUS_SUB_ID = 0x80;
 
 export interface HciClientOptions {
   transport: Transport;
@@ -94,10 +91,7 @@ class Client implements HciClientHandle {
   readonly traffic$ = new Subject<TrafficRecord>();
   readonly notices$ = new Subject<HciNotice>();
   readonly unusableStatus$ = new Subject<UnusableStatus>();
-  /** The firmware profile's status layouts (set once the version is known) and its name. */
-  private layouts: readonly LayoutVariant[] = [];
-  private firmware = 'not yet read';
-  private readonly noticed = new Set<string>();
+  private readonly statusRx = new StatusReceiver(this);
   private readonly transport: Transport;
   private readonly clock: Clock;
   private readonly defaults: Required<Omit<HciClientOptions, 'transport' | 'clock'>>;
@@ -110,12 +104,13 @@ class Client implements HciClientHandle {
   private closed = false;
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
-  /** Liveness pings waiting for a Ping Reply (any reply proves the module is there). */
-  private readonly pingWaiters = new Set<() => void>();
+  private readonly pings = new PingTemplates();
+  private readonly pingWaiters: PingWaiters;
 
   constructor(options: HciClientOptions) {
     this.transport = options.transport;
     this.clock = options.clock;
+    this.pingWaiters = new PingWaiters(options.clock);
     this.defaults = {
       timeoutMs: options.timeoutMs ?? DEFAULT_ANSWER_TIMEOUT_MS,
       busyDeadlineMs: options.busyDeadlineMs ?? 5000,
@@ -131,8 +126,7 @@ class Client implements HciClientHandle {
   }
 
   useFirmware(version: string, layouts: readonly LayoutVariant[]): void {
-    this.firmware = version;
-    this.layouts = layouts;
+    this.statusRx.useFirmware(version, layouts);
   }
 
   get resyncing(): boolean {
@@ -168,18 +162,16 @@ class Client implements HciClientHandle {
   /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */
   checkAlive(timeoutMs = this.defaults.timeoutMs): Promise<void> {
     if (this.closed) return Promise.reject(new HciError('closed', 'Framing.Ping', 'Framing.Ping: client closed'));
-    return new Promise<void>((resolve, reject) => {
-      const answered = (): void => {
-        this.clock.clearTimeout(timer);
-        resolve();
-      };
-      const timer = this.clock.setTimeout(() => {
-        this.pingWaiters.delete(answered);
-        reject(new HciError('timeout', 'Framing.Ping', `Framing.Ping: no Ping Reply within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.pingWaiters.add(answered);
-      this.send(encodeFrame({ modId: FRAMING_MOD_ID, subId: PING_SUB_ID, reqId: this.allocReqId(), payload: new Uint8Array(0) }));
-    });
+    const answered = this.pingWaiters.wait(timeoutMs);
+    this.sendPing();
+    return answered;
+  }
+
+  /** A Ping: its frame and record without the encode/decode of the general path (machines/hci-ping.ts). */
+  private sendPing(): number {
+    const reqId = this.allocReqId();
+    this.send(this.pings.frame(reqId), this.pings.requestMessage(reqId));
+    return reqId;
   }
 
   async close(): Promise<void> {
@@ -221,7 +213,8 @@ class Client implements HciClientHandle {
     this.send(frame);
   }
 
-  private send(frame: Uint8Array): void {
+  /** `message`: the frame's decode when the caller has it (a Ping), else it is decoded here. */
+  private send(frame: Uint8Array, message?: DecodedMessage): void {
     // To the medium first: the record (a decode of the bytes just encoded) and its taps (capture,
     // dashboard, figures) need not hold the answer back. No transport delivers a frame back in
     // the same call (memory: a microtask later; Ethernet, SPI: from the event loop), so the
@@ -231,8 +224,8 @@ class Client implements HciClientHandle {
       // at its timeout.
       this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
     });
-    const decoded = decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' });
-    this.traffic$.next(record('tx', this.clock.now(), frame, decoded));
+    const at = this.clock.now();
+    this.traffic$.next(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
   }
 
   private onTimeout(p: Pending): void {
@@ -251,10 +244,16 @@ class Client implements HciClientHandle {
 
   private onFrame(bytes: Uint8Array): void {
     const at = this.clock.now();
+    // A Ping Reply, told from its header bytes: the common frame of an idle host.
+    const pingReply = this.pings.isReply(bytes) ? this.pings.replyMessage(bytes) : undefined;
+    if (pingReply) {
+      this.onPingReply({ dir: 'rx', at, bytes, message: pingReply });
+      return;
+    }
     const parsed = parseFrame(bytes);
     if ('error' in parsed) {
       this.traffic$.next({ dir: 'rx', at, bytes });
-      if (bytes[0] === START) this.undeliveredStatus(bytes[1], bytes[2], at);
+      if (bytes[0] === START) this.statusRx.undelivered(bytes[1], bytes[2], at);
       return;
     }
     const frame = parsed.frame;
@@ -264,10 +263,7 @@ class Client implements HciClientHandle {
       return;
     }
     if (frame.modId === FRAMING_MOD_ID && frame.subId === PING_REPLY_SUB_ID) {
-      this.traffic$.next({ dir: 'rx', at, bytes, ...decodedOrNot(decodeMessage(frame, { direction: 'toHost' })) });
-      if (this.resync) this.endResync();
-      for (const answered of [...this.pingWaiters]) answered();
-      this.pingWaiters.clear();
+      this.onPingReply({ dir: 'rx', at, bytes, ...decodedOrNot(decodeMessage(frame, { direction: 'toHost' })) });
       return;
     }
     const p = this.inFlight.get(frame.modId);
@@ -277,49 +273,17 @@ class Client implements HciClientHandle {
       this.onResponse(p, frame.payload, decoded);
       return;
     }
-    // Status messages are decoded tolerantly (codec/tolerant.ts): a layout the firmware profile
-    // does not predict is reported once (message, firmware, hex) and, when its fields are usable,
-    // delivered, so no session waits silently for a message it already got. The request ID is
-    // not checked: 0x00 or 0xFF depending on the firmware (docs/firmware.md).
-    const st = frame.subId >= FIRST_STATUS_SUB_ID ? decodeStatusTolerant(frame, this.layouts) : undefined;
-    if (st) {
-      const m = st.message;
-      this.traffic$.next({ dir: 'rx', at, bytes, message: m });
-      if (st.kind === 'tolerated') {
-        const text = describeTolerated(st, this.firmware, frame.payload);
-        this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');
-        // Bytes that do not mean what the layout says are not acted on (the notice names them).
-        if (!st.usable) {
-          this.unusableStatus$.next({ module: m.module, kind: 'unusable', message: m.message, at });
-          return;
-        }
-      }
-      this.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
-      return;
-    }
+    if (this.statusRx.receive(frame, bytes, at)) return;
     this.traffic$.next(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));
     // Anything else (a late response to a timed-out request, an unknown message) is only logged;
     // an unknown status Sub-ID is a status the host could not use.
-    this.undeliveredStatus(frame.modId, frame.subId, at);
+    this.statusRx.undelivered(frame.modId, frame.subId, at);
   }
 
-  /**
-   * A frame from a known module with a status Sub-ID (>= 0x80) that the catalog does not list as a
-   * command: a status message that reached the host but is not delivered (unknown Sub-ID, or its
-   * checksum failed: then only its header names it).
-   */
-  private undeliveredStatus(modId: number | undefined, subId: number | undefined, at: number): void {
-    if (modId === undefined || subId === undefined || subId < FIRST_STATUS_SUB_ID) return;
-    const module = MODULE_IDS[modId];
-    const def = lookup(modId, subId);
-    if (module === undefined || (def !== undefined && def.kind !== 'status')) return;
-    this.unusableStatus$.next({ module, kind: 'undecodable', ...(def ? { message: def.name } : {}), at });
-  }
-
-  private notice(key: string, text: string, level: HciNotice['level']): void {
-    if (this.noticed.has(key)) return;
-    this.noticed.add(key);
-    this.notices$.next({ level, text });
+  private onPingReply(t: TrafficRecord): void {
+    this.traffic$.next(t);
+    if (this.resync) this.endResync();
+    this.pingWaiters.answered();
   }
 
   private onResponse(p: Pending, payload: Uint8Array, decoded: ReturnType<typeof decodeMessage>): void {
@@ -376,8 +340,7 @@ class Client implements HciClientHandle {
       r.gaveUp = true;
       this.failWaiting(`no Ping Reply within ${this.defaults.timeoutMs} ms after a framing error (10.2)`);
     }
-    r.pingReqId = this.allocReqId();
-    this.send(encodeFrame({ modId: FRAMING_MOD_ID, subId: PING_SUB_ID, reqId: r.pingReqId, payload: new Uint8Array(0) }));
+    r.pingReqId = this.sendPing();
     r.timer = this.clock.setTimeout(() => this.ping(), this.defaults.resyncPingMs);
   }
 

@@ -9,27 +9,28 @@
  * with a typed error, and the link comes back when the interface does. No timer runs at rest;
  * only when the event source cannot run is sysfs polled on the injected clock.
  */
-import { readFile } from 'node:fs/promises';
 import { BehaviorSubject, Subject } from 'rxjs';
 import type { FramingError } from '../codec/frame.js';
 import {
-  decodeControlFrame,
-  decodeEthernetFrame,
-  encodeEthernetControlFrame,
+  CONTROL_HEADER_SIZE,
+  controlPayloadEnd,
+  ETH_HEADER_SIZE,
   ETH_MAX_CONTROL_PAYLOAD,
-  ETHERTYPE_CONTROL,
+  ethernetControlFrameLength,
   formatMac,
-  macEquals,
+  macAt,
   parseMac,
   type MacAddress,
+  writeEthernetControlFrame,
 } from '../codec/link-headers.js';
 import { type Clock, RealClock, type TimerId } from '../util/clock.js';
 import { type FrameAssembler, sinkAssembler } from './assembler.js';
+import { DEFAULT_SYSFS_NET, type EthRole, type IfaceState, captureFilter, classifyPcapError, readIfaceState, readOwnMac, stateError } from './eth-iface.js';
 import { ipMonitorLinkWatch, type LinkWatch, type LinkWatchFactory } from './link-watch.js';
 import { type Importer, loadPcap, type PcapModule, type PcapPacket, type PcapSessionLike } from './native.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
 
-export type EthRole = 'host' | 'module';
+export { captureFilter, classifyPcapError, type EthRole, readIfaceState } from './eth-iface.js';
 
 export interface EthTransportOptions {
   iface: string;
@@ -74,70 +75,10 @@ export interface EthTransport extends Transport {
   readonly warnings: readonly string[];
 }
 
-const DEFAULT_SYSFS_NET = '/sys/class/net';
 /** Capture snapshot length: a whole Ethernet frame (1514 bytes, 1518 with a VLAN tag) fits. */
 export const SNAP_LENGTH = 2048;
 /** libpcap ring buffer per transport. */
 export const RING_BYTES = 1 << 20;
-const IFF_UP = 0x1;
-
-type IfaceState = { kind: 'up' } | { kind: 'noCarrier'; operstate: string } | { kind: 'adminDown' } | { kind: 'missing' };
-
-/** Reads the interface's state from sysfs; 'unknown' (loopback, tun, dummy) counts as up. */
-export async function readIfaceState(sysfsNet: string, iface: string): Promise<IfaceState> {
-  let operstate: string;
-  let flags: number;
-  try {
-    operstate = (await readFile(`${sysfsNet}/${iface}/operstate`, 'utf8')).trim();
-    flags = parseInt((await readFile(`${sysfsNet}/${iface}/flags`, 'utf8')).trim(), 16);
-  } catch {
-    return { kind: 'missing' };
-  }
-  if (!Number.isNaN(flags) && (flags & IFF_UP) === 0) return { kind: 'adminDown' };
-  if (operstate === 'up' || operstate === 'unknown') return { kind: 'up' };
-  return { kind: 'noCarrier', operstate };
-}
-
-function stateError(iface: string, s: IfaceState): TransportError | undefined {
-  switch (s.kind) {
-    case 'missing':
-      return new TransportError('noSuchInterface', `network interface "${iface}" does not exist`);
-    case 'adminDown':
-      return new TransportError('interfaceDown', `network interface "${iface}" is down (ip link set ${iface} up)`);
-    case 'noCarrier':
-      return new TransportError('interfaceDown', `network interface "${iface}" has no link (operstate ${s.operstate})`);
-    case 'up':
-      return undefined;
-  }
-}
-
-/** Maps a libpcap open error to a typed error. */
-export function classifyPcapError(iface: string, e: unknown): TransportError {
-  const text = e instanceof Error ? e.message : String(e);
-  if (/not permitted|permission|EPERM|EACCES/i.test(text)) {
-    return new TransportError('notPermitted', `no permission to capture on "${iface}": run as root or grant CAP_NET_RAW (${text})`, e);
-  }
-  if (/no such device|doesn't exist|does not exist|ENODEV/i.test(text)) {
-    return new TransportError('noSuchInterface', `network interface "${iface}" does not exist (${text})`, e);
-  }
-  if (/not up|is down|ENETDOWN/i.test(text)) return new TransportError('interfaceDown', `network interface "${iface}" is down (${text})`, e);
-  return new TransportError('openFailed', `cannot open "${iface}" for capture: ${text}`, e);
-}
-
-/** The capture filter: our Ethernet type, and the peer (host role) or our address (module role). */
-export function captureFilter(role: EthRole, ownMac: string, peerMac: string | undefined): string {
-  const proto = `ether proto 0x${ETHERTYPE_CONTROL.toString(16)}`;
-  if (role === 'host') return `${proto} and ether src ${peerMac ?? ''}`;
-  return peerMac ? `${proto} and ether dst ${ownMac} and ether src ${peerMac}` : `${proto} and ether dst ${ownMac}`;
-}
-
-async function readOwnMac(sysfsNet: string, iface: string): Promise<string> {
-  try {
-    return formatMac(parseMac(await readFile(`${sysfsNet}/${iface}/address`, 'utf8')));
-  } catch (e) {
-    throw new TransportError('noSuchInterface', `cannot read the MAC address of "${iface}"`, e);
-  }
-}
 
 export async function createEthTransport(options: EthTransportOptions): Promise<EthTransport> {
   const role = options.role ?? 'host';
@@ -193,6 +134,7 @@ class EthTransportImpl implements EthTransport {
   readonly warnings: string[] = [];
   private session: PcapSessionLike | undefined;
   private readonly assembler: FrameAssembler;
+  private readonly sendBuffer = Buffer.alloc(ethernetControlFrameLength(ETH_MAX_CONTROL_PAYLOAD));
   /** Module role: the host that last addressed us, where answers go. */
   private replyTo: MacAddress | undefined;
   private pollTimer: TimerId | undefined;
@@ -275,29 +217,30 @@ class EthTransportImpl implements EthTransport {
     return session;
   }
 
+  /**
+   * Headers are read in place (codec `controlPayloadEnd`, `macAt`) and the framing payload is
+   * viewed (the assembler copies it): at rest this runs once per Ping Reply, cold and
+   * unoptimised, so no decoded header objects per frame.
+   */
   private onPacket(packet: PcapPacket): void {
     const caplen = Math.min(packet.header.readUInt32LE(8), packet.buf.length);
     // node-pcap reuses one Buffer for every packet; a plain Uint8Array view makes later
     // `slice()` calls real copies (Buffer#slice would alias the shared memory).
-    const eth = decodeEthernetFrame(new Uint8Array(packet.buf.buffer, packet.buf.byteOffset, caplen));
-    if (!eth || eth.etherType !== ETHERTYPE_CONTROL || !this.accepts(eth.src, eth.dst)) {
+    const bytes = new Uint8Array(packet.buf.buffer, packet.buf.byteOffset, caplen);
+    const end = controlPayloadEnd(bytes);
+    if (end < 0 || !this.accepts(bytes)) {
       this.counters.ignored++;
       return;
     }
-    const control = decodeControlFrame(eth.payload);
-    if ('ignored' in control) {
-      this.counters.ignored++;
-      return;
-    }
-    if (this.cfg.role === 'module') this.replyTo = eth.src.slice();
-    this.assembler.push(control.payload);
+    if (this.cfg.role === 'module') this.replyTo = bytes.slice(6, 12);
+    this.assembler.push(bytes.subarray(ETH_HEADER_SIZE + CONTROL_HEADER_SIZE, end));
   }
 
   /** Second check behind the capture filter (which a fake or a changed filter could widen). */
-  private accepts(src: Uint8Array, dst: Uint8Array): boolean {
-    if (macEquals(src, this.cfg.own)) return false;
-    if (this.cfg.peer && !macEquals(src, this.cfg.peer)) return false;
-    return this.cfg.role === 'host' || macEquals(dst, this.cfg.own);
+  private accepts(frame: Uint8Array): boolean {
+    if (macAt(frame, 6, this.cfg.own)) return false;
+    if (this.cfg.peer && !macAt(frame, 6, this.cfg.peer)) return false;
+    return this.cfg.role === 'host' || macAt(frame, 0, this.cfg.own);
   }
 
   send(frame: Uint8Array): Promise<void> {
@@ -312,11 +255,8 @@ class EthTransportImpl implements EthTransport {
     try {
       // The manual puts one framing payload per control frame and is silent on frames larger
       // than an Ethernet payload; the framing protocol is a byte stream, so those go in pieces.
-      for (let at = 0; at < frame.length; at += ETH_MAX_CONTROL_PAYLOAD) {
-        const piece = frame.subarray(at, at + ETH_MAX_CONTROL_PAYLOAD);
-        const bytes = encodeEthernetControlFrame(dst, this.cfg.own, piece);
-        session.inject(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-      }
+      if (frame.length <= ETH_MAX_CONTROL_PAYLOAD) this.inject(session, dst, frame);
+      else for (let at = 0; at < frame.length; at += ETH_MAX_CONTROL_PAYLOAD) this.inject(session, dst, frame.subarray(at, at + ETH_MAX_CONTROL_PAYLOAD));
     } catch (e) {
       // Most often the interface just went away: check now rather than wait for its event.
       void this.poll();
@@ -324,6 +264,16 @@ class EthTransportImpl implements EthTransport {
     }
     this.counters.sent++;
     return Promise.resolve();
+  }
+
+  /**
+   * One Ethernet frame, written into the transport's own send buffer: libpcap copies it before
+   * `inject` returns. No Ethernet frame is allocated per send, and no small (V8 on-heap) typed
+   * array is handed to native code, which would first move it off the heap.
+   */
+  private inject(session: PcapSessionLike, dst: MacAddress, piece: Uint8Array): void {
+    const length = writeEthernetControlFrame(this.sendBuffer, dst, this.cfg.own, piece);
+    session.inject(this.sendBuffer.subarray(0, length));
   }
 
   private schedulePoll(): void {

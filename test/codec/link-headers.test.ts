@@ -12,9 +12,13 @@ import {
   encodeEthernetFrame,
   encodeSizeExchange,
   ETHERTYPE_CONTROL,
+  controlPayloadEnd,
+  ethernetControlFrameLength,
   formatMac,
+  macAt,
   negotiatedSize,
   parseMac,
+  writeEthernetControlFrame,
 } from '../../codec/link-headers.js';
 
 // Manual 9.2.7, figures 16 and 17: the master sends a 13-byte Ping (module 0x0E, Sub-ID 0x00,
@@ -122,5 +126,37 @@ describe('Ethernet control header (manual 9.1)', () => {
   it('rejects malformed MAC addresses', () => {
     expect(() => parseMac('02:00:00:00:00')).toThrow(SyntaxError);
     expect(() => parseMac('02:00:00:00:00:zz')).toThrow(SyntaxError);
+  });
+});
+
+describe("Ethernet control frames in place (the transport's send buffer and receive path)", () => {
+  const dst = parseMac('02:f2:00:00:00:0b');
+  const src = parseMac('02:f2:00:00:00:0a');
+
+  it('writes into a reused buffer what encodeEthernetControlFrame builds, padding zeroed', () => {
+    const out = new Uint8Array(ethernetControlFrameLength(1496)).fill(0xee);
+    for (const size of [0, 8, 41, 42, 43, 300, 1496]) {
+      const payload = Uint8Array.from({ length: size }, (_, i) => (i * 7 + 1) & 0xff);
+      const length = writeEthernetControlFrame(out, dst, src, payload);
+      expect(length).toBe(ethernetControlFrameLength(size));
+      expect(out.subarray(0, length)).toEqual(encodeEthernetControlFrame(dst, src, payload));
+      out.fill(0xee);
+    }
+  });
+
+  it('finds the framing payload where decodeEthernetFrame and decodeControlFrame do, on any bytes', () => {
+    let seed = 12;
+    const rnd = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const base = encodeEthernetControlFrame(dst, src, Uint8Array.of(0xc0, 0x0e, 0x01, 0x07, 0, 0, 0x67, 0xc1));
+    for (let i = 0; i < 5000; i++) {
+      const bytes = base.slice(0, Math.floor(rnd() * (base.length + 1)));
+      // Change a byte or two of the headers (or none), so that both outcomes occur often.
+      for (let k = Math.floor(rnd() * 3); k > 0; k--) bytes[Math.floor(rnd() * 20)] = Math.floor(rnd() * 256) & (rnd() < 0.5 ? 0x0f : 0xff);
+      const eth = decodeEthernetFrame(bytes);
+      const control = eth && eth.etherType === ETHERTYPE_CONTROL ? decodeControlFrame(eth.payload) : undefined;
+      const expected = control && 'payload' in control ? 18 + control.payload.length : -1;
+      expect(controlPayloadEnd(bytes)).toBe(expected);
+      expect(macAt(bytes, 6, src)).toBe(bytes.length >= 12 && formatMac(bytes.subarray(6, 12)) === formatMac(src));
+    }
   });
 });
