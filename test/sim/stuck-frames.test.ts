@@ -93,3 +93,17 @@ describe('a lost SLAC Success on the EVSE side (fuzz seed 200104)', () => {
     expect(setUpAgain()).toBe(false);
   }, 60_000);
 });
+
+describe('a lost Session Started on the EVSE side (fuzz seed 200602)', () => {
+  it("the EVSE host follows the session's own messages: it charges and both sides record", async () => {
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'EvseSessionStarted') }));
+    expect(await clock.runUntil(bothStarted, START_BOUND_MS, 10)).toBe(true);
+    expect(s.logs('EVSE').some((l) => l.startsWith('"Session started" lost: "EvsePaymentSelected"'))).toBe(true);
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
+    // What came with the lost message is not made up.
+    expect(s.records('EVSE')[0]?.protocol).toBe('unknown');
+    expect(setUpAgain()).toBe(false);
+  }, 60_000);
+});
