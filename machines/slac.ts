@@ -35,14 +35,23 @@ export interface SlacContext extends SlacInput {
   restarted?: boolean;
 }
 
-/** Start SLAC the role's way (also when restarting it). */
+/** Slac 16.2: Stop SLAC answers 0x10 when SLAC is not running. */
+const WRONG_STATE = 0x10;
+
+/**
+ * Start SLAC the role's way (also when restarting it). 0x10 (16.2, wrong state) is taken as
+ * started: SLAC was stopped just before (the station's stale-state clean-up, or the restart's
+ * Stop SLAC), so it answers a Start resent after a lost answer (fuzz seeds 200116, 200026: the
+ * station stopped for good on it, in either role). A SLAC in a really wrong state still shows
+ * at Start Matching (0x10, Get State, Stop + Start: Sevenstax/FreeV2G#47).
+ */
 const startSteps = (role: StationRole): HciStep[] =>
   role === 'EV'
     ? [
         { text: 'Set SLAC to EV mode', def: Slac.SetValidationConfiguration, fields: { enabled: false } },
-        { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 } },
+        { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 }, tolerate: [WRONG_STATE] },
       ]
-    : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 } }];
+    : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 }, tolerate: [WRONG_STATE] }];
 
 /** Get State's answer (16.4.6) by name or number, as the codec gives it. */
 const isSlacState = (state: unknown, name: 'ready' | 'failure'): boolean => state === name || state === SlacState[name];
@@ -64,9 +73,6 @@ const resultReread = (c: SlacContext): StateRereadInput => ({
     return undefined;
   },
 });
-
-/** Slac 16.2: Stop SLAC answers 0x10 when SLAC is not running. */
-const WRONG_STATE = 0x10;
 
 export const slacMachine = setup({
   types: {

@@ -107,3 +107,24 @@ describe('a lost Session Started on the EVSE side (fuzz seed 200602)', () => {
     expect(setUpAgain()).toBe(false);
   }, 60_000);
 });
+
+describe('a lost answer to Start SLAC (fuzz seeds 200026, 200116)', () => {
+  it('the resent Start SLAC answers wrong state (0x10: already started), taken as started: the station goes on and the session starts', async () => {
+    let startsSent = 0;
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ clock, evClient }) => {
+      const request: HciClient['request'] = (def, fields, options) => {
+        if (def.name === 'StartSlac' && startsSent++ === 0) {
+          // The module takes the command; its answer is lost.
+          void evClient.request(def, fields, options).catch(() => undefined);
+          return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'Slac.StartSlac', 'Slac.StartSlac: no response within 1000 ms')), 1000));
+        }
+        return evClient.request(def, fields, options);
+      };
+      return { evClient: Object.assign(Object.create(evClient) as HciClient, { request }) };
+    });
+    expect(await clock.runUntil(bothStarted, START_BOUND_MS, 10)).toBe(true);
+    expect(startsSent).toBe(2);
+    expect(s.logs('EV').some((l) => l.startsWith('Station stopped'))).toBe(false);
+    expect(setUpAgain()).toBe(false);
+  }, 60_000);
+});
