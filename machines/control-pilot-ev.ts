@@ -9,9 +9,10 @@
 import { assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren, sendCommand } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren, sendCommand } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
+import { REREAD_AFTER_MS, type StateRereadInput, stateReread } from './state-reread.js';
 
 export interface CpEvInput {
   client: HciClient;
@@ -30,6 +31,15 @@ type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
 const polledDuty = (e: unknown): number => Number((e as Done).responses.duty?.dutyCyclePermill);
 const statusDuty = (e: unknown): number => Number((e as StatusEvent).fields.dutyCyclePermill);
 
+/** Waiting for 5 %, Get PWM duty cycle (15.4.6) is re-read: a lost Duty Cycle Changed left the EV waiting while the EVSE ran SLAC (fuzz seed 200065). */
+const dutyReread = (c: CpEvInput): StateRereadInput => ({
+  client: c.client,
+  clock: c.clock,
+  periodMs: REREAD_AFTER_MS,
+  def: ControlPilot.GetDutyCycle,
+  toStatus: (r) => ({ type: 'ControlPilot.DutyCycleChanged', module: 'ControlPilot', message: 'DutyCycleChanged', fields: { dutyCyclePermill: Number(r.dutyCyclePermill) } }),
+});
+
 export const controlPilotEvMachine = setup({
   types: {
     input: {} as CpEvInput,
@@ -37,7 +47,7 @@ export const controlPilotEvMachine = setup({
     context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C' },
     events: {} as CpEvCommand | SequenceEvent | CommanderEvent | StatusEvent,
   },
-  actors: { hciSequence, hciCommander, hciStatus },
+  actors: { hciSequence, hciCommander, hciStatus, stateReread },
   actions: {
     logStep: sendParent(({ event }) => logEvent('EV', (event as { text: string }).text)),
     rememberDuty: assign({ dutyPermill: ({ event }) => statusDuty(event) }),
@@ -53,7 +63,8 @@ export const controlPilotEvMachine = setup({
       const level = (event as Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
       enqueue.assign({ level });
       enqueue.sendParent(logEvent('EV', `Change State to State ${level}`));
-      sendCommand(enqueue, self, { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] } });
+      // Sent again when its answer is lost (SET_COMMAND_RESENDS): the EVSE waits for state C to switch on.
+      sendCommand(enqueue, self, { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] }, resendOnTimeout: SET_COMMAND_RESENDS });
     }),
     logCommandFailure: sendParent(({ event }) => logEvent('EV', `Warning: ${(event as Extract<CommanderEvent, { type: 'hci.failed' }>).error.message}`, 'warn')),
   },
@@ -100,6 +111,7 @@ export const controlPilotEvMachine = setup({
     },
     waiting: {
       entry: 'logWaiting',
+      invoke: { src: 'stateReread', input: ({ context }) => dutyReread(context) },
       on: {
         'ControlPilot.DutyCycleChanged': [{ guard: 'eventHlc', target: 'connected', actions: ['rememberDuty', 'logConnected'] }, { actions: 'rememberDuty' }],
       },

@@ -10,10 +10,11 @@
 import { and, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot, CP_STATES } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
-import { type CommanderEvent, type SequenceEvent, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
-import { cpStatePoll } from './cp-state-poll.js';
+import { cpStatePoll, cpStatePollInput } from './cp-state-poll.js';
+import { REREAD_AFTER_MS } from './state-reread.js';
 
 export interface CpEvseInput {
   client: HciClient;
@@ -37,9 +38,12 @@ export type CpToParent =
 export const DUTY_IDLE_PERMILL = 1000;
 export const DUTY_HLC_PERMILL = 50;
 
-const dutyCycle = (dutyCyclePermill: number) => ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill } }) as const;
+// Sent again when its answer is lost (SET_COMMAND_RESENDS): the EV only starts SLAC on seeing 5 %.
+const dutyCycle = (dutyCyclePermill: number) => ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill }, resendOnTimeout: SET_COMMAND_RESENDS }) as const;
 
-const pollInput = (c: CpEvseInput) => ({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
+const pollInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
+/** Waiting for a car, the state is re-read on any firmware: a lost StateChanged left a plugged-in car unseen (fuzz seed 200035). */
+const waitInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs ?? REREAD_AFTER_MS });
 
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
@@ -130,7 +134,7 @@ export const controlPilotEvseMachine = setup({
     },
     waiting: {
       entry: 'logWaiting',
-      invoke: { src: 'cpStatePoll', input: ({ context }) => pollInput(context) },
+      invoke: { src: 'cpStatePoll', input: ({ context }) => waitInput(context) },
       on: {
         'ControlPilot.StateChanged': [{ guard: 'eventVehiclePresent', target: 'connected', actions: ['rememberState', 'logConnected'] }, { actions: 'rememberState' }],
         'cp.idle': { actions: 'setIdle' },

@@ -1,15 +1,14 @@
 /**
- * Get State fallback for EVSE firmware that sends no ControlPilot.StateChanged
- * (EVSE V02_00_01, Sevenstax/FreeV2G#90). While invoked it asks ControlPilot.GetState every
- * `periodMs` and hands a change to its parent as the StateChanged status message the module
- * would have sent, so the CP machine has one code path for both kinds of firmware. Nothing
- * happens when `periodMs` is undefined (the firmware reports changes itself): no timer, no
- * traffic, no idle cost.
+ * Get State (manual 15.4.9) re-read as ControlPilot.StateChanged (machines/state-reread.ts): for
+ * EVSE firmware that sends no StateChanged (EVSE V02_00_01, Sevenstax/FreeV2G#90) every
+ * `periodMs` (the module-quirks period), and where the host waits for a car on any firmware,
+ * every REREAD_AFTER_MS (a lost StateChanged, fuzz seed 200035). The CP machine has one code
+ * path for all of them. Nothing happens when `periodMs` is undefined.
  */
-import { fromCallback } from 'xstate';
 import { ControlPilot } from '../codec/modules/control-pilot.js';
-import type { Clock, TimerId } from '../util/clock.js';
-import type { HciClient, StatusEvent } from './hci-types.js';
+import type { Clock } from '../util/clock.js';
+import type { HciClient } from './hci-types.js';
+import { type StateRereadInput, stateReread } from './state-reread.js';
 
 export interface CpStatePollInput {
   client: HciClient;
@@ -17,32 +16,11 @@ export interface CpStatePollInput {
   periodMs: number | undefined;
 }
 
-export const cpStatePoll = fromCallback<{ type: 'noop' }, CpStatePollInput>(({ input, sendBack }) => {
-  const { client, clock, periodMs } = input;
-  if (periodMs === undefined) return () => undefined;
-  let timer: TimerId | undefined;
-  let stopped = false;
-  let last: number | undefined;
-  const tick = (): void => {
-    timer = undefined;
-    client
-      .request(ControlPilot.GetState, {})
-      .then((r) => {
-        const state = Number((r as { state: number }).state);
-        if (stopped || state === last) return;
-        last = state;
-        const event: StatusEvent = { type: 'ControlPilot.StateChanged', module: 'ControlPilot', message: 'StateChanged', fields: { state }, at: clock.now() };
-        sendBack(event);
-      })
-      // A lost or refused poll is retried at the next period; the CP machine logs real failures.
-      .catch(() => undefined)
-      .finally(() => {
-        if (!stopped) timer = clock.setTimeout(tick, periodMs);
-      });
-  };
-  timer = clock.setTimeout(tick, periodMs);
-  return () => {
-    stopped = true;
-    if (timer !== undefined) clock.clearTimeout(timer);
-  };
+export const cpStatePollInput = (i: CpStatePollInput): StateRereadInput => ({
+  ...i,
+  def: ControlPilot.GetState,
+  toStatus: (r) => ({ type: 'ControlPilot.StateChanged', module: 'ControlPilot', message: 'StateChanged', fields: { state: Number(r.state) } }),
 });
+
+/** The actor itself is the generic one; its input says what it reads. */
+export const cpStatePoll = stateReread;

@@ -42,7 +42,8 @@ export interface SequenceInput {
 /**
  * A step that got no answer is sent again this many times: one lost frame on the link must not
  * stop a station at start-up (configuration commands are repeatable). Session commands
- * (`hciCommander`) are not retried: there a silent module must be noticed within one timeout.
+ * (`hciCommander`) are not retried unless they ask for it (`CommandRequest.resendOnTimeout`):
+ * there a silent module must be noticed within one timeout.
  */
 export const SEQUENCE_TIMEOUT_RETRIES = 2;
 
@@ -104,7 +105,18 @@ export interface CommandRequest {
   options?: RequestOptions;
   /** Called when the module answers (no event back: charge-loop updates go out 5 times a second). */
   onAnswer?: () => void;
+  /**
+   * A command that sets a value (a duty cycle, a resistor level) may be sent twice without harm:
+   * when its answer times out while the module still talks (`moduleSilent` would be false), it is
+   * sent again up to this many times before `hci.failed` goes back. Without it one lost frame left
+   * the EVSE's 5 % unsent for good and SLAC never started (fuzz seed 200015, docs/reliability.md
+   * "sessions stuck on one lost frame"). A silent module is reported at the first timeout, as before.
+   */
+  resendOnTimeout?: number;
 }
+
+/** What the CP machines give their value-setting commands (`resendOnTimeout`): three tries in all, as a configuration step (SEQUENCE_TIMEOUT_RETRIES). */
+export const SET_COMMAND_RESENDS = SEQUENCE_TIMEOUT_RETRIES;
 
 export type CommanderEvent =
   /**
@@ -200,10 +212,23 @@ export class Commander {
         this.sendBack({ type: 'hci.reaction', tag: req.tag, command: nameOf(req), reactionMs });
       }
     }
+    this.request(req, req.resendOnTimeout ?? 0);
+  }
+
+  private request(req: CommandRequest, resendsLeft: number): void {
     const askedAt = this.input.clock.now();
     const answer = this.input.client.request(req.def, req.fields ?? {}, req.options);
-    if (req.onAnswer) answer.then(req.onAnswer, (e: unknown) => this.failed(req, askedAt, e));
-    else answer.catch((e: unknown) => this.failed(req, askedAt, e));
+    const failed = (e: unknown): void => {
+      if (resendsLeft > 0 && !this.stopped && e instanceof HciError && e.kind === 'timeout' && !this.silentSince(askedAt)) this.request(req, resendsLeft - 1);
+      else this.failed(req, askedAt, e);
+    };
+    if (req.onAnswer) answer.then(req.onAnswer, failed);
+    else answer.catch(failed);
+  }
+
+  /** Nothing came from the module since `askedAt`, nor for SILENCE_MS. */
+  private silentSince(askedAt: number): boolean {
+    return this.lastRxAt < askedAt && this.input.clock.now() - this.lastRxAt >= SILENCE_MS;
   }
 
   stop(): void {
@@ -214,10 +239,9 @@ export class Commander {
 
   private failed(req: CommandRequest, askedAt: number, e: unknown): void {
     if (this.stopped) return;
-    const { clock } = this.input;
     const error = e instanceof Error ? e : new Error(String(e));
     const tolerated = error instanceof HciError && error.code !== undefined && (req.tolerate?.includes(error.code) ?? false);
-    const silent = this.lastRxAt < askedAt && clock.now() - this.lastRxAt >= SILENCE_MS;
+    const silent = this.silentSince(askedAt);
     const moduleSilent = error instanceof HciError && (error.kind === 'closed' || error.kind === 'desync' || (error.kind === 'timeout' && silent));
     this.sendBack({ type: 'hci.failed', tag: req.tag, command: nameOf(req), error, tolerated, ...(moduleSilent ? { moduleSilent } : {}) });
   }

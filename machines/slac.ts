@@ -13,6 +13,7 @@ import type { SlacTiming } from './config.js';
 import { type HciStep, type SequenceEvent, UNEXPECTED_MESSAGE, hciSequence, hciStatus } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { type StationRole, logEvent } from './station-events.js';
+import { REREAD_AFTER_MS, type StateRereadInput, stateReread } from './state-reread.js';
 
 export interface SlacInput {
   client: HciClient;
@@ -34,17 +35,44 @@ export interface SlacContext extends SlacInput {
   restarted?: boolean;
 }
 
-/** Start SLAC the role's way (also when restarting it). */
+/** Slac 16.2: Stop SLAC answers 0x10 when SLAC is not running. */
+const WRONG_STATE = 0x10;
+
+/**
+ * Start SLAC the role's way (also when restarting it). 0x10 (16.2, wrong state) is taken as
+ * started: SLAC was stopped just before (the station's stale-state clean-up, or the restart's
+ * Stop SLAC), so it answers a Start resent after a lost answer (fuzz seeds 200116, 200026: the
+ * station stopped for good on it, in either role). A SLAC in a really wrong state still shows
+ * at Start Matching (0x10, Get State, Stop + Start: Sevenstax/FreeV2G#47).
+ */
 const startSteps = (role: StationRole): HciStep[] =>
   role === 'EV'
     ? [
         { text: 'Set SLAC to EV mode', def: Slac.SetValidationConfiguration, fields: { enabled: false } },
-        { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 } },
+        { text: 'Start SLAC', def: Slac.StartSlac, fields: { mode: 0 }, tolerate: [WRONG_STATE] },
       ]
-    : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 } }];
+    : [{ text: 'Start SLAC in EVSE mode', def: Slac.StartSlac, fields: { mode: 1 }, tolerate: [WRONG_STATE] }];
 
-/** Slac 16.2: Stop SLAC answers 0x10 when SLAC is not running. */
-const WRONG_STATE = 0x10;
+/** Get State's answer (16.4.6) by name or number, as the codec gives it. */
+const isSlacState = (state: unknown, name: 'ready' | 'failure'): boolean => state === name || state === SlacState[name];
+
+/**
+ * Awaiting the result, Get State (16.4.6) is re-read: a lost SLAC Success left the EVSE matching
+ * for its whole timeout while the EV, matched, started its V2G session and gave up on it (fuzz seed
+ * 200104). Ready (0x05) stands for SLAC Success, failure (0x06) for SLAC Failed; the others for
+ * nothing (still running).
+ */
+const resultReread = (c: SlacContext): StateRereadInput => ({
+  client: c.client,
+  clock: c.clock,
+  periodMs: REREAD_AFTER_MS,
+  def: Slac.GetState,
+  toStatus: (r) => {
+    if (isSlacState(r.state, 'ready')) return { type: 'Slac.SlacSuccess', module: 'Slac', message: 'SlacSuccess', fields: {} };
+    if (isSlacState(r.state, 'failure')) return { type: 'Slac.SlacFailed', module: 'Slac', message: 'SlacFailed', fields: {} };
+    return undefined;
+  },
+});
 
 export const slacMachine = setup({
   types: {
@@ -52,7 +80,7 @@ export const slacMachine = setup({
     context: {} as SlacContext,
     events: {} as SlacCommand | SequenceEvent | StatusEvent,
   },
-  actors: { hciSequence, hciStatus },
+  actors: { hciSequence, hciStatus, stateReread },
   delays: {
     startDelay: ({ context }) => context.timing.startDelayMs,
     matchTimeout: ({ context }) => context.timing.matchTimeoutMs,
@@ -184,6 +212,7 @@ export const slacMachine = setup({
           },
         },
         awaiting: {
+          invoke: { src: 'stateReread', input: ({ context }) => resultReread(context) },
           on: { 'Slac.SlacFailed': { target: 'attemptFailed', actions: 'noteModuleFailure' } },
           after: { matchTimeout: { target: 'attemptFailed', actions: 'noteTimeout' } },
         },

@@ -40,7 +40,7 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { presentationActions, setupActions } from './v2g-evse/setup-actions.js';
+import { presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, s2Guards, s2OpenBound } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -217,6 +217,7 @@ export const v2gEvseSessionMachine = setup({
       after: { listenConfirm: { guard: ({ context }) => context.listenUnconfirmed !== undefined, target: 'done', actions: ['listenNotConfirmed', 'evseStopListen'] } },
       on: {
         'V2g.EvseSessionStarted': { target: 'session', actions: ['listenConfirmed', 'sessionStarted'] },
+        'V2g.*': { guard: ({ event }) => sessionUnderWay(event), target: 'session', actions: ['listenConfirmed', 'sessionStartLost'] },
         'session.abort': { target: 'done', actions: ['aborted', 'evseStopListen'] },
         'session.noModuleStatus': { target: 'done', actions: 'noModuleStatus' },
         'hci.failed': [{ guard: 'moduleGone', target: 'done', actions: 'moduleFailed' }, { actions: 'logCommandFailure' }],

@@ -39,13 +39,36 @@ class MemoryEnd implements Transport {
     return Promise.resolve();
   }
 
+  /**
+   * Delayed frames of this direction not yet delivered, and when the last of them is due. A delay
+   * holds back the frames behind it too: the media this pair stands for (a UART, SPI, a
+   * point-to-point Ethernet cable) are FIFOs that can stall, drop or garble a frame but never let a
+   * later frame overtake an earlier one. An injector that did reordered a stale notification behind
+   * a newer one (fuzz seed 200451: the EV's 100 % duty cycle delayed past its 5 %), a fault the
+   * host cannot meet on a real link (docs/reliability.md, "sessions stuck on one lost frame").
+   */
+  private delayed = 0;
+  private lastDueAt = Number.NEGATIVE_INFINITY;
+
   private deliver(d: Delivery): void {
     const peer = this.peer;
-    const go = (): void => {
+    const clock = this.options.clock;
+    const delayMs = d.delayMs && d.delayMs > 0 && clock ? d.delayMs : 0;
+    if (!clock || (delayMs === 0 && this.delayed === 0)) {
+      queueMicrotask(() => {
+        if (!peer.closed) peer.frames$.next(d.frame);
+      });
+      return;
+    }
+    // Equal due times keep their order: the virtual clock runs such timers first come, first served.
+    const now = clock.now();
+    const dueAt = Math.max(now + delayMs, this.lastDueAt);
+    this.lastDueAt = dueAt;
+    this.delayed++;
+    clock.setTimeout(() => {
+      this.delayed--;
       if (!peer.closed) peer.frames$.next(d.frame);
-    };
-    if (d.delayMs && d.delayMs > 0 && this.options.clock) this.options.clock.setTimeout(go, d.delayMs);
-    else queueMicrotask(go);
+    }, dueAt - now);
   }
 
   /** Takes the link down (e.g. a simulated cable fault) without closing the transport. */

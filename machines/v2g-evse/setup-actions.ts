@@ -62,7 +62,29 @@ export const presentationActions = {
   }),
 };
 
+/**
+ * A status message of a running session while the host still listens (not Session Started): the
+ * Session Started before it was lost. The V2G module has no query for its session state, so the
+ * session's own messages tell: the module carries a session (the EV's Session Setup went through)
+ * and waits for the host's answers (Payment Selected, Request Authorization, ...; its Session
+ * Error and Session Stopped too). Listening on, the host answered nothing and missed even the
+ * session's end (fuzz seed 200602: the EV in its session, the EVSE host in V2G setup for good).
+ */
+/** The protocol of a session whose Session Started was lost; schedules are then cut as for DIN 70121 (the safe side). */
+export const PROTOCOL_UNKNOWN = 'unknown';
+
+export const sessionUnderWay = (event: { type: string }): boolean => event.type.startsWith('V2g.Evse') && event.type !== 'V2g.EvseSessionStarted';
+
 export const setupActions = {
+  /** Enters the session on a message of one under way (sessionUnderWay) and hands that message on to it. */
+  sessionStartLost: act(({ enqueue, self, context, event, system }) => {
+    const name = (event as StatusEvent).message;
+    // The protocol came with the lost message: a record is kept for a started session only (station-common.ts).
+    enqueue.assign({ evccId: '', sessionId: '', protocol: PROTOCOL_UNKNOWN, resumed: false, startedAt: (event as StatusEvent).at ?? context.clock.now() });
+    toParent(enqueue, self, logEvent('EVSE', `"Session started" lost: "${name}" shows the module's session under way; following it`, 'warn'));
+    sendCharger(enqueue, system, { type: 'charger.reset' });
+    enqueue.raise(event as Events);
+  }),
   sessionStarted: act(({ enqueue, self, context, event, system }) => {
     const fields = f(event);
     const evccId = fields.evccId instanceof Uint8Array ? bytesToHexId(fields.evccId) : String(fields.evccId ?? '');
@@ -128,7 +150,7 @@ export const setupActions = {
   schedulesRequested: act(({ enqueue, self, context, event }) => {
     const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
     // DIN 70121 carries at most 32767 W per entry (18.10.13 note): say so rather than be cut.
-    const maxW = context.protocol === 'DIN70121' ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
+    const maxW = context.protocol === 'DIN70121' || context.protocol === PROTOCOL_UNKNOWN ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
     const tuples = context.config.schedule.map((t) => ({
       scheduleTupleId: t.scheduleTupleId,
       entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),

@@ -124,6 +124,34 @@ describe('hciCommander', () => {
     expect(back[2]).toMatchObject({ type: 'hci.failed', tag: 'start', moduleSilent: true });
   });
 
+  // Fifth round (fuzz seed 200015): a value-setting command whose answer was lost is sent again
+  // while the module still talks; a silent module is reported at the first timeout, as before.
+  it('sends a command with resendOnTimeout again after a timeout while the module talks, not when it is silent', async () => {
+    const { actor, asked, back, clock, traffic$ } = rig();
+    const flush = async () => {
+      for (let i = 0; i < 4; i++) await Promise.resolve();
+    };
+    const timeout = () => new HciError('timeout', 'V2g.EvseStartCharging', 'no response');
+    commanderOf(actor)?.send(req(V2g.EvseStartCharging, 'duty', { resendOnTimeout: 2 }));
+    clock.advance(500);
+    traffic$.next({ dir: 'rx', at: clock.now(), bytes: new Uint8Array() });
+    clock.advance(500);
+    asked[0]?.reject(timeout());
+    await flush();
+    expect(asked).toHaveLength(2);
+    expect(back).toEqual([]);
+    asked[1]?.resolve();
+    await flush();
+    expect(back).toEqual([]);
+    // Nothing from the module since it was asked, nor for a second: no resend, the silence goes back.
+    commanderOf(actor)?.send(req(V2g.EvseStartCharging, 'duty', { resendOnTimeout: 2 }));
+    clock.advance(2000);
+    asked[2]?.reject(timeout());
+    await flush();
+    expect(asked).toHaveLength(3);
+    expect(back[0]).toMatchObject({ type: 'hci.failed', tag: 'duty', moduleSilent: true });
+  });
+
   it('reports the longest reaction when it grows', () => {
     const { actor, back } = rig();
     const commander = commanderOf(actor);

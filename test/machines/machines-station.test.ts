@@ -35,6 +35,8 @@ describe('EVSE station', () => {
       'ControlPilot.Start',
       'ControlPilot.GetState',
       'Slac.StartSlac',
+      // Waiting for a car, the CP state is re-read (machines/state-reread.ts, REREAD_AFTER_MS).
+      'ControlPilot.GetState',
     ]);
     expect(t.logs()).toContain('WHITE-beet-EI firmware version: V02_00_01');
     expect(JSON.stringify(t.actor.getSnapshot().value)).toContain('waitingForVehicle');
@@ -95,6 +97,8 @@ describe('EV station', () => {
       'ControlPilot.GetDutyCycle',
       'Slac.SetValidationConfiguration',
       'Slac.StartSlac',
+      // Waiting for 5 %, the duty cycle is re-read (machines/state-reread.ts, REREAD_AFTER_MS).
+      'ControlPilot.GetDutyCycle',
     ]);
     expect(JSON.stringify(actor.getSnapshot().value)).toContain('waitingForEvse');
     // 5 % PWM appears: SLAC matching after the reference's 5 s.

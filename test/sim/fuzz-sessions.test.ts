@@ -39,12 +39,29 @@ describe('fuzzed sessions (seeded)', () => {
     60_000,
   );
 
+  // Fifth round (docs/reliability.md, "sessions stuck on one lost frame"): one seed per kind that
+  // started no V2G session (or only after a module was set up again) for one lost or late frame:
+  // the 5 % command (200015), the EV's 5 % notification (200065), the 100 % that overtook it
+  // (200451, the injector), the SLAC result (200104), the EVSE's Session Started (200602), the CP
+  // state (200035), a Start SLAC answer (200026, 200116); 3251 found a started session with no
+  // record (Session Started lost, then the module silent).
+  it.each([200015, 200065, 200451, 200104, 200602, 200035, 200026, 200116, 3251])(
+    'seed %i starts its V2G session with no module set up again, and ends safe',
+    async (seed) => {
+      const v = await fuzzSession(seed);
+      expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
+      expect([v.sessionStarted, v.startedAfterSetUpAgain]).toEqual([true, false]);
+    },
+    60_000,
+  );
+
   // Setting a module up again rescues a session stuck on a lost frame: before the second liveness
   // Ping, one lost Ping Reply did that, and the campaign's started figure counted those sessions as
-  // the link's (docs/reliability.md, "the second Ping"). 200326: both Pings of one check lost
-  // during SLAC, the EVSE module set up again, then the session started; 200001: no set-up.
+  // the link's (docs/reliability.md, "the second Ping"). 206054: both Pings of one check lost
+  // during SLAC, the EVSE module set up again, then the session started (200326 was such a seed
+  // until its stuck frame was fixed, "sessions stuck on one lost frame"); 200001: no set-up.
   it('counts apart a V2G session that started only after a module was set up again', async () => {
-    const [rescued, plain] = await Promise.all([fuzzSession(200326), fuzzSession(200001)]);
+    const [rescued, plain] = await Promise.all([fuzzSession(206054), fuzzSession(200001)]);
     expect([rescued.sessionStarted, rescued.startedAfterSetUpAgain]).toEqual([true, true]);
     expect([plain.sessionStarted, plain.startedAfterSetUpAgain]).toEqual([true, false]);
   }, 60_000);

@@ -67,6 +67,29 @@ describe('memory transport pair', () => {
     expect(atB.at(-1)).toBe(bytesToHex(frame(4)));
   });
 
+  // A UART, SPI or a point-to-point cable stalls a frame but never lets a later one pass it: the
+  // injector's delay holds back what follows in that direction (fuzz seed 200451, a stale 100 %
+  // duty cycle that overtook the 5 %). The other direction is not held.
+  it('keeps the order of each direction: a delayed frame holds back the frames behind it', async () => {
+    const clock = new VirtualClock();
+    const [a, b] = createMemoryPair({ clock, fault: (f, from) => [from === 'a' && f[3] === 1 ? { frame: f, delayMs: 50 } : { frame: f, ...(f[3] === 3 ? { delayMs: 10 } : {}) }] });
+    const atA = collect(a);
+    const atB = collect(b);
+    for (let i = 1; i <= 3; i++) await a.send(frame(i));
+    await b.send(frame(9));
+    await flushMicrotasks();
+    expect(atB).toEqual([]);
+    expect(atA).toEqual([bytesToHex(frame(9))]);
+    clock.advance(49);
+    expect(atB).toEqual([]);
+    clock.advance(1);
+    expect(atB).toEqual([1, 2, 3].map((i) => bytesToHex(frame(i))));
+    // Nothing held any more: the next frame goes at once.
+    await a.send(frame(4));
+    await flushMicrotasks();
+    expect(atB.at(-1)).toBe(bytesToHex(frame(4)));
+  });
+
   it('reports link changes and closes cleanly', async () => {
     const [a, b] = createMemoryPair();
     const states: LinkState[] = [];
