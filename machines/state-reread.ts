@@ -18,16 +18,21 @@ import { fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
 import type { Clock, TimerId } from '../util/clock.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
+import { LIVENESS_IDLE_MS } from './liveness.js';
 
 /**
  * How long a wait on a notification lasts before the host asks (and then between two asks). A
- * notification follows its event within milliseconds on a sound link, so 2 s does not race it;
+ * notification follows its event within milliseconds on a sound link, so 1.4 s does not race it;
  * and it is well inside the deadlines of the other side that the wait holds up: the EV module's
  * wait for the EVSE's V2G answers after SLAC (about 12 s in the fuzz traces), the EVSE's SLAC
- * window (TT_EVSE_SLAC_init, 20-50 s, ISO 15118-3). At rest (an EVSE waiting for a car) it is one
- * small query and its answer every 2 s, which also stands for the liveness Ping of that time.
+ * window (TT_EVSE_SLAC_init, 20-50 s, ISO 15118-3). Shorter than the liveness watch's silence
+ * (LIVENESS_IDLE_MS, machines/liveness.ts) on purpose: the query's answer is a frame from the
+ * module, so at rest (an EVSE waiting for a car) it stands in for the liveness Ping and the host
+ * sends one small frame every 1.4 s, not a query every 2 s and a Ping between two (idle CPU, issue
+ * 12 target 2). A module that stops answering is still judged by the watch: the unanswered query
+ * is no frame from it, the Ping goes out 1.5 s after its last frame as before.
  */
-export const REREAD_AFTER_MS = 2000;
+export const REREAD_AFTER_MS = LIVENESS_IDLE_MS - 100;
 
 export interface StateRereadInput {
   client: HciClient;

@@ -62,6 +62,9 @@ describe('EVSE V02_00_01 sends no CP State Changed (Sevenstax/FreeV2G#90)', () =
     const rereads = count(manual.traffic.EVSE, 'tx ControlPilot.GetState') - 1;
     expect(rereads).toBeGreaterThanOrEqual(60_000 / REREAD_AFTER_MS - 2);
     expect(rereads).toBeLessThanOrEqual(60_000 / REREAD_AFTER_MS + 1);
+    // Each re-read's answer is a frame from the module within the liveness watch's silence, so
+    // no Ping goes out at rest: one small frame per period, not two (idle CPU).
+    expect(count(manual.traffic.EVSE, 'tx Framing.Ping')).toBe(0);
   });
 });
 

@@ -35,7 +35,8 @@ describe('EVSE station', () => {
       'ControlPilot.Start',
       'ControlPilot.GetState',
       'Slac.StartSlac',
-      // Waiting for a car, the CP state is re-read (machines/state-reread.ts, REREAD_AFTER_MS).
+      // Waiting for a car, the CP state is re-read every REREAD_AFTER_MS (machines/state-reread.ts): twice in 3 s.
+      'ControlPilot.GetState',
       'ControlPilot.GetState',
     ]);
     expect(t.logs()).toContain('WHITE-beet-EI firmware version: V02_00_01');
@@ -97,7 +98,8 @@ describe('EV station', () => {
       'ControlPilot.GetDutyCycle',
       'Slac.SetValidationConfiguration',
       'Slac.StartSlac',
-      // Waiting for 5 %, the duty cycle is re-read (machines/state-reread.ts, REREAD_AFTER_MS).
+      // Waiting for 5 %, the duty cycle is re-read every REREAD_AFTER_MS (machines/state-reread.ts): twice in 3 s.
+      'ControlPilot.GetDutyCycle',
       'ControlPilot.GetDutyCycle',
     ]);
     expect(JSON.stringify(actor.getSnapshot().value)).toContain('waitingForEvse');
