@@ -14,7 +14,7 @@ import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, hciComman
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 import { cpStatePoll, cpStatePollInput } from './cp-state-poll.js';
-import { REREAD_AFTER_MS } from './state-reread.js';
+import { CAR_WAIT_REREAD_MS } from './state-reread.js';
 
 export interface CpEvseInput {
   client: HciClient;
@@ -43,7 +43,7 @@ const dutyCycle = (dutyCyclePermill: number) => ({ type: 'hci.send', tag: 'duty'
 
 const pollInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
 /** Waiting for a car, the state is re-read on any firmware: a lost StateChanged left a plugged-in car unseen (fuzz seed 200035). */
-const waitInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs ?? REREAD_AFTER_MS });
+const waitInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs ?? CAR_WAIT_REREAD_MS });
 
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */

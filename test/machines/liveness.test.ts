@@ -159,10 +159,10 @@ describe('module liveness', () => {
     expect(await r.clock.runUntil(() => r.s.records('EVSE').length >= 1, 3_600_000, 100)).toBe(true);
     expect(r.s.records('EVSE')[0]?.error).toBeUndefined();
     expect(r.s.logs('EVSE').some((l) => l.startsWith('Module not answering'))).toBe(false);
-    // Something always comes within LIVENESS_IDLE_MS from a live module here: at rest and while
-    // SLAC matches the state re-reads' answers (machines/state-reread.ts, REREAD_AFTER_MS <
-    // LIVENESS_IDLE_MS), in the session its messages. So no Ping was needed at all.
-    expect(r.pingGaps).toEqual([]);
+    // At rest the Pings fill the gaps between the CP state re-reads (CAR_WAIT_REREAD_MS); in SLAC
+    // and the session something comes within LIVENESS_IDLE_MS, so nothing is pinged there.
+    expect(r.pingGaps.length).toBeGreaterThanOrEqual(4);
+    expect(Math.min(...r.pingGaps)).toBeGreaterThanOrEqual(LIVENESS_IDLE_MS);
   });
 
   it('at rest pings every 1.5 s with two timer wake-ups of the host per Ping, and a module that dies then is reported within 1.9 s', async () => {
