@@ -2,6 +2,7 @@
  * Both stations on two HCI clients (the simulated pair's memory links, SPI, ...), with what they
  * emit collected per station: the setup the end-to-end station tests share.
  */
+import { filter } from 'rxjs';
 import type { HciClient } from '../../machines/hci-types.js';
 import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
 import type { ModuleBehaviour } from '../../machines/module-quirks.js';
@@ -74,4 +75,28 @@ export function simulatedClients() {
   const clock = new VirtualClock(1_700_000_000_000);
   const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }) });
   return { clock, pair, evseClient: createHciClient({ transport: pair.evseHost, clock }), evClient: createHciClient({ transport: pair.evHost, clock }) };
+}
+
+/** The client with these status messages lost on the way, hidden from its traffic too (a dropped frame never reaches the host). */
+export function losingStatuses(client: HciClient, ...messages: string[]): HciClient {
+  const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
+  const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
+  return Object.assign(Object.create(client) as HciClient, { status$, traffic$ });
+}
+
+/**
+ * Quick stations on a fresh simulated pair with some clients replaced (a lossy or stalled one):
+ * the lost-frame tests' set-up. Push `pair` to `pairsClosedAfterEach()` to close it.
+ */
+export function stationsWith(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
+  const c = simulatedClients();
+  const s = startStations({
+    clock: c.clock,
+    evseClient: c.evseClient,
+    evClient: c.evClient,
+    ...clients(c),
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+  });
+  return { ...c, s };
 }

@@ -4,39 +4,21 @@
  * session never ended and had no record. Each test loses that one frame on purpose (the seeds'
  * random draws changed with later trees, so the seeds alone no longer reach it).
  */
-import { filter } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { commandedOutput } from '../../machines/charger.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
 import { LOST_END_WATCHDOG_MS, PRE_CHARGE_LOST_END_MS } from '../../machines/v2g-evse-session.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { losingStatuses, type simulatedClients, stationsWith } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-/** The client with status messages lost on the way (as dropped frames would). */
-function losing(client: HciClient, ...messages: string[]): HciClient {
-  // Hidden from the traffic too: a dropped frame never reaches the host (a status that arrives
-  // but is not delivered is the status watchdog's case, machines/status-watchdog.ts on main).
-  const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
-  const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
-  return Object.assign(Object.create(client) as HciClient, { status$, traffic$ });
-}
-
 function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
-  const c = simulatedClients();
+  const c = stationsWith(clients);
   pairs.push(c.pair);
-  const s = startStations({
-    clock: c.clock,
-    evseClient: c.evseClient,
-    evClient: c.evClient,
-    ...clients(c),
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const { s } = c;
   const output = () => {
     const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
     return charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 };
@@ -61,7 +43,7 @@ describe('a lost EvStopSession after the pre-charge watchdog (fuzz seed 567)', (
         }
         return evClient.request(def, fields, options);
       };
-      return { evClient: Object.assign(Object.create(losing(evClient, 'EvChargingReady')) as HciClient, { request }) };
+      return { evClient: Object.assign(Object.create(losingStatuses(evClient, 'EvChargingReady')) as HciClient, { request }) };
     });
     expect(await clock.runUntil(() => s.logs('EV').includes('"Pre Charging Ready" received'), 120_000, 10)).toBe(true);
     loseNext = true;
@@ -77,7 +59,7 @@ describe('a lost EvStopSession after the pre-charge watchdog (fuzz seed 567)', (
 
 describe('a lost Charging Started (fuzz seed 661)', () => {
   it('the EV host goes on into the charge loop after its fallback and stops at the target SOC: both sides record, output 0', async () => {
-    const { clock, s, output, recorded } = setUp(({ evClient }) => ({ evClient: losing(evClient, 'EvChargingStarted') }));
+    const { clock, s, output, recorded } = setUp(({ evClient }) => ({ evClient: losingStatuses(evClient, 'EvChargingStarted') }));
     expect(await clock.runUntil(() => s.logs('EV').includes('Start charging: EVSE output within the battery limits'), 120_000, 10)).toBe(true);
     const startAt = clock.now();
     let fallbackAt = Number.NaN;
@@ -97,7 +79,7 @@ describe('a lost Charging Started (fuzz seed 661)', () => {
 
 describe('a lost Session Stopped on the EVSE side (fuzz seeds 511, 552)', () => {
   it('the EVSE host ends the session after its post-charge watchdog: recorded, output 0', async () => {
-    const { clock, s, output, recorded } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'EvseSessionStopped') }));
+    const { clock, s, output, recorded } = setUp(({ evseClient }) => ({ evseClient: losingStatuses(evseClient, 'EvseSessionStopped') }));
     expect(await clock.runUntil(() => s.records('EV').length > 0, 3_600_000, 100)).toBe(true);
     expect(s.logs('EVSE')).toContain('"Request Stop Charging" received');
     const evEndedAt = clock.now();
@@ -113,8 +95,8 @@ describe('a lost Session Stopped on the EVSE side (fuzz seeds 511, 552)', () => 
 describe('a lost end of session in charge parameter discovery (fuzz seed 602)', () => {
   it('the module ends a quiet car session (sequence timeout) but its Session Error and Session Stopped are lost: the EVSE host ends it after its watchdog, recorded, output 0', async () => {
     const { clock, s, output } = setUp(({ evseClient, evClient }) => ({
-      evseClient: losing(evseClient, 'EvseSessionStopped', 'EvseSessionError'),
-      evClient: losing(evClient, 'EvCableCheckReady'),
+      evseClient: losingStatuses(evseClient, 'EvseSessionStopped', 'EvseSessionError'),
+      evClient: losingStatuses(evClient, 'EvCableCheckReady'),
     }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('"Request Schedules" received'), 120_000, 10)).toBe(true);
     const schedulesAt = clock.now();
@@ -133,8 +115,8 @@ describe('a lost Session Stopped after the car stopped in pre-charge (fuzz seed 
     // watchdog); the EVSE module's one Session Stopped is lost, and it goes on answering the
     // host's updates 0: nothing else would ever move the EVSE host out of pre-charge.
     const { clock, s, output, recorded } = setUp(({ evseClient, evClient }) => ({
-      evseClient: losing(evseClient, 'EvseSessionStopped'),
-      evClient: losing(evClient, 'EvChargingReady'),
+      evseClient: losingStatuses(evseClient, 'EvseSessionStopped'),
+      evClient: losingStatuses(evClient, 'EvChargingReady'),
     }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('"Pre Charge Started" received'), 120_000, 10)).toBe(true);
     const preChargeAt = clock.now();

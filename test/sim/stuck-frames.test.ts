@@ -6,34 +6,18 @@
  * re-sends a value-setting command whose answer was lost, and re-reads a state it waits on
  * (machines/state-reread.ts) or takes the session's own messages for its lost start.
  */
-import { filter } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
-import { evConfig, evseConfig } from '../../machines/index.js';
 import { REREAD_AFTER_MS } from '../../machines/state-reread.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { losingStatuses, type simulatedClients, stationsWith } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-/** The client with these status messages lost on the way (as dropped frames would be). */
-function losing(client: HciClient, ...messages: string[]): HciClient {
-  const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
-  const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
-  return Object.assign(Object.create(client) as HciClient, { status$, traffic$ });
-}
-
 function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
-  const c = simulatedClients();
+  const c = stationsWith(clients);
   pairs.push(c.pair);
-  const s = startStations({
-    clock: c.clock,
-    evseClient: c.evseClient,
-    evClient: c.evClient,
-    ...clients(c),
-    evse: evseConfig({ slac: QUICK_SLAC }),
-    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-  });
+  const { s } = c;
   const phases = (station: 'EVSE' | 'EV') => s.emitted[station].flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
   const bothStarted = () => phases('EVSE').includes('sessionStarted') && phases('EV').includes('sessionStarted');
   const setUpAgain = () => [...s.logs('EVSE'), ...s.logs('EV')].some((l) => l.startsWith('Module lost its state'));
@@ -63,7 +47,7 @@ describe('a lost answer to the EVSE\'s "set duty cycle to 5 %" (fuzz seed 200015
 
 describe('a lost Duty Cycle Changed on the EV side (fuzz seed 200065)', () => {
   it('the EV host re-reads the duty cycle while it waits for 5 % and the session starts', async () => {
-    const { clock, s, bothStarted, setUpAgain } = setUp(({ evClient }) => ({ evClient: losing(evClient, 'DutyCycleChanged') }));
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ evClient }) => ({ evClient: losingStatuses(evClient, 'DutyCycleChanged') }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('Set duty cycle to 5%'), START_BOUND_MS, 10)).toBe(true);
     const hlcAt = clock.now();
     expect(await clock.runUntil(() => s.logs('EV').includes('EVSE connected'), START_BOUND_MS, 10)).toBe(true);
@@ -75,7 +59,7 @@ describe('a lost Duty Cycle Changed on the EV side (fuzz seed 200065)', () => {
 
 describe('a lost CP State Changed on the EVSE side (fuzz seed 200035)', () => {
   it('the EVSE host re-reads the CP state while it waits for a car and the session starts', async () => {
-    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'StateChanged') }));
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losingStatuses(evseClient, 'StateChanged') }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('EV connected'), START_BOUND_MS, 10)).toBe(true);
     expect(await clock.runUntil(bothStarted, START_BOUND_MS, 10)).toBe(true);
     expect(setUpAgain()).toBe(false);
@@ -84,7 +68,7 @@ describe('a lost CP State Changed on the EVSE side (fuzz seed 200035)', () => {
 
 describe('a lost SLAC Success on the EVSE side (fuzz seed 200104)', () => {
   it('the EVSE host re-reads the SLAC state while it awaits the result and the session starts', async () => {
-    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'SlacSuccess') }));
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losingStatuses(evseClient, 'SlacSuccess') }));
     expect(await clock.runUntil(() => s.logs('EV').includes('SLAC matching successful'), START_BOUND_MS, 10)).toBe(true);
     const evMatchedAt = clock.now();
     expect(await clock.runUntil(() => s.logs('EVSE').includes('SLAC matching successful'), START_BOUND_MS, 10)).toBe(true);
@@ -96,7 +80,7 @@ describe('a lost SLAC Success on the EVSE side (fuzz seed 200104)', () => {
 
 describe('a lost Session Started on the EVSE side (fuzz seed 200602)', () => {
   it("the EVSE host follows the session's own messages: it charges and both sides record", async () => {
-    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losing(evseClient, 'EvseSessionStarted') }));
+    const { clock, s, bothStarted, setUpAgain } = setUp(({ evseClient }) => ({ evseClient: losingStatuses(evseClient, 'EvseSessionStarted') }));
     expect(await clock.runUntil(bothStarted, START_BOUND_MS, 10)).toBe(true);
     expect(s.logs('EVSE').some((l) => l.startsWith('"Session started" lost: "EvsePaymentSelected"'))).toBe(true);
     expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
