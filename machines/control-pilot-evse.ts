@@ -13,8 +13,8 @@ import type { Clock } from '../util/clock.js';
 import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, hciCommander, hciSequence, hciStatus, UNEXPECTED_MESSAGE, hciChildren, sendCommand } from './hci-actors.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
-import { cpStatePoll, cpStatePollInput } from './cp-state-poll.js';
-import { CAR_WAIT_REREAD_MS } from './state-reread.js';
+import { CAR_WAIT_REREAD_MS, cpStatePollInput } from './cp-state-poll.js';
+import { stateReread } from './state-reread.js';
 
 export interface CpEvseInput {
   client: HciClient;
@@ -57,7 +57,7 @@ export const controlPilotEvseMachine = setup({
     context: {} as CpEvseInput & { cpState?: number },
     events: {} as CpEvseCommand | SequenceEvent | CommanderEvent | StatusEvent,
   },
-  actors: { hciSequence, hciCommander, hciStatus, cpStatePoll },
+  actors: { hciSequence, hciCommander, hciStatus, cpStatePoll: stateReread },
   actions: {
     logStep: sendParent(({ event }) => logEvent('EVSE', (event as { text: string }).text)),
     rememberState: assign({ cpState: ({ event }) => Number((event as StatusEvent).fields.state) }),

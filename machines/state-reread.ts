@@ -34,16 +34,6 @@ import { LIVENESS_IDLE_MS } from './liveness.js';
  */
 export const REREAD_AFTER_MS = LIVENESS_IDLE_MS - 100;
 
-/**
- * An EVSE waiting for a car re-reads the CP state less often: that wait is the host at rest, for
- * hours, and a Get State round trip costs it more CPU than the liveness Ping (the Ping has its
- * own short path, machines/hci-ping.ts; measured at rest on a veth: 2.4 against 2.1 ms a frame,
- * docs/performance.md target 2, fifth round). A car whose State Changed was lost is seen within
- * 6 s, which a driver plugging in does not notice beside SLAC's own seconds; between two reads
- * the Pings keep the 2 s liveness bound.
- */
-export const CAR_WAIT_REREAD_MS = 4 * LIVENESS_IDLE_MS;
-
 export interface StateRereadInput {
   client: HciClient;
   clock: Clock;

@@ -4,7 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Slac, encodeRequest } from '../../codec/catalog.js';
-import { CAR_WAIT_REREAD_MS } from '../../machines/state-reread.js';
+import { CAR_WAIT_REREAD_MS } from '../../machines/cp-state-poll.js';
 import { LIVENESS_IDLE_MS } from '../../machines/liveness.js';
 import { builtinScenarioPath, loadScenario } from '../../sim/index.js';
 import { type FieldRun, fieldRun } from '../helpers/field-run.js';
@@ -59,7 +59,7 @@ describe('EVSE V02_00_01 sends no CP State Changed (Sevenstax/FreeV2G#90)', () =
     expect(polls).toBeGreaterThanOrEqual(58);
     expect(polls).toBeLessThanOrEqual(61);
     // The manual's firmware: the one Get State of the CP set-up, then the re-read of the wait for a
-    // car every CAR_WAIT_REREAD_MS (machines/state-reread.ts).
+    // car every CAR_WAIT_REREAD_MS (machines/cp-state-poll.ts).
     const rereads = count(manual.traffic.EVSE, 'tx ControlPilot.GetState') - 1;
     expect(rereads).toBeGreaterThanOrEqual(60_000 / CAR_WAIT_REREAD_MS - 2);
     expect(rereads).toBeLessThanOrEqual(60_000 / CAR_WAIT_REREAD_MS + 1);
