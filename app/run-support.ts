@@ -57,7 +57,19 @@ export function trapSignals(reporter: Reporter, onFirst: () => void): () => void
   return () => {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // The run is over and the process on its way out: a stop asked for now (a service manager
+    // that saw the session end) is already done, and the signal's default action would turn the
+    // clean exit into "killed by SIGTERM" (seen in test/cli/replay-wire.test.ts at load 7).
+    // A second one still exits at once. Signal listeners do not keep the process alive.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) if (!process.listeners(sig).includes(onLateSignal)) process.on(sig, onLateSignal);
   };
+}
+
+let lateSignals = 0;
+function onLateSignal(sig: NodeJS.Signals): void {
+  if (++lateSignals < 2) return;
+  process.stderr.write(`freev2g: second ${sig}, exiting now\n`);
+  process.exit(EXIT.interrupted);
 }
 
 /** Resolves on the next SIGINT/SIGTERM (the dashboard kept after a run waits for it). */

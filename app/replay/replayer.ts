@@ -11,11 +11,20 @@
  * requests alone cannot place statuses that follow none (the car's charge-loop messages). Both
  * together keep the capture's order and its pace.
  *
+ * Reads (a Get request with no fields: CP Get State 15.4.9, SLAC Get State 16.4.6, ...) change
+ * nothing in the module, and our host makes some of them on a timer (the re-reads after a lost
+ * notification, every 1.4 s while SLAC matches): how many a live run captured depends on its load.
+ * So reads never hold the statuses behind them, are never "missing", and are answered with the
+ * latest captured answer to the same read up to the point the replay has reached.
+ *
+ * The framing Ping (10.3.2) is the link's own echo, timed by the host's liveness check: the replayer
+ * answers every Ping with its Ping Reply at once, and the captured Pings and replies play no part.
+ *
  * A host that stops making the requests the capture holds would leave the statuses waiting: after
  * `stallMs` without progress the replay ends, with the missing request as the divergence.
  */
 import { BehaviorSubject, Subject } from 'rxjs';
-import { decodeMessage, lookup } from '../../codec/catalog.js';
+import { Framing, decodeMessage, encodeStatusFrame, lookup } from '../../codec/catalog.js';
 import { computeChecksum, parseFrame } from '../../codec/frame.js';
 import type { LinkState, Transport } from '../../transports/transport.js';
 import type { Clock, TimerId } from '../../util/clock.js';
@@ -42,10 +51,23 @@ export interface HostLine {
   differences: FieldDifference[];
 }
 
+/** A request that only reads the module's state (see above): a Get with no fields. */
+const isRead = (f: CapturedFrame): boolean => f.kind === 'request' && /\.Get[A-Z]/.test(f.name) && Object.keys(f.fields ?? {}).length === 0;
+
+/** Framing Ping and Ping Reply (10.3.2): the link's echo, not a step of the session. */
+const isPing = (f: { modId: number; subId: number }): boolean => f.modId === Framing.Ping.modId && (f.subId === Framing.Ping.subId || f.subId === Framing.PingReply.subId);
+
 const hostName = (modId: number, subId: number): string => {
   const def = lookup(modId, subId);
   return def ? `${def.module}.${def.name}` : `0x${modId.toString(16)}/0x${subId.toString(16)}`;
 };
+
+function pushTo(map: Map<string, CapturedFrame[]>, f: CapturedFrame): void {
+  const key = `${f.modId}/${f.subId}`;
+  const list = map.get(key) ?? [];
+  list.push(f);
+  map.set(key, list);
+}
 
 export class Replayer implements Transport {
   readonly frames$ = new Subject<Uint8Array>();
@@ -56,9 +78,13 @@ export class Replayer implements Transport {
   reachedFrameNo = 0;
   /** Repeats of a captured request beyond its captured count (periodic messages), answered alike. */
   repeats = 0;
+  /** Reads the host made (answered from the capture, never gating: see above). */
+  reads = 0;
 
   private readonly requests: CapturedFrame[];
   private readonly statuses: CapturedFrame[];
+  /** Captured reads by module/Sub-ID, in capture order. */
+  private readonly readsByKind = new Map<string, CapturedFrame[]>();
   private readonly byKind = new Map<string, CapturedFrame[]>();
   private readonly used = new Map<string, number>();
   private readonly matched = new Set<CapturedFrame>();
@@ -79,14 +105,10 @@ export class Replayer implements Transport {
     private readonly clock: Clock,
     private readonly o: ReplayerOptions = {},
   ) {
-    this.requests = frames.filter((f) => f.kind === 'request');
-    this.statuses = frames.filter((f) => f.kind === 'status');
-    for (const r of this.requests) {
-      const key = `${r.modId}/${r.subId}`;
-      const list = this.byKind.get(key) ?? [];
-      list.push(r);
-      this.byKind.set(key, list);
-    }
+    this.requests = frames.filter((f) => f.kind === 'request' && !isRead(f) && !isPing(f));
+    this.statuses = frames.filter((f) => f.kind === 'status' && !isPing(f));
+    for (const r of this.requests) pushTo(this.byKind, r);
+    for (const r of frames.filter(isRead)) pushTo(this.readsByKind, r);
   }
 
   private now(): number {
@@ -103,6 +125,13 @@ export class Replayer implements Transport {
 
   private onRequest(modId: number, subId: number, reqId: number, bytes: Uint8Array): void {
     const key = `${modId}/${subId}`;
+    const reads = this.readsByKind.get(key);
+    if (isPing({ modId, subId }) || reads) {
+      if (reads) this.onRead(reads, reqId, modId, subId);
+      else this.onPing(bytes, reqId);
+      // Neither moves the capture on, but the first frame of the host starts its clock.
+      return this.pump();
+    }
     const list = this.byKind.get(key) ?? [];
     const n = this.used.get(key) ?? 0;
     this.used.set(key, n + 1);
@@ -133,20 +162,39 @@ export class Replayer implements Transport {
     this.pump();
   }
 
+  /** The module's framing layer echoes a Ping's data in a Ping Reply with the Ping's request ID. */
+  private onPing(bytes: Uint8Array, reqId: number): void {
+    const decoded = parseFrame(bytes);
+    const msg = 'frame' in decoded ? decodeMessage(decoded.frame, { direction: 'toModule' }) : undefined;
+    const data = msg?.ok ? (msg.message.fields as { data: Uint8Array }).data : new Uint8Array(0);
+    this.clock.setTimeout(() => this.emit(encodeStatusFrame(Framing.PingReply, { data }, reqId), undefined), 0);
+  }
+
+  /** A read: the latest captured answer up to the point reached (or the first one, before it). */
+  private onRead(reads: CapturedFrame[], reqId: number, modId: number, subId: number): void {
+    let latest = reads.find((r) => r.response) ?? (reads[0] as CapturedFrame);
+    for (const r of reads) if (r.response && r.frameNo <= this.reachedFrameNo) latest = r;
+    this.reads++;
+    this.hostLines.push({ atMs: this.now(), name: hostName(modId, subId), captured: latest, differences: [] });
+    this.matched.add(latest);
+    // Its answer does not move the point reached: a read is not a step of the session.
+    this.answer(latest, reqId, false);
+  }
+
   /** The captured response to `captured`, with the host's request ID, after the captured delay. */
-  private answer(captured: CapturedFrame, reqId: number): void {
+  private answer(captured: CapturedFrame, reqId: number, advances = true): void {
     const res = captured.response;
     if (!res) return;
     const out = res.bytes.slice();
     out[3] = reqId;
     // Keep "checksum not computed" (0x00) as captured; otherwise make it right for the new ID.
     if (out[out.length - 2] !== 0) out[out.length - 2] = computeChecksum(out, 0, out.length, out.length - 2);
-    this.clock.setTimeout(() => this.emit(out, res), Math.max(0, res.atMs - captured.atMs));
+    this.clock.setTimeout(() => this.emit(out, advances ? res : undefined), Math.max(0, res.atMs - captured.atMs));
   }
 
-  private emit(bytes: Uint8Array, captured: CapturedFrame): void {
+  private emit(bytes: Uint8Array, captured: CapturedFrame | undefined): void {
     if (this.closed) return;
-    this.reachedFrameNo = Math.max(this.reachedFrameNo, captured.frameNo);
+    if (captured) this.reachedFrameNo = Math.max(this.reachedFrameNo, captured.frameNo);
     this.frames$.next(bytes);
   }
 
@@ -209,11 +257,25 @@ export class Replayer implements Transport {
     this.isFinished = true;
     this.clearStall();
     for (const r of this.requests) if (!this.matched.has(r)) this.divergences.push({ kind: 'missing', captured: r });
+    // Reads and their answers after the last frame reached are the captured host's timers, not the session.
+    const unreached = this.frames.filter((f) => f.frameNo > this.reachedFrameNo);
+    if (unreached.every((f) => isRead(f) || (f.kind === 'response' && this.isReadAnswer(f)))) this.reachedFrameNo = this.frames.at(-1)?.frameNo ?? 0;
     this.finishedResolve();
+  }
+
+  private isReadAnswer(f: CapturedFrame): boolean {
+    return this.readsByKind.get(`${f.modId}/${f.subId}`)?.some((r) => r.response === f) ?? false;
   }
 
   get ended(): boolean {
     return this.isFinished;
+  }
+
+  /** Reads in the capture (the captured host's count, timed by its own load). */
+  get capturedReads(): number {
+    let n = 0;
+    for (const list of this.readsByKind.values()) n += list.length;
+    return n;
   }
 
   /** Captured frames in all. */

@@ -113,6 +113,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
   if (divergences.length > max) lines.push(`... and ${divergences.length - max} more`);
   lines.push(`Reached captured frame ${replayer.reachedFrameNo} of ${session.frames.at(-1)?.frameNo ?? 0}; host phases: ${phases.join(' -> ') || 'none'}`);
   if (replayer.repeats > 0) lines.push(`(${replayer.repeats} periodic request(s) beyond the captured count, answered like the last captured one)`);
+  const capturedReads = replayer.capturedReads;
+  if (replayer.reads + capturedReads > 0) lines.push(`(state reads: host ${replayer.reads}, capture ${capturedReads}; each answered with the latest captured answer, none holds a status back)`);
   const exitCode = divergences.length === 0 ? 0 : 1;
   lines.push(exitCode === 0 ? 'Result: the host follows the capture (exit 0)' : `Result: diverged; first: ${describeDivergence(divergences[0] as Divergence)} (exit 1)`);
   return {

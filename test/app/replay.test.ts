@@ -48,6 +48,17 @@ function alter(src: string, dst: string, frameNo: number, hciOffset: number, val
   out.close();
 }
 
+/** A copy of the capture with each Ethernet record whose HCI frame matches `pick` written `times` times. */
+function repeatRecords(src: string, dst: string, pick: (hci: Uint8Array) => boolean, times: number): void {
+  const { records } = readPcap(src);
+  const out = new PcapWriter(dst);
+  for (const rec of records) {
+    const eth = unwrapEthernet(rec.data);
+    for (let i = eth && pick(eth.hci) ? times : 1; i > 0; i--) out.write(rec);
+  }
+  out.close();
+}
+
 describe('sim --replay', () => {
   it('replays an EVSE capture to its end with no divergence, the role taken from the capture (CLI, exit 0)', async () => {
     const r = await runCli(['sim', '--replay', pcap.EVSE], { env: SHORT, timeoutMs: 170_000 });
@@ -81,6 +92,23 @@ describe('sim --replay', () => {
     expect(r.lines.find((l) => l.startsWith('FIRST DIVERGENCE'))).toContain(`frame ${target?.frameNo} `);
     // One changed request, the rest of the session is the same flow.
     expect(r.divergences).toHaveLength(1);
+  }, 120_000);
+
+  it('a captured host that made more state reads (timed re-reads under load) holds no status back', async () => {
+    // SLAC Get State (16.4.6, module 0x28 Sub-ID 0x45), request and answer, each captured 12 times:
+    // a live host slowed by load re-reads more often before SLAC's result than the replaying host.
+    const reads = loadCapturedSession(pcap.EVSE).frames.filter((f) => f.name === 'Slac.GetState');
+    expect(reads.length).toBeGreaterThan(0);
+    const more = join(dir, 'more-reads.pcap');
+    repeatRecords(pcap.EVSE, more, (hci) => hci[1] === 0x28 && hci[2] === 0x45, 12);
+    const r = await replay(more, 10_000);
+    const counts = /state reads: host (\d+), capture (\d+)/.exec(r.lines.join('\n'));
+    expect(Number(counts?.[2])).toBeGreaterThanOrEqual(reads.filter((f) => f.kind === 'request').length * 12);
+    expect(Number(counts?.[1])).toBeLessThan(Number(counts?.[2]));
+    expect(r.divergences).toEqual([]);
+    expect(r.reachedFrameNo).toBe(r.totalFrames);
+    expect(r.phases).toEqual(expect.arrayContaining(['slac', 'charging', 'sessionStopped', 'stopped']));
+    expect(r.exitCode).toBe(0);
   }, 120_000);
 
   it('reports a request the captured host never made, and a stall when the host stops following', async () => {
