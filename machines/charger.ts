@@ -208,13 +208,14 @@ export interface ChargerActorRef {
  * One EV message (`charger.ev`, one a DC/AC Charge Parameters Changed) without a charger
  * macrostep, for the simulated charger under a station with a relay: plain bookkeeping, the same
  * values the event's assign gives. A power stage's link follows the charger's snapshots to push
- * setpoints, so a charger with one keeps the event. Undefined: send `charger.ev`.
+ * setpoints, so a charger with one keeps the event. Undefined: send `charger.ev`. Its warning
+ * goes to the station's listeners, or to `log` when given (a caller that logs after its answer).
  */
-export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage) => void) | undefined {
+export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMessage, log?: (text: string) => void) => void) | undefined {
   const c = (ref as ChargerActorRef | undefined)?.getSnapshot().context;
   const relay = stationRelay(system);
   if (!c || c.powerStage || !relay) return undefined;
-  return (e) => evInPlace((ref as ChargerActorRef).getSnapshot().context, e, (text) => relay(logEvent('EVSE', text, 'warn').event));
+  return (e, log) => evInPlace((ref as ChargerActorRef).getSnapshot().context, e, log ?? ((text) => relay(logEvent('EVSE', text, 'warn').event)));
 }
 
 /**

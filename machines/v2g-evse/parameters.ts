@@ -54,9 +54,12 @@ function inEnergyTransfer(value: unknown): boolean {
  * One DC Charge Parameters Changed handled without a session macrostep, where it is bookkeeping
  * only (see above). Returns false when the session must take it as an event.
  *
- * The order is the transition's: the context fields, the log line to the station's listeners,
- * the charger's EV values, then the update (its bookkeeping and its present output read after
- * the charger took the new targets; a late-update warning to the station before the command).
+ * What the answer needs comes first: the car's values in the context, the charger's EV values,
+ * then the update (its present output read after the charger took the new targets). Then the
+ * rest, in the transition's order: the log line to the station's listeners, the charger's
+ * warning if any, the update's bookkeeping and a late-update warning. So the frame leaves before
+ * the log lines are built and handed round (issue 12 target 1), and the station still sees the
+ * same lines in the same order; nothing of the answer depends on them.
  */
 export function dcParametersInPlace(session: AnyActorRef, e: StatusEvent): boolean {
   const snapshot = session.getSnapshot() as SessionView;
@@ -72,8 +75,14 @@ export function dcParametersInPlace(session: AnyActorRef, e: StatusEvent): boole
   const context = snapshot.context;
   // The snapshot's own context: later assigns copy it with these fields (as charger.ts does).
   Object.assign(context, evReportOf(fields));
-  relay(dcParametersLog(fields).event);
-  chargerInPlace?.(chargerEvOf(fields));
-  sendUpdateNow(session, context, e.hostAt);
+  // The charger warns at most once a session (its pre-charge clamp): held until after the answer.
+  let chargerWarning: string | undefined;
+  chargerInPlace?.(chargerEvOf(fields), (text) => {
+    chargerWarning = text;
+  });
+  sendUpdateNow(session, context, e.hostAt, () => {
+    relay(dcParametersLog(fields).event);
+    if (chargerWarning !== undefined) relay(logEvent('EVSE', chargerWarning, 'warn').event);
+  });
   return true;
 }

@@ -95,13 +95,17 @@ function dcFields(
 
 /**
  * An update from outside the statechart (the timer, a status message handled in place,
- * parameters.ts), as the `sendUpdate` action does it: the book, a late-update warning to the
- * station, then the command to the session's commander.
+ * parameters.ts): the command to the session's commander first, then what the `sendUpdate`
+ * action does before it: the book and a late-update warning to the station. The frame leaves
+ * before the bookkeeping and the log lines (issue 12 target 1: an answer waits for nothing it
+ * does not need); nothing in the command reads the book, and the station sees the same lines in
+ * the same order. `logFirst`: log lines of the caller that come before the warning.
  */
-export function sendUpdateNow(session: AnyActorRef, context: EvseSessionContext, answersAt: number | undefined): void {
+export function sendUpdateNow(session: AnyActorRef, context: EvseSessionContext, answersAt: number | undefined, logFirst?: () => void): void {
+  commandNow(session, updateCommand(context, session.system, answersAt));
+  logFirst?.();
   const warning = noteUpdateSent(context);
   if (warning) (session.system.get(EVSE_STATION_SYSTEM_ID) as AnyActorRef | undefined)?.send(logEvent('EVSE', warning, 'warn'));
-  commandNow(session, updateCommand(context, session.system, answersAt));
 }
 
 export interface UpdateTimerInput {
