@@ -163,12 +163,23 @@ class Client implements HciClientHandle {
   checkAlive(timeoutMs = this.defaults.timeoutMs): Promise<void> {
     if (this.closed) return Promise.reject(new HciError('closed', 'Framing.Ping', 'Framing.Ping: client closed'));
     const answered = this.pingWaiters.wait(timeoutMs);
-    this.sendPing();
+    this.pingFrame();
     return answered;
   }
 
+  /**
+   * One Ping, no waiter and no timer: the liveness watch at rest (machines/liveness.ts) judges the
+   * silence with its own deadline, so a backstop timer and a promise per Ping would be work the
+   * idle host does cold every 1.5 s for nothing (docs/performance.md, target 2, sixth round).
+   */
+  sendPing(): boolean {
+    if (this.closed) return false;
+    this.pingFrame();
+    return true;
+  }
+
   /** A Ping: its frame and record without the encode/decode of the general path (machines/hci-ping.ts). */
-  private sendPing(): number {
+  private pingFrame(): number {
     const reqId = this.allocReqId();
     this.send(this.pings.frame(reqId), this.pings.requestMessage(reqId));
     return reqId;
@@ -340,7 +351,7 @@ class Client implements HciClientHandle {
       r.gaveUp = true;
       this.failWaiting(`no Ping Reply within ${this.defaults.timeoutMs} ms after a framing error (10.2)`);
     }
-    r.pingReqId = this.sendPing();
+    r.pingReqId = this.pingFrame();
     r.timer = this.clock.setTimeout(() => this.ping(), this.defaults.resyncPingMs);
   }
 

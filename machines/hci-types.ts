@@ -79,6 +79,12 @@ export interface HciClient {
   /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
   checkAlive?(timeoutMs?: number): Promise<void>;
   /**
+   * Liveness without a waiter: one framing Ping, its reply seen on `traffic$` like any frame, the
+   * verdict left to the caller (machines/liveness.ts, which has its own deadline). False when the
+   * client is closed (nothing sent). Optional: the watch falls back to `checkAlive`.
+   */
+  sendPing?(): boolean;
+  /**
    * How long a command waits for its response unless it says otherwise (ms; the client's
    * `timeoutMs`); optional so test doubles need not implement it (DEFAULT_ANSWER_TIMEOUT_MS then).
    */

@@ -44,8 +44,7 @@ export const LIVENESS_TIMEOUT_MS = 400;
 
 export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ input, sendBack }) => {
   const { client, clock } = input;
-  const ping = client.checkAlive?.bind(client);
-  if (!ping) return undefined;
+  if (!client.sendPing && !client.checkAlive) return undefined;
   const idleMs = input.idleMs ?? LIVENESS_IDLE_MS;
   const timeoutMs = input.timeoutMs ?? LIVENESS_TIMEOUT_MS;
   const resendAfterMs = Math.floor(timeoutMs / 2);
@@ -102,12 +101,24 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
     }, resendAfterMs);
   };
   /**
-   * The client's own timeout is only a backstop: the verdict is ours (above). A Ping (or its
+   * The verdict is ours (above), so the Ping needs no waiter of its own: `sendPing` sends it
+   * without the client's backstop timer and promise (at rest that is every Ping). A closed client
+   * sends nothing, and is as silent as a module can be.
+   */
+  const sendPing = (sentAt: number): void => {
+    if (client.sendPing) {
+      if (!client.sendPing()) silent('Framing.Ping: client closed');
+      return;
+    }
+    checkAlive(sentAt);
+  };
+  /**
+   * A client without `sendPing` (test doubles): its own timeout is only a backstop. A Ping (or its
    * reply) lost on the link while other frames came in is no silence: the module is alive (fuzz
    * seed 684: a lost reply mid-charge set the EV module up again and the car charged on).
    */
-  const sendPing = (sentAt: number): void => {
-    ping(timeoutMs * 4).then(
+  const checkAlive = (sentAt: number): void => {
+    client.checkAlive?.(timeoutMs * 4).then(
       () => undefined,
       (e: unknown) => {
         if (lastRxAt < sentAt) silent(e instanceof Error ? e.message : String(e));

@@ -193,6 +193,59 @@ describe('module liveness', () => {
     await client.close();
   });
 
+  it('at rest a Ping costs the host two timers in all (the watch judges; the client arms no backstop of its own)', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
+    pairs.push(pair);
+    // The client and the watch share one clock that counts the timers set; the simulated module's
+    // own timers are not the host's and run on the plain clock.
+    let timersSet = 0;
+    const counted: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => {
+        timersSet++;
+        return clock.setTimeout(fn, ms);
+      },
+      clearTimeout: (id) => clock.clearTimeout(id),
+    };
+    const client = createHciClient({ transport: pair.evseHost, clock: counted });
+    let pings = 0;
+    let lastFromModule = clock.now();
+    client.traffic$.subscribe((t) => {
+      if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+      if (t.dir === 'rx') lastFromModule = t.at;
+    });
+    const { silent, parent } = watchLiveness(client, counted);
+    await clock.runUntil(() => false, 30_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(19);
+    // Each Ping: its deadline and the next check (a backstop per Ping made it three).
+    expect(timersSet).toBeLessThanOrEqual(2 * pings + 1);
+    pair.evse.setSilent(true);
+    expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
+    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS);
+    parent.stop();
+    await client.close();
+  });
+
+  it('a closed client is reported silent at its next check, without waiting for a deadline', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
+    pairs.push(pair);
+    const client = createHciClient({ transport: pair.evseHost, clock });
+    const errors: string[] = [];
+    const parent = createActor(
+      createMachine({
+        invoke: { src: livenessWatch, input: { client, clock } },
+        on: { 'module.silent': { actions: ({ event }) => errors.push(`${clock.now()} ${event.error}`) } },
+      }),
+    ).start();
+    const closedAt = clock.now();
+    await client.close();
+    expect(await clock.runUntil(() => errors.length > 0, 10_000, 10)).toBe(true);
+    expect(errors).toEqual([`${closedAt + LIVENESS_IDLE_MS} Framing.Ping: client closed`]);
+    parent.stop();
+  });
+
   it('a module that dies right after a frame of its own (not a Ping Reply) is reported within idle + timeout (1.9 s)', async () => {
     expect(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS).toBeLessThan(2000);
     const clock = new VirtualClock(1_700_000_000_000);
