@@ -366,14 +366,25 @@ describe('unplugged during SLAC matching', () => {
 });
 
 describe('PLC link lost mid-session', () => {
-  it('the module ends the session (named error), output 0, EvseStopCharging, then the next session works', async () => {
+  it('the EV opens S2 at the loss: output 0 at once, the session ends on it (evLeftStateC), Stop Listen, then the next session works', async () => {
+    // The EVSE module keeps its session on a lost link (Sevenstax/FreeV2G#290, sim/services/
+    // secc-machine.ts); the car's module ends at once and its host opens S2 (CP B).
     const faults: FaultConfig = { losePlcLinkIn: 'chargeLoop' };
-    const r = start({ faults });
+    // The car leaves 5 s after its session ended (2 s would be before the 3 s S2 bound: `unplugged`).
+    const r = start({ faults, scenario: { cable: { ...REPLUG.cable, unplugAfterSessionMs: 5000 } } });
+    let linkLostAt: number | undefined;
+    r.pair.cable.events$.subscribe((e) => {
+      if (e.type === 'plcLink' && !e.up) linkLostAt ??= r.clock.now();
+    });
+    expect(await r.until(() => linkLostAt !== undefined)).toBe(true);
+    await r.clock.runUntil(() => false, 500, 10);
+    expect(r.output()).toEqual({ voltageV: 0, currentA: 0 });
     expect(await r.until(ended(r))).toBe(true);
     delete faults.losePlcLinkIn;
-    expect(lastRecord(r)?.error).toMatchObject({ code: 0, name: 'unspecified' });
-    expect(r.logs('EVSE')).toContain('Session error: 0: unspecified');
+    expect(lastRecord(r)).toMatchObject({ stopReason: 'evLeftStateC' });
+    expect(r.logs('EVSE')).toContain('The EV kept S2 open (CP state B) for 3 s in the charge loop with no stop request: ending the session');
     expect(sent(r, 'V2g.EvseStopCharging')).toBe(true);
+    expect(sent(r, 'V2g.EvseStopListen')).toBe(true);
     expectSafe(r);
     await expectNextSessionWorks(r);
   });
