@@ -11,6 +11,7 @@ import { ControlPilot } from '../../codec/catalog.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
+import { STATE_C_CONFIRM_MS } from '../../machines/v2g-ev-session.js';
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
 import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
@@ -74,5 +75,36 @@ describe('the EV signals state C in time for PowerDeliveryReq(Start) (ISO 15118-
     expect(r.stateCAt - r.powerDeliveryAt).toBeLessThanOrEqual(STATE_C_AFTER_POWER_DELIVERY_MS);
     expect(r.stateCAt).toBeLessThanOrEqual(r.powerDeliveryAt);
     expect(r.s.logs('EVSE').some((l) => l.includes('[V2G2-847]'))).toBe(false);
+  }, 60_000);
+
+  it('AC, no Set Resistor Level C ever taken: no Start Charging, the session stops after STATE_C_CONFIRM_MS (stateCNotSet)', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const scenario = parseScenario({
+      ev: { energyTransferMode: 'acThreePhase', battery: { capacityWh: 1000, socTargetPercent: 80 } },
+      cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
+    });
+    const pair = createSimulatedPair({ clock, scenario });
+    pairs.push(pair);
+    const evClient = createHciClient({ transport: pair.evHost, clock });
+    const sent: string[] = [];
+    const request: HciClient['request'] = (def, fields, options) => {
+      sent.push(def.name);
+      if (def === ControlPilot.SetResistorLevel && (fields as { level?: number }).level === 1) {
+        const ms = options?.timeoutMs ?? 1000;
+        return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'ControlPilot.SetResistorLevel', `no response within ${ms} ms`)), ms));
+      }
+      return evClient.request(def, fields, options);
+    };
+    const s = startStations({
+      clock,
+      evseClient: createHciClient({ transport: pair.evseHost, clock }),
+      evClient: Object.assign(Object.create(evClient) as HciClient, { request }),
+      evse: evseConfig({ slac: QUICK_SLAC }),
+      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+    });
+    expect(await clock.runUntil(() => s.records('EV').length > 0, 600_000, 10)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('stateCNotSet');
+    expect(sent).not.toContain('EvStartCharging');
+    expect(s.logs('EV')).toContain(`The CP service did not take state C within ${STATE_C_CONFIRM_MS / 1000} s: not starting charging (ISO 15118-2 [V2G2-847]), stopping the session`);
   }, 60_000);
 });
