@@ -88,11 +88,7 @@ export const stateCActions = {
     );
   }),
   evDidNotCloseS2: act(({ enqueue, self, context }) => {
-    toParent(
-      enqueue,
-      self,
-      logEvent('EVSE', `The EV did not close S2 (CP state C/D) within ${S2_OPEN_END_MS / 1000} s of PowerDeliveryReq(Start) (ISO 15118-2 [V2G2-847]): ending the session`, 'warn'),
-    );
+    toParent(enqueue, self, logEvent('EVSE', `S2 still open (CP state B) ${S2_OPEN_END_MS / 1000} s after PowerDeliveryReq(Start) (ISO 15118-2 [V2G2-847]): ending the session`, 'warn'));
     if (!context.stopReason) enqueue.assign({ stopReason: 'evDidNotCloseS2' });
   }),
 };
