@@ -6,7 +6,7 @@
  *
  * To the parent: cp.ready, cp.evseConnected, cp.evseDisconnected, cp.failed, cp.stopped, station.emit.
  */
-import { assign, enqueueActions, sendParent, setup } from 'xstate';
+import { type AnyActorRef, assign, enqueueActions, sendParent, setup } from 'xstate';
 import { ControlPilot } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
 import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, UNEXPECTED_MESSAGE, hciCommander, hciSequence, hciStatus, hciChildren, sendCommand } from './hci-actors.js';
@@ -20,6 +20,15 @@ export interface CpEvInput {
 }
 
 export type CpEvCommand = { type: 'cp.resistor'; level: 'B' | 'C' } | { type: 'cp.stop' };
+
+/**
+ * To the EV session (a sibling, through the actor system): the module took the resistor level
+ * (its Set Resistor Level answered), so the CP line shows that state now. The session waits for
+ * state C before Start Charging (ISO 15118-2 [V2G2-847], v2g-ev-session.ts `closingS2`).
+ */
+export type CpResistorSet = { type: 'cp.resistorSet'; level: 'B' | 'C' };
+/** Internal: the module answered the Set Resistor Level sent for `level`. */
+type ResistorAnswered = { type: 'cp.resistorAnswered'; level: 'B' | 'C' };
 
 /** 15.4.7: resistor levels. */
 const RESISTOR = { B: 0, C: 1 } as const;
@@ -43,9 +52,12 @@ const dutyReread = (c: CpEvInput): StateRereadInput => ({
 export const controlPilotEvMachine = setup({
   types: {
     input: {} as CpEvInput,
-    /** `level`: the resistor switched in last (a request for the same level is a no-op). */
-    context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C' },
-    events: {} as CpEvCommand | SequenceEvent | CommanderEvent | StatusEvent,
+    /**
+     * `level`: the resistor asked for last (a request for the same level sends nothing);
+     * `confirmed`: the level the module took last (its answer came).
+     */
+    context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C'; confirmed?: 'B' | 'C' },
+    events: {} as CpEvCommand | ResistorAnswered | SequenceEvent | CommanderEvent | StatusEvent,
   },
   actors: { hciSequence, hciCommander, hciStatus, stateReread },
   actions: {
@@ -61,10 +73,19 @@ export const controlPilotEvMachine = setup({
     reportStopped: sendParent({ type: 'cp.stopped' }),
     setResistor: enqueueActions(({ enqueue, self, event }) => {
       const level = (event as Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
-      enqueue.assign({ level });
+      enqueue.assign({ level, confirmed: undefined });
       enqueue.sendParent(logEvent('EV', `Change State to State ${level}`));
       // Sent again when its answer is lost (SET_COMMAND_RESENDS): the EVSE waits for state C to switch on.
-      sendCommand(enqueue, self, { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] }, resendOnTimeout: SET_COMMAND_RESENDS });
+      const onAnswer = (): void => self.send({ type: 'cp.resistorAnswered', level });
+      sendCommand(enqueue, self, { type: 'hci.send', tag: 'resistor', def: ControlPilot.SetResistorLevel, fields: { level: RESISTOR[level] }, resendOnTimeout: SET_COMMAND_RESENDS, onAnswer });
+    }),
+    /** The level the module took, to the session (an answer for a level no longer asked for is stale). */
+    resistorSet: enqueueActions(({ enqueue, context, event, system }) => {
+      const level = (event as ResistorAnswered | Extract<CpEvCommand, { type: 'cp.resistor' }>).level;
+      if (context.level !== level) return;
+      enqueue.assign({ confirmed: level });
+      const session = system.get('session') as AnyActorRef | undefined;
+      if (session) enqueue.sendTo(session, { type: 'cp.resistorSet', level } satisfies CpResistorSet);
     }),
     logCommandFailure: sendParent(({ event }) => logEvent('EV', `Warning: ${(event as Extract<CommanderEvent, { type: 'hci.failed' }>).error.message}`, 'warn')),
   },
@@ -80,8 +101,13 @@ export const controlPilotEvMachine = setup({
   invoke: [...hciChildren(['ControlPilot'])],
   on: {
     'hci.failed': { actions: 'logCommandFailure' },
-    // Charging Stopped and Session Stopped both ask for B: one command, one line.
-    'cp.resistor': { guard: ({ context, event }) => context.level !== event.level, actions: 'setResistor' },
+    // Charging Stopped and Session Stopped both ask for B: one command, one line. A level the
+    // module already took is confirmed to the session at once (nothing sent).
+    'cp.resistor': [
+      { guard: ({ context, event }) => context.level !== event.level, actions: 'setResistor' },
+      { guard: ({ context, event }) => context.confirmed === event.level, actions: 'resistorSet' },
+    ],
+    'cp.resistorAnswered': { actions: 'resistorSet' },
     'cp.stop': '.stopping',
   },
   initial: 'configuring',
@@ -103,8 +129,8 @@ export const controlPilotEvMachine = setup({
       on: {
         'hci.step': { actions: 'logStep' },
         'hci.sequenceDone': [
-          { guard: 'polledHlc', target: 'connected', actions: [assign({ level: 'B' as const }), 'reportReady', 'logConnected'] },
-          { target: 'waiting', actions: [assign({ level: 'B' as const }), 'reportReady'] },
+          { guard: 'polledHlc', target: 'connected', actions: [assign({ level: 'B' as const, confirmed: 'B' as const }), 'reportReady', 'logConnected'] },
+          { target: 'waiting', actions: [assign({ level: 'B' as const, confirmed: 'B' as const }), 'reportReady'] },
         ],
         'hci.sequenceFailed': { target: 'failed', actions: 'reportFailed' },
       },

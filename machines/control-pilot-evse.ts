@@ -23,7 +23,20 @@ export interface CpEvseInput {
   pollStateMs?: number;
 }
 
-export type CpEvseCommand = { type: 'cp.hlc' } | { type: 'cp.idle' } | { type: 'cp.stop' };
+export type CpEvseCommand =
+  | { type: 'cp.hlc' }
+  | { type: 'cp.idle' }
+  | { type: 'cp.stop' }
+  /**
+   * From the session: the car should close S2 now (Start Charging Requested, ISO 15118-2
+   * [V2G2-847]); read the state back every S2_REREAD_MS until `cp.unwatchS2`, so that a lost
+   * State Changed C does not look like a car that stays in B.
+   */
+  | { type: 'cp.watchS2' }
+  | { type: 'cp.unwatchS2' };
+
+/** Inside [V2G2-847]'s 250 ms, so that the first read's answer is in when the session judges the car late. */
+export const S2_REREAD_MS = 200;
 /** What the CP machine reports to its station (sendParent). */
 export type CpToParent =
   | { type: 'cp.ready' }
@@ -154,6 +167,14 @@ export const controlPilotEvseMachine = setup({
         ],
         'cp.hlc': { actions: 'setHlc' },
         'cp.idle': { actions: 'setIdle' },
+      },
+      initial: 'steady',
+      states: {
+        steady: { on: { 'cp.watchS2': 'watchingS2' } },
+        watchingS2: {
+          invoke: { src: 'cpStatePoll', input: ({ context }) => cpStatePollInput({ client: context.client, clock: context.clock, periodMs: S2_REREAD_MS }) },
+          on: { 'cp.unwatchS2': 'steady' },
+        },
       },
     },
     stopping: {

@@ -81,6 +81,11 @@ export interface SessionRecord {
   certificateService?: { kind: 'installation' | 'update'; outcome: 'success' | 'timeout' | 'certificateInvalid' };
   /** Renegotiations during the session (EVSE side; absent when none). */
   renegotiations?: number;
+  /**
+   * EVSE: the car closed S2 (CP state C/D) this long after Start Charging Requested, later than
+   * ISO 15118-2 [V2G2-847]'s 250 ms (absent when in time; never: stop reason `evDidNotCloseS2`).
+   */
+  lateStateCMs?: number;
   /** Closure type of the module's Session Stopped (EVSE side, 18.12.13): 'pause' keeps it resumable. */
   closure?: 'terminate' | 'pause';
   /** The V2G Session ID (Session Started, 18.11.1 / 18.12.1) in hex; a resumed session keeps it. */

@@ -64,6 +64,19 @@ export const PRE_CHARGE_WATCHDOG_MS = 10_000;
  */
 export const START_CHARGING_FALLBACK_MS = 10_000;
 
+/**
+ * ISO 15118-2 [V2G2-847]: "The EV shall signal CP State C or D no later than 250 ms after sending
+ * the first PowerDeliveryReq with ChargeProgress equals Start". The module sends that request as
+ * soon as it takes Start Charging (18.9.13), and the resistor is a command to another service
+ * (ControlPilot, its own queue): sent side by side, a lost Set Resistor Level made C come a
+ * command timeout (1 s) after the request, or never. So the host switches C first and sends Start
+ * Charging once the module took it (`closingS2`): C is on the line before the request, whatever
+ * the link does. The module takes the command within its answer time; a CP service that does not
+ * take it in three tries (SET_COMMAND_RESENDS, 1 s each) cannot be charged through, so after this
+ * bound the session is stopped (no Start Charging, IEC 61851-1: no energy in state B).
+ */
+export const STATE_C_CONFIRM_MS = 4_000;
+
 /** The sequence failed at Start Session with 0x11: possibly started after all (SESSION_START_CONFIRM_MS). */
 const startSessionRefused = ({ event }: { event: Events }): boolean =>
   event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvStartSession' && event.error.code === WRONG_STATE;
@@ -91,6 +104,7 @@ export const v2gEvSessionMachine = setup({
     postChargeFallback: 5000,
     preChargeWatchdog: PRE_CHARGE_WATCHDOG_MS,
     startChargingFallback: START_CHARGING_FALLBACK_MS,
+    stateCConfirm: STATE_C_CONFIRM_MS,
     // Stop Charging's answer, the grace for leaving energy transfer and Stop Session's answer
     // (sent twice when the first gets none: 1 s each).
     stoppingBackstop: STOP_CHARGING_GRACE_MS + 4000,
@@ -209,12 +223,29 @@ export const v2gEvSessionMachine = setup({
           },
         },
         chargingReady: {
-          always: { guard: 'mayStart', target: 'startRequested', actions: 'startCharging' },
+          always: { guard: 'mayStart', target: 'closingS2' },
           on: {
             'V2g.EvDcChargeParametersChanged': { target: 'chargingReady', reenter: true, actions: 'dcParametersChanged' },
             'V2g.EvAcChargeParametersChanged': { target: 'chargingReady', reenter: true, actions: 'acParametersChanged' },
           },
           after: { recheck: { target: 'chargingReady', reenter: true } },
+        },
+        // State C on the line before Start Charging ([V2G2-847], STATE_C_CONFIRM_MS above).
+        closingS2: {
+          entry: 'askStateC',
+          on: { 'cp.resistorSet': { guard: ({ event }) => event.level === 'C', target: 'startRequested', actions: 'startCharging' } },
+          after: {
+            stateCConfirm: {
+              target: '#v2gEvSession.aborting',
+              actions: [
+                {
+                  type: 'log',
+                  params: { text: `The CP service did not take state C within ${STATE_C_CONFIRM_MS / 1000} s: not starting charging (ISO 15118-2 [V2G2-847]), stopping the session`, level: 'error' },
+                },
+                assign({ stopReason: ({ context }) => context.stopReason ?? 'stateCNotSet' }),
+              ],
+            },
+          },
         },
         // A lost EvStartCharging or answer (timeout) is sent again (fuzz seeds 414 567 598); an
         // answer that was lost while the module did start makes the resend 0x11, and its

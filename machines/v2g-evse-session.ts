@@ -41,7 +41,7 @@ import {
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
-import { S2_OPEN_END_MS, s2Guards, s2OpenBound } from './v2g-evse/s2-open.js';
+import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
 import { newUpdateBook, updateTimer } from './v2g-evse/updates.js';
@@ -110,6 +110,7 @@ export const v2gEvseSessionMachine = setup({
     preChargeLostEnd: PRE_CHARGE_LOST_END_MS,
     listenConfirm: LISTEN_CONFIRM_MS,
     s2OpenEnd: S2_OPEN_END_MS,
+    stateCDeadline: STATE_C_AFTER_POWER_DELIVERY_MS,
   },
   actions: {
     ...presentationActions,
@@ -117,6 +118,7 @@ export const v2gEvseSessionMachine = setup({
     ...chargeActions,
     ...stopActions,
     ...unansweredUpdateActions,
+    ...stateCActions,
     lostEnd: assign({ stopReason: ({ context }) => context.stopReason ?? 'sessionEndLost' }),
   },
   guards: {

@@ -34,12 +34,19 @@ function sendStopCharging(enqueue: Enqueue, self: Self, renegotiation: boolean, 
 }
 
 export const chargeActions = {
-  startCharging: act(({ enqueue, self, context, event, system }) => {
+  /**
+   * State C before Start Charging ([V2G2-847], v2g-ev-session.ts `closingS2`). DC switched to it
+   * before the cable check and the CP service confirms it at once; AC switches now (the reference
+   * before its session), and so does a renegotiated DC session (back in B since Charging Stopped,
+   * no cable check this time). No CP service (a bare session in tests): nothing to wait for.
+   */
+  askStateC: act(({ enqueue, system }) => {
+    if (system.get('cp')) sendCp(enqueue, system, 'C');
+    else enqueue.raise({ type: 'cp.resistorSet', level: 'C' });
+  }),
+  startCharging: act(({ enqueue, self, event }) => {
     enqueue.sendParent(logEvent('EV', 'Start charging: EVSE output within the battery limits'));
     sendCommand(enqueue, self, command(V2g.EvStartCharging, {}, 'startCharging', at(event)));
-    // DC switched to state C before the cable check; AC does it now (reference), and so does a
-    // renegotiated DC session (back in B since Charging Stopped, no cable check this time).
-    if (!context.resistorC) sendCp(enqueue, system, 'C');
   }),
   chargingStarted: act(({ enqueue, context, system }) => {
     enqueue.assign({ chargingStartedAt: context.clock.now(), stopChargingSent: false, renegotiating: false, lastUpdateAt: undefined });

@@ -4,6 +4,7 @@
  * `act` (an action typed for this machine), the configuration sequence and the session's record.
  */
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
+import type { CpResistorSet } from '../control-pilot-ev.js';
 import type { EvStopEvent } from './stop.js';
 import type { ModuleSessionEndEvent } from './abort.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
@@ -95,7 +96,17 @@ export interface EvSessionContext extends EvSessionInput {
   batteryLimits?: BatteryConfig;
 }
 
-export type Events = EvSessionCommand | StopUnconfirmedEvent | ChargeTickEvent | SequenceEvent | CommanderEvent | StatusEvent | StatusWatchdogEvent | EvStopEvent | ModuleSessionEndEvent;
+export type Events =
+  | EvSessionCommand
+  | CpResistorSet
+  | StopUnconfirmedEvent
+  | ChargeTickEvent
+  | SequenceEvent
+  | CommanderEvent
+  | StatusEvent
+  | StatusWatchdogEvent
+  | EvStopEvent
+  | ModuleSessionEndEvent;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;

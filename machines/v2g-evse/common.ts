@@ -75,6 +75,10 @@ export interface EvseSessionContext extends EvseSessionInput {
   limits: { maxPowerW?: number; maxCurrentA?: number };
   /** Renegotiations this session (EV- or EVSE-initiated). */
   renegotiations: number;
+  /** Start Charging Requested with the car's S2 open (s2-open.ts, [V2G2-847]). */
+  stateCAskedAt?: number;
+  /** How long after it the car closed S2, when later than [V2G2-847]'s 250 ms. */
+  lateStateCMs?: number;
   /**
    * V2G status messages that arrived before the configuration sequence finished (the module may
    * report the car's session as soon as Start Listen is accepted, before our sequence has seen
@@ -227,6 +231,7 @@ export function evseSessionRecord(context: EvseSessionContext, system: { get(id:
     ...(context.contract ? { contract: context.contract } : {}),
     ...(context.certificateService ? { certificateService: context.certificateService } : {}),
     ...(context.renegotiations > 0 ? { renegotiations: context.renegotiations } : {}),
+    ...(context.lateStateCMs !== undefined ? { lateStateCMs: context.lateStateCMs } : {}),
     ...(context.closure !== undefined ? { closure: context.closure } : {}),
     ...(context.sessionId ? { sessionId: context.sessionId } : {}),
     ...(context.resumed ? { resumed: true } : {}),

@@ -157,6 +157,7 @@ export const seccMachine = setup({
         LISTEN: [{ guard: 'awaitingCanStart', target: 'listening.connecting' }, { target: 'listening' }],
         REQ: [{ guard: 'sessionSetup', target: '.holding', reenter: true, actions: 'rememberAwaited' }, { guard: 'carAborted' }, { actions: 'refuseNoSession' }],
         LINK_LOST: { target: '.idle', actions: 'forgetAwaited' },
+        UNPLUGGED: { target: '.idle', actions: 'forgetAwaited' },
       },
       states: {
         idle: {},
@@ -179,7 +180,7 @@ export const seccMachine = setup({
       states: {
         waiting: {},
         connecting: {
-          on: { LINK_LOST: { target: 'waiting', actions: 'forgetAwaited' } },
+          on: { LINK_LOST: { target: 'waiting', actions: 'forgetAwaited' }, UNPLUGGED: { target: 'waiting', actions: 'forgetAwaited' } },
           after: {
             sdpConnect: [
               { guard: 'awaitingCanStart', target: '#secc.session', actions: ['startAwaitedSession', 'forgetAwaited'] },
@@ -193,7 +194,18 @@ export const seccMachine = setup({
       initial: 'discovery',
       on: {
         STOP_LISTEN: { target: 'closed', actions: 'abortUnspecified' },
-        LINK_LOST: { target: 'listening', actions: 'abortQuietly' },
+        // Unplugged: the module sees the CP leave B/C (Sevenstax/FreeV2G#17's debug log "Change
+        // State from B to A"), and the session ends at once.
+        UNPLUGGED: { target: 'listening', actions: 'abortQuietly' },
+        // The PLC link lost (the car gone from the network, CP still connected) does not end the
+        // session: the station sees no request and no closed connection, only silence, and its
+        // V2G timers end the session later (SEQUENCE_TIMEOUT below, or a host deadline that runs
+        // out first): Session Error and Session Stopped to the host then, not at the loss. Field:
+        // Sevenstax/FreeV2G#290 (the maintainer: with the PLC signal gone "it will run into a V2G
+        // related timeout"; with crosstalk keeping the signal, the session goes on); the issue
+        // gives no delay, so it is ISO 15118-2's V2G_SECC_Sequence_Timeout (60 s) after the last
+        // response. Every firmware: no profile says otherwise (docs/reliability.md, sixth round).
+        LINK_LOST: {},
         ABORT: { target: 'listening', actions: 'abortScripted' },
         // The car went quiet mid-session (e.g. it never sends CableCheckReq, Sevenstax/FreeV2G#340):
         // the station ends the session and closes the connection rather than wait for ever.

@@ -68,7 +68,10 @@ export type SeccEvent =
   | { type: 'PARAMETER_TIMEOUT' }
   | { type: 'CERTIFICATE'; ok: boolean; exiResponse: Uint8Array }
   | { type: 'ABORT'; failure: SessionFailure; req: V2gRequest }
+  /** The PLC link dropped with the car still plugged in: nothing to act on at once (secc-machine.ts). */
   | { type: 'LINK_LOST' }
+  /** The car was unplugged (CP state A): the session is over at once. */
+  | { type: 'UNPLUGGED' }
   /** V2G_SECC_Sequence_Timeout: no request from the car since the last response (v2g-evse.ts). */
   | { type: 'SEQUENCE_TIMEOUT' };
 

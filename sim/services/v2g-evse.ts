@@ -254,9 +254,11 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     if (!failure && loopRequestInPlace(m)) return;
     send(failure ? { type: 'ABORT', failure, req: m } : { type: 'REQ', req: m });
   });
-  // The car is gone (unplugged, PLC link lost): the session cannot continue.
+  // Unplugged: the session is over; the PLC link lost with the car plugged in: only silence
+  // follows, and the station's timers end the session (secc-machine.ts).
   const offChange = cable.onChange(() => {
-    if (!cable.plcLinkUp) send({ type: 'LINK_LOST' });
+    if (!cable.isPlugged) send({ type: 'UNPLUGGED' });
+    else if (!cable.plcLinkUp) send({ type: 'LINK_LOST' });
     if (!cable.isPlugged) pausedId = undefined;
   });
 

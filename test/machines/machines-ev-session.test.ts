@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type AnyEventObject, assign, setup } from 'xstate';
+import { type AnyActorRef, type AnyEventObject, assign, enqueueActions, setup } from 'xstate';
 import { batteryMachine } from '../../machines/battery.js';
 import { evConfig } from '../../machines/config.js';
 import type { SessionRecord } from '../../machines/station-events.js';
@@ -7,10 +7,20 @@ import { mayStartCharging, profilePowerW, v2gEvSessionMachine } from '../../mach
 import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
 import { StubHciClient, advanceBy, harness } from '../helpers/machines-stub.js';
 
-/** Records what the session asks of the CP (resistor levels). */
+/** Records what the session asks of the CP (resistor levels) and, as the CP machine does, confirms each level taken. */
 const cpRecorder = setup({ types: { context: {} as { got: AnyEventObject[] } } }).createMachine({
   context: { got: [] },
-  on: { '*': { actions: assign({ got: ({ context, event }) => [...context.got, event] }) } },
+  on: {
+    '*': {
+      actions: [
+        assign({ got: ({ context, event }) => [...context.got, event] }),
+        enqueueActions(({ enqueue, event, system }) => {
+          const session = system.get('child') as AnyActorRef | undefined;
+          if (event.type === 'cp.resistor' && session) enqueue.sendTo(session, { type: 'cp.resistorSet', level: event.level as string });
+        }),
+      ],
+    },
+  },
 });
 
 function start(overrides: Parameters<typeof evConfig>[0] = {}) {
@@ -106,7 +116,9 @@ describe('V2G EV session', () => {
     t.client.status('V2g.EvChargingStopped');
     t.client.status('V2g.EvPostChargingReady');
     await flushMicrotasks();
-    expect(t.resistor()).toEqual(['C', 'B']);
+    // C at Cable Check Ready, C again before Start Charging ([V2G2-847]: the CP machine confirms a
+    // level it already took and sends nothing), B after the stop.
+    expect(t.resistor()).toEqual(['C', 'C', 'B']);
     expect(t.client.names().at(-1)).toBe('V2g.EvStopSession');
     t.client.status('V2g.EvSessionStopped');
     await flushMicrotasks();

@@ -7,7 +7,7 @@
 import { Subject, merge } from 'rxjs';
 import { getShortestPaths } from '@xstate/graph';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type AnyActorScope, type AnyStateMachine, assign, createEmptyActor, setup } from 'xstate';
+import { type AnyActorRef, type AnyActorScope, type AnyStateMachine, assign, createEmptyActor, enqueueActions, setup } from 'xstate';
 import type { DecodedMessage } from '../../codec/catalog.js';
 import { ControlPilot, System } from '../../codec/catalog.js';
 import { encodeFrame, parseFrame } from '../../codec/frame.js';
@@ -366,14 +366,25 @@ describe('unplugged during SLAC matching', () => {
 });
 
 describe('PLC link lost mid-session', () => {
-  it('the module ends the session (named error), output 0, EvseStopCharging, then the next session works', async () => {
+  it('the EV opens S2 at the loss: output 0 at once, the session ends on it (evLeftStateC), Stop Listen, then the next session works', async () => {
+    // The EVSE module keeps its session on a lost link (Sevenstax/FreeV2G#290, sim/services/
+    // secc-machine.ts); the car's module ends at once and its host opens S2 (CP B).
     const faults: FaultConfig = { losePlcLinkIn: 'chargeLoop' };
-    const r = start({ faults });
+    // The car leaves 5 s after its session ended (2 s would be before the 3 s S2 bound: `unplugged`).
+    const r = start({ faults, scenario: { cable: { ...REPLUG.cable, unplugAfterSessionMs: 5000 } } });
+    let linkLostAt: number | undefined;
+    r.pair.cable.events$.subscribe((e) => {
+      if (e.type === 'plcLink' && !e.up) linkLostAt ??= r.clock.now();
+    });
+    expect(await r.until(() => linkLostAt !== undefined)).toBe(true);
+    await r.clock.runUntil(() => false, 500, 10);
+    expect(r.output()).toEqual({ voltageV: 0, currentA: 0 });
     expect(await r.until(ended(r))).toBe(true);
     delete faults.losePlcLinkIn;
-    expect(lastRecord(r)?.error).toMatchObject({ code: 0, name: 'unspecified' });
-    expect(r.logs('EVSE')).toContain('Session error: 0: unspecified');
+    expect(lastRecord(r)).toMatchObject({ stopReason: 'evLeftStateC' });
+    expect(r.logs('EVSE')).toContain('The EV kept S2 open (CP state B) for 3 s in the charge loop with no stop request: ending the session');
     expect(sent(r, 'V2g.EvseStopCharging')).toBe(true);
+    expect(sent(r, 'V2g.EvseStopListen')).toBe(true);
     expectSafe(r);
     await expectNextSessionWorks(r);
   });
@@ -472,16 +483,27 @@ describe('model-based: EV session machine paths (stub HCI client)', () => {
     if (p.state.status === 'done') return [{ steps, name: name(steps) }];
     return endings.map((end) => ({ steps: [...steps, end], name: name([...steps, end]) }));
   });
-  /** The CP stand-in: remembers every resistor level asked for. */
+  /** The CP stand-in: remembers every resistor level asked for and confirms it, as the CP machine does. */
   const cpStub = setup({ types: { context: {} as { levels: string[] }, events: {} as { type: 'cp.resistor'; level: string } } }).createMachine({
     context: { levels: [] },
-    on: { 'cp.resistor': { actions: assign({ levels: ({ context, event }) => [...context.levels, event.level] }) } },
+    on: {
+      'cp.resistor': {
+        actions: [
+          assign({ levels: ({ context, event }) => [...context.levels, event.level] }),
+          enqueueActions(({ enqueue, event, system }) => {
+            const session = system.get('child') as AnyActorRef | undefined;
+            if (session) enqueue.sendTo(session, { type: 'cp.resistorSet', level: event.level });
+          }),
+        ],
+      },
+    },
   });
-  const ENERGY = ['cableCheck', 'preCharge', 'chargingReady', 'startRequested', 'charging'];
+  const ENERGY = ['cableCheck', 'preCharge', 'chargingReady', 'closingS2', 'startRequested', 'charging'];
 
   it('reaches every session state', () => {
     const values = reach.map((p) => JSON.stringify(p.state.value));
-    for (const s of [...ENERGY, 'postCharge'])
+    // closingS2 is passed through at once here (no CP service in the traversal: nothing to wait for).
+    for (const s of [...ENERGY.filter((x) => x !== 'closingS2'), 'postCharge'])
       expect(
         values.some((v) => v.includes(`"${s}"`)),
         s,

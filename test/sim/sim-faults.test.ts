@@ -8,6 +8,7 @@ import { ControlPilot, Framing, System, V2g } from '../../codec/catalog.js';
 import { hexToBytes } from '../../codec/frame.js';
 import { builtinScenarioPath, loadScenario } from '../../sim/index.js';
 import { runEvseStub, runEvStub } from '../../sim/stub-stations.js';
+import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
 import { collapsed, setup } from '../helpers/sim-helpers.js';
 
 type T = ReturnType<typeof setup>;
@@ -165,12 +166,17 @@ describe('cable and module faults', () => {
     await t.pair.close();
   });
 
-  it('losing the PLC link in pre-charge ends the session', async () => {
+  it('losing the PLC link in pre-charge: the EV module ends its session at once, the EVSE module after its 60 s sequence timeout (Sevenstax/FreeV2G#290)', async () => {
     const t = setup({ cable: { plugInAfterMs: 100 } }, { losePlcLinkIn: 'preCharge' });
     t.catchErr(runEvseStub(t.evse, t.clock));
     t.catchErr(runEvStub(t.ev, t.clock, { energyTransferMode: 1 }));
-    expect(await t.clock.runUntil(ended(t), 60_000)).toBe(true);
+    expect(await t.clock.runUntil(() => t.ev.types().includes('V2g.EvSessionStopped'), 60_000)).toBe(true);
+    const evEndedAt = t.clock.now();
     expect(t.ev.types()).toContain('V2g.EvSessionError');
+    expect(t.evse.types()).not.toContain('V2g.EvseSessionError');
+    expect(await t.clock.runUntil(ended(t), 120_000)).toBe(true);
+    expect(t.clock.now() - evEndedAt).toBeGreaterThan(SEQUENCE_TIMEOUT_MS - 2_000);
+    expect(tail(t.evse.types('V2g.'), 2)).toEqual(['V2g.EvseSessionError', 'V2g.EvseSessionStopped']);
     expect(t.pair.cable.plcLinkUp).toBe(false);
     await t.pair.close();
   });
