@@ -1,12 +1,3 @@
-/**
- * Issue 12 item 13, fuzz campaign run 5 seed 253035: the EVSE host stayed in `charging` with
- * energy flowing and nothing ending it. Here the module stops answering the host's updates in
- * the charge loop while it goes on sending everything else (the car's DC Charge Parameters
- * Changed, Ping Replies), so the commander never calls it silent (something came from it within
- * SILENCE_MS): the host's own bound on unanswered updates must end the session
- * (machines/v2g-evse/unanswered-updates.ts).
- */
-import { filter } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { commandedOutput } from '../../machines/charger.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
@@ -16,7 +7,7 @@ import { S2_OPEN_END_MS } from '../../machines/v2g-evse/s2-open.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import { createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { VirtualClock } from '../../util/clock.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import { QUICK_SLAC, SMALL_BATTERY, losingStatuses, quickStations, simulatedClients, startStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -78,15 +69,9 @@ describe("the PLC link lost in the charge loop, the module's session end lost on
     const clock = new VirtualClock(1_700_000_000_000);
     const pair = createSimulatedPair({ clock, scenario: parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } } }), faults: { losePlcLinkIn: 'chargeLoop' } });
     pairs.push(pair);
-    const evseClient = createHciClient({ transport: pair.evseHost, clock });
-    const status$ = evseClient.status$.pipe(filter((e) => e.message !== 'EvseSessionError' && e.message !== 'EvseSessionStopped'));
-    const s = startStations({
-      clock,
-      evseClient: Object.assign(Object.create(evseClient) as HciClient, { status$ }),
-      evClient: createHciClient({ transport: pair.evHost, clock }),
-      evse: evseConfig({ slac: QUICK_SLAC }),
-      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-    });
+    // The module's ends lost on the HCI link (the shared lossy client: statuses and their traffic).
+    const evseClient = losingStatuses(createHciClient({ transport: pair.evseHost, clock }), 'EvseSessionError', 'EvseSessionStopped');
+    const s = quickStations({ clock, evseClient, evClient: createHciClient({ transport: pair.evHost, clock }) });
     let linkLostAt: number | undefined;
     pair.cable.events$.subscribe((e) => {
       if (e.type === 'plcLink' && !e.up) linkLostAt ??= clock.now();
