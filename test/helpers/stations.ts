@@ -77,6 +77,19 @@ export function simulatedClients() {
   return { clock, pair, evseClient: createHciClient({ transport: pair.evseHost, clock }), evClient: createHciClient({ transport: pair.evHost, clock }) };
 }
 
+/**
+ * A simulated pair whose car (of this energy transfer mode, the small battery) plugs in after 1 s and
+ * stays plugged in: the set-up of the state C tests ([V2G2-847]). Push `pair` to close it.
+ */
+export function pluggedPair(energyTransferMode: 'acThreePhase' | 'dcExtended') {
+  const clock = new VirtualClock(1_700_000_000_000);
+  const scenario = parseScenario({
+    ev: { energyTransferMode, battery: { capacityWh: 1000, socTargetPercent: 80 } },
+    cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
+  });
+  return { clock, pair: createSimulatedPair({ clock, scenario }) };
+}
+
 /** The client with these status messages lost on the way, hidden from its traffic too (a dropped frame never reaches the host). */
 export function losingStatuses(client: HciClient, ...messages: string[]): HciClient {
   const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));

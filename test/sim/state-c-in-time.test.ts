@@ -12,9 +12,8 @@ import { createHciClient } from '../../machines/hci-client.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { STATE_C_CONFIRM_MS } from '../../machines/v2g-ev-session.js';
-import { createSimulatedPair, parseScenario } from '../../sim/index.js';
-import { VirtualClock } from '../../util/clock.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import type { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations, pluggedPair } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -36,12 +35,7 @@ function losingFirstStateC(client: HciClient, clock: VirtualClock): HciClient {
 }
 
 async function stateCAfterPowerDelivery(mode: 'acThreePhase' | 'dcExtended', loseFirstC: boolean) {
-  const clock = new VirtualClock(1_700_000_000_000);
-  const scenario = parseScenario({
-    ev: { energyTransferMode: mode, battery: { capacityWh: 1000, socTargetPercent: 80 } },
-    cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
-  });
-  const pair = createSimulatedPair({ clock, scenario });
+  const { clock, pair } = pluggedPair(mode);
   pairs.push(pair);
   const evClient = createHciClient({ transport: pair.evHost, clock });
   const s = startStations({
@@ -78,12 +72,7 @@ describe('the EV signals state C in time for PowerDeliveryReq(Start) (ISO 15118-
   }, 60_000);
 
   it('AC, no Set Resistor Level C ever taken: no Start Charging, the session stops after STATE_C_CONFIRM_MS (stateCNotSet)', async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const scenario = parseScenario({
-      ev: { energyTransferMode: 'acThreePhase', battery: { capacityWh: 1000, socTargetPercent: 80 } },
-      cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
-    });
-    const pair = createSimulatedPair({ clock, scenario });
+    const { clock, pair } = pluggedPair('acThreePhase');
     pairs.push(pair);
     const evClient = createHciClient({ transport: pair.evHost, clock });
     const sent: string[] = [];

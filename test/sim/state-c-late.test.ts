@@ -13,9 +13,8 @@ import { createHciClient } from '../../machines/hci-client.js';
 import type { HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { S2_OPEN_END_MS } from '../../machines/v2g-evse/s2-open.js';
-import { createSimulatedPair, parseScenario } from '../../sim/index.js';
-import { VirtualClock } from '../../util/clock.js';
-import { QUICK_SLAC, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import type { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, SMALL_BATTERY, startStations, pluggedPair } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -37,12 +36,7 @@ function stateCLate(client: HciClient, clock: VirtualClock, lateMs: number | und
 
 /** The EVSE's side: an AC car whose CP reaches C `lateMs` after its PowerDeliveryReq(Start), or never. */
 function lateCar(lateMs: number | undefined) {
-  const clock = new VirtualClock(1_700_000_000_000);
-  const scenario = parseScenario({
-    ev: { energyTransferMode: 'acThreePhase', battery: { capacityWh: 1000, socTargetPercent: 80 } },
-    cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
-  });
-  const pair = createSimulatedPair({ clock, scenario });
+  const { clock, pair } = pluggedPair('acThreePhase');
   pairs.push(pair);
   const s = startStations({
     clock,
@@ -95,12 +89,7 @@ describe('the EVSE notices a car late with state C ([V2G2-847])', () => {
   }, 60_000);
 
   it("C in time but its State Changed lost on the EVSE's link: the read back sees C, no warning, the session charges", async () => {
-    const clock = new VirtualClock(1_700_000_000_000);
-    const scenario = parseScenario({
-      ev: { energyTransferMode: 'acThreePhase', battery: { capacityWh: 1000, socTargetPercent: 80 } },
-      cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null },
-    });
-    const pair = createSimulatedPair({ clock, scenario });
+    const { clock, pair } = pluggedPair('acThreePhase');
     pairs.push(pair);
     const evseClient = createHciClient({ transport: pair.evseHost, clock });
     let lost = false;
