@@ -15,7 +15,10 @@ import type { StationRole } from '../../machines/station-events.js';
 import { UNUSABLE_STATUS_BOUND_MS } from '../../machines/status-watchdog.js';
 import { MODULE_SESSION_END_BOUND_MS, UNCONFIRMED_START_END_BOUND_MS } from '../../machines/v2g-ev/abort.js';
 import type { SimulatedPair } from '../../sim/index.js';
-import type { VirtualClock } from '../../util/clock.js';
+import { batteryMachine } from '../../machines/battery.js';
+import { v2gEvSessionMachine } from '../../machines/v2g-ev-session.js';
+import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
+import { StubHciClient, advanceBy, harness } from '../helpers/machines-stub.js';
 import { QUICK_SLAC, SMALL_BATTERY, losingStatuses, simulatedClients, startStations } from '../helpers/stations.js';
 
 const WRONG_STATE = 0x11;
@@ -106,4 +109,32 @@ describe('the EV station waits for its module after a session it ended without s
     expect(t.s.records('EV')[0]?.error?.detail).toContain('no Session Started within');
     await waitsForTheModule(t, clock, UNCONFIRMED_START_END_BOUND_MS);
   }, 60_000);
+});
+
+describe("the EV session tells its station when the module's end was not seen (status watchdog)", () => {
+  function watched(message: string) {
+    const clock = new VirtualClock();
+    const client = new StubHciClient(clock);
+    const config = evConfig({ battery: { capacityWh: 1000, levelWh: 500 }, targetSocPercent: 80 });
+    const h = harness(v2gEvSessionMachine, { client, clock, config }, clock, [{ systemId: 'battery', logic: batteryMachine, input: { clock, config: config.battery } }]);
+    return { clock, client, h, message };
+  }
+  const unseen = (t: ReturnType<typeof watched>) => t.h.events().filter((e) => e.type === 'session.moduleEndUnseen');
+
+  it('another status cut on the way: the station is told to wait, with the session bound', async () => {
+    const t = watched('EvScheduleReceived');
+    await flushMicrotasks();
+    t.client.unusable(t.message);
+    await advanceBy(t.clock, UNUSABLE_STATUS_BOUND_MS + 500);
+    expect(unseen(t)).toEqual([{ type: 'session.moduleEndUnseen', boundMs: MODULE_SESSION_END_BOUND_MS }]);
+  });
+
+  it('its Session Stopped cut on the way: the module ended its session, no wait', async () => {
+    const t = watched('EvSessionStopped');
+    await flushMicrotasks();
+    t.client.unusable(t.message);
+    await advanceBy(t.clock, UNUSABLE_STATUS_BOUND_MS + 500);
+    expect(t.h.events().some((e) => e.type === 'xstate.done.actor.child')).toBe(true);
+    expect(unseen(t)).toEqual([]);
+  });
 });
