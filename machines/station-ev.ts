@@ -27,7 +27,8 @@ import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
-import { MODULE_SESSION_END_BOUND_MS, type ModuleSessionEndEvent, moduleSessionEnd, moduleSessionNotEndedDetail } from './v2g-ev/abort.js';
+import { type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionEnd } from './v2g-ev/abort.js';
+import { type ModuleEndUnseenEvent, moduleSessionEndBound, moduleSessionEndWait } from './v2g-ev/session-end-wait.js';
 
 export interface EvStationInput {
   client: HciClient;
@@ -62,6 +63,7 @@ export type EvStationEvent =
   | LivenessEvent
   | EvStopEvent
   | ModuleSessionEndEvent
+  | ModuleEndUnseenEvent
   /** The session's Stop Charging went unanswered (v2g-ev-session `stopping`): it is owed still. */
   | { type: 'session.stopChargingOwed' }
   | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
@@ -99,6 +101,11 @@ export interface EvStationContext extends EvStationInput {
    * end: setting the module up again waits for that end first (v2g-ev/abort.ts), as an abort does.
    */
   moduleSessionOpen?: boolean;
+  /**
+   * The session ended without seeing its module's end (watchdog, unconfirmed start) or was cut
+   * with its module's session open: the bound on the wait for that end (v2g-ev/session-end-wait.ts).
+   */
+  moduleEndWaitMs?: number;
 }
 
 const cleanupSteps = (): HciStep[] => [
@@ -122,6 +129,9 @@ const shutdownSteps = (): HciStep[] => [
  * and the module is initialised again (one still silent then stops the station in `failed`).
  */
 const evRunning = runningCommon('EV');
+
+/** After a session whose module's end was not seen (watchdog, unconfirmed start), before the next. */
+const endedSessionWait = moduleSessionEndWait({ target: 'afterSession', onEnd: [], who: "The ended session's module" });
 
 export const evStationMachine = setup({
   types: {
@@ -153,9 +163,9 @@ export const evStationMachine = setup({
      * `owedStopDone` (run next) keeps Stop Charging owed if it went unanswered; after Stop
      * Session alone (cut before charging) nothing is owed (issue 12 item 12).
      */
-    moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false, moduleSessionOpen: undefined }),
+    moduleStopped: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, stopChargingOwed: false, moduleSessionOpen: undefined, moduleEndWaitMs: undefined }),
     /** As `moduleStopped`, after `sessionEnd`: a Stop Charging still owed by the stop before it stays owed. */
-    moduleSessionWaited: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, moduleSessionOpen: undefined }),
+    moduleSessionWaited: assign({ cpReady: false, slacReady: false, evsePresent: false, chargingCut: undefined, moduleSessionOpen: undefined, moduleEndWaitMs: undefined }),
     batteryNewSession: sendTo('battery', { type: 'battery.reset' }),
     slacStart: sendTo('slac', { type: 'slac.start' }),
     slacMatch: sendTo('slac', { type: 'slac.match' }),
@@ -178,7 +188,10 @@ export const evStationMachine = setup({
       if (inTransfer) return { chargingCut: true };
       // Before charging: a module that took Start Session runs its session until it reports the end.
       const started = snap.matches('session') || snap.matches('aborting') || snap.context.startSessionSent === true;
-      return started ? { moduleSessionOpen: true } : {};
+      // A start the module never confirmed (its answer outstanding, or no Session Started after a refusal): the shorter wait.
+      const c = snap.context;
+      const confirmed = c.protocol !== undefined || (!snap.matches('configuring') && c.startUnconfirmed === undefined);
+      return started ? { moduleSessionOpen: true, moduleEndWaitMs: c.moduleEndBoundMs ?? moduleEndBoundMs(confirmed) } : {};
     }),
     /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
     stopForBattery: enqueueActions(({ enqueue, event, system }) => {
@@ -189,7 +202,7 @@ export const evStationMachine = setup({
       enqueue.sendTo(session, charging ? { type: 'session.stopCharging', reason } : { type: 'session.abort', reason });
     }),
   },
-  delays: { evseGoneGrace: 2000, moduleSessionEndBound: MODULE_SESSION_END_BOUND_MS },
+  delays: { evseGoneGrace: 2000, moduleSessionEndBound },
   guards: {
     ...stationGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
@@ -250,7 +263,7 @@ export const evStationMachine = setup({
         },
         session: {
           // A Stop Charging still owed from a previous session is moot once the module runs a new one.
-          entry: ['batteryNewSession', 'stopWireNewSession', assign({ chargingCut: undefined, stopChargingOwed: false, evseOfferedAgain: undefined })],
+          entry: ['batteryNewSession', 'stopWireNewSession', assign({ chargingCut: undefined, stopChargingOwed: false, evseOfferedAgain: undefined, moduleEndWaitMs: undefined })],
           exit: ['noteChargingCut', 'sessionInterrupted'],
           invoke: {
             id: 'session',
@@ -264,12 +277,17 @@ export const evStationMachine = setup({
               config: context.config,
               ...(context.lastRecord?.sessionId ? { resumeSessionId: context.lastRecord.sessionId } : {}),
             }),
-            onDone: { target: 'afterSession', actions: 'sessionEnded' },
+            onDone: [
+              // The module's end not seen (watchdog, unconfirmed start): wait for it before configuring again.
+              { guard: ({ context }) => context.moduleEndWaitMs !== undefined, target: 'moduleSessionEnd', actions: 'sessionEnded' },
+              { target: 'afterSession', actions: 'sessionEnded' },
+            ],
           },
           on: {
             stopCharging: { actions: 'stopChargingNow' },
             // Owed also after the session ends by itself: a lost module gets it once back (reinitialising).
             'session.stopChargingOwed': { actions: assign({ stopChargingOwed: true }) },
+            'session.moduleEndUnseen': { actions: assign({ moduleEndWaitMs: ({ event }) => event.boundMs }) },
             'battery.fault': { actions: ['batteryFault', 'stopForBattery'] },
             renegotiate: { actions: sendTo('session', { type: 'session.renegotiate', reason: 'userRequest' }) },
           },
@@ -288,6 +306,17 @@ export const evStationMachine = setup({
             aborted: {
               on: { 'cp.evseConnected': { actions: assign({ evsePresent: true, evseOfferedAgain: true }) } },
             },
+          },
+        },
+        // The session ended with its module's session maybe running on (v2g-ev/session-end-wait.ts):
+        // no configuration before it ended. An EVSE offering 5 % meanwhile is served after.
+        moduleSessionEnd: {
+          entry: 'batteryOff',
+          exit: assign({ moduleEndWaitMs: undefined }),
+          ...endedSessionWait,
+          on: {
+            ...endedSessionWait.on,
+            'cp.evseConnected': { actions: assign({ evsePresent: true, evseOfferedAgain: true }) },
           },
         },
         afterSession: {
@@ -344,30 +373,7 @@ export const evStationMachine = setup({
         // Cut after Start Session, before charging: a module judged lost on one missing Ping Reply
         // may be running that session still, refusing Stop Session (fuzz seeds 211969 237380);
         // configured again, it refused each command while the session went on. Wait for its end.
-        sessionEnd: {
-          invoke: { src: 'moduleSessionEnd', input: ({ context }) => ({ client: context.client, clock: context.clock, probeMode: true }) },
-          on: {
-            'moduleSession.waiting': {
-              actions: {
-                type: 'log',
-                params: ({ event }) => ({
-                  text: `Stop Session not taken (${event.detail}) by a module still in EV mode: waiting up to ${MODULE_SESSION_END_BOUND_MS / 1000} s for its session's end`,
-                  level: 'warn',
-                }),
-              },
-            },
-            'moduleSession.done': {
-              target: '#evStation.initialising',
-              actions: [{ type: 'log', params: ({ event }) => ({ text: `The cut session's module: ${event.detail}` }) }, 'moduleSessionWaited'],
-            },
-          },
-          after: {
-            moduleSessionEndBound: {
-              target: '#evStation.initialising',
-              actions: [{ type: 'log', params: { text: `The cut session's module did not end it: ${moduleSessionNotEndedDetail()}`, level: 'error' } }, 'moduleSessionWaited'],
-            },
-          },
-        },
+        sessionEnd: moduleSessionEndWait({ target: '#evStation.initialising', onEnd: ['moduleSessionWaited'], who: "The cut session's module" }),
         session: {
           invoke: { src: 'hciSequence', input: ({ context }) => ({ client: context.client, steps: [{ def: V2g.EvStopSession, bestEffort: true }] }) },
           on: { 'hci.sequenceDone': { target: '#evStation.initialising', actions: 'moduleStopped' } },

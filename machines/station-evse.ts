@@ -99,6 +99,8 @@ export interface EvseStationContext extends EvseStationInput {
 /** How long a paused station stays in X1 before it offers 5 % again (see `paused`). */
 export const PAUSE_WAKE_UP_MS = 3000;
 
+const MODULE_NOT_SERVING_TEXT = "The module left the charge loop's updates unanswered: it is not serving the session, setting it up again";
+
 const DISABLED_TEXT = 'Station disabled: no new session until it is enabled';
 
 const cleanupSteps = (): HciStep[] => [
@@ -209,6 +211,8 @@ export const evseStationMachine = setup({
       const name = (event as unknown as { output: SessionRecord }).output.error?.name;
       return name === 'moduleNotResponding' || name === 'moduleLostSession';
     },
+    /** The session ended because the module's V2G service left the host's updates unanswered (unanswered-updates.ts). */
+    moduleNotServing: ({ event }) => (event as unknown as { output: SessionRecord }).output.error?.name === 'updatesUnanswered',
   },
 }).createMachine({
   id: 'evseStation',
@@ -283,6 +287,13 @@ export const evseStationMachine = setup({
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
               { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause'] },
+              // Its V2G service stopped answering in the charge loop while Ping went on (updatesUnanswered):
+              // not a module to go on with as if nothing happened, so it is set up again the same way.
+              {
+                guard: 'moduleNotServing',
+                target: '#evseStation.reinitialising',
+                actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause', { type: 'log', params: { text: MODULE_NOT_SERVING_TEXT, level: 'warn' } }],
+              },
               { guard: 'sessionPaused', target: 'paused', actions: ['sessionEnded', 'rememberPause'] },
               { target: 'afterSession', actions: ['sessionEnded', 'forgetPause'] },
             ],

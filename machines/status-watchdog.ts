@@ -26,20 +26,29 @@ export interface StatusWatchdogInput {
   boundMs?: number;
 }
 
-export type StatusWatchdogEvent = { type: 'session.noModuleStatus'; boundMs: number };
+export type StatusWatchdogEvent = {
+  type: 'session.noModuleStatus';
+  boundMs: number;
+  /** The names of the unusable ones since it armed, where known: an end of session among them ended the module's session. */
+  messages: string[];
+};
 
 export const statusWatchdog = fromCallback<{ type: 'noop' }, StatusWatchdogInput>(({ input, sendBack }) => {
   const { client, clock } = input;
   const boundMs = input.boundMs ?? UNUSABLE_STATUS_BOUND_MS;
   let timer: TimerId | undefined;
+  let messages: string[] = [];
   const disarm = (): void => {
     if (timer !== undefined) clock.clearTimeout(timer);
     timer = undefined;
+    messages = [];
   };
   // The first unusable one arms it; later ones do not push the bound out.
   const unusable = client.unusableStatus$?.subscribe((u) => {
-    if (u.module !== 'V2g' || timer !== undefined) return;
-    timer = clock.setTimeout(() => sendBack({ type: 'session.noModuleStatus', boundMs } satisfies StatusWatchdogEvent), boundMs);
+    if (u.module !== 'V2g') return;
+    if (u.message !== undefined) messages.push(u.message);
+    if (timer !== undefined) return;
+    timer = clock.setTimeout(() => sendBack({ type: 'session.noModuleStatus', boundMs, messages } satisfies StatusWatchdogEvent), boundMs);
   });
   const status = client.status$.subscribe((e) => {
     if (e.module === 'V2g') disarm();

@@ -36,6 +36,7 @@ import {
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v2g-ev/abort.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
+import { moduleEndUnseenActions } from './v2g-ev/session-end-wait.js';
 
 export {
   type EvSessionCommand,
@@ -109,13 +110,14 @@ export const v2gEvSessionMachine = setup({
     // (sent twice when the first gets none: 1 s each).
     stoppingBackstop: STOP_CHARGING_GRACE_MS + 4000,
     sessionStartConfirm: ({ context }) => context.startConfirmMs ?? SESSION_START_CONFIRM_MS,
-    moduleSessionEndBound: MODULE_SESSION_END_BOUND_MS,
+    moduleSessionEndBound: ({ context }) => context.moduleEndBoundMs ?? MODULE_SESSION_END_BOUND_MS,
   },
   actions: {
     ...presentationActions,
     ...setupActions,
     ...chargeActions,
     ...abortActions,
+    ...moduleEndUnseenActions,
   },
   guards: {
     /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
@@ -165,7 +167,7 @@ export const v2gEvSessionMachine = setup({
         'V2g.*': { actions: 'keepEarly' },
         // Once Start Session went out the module may be in a session it will not stop: `aborting`.
         'session.abort': [
-          { guard: ({ context }) => context.startSessionSent === true, target: 'aborting', actions: 'aborted' },
+          { guard: ({ context }) => context.startSessionSent === true, target: 'aborting', actions: ['aborted', { type: 'unconfirmedStartBound', params: { configuring: true } }] },
           { target: 'done', actions: ['aborted', 'stopSession'] },
         ],
       },
@@ -177,7 +179,8 @@ export const v2gEvSessionMachine = setup({
         // Ending while charging goes through Stop Charging first (`stopping`); otherwise Stop Session.
         'session.noModuleStatus': [
           { guard: 'charging', target: 'stopping', actions: 'noModuleStatus' },
-          { target: 'done', actions: ['noModuleStatus', 'stopSession'] },
+          // The module's end was not seen: the station waits for it before configuring (v2g-ev/session-end-wait.ts).
+          { target: 'done', actions: ['noModuleStatus', 'stopSession', 'moduleEndUnseen'] },
         ],
         'V2g.EvSessionStarted': { actions: 'sessionStarted' },
         'V2g.EvScheduleReceived': { actions: 'scheduleReceived' },
@@ -195,7 +198,7 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvSessionError': { target: 'done', actions: 'sessionError' },
         'session.abort': [
           { guard: 'charging', target: 'stopping', actions: 'aborted' },
-          { target: 'aborting', actions: 'aborted' },
+          { target: 'aborting', actions: ['aborted', { type: 'unconfirmedStartBound', params: { configuring: false } }] },
         ],
         'session.stopCharging': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason }) } },
         // A lost EvStopSession (or answer) left the car in the V2G loop for ever, e.g. repeating
@@ -207,7 +210,13 @@ export const v2gEvSessionMachine = setup({
       states: {
         starting: {
           entry: { type: 'phase', params: { phase: 'sessionStarted' } },
-          after: { sessionStartConfirm: { guard: ({ context }) => context.startUnconfirmed !== undefined, target: '#v2gEvSession.done', actions: ['startNotConfirmed', 'stopSession'] } },
+          after: {
+            sessionStartConfirm: {
+              guard: ({ context }) => context.startUnconfirmed !== undefined,
+              target: '#v2gEvSession.done',
+              actions: ['startNotConfirmed', 'stopSession', { type: 'moduleEndUnseen', params: { unconfirmedStart: true } }],
+            },
+          },
         },
         cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
         preCharge: {

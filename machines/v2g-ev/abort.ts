@@ -42,6 +42,23 @@ import { act, num } from './common.js';
  */
 export const MODULE_SESSION_END_BOUND_MS = 65_000;
 
+/**
+ * The bound when the module never confirmed the session's start (Start Session unanswered or
+ * refused 0x11, and no Session Started): if it started one at all, that session is in its
+ * communication set-up, where the car's own timers are short (ISO 15118-2): the set-up up to
+ * SessionSetupRes within V2G_EVCC_CommunicationSetup_Timeout (20 s), each response after it
+ * within V2G_EVCC_Msg_Timeout (2 s; 5 s for the certificate messages). A station that is gone
+ * (the abort's usual cause: no 5 % PWM) answers nothing, so such a session ends within 20 s;
+ * plus the same 5 s for its Session Error to reach the host. V2G_EVCC_Ongoing_Timeout (60 s)
+ * needs a station that answers "ongoing" and a Session Started lost on the way, too: then the
+ * next configuration is refused while it runs (recorded, configurationFailed), the cost of not
+ * waiting 65 s for a module that, far more likely, never started (docs/reliability.md).
+ */
+export const UNCONFIRMED_START_END_BOUND_MS = 25_000;
+
+/** The wait for the module's end of session: shorter when it never confirmed the start (above). */
+export const moduleEndBoundMs = (startConfirmed: boolean): number => (startConfirmed ? MODULE_SESSION_END_BOUND_MS : UNCONFIRMED_START_END_BOUND_MS);
+
 /** Stop Session again this often while waiting: the status of a state that takes it may be lost. */
 export const ABORT_STOP_RETRY_MS = 5_000;
 
@@ -140,22 +157,28 @@ export const moduleSessionEnd = fromCallback<{ type: 'noop' }, ModuleSessionEndI
 
 export const abortActions = {
   /** Stop Session refused or unanswered: said once, when the wait begins. */
-  abortStopRefused: act(({ enqueue, event }) => {
+  abortStopRefused: act(({ enqueue, context, event }) => {
     const detail = (event as Extract<ModuleSessionEndEvent, { type: 'moduleSession.waiting' }>).detail;
-    enqueue.sendParent(
-      logEvent('EV', `Stop Session not taken (${detail}): the module's session goes on; waiting up to ${MODULE_SESSION_END_BOUND_MS / 1000} s for its end before configuring again`, 'warn'),
-    );
+    const boundMs = context.moduleEndBoundMs ?? MODULE_SESSION_END_BOUND_MS;
+    enqueue.sendParent(logEvent('EV', `Stop Session not taken (${detail}): the module's session goes on; waiting up to ${boundMs / 1000} s for its end before configuring again`, 'warn'));
+  }),
+  /**
+   * An abort before the module confirmed the start (Start Session's answer outstanding while
+   * configuring, or refused/unanswered with no Session Started since): the shorter bound.
+   */
+  unconfirmedStartBound: act(({ enqueue, context }, p: { configuring: boolean }) => {
+    if (p.configuring || (context.startUnconfirmed !== undefined && context.protocol === undefined)) enqueue.assign({ moduleEndBoundMs: moduleEndBoundMs(false) });
   }),
   abortEnded: act(({ enqueue, event }) => {
     const e = event as ModuleSessionEndDone;
     enqueue.sendParent(logEvent('EV', e.outcome === 'ended' ? `${e.detail} received: the aborted session has ended` : `${e.detail}: the module ends its session`));
   }),
   /** The bound passed: the record says so (the next configuration may be refused while it runs). */
-  moduleSessionNotEnded: act(({ enqueue }) => {
-    const detail = moduleSessionNotEndedDetail();
+  moduleSessionNotEnded: act(({ enqueue, context }) => {
+    const detail = moduleSessionNotEndedDetail(context.moduleEndBoundMs);
     enqueue.sendParent(logEvent('EV', `The module's session did not end: ${detail}`, 'error'));
     enqueue.assign({ error: { name: 'moduleSessionNotEnded', detail } });
   }),
 };
 
-export const moduleSessionNotEndedDetail = (): string => `Stop Session not taken and no Session Stopped or Session Error within ${MODULE_SESSION_END_BOUND_MS / 1000} s`;
+export const moduleSessionNotEndedDetail = (boundMs = MODULE_SESSION_END_BOUND_MS): string => `Stop Session not taken and no Session Stopped or Session Error within ${boundMs / 1000} s`;

@@ -73,6 +73,8 @@ export interface EvSessionContext extends EvSessionInput {
   startUnconfirmed?: string;
   /** Configuring reached Start Session: an abort from here on may leave the module in a session (v2g-ev/abort.ts). */
   startSessionSent?: boolean;
+  /** `aborting`'s bound on the wait for the module's end (v2g-ev/abort.ts); absent: MODULE_SESSION_END_BOUND_MS. */
+  moduleEndBoundMs?: number;
   /** How long the session waits for Session Started then (SESSION_START_CONFIRM_MS or SESSION_START_UNANSWERED_CONFIRM_MS). */
   startConfirmMs?: number;
   /** `stopping`: this end of the session still owes the module its Stop Charging. */

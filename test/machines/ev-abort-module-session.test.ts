@@ -15,7 +15,7 @@ import { batteryMachine } from '../../machines/battery.js';
 import { evConfig, evseConfig } from '../../machines/config.js';
 import type { SessionRecord } from '../../machines/station-events.js';
 import { v2gEvSessionMachine } from '../../machines/v2g-ev-session.js';
-import { ABORT_STOP_RETRY_MS, MODULE_SESSION_END_BOUND_MS } from '../../machines/v2g-ev/abort.js';
+import { ABORT_STOP_RETRY_MS, MODULE_SESSION_END_BOUND_MS, UNCONFIRMED_START_END_BOUND_MS } from '../../machines/v2g-ev/abort.js';
 import type { SimulatedPair } from '../../sim/index.js';
 import { VirtualClock, flushMicrotasks } from '../../util/clock.js';
 import { StubHciClient, advanceBy, answersLost, harness } from '../helpers/machines-stub.js';
@@ -100,6 +100,40 @@ describe('an EV session aborted while its module refuses Stop Session', () => {
     t.stub.status('V2g.EvSessionStopped');
     await flushMicrotasks();
     expect(record(t)).toMatchObject({ stopReason: 'evseDisconnected' });
+  });
+
+  it(`an unconfirmed start (Start Session's answer lost) and nothing from the module: ends after ${UNCONFIRMED_START_END_BOUND_MS / 1000} s, not ${MODULE_SESSION_END_BOUND_MS / 1000} s`, async () => {
+    const t = start(true);
+    await flushMicrotasks();
+    t.h.send({ type: 'session.abort', reason: 'evseDisconnected' });
+    await advanceBy(t.clock, UNCONFIRMED_START_END_BOUND_MS - 500);
+    expect(record(t)).toBeUndefined();
+    expect(t.h.logs().some((l) => l.startsWith('Stop Session not taken') && l.includes(`waiting up to ${UNCONFIRMED_START_END_BOUND_MS / 1000} s`))).toBe(true);
+    await advanceBy(t.clock, 1000);
+    expect(record(t)).toMatchObject({ stopReason: 'evseDisconnected', error: { name: 'moduleSessionNotEnded' } });
+    expect(record(t)?.error?.detail).toContain(`within ${UNCONFIRMED_START_END_BOUND_MS / 1000} s`);
+  });
+
+  it('an unconfirmed start (Start Session refused 0x11, no Session Started yet) aborted in the session: the same shorter bound', async () => {
+    const t = start();
+    t.stub.respond('V2g.EvStartSession', WRONG_STATE);
+    await abortInSessionSetup(t);
+    await advanceBy(t.clock, UNCONFIRMED_START_END_BOUND_MS - 500);
+    expect(record(t)).toBeUndefined();
+    await advanceBy(t.clock, 1000);
+    expect(record(t)?.error?.name).toBe('moduleSessionNotEnded');
+  });
+
+  it(`a confirmed start (Session Started) keeps the ${MODULE_SESSION_END_BOUND_MS / 1000} s bound`, async () => {
+    const t = start();
+    t.stub.respond('V2g.EvStartSession', WRONG_STATE);
+    await flushMicrotasks();
+    t.stub.status('V2g.EvSessionStarted', { selectedProtocol: 0, selectedEnergyTransferMode: 0, evseId: 'E', sessionId: new Uint8Array(8) });
+    await abortInSessionSetup(t);
+    await advanceBy(t.clock, UNCONFIRMED_START_END_BOUND_MS + 5000);
+    expect(record(t)).toBeUndefined();
+    await advanceBy(t.clock, MODULE_SESSION_END_BOUND_MS - UNCONFIRMED_START_END_BOUND_MS);
+    expect(record(t)?.error?.name).toBe('moduleSessionNotEnded');
   });
 
   it('a Stop Session the module takes ends the session at once, as before', async () => {

@@ -12,42 +12,49 @@ import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
+/**
+ * Both stations charging, then the EVSE host's updates reach the module (its session and the car
+ * go on) but no answer to one reaches the host; everything else is answered.
+ */
+async function updatesStalled() {
+  const c = simulatedClients();
+  pairs.push(c.pair);
+  const { clock, evseClient } = c;
+  let stalled = false;
+  const asked: string[] = [];
+  const request: HciClient['request'] = (def, fields, options) => {
+    if (stalled) asked.push(def.name);
+    if (stalled && def.name.startsWith('EvseUpdate')) {
+      const ms = options?.timeoutMs ?? 200;
+      evseClient.request(def, fields, options).catch(() => undefined);
+      return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', `V2g.${def.name}`, `V2g.${def.name}: no response within ${ms} ms`)), ms));
+    }
+    return evseClient.request(def, fields, options);
+  };
+  const stuck = Object.assign(Object.create(evseClient) as HciClient, { request });
+  const s = startStations({
+    clock,
+    evseClient: stuck,
+    evClient: c.evClient,
+    evse: evseConfig({ slac: QUICK_SLAC }),
+    ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
+  });
+  const output = () => {
+    const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
+    return charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 };
+  };
+  expect(await clock.runUntil(() => s.logs('EVSE').includes('"Start Charging Requested" received'), 120_000, 10)).toBe(true);
+  await clock.runUntil(() => false, 2_000, 10);
+  expect(output().currentA).toBeGreaterThan(0);
+  stalled = true;
+  const stalledAt = clock.now();
+  expect(await clock.runUntil(() => s.records('EVSE').length > 0, 60_000, 10)).toBe(true);
+  return { clock, s, output, asked, stalledAt };
+}
+
 describe('updates unanswered in the charge loop, Ping still answered (fuzz seed 253035)', () => {
   it('the EVSE host ends the session after its bound: output 0, EvseStopCharging sent, a record naming it', async () => {
-    const c = simulatedClients();
-    pairs.push(c.pair);
-    const { clock, evseClient } = c;
-    let stalled = false;
-    const asked: string[] = [];
-    // From the stall on, the updates reach the module (its session and the car go on) but no
-    // answer to one reaches the host.
-    const request: HciClient['request'] = (def, fields, options) => {
-      if (stalled) asked.push(def.name);
-      if (stalled && def.name.startsWith('EvseUpdate')) {
-        const ms = options?.timeoutMs ?? 200;
-        evseClient.request(def, fields, options).catch(() => undefined);
-        return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', `V2g.${def.name}`, `V2g.${def.name}: no response within ${ms} ms`)), ms));
-      }
-      return evseClient.request(def, fields, options);
-    };
-    const stuck = Object.assign(Object.create(evseClient) as HciClient, { request });
-    const s = startStations({
-      clock,
-      evseClient: stuck,
-      evClient: c.evClient,
-      evse: evseConfig({ slac: QUICK_SLAC }),
-      ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
-    });
-    const output = () => {
-      const charger = s.evse.system.get('charger')?.getSnapshot() as { context: Parameters<typeof commandedOutput>[0] } | undefined;
-      return charger ? commandedOutput(charger.context) : { voltageV: 0, currentA: 0 };
-    };
-    expect(await clock.runUntil(() => s.logs('EVSE').includes('"Start Charging Requested" received'), 120_000, 10)).toBe(true);
-    await clock.runUntil(() => false, 2_000, 10);
-    expect(output().currentA).toBeGreaterThan(0);
-    stalled = true;
-    const stalledAt = clock.now();
-    expect(await clock.runUntil(() => s.records('EVSE').length > 0, 60_000, 10)).toBe(true);
+    const { clock, s, output, asked, stalledAt } = await updatesStalled();
     // The first unanswered update is known after its timeout; the run is judged from there.
     expect(clock.now() - stalledAt).toBeGreaterThanOrEqual(UNANSWERED_UPDATES_BOUND_MS);
     expect(clock.now() - stalledAt).toBeLessThanOrEqual(UNANSWERED_UPDATES_BOUND_MS + 1_000);
@@ -57,6 +64,29 @@ describe('updates unanswered in the charge loop, Ping still answered (fuzz seed 
     expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
     expect(asked).toContain('EvseStopCharging');
     expect(s.logs('EVSE').some((l) => l.startsWith('Session ended: no Update Charging Parameters answered'))).toBe(true);
+  }, 60_000);
+
+  it('then the station sets the module up again from scratch, as after a module that stopped answering', async () => {
+    const { clock, s, output, asked } = await updatesStalled();
+    const logs = () => s.logs('EVSE');
+    const endedAt = logs().findIndex((l) => l.startsWith('Session ended: no Update Charging Parameters answered'));
+    expect(endedAt).toBeGreaterThanOrEqual(0);
+    // Set up again: CP to 100 %, Stop Listen, the firmware check and the clean-up, then CP and SLAC anew.
+    const setUpAgain = () => {
+      const after = logs().slice(endedAt);
+      const steps = ['setting it up again', 'Module lost its state: initialising it again', 'Set the CP duty cycle to 100%', 'WHITE-beet-EI firmware version', 'Stop SLAC (stale state)'];
+      let from = 0;
+      for (const step of steps) {
+        const i = after.findIndex((l, k) => k >= from && l.includes(step));
+        if (i < 0) return false;
+        from = i + 1;
+      }
+      return true;
+    };
+    expect(await clock.runUntil(setUpAgain, 10_000, 10)).toBe(true);
+    expect(asked).toEqual(expect.arrayContaining(['EvseStopCharging', 'SetDutyCycle', 'EvseStopListen', 'GetFirmwareVersion', 'StopSlac']));
+    expect(s.records('EVSE')[0]?.stopReason).toBe('updatesUnanswered');
+    expect(output()).toMatchObject({ voltageV: 0, currentA: 0 });
   }, 60_000);
 });
 
