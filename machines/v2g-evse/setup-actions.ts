@@ -6,6 +6,7 @@ import { V2g } from '../../codec/catalog.js';
 import { ENERGY_TRANSFER_MODES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
 import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import type { CertificateAnswer } from '../certificate-provider.js';
+import type { AuthorizationProbeTaken } from './authorization-probe.js';
 import { describeContract, paymentSelection } from '../contract.js';
 import { bytesToHexId } from '../config.js';
 import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, holdCommands, sendCommand } from '../hci-actors.js';
@@ -130,6 +131,15 @@ export const setupActions = {
     const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
     sendCommand(enqueue, self, command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
     if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
+  }),
+  /** The module took the acceptance offered in a quiet session start: its Authorization Status Requested was lost (v2g-evse/authorization-probe.ts). */
+  authorizationProbeTaken: act(({ enqueue, self, context, event }) => {
+    const afterMs = (event as AuthorizationProbeTaken).afterMs;
+    toParent(enqueue, self, logEvent('EVSE', `"Request Authorization" lost: the module took the acceptance offered ${afterMs} ms into a quiet session start (Set Authorization Status)`, 'warn'));
+    toParent(enqueue, self, {
+      type: 'station.emit',
+      event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: true },
+    });
   }),
   energyTransferModeSelected: act(({ enqueue, self, context, event, system }) => {
     const fields = f(event);
