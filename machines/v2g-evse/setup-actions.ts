@@ -16,6 +16,9 @@ import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, 
 
 const EARLY_LIMIT = 16;
 
+/** The text of the configuration step that sends Start Listen (v2g-evse-session.ts). */
+export const START_LISTEN_STEP = 'Start V2G';
+
 /** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
 export const presentationActions = {
   log: act(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
@@ -36,12 +39,36 @@ export const presentationActions = {
     const early = context.early ?? [];
     if (early.length < EARLY_LIMIT) enqueue.assign({ early: [...early, event as StatusEvent] });
   }),
-  /** Entering `listening`: what came before the sequence ended, from Session Started on, in order. */
+  /** Start Listen goes out: what the module sent before it belongs to no session of this listen (stale). */
+  forgetStale: act(({ enqueue, event }) => {
+    if ((event as unknown as { text?: string }).text === START_LISTEN_STEP) enqueue.assign({ early: [] });
+  }),
+  /**
+   * Entering `listening`: what came before the sequence ended, from Session Started on, in order.
+   * With Session Started lost too (Start Listen's answer awaited, then lost), the first message of
+   * the session under way enters it as in `listening` (sessionStartLost) and the rest is handed to
+   * the session on its entry (`replayRest`), in order: dropping them left the host waiting for
+   * Session Started while the module waited for its authorization answer, until the 20 s listen
+   * confirmation stopped a session the car had started (configurationFailed).
+   */
   replayEarly: act(({ enqueue, context }) => {
     const early = context.early ?? [];
     const from = early.findIndex((e) => e.type === 'V2g.EvseSessionStarted');
+    const first = from >= 0 ? from : early.findIndex((e) => sessionUnderWay(e));
+    if (first < 0) {
+      if (early.length > 0) enqueue.assign({ early: [] });
+      return;
+    }
     if (from >= 0) for (const e of early.slice(from)) enqueue.raise(e as Events);
-    if (early.length > 0) enqueue.assign({ early: [] });
+    else enqueue.raise(early[first] as Events);
+    enqueue.assign({ early: from >= 0 ? [] : early.slice(first + 1) });
+  }),
+  /** Entering the session: the messages kept with a lost Session Started after the one that entered it (replayEarly). */
+  replayRest: act(({ enqueue, context }) => {
+    const rest = context.early ?? [];
+    if (rest.length === 0) return;
+    for (const e of rest) enqueue.raise(e as Events);
+    enqueue.assign({ early: [] });
   }),
   listenUnconfirmed: act(({ enqueue, self, event }) => {
     const detail = (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
