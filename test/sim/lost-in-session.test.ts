@@ -6,7 +6,7 @@
 import { filter } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createHciClient } from '../../machines/hci-client.js';
-import type { HciClient } from '../../machines/hci-types.js';
+import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { REREAD_AFTER_MS } from '../../machines/state-reread.js';
 import { QUICK_SLAC, SMALL_BATTERY, losingStatuses, pluggedPair, type simulatedClients, startStations, stationsWith } from '../helpers/stations.js';
@@ -49,6 +49,32 @@ describe('a lost Authorization Status Requested (fuzz seed 200201: Payment Selec
     expect(await clock.runUntil(() => s.records('EVSE').length > 0, 600_000, 100)).toBe(true);
     expect(sent.filter((m) => m === 'EvseSetAuthorizationStatus')).toHaveLength(1);
     expect(s.logs('EVSE').some((l) => l.startsWith('"Request Authorization" lost'))).toBe(false);
+  }, 60_000);
+});
+
+describe('every answer to Start Listen lost together with Session Started (the combination the brief named for seed 200201)', () => {
+  it('the module listened: the messages kept while configuring move the session on, the car is authorized and charges', async () => {
+    const { clock, s, phases, setUpAgain } = setUp(({ clock, evseClient }) => {
+      const lossy = losingStatuses(evseClient, 'EvseSessionStarted');
+      const request: HciClient['request'] = (def, fields, options) => {
+        if (def.name !== 'EvseStartListen') return evseClient.request(def, fields, options);
+        // The module takes it (a retry is refused 0x11, already listening); every answer is lost.
+        void evseClient.request(def, fields, options).catch(() => undefined);
+        return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'V2g.EvseStartListen', 'V2g.EvseStartListen: no response within 1000 ms')), 1000));
+      };
+      return { evseClient: Object.assign(Object.create(lossy) as HciClient, { request }) };
+    });
+    // Before: the kept Payment Selected and Request Authorization were dropped (only what followed
+    // a Session Started was replayed), and 20 s later the host stopped listening: configurationFailed.
+    expect(await clock.runUntil(() => phases('EVSE').includes('sessionStarted') && phases('EV').includes('sessionStarted'), 30_000, 10)).toBe(true);
+    expect(s.logs('EVSE').some((l) => l.startsWith('"Session started" lost: "EvsePaymentSelected"'))).toBe(true);
+    // The module's own request, replayed in order after the message that entered the session (no probe needed).
+    expect(await clock.runUntil(() => s.logs('EVSE').includes('"Request Authorization" received'), 10_000, 10)).toBe(true);
+    expect(s.logs('EVSE').some((l) => l.startsWith('"Request Authorization" lost'))).toBe(false);
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
+    expect(setUpAgain()).toBe(false);
   }, 60_000);
 });
 
