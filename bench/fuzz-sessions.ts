@@ -4,7 +4,7 @@
  * started V2G session. Prints the count, the throughput and every failing seed (to replay one:
  * `fuzzSession(seed)`).
  *
- *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf] [--jobs N] [--json] [--plant SEED]
+ *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf] [--jobs N] [--json] [--plant SEED] [--trace]
  *
  * --jobs N runs N child processes, child i taking seeds first+i, first+i+N, ... (interleaved, so a
  * run stopped early has covered one contiguous range); each child reports its progress every
@@ -12,7 +12,8 @@
  * (stdout; --json: one JSON object instead). SIGINT/SIGTERM to the parent stops the children
  * after their current session and still prints the summary. --plant SEED reports that seed as
  * failed whatever its verdict (to check that a failure reaches the summary and the exit code).
- * Exits 1 when a seed failed.
+ * --trace prints both hosts' log lines and the frames each host sent and received, with the
+ * virtual time (one seed at a time: `1 SEED --trace`). Exits 1 when a seed failed.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -46,6 +47,7 @@ const { values, positionals } = parseArgs({
     jobs: { type: 'string', default: '1' },
     json: { type: 'boolean', default: false },
     plant: { type: 'string' },
+    trace: { type: 'boolean', default: false },
     // Internal: set by the parent for its children.
     job: { type: 'string' },
   },
@@ -76,7 +78,11 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
   };
   for (let seed = first + job; seed < first + count && !stop; seed += stride) {
     // A session that throws is a failing seed like any other (the campaign goes on).
-    const v = await fuzzSession(seed).catch((e: unknown) => ({ sessionStarted: false, startedAfterSetUpAgain: false, problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}` }));
+    const v = await fuzzSession(seed, undefined, values.trace ? (l) => console.error(l) : undefined).catch((e: unknown) => ({
+      sessionStarted: false,
+      startedAfterSetUpAgain: false,
+      problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+    }));
     r.done++;
     r.lastSeed = seed;
     if (v.sessionStarted) r.started++;

@@ -19,7 +19,11 @@ export interface CpEvInput {
   clock: Clock;
 }
 
-export type CpEvCommand = { type: 'cp.resistor'; level: 'B' | 'C' } | { type: 'cp.stop' };
+/**
+ * `cp.watchLeave`: the station waits for the EVSE to leave high-level communication (100 % or
+ * unplugged) and asks for a re-read of the duty cycle while it waits (see `connected`).
+ */
+export type CpEvCommand = { type: 'cp.resistor'; level: 'B' | 'C' } | { type: 'cp.stop' } | { type: 'cp.watchLeave'; on: boolean };
 
 /**
  * To the EV session (a sibling, through the actor system): the module took the resistor level
@@ -56,13 +60,14 @@ export const controlPilotEvMachine = setup({
      * `level`: the resistor asked for last (a request for the same level sends nothing);
      * `confirmed`: the level the module took last (its answer came).
      */
-    context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C'; confirmed?: 'B' | 'C' },
+    context: {} as CpEvInput & { dutyPermill?: number; level?: 'B' | 'C'; confirmed?: 'B' | 'C'; watchLeave?: boolean },
     events: {} as CpEvCommand | ResistorAnswered | SequenceEvent | CommanderEvent | StatusEvent,
   },
   actors: { hciSequence, hciCommander, hciStatus, stateReread },
   actions: {
     logStep: sendParent(({ event }) => logEvent('EV', (event as { text: string }).text)),
     rememberDuty: assign({ dutyPermill: ({ event }) => statusDuty(event) }),
+    setWatchLeave: assign({ watchLeave: ({ event }) => (event as Extract<CpEvCommand, { type: 'cp.watchLeave' }>).on }),
     logWaiting: sendParent(logEvent('EV', 'Wait until an EVSE connects')),
     logConnected: sendParent(logEvent('EV', 'EVSE connected')),
     logDisconnected: sendParent(logEvent('EV', 'EVSE left high-level communication')),
@@ -108,6 +113,7 @@ export const controlPilotEvMachine = setup({
       { guard: ({ context, event }) => context.confirmed === event.level, actions: 'resistorSet' },
     ],
     'cp.resistorAnswered': { actions: 'resistorSet' },
+    'cp.watchLeave': { actions: 'setWatchLeave' },
     'cp.stop': '.stopping',
   },
   initial: 'configuring',
@@ -142,9 +148,26 @@ export const controlPilotEvMachine = setup({
         'ControlPilot.DutyCycleChanged': [{ guard: 'eventHlc', target: 'connected', actions: ['rememberDuty', 'logConnected'] }, { actions: 'rememberDuty' }],
       },
     },
+    /**
+     * The EVSE offers high-level communication. Its leaving (100 % at a session's end, unplugged)
+     * is one Duty Cycle Changed; lost, the EV host waited for good after the session for an EVSE
+     * that had left (`waitingForEvseToLeave`, station-ev.ts) and missed its next 5 %, which the
+     * module reports as no change. So while the station waits for the leave (`cp.watchLeave`),
+     * Get PWM duty cycle is re-read as in `waiting` (a read of 0 %, unplugged, is a leave too). Not
+     * in a running session: there the V2G module's own end (Session Stopped, its timeouts) ends it,
+     * and the EVSE's return to 5 % while the station waits is re-read in `waiting`. Nothing is sent
+     * when nothing is waited for.
+     */
     connected: {
       entry: 'reportConnected',
+      initial: 'pick',
+      states: {
+        pick: { always: [{ guard: ({ context }) => context.watchLeave === true, target: 'rereading' }, { target: 'resting' }] },
+        resting: {},
+        rereading: { invoke: { src: 'stateReread', input: ({ context }) => dutyReread(context) } },
+      },
       on: {
+        'cp.watchLeave': { target: '.pick', actions: 'setWatchLeave' },
         'ControlPilot.DutyCycleChanged': [
           { guard: 'eventHlc', actions: 'rememberDuty' },
           { target: 'waiting', actions: ['rememberDuty', 'logDisconnected', 'reportDisconnected'] },

@@ -323,7 +323,10 @@ export const evStationMachine = setup({
           entry: 'batteryOff',
           always: [{ guard: ({ context }) => context.evsePresent && context.evseOfferedAgain !== true, target: 'waitingForEvseToLeave' }, { target: 'waitingForEvse' }],
         },
+        // The EVSE's leave is re-read while waited for: a lost 100 % left the station here for good.
         waitingForEvseToLeave: {
+          entry: sendTo('cp', { type: 'cp.watchLeave', on: true }),
+          exit: sendTo('cp', { type: 'cp.watchLeave', on: false }),
           always: { guard: ({ context }) => !context.evsePresent, target: 'waitingForEvse' },
           on: { 'cp.evseDisconnected': { target: 'waitingForEvse', actions: assign({ evsePresent: false }) } },
         },

@@ -17,6 +17,8 @@ import { assign, enqueueActions, setup } from 'xstate';
 import { V2g } from '../codec/catalog.js';
 import { IsolationLevel } from '../codec/modules/v2g/common.js';
 import { authorizationPolicyLogic } from './authorization-policy.js';
+import { REREAD_AFTER_MS } from './state-reread.js';
+import { authorizationProbe, authorizationProbePeriod } from './v2g-evse/authorization-probe.js';
 import { certificateAnswerLogic } from './certificate-provider.js';
 import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
@@ -40,7 +42,7 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
+import { START_LISTEN_STEP, presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -102,7 +104,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch, authorizationProbe },
   delays: {
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -197,13 +199,13 @@ export const v2gEvseSessionMachine = setup({
                 },
               },
               { def: V2g.EvseSetAcChargingParameters, fields: { rcdStatus: false, nominalVoltageV: c.charger.maxVoltageV, maxCurrentA: c.charger.maxCurrentA } },
-              { text: 'Start V2G', def: V2g.EvseStartListen, fields: {} },
+              { text: START_LISTEN_STEP, def: V2g.EvseStartListen, fields: {} },
             ],
           };
         },
       },
       on: {
-        'hci.step': { actions: 'logStep' },
+        'hci.step': { actions: ['logStep', 'forgetStale'] },
         'V2g.*': { actions: 'keepEarly' },
         'hci.sequenceDone': 'listening',
         'hci.sequenceFailed': [
@@ -227,7 +229,7 @@ export const v2gEvseSessionMachine = setup({
     },
     session: {
       type: 'parallel',
-      entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+      entry: [{ type: 'phase', params: { phase: 'sessionStarted' } }, 'replayRest'],
       invoke: { src: 'statusWatchdog', input: ({ context }) => ({ client: context.client, clock: context.clock }) },
       on: {
         'session.noModuleStatus': { target: 'done', actions: ['noModuleStatus', 'ensureStopCharging'] },
@@ -287,8 +289,17 @@ export const v2gEvseSessionMachine = setup({
           },
           states: {
             // Session set-up and service discovery: a PLC link lost here (fuzz campaign seed
-            // 110572) left the session in `started` with nothing from the module for ever.
-            started: { ...lostEndWatchdog },
+            // 110572) left the session in `started` with nothing from the module for ever. A lost
+            // Authorization Status Requested is offered its answer (fuzz seed 200201,
+            // v2g-evse/authorization-probe.ts).
+            started: {
+              ...lostEndWatchdog,
+              invoke: {
+                src: 'authorizationProbe',
+                input: ({ context }) => ({ client: context.client, clock: context.clock, periodMs: authorizationProbePeriod(context.policy, context.evccId, REREAD_AFTER_MS) }),
+              },
+              on: { 'authorization.probeTaken': { target: 'authorized', actions: 'authorizationProbeTaken' } },
+            },
             authorizing: {
               entry: { type: 'phase', params: { phase: 'authorization' } },
               invoke: {

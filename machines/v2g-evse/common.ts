@@ -8,6 +8,7 @@ import type { CommandDef } from '../../codec/message.js';
 import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
 import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
+import type { AuthorizationProbeTaken } from './authorization-probe.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
@@ -104,6 +105,7 @@ export type Events =
   | CommanderEvent
   | StatusEvent
   | CableCheckEvent
+  | AuthorizationProbeTaken
   | { type: 'xstate.done.actor.policy'; output: boolean }
   | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 

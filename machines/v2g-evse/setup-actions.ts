@@ -6,6 +6,7 @@ import { V2g } from '../../codec/catalog.js';
 import { ENERGY_TRANSFER_MODES, PROTOCOLS, enumName } from '../../codec/modules/v2g/common.js';
 import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import type { CertificateAnswer } from '../certificate-provider.js';
+import type { AuthorizationProbeTaken } from './authorization-probe.js';
 import { describeContract, paymentSelection } from '../contract.js';
 import { bytesToHexId } from '../config.js';
 import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, holdCommands, sendCommand } from '../hci-actors.js';
@@ -14,6 +15,9 @@ import { type SessionPhase, logEvent } from '../station-events.js';
 import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
 
 const EARLY_LIMIT = 16;
+
+/** The text of the configuration step that sends Start Listen (v2g-evse-session.ts). */
+export const START_LISTEN_STEP = 'Start V2G';
 
 /** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
 export const presentationActions = {
@@ -35,12 +39,36 @@ export const presentationActions = {
     const early = context.early ?? [];
     if (early.length < EARLY_LIMIT) enqueue.assign({ early: [...early, event as StatusEvent] });
   }),
-  /** Entering `listening`: what came before the sequence ended, from Session Started on, in order. */
+  /** Start Listen goes out: what the module sent before it belongs to no session of this listen (stale). */
+  forgetStale: act(({ enqueue, event }) => {
+    if ((event as unknown as { text?: string }).text === START_LISTEN_STEP) enqueue.assign({ early: [] });
+  }),
+  /**
+   * Entering `listening`: what came before the sequence ended, from Session Started on, in order.
+   * With Session Started lost too (Start Listen's answer awaited, then lost), the first message of
+   * the session under way enters it as in `listening` (sessionStartLost) and the rest is handed to
+   * the session on its entry (`replayRest`), in order: dropping them left the host waiting for
+   * Session Started while the module waited for its authorization answer, until the 20 s listen
+   * confirmation stopped a session the car had started (configurationFailed).
+   */
   replayEarly: act(({ enqueue, context }) => {
     const early = context.early ?? [];
     const from = early.findIndex((e) => e.type === 'V2g.EvseSessionStarted');
+    const first = from >= 0 ? from : early.findIndex((e) => sessionUnderWay(e));
+    if (first < 0) {
+      if (early.length > 0) enqueue.assign({ early: [] });
+      return;
+    }
     if (from >= 0) for (const e of early.slice(from)) enqueue.raise(e as Events);
-    if (early.length > 0) enqueue.assign({ early: [] });
+    else enqueue.raise(early[first] as Events);
+    enqueue.assign({ early: from >= 0 ? [] : early.slice(first + 1) });
+  }),
+  /** Entering the session: the messages kept with a lost Session Started after the one that entered it (replayEarly). */
+  replayRest: act(({ enqueue, context }) => {
+    const rest = context.early ?? [];
+    if (rest.length === 0) return;
+    for (const e of rest) enqueue.raise(e as Events);
+    enqueue.assign({ early: [] });
   }),
   listenUnconfirmed: act(({ enqueue, self, event }) => {
     const detail = (event as Extract<SequenceEvent, { type: 'hci.sequenceFailed' }>).error.message;
@@ -130,6 +158,15 @@ export const setupActions = {
     const result = p.accepted ? AuthorizationResult.succeeded : AuthorizationResult.failed;
     sendCommand(enqueue, self, command(V2g.EvseSetAuthorizationStatus, { result }, 'authorization', context.authorizationAt));
     if (!p.accepted) enqueue.assign({ stopReason: p.timedOut ? 'authorizationTimeout' : 'authorizationDenied' });
+  }),
+  /** The module took the acceptance offered in a quiet session start: its Authorization Status Requested was lost (v2g-evse/authorization-probe.ts). */
+  authorizationProbeTaken: act(({ enqueue, self, context, event }) => {
+    const afterMs = (event as AuthorizationProbeTaken).afterMs;
+    toParent(enqueue, self, logEvent('EVSE', `"Request Authorization" lost: the module took the acceptance offered ${afterMs} ms into a quiet session start (Set Authorization Status)`, 'warn'));
+    toParent(enqueue, self, {
+      type: 'station.emit',
+      event: { type: 'authorization', station: 'EVSE', evccId: context.evccId ?? '', ...emaidOf(context), timeoutMs: context.authorizationTimeoutMs, accepted: true },
+    });
   }),
   energyTransferModeSelected: act(({ enqueue, self, context, event, system }) => {
     const fields = f(event);

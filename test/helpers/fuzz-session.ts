@@ -63,8 +63,12 @@ export function fuzzFaults(seed: number): FaultConfig {
   };
 }
 
-/** Runs one fuzzed session to its end (or `limitMs` of virtual time) and judges it. */
-export async function fuzzSession(seed: number, limitMs = 900_000): Promise<FuzzVerdict> {
+/**
+ * Runs one fuzzed session to its end (or `limitMs` of virtual time) and judges it. `trace` gets
+ * each host's log lines and the frames its host saw (sent, and received: a frame the link lost
+ * is not there), with the virtual time since the start (bench/fuzz-sessions.ts --trace).
+ */
+export async function fuzzSession(seed: number, limitMs = 900_000, trace?: (line: string) => void): Promise<FuzzVerdict> {
   const faults = fuzzFaults(seed);
   const clock = new VirtualClock(1_700_000_000_000);
   const scenario = parseScenario({ ev: { battery: { capacityWh: 1000, socTargetPercent: 80 } }, cable: { plugInAfterMs: 1000, unplugAfterSessionMs: null, replugAfterMs: null } });
@@ -78,6 +82,7 @@ export async function fuzzSession(seed: number, limitMs = 900_000): Promise<Fuzz
     evse: evseConfig({ slac: QUICK_SLAC }),
     ev: evConfig({ battery: { capacityWh: 1000, levelWh: 760, maxPowerW: 12000, targetVoltageV: 200, maxVoltageV: 300 }, targetSocPercent: 80, slac: QUICK_SLAC }),
   });
+  if (trace) traceSession(trace, clock, { EVSE: [evseClient, s.evse], EV: [evClient, s.ev] });
   // Tracked as they come (the predicate runs every 50 ms of virtual time; scanning everything
   // emitted so far each time made a session quadratic in its length).
   let sawSlac = false;
@@ -148,4 +153,23 @@ function honestyCheck(role: string, client: HciClient, station: { on(type: '*', 
     moduleStarted = false;
   });
   return () => dishonest;
+}
+
+/** Every host's log line and every frame its client sent or received, in the order they came. */
+function traceSession(trace: (line: string) => void, clock: VirtualClock, hosts: Record<string, [HciClient, { on(type: '*', listener: (e: unknown) => void): unknown }]>): void {
+  const t0 = clock.now();
+  const at = (): string => `${String(clock.now() - t0).padStart(7)} ms`;
+  for (const [role, [client, station]] of Object.entries(hosts)) {
+    client.traffic$.subscribe((t) => {
+      const m = t.message;
+      trace(
+        `${at()} ${role.padEnd(4)} ${t.dir} ${m ? `${m.module}.${m.message} ${m.direction} #${m.reqId} ${JSON.stringify(m.fields)}` : `${t.bytes.length} bytes ${Buffer.from(t.bytes).toString('hex')}`}`,
+      );
+    });
+    station.on('*', (e) => {
+      const ev = e as { type: string; text?: string; phase?: string };
+      if (ev.type === 'log') trace(`${at()} ${role.padEnd(4)} log ${ev.text}`);
+      else if (ev.type === 'phase') trace(`${at()} ${role.padEnd(4)} phase ${ev.phase}`);
+    });
+  }
 }

@@ -80,6 +80,32 @@ describe('Start Listen never answered (EVSE session machine)', () => {
     expect(t.h.logs()).toContain('Vehicle was authorized by user!');
   });
 
+  it('Session Started lost too: Payment Selected enters the session, Request Authorization follows in order, the car is authorized', async () => {
+    const t = start('timeout');
+    await flushMicrotasks();
+    await advanceBy(t.clock, 500);
+    t.client.status('V2g.EvsePaymentSelected', { selectedPaymentMethod: 0 });
+    t.client.status('V2g.EvseAuthorizationStatusRequested', { timeoutMs: 60_000 });
+    await advanceBy(t.clock, ATTEMPTS_MS);
+    expect(record(t)).toBeUndefined();
+    const logs = t.h.logs();
+    const order = ['"Session started" lost: "EvsePaymentSelected"', '"Payment selected" received', '"Request Authorization" received', 'Vehicle was authorized by user!'].map((l) =>
+      logs.findIndex((x) => x.startsWith(l)),
+    );
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(t.client.names()).toContain('V2g.EvseSetAuthorizationStatus');
+  });
+
+  it("a stale message before Start Listen went out (a previous session's Session Stopped) is not replayed", async () => {
+    const t = start('timeout');
+    t.client.status('V2g.EvseSessionStopped', { closureType: 0 });
+    await flushMicrotasks();
+    await advanceBy(t.clock, ATTEMPTS_MS + 500);
+    expect(record(t)).toBeUndefined();
+    expect(t.h.logs().some((l) => l.startsWith('"Session started" lost'))).toBe(false);
+  });
+
   it('Session Started during the wait: the session goes on', async () => {
     const t = start('timeout');
     await flushMicrotasks();
