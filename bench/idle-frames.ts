@@ -4,7 +4,8 @@
  * build on the other end, all started together so that they see the same load. After the
  * settling time, windows of `--frames <n>` frames the host sent (its veth end's counter, polled
  * every 20 ms so that a window starts and ends just after a frame left) give the host's CPU time
- * per frame (every thread, /proc/<pid>/task/<tid>/schedstat). CPU time grows with the machine's
+ * per frame (every thread, /proc/<pid>/task/<tid>/schedstat) and its wake-ups per frame (voluntary
+ * context switches, all threads). CPU time grows with the machine's
  * load; with `--valgrind` each host runs under callgrind and the figure that counts is the
  * instructions per frame (callgrind_control zeroes the counters at a window's start and dumps
  * them at its end), which does not depend on the load at all (valgrind is ~50x slower, so only
@@ -18,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { arg, cpuMs, load, median, type NsProcess, sleep, startInNamespace, waitText } from './wire-helpers.js';
+import { arg, cpuMs, load, median, type NsProcess, sleep, startInNamespace, waitText, wakeUps } from './wire-helpers.js';
 
 const bins = process.argv.flatMap((a, i) => (a === '--bin' && process.argv[i + 1] ? [process.argv[i + 1] as string] : []));
 const settleS = arg('settle', 40);
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
       await waitText(r.host as NsProcess, /StartSlac|waitingForVehicle|Waiting for/i, 600_000, `host ${r.bin}`);
     }
     await sleep(settleS * 1000);
-    const results = rigs.map(() => ({ msPerFrame: [] as number[], instrPerFrame: [] as number[] }));
+    const results = rigs.map(() => ({ msPerFrame: [] as number[], instrPerFrame: [] as number[], wakesPerFrame: [] as number[] }));
     for (let w = 0; w < windows; w++) {
       const load0 = load();
       // Every rig's window: from just after one frame left to just after the `frames`-th next one.
@@ -107,20 +108,24 @@ async function main(): Promise<void> {
           while (framesSent(r.ns[0]) === sent) await sleep(20);
           sent = framesSent(r.ns[0]);
           const cpu0 = cpuMs(pid);
+          const wake0 = wakeUps(pid);
           if (useValgrind) callgrind(r, pid, '-z');
           while (framesSent(r.ns[0]) < sent + frames) await sleep(20);
           const n = framesSent(r.ns[0]) - sent;
           const cpu1 = cpuMs(pid);
+          const wake1 = wakeUps(pid);
           const ir = useValgrind ? callgrind(r, pid, '-d') : NaN;
           results[k]?.msPerFrame.push((cpu1 - cpu0) / n);
           results[k]?.instrPerFrame.push(ir / n);
+          results[k]?.wakesPerFrame.push((wake1 - wake0) / n);
         }),
       );
       const line = rigs.map((r, k) => {
         const res = results[k];
         const ms = res?.msPerFrame.at(-1) ?? NaN;
         const ir = res?.instrPerFrame.at(-1) ?? NaN;
-        return `${r.bin}: ${useValgrind ? `${(ir / 1e6).toFixed(3)} M instructions/frame` : `${ms.toFixed(3)} ms CPU/frame`}`;
+        const wakes = res?.wakesPerFrame.at(-1) ?? NaN;
+        return `${r.bin}: ${useValgrind ? `${(ir / 1e6).toFixed(3)} M instructions/frame` : `${ms.toFixed(3)} ms CPU/frame`}, ${wakes.toFixed(2)} wake-ups/frame`;
       });
       console.log(`window ${w + 1} (load ${load0} -> ${load()}): ${line.join('; ')}`);
     }
@@ -128,7 +133,7 @@ async function main(): Promise<void> {
       const res = results[k];
       if (!res) continue;
       const fig = useValgrind ? `${(median(res.instrPerFrame) / 1e6).toFixed(3)} M instructions/frame` : `${median(res.msPerFrame).toFixed(3)} ms CPU/frame`;
-      console.log(`median ${r.bin}: ${fig}`);
+      console.log(`median ${r.bin}: ${fig}, ${median(res.wakesPerFrame).toFixed(2)} wake-ups/frame`);
     }
   } finally {
     for (const r of rigs) {
