@@ -11,14 +11,17 @@
  * case from the module's last frame to the report is idleMs + timeoutMs (1500 + 400 = 1.9 s,
  * within the 2 s of item 8), and at rest it costs a Ping round trip every 1.5 s. While frames
  * flow (the charge loop) nothing is sent. What an idle Ethernet host spends is almost all these
- * round trips (docs/performance.md, issue 12 target 2, fourth round): each is three wake-ups (the
+ * round trips (docs/performance.md, issue 12 target 2, fourth round): each was three wake-ups (the
  * Ping, its reply, its deadline), so the Ping period is as long as the 2 s allow.
  *
- * The reply clears the deadline and arms the next check. That does not save the deadline's
+ * The reply clears the deadline and arms the next check. Clearing does not save the deadline's
  * wake-up (Node does not re-arm the event loop's timer when the earliest timer is cleared, so an
- * idle host still wakes at the cleared time, with nothing to run), but the timer work is done
- * while the host is awake for the reply, a millisecond after the Ping, not 400 ms later in a
- * wake-up of its own (measured side by side: about 9 % less CPU at rest).
+ * idle host still wakes at the cleared time, with nothing to run), so the deadline is armed only
+ * once the input already waiting has been read (`Clock.afterPendingInput`, seventh round): a
+ * reply that came while the host was still awake for the Ping (on a veth, most of them) leaves no
+ * deadline behind, and the host sleeps once per Ping. A later reply clears it as before, while
+ * the host is awake for the reply, not 400 ms later in a wake-up of its own (measured side by
+ * side: about 9 % less CPU at rest than letting it fire).
  *
  * 400 ms is 2.6 times the slowest Ping Reply seen in the field (152 ms, from a module uploading
  * its QCA firmware after a restart, Sevenstax/FreeV2G#72; a module otherwise answers in a few ms),
