@@ -11,7 +11,7 @@
  * them at its end), which does not depend on the load at all (valgrind is ~50x slower, so only
  * the count means anything, not the time).
  *
- *   node --import tsx bench/idle-frames.ts --bin a/bin/freev2g.js --bin b/bin/freev2g.js [--settle 40] [--frames 40] [--windows 3] [--valgrind [--keep]] [--tag name]
+ *   node --import tsx bench/idle-frames.ts --bin a/bin/freev2g.js --bin b/bin/freev2g.js [--settle 40] [--frames 40] [--windows 3] [--valgrind [--main-thread] [--keep]] [--tag name]
  *
  * Needs root (network namespaces). Namespaces are named `<tag>-<n>-a|b` (default tag "idlefr").
  */
@@ -26,6 +26,8 @@ const settleS = arg('settle', 40);
 const frames = arg('frames', 40);
 const windows = arg('windows', 3);
 const useValgrind = process.argv.includes('--valgrind');
+/** Count the main thread only (callgrind --separate-threads): GC helper threads add noise. */
+const mainThread = process.argv.includes('--main-thread');
 const tagAt = process.argv.indexOf('--tag');
 const tag = tagAt >= 0 ? (process.argv[tagAt + 1] ?? 'idlefr') : 'idlefr';
 
@@ -66,12 +68,13 @@ const framesSent = (ns: string): number => Number(execFileSync('ip', ['netns', '
 function callgrind(rig: Rig, pid: number, what: '-z' | '-d'): number {
   execFileSync('callgrind_control', [what, String(pid)], { stdio: 'ignore', timeout: 30_000 });
   if (what === '-z') return 0;
-  // The newest dump file of this host: its "totals:" line holds the instructions (Ir).
+  // The newest dump of this host (cg.<pid>.<n>, with --main-thread cg.<pid>.<n>-01: the main
+  // thread only, without V8's GC and compiler threads): its "totals:" line holds the instructions.
+  const dumpNo = (f: string): number => Number(/\.(\d+)(?:-\d+)?$/.exec(f)?.[1] ?? -1);
   const files = readdirSync(rig.cgDir)
-    .filter((f) => f.startsWith('cg.'))
-    .sort((x, y) => Number(y.split('.').pop()) - Number(x.split('.').pop()));
-  const newest = files.find((f) => /\.\d+$/.test(f) && f.split('.').length > 2) ?? files[0];
-  const m = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(rig.cgDir, newest as string), 'utf8'));
+    .filter((f) => (mainThread ? /\.\d+-01$/.test(f) : /^cg\.\d+\.\d+$/.test(f)))
+    .sort((x, y) => dumpNo(y) - dumpNo(x));
+  const m = /^(?:totals|summary): (\d+)/m.exec(readFileSync(join(rig.cgDir, files[0] as string), 'utf8'));
   return Number(m?.[1] ?? NaN);
 }
 
@@ -89,7 +92,7 @@ async function main(): Promise<void> {
       r.sim = startInNamespace(r.ns[1], process.execPath, [r.bin, 'module-sim', '--role', 'EVSE', '-i', 'fv2gb', '--scenario', scenario]);
       const hostArgs = [r.bin, 'eth', '-i', 'fv2ga', '-m', '02:f2:00:00:00:0b', '-r', 'EVSE', '--no-records', '--log-format', 'json'];
       r.host = useValgrind
-        ? startInNamespace(r.ns[0], 'valgrind', ['--tool=callgrind', `--callgrind-out-file=${r.cgDir}/cg.%p`, process.execPath, ...hostArgs])
+        ? startInNamespace(r.ns[0], 'valgrind', ['--tool=callgrind', ...(mainThread ? ['--separate-threads=yes'] : []), `--callgrind-out-file=${r.cgDir}/cg.%p`, process.execPath, ...hostArgs])
         : startInNamespace(r.ns[0], process.execPath, hostArgs);
     }
     for (const r of rigs) {
