@@ -304,7 +304,9 @@ async function startRunStation(run: Run, st: RunStation): Promise<void> {
   client.notices$.subscribe((n) => reporter.info(`${keyOf(st)}: ${n.level === 'error' ? 'Error' : 'Warning'}: ${n.text}`));
   const role = st.settings.role;
   if (!st.quiet) {
-    client.traffic$.subscribe(trafficTap(st, book.capture, dashboard, book.guardCapture));
+    // The tap only writes the capture and feeds the dashboard: without both it would be one more
+    // subscriber run for every frame, at rest cold (docs/performance.md, target 2, seventh round).
+    if (book.capture || dashboard) client.traffic$.subscribe(trafficTap(st, book.capture, dashboard, book.guardCapture));
     client.traffic$.subscribe((t) => book.figures.traffic(keyOf(st), t));
   }
   if (options.beforeStart) {

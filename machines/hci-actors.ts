@@ -165,9 +165,17 @@ export class Commander {
     private readonly input: CommanderInput,
     private readonly sendBack: (e: CommanderEvent) => void,
   ) {
-    this.rx = input.client.traffic$.subscribe((t) => {
-      if (t.dir === 'rx') this.lastRxAt = t.at;
-    });
+    const client = input.client;
+    if (client.onReceive) {
+      const off = client.onReceive((at) => {
+        this.lastRxAt = at;
+      });
+      this.rx = { unsubscribe: off };
+    } else {
+      this.rx = client.traffic$.subscribe((t) => {
+        if (t.dir === 'rx') this.lastRxAt = t.at;
+      });
+    }
   }
 
   /** Sends whatever the owner asks; a failure comes back as `hci.failed`, a new longest reaction as `hci.reaction`. */

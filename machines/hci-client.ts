@@ -105,6 +105,8 @@ class Client implements HciClientHandle {
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
   private readonly pings = new PingTemplates();
+  /** `onReceive` listeners: called for every frame from the module. */
+  private rxListeners: ((at: number) => void)[] = [];
   private readonly pingWaiters: PingWaiters;
 
   constructor(options: HciClientOptions) {
@@ -159,6 +161,24 @@ class Client implements HciClientHandle {
     });
   }
 
+  onReceive(listener: (at: number) => void): () => void {
+    this.rxListeners = [...this.rxListeners, listener];
+    return () => {
+      this.rxListeners = this.rxListeners.filter((l) => l !== listener);
+    };
+  }
+
+  /**
+   * A frame from the module: its record, then the receive listeners (after every `traffic$`
+   * subscriber, where the commander's and the watch's subscriptions ran). The array is replaced,
+   * never changed, so a listener that unsubscribes during the loop does not skip another.
+   */
+  recordRx(t: TrafficRecord): void {
+    this.traffic$.next(t);
+    const listeners = this.rxListeners;
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as (at: number) => void)(t.at);
+  }
+
   /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */
   checkAlive(timeoutMs = this.defaults.timeoutMs): Promise<void> {
     if (this.closed) return Promise.reject(new HciError('closed', 'Framing.Ping', 'Framing.Ping: client closed'));
@@ -192,6 +212,7 @@ class Client implements HciClientHandle {
     this.sub.unsubscribe();
     this.status$.complete();
     this.traffic$.complete();
+    this.rxListeners = [];
     this.unusableStatus$.complete();
   }
 
@@ -263,13 +284,13 @@ class Client implements HciClientHandle {
     }
     const parsed = parseFrame(bytes);
     if ('error' in parsed) {
-      this.traffic$.next({ dir: 'rx', at, bytes });
+      this.recordRx({ dir: 'rx', at, bytes });
       if (bytes[0] === START) this.statusRx.undelivered(bytes[1], bytes[2], at);
       return;
     }
     const frame = parsed.frame;
     if (frame.modId === FRAMING_ERROR_MOD_ID) {
-      this.traffic$.next({ dir: 'rx', at, bytes });
+      this.recordRx({ dir: 'rx', at, bytes });
       this.startResync();
       return;
     }
@@ -280,19 +301,19 @@ class Client implements HciClientHandle {
     const p = this.inFlight.get(frame.modId);
     if (p && p.def.subId === frame.subId && p.reqId === frame.reqId) {
       const decoded = decodeMessage(frame, { direction: 'toHost' });
-      this.traffic$.next(record('rx', at, bytes, decoded));
+      this.recordRx(record('rx', at, bytes, decoded));
       this.onResponse(p, frame.payload, decoded);
       return;
     }
     if (this.statusRx.receive(frame, bytes, at)) return;
-    this.traffic$.next(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));
+    this.recordRx(record('rx', at, bytes, decodeMessage(frame, { direction: 'toHost' })));
     // Anything else (a late response to a timed-out request, an unknown message) is only logged;
     // an unknown status Sub-ID is a status the host could not use.
     this.statusRx.undelivered(frame.modId, frame.subId, at);
   }
 
   private onPingReply(t: TrafficRecord): void {
-    this.traffic$.next(t);
+    this.recordRx(t);
     if (this.resync) this.endResync();
     this.pingWaiters.answered();
   }

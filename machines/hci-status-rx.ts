@@ -16,7 +16,8 @@ export const FIRST_STATUS_SUB_ID = 0x80;
 
 /** Where the receiver reports (the client's subjects). */
 export interface StatusOutlets {
-  readonly traffic$: Subject<TrafficRecord>;
+  /** Records a frame from the module (`traffic$` and the client's receive listeners). */
+  recordRx(t: TrafficRecord): void;
   readonly status$: Subject<TimedStatusEvent>;
   readonly notices$: Subject<HciNotice>;
   readonly unusableStatus$: Subject<UnusableStatus>;
@@ -48,7 +49,7 @@ export class StatusReceiver {
     const st = frame.subId >= FIRST_STATUS_SUB_ID ? decodeStatusTolerant(frame, this.layouts) : undefined;
     if (!st) return false;
     const m = st.message;
-    this.out.traffic$.next({ dir: 'rx', at, bytes, message: m });
+    this.out.recordRx({ dir: 'rx', at, bytes, message: m });
     if (st.kind === 'tolerated') {
       const text = describeTolerated(st, this.firmware, frame.payload);
       this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');

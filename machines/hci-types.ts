@@ -76,6 +76,13 @@ export interface HciClient {
    * (firmware/profiles.ts); optional so test doubles need not implement it.
    */
   useFirmware?(version: string, layouts: readonly LayoutVariant[]): void;
+  /**
+   * Calls `listener` with the clock time of every frame that arrives from the module, right after
+   * its `traffic$` record; returns the unsubscribe. For those that only keep the time of the last
+   * frame (the commander, the liveness watch): a plain call per frame instead of an RxJS
+   * subscriber each. Optional so test doubles need not implement it (then use `traffic$`).
+   */
+  onReceive?(listener: (at: number) => void): () => void;
   /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
   checkAlive?(timeoutMs?: number): Promise<void>;
   /**

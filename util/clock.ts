@@ -19,6 +19,14 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): TimerId;
   clearTimeout(id: TimerId): void;
+  /**
+   * Runs `fn` once, after the input already waiting has been read (Node: `setImmediate`, which
+   * runs after this turn's poll phase), and before the host goes back to sleep. Optional: a clock
+   * without it (the virtual one) leaves callers to arm their timer at once. The liveness watch
+   * arms a Ping's deadline this way, only when the reply is not in by then: a deadline armed and
+   * cleared again still wakes an idle Node host at its due time (docs/performance.md, target 2).
+   */
+  afterPendingInput?(fn: () => void): void;
 }
 
 /** Wall time, optionally sped up (`speed` 10 makes a 500 ms timer fire after 50 ms). */
@@ -54,6 +62,10 @@ export class RealClock implements Clock {
     const t = this.timers.get(id);
     if (t !== undefined) clearTimeout(t);
     this.timers.delete(id);
+  }
+
+  afterPendingInput(fn: () => void): void {
+    setImmediate(fn);
   }
 }
 

@@ -193,6 +193,56 @@ describe('module liveness', () => {
     await client.close();
   });
 
+  it('at rest a Ping answered within the same turn of the event loop arms no deadline: one timer wake-up of the host per Ping, and a dead module is still reported within 1.9 s', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });
+    pairs.push(pair);
+    const client = createHciClient({ transport: pair.evseHost, clock });
+    let pings = 0;
+    let lastFromModule = clock.now();
+    client.traffic$.subscribe((t) => {
+      if (t.dir === 'tx' && t.message?.message === 'Ping') pings++;
+      if (t.dir === 'rx') lastFromModule = t.at;
+    });
+    const wakes = nodeWakeUps(clock);
+    // Node's setImmediate (RealClock): after the input already waiting was read, in the same turn
+    // of the loop, so no wake-up of its own. The simulated module's reply is such input.
+    const watched: Clock = { ...wakes.clock, afterPendingInput: (fn) => void clock.setTimeout(fn, 0) };
+    const { silent, parent } = watchLiveness(client, watched);
+    await clock.runUntil(() => false, 30_000, 10);
+    expect(pings).toBeGreaterThanOrEqual(19);
+    // Main armed a 200 ms deadline per Ping and cleared it at the reply: two wake-ups per Ping.
+    expect(wakes.wakeUps()).toBeLessThanOrEqual(pings + 1);
+    pair.evse.setSilent(true);
+    expect(await clock.runUntil(() => silent.length > 0, 10_000, 10)).toBe(true);
+    expect((silent[0] ?? Infinity) - lastFromModule).toBeLessThanOrEqual(LIVENESS_IDLE_MS + LIVENESS_TIMEOUT_MS);
+    parent.stop();
+    await client.close();
+  });
+
+  it('with the deadline armed after the input (RealClock), one lost Ping or reply still gets a second Ping and is no silence', async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const deferred: Clock = {
+      now: () => clock.now(),
+      setTimeout: (fn, ms) => clock.setTimeout(fn, ms),
+      clearTimeout: (id) => clock.clearTimeout(id),
+      afterPendingInput: (fn) => void clock.setTimeout(fn, 0),
+    };
+    // Every third Ping is lost; the others are answered a microtask later.
+    let n = 0;
+    const fake = fakeClient(clock, (timeoutMs) => {
+      n++;
+      if (n % 3 === 1) return new Promise<void>((_, reject) => clock.setTimeout(() => reject(new Error('no Ping Reply')), timeoutMs));
+      queueMicrotask(fake.rx);
+      return Promise.resolve();
+    });
+    const { silent, parent } = watchLiveness(fake.client, deferred);
+    await clock.runUntil(() => false, 20_000, 10);
+    expect(silent).toEqual([]);
+    expect(fake.pings()).toBeGreaterThanOrEqual(14);
+    parent.stop();
+  });
+
   it('at rest a Ping costs the host two timers in all (the watch judges; the client arms no backstop of its own)', async () => {
     const clock = new VirtualClock(1_700_000_000_000);
     const pair = createSimulatedPair({ clock, scenario: parseScenario({ cable: { plugInAfterMs: null } }) });

@@ -43,6 +43,28 @@ describe('HCI client', () => {
     expect(res).toEqual({ state: 1 });
   });
 
+  it('onReceive: every frame from the module (response, Ping Reply, status, garbage), after its traffic$ record, none of its own; unsubscribe stops it', async () => {
+    const t = setup();
+    t.onRequest((f) => [
+      f.modId === 0x0e ? encodeFrame({ modId: 0x0e, subId: 0x01, reqId: f.reqId, payload: new Uint8Array(0) }) : encodeResponseFrame(ControlPilot.GetState, f.reqId, 0, { state: 1 }),
+    ]);
+    const seen: string[] = [];
+    t.client.traffic$.subscribe((r) => seen.push(`${r.dir} ${r.message?.message ?? 'raw'}`));
+    const off = t.client.onReceive?.((at) => seen.push(`listener ${at === t.clock.now()}`));
+    await t.client.request(ControlPilot.GetState, {});
+    t.client.sendPing?.();
+    await flushMicrotasks();
+    await t.mod.send(encodeStatusFrame(ControlPilot.StateChanged, { state: 1 }));
+    await flushMicrotasks();
+    void t.mod.send(Uint8Array.of(0x01, 0x02, 0x03));
+    await flushMicrotasks();
+    expect(seen).toEqual(['tx GetState', 'rx GetState', 'listener true', 'tx Ping', 'rx PingReply', 'listener true', 'rx StateChanged', 'listener true', 'rx raw', 'listener true']);
+    off?.();
+    void t.mod.send(Uint8Array.of(0x01, 0x02, 0x03));
+    await flushMicrotasks();
+    expect(seen.filter((s) => s.startsWith('listener'))).toHaveLength(4);
+  });
+
   it('rotates request IDs 0..254 and never uses 0xFF', async () => {
     const t = setup();
     t.onRequest((f) => [ack(f)]);
