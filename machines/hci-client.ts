@@ -105,8 +105,12 @@ class Client implements HciClientHandle {
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
   private readonly pings = new PingTemplates();
-  /** `onReceive` listeners: called for every frame from the module. */
-  private rxListeners: ((at: number) => void)[] = [];
+  /**
+   * `onReceive` listeners: called for every frame from the module. A holder that is changed, never
+   * replaced: a client wrapped with `Object.create` (the tests' lossy links) registers on the one
+   * the frames reach, not on a copy of the field on the wrapper.
+   */
+  private readonly receivers: { listeners: ((at: number) => void)[] } = { listeners: [] };
   private readonly pingWaiters: PingWaiters;
 
   constructor(options: HciClientOptions) {
@@ -162,9 +166,9 @@ class Client implements HciClientHandle {
   }
 
   onReceive(listener: (at: number) => void): () => void {
-    this.rxListeners = [...this.rxListeners, listener];
+    this.receivers.listeners = [...this.receivers.listeners, listener];
     return () => {
-      this.rxListeners = this.rxListeners.filter((l) => l !== listener);
+      this.receivers.listeners = this.receivers.listeners.filter((l) => l !== listener);
     };
   }
 
@@ -175,7 +179,7 @@ class Client implements HciClientHandle {
    */
   recordRx(t: TrafficRecord): void {
     this.traffic$.next(t);
-    const listeners = this.rxListeners;
+    const listeners = this.receivers.listeners;
     for (let i = 0; i < listeners.length; i++) (listeners[i] as (at: number) => void)(t.at);
   }
 
@@ -212,7 +216,7 @@ class Client implements HciClientHandle {
     this.sub.unsubscribe();
     this.status$.complete();
     this.traffic$.complete();
-    this.rxListeners = [];
+    this.receivers.listeners = [];
     this.unusableStatus$.complete();
   }
 

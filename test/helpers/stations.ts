@@ -90,7 +90,10 @@ export function pluggedPair(energyTransferMode: 'acThreePhase' | 'dcExtended') {
   return { clock, pair: createSimulatedPair({ clock, scenario }) };
 }
 
-/** The client with these status messages lost on the way, hidden from its traffic too (a dropped frame never reaches the host). */
+/**
+ * The client with these status messages lost on the way, hidden from its traffic too (a dropped frame never reaches the host).
+ * `onReceive` (the commander's and the liveness watch's "the module talks") still sees them: it carries no message to filter by.
+ */
 export function losingStatuses(client: HciClient, ...messages: string[]): HciClient {
   const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
   const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
