@@ -1,7 +1,8 @@
 /**
  * When a run ends: after `sessions` sessions per station (0: never on its own), on a signal, or
- * when a station stops on its own. Independent stations (several modules, eth) go on without a
- * lost one; otherwise (the simulated pair) one stopping takes the others down with it.
+ * when a station stops or fails on its own. Independent stations (several modules, eth) go on
+ * without a lost one; otherwise (the simulated pair) one stopping or failing takes the others down
+ * with it.
  */
 import type { Reporter } from './output/reporter.js';
 import type { StationHandle } from './stations.js';
@@ -59,6 +60,10 @@ export function runLifecycle(options: LifecycleOptions, reporter: Reporter): Run
     stationFailed(key, handle) {
       if (lost.has(key)) return;
       lost.add(key);
+      if (!options.independent) {
+        reporter.info(`${key}: the station failed: stopping the run`);
+        return shutdownAll();
+      }
       reporter.info(`${key}: the station failed: stopping it${options.keys.length > 1 ? '; the other stations go on' : ''}`);
       handle.shutdown();
     },

@@ -90,6 +90,11 @@ export interface RunOptions {
   control?: ControlSettings;
   /** Address the dashboard listens on (default 127.0.0.1; elsewhere needs control.httpToken). */
   httpHost?: string;
+  /**
+   * Module set-ups in a row before a station gives up in `failed` (machines/setup-retry.ts).
+   * Default: no limit, the station keeps trying with back-off until a signal (`eth`, `spi`).
+   */
+  setUpAttempts?: number;
 }
 
 /**
@@ -322,12 +327,14 @@ async function startRunStation(run: Run, st: RunStation): Promise<void> {
     ...(dashboard && !st.quiet ? { inspect: dashboard.inspectorFor(role).inspect } : {}),
     ...authorize,
     ...powerStageOf(integrations, keyOf(st), st),
+    ...(options.setUpAttempts !== undefined ? { setUpAttempts: options.setUpAttempts } : {}),
   });
   if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
   handle.onEvent(st.quiet ? quietStationEvents(run, st) : stationEvents(run, st));
-  // Independent: a station that failed (its `error` phase: module silent, fatal HCI error)
-  // is stopped on its own, best effort, and the others go on.
-  if (options.independent) handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !life.stopping ? life.stationFailed(keyOf(st), handle) : undefined));
+  // A station that failed (its `error` phase: firmware refused, set-up attempts used up) waits
+  // for a shutdown: independent, it is stopped on its own and the others go on; coupled (the
+  // simulated pair), the run ends, since its peer would wait for it for ever.
+  handle.onEvent((ev) => (ev.type === 'phase' && ev.phase === 'error' && !life.stopping ? life.stationFailed(keyOf(st), handle) : undefined));
   void handle.done.then(() => life.stationDone(keyOf(st)));
   life.handles.push(handle);
   options.onStation?.(st, handle);

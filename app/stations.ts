@@ -62,12 +62,14 @@ export interface StartStationOptions {
   powerStage?: PowerStageBinding;
   /** EV: the car's real battery instead of the simulated one. */
   battery?: EvBatteryBinding;
+  /** Module set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
 }
 
 /** Builds the station actor for the settings' role and wraps it in a handle. */
 export async function startStation(options: StartStationOptions): Promise<StationHandle> {
   const { settings, client, clock } = options;
-  const common = { client, clock, ...(options.inspect ? { inspect: options.inspect } : {}) };
+  const common = { client, clock, ...(options.inspect ? { inspect: options.inspect } : {}), ...(options.setUpAttempts !== undefined ? { setUpAttempts: options.setUpAttempts } : {}) };
   if (settings.role === 'EVSE') {
     const evse = settings.evse;
     if (!evse) throw new Error(`${settings.source}: no evse section`);

@@ -36,6 +36,8 @@ export interface EvseStationOptions {
   behaviour?: Partial<ModuleBehaviour>;
   /** External power electronics and the safety bounds for them (default: the simulated charger). */
   powerStage?: PowerStageBinding;
+  /** Module set-ups in a row before the station gives up (setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -46,6 +48,8 @@ export interface EvStationOptions {
   behaviour?: Partial<ModuleBehaviour>;
   /** The car's real battery and the bound for its silence (default: the simulated battery). */
   battery?: EvBatteryBinding;
+  /** Module set-ups in a row before the station gives up (setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
@@ -61,6 +65,7 @@ export function createEvseStation(options: EvseStationOptions) {
       ...(options.certificateProvider ? { certificateProvider: options.certificateProvider } : {}),
       ...(options.behaviour ? { behaviour: options.behaviour } : {}),
       ...(options.powerStage ? { powerStage: options.powerStage } : {}),
+      ...(options.setUpAttempts !== undefined ? { setUpAttempts: options.setUpAttempts } : {}),
     },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),
@@ -80,6 +85,7 @@ export function createEvStation(options: EvStationOptions) {
       config: options.config,
       ...(options.behaviour ? { behaviour: options.behaviour } : {}),
       ...(options.battery ? { battery: options.battery } : {}),
+      ...(options.setUpAttempts !== undefined ? { setUpAttempts: options.setUpAttempts } : {}),
     },
     clock: options.clock,
     ...(options.inspect ? { inspect: options.inspect } : {}),

@@ -1,6 +1,7 @@
 /**
  * What the EV and EVSE stations share: the start (firmware check, clearing stale state), the
- * shutdown, failure and stop states, and the actions and guards those use. Each station builds
+ * shutdown, failure and stop states, and the actions and guards those use (the set-up retry:
+ * setup-retry.ts). Each station builds
  * its machine from these with its own role label and machine id, so both keep their state names.
  */
 import { type ModuleBehaviour, cpPollMs, moduleBehaviour } from './module-quirks.js';
@@ -16,6 +17,7 @@ import type { Clock } from '../util/clock.js';
 import type { StopChargingWire } from './stop-charging-wire.js';
 import type { SlacTiming } from './config.js';
 import type { HciClient } from './hci-types.js';
+import { type SetUpRetryContext, setUpFailed, slacSetUpFailed } from './setup-retry.js';
 import { type ChildEmit, type SessionPhase, type SessionRecord, type StationEmitted, type StationRole, interruption, logEvent } from './station-events.js';
 
 /** Result codes tolerated when clearing state that may not exist (10.1.5 0x05, SLAC/V2G 0x10, 0x11). */
@@ -25,7 +27,7 @@ type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
 const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
 
 /** The context fields the shared actions, guards and states read and write. */
-export interface StationCommonContext extends MachineContext {
+export interface StationCommonContext extends MachineContext, SetUpRetryContext {
   client: HciClient;
   clock: Clock;
   config: { strictFirmware: boolean; slac: SlacTiming; setModuleTime?: boolean };
@@ -59,7 +61,8 @@ export interface StationCommonContext extends MachineContext {
  * A module that is restarting is silent for seconds: ~5 s, ~15 s until it answers normally
  * (Sevenstax/FreeV2G#72; also a module powered on together with the host). The start-up asks
  * again every MODULE_RETRY_MS instead of failing, for up to MODULE_START_WAIT_MS from the first
- * unanswered query; a module silent for longer stops the station in `failed`.
+ * unanswered query; a module silent for longer fails the set-up, tried again after a back-off
+ * (setup-retry.ts).
  */
 export const MODULE_START_WAIT_MS = 30_000;
 export const MODULE_RETRY_MS = 1000;
@@ -242,10 +245,7 @@ export function initialisingState<Src extends string, Done extends string>(id: s
         invoke: { src: 'hciSequence', input: ({ context }: Input) => ({ client: context.client, steps: [{ def: System.GetFirmwareVersion, keep: 'fw' }] }) },
         on: {
           'hci.sequenceDone': { target: 'verdict', actions: ['moduleAnswering', 'firmwareChecked'] },
-          'hci.sequenceFailed': [
-            { guard: 'moduleMayBeStarting', target: 'waitingForModule', actions: 'moduleNotAnswering' },
-            { target: `#${id}.failed`, actions: 'moduleNeverAnswered' },
-          ],
+          'hci.sequenceFailed': [{ guard: 'moduleMayBeStarting', target: 'waitingForModule', actions: 'moduleNotAnswering' }, ...setUpFailed(`#${id}.`, 'moduleNeverAnswered')],
         },
       },
       // Silent module (restarting, Sevenstax/FreeV2G#72): the query goes out again shortly.
@@ -264,7 +264,7 @@ export function initialisingState<Src extends string, Done extends string>(id: s
         on: {
           'hci.step': { actions: 'logStep' },
           'hci.sequenceDone': `#${id}.running`,
-          'hci.sequenceFailed': { target: `#${id}.failed`, actions: 'noteFailure' },
+          'hci.sequenceFailed': setUpFailed(`#${id}.`, 'noteFailure'),
         },
       },
     },
@@ -273,9 +273,9 @@ export function initialisingState<Src extends string, Done extends string>(id: s
 
 /**
  * The children and events of `running` both stations share: the CP machine and SLAC (started
- * once the CP is ready), each of which can fail the station, and the liveness watch
- * (machines/liveness.ts): a module that dies or restarts in any phase is noticed within 2 s and
- * initialised again (`reinitialising`; one still silent then stops the station in `failed`).
+ * once the CP is ready), whose set-up failures are tried again after a back-off (setup-retry.ts),
+ * and the liveness watch (machines/liveness.ts): a module that dies or restarts in any phase is
+ * noticed within 2 s and initialised again (`reinitialising`; one still silent then fails the set-up).
  */
 export function runningCommon(role: StationRole) {
   return {
@@ -293,8 +293,9 @@ export function runningCommon(role: StationRole) {
       shutdown: 'shuttingDown',
       'cp.ready': { actions: ['cpReady', 'slacStart'] },
       'slac.ready': { actions: 'slacReady' },
-      'cp.failed': { target: 'failed', actions: 'cpFailed' },
-      'slac.failed': { guard: 'fatal', target: 'failed', actions: 'slacFailed' },
+      // Set-up failures (CP configuration, SLAC start): tried again after a back-off (setup-retry.ts).
+      'cp.failed': setUpFailed('', 'cpFailed'),
+      'slac.failed': slacSetUpFailed(''),
       'module.silent': {
         target: 'reinitialising',
         actions: { type: 'log', params: ({ event }: { event: EventObject }) => ({ text: `Module not answering: ${(event as LivenessEvent).error}`, level: 'warn' as const }) },

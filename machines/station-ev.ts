@@ -22,6 +22,7 @@ import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import type { HciClient } from './hci-types.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
+import { setUpDelays, setUpGuards, setUpRetryActions, setUpRetryState, slacSetUpFailed } from './setup-retry.js';
 import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
@@ -38,6 +39,8 @@ export interface EvStationInput {
   behaviour?: Partial<ModuleBehaviour>;
   /** The car's real battery and the bound for its silence; without it the battery is simulated. */
   battery?: EvBatteryBinding;
+  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
 }
 
 export type EvStationEvent =
@@ -126,7 +129,7 @@ const shutdownSteps = (): HciStep[] => [
  * As on the EVSE station, `running` watches the module (runningCommon, machines/liveness.ts): a
  * module that dies or restarts in any phase is noticed within 2 s; the battery stops taking
  * current, a session in progress is recorded (moduleNotResponding), the CP goes back to state B
- * and the module is initialised again (one still silent then stops the station in `failed`).
+ * and the module is initialised again (one still silent then fails the set-up, tried again later).
  */
 const evRunning = runningCommon('EV');
 
@@ -153,6 +156,8 @@ export const evStationMachine = setup({
   },
   actions: {
     ...stationActions<EvStationContext, EvStationEvent, EvSessionContext>('EV', evSessionRecord, (session) => session.stopChargingSent && session.stopChargingUnanswered !== true),
+    ...setUpRetryActions<EvStationContext, EvStationEvent>('EV'),
+    forgetEvse: assign({ evsePresent: false }),
     sample: emit(({ event }) => {
       const s = event as BatterySample;
       return { type: 'sample' as const, station: 'EV' as const, at: s.at, voltageV: s.voltageV, currentA: s.currentA, powerW: s.voltageV * s.currentA, socPercent: s.socPercent, energyWh: s.energyWh };
@@ -202,9 +207,10 @@ export const evStationMachine = setup({
       enqueue.sendTo(session, charging ? { type: 'session.stopCharging', reason } : { type: 'session.abort', reason });
     }),
   },
-  delays: { evseGoneGrace: 2000, moduleSessionEndBound },
+  delays: { ...setUpDelays, evseGoneGrace: 2000, moduleSessionEndBound },
   guards: {
     ...stationGuards,
+    ...setUpGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     evsePresent: ({ context }) => context.evsePresent,
     evseAndBattery: ({ context }) => context.evsePresent && context.batteryReady,
@@ -247,7 +253,7 @@ export const evStationMachine = setup({
       ...evRunning,
       initial: 'starting',
       states: {
-        starting: { always: { guard: 'allReady', target: 'waitingForEvse' } },
+        starting: { always: { guard: 'allReady', target: 'waitingForEvse', actions: 'setUpDone' } },
         waitingForEvse: {
           entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
           always: { guard: 'evseAndBattery', target: 'slac' },
@@ -257,7 +263,7 @@ export const evStationMachine = setup({
           entry: [{ type: 'phase', params: { phase: 'slac' } }, 'slacMatch'],
           on: {
             'slac.matched': 'session',
-            'slac.failed': [{ guard: 'fatal', target: '#evStation.failed' }, { target: 'afterSession' }],
+            'slac.failed': [...slacSetUpFailed('#evStation.'), { target: 'afterSession' }],
             'cp.evseDisconnected': { target: 'waitingForEvse', actions: assign({ evsePresent: false }) },
           },
         },
@@ -387,6 +393,7 @@ export const evStationMachine = setup({
         shutdown: 'shuttingDown',
       },
     },
+    setUpRetry: setUpRetryState('evStation', 'batteryOff', 'forgetEvse'),
     ...endStates('evStation', 'batteryOff', shutdownSteps, { src: 'owedStopCharging', done: 'owedStop.done' }),
   },
 });

@@ -23,6 +23,8 @@ export const SESSION_PHASES = [
   'sessionStopped',
   /** The EV paused the session (18.12.13 closure type 1): output 0, waiting for it to resume. */
   'paused',
+  /** The module set-up failed: output 0, waiting to set it up again (machines/setup-retry.ts). */
+  'setUpRetry',
   'error',
   'shuttingDown',
   'stopped',

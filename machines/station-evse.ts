@@ -25,6 +25,7 @@ import type { HciClient } from './hci-types.js';
 import type { ModuleBehaviour } from './module-quirks.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
+import { setUpDelays, setUpGuards, setUpRetryActions, setUpRetryState, slacSetUpFailed } from './setup-retry.js';
 import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
@@ -40,6 +41,8 @@ export interface EvseStationInput {
   behaviour?: Partial<ModuleBehaviour>;
   /** External power electronics; without it the charger simulates its output. */
   powerStage?: PowerStageBinding;
+  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
 }
 
 export type EvseStationEvent =
@@ -120,7 +123,7 @@ const shutdownSteps = (): HciStep[] => [
  * `running` watches the module (runningCommon, machines/liveness.ts): a module that dies or
  * restarts while nothing is expected from it (waiting, SLAC matching) is noticed within 2 s,
  * the output goes to 0 (a session in progress is recorded, moduleNotResponding) and the module
- * is initialised again; one still silent then stops the station in `failed`.
+ * is initialised again; one still silent then fails the set-up, tried again later (setup-retry.ts).
  */
 const evseRunning = runningCommon('EVSE');
 
@@ -142,6 +145,8 @@ export const evseStationMachine = setup({
   },
   actions: {
     ...stationActions<EvseStationContext, EvseStationEvent, EvseSessionContext>('EVSE', evseSessionRecord, (session) => session.stopChargingSent),
+    ...setUpRetryActions<EvseStationContext, EvseStationEvent>('EVSE'),
+    forgetVehicle: assign({ vehiclePresent: false }),
     sample: emit(({ event }) => {
       const s = event as ChargerSample;
       return {
@@ -194,11 +199,13 @@ export const evseStationMachine = setup({
     abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
   },
   delays: {
+    ...setUpDelays,
     /** X1 after a pause before 5 % again: long enough for the EV to see the EVSE leave HLC. */
     pauseWakeUp: PAUSE_WAKE_UP_MS,
   },
   guards: {
     ...stationGuards,
+    ...setUpGuards,
     allReady: ({ context }) => context.cpReady && context.slacReady,
     vehiclePresent: ({ context }) => context.vehiclePresent,
     available: ({ context }) => context.available,
@@ -252,7 +259,7 @@ export const evseStationMachine = setup({
       ...evseRunning,
       initial: 'starting',
       states: {
-        starting: { always: { guard: 'allReady', target: 'waitingForVehicle' } },
+        starting: { always: { guard: 'allReady', target: 'waitingForVehicle', actions: 'setUpDone' } },
         waitingForVehicle: {
           entry: { type: 'phase', params: { phase: 'waitingForVehicle' } },
           always: { guard: 'vehicleToServe', target: 'slac' },
@@ -264,7 +271,7 @@ export const evseStationMachine = setup({
             'slac.matched': 'session',
             // While a paused session may still resume, a car that does not match yet (asleep) is
             // given another window after the next sleep instead of waiting for an unplug.
-            'slac.failed': [{ guard: 'fatal', target: '#evseStation.failed' }, { guard: 'resumable', target: 'paused' }, { target: 'afterSession' }],
+            'slac.failed': [...slacSetUpFailed('#evseStation.'), { guard: 'resumable', target: 'paused' }, { target: 'afterSession' }],
             'cp.vehicleDisconnected': { target: 'waitingForVehicle', actions: [assign({ vehiclePresent: false }), 'forgetPause'] },
           },
         },
@@ -366,10 +373,9 @@ export const evseStationMachine = setup({
         },
       },
     },
-    // Output already 0; CP, SLAC and the session are set up again from the firmware check on
-    // (a module still silent then fails the check: the station stops in `failed`). A session cut
-    // before its EvseStopCharging gets it first, before Stop Listen ends the module's session
-    // (issue 12 item 12); unanswered, it stays owed for the module that answers again.
+    // Output 0; set up again from the firmware check on (still silent: a failed set-up, retried).
+    // A session cut before its EvseStopCharging gets it first, before Stop Listen ends the module's
+    // session (issue 12 item 12); unanswered, it stays owed for the module that answers again.
     reinitialising: {
       entry: ['chargerOff', { type: 'log', params: { text: 'Module lost its state: initialising it again', level: 'warn' } }],
       initial: 'stopCharging',
@@ -398,6 +404,7 @@ export const evseStationMachine = setup({
         shutdown: 'shuttingDown',
       },
     },
+    setUpRetry: setUpRetryState('evseStation', 'chargerOff', 'forgetVehicle'),
     ...endStates('evseStation', 'chargerOff', shutdownSteps, { src: 'owedStop', done: 'owedStop.done' }),
   },
 });

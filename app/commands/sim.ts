@@ -23,6 +23,13 @@ const DEFAULT_CABLE = { plugInAfterMs: 1000, unplugAfterSessionMs: 2000, replugA
 /** The simulated modules' MACs unless the configuration names them: the reference's EVSE
  * default and the EV MAC of its ev.json (which is also the default EVCC ID). */
 const SIM_MODULE_MAC: Record<Role, string> = { EVSE: '00:01:01:63:77:33', EV: '00:01:01:63:77:31' };
+/**
+ * A simulated module's set-up is tried this many times in a row before its station gives up and
+ * the run ends (exit 5): the waits in between (5+10+20+40+60 s, machines/setup-retry.ts) outlast
+ * any fault of the simulated links, and a simulated module that refuses its set-up that long is
+ * scripted to (a scenario), so a finite run must end. `eth`/`spi` keep trying until a signal.
+ */
+export const SIM_SET_UP_ATTEMPTS = 6;
 /** Host-side MACs for captures of simulated links (locally administered). */
 const SIM_HOST_MAC: Record<Role, string> = { EVSE: '02:00:00:00:00:01', EV: '02:00:00:00:00:02' };
 
@@ -154,6 +161,7 @@ async function run(flags: SimFlags): Promise<void> {
     ...(ev ? { targetSocPercent: ev.targetSocPercent } : {}),
     onStation: hostScript(scenario.operator, clock, say),
     cleanup: () => pair.close(),
+    setUpAttempts: SIM_SET_UP_ATTEMPTS,
   });
   if (settings.logFormat === 'human') process.stdout.write('Goodbye!\n');
   process.exitCode = result.exitCode;
@@ -176,7 +184,8 @@ export function register(program: Command): void {
     .addHelpText(
       'after',
       '\nExit codes: 0 session(s) done (or stopped by SIGINT/SIGTERM), 2 usage, 3 configuration, 5 a session\n' +
-        'ended on an error, 130 second signal. Environment: FREEV2G_SPEED, FREEV2G_LOG_FORMAT, FREEV2G_RECORDS,\n' +
+        `ended on an error or a station failed (a module set-up failed ${SIM_SET_UP_ATTEMPTS} times in a row), 130 second signal.\n` +
+        'Environment: FREEV2G_SPEED, FREEV2G_LOG_FORMAT, FREEV2G_RECORDS,\n' +
         'FREEV2G_CAPTURE, FREEV2G_INSPECT, and FREEV2G_<KEY>__<KEY> for configuration keys (see docs/service.md).',
     )
     .action(run);

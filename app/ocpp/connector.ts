@@ -28,7 +28,9 @@ const FINISHING = new Set(['stoppingCharging', 'postCharge', 'sessionStopped']);
 
 /** The OCPP status of a station (OCPP 1.6 section 4.9's states). */
 export function statusOf(s: StationState, sessionOpen: boolean, paused = false): ConnectorStatus {
-  if (s.phase === 'error') return 'Faulted';
+  // A module set-up that failed and waits to be tried again (machines/setup-retry.ts) is a fault
+  // too: no energy until the module is set up; the status returns to Available then.
+  if (s.phase === 'error' || s.phase === 'setUpRetry') return 'Faulted';
   // The EV paused its session and may resume it (its transaction is still open): from the pause
   // over the wake-up, SLAC and the resumed session's set-up, the EV is what holds energy back.
   if (paused && s.phase !== 'charging') return 'SuspendedEV';

@@ -171,6 +171,8 @@ describe('pause and resume: connector status and the paused transaction', () => 
     for (const phase of ['paused', 'slac', 'v2gSetup', 'authorization', 'preCharge']) expect(connectorStatus(c, state({ phase }))).toBe('SuspendedEV');
     expect(connectorStatus(c, state({ phase: 'error' }))).toBe('Faulted');
     c.tx = undefined;
+    // The module set-up failed and is tried again later (machines/setup-retry.ts): no energy meanwhile.
+    expect(connectorStatus(new Connector(1, 'evse'), state({ phase: 'setUpRetry' }))).toBe('Faulted');
     expect(connectorStatus(c, state({ phase: 'paused' }))).toBe('Finishing');
   });
 

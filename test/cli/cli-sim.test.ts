@@ -177,6 +177,26 @@ describe('freev2g sim', () => {
   });
 });
 
+describe('freev2g sim whose module never takes its set-up', () => {
+  it('tries again after 5, 10, 20, 40, 60 s, then gives up (6 set-ups in a row), ends the run and exits 5', async () => {
+    // A scenario whose EVSE module answers every CP Set Mode busy (0x01): its set-up never works.
+    const dir = tmp();
+    const scenario = join(dir, 'busy-set-mode.json');
+    writeFileSync(scenario, JSON.stringify({ name: 'busy-set-mode', quirks: { evse: { busy: [{ command: 'ControlPilot.SetMode', times: 1_000_000 }] } } }));
+    const r = await runCli(['sim', '--speed', 'max', '--no-records', '--scenario', scenario], { cwd: dir, timeoutMs: 100_000 });
+    const failures = r.stdout.split('\n').filter((l) => l.startsWith('EVSE | Module set-up failed'));
+    expect(
+      failures.map((l) => /trying again in (\d+) s/.exec(l)?.[1]),
+      r.stdout.slice(-3000),
+    ).toEqual(['5', '10', '20', '40', '60']);
+    expect(failures[0]).toMatch(/^EVSE \| Module set-up failed \(control pilot: ControlPilot\.SetMode failed: busy \(0x01\)\): trying again in 5 s, at \d\d:\d\d:\d\d UTC \(failure 1 in a row\)$/);
+    expect(r.stdout).toContain('EVSE: the station failed: stopping the run');
+    expect(r.stdout).toContain('EVSE | Station stopped: module set-up failed 6 times in a row (last: control pilot: ControlPilot.SetMode failed: busy (0x01))');
+    expect(r.stdout).toContain('Goodbye!');
+    expect(r.code).toBe(5);
+  }, 110_000);
+});
+
 describe('freev2g sim and SIGTERM', () => {
   it('stops charging and the module services on SIGTERM mid-charge, then exits 0', async () => {
     const dir = tmp();

@@ -32,6 +32,8 @@ export interface StationsOptions {
   powerStage?: PowerStageBinding;
   /** The EV's external battery (default: simulated). */
   battery?: EvBatteryBinding;
+  /** Module set-ups in a row before a station gives up (machines/setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
 }
 
 /** Both stations with quick SLAC and the small battery charging to 80 %: the set-up most station tests share. */
@@ -47,6 +49,7 @@ export function startStations(o: StationsOptions) {
     ...(o.policy ? { policy: o.policy } : {}),
     ...(o.behaviour?.EVSE ? { behaviour: o.behaviour.EVSE } : {}),
     ...(o.powerStage ? { powerStage: o.powerStage } : {}),
+    ...(o.setUpAttempts !== undefined ? { setUpAttempts: o.setUpAttempts } : {}),
   });
   const ev = createEvStation({
     client: o.evClient,
@@ -54,6 +57,7 @@ export function startStations(o: StationsOptions) {
     config: o.ev ?? evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
     ...(o.behaviour?.EV ? { behaviour: o.behaviour.EV } : {}),
     ...(o.battery ? { battery: o.battery } : {}),
+    ...(o.setUpAttempts !== undefined ? { setUpAttempts: o.setUpAttempts } : {}),
   });
   const emitted = { EVSE: [] as StationEmitted[], EV: [] as StationEmitted[] };
   evse.on('*', (e) => emitted.EVSE.push(e as StationEmitted));

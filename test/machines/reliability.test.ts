@@ -164,7 +164,7 @@ async function expectNextSessionWorks(r: Run): Promise<void> {
 }
 
 describe('the EVSE module stops answering mid-charge', () => {
-  it('HCI timeouts -> moduleNotResponding -> output 0; the module answers again -> re-initialised, next session; silent again at start-up -> clean stop', async () => {
+  it('HCI timeouts -> moduleNotResponding -> output 0; the module answers again -> re-initialised, next session; silent again at start-up -> set-up tried again later', async () => {
     const evseFaults = { stopAnswering: { phase: 'chargeLoop' as const } };
     const r = start({ faults: { modules: { evse: evseFaults } } });
     let lastFromModule = 0;
@@ -195,12 +195,14 @@ describe('the EVSE module stops answering mid-charge', () => {
     await expectNextSessionWorks(r);
 
     // Silent for good: the re-initialisation's firmware check is asked again for 30 s (a module
-    // may be restarting, Sevenstax/FreeV2G#72), then the station stops in `failed` with the
-    // output at 0 (nothing more to do without a module).
+    // may be restarting, Sevenstax/FreeV2G#72), then the set-up has failed: the station waits
+    // with the output at 0 and tries again after a back-off (machines/setup-retry.ts).
     evseFaults.stopAnswering = { phase: 'chargeLoop' };
-    expect(await r.until(() => evseState(r) === '"failed"')).toBe(true);
+    expect(await r.until(() => evseState(r) === '"setUpRetry"')).toBe(true);
     expect(lastRecord(r)?.error).toMatchObject({ name: 'moduleNotResponding' });
-    expect(r.logs('EVSE').at(-1)).toMatch(/^Station stopped: System\.GetFirmwareVersion: no response within 1000 ms; no answer for 3\d s \(module not started\)$/);
+    expect(r.logs('EVSE').at(-1)).toMatch(
+      /^Module set-up failed \(System\.GetFirmwareVersion: no response within 1000 ms; no answer for 3\d s \(module not started\)\): trying again in 5 s, at .* \(failure 1 in a row\)$/,
+    );
     expect(r.logs('EVSE').some((l) => l.startsWith('Module not answering (System.GetFirmwareVersion: no response within 1000 ms): it may be restarting'))).toBe(true);
     expect(r.output()).toEqual({ voltageV: 0, currentA: 0 });
     expect(r.violations).toEqual([]);

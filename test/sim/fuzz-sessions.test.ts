@@ -55,6 +55,15 @@ describe('fuzzed sessions (seeded)', () => {
     60_000,
   );
 
+  // Seventh round (docs/reliability.md, "module set-up retried with back-off"): the EVSE's CP Set
+  // Mode unanswered three times in a row at start-up failed the set-up, and the station stopped
+  // for good; now the set-up is tried again after 5 s and the session starts.
+  it('seed 200830 (Set Mode lost at start-up) starts its V2G session after a set-up tried again, and ends safe', async () => {
+    const v = await fuzzSession(200830);
+    expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
+    expect(v.sessionStarted).toBe(true);
+  }, 60_000);
+
   // Setting a module up again rescues a session stuck on a lost frame: before the second liveness
   // Ping, one lost Ping Reply did that, and the campaign's started figure counted those sessions as
   // the link's (docs/reliability.md, "the second Ping"). Since the state re-reads stand in for the

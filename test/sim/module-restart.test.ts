@@ -95,15 +95,20 @@ describe('hosts while the module restarts (Sevenstax/FreeV2G#72)', () => {
     expect(rec?.energyDeliveredWh ?? 0).toBeGreaterThan(0);
   });
 
-  it('a module that never comes back: the station gives up after the bound, in `failed` with the output 0', async () => {
+  it('a module that never comes back: after the bound the set-up has failed; the station waits (output 0) and asks again after 5, then 10 s', async () => {
     const r = fieldRun({ scenario: { cable: { plugInAfterMs: null } } });
     runs.push(r);
     r.pair.evse.setSilent(true);
-    const failed = () => JSON.stringify(r.evse.getSnapshot().value) === '"failed"';
-    expect(await r.until(failed, 120_000)).toBe(true);
+    const retrying = () => JSON.stringify(r.evse.getSnapshot().value) === '"setUpRetry"';
+    expect(await r.until(retrying, 120_000)).toBe(true);
     // Failed no sooner than the bound after the first unanswered query (3 tries of 1 s).
     expect(r.clock.now() - 1_700_000_000_000).toBeGreaterThanOrEqual(3000 + MODULE_START_WAIT_MS);
-    expect(r.logs('EVSE').at(-1)).toMatch(/^Station stopped: System\.GetFirmwareVersion: no response within 1000 ms; no answer for 3\d s \(module not started\)$/);
+    expect(r.logs('EVSE').at(-1)).toMatch(
+      /^Module set-up failed \(System\.GetFirmwareVersion: no response within 1000 ms; no answer for 3\d s \(module not started\)\): trying again in 5 s, at .* \(failure 1 in a row\)$/,
+    );
+    // Machines/setup-retry.ts: the next set-up (the same 30 s of asking) fails again, 10 s next.
+    expect(await r.until(() => r.logs('EVSE').some((l) => l.includes('trying again in 10 s')), 120_000)).toBe(true);
+    expect(r.evse.getSnapshot().status).toBe('active');
   });
 
   it('the EVSE module resets mid-charge and is slow to come back: output 0, the module is initialised again, the next car charges', async () => {
