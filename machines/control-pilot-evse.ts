@@ -2,7 +2,9 @@
  * Control Pilot, EVSE side (manual 15, 21.2): configure the CP as EVSE with a 100 % duty cycle
  * (state X1), start it, and report vehicles coming and going from the measured CP state.
  * The station asks for 5 % (`cp.hlc`, ISO 15118 high-level communication) once SLAC matching
- * runs, and for 100 % again (`cp.idle`) after the session.
+ * runs, and for 100 % again (`cp.idle`) after the session. The state comes from State Changed
+ * (15.5.2) and, so that one lost notification strands nothing, from Get State (15.4.9) re-read
+ * in every state that waits on it: with or without a car (issue 12 item 13).
  *
  * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.s2 (the vehicle opened
  * or closed S2: B <-> C/D while connected), cp.failed, station.emit.
@@ -62,8 +64,7 @@ const waitInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock
  * in a session, for good; a lost B <-> C was never seen. Firmware that sends no State Changed
  * (pollStateMs, Sevenstax/FreeV2G#90) is read at least that often in every phase.
  */
-const connectedInput = (c: CpEvseInput, phaseMs: number) =>
-  cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs === undefined ? phaseMs : Math.min(phaseMs, c.pollStateMs) });
+const connectedInput = (c: CpEvseInput, phaseMs: number) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs === undefined ? phaseMs : Math.min(phaseMs, c.pollStateMs) });
 
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
