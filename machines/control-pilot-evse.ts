@@ -2,7 +2,9 @@
  * Control Pilot, EVSE side (manual 15, 21.2): configure the CP as EVSE with a 100 % duty cycle
  * (state X1), start it, and report vehicles coming and going from the measured CP state.
  * The station asks for 5 % (`cp.hlc`, ISO 15118 high-level communication) once SLAC matching
- * runs, and for 100 % again (`cp.idle`) after the session.
+ * runs, and for 100 % again (`cp.idle`) after the session. The state comes from State Changed
+ * (15.5.2) and, so that one lost notification strands nothing, from Get State (15.4.9) re-read
+ * in every state that waits on it: with or without a car (issue 12 item 13).
  *
  * To the parent: cp.ready, cp.vehicleConnected, cp.vehicleDisconnected, cp.s2 (the vehicle opened
  * or closed S2: B <-> C/D while connected), cp.failed, station.emit.
@@ -14,7 +16,7 @@ import { type CommanderEvent, type SequenceEvent, SET_COMMAND_RESENDS, hciComman
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { logEvent } from './station-events.js';
 import { CAR_WAIT_REREAD_MS, cpStatePollInput } from './cp-state-poll.js';
-import { stateReread } from './state-reread.js';
+import { REREAD_AFTER_MS, stateReread } from './state-reread.js';
 
 export interface CpEvseInput {
   client: HciClient;
@@ -54,9 +56,15 @@ export const DUTY_HLC_PERMILL = 50;
 // Sent again when its answer is lost (SET_COMMAND_RESENDS): the EV only starts SLAC on seeing 5 %.
 const dutyCycle = (dutyCyclePermill: number) => ({ type: 'hci.send', tag: 'duty', def: ControlPilot.SetDutyCycle, fields: { dutyCyclePermill }, resendOnTimeout: SET_COMMAND_RESENDS }) as const;
 
-const pollInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs });
 /** Waiting for a car, the state is re-read on any firmware: a lost StateChanged left a plugged-in car unseen (fuzz seed 200035). */
 const waitInput = (c: CpEvseInput) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs ?? CAR_WAIT_REREAD_MS });
+/**
+ * With a car connected the state is re-read too, one read at a time at the period of the phase
+ * (`connected`'s child states): a lost State Changed A left the station waiting for an unplug, or
+ * in a session, for good; a lost B <-> C was never seen. Firmware that sends no State Changed
+ * (pollStateMs, Sevenstax/FreeV2G#90) is read at least that often in every phase.
+ */
+const connectedInput = (c: CpEvseInput, phaseMs: number) => cpStatePollInput({ client: c.client, clock: c.clock, periodMs: c.pollStateMs === undefined ? phaseMs : Math.min(phaseMs, c.pollStateMs) });
 
 const stateName = (n: number): string => CP_STATES[n] ?? `unknown(${n})`;
 /** B, C or D: a vehicle's resistor is on the line. */
@@ -155,7 +163,6 @@ export const controlPilotEvseMachine = setup({
     },
     connected: {
       entry: 'reportConnected',
-      invoke: { src: 'cpStatePoll', input: ({ context }) => pollInput(context) },
       on: {
         'ControlPilot.StateChanged': [
           { guard: 'eventStateA', target: 'waiting', actions: ['rememberState', 'logDisconnected', 'setIdle', 'reportDisconnected'] },
@@ -168,12 +175,27 @@ export const controlPilotEvseMachine = setup({
         'cp.hlc': { actions: 'setHlc' },
         'cp.idle': { actions: 'setIdle' },
       },
-      initial: 'steady',
+      /**
+       * The re-read of the state by phase, one Get State at a time: 100 % (a car plugged in
+       * before or after its session, a paused one) every CAR_WAIT_REREAD_MS, the host at rest as
+       * while waiting for a car; 5 % (SLAC, the session) every REREAD_AFTER_MS, where a lost
+       * C -> B must stop the output (IEC 61851-1) and a lost A end the session; watching S2 every
+       * S2_REREAD_MS ([V2G2-847]). A phase change starts the next phase's read afresh.
+       */
+      initial: 'idleDuty',
       states: {
-        steady: { on: { 'cp.watchS2': 'watchingS2' } },
+        idleDuty: {
+          invoke: { src: 'cpStatePoll', input: ({ context }) => connectedInput(context, CAR_WAIT_REREAD_MS) },
+          on: { 'cp.hlc': { target: 'hlcDuty', actions: 'setHlc' }, 'cp.watchS2': 'watchingS2' },
+        },
+        hlcDuty: {
+          invoke: { src: 'cpStatePoll', input: ({ context }) => connectedInput(context, REREAD_AFTER_MS) },
+          on: { 'cp.idle': { target: 'idleDuty', actions: 'setIdle' }, 'cp.watchS2': 'watchingS2' },
+        },
+        // Only at 5 % in practice (Start Charging Requested), so it ends there.
         watchingS2: {
-          invoke: { src: 'cpStatePoll', input: ({ context }) => cpStatePollInput({ client: context.client, clock: context.clock, periodMs: S2_REREAD_MS }) },
-          on: { 'cp.unwatchS2': 'steady' },
+          invoke: { src: 'cpStatePoll', input: ({ context }) => connectedInput(context, S2_REREAD_MS) },
+          on: { 'cp.unwatchS2': 'hlcDuty', 'cp.idle': { target: 'idleDuty', actions: 'setIdle' } },
         },
       },
     },

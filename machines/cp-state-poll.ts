@@ -1,9 +1,12 @@
 /**
  * Get State (manual 15.4.9) re-read as ControlPilot.StateChanged by the generic re-read actor
  * (machines/state-reread.ts): for EVSE firmware that sends no StateChanged (EVSE V02_00_01,
- * Sevenstax/FreeV2G#90) every `periodMs` (the module-quirks period), and where the host waits for
- * a car on any firmware, every CAR_WAIT_REREAD_MS (a lost StateChanged, fuzz seed 200035). The CP
- * machine has one code path for all of them. Nothing happens when `periodMs` is undefined.
+ * Sevenstax/FreeV2G#90) at least every `periodMs` (the module-quirks period), and on any firmware
+ * where a lost StateChanged would strand the host: waiting for a car and with a car at 100 %
+ * every CAR_WAIT_REREAD_MS (fuzz seed 200035; a car that left unseen), at 5 % every
+ * REREAD_AFTER_MS (a C -> B in the charge loop), watching S2 every S2_REREAD_MS ([V2G2-847]);
+ * machines/control-pilot-evse.ts picks the period by phase. The CP machine has one code path for
+ * all of them. Nothing happens when `periodMs` is undefined.
  */
 import { ControlPilot } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
@@ -29,6 +32,7 @@ export const cpStatePollInput = (i: CpStatePollInput): StateRereadInput => ({
  * own short path, machines/hci-ping.ts; measured at rest on a veth: 2.4 against 2.1 ms a frame,
  * docs/performance.md target 2, fifth round). A car whose State Changed was lost is seen within
  * 6 s, which a driver plugging in does not notice beside SLAC's own seconds; between two reads
- * the Pings keep the 2 s liveness bound.
+ * the Pings keep the 2 s liveness bound. The same period holds with a car plugged in at 100 %
+ * (before or after its session, paused): a car that left unseen is let go within 6 s too.
  */
 export const CAR_WAIT_REREAD_MS = 4 * LIVENESS_IDLE_MS;

@@ -50,14 +50,32 @@ export const stateReread = fromCallback<{ type: 'noop' }, StateRereadInput>(({ i
   let timer: TimerId | undefined;
   let stopped = false;
   let last: string | undefined;
+  let lastType: string | undefined;
+  /**
+   * Crossing reads: the module's own notifications, numbered as they come. A read asked before a
+   * notification of what it reads and answered after it says the older state: handed on, it would
+   * undo the newer change (a car that left put back on the line). Such a read is dropped; the
+   * next one asks after the notification. The notification also clears `last`, so a read equal to
+   * the one before it is handed on again when a notification came between the two (A read, B
+   * notified, A again with its notification lost).
+   */
+  let notifications = 0;
+  const notifiedAt = new Map<string, number>();
+  const sub = client.status$.subscribe((e) => {
+    notifiedAt.set(e.type, ++notifications);
+    if (e.type === lastType) last = undefined;
+  });
   const tick = (): void => {
     timer = undefined;
+    const askedAt = notifications;
     client
       .request(def, {})
       .then((r) => {
         const status = toStatus(r as Record<string, unknown>);
-        const key = status && JSON.stringify(status.fields);
-        if (stopped || status === undefined || key === last) return;
+        if (stopped || status === undefined || (notifiedAt.get(status.type) ?? 0) > askedAt) return;
+        const key = JSON.stringify(status.fields);
+        lastType = status.type;
+        if (key === last) return;
         last = key;
         sendBack({ ...status, at: clock.now() } satisfies StatusEvent);
       })
@@ -70,6 +88,7 @@ export const stateReread = fromCallback<{ type: 'noop' }, StateRereadInput>(({ i
   timer = clock.setTimeout(tick, periodMs);
   return () => {
     stopped = true;
+    sub.unsubscribe();
     if (timer !== undefined) clock.clearTimeout(timer);
   };
 });

@@ -15,7 +15,8 @@
  * nothing in the module, and our host makes some of them on a timer (the re-reads after a lost
  * notification, every 1.4 s while SLAC matches): how many a live run captured depends on its load.
  * So reads never hold the statuses behind them, are never "missing", and are answered with the
- * latest captured answer to the same read up to the point the replay has reached.
+ * latest captured answer to the same read up to the point the replay has reached (the next one
+ * when a status of the same module was played after it: see `onRead`).
  *
  * The framing Ping (10.3.2) is the link's own echo, timed by the host's liveness check: the replayer
  * answers every Ping with its Ping Reply at once, and the captured Pings and replies play no part.
@@ -170,10 +171,18 @@ export class Replayer implements Transport {
     this.clock.setTimeout(() => this.emit(encodeStatusFrame(Framing.PingReply, { data }, reqId), undefined), 0);
   }
 
-  /** A read: the latest captured answer up to the point reached (or the first one, before it). */
+  /**
+   * A read: the latest captured answer up to the point reached (or the first one, before it). A
+   * status of the same module played after that read (the car's CP State Changed B after the
+   * start-up Get State's A) says the module's state moved on: the captured read after the point
+   * reached answers then, else the host, which re-reads with a car connected too, would be told
+   * the state before the status and undo it (the car gone again).
+   */
   private onRead(reads: CapturedFrame[], reqId: number, modId: number, subId: number): void {
     let latest = reads.find((r) => r.response) ?? (reads[0] as CapturedFrame);
     for (const r of reads) if (r.response && r.frameNo <= this.reachedFrameNo) latest = r;
+    const movedOn = this.statuses.slice(0, this.nextStatus).some((st) => st.modId === modId && st.frameNo > latest.frameNo);
+    if (movedOn) latest = reads.find((r) => r.response && r.frameNo > this.reachedFrameNo) ?? latest;
     this.reads++;
     this.hostLines.push({ atMs: this.now(), name: hostName(modId, subId), captured: latest, differences: [] });
     this.matched.add(latest);

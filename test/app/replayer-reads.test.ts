@@ -33,9 +33,9 @@ function captured(): CapturedFrame[] {
   return [ping, reply, ...read(3, 10, 2, 0), ...read(5, 20, 3, 0), ...read(7, 30, 4, 1), changed];
 }
 
-function replay() {
+function replay(frames = captured()) {
   const clock = new VirtualClock();
-  const replayer = new Replayer(captured(), clock, { stallMs: 1_000, tailMs: 10 });
+  const replayer = new Replayer(frames, clock, { stallMs: 1_000, tailMs: 10 });
   const got: Array<{ name: string; reqId: number; fields: Record<string, unknown> }> = [];
   replayer.frames$.subscribe((bytes) => {
     const item = parseFrame(bytes);
@@ -64,6 +64,26 @@ describe('replayer: timed reads and Pings of the captured host', () => {
     expect(replayer.reachedFrameNo).toBe(9);
     expect(replayer.reads).toBe(2);
     expect(replayer.capturedReads).toBe(3);
+  });
+
+  // The EVSE host re-reads the CP state with a car connected too (docs/reliability.md, seventh
+  // round): a read made after the car's State Changed B was played must not be told the start-up
+  // Get State's A (the car gone again), but the capture's next read, made after the change.
+  it('answers a read made after a status of its module with the captured read after that status', async () => {
+    const changed = frame(5, 20, 'status', encodeStatusFrame(ControlPilot.StateChanged, { state: 1 }), 'ControlPilot.StateChanged', { state: 1 });
+    // The session goes on after the second read (the host has yet to ask for 5 %).
+    const hlc = frame(8, 1_500, 'request', encodeRequest(ControlPilot.SetDutyCycle, 4, { dutyCyclePermill: 50 }), 'ControlPilot.SetDutyCycle', { dutyCyclePermill: 50 });
+    const { clock, replayer, got } = replay([...read(3, 10, 2, 0), changed, ...read(6, 1_400, 3, 1), hlc]);
+    await replayer.send(encodeRequest(ControlPilot.GetState, 7, {}));
+    clock.advance(100);
+    expect(got.map((g) => [g.name, g.fields.state])).toEqual([
+      ['ControlPilot.GetState', 0],
+      ['ControlPilot.StateChanged', 1],
+    ]);
+    await replayer.send(encodeRequest(ControlPilot.GetState, 8, {}));
+    clock.advance(100);
+    expect(got[2]).toMatchObject({ name: 'ControlPilot.GetState', reqId: 8, fields: { state: 1 } });
+    expect(replayer.ended).toBe(false);
   });
 
   it("answers the host's Pings with their own data and request ID, captured Pings or not", async () => {
