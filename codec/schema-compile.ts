@@ -15,13 +15,19 @@
 import { expValue } from './exponential.js';
 import type { Shape, Type, Wire } from './schema.js';
 
-interface Cursor {
-  readonly b: Uint8Array;
-  p: number;
-  readonly raw: boolean;
-}
+/**
+ * The payload being read, its end, the position and the exponential mode: module state rather
+ * than a cursor object, so each field's closure reads context slots, not object properties
+ * (fewer interpreter steps on a cold call). A read runs to completion synchronously, calling no
+ * code outside this file, so no two reads interleave.
+ */
+const EMPTY = new Uint8Array(0);
+let B: Uint8Array = EMPTY;
+let END = 0;
+let P = 0;
+let RAW = false;
 
-type Read = (c: Cursor) => unknown;
+type Read = () => unknown;
 
 /** A compiled reader: the value when the payload fits the schema exactly, else undefined. */
 export type CompiledRead = (payload: Uint8Array, rawExponentials: boolean) => { value: unknown } | undefined;
@@ -38,21 +44,21 @@ const latin1 = (b: Uint8Array): string => {
 /** Reads of the integer widths the generic `int` knows; the range is the shape's. */
 function intRead(size: number, signed: boolean, min: number, max: number): Read | undefined {
   if (size === 1) {
-    return (c) => {
-      const p = c.p;
-      if (p >= c.b.length) throw MISS;
-      c.p = p + 1;
-      const v = signed ? ((c.b[p] as number) << 24) >> 24 : (c.b[p] as number);
+    return () => {
+      const p = P;
+      if (p >= END) throw MISS;
+      P = p + 1;
+      const v = signed ? ((B[p] as number) << 24) >> 24 : (B[p] as number);
       if (v < min || v > max) throw MISS;
       return v;
     };
   }
   if (size === 2) {
-    return (c) => {
-      const p = c.p;
-      const b = c.b;
-      if (p + 2 > b.length) throw MISS;
-      c.p = p + 2;
+    return () => {
+      const p = P;
+      if (p + 2 > END) throw MISS;
+      P = p + 2;
+      const b = B;
       const u = ((b[p] as number) << 8) | (b[p + 1] as number);
       const v = signed ? (u << 16) >> 16 : u;
       if (v < min || v > max) throw MISS;
@@ -61,52 +67,52 @@ function intRead(size: number, signed: boolean, min: number, max: number): Read 
   }
   // 4-byte signed and 8-byte integers are hand-written types (codec/modules): the generic reader.
   if (size !== 4 || signed) return undefined;
-  return (c) => {
-    const p = c.p;
-    const b = c.b;
-    if (p + 4 > b.length) throw MISS;
-    c.p = p + 4;
+  return () => {
+    const p = P;
+    if (p + 4 > END) throw MISS;
+    P = p + 4;
+    const b = B;
     const v = (b[p] as number) * 0x1000000 + (((b[p + 1] as number) << 16) | ((b[p + 2] as number) << 8) | (b[p + 3] as number));
     if (v < min || v > max) throw MISS;
     return v;
   };
 }
 
-const expRead: Read = (c) => {
-  const p = c.p;
-  const b = c.b;
-  if (p + 3 > b.length) throw MISS;
-  c.p = p + 3;
+const expRead: Read = () => {
+  const p = P;
+  if (p + 3 > END) throw MISS;
+  P = p + 3;
+  const b = B;
   const value = ((((b[p] as number) << 8) | (b[p + 1] as number)) << 16) >> 16;
   const exponent = ((b[p + 2] as number) << 24) >> 24;
-  return c.raw ? { value, exponent } : expValue(value, exponent);
+  return RAW ? { value, exponent } : expValue(value, exponent);
 };
 
-const boolRead: Read = (c) => {
-  const p = c.p;
-  if (p >= c.b.length) throw MISS;
-  c.p = p + 1;
-  const v = c.b[p] as number;
+const boolRead: Read = () => {
+  const p = P;
+  if (p >= END) throw MISS;
+  P = p + 1;
+  const v = B[p] as number;
   if (v > 1) throw MISS;
   return v === 1;
 };
 
 /** Counted (u8/u16 length, within the shape's bounds) or fixed-size bytes; text as latin1. */
 function bytesRead(len: 'u8' | 'u16' | number, text: boolean, min: number, max: number): Read {
-  return (c) => {
-    let p = c.p;
-    const b = c.b;
+  return () => {
+    let p = P;
+    const b = B;
     let n: number;
     if (typeof len === 'number') n = len;
     else {
       const w = len === 'u8' ? 1 : 2;
-      if (p + w > b.length) throw MISS;
+      if (p + w > END) throw MISS;
       n = w === 1 ? (b[p] as number) : ((b[p] as number) << 8) | (b[p + 1] as number);
       p += w;
       if (n < min || n > max) throw MISS;
     }
-    if (p + n > b.length) throw MISS;
-    c.p = p + n;
+    if (p + n > END) throw MISS;
+    P = p + n;
     const out = b.slice(p, p + n);
     return text ? latin1(out) : out;
   };
@@ -114,10 +120,10 @@ function bytesRead(len: 'u8' | 'u16' | number, text: boolean, min: number, max: 
 
 function structRead(keys: readonly string[], reads: readonly Read[]): Read {
   const n = keys.length;
-  return (c) => {
+  return () => {
     const out: Record<string, unknown> = {};
     for (let i = 0; i < n; i++) {
-      const v = (reads[i] as Read)(c);
+      const v = (reads[i] as Read)();
       if (v !== undefined) out[keys[i] as string] = v;
     }
     return out;
@@ -167,15 +173,15 @@ function compileLeaf(wire: Wire, shape: Shape): Read | undefined {
       if (shape.t !== 'optional') return undefined;
       const item = compileWire(wire.item, shape.item);
       if (!item) return undefined;
-      if (wire.presence === 'trailing') return (c) => (c.p === c.b.length ? undefined : item(c));
-      return (c) => {
-        const p = c.p;
-        if (p >= c.b.length) throw MISS;
-        c.p = p + 1;
-        const flag = c.b[p];
+      if (wire.presence === 'trailing') return () => (P === END ? undefined : item());
+      return () => {
+        const p = P;
+        if (p >= END) throw MISS;
+        P = p + 1;
+        const flag = B[p];
         if (flag === 0) return undefined;
         if (flag !== 1) throw MISS;
-        return item(c);
+        return item();
       };
     }
     case 'array': {
@@ -184,15 +190,15 @@ function compileLeaf(wire: Wire, shape: Shape): Read | undefined {
       if (!item) return undefined;
       const w = wire.len === 'u8' ? 1 : 2;
       const { min, max } = shape;
-      return (c) => {
-        const p = c.p;
-        const b = c.b;
-        if (p + w > b.length) throw MISS;
+      return () => {
+        const p = P;
+        const b = B;
+        if (p + w > END) throw MISS;
         const n = w === 1 ? (b[p] as number) : ((b[p] as number) << 8) | (b[p + 1] as number);
-        c.p = p + w;
+        P = p + w;
         if (n < min || n > max) throw MISS;
         const out: unknown[] = [];
-        for (let i = 0; i < n; i++) out.push(item(c));
+        for (let i = 0; i < n; i++) out.push(item());
         return out;
       };
     }
@@ -233,13 +239,18 @@ export function compiledReader(type: Type<unknown>): CompiledRead | undefined {
     const read = compile(type);
     r = read
       ? (payload, raw) => {
-          const c: Cursor = { b: payload, p: 0, raw };
+          B = payload;
+          END = payload.length;
+          P = 0;
+          RAW = raw;
           try {
-            const value = read(c);
-            return c.p === payload.length ? { value } : undefined;
+            const value = read();
+            return P === END ? { value } : undefined;
           } catch (e) {
             if (e === MISS) return undefined;
             throw e;
+          } finally {
+            B = EMPTY; // the payload is not kept alive
           }
         }
       : null;
