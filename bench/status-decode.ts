@@ -10,7 +10,10 @@
  *   node --import tsx bench/status-decode.ts [--root DIR] [--calls N] [--sleep-ms MS] [--tight N] [--only evse|ev]
  *
  * `--root /work/main` measures another tree's codec with the same script (base vs branch).
- * For instruction counts independent of load see `--fence` below.
+ * For instruction counts independent of load (docs/performance.md, seventh round): under
+ * `valgrind --tool=callgrind`, node `--predictable --single-threaded --no-opt --no-sparkplug`,
+ * `--sleep-ms 0 --tight 0`, at two `--calls` counts; the difference over the extra calls is the
+ * instructions a turn, and `--only noop` gives the turn without a decode.
  */
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -27,16 +30,6 @@ const calls = Number(arg('calls', '50'));
 const sleepMs = Number(arg('sleep-ms', '100'));
 const tight = Number(arg('tight', '20000'));
 const only = arg('only', '');
-/**
- * `--fence`: each cold call runs inside a typed array's `findLastIndex` (a builtin nothing else
- * here calls), so `valgrind --tool=callgrind --collect-atstart=no
- * --toggle-collect=Builtins_TypedArrayPrototypeFindLastIndex` counts the instructions of the
- * calls alone, whatever the start-up and the timers cost.
- */
-const fence = process.argv.includes('--fence');
-const FENCE = new Uint8Array(1);
-// ES2023 (Node 20 has it; the project's lib setting predates it).
-const findLastIndex = (Uint8Array.prototype as unknown as { findLastIndex: (this: Uint8Array, f: () => boolean) => number }).findLastIndex;
 
 const load = (p: string) => import(pathToFileURL(`${root}/${p}`).href);
 const catalog = await load('codec/catalog.ts');
@@ -99,13 +92,7 @@ for (let i = 0; i < calls; i++) {
   for (const c of cases) {
     await sleep(sleepMs);
     const t0 = performance.now();
-    let d: unknown;
-    if (fence) {
-      findLastIndex.call(FENCE, () => {
-        d = (c.decode ?? decodeStatusTolerant)(c.frame, c.preferred);
-        return true;
-      });
-    } else d = (c.decode ?? decodeStatusTolerant)(c.frame, c.preferred);
+    const d = (c.decode ?? decodeStatusTolerant)(c.frame, c.preferred);
     const t1 = performance.now();
     sink += d ? 1 : 0;
     (cold[c.name] ??= []).push((t1 - t0) * 1000);
