@@ -23,7 +23,7 @@ export function expToNumber(e: Exponential): number {
 /** 10^0..10^22, the powers of ten a double holds exactly (a table: `**` is slow on hot paths). */
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
-function expValue(value: number, exponent: number): number {
+export function expValue(value: number, exponent: number): number {
   if (exponent >= 0) return exponent <= 22 ? value * (POW10[exponent] as number) : value * 10 ** exponent;
   // Dividing by an exact power of ten is correctly rounded: the nearest double to the decimal,
   // with none of the noise of multiplying by 0.1. Below 10^-22 there is no exactness to keep.

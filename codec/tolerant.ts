@@ -10,7 +10,8 @@ import type { Frame } from './frame.js';
 import { type LayoutVariant, LAYOUT_VARIANTS, variantType } from './layouts.js';
 import type { PayloadError, StatusDef } from './message.js';
 import { decodeWith } from './message.js';
-import { Reader, SchemaError, type Type } from './schema.js';
+import { Reader, SchemaError, type Type, struct } from './schema.js';
+import { compiledReader } from './schema-compile.js';
 
 export type StatusDecode =
   /** Fits a layout exactly: the manual's ("manual") or a variant's id. */
@@ -25,12 +26,35 @@ export type StatusDecode =
 
 const MANUAL = 'manual';
 const NONE: readonly LayoutVariant[] = [];
-/** Each variant's payload type, built once. */
-const types = new Map<LayoutVariant, Type<unknown>>();
-function typeOf(v: LayoutVariant): Type<unknown> {
+/** Each variant's payload type and its wire fields as a struct (for the compiled reader), built once. */
+const types = new Map<LayoutVariant, { type: Type<unknown>; wire: Type<unknown> }>();
+function typeOf(v: LayoutVariant): { type: Type<unknown>; wire: Type<unknown> } {
   let t = types.get(v);
-  if (!t) types.set(v, (t = variantType(v)));
+  if (!t) types.set(v, (t = { type: variantType(v), wire: struct(v.fields) }));
   return t;
+}
+
+/** A variant's payload (the manual's field names) when it fits exactly, or undefined. */
+function variantFits(v: LayoutVariant, def: StatusDef, payload: Uint8Array, options: Omit<DecodeFrameOptions, 'direction'>): { value: unknown } | undefined {
+  const t = typeOf(v);
+  const fast = compiledReader(t.wire)?.(payload, options.rawExponentials ?? false);
+  if (fast) return v.fromWire ? { value: v.fromWire(fast.value as Record<string, unknown>) } : fast;
+  return fits(t.type, def, payload, options);
+}
+
+/**
+ * The payload as `type` reads it exactly, or undefined. The compiled reader
+ * (codec/schema-compile.ts) answers every payload that fits; the generic one runs only for those
+ * that do not (or for schemas it cannot compile), so results are the generic reader's.
+ */
+function fits(type: Type<unknown>, def: StatusDef, payload: Uint8Array, options: Omit<DecodeFrameOptions, 'direction'>): { value: unknown } | undefined {
+  const fast = compiledReader(type);
+  if (fast) {
+    const r = fast(payload, options.rawExponentials ?? false);
+    if (r) return r;
+  }
+  const r = decodeWith(type, `${def.module}.${def.name}`, payload, options);
+  return r.ok ? r : undefined;
 }
 
 /**
@@ -41,23 +65,23 @@ function typeOf(v: LayoutVariant): Type<unknown> {
 export function decodeStatusTolerant(frame: Frame, preferred: readonly LayoutVariant[] = [], options: Omit<DecodeFrameOptions, 'direction'> = {}): StatusDecode | undefined {
   const def = lookup(frame.modId, frame.subId);
   if (def?.kind !== 'status') return undefined;
-  const name = `${def.module}.${def.name}`;
   // Fast path first (this runs for every status frame): no variant of the profile for this message.
   const own = preferred.length === 0 ? NONE : preferred.filter((v) => v.modId === frame.modId && v.subId === frame.subId);
   for (const v of own) {
-    const r = decodeWith(typeOf(v), name, frame.payload, options);
-    if (r.ok) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
+    const r = variantFits(v, def, frame.payload, options);
+    if (r) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
   }
-  const manual = decodeWith(def.payload, name, frame.payload, options);
-  if (manual.ok) return { kind: 'exact', layout: MANUAL, message: messageOf(frame, def, manual.value) };
+  const manual = fits(def.payload, def, frame.payload, options);
+  if (manual) return { kind: 'exact', layout: MANUAL, message: messageOf(frame, def, manual.value) };
   for (const v of LAYOUT_VARIANTS) {
     if (v.modId !== frame.modId || v.subId !== frame.subId || own.includes(v)) continue;
-    const r = decodeWith(typeOf(v), name, frame.payload, options);
-    if (r.ok) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
+    const r = variantFits(v, def, frame.payload, options);
+    if (r) return { kind: 'exact', layout: v.id, message: messageOf(frame, def, r.value) };
   }
   // Nothing fits: read the expected layout (the profile's, else the manual's) as far as it goes.
   const expected = own[0];
   const partial = expected ? readPrefix(expected.fields, frame.payload, options, expected.fromWire) : readPrefix(fieldsOf(def), frame.payload, options);
+  const name = `${def.module}.${def.name}`;
   const problem: PayloadError = partial.error ? { ...partial.error, message: name } : { kind: 'extra', message: name, field: '(end)', detail: `${partial.extra} byte(s) after the last field` };
   return { kind: 'tolerated', layout: expected?.id ?? MANUAL, problem, usable: partial.usable, message: messageOf(frame, def, partial.value) };
 }

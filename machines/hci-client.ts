@@ -245,12 +245,21 @@ class Client implements HciClientHandle {
       this.finish(p, () => p.reject(new HciError('encode', name(p.def), detail)));
       return;
     }
+    // The frame leaves before its answer timeout is armed (~25 µs of a cold timer on the wire,
+    // docs/performance.md target 1): no transport answers in the same call, so the timer is
+    // armed before any response can arrive.
+    this.toMedium(frame);
     p.timer = this.clock.setTimeout(() => this.onTimeout(p), p.timeoutMs);
-    this.send(frame);
+    this.recordTx(frame);
   }
 
   /** `message`: the frame's decode when the caller has it (a Ping), else it is decoded here. */
   private send(frame: Uint8Array, message?: DecodedMessage): void {
+    this.toMedium(frame);
+    this.recordTx(frame, message);
+  }
+
+  private toMedium(frame: Uint8Array): void {
     // To the medium first: the record (a decode of the bytes just encoded) and its taps (capture,
     // dashboard, figures) need not hold the answer back. No transport delivers a frame back in
     // the same call (memory: a microtask later; Ethernet, SPI: from the event loop), so the
@@ -260,6 +269,9 @@ class Client implements HciClientHandle {
       // at its timeout.
       this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
     });
+  }
+
+  private recordTx(frame: Uint8Array, message?: DecodedMessage): void {
     const at = this.clock.now();
     this.traffic$.next(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
   }
