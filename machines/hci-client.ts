@@ -12,45 +12,22 @@
  *   sending commands and pings the framing module every 50 ms until a reply comes back; commands
  *   that were waiting for an answer are then sent again with a fresh request ID.
  */
-import { Subject, type Observable, type Subscription } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
 import { START, STATUS_REQ_ID, parseFrame } from '../codec/frame.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
 import type { LayoutVariant } from '../codec/layouts.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock, TimerId } from '../util/clock.js';
-import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type HciClient, type RequestOptions, type StatusEvent, type UnusableStatus } from './hci-types.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type RequestOptions, type UnusableStatus } from './hci-types.js';
 import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from './hci-ping.js';
 import { StatusReceiver } from './hci-status-rx.js';
+import type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
+
+export type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
 
 /** Module ID of framing error status frames (10.1.2). */
 const FRAMING_ERROR_MOD_ID = 0xff;
-
-export interface HciClientOptions {
-  transport: Transport;
-  clock: Clock;
-  /** Default response timeout (ms). */
-  timeoutMs?: number;
-  /** Default time a busy module is retried for (ms after the first send). */
-  busyDeadlineMs?: number;
-  /** First busy backoff (ms); doubles up to `maxBackoffMs`. */
-  busyBackoffMs?: number;
-  maxBackoffMs?: number;
-  /** Ping period while resynchronising (10.2 suggests 50 ms). */
-  resyncPingMs?: number;
-}
-
-export interface TrafficRecord {
-  dir: 'tx' | 'rx';
-  at: number;
-  bytes: Uint8Array;
-  message?: DecodedMessage;
-}
-
-/** Status events carry the clock time they arrived, so hosts can measure their reaction. */
-export interface TimedStatusEvent extends StatusEvent {
-  at: number;
-}
 
 interface Pending {
   def: CommandDef;
@@ -62,24 +39,6 @@ interface Pending {
   timer?: TimerId;
   resolve(value: unknown): void;
   reject(error: HciError): void;
-}
-
-/** Something the operator must see that is not a command's result (a tolerated status layout). */
-export interface HciNotice {
-  level: 'warn' | 'error';
-  text: string;
-}
-
-export interface HciClientHandle extends HciClient {
-  readonly status$: Observable<TimedStatusEvent>;
-  readonly traffic$: Observable<TrafficRecord>;
-  /** Each distinct tolerated status layout, once (message, firmware, hex). */
-  readonly notices$: Observable<HciNotice>;
-  /** Every status message that arrived but was not delivered (each time, unlike `notices$`). */
-  readonly unusableStatus$: Observable<UnusableStatus>;
-  useFirmware(version: string, layouts: readonly LayoutVariant[]): void;
-  /** True while resynchronising after a framing error. */
-  readonly resyncing: boolean;
 }
 
 export function createHciClient(options: HciClientOptions): HciClientHandle {

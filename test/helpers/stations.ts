@@ -120,3 +120,17 @@ export function stationsWith(clients: (c: ReturnType<typeof simulatedClients>) =
   });
   return { ...c, s };
 }
+
+/**
+ * The lost-frame tests' set-up: `stationsWith`, its pair pushed to `pairs` (closed after each
+ * test), and what those tests read: phases by station, both sessions started, a module set up again.
+ */
+export function lostFrameStations(pairs: { close(): Promise<void> }[], clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
+  const c = stationsWith(clients);
+  pairs.push(c.pair);
+  const { s } = c;
+  const phases = (station: 'EVSE' | 'EV') => s.emitted[station].flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
+  const bothStarted = () => phases('EVSE').includes('sessionStarted') && phases('EV').includes('sessionStarted');
+  const setUpAgain = () => [...s.logs('EVSE'), ...s.logs('EV')].some((l) => l.startsWith('Module lost its state'));
+  return { ...c, phases, bothStarted, setUpAgain };
+}

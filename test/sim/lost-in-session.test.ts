@@ -9,19 +9,12 @@ import { createHciClient } from '../../machines/hci-client.js';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { REREAD_AFTER_MS } from '../../machines/state-reread.js';
-import { QUICK_SLAC, SMALL_BATTERY, losingStatuses, pluggedPair, type simulatedClients, startStations, stationsWith } from '../helpers/stations.js';
+import { QUICK_SLAC, SMALL_BATTERY, losingStatuses, pluggedPair, startStations, lostFrameStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
-  const c = stationsWith(clients);
-  pairs.push(c.pair);
-  const { s } = c;
-  const phases = (station: 'EVSE' | 'EV') => s.emitted[station].flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
-  const setUpAgain = () => [...s.logs('EVSE'), ...s.logs('EV')].some((l) => l.startsWith('Module lost its state'));
-  return { ...c, s, phases, setUpAgain };
-}
+const setUp = (clients: Parameters<typeof lostFrameStations>[1]) => lostFrameStations(pairs, clients);
 
 describe('a lost Authorization Status Requested (fuzz seed 200201: Payment Selected dropped, Authorization Status Requested corrupted)', () => {
   it('the EVSE host offers the acceptance in the quiet session start, the module takes it, the car charges', async () => {

@@ -9,20 +9,12 @@
 import { describe, expect, it } from 'vitest';
 import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { REREAD_AFTER_MS } from '../../machines/state-reread.js';
-import { losingStatuses, type simulatedClients, stationsWith } from '../helpers/stations.js';
+import { losingStatuses, lostFrameStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-function setUp(clients: (c: ReturnType<typeof simulatedClients>) => { evseClient?: HciClient; evClient?: HciClient }) {
-  const c = stationsWith(clients);
-  pairs.push(c.pair);
-  const { s } = c;
-  const phases = (station: 'EVSE' | 'EV') => s.emitted[station].flatMap((e) => (e.type === 'phase' ? [e.phase] : []));
-  const bothStarted = () => phases('EVSE').includes('sessionStarted') && phases('EV').includes('sessionStarted');
-  const setUpAgain = () => [...s.logs('EVSE'), ...s.logs('EV')].some((l) => l.startsWith('Module lost its state'));
-  return { ...c, s, phases, bothStarted, setUpAgain };
-}
+const setUp = (clients: Parameters<typeof lostFrameStations>[1]) => lostFrameStations(pairs, clients);
 
 /** A normal start takes ~3 s of virtual time with QUICK_SLAC; a stuck one never comes. */
 const START_BOUND_MS = 30_000;
