@@ -28,7 +28,7 @@ import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
 import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
-import { type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionEnd } from './v2g-ev/abort.js';
+import { type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionEnd, startConfirmed } from './v2g-ev/abort.js';
 import { type ModuleEndUnseenEvent, moduleSessionEndBound, moduleSessionEndWait } from './v2g-ev/session-end-wait.js';
 
 export interface EvStationInput {
@@ -195,8 +195,7 @@ export const evStationMachine = setup({
       const started = snap.matches('session') || snap.matches('aborting') || snap.context.startSessionSent === true;
       // A start the module never confirmed (its answer outstanding, or no Session Started after a refusal): the shorter wait.
       const c = snap.context;
-      const confirmed = c.protocol !== undefined || (!snap.matches('configuring') && c.startUnconfirmed === undefined);
-      return started ? { moduleSessionOpen: true, moduleEndWaitMs: c.moduleEndBoundMs ?? moduleEndBoundMs(confirmed) } : {};
+      return started ? { moduleSessionOpen: true, moduleEndWaitMs: c.moduleEndBoundMs ?? moduleEndBoundMs(startConfirmed(c, snap.matches('configuring'))) } : {};
     }),
     /** Safety: Stop Charging while energy flows, else the session ends (Stop Session). */
     stopForBattery: enqueueActions(({ enqueue, event, system }) => {

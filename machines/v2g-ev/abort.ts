@@ -56,6 +56,13 @@ export const MODULE_SESSION_END_BOUND_MS = 65_000;
  */
 export const UNCONFIRMED_START_END_BOUND_MS = 25_000;
 
+/**
+ * Whether the module confirmed the session's start: not while configuring (Start Session's answer
+ * outstanding), nor after Start Session was refused or unanswered with no Session Started since.
+ * The one reading of it for the session's abort, its end and the station's cut.
+ */
+export const startConfirmed = (c: { protocol?: unknown; startUnconfirmed?: string }, configuring: boolean): boolean => c.protocol !== undefined || (!configuring && c.startUnconfirmed === undefined);
+
 /** The wait for the module's end of session: shorter when it never confirmed the start (above). */
 export const moduleEndBoundMs = (startConfirmed: boolean): number => (startConfirmed ? MODULE_SESSION_END_BOUND_MS : UNCONFIRMED_START_END_BOUND_MS);
 
@@ -167,7 +174,7 @@ export const abortActions = {
    * configuring, or refused/unanswered with no Session Started since): the shorter bound.
    */
   unconfirmedStartBound: act(({ enqueue, context }, p: { configuring: boolean }) => {
-    if (p.configuring || (context.startUnconfirmed !== undefined && context.protocol === undefined)) enqueue.assign({ moduleEndBoundMs: moduleEndBoundMs(false) });
+    if (!startConfirmed(context, p.configuring)) enqueue.assign({ moduleEndBoundMs: moduleEndBoundMs(false) });
   }),
   abortEnded: act(({ enqueue, event }) => {
     const e = event as ModuleSessionEndDone;

@@ -17,7 +17,7 @@
 import type { Clock } from '../../util/clock.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { HciClient } from '../hci-types.js';
-import { MODULE_SESSION_END_BOUND_MS, type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionNotEndedDetail } from './abort.js';
+import { MODULE_SESSION_END_BOUND_MS, type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionNotEndedDetail, startConfirmed } from './abort.js';
 import { act } from './common.js';
 
 /** From the session to the station: its module's end was not seen; wait for it this long at most. */
@@ -35,7 +35,7 @@ export const moduleEndUnseenActions = {
   moduleEndUnseen: act(({ enqueue, context, event }, p?: { unconfirmedStart: boolean }) => {
     const messages = event.type === 'session.noModuleStatus' ? (event as StatusWatchdogEvent).messages : [];
     if (messages.some((m) => SESSION_END_MESSAGES.includes(m))) return;
-    const confirmed = p?.unconfirmedStart !== true && (context.protocol !== undefined || context.startUnconfirmed === undefined);
+    const confirmed = p?.unconfirmedStart !== true && startConfirmed(context, false);
     enqueue.sendParent({ type: 'session.moduleEndUnseen', boundMs: moduleEndBoundMs(confirmed) } satisfies ModuleEndUnseenEvent);
   }),
 };
