@@ -10,7 +10,7 @@
 import { type AnyActorRef, fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
 import { type Clock, hostNow } from '../util/clock.js';
-import { HciError, type HciClient, type RequestOptions, type StatusEvent } from './hci-types.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent, onModuleFrame } from './hci-types.js';
 
 /** One command of a sequence; `tolerate` lists result codes that count as success (e.g. 0x05
  * "unexpected message" when stopping something that is not running). */
@@ -165,17 +165,10 @@ export class Commander {
     private readonly input: CommanderInput,
     private readonly sendBack: (e: CommanderEvent) => void,
   ) {
-    const client = input.client;
-    if (client.onReceive) {
-      const off = client.onReceive((at) => {
-        this.lastRxAt = at;
-      });
-      this.rx = { unsubscribe: off };
-    } else {
-      this.rx = client.traffic$.subscribe((t) => {
-        if (t.dir === 'rx') this.lastRxAt = t.at;
-      });
-    }
+    const off = onModuleFrame(input.client, (at) => {
+      this.lastRxAt = at;
+    });
+    this.rx = { unsubscribe: off };
   }
 
   /** Sends whatever the owner asks; a failure comes back as `hci.failed`, a new longest reaction as `hci.reaction`. */

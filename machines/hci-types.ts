@@ -80,7 +80,7 @@ export interface HciClient {
    * Calls `listener` with the clock time of every frame that arrives from the module, right after
    * its `traffic$` record; returns the unsubscribe. For those that only keep the time of the last
    * frame (the commander, the liveness watch): a plain call per frame instead of an RxJS
-   * subscriber each. Optional so test doubles need not implement it (then use `traffic$`).
+   * subscriber each. Optional so test doubles need not implement it (`onModuleFrame` falls back to `traffic$`).
    */
   onReceive?(listener: (at: number) => void): () => void;
   /** Liveness: a framing Ping (10.3.2), resolved by its Ping Reply (clients without it are not watched). */
@@ -97,4 +97,18 @@ export interface HciClient {
    */
   readonly answerTimeoutMs?: number;
   close(): Promise<void>;
+}
+
+/**
+ * Calls `listener` with the time of every frame from the module; returns the unsubscribe. The
+ * client's plain `onReceive` where it has one (an RxJS subscriber costs several calls per frame,
+ * cold at rest), else `traffic$` (test doubles). For those that keep only the last frame's time:
+ * the commander and the liveness watch.
+ */
+export function onModuleFrame(client: HciClient, listener: (at: number) => void): () => void {
+  if (client.onReceive) return client.onReceive(listener);
+  const sub = client.traffic$.subscribe((t) => {
+    if (t.dir === 'rx') listener(t.at);
+  });
+  return () => sub.unsubscribe();
 }

@@ -31,7 +31,7 @@
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
-import type { HciClient } from './hci-types.js';
+import { type HciClient, onModuleFrame } from './hci-types.js';
 
 export interface LivenessInput {
   client: HciClient;
@@ -65,16 +65,7 @@ export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ in
       arm();
     }
   };
-  // A plain call per frame where the client has one (an RxJS subscriber costs several calls per
-  // frame, at rest cold); test doubles only have `traffic$`.
-  const unsubscribe = client.onReceive
-    ? client.onReceive(received)
-    : (() => {
-        const sub = client.traffic$.subscribe((t) => {
-          if (t.dir === 'rx') received(t.at);
-        });
-        return () => sub.unsubscribe();
-      })();
+  const unsubscribe = onModuleFrame(client, received);
   const later = (fn: () => void, ms: number): void => {
     if (!stopped) timer = clock.setTimeout(fn, Math.max(0, ms));
   };
