@@ -7,6 +7,9 @@
  * Values measured in host real time (`longestUpdateGapMs`, `longestReactionMs`: util/clock.ts
  * hostNow) differ from run to run and are masked; everything else is on the virtual clock.
  *
+ * With SIM_HASH_DUMP=<prefix> the logs and the frames (one line each, as hashed) are also written to
+ * <prefix>.<scenario>.<log format>[.frames], to diff two trees.
+ *
  *   node --import tsx bench/sim-hash.ts [scenario ...]     (default: sim, default-ac, missed-deadline, renegotiate, slow-precharge)
  */
 import { createHash } from 'node:crypto';
@@ -44,14 +47,14 @@ async function run(name: string, logFormat: LogFormat): Promise<Fingerprint> {
   const pair = createSimulatedPair({ clock, evseMac: evse.mac, evMac: ev.mac, scenario });
   const frames = createHash('sha256');
   let count = 0;
-  pair.evse.traffic$.subscribe((t) => {
+  const frameDump = process.env.SIM_HASH_DUMP ? `${process.env.SIM_HASH_DUMP}.${name}.${logFormat}.frames` : undefined;
+  const frame = (line: string): void => {
     count++;
-    frames.update(`${t.at} EVSE ${t.dir} ${bytesToHex(t.bytes)}\n`);
-  });
-  pair.ev.traffic$.subscribe((t) => {
-    count++;
-    frames.update(`${t.at} EV ${t.dir} ${bytesToHex(t.bytes)}\n`);
-  });
+    frames.update(line);
+    if (frameDump) appendFileSync(frameDump, line);
+  };
+  pair.evse.traffic$.subscribe((t) => frame(`${t.at} EVSE ${t.dir} ${bytesToHex(t.bytes)}\n`));
+  pair.ev.traffic$.subscribe((t) => frame(`${t.at} EV ${t.dir} ${bytesToHex(t.bytes)}\n`));
   const log = createHash('sha256');
   const out = new Writable({
     write: (chunk: Buffer, _e, done) => {
@@ -70,7 +73,10 @@ async function run(name: string, logFormat: LogFormat): Promise<Fingerprint> {
     sessions: 1,
     out,
     ...(ev.ev ? { targetSocPercent: ev.ev.targetSocPercent } : {}),
-    onStation: hostScript(scenario.operator, clock, (text) => log.update(`say ${text}\n`)),
+    onStation: hostScript(scenario.operator, clock, (text) => {
+      log.update(`say ${text}\n`);
+      if (process.env.SIM_HASH_DUMP) appendFileSync(`${process.env.SIM_HASH_DUMP}.${name}.${logFormat}`, `say ${text}\n`);
+    }),
     cleanup: () => pair.close(),
   });
   const records = JSON.stringify(result.records).replace(REAL_TIME, '"$1":_');

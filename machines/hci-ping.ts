@@ -1,7 +1,7 @@
 /**
  * The framing module's Ping and Ping Reply (manual 10.3.2) beside the client's general request
- * path. An idle host pings every 1.5 s (machines/liveness.ts), and at rest that round trip is all
- * it does (docs/performance.md, issue 12 target 2): it runs once per 1.5 s, cold and
+ * path. An idle host pings every 1.7 s (machines/liveness.ts), and at rest that round trip is all
+ * it does (docs/performance.md, issue 12 target 2): it runs once per 1.7 s, cold and
  * unoptimised, so every parse, decode and object on it costs. Here a Ping's traffic record is
  * made from a message decoded once, and a Ping Reply is recognised on its eight bytes before any
  * parse. The records are the ones the general path gives (same fields, same order).

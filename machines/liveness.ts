@@ -8,8 +8,8 @@
  * `timeoutMs` a second Ping goes out, so that one lost frame is not a dead module.
  *
  * The check is armed for the moment the silence reaches `idleMs` (last frame + idleMs): the worst
- * case from the module's last frame to the report is idleMs + timeoutMs (1500 + 400 = 1.9 s,
- * within the 2 s of item 8), and at rest it costs a Ping round trip every 1.5 s. While frames
+ * case from the module's last frame to the report is idleMs + timeoutMs (1700 + 250 = 1.95 s,
+ * within the 2 s of item 8), and at rest it costs a Ping round trip every 1.7 s. While frames
  * flow (the charge loop) nothing is sent. What an idle Ethernet host spends is almost all these
  * round trips (docs/performance.md, issue 12 target 2, fourth round): each was three wake-ups (the
  * Ping, its reply, its deadline), so the Ping period is as long as the 2 s allow.
@@ -23,11 +23,16 @@
  * the host is awake for the reply, not 400 ms later in a wake-up of its own (measured side by
  * side: about 9 % less CPU at rest than letting it fire).
  *
- * 400 ms is 2.6 times the slowest Ping Reply seen in the field (152 ms, from a module uploading
- * its QCA firmware after a restart, Sevenstax/FreeV2G#72; a module otherwise answers in a few ms),
- * and a stalled host does not misjudge a live module: with no reply read by the deadline the
- * verdict waits one event-loop turn, so that a reply already in the socket is read first (a timer
- * due during a stall runs before the poll phase that would read it).
+ * The 2 s go mostly to the silence, since every millisecond of it is fewer Pings at rest (1500 +
+ * 400 until the eighth round: 12 % more frames). 250 ms is 1.6 times the slowest Ping Reply seen
+ * in the field: 36-152 ms from a module uploading its QCA firmware after a restart
+ * (Sevenstax/FreeV2G#72; a module otherwise answers in a few ms, a veth or memory round trip in
+ * well under one). The second Ping at 125 ms meets such a module's late reply, which still clears
+ * the deadline. A stalled host does not misjudge a live module: with no reply read by the
+ * deadline the verdict waits one event-loop turn, so that a reply already in the socket is read
+ * first (a timer due during a stall runs before the poll phase that would read it). What 250 ms
+ * does not cover is a module that stalls for longer: that is a module the host cannot tell from
+ * a dead one within 2 s, and it is set up again (the price of item 8's bound).
  */
 import { fromCallback } from 'xstate';
 import type { Clock, TimerId } from '../util/clock.js';
@@ -42,8 +47,8 @@ export interface LivenessInput {
 
 export type LivenessEvent = { type: 'module.silent'; error: string };
 
-export const LIVENESS_IDLE_MS = 1500;
-export const LIVENESS_TIMEOUT_MS = 400;
+export const LIVENESS_IDLE_MS = 1700;
+export const LIVENESS_TIMEOUT_MS = 250;
 
 export const livenessWatch = fromCallback<{ type: 'noop' }, LivenessInput>(({ input, sendBack }) => {
   const { client, clock } = input;

@@ -39,7 +39,7 @@ describe('EVSE V02_00_01 sends no CP State Changed (Sevenstax/FreeV2G#90)', () =
   });
 
   // The host re-reads Get State on any firmware (machines/state-reread.ts, a lost State Changed):
-  // waiting for a car and, after a session at 100 %, every CAR_WAIT_REREAD_MS (6 s). This car is
+  // waiting for a car and, after a session at 100 %, every CAR_WAIT_REREAD_MS (6.8 s). This car is
   // unplugged for 3 s only, between two reads: without the profile's faster poll the host never
   // sees it leave (the next car is taken for the one still plugged in), and no second session comes.
   it('without the fallback that firmware never shows a car leaving to the host', async () => {

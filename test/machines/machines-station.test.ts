@@ -35,7 +35,7 @@ describe('EVSE station', () => {
       'ControlPilot.Start',
       'ControlPilot.GetState',
       'Slac.StartSlac',
-      // Waiting for a car, the CP state is re-read every CAR_WAIT_REREAD_MS (6 s, machines/cp-state-poll.ts): none in 3 s.
+      // Waiting for a car, the CP state is re-read every CAR_WAIT_REREAD_MS (6.8 s, machines/cp-state-poll.ts): none in 3 s.
     ]);
     expect(t.logs()).toContain('WHITE-beet-EI firmware version: V02_00_01');
     expect(JSON.stringify(t.actor.getSnapshot().value)).toContain('waitingForVehicle');
