@@ -61,9 +61,14 @@ export const LOST_ANSWER_TABLE: Readonly<Record<string, LostAnswerRow>> = {
   [V2g.EvseStartCharging.name]: { manual: '18.10.15 after Start Charging Requested (18.12.10, its timeout)', ...ANSWER },
 };
 
-/** What `command()` adds to a command of the table: its answer timeout, resends and the refusal that means taken. */
-export function lostAnswerHandling(def: CommandDef): Pick<CommandRequest, 'options' | 'resendOnTimeout' | 'takenIfResendRefused'> {
-  const row = def.module === 'V2g' ? LOST_ANSWER_TABLE[def.name] : undefined;
-  if (!row) return {};
-  return { options: { timeoutMs: row.answerTimeoutMs }, resendOnTimeout: row.resends, takenIfResendRefused: row.takenIfResendRefused };
+type Handling = Pick<CommandRequest, 'options' | 'resendOnTimeout' | 'takenIfResendRefused'>;
+
+/** Each row as the commander takes it, built once (command() runs for every EVSE command). */
+const HANDLING = new Map<string, Handling>(
+  Object.entries(LOST_ANSWER_TABLE).map(([name, row]) => [name, { options: { timeoutMs: row.answerTimeoutMs }, resendOnTimeout: row.resends, takenIfResendRefused: row.takenIfResendRefused }]),
+);
+
+/** What `command()` adds to a command of the table (its answer timeout, resends, the refusal that means taken); undefined for any other. */
+export function lostAnswerHandling(def: CommandDef): Handling | undefined {
+  return def.module === 'V2g' ? HANDLING.get(def.name) : undefined;
 }
