@@ -113,6 +113,13 @@ export interface CommandRequest {
    * "sessions stuck on one lost frame"). A silent module is reported at the first timeout, as before.
    */
   resendOnTimeout?: number;
+  /**
+   * Result codes that, answering a resend (`resendOnTimeout`), mean an earlier send was taken and
+   * only its answer was lost: the command counts as answered (`onAnswer`, `hci.takenUnanswered`
+   * back) instead of failed. The first send's refusal is a failure as before (the module was not
+   * waiting for it). The EVSE's answers to the module's requests: machines/v2g-evse/lost-answers.ts.
+   */
+  takenIfResendRefused?: readonly number[];
 }
 
 /** What the CP machines give their value-setting commands (`resendOnTimeout`): three tries in all, as a configuration step (SEQUENCE_TIMEOUT_RETRIES). */
@@ -125,7 +132,9 @@ export type CommanderEvent =
    */
   | { type: 'hci.failed'; tag: string; command: string; error: HciError | Error; tolerated: boolean; moduleSilent?: boolean }
   /** A new longest reaction (status message -> answering command sent); only when it grows. */
-  | { type: 'hci.reaction'; tag: string; command: string; reactionMs: number };
+  | { type: 'hci.reaction'; tag: string; command: string; reactionMs: number }
+  /** A resend was refused with a `takenIfResendRefused` code: an earlier send was taken, its answer lost. */
+  | { type: 'hci.takenUnanswered'; tag: string; command: string; code: number };
 
 /**
  * A timeout counts as "the module stopped answering" once nothing at all came from it for this
@@ -221,10 +230,27 @@ export class Commander {
     const answer = this.input.client.request(req.def, req.fields ?? {}, req.options);
     const failed = (e: unknown): void => {
       if (resendsLeft > 0 && !this.stopped && e instanceof HciError && e.kind === 'timeout' && !this.silentSince(askedAt)) this.request(req, resendsLeft - 1);
-      else this.failed(req, askedAt, e);
+      else {
+        const code = this.takenBefore(req, resendsLeft, e);
+        if (code !== undefined) this.taken(req, code);
+        else this.failed(req, askedAt, e);
+      }
     };
     if (req.onAnswer) answer.then(req.onAnswer, failed);
     else answer.catch(failed);
+  }
+
+  /** The refusal's code when this send is a resend and the code says an earlier one was taken (`takenIfResendRefused`). */
+  private takenBefore(req: CommandRequest, resendsLeft: number, e: unknown): number | undefined {
+    const resent = resendsLeft < (req.resendOnTimeout ?? 0);
+    if (!resent || !(e instanceof HciError) || e.kind !== 'result' || e.code === undefined) return undefined;
+    return req.takenIfResendRefused?.includes(e.code) ? e.code : undefined;
+  }
+
+  private taken(req: CommandRequest, code: number): void {
+    if (this.stopped) return;
+    req.onAnswer?.();
+    this.sendBack({ type: 'hci.takenUnanswered', tag: req.tag, command: nameOf(req), code });
   }
 
   /** Nothing came from the module since `askedAt`, nor for SILENCE_MS. */

@@ -36,7 +36,7 @@ import {
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v2g-ev/abort.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
-import { moduleEndUnseenActions } from './v2g-ev/session-end-wait.js';
+import { moduleEndUnseenActions, stopEndedUnseen } from './v2g-ev/session-end-wait.js';
 
 export {
   type EvSessionCommand,
@@ -178,7 +178,7 @@ export const v2gEvSessionMachine = setup({
       on: {
         // Ending while charging goes through Stop Charging first (`stopping`); otherwise Stop Session.
         'session.noModuleStatus': [
-          { guard: 'charging', target: 'stopping', actions: 'noModuleStatus' },
+          { guard: 'charging', target: 'stopping', actions: ['noModuleStatus', 'noteWatchdogEnd'] },
           // The module's end was not seen: the station waits for it before configuring (v2g-ev/session-end-wait.ts).
           { target: 'done', actions: ['noModuleStatus', 'stopSession', 'moduleEndUnseen'] },
         ],
@@ -340,7 +340,11 @@ export const v2gEvSessionMachine = setup({
         assign({ owesStopCharging: ({ context }) => !context.stopChargingSent, stopChargingSent: true }),
       ],
       on: {
-        'evStop.done': { target: 'done', actions: 'logStopNotes' },
+        // The watchdog's end, its module's end still unseen: the station waits for it (v2g-ev/session-end-wait.ts).
+        'evStop.done': [
+          { guard: stopEndedUnseen, target: 'done', actions: ['logStopNotes', 'moduleEndUnseen'] },
+          { target: 'done', actions: 'logStopNotes' },
+        ],
         'evStop.stopChargingUnanswered': { actions: 'stopChargingUnanswered' },
         'V2g.EvChargingStopped': { actions: { type: 'log', params: { text: '"Charging Stopped" received' } } },
         'V2g.EvSessionStopped': { actions: { type: 'log', params: { text: '"Session Stopped" received' } } },

@@ -159,6 +159,7 @@ export const v2gEvseSessionMachine = setup({
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
+    'hci.takenUnanswered': { actions: 'logTakenUnanswered' },
   },
   initial: 'configuring',
   states: {

@@ -75,6 +75,11 @@ export interface EvSessionContext extends EvSessionInput {
   startSessionSent?: boolean;
   /** `aborting`'s bound on the wait for the module's end (v2g-ev/abort.ts); absent: MODULE_SESSION_END_BOUND_MS. */
   moduleEndBoundMs?: number;
+  /**
+   * The status watchdog ended the session while charging (`stopping` then): the messages it saw
+   * unusable, for the wait after the stop (v2g-ev/session-end-wait.ts `stopEndedUnseen`).
+   */
+  watchdogUnusable?: readonly string[];
   /** How long the session waits for Session Started then (SESSION_START_CONFIRM_MS or SESSION_START_UNANSWERED_CONFIRM_MS). */
   startConfirmMs?: number;
   /** `stopping`: this end of the session still owes the module its Stop Charging. */

@@ -13,12 +13,14 @@
  * module's Session Stopped or Session Error, Stop Session asked again whenever the module reports
  * a state that takes it (moduleSessionEnd), for at most the bound the session chose
  * (MODULE_SESSION_END_BOUND_MS, or UNCONFIRMED_START_END_BOUND_MS after an unconfirmed start).
+ * The watchdog's end while charging waits too, after its stop (`stopEndedUnseen`).
  */
 import type { Clock } from '../../util/clock.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { HciClient } from '../hci-types.js';
 import { MODULE_SESSION_END_BOUND_MS, type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionNotEndedDetail, startConfirmed } from './abort.js';
 import { act } from './common.js';
+import type { EvStopDone } from './stop.js';
 
 /** From the session to the station: its module's end was not seen; wait for it this long at most. */
 export type ModuleEndUnseenEvent = { type: 'session.moduleEndUnseen'; boundMs: number };
@@ -26,14 +28,30 @@ export type ModuleEndUnseenEvent = { type: 'session.moduleEndUnseen'; boundMs: n
 /** The module's own end of session, as a status message (a name the watchdog may have seen unusable). */
 const SESSION_END_MESSAGES = ['EvSessionStopped', 'EvSessionError'];
 
+/**
+ * The watchdog's end while charging goes through `stopping` (Stop Charging first, v2g-ev/stop.ts):
+ * the same situation once the stop is over. The module's end is unseen when the stop saw no
+ * Session Stopped / Session Error and its Stop Session was not taken (refused 0x11 or unanswered:
+ * the module's session may go on, as outside charging); the station waits for it then. Before,
+ * the station configured again at once (the eighth round, docs/reliability.md).
+ */
+export const stopEndedUnseen = ({ context, event }: { context: { watchdogUnusable?: readonly string[] }; event: { type: string } }): boolean => {
+  const e = event as EvStopDone;
+  return context.watchdogUnusable !== undefined && !e.sessionEnded && !e.stopSessionTaken;
+};
+
 export const moduleEndUnseenActions = {
+  /** The watchdog's end while charging: what it saw unusable, for `moduleEndUnseen` after the stop. */
+  noteWatchdogEnd: act(({ enqueue, event }) => {
+    enqueue.assign({ watchdogUnusable: (event as StatusWatchdogEvent).messages });
+  }),
   /**
    * The session ends (watchdog, unconfirmed start) with its Stop Session sent and the module's end
    * not seen: the station waits for it. Not when the watchdog's unusable messages held the end
    * itself (its Session Stopped cut on the way): the module's session is over.
    */
   moduleEndUnseen: act(({ enqueue, context, event }, p?: { unconfirmedStart: boolean }) => {
-    const messages = event.type === 'session.noModuleStatus' ? (event as StatusWatchdogEvent).messages : [];
+    const messages = event.type === 'session.noModuleStatus' ? (event as StatusWatchdogEvent).messages : (context.watchdogUnusable ?? []);
     if (messages.some((m) => SESSION_END_MESSAGES.includes(m))) return;
     const confirmed = p?.unconfirmedStart !== true && startConfirmed(context, false);
     enqueue.sendParent({ type: 'session.moduleEndUnseen', boundMs: moduleEndBoundMs(confirmed) } satisfies ModuleEndUnseenEvent);

@@ -64,6 +64,8 @@ export type EvStopDone = {
    * it, e.g. still in session set-up or authorization): its session may go on (v2g-ev/abort.ts).
    */
   stopSessionRefused: boolean;
+  /** The module answered the (last) Stop Session 0: it ends its session itself (abort.ts `stopTaken`). */
+  stopSessionTaken: boolean;
 };
 
 /** No answer at all (a timeout, or a link out of step): the command may not have reached the module. */
@@ -90,10 +92,14 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
   /** The last command failed without an answer (it may never have reached the module). */
   let unansweredLast = false;
   let stopSessionRefused = false;
+  let stopSessionTaken = false;
   const send = async (what: 'stopCharging' | 'stopSession'): Promise<boolean> => {
     try {
       if (what === 'stopCharging') await client.request(V2g.EvStopCharging, { renegotiation: false });
-      else await client.request(V2g.EvStopSession, {});
+      else {
+        await client.request(V2g.EvStopSession, {});
+        stopSessionTaken = true;
+      }
       return true;
     } catch (e) {
       notes.push(e instanceof HciError ? e.message : String(e));
@@ -124,7 +130,7 @@ export const evStop = fromCallback<{ type: 'noop' }, EvStopInput>(({ input, send
     // A Stop Session lost on the link left the module in welding detection for ever (fuzz
     // campaign seed 59367: the EVSE in post charge re-armed by each request, no record): once more.
     if (!ended && !(await send('stopSession')) && !ended && !cancelled && unansweredLast) await send('stopSession');
-    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed, stopSessionRefused } satisfies EvStopDone);
+    if (!cancelled) sendBack({ type: 'evStop.done', notes, sessionEnded: ended, stopChargingOwed, stopSessionRefused, stopSessionTaken } satisfies EvStopDone);
   })();
   return () => {
     cancelled = true;

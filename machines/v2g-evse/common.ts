@@ -19,6 +19,7 @@ import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actor
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import type { ChildEmit, ScheduleTuple, SessionRecord, StationEmitted } from '../station-events.js';
 import type { UpdateBook } from './updates.js';
+import { lostAnswerHandling } from './lost-answers.js';
 
 export interface EvseSessionInput {
   client: HciClient;
@@ -141,9 +142,12 @@ export const limitsOf = (c: Pick<EvseSessionContext, 'config' | 'limits'>) => ({
 /** Present values go out with one decimal (exponential keeps 4-5 significant digits). */
 export const round1 = (v: number): number => Math.round(v * 10) / 10;
 
-/** Sends a command through the commander child. */
+/**
+ * Sends a command through the commander child; an answer to a module's request with its row of
+ * the lost-answer table (answer timeout, resends: v2g-evse/lost-answers.ts).
+ */
 export function command(def: CommandDef, fields: unknown, tag: string, answersAt?: number, tolerate?: readonly number[]): CommandRequest {
-  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}) };
+  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}), ...lostAnswerHandling(def) };
 }
 
 /**

@@ -34,6 +34,12 @@ export const presentationActions = {
     const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
     toParent(enqueue, self, logEvent('EVSE', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
   }),
+  /** A resend refused 0x11: the module had taken an earlier send, only its answer was lost (v2g-evse/lost-answers.ts). */
+  logTakenUnanswered: act(({ enqueue, self, event }) => {
+    const e = event as Extract<CommanderEvent, { type: 'hci.takenUnanswered' }>;
+    const hex = `0x${e.code.toString(16).padStart(2, '0')}`;
+    toParent(enqueue, self, logEvent('EVSE', `${e.command}: answer lost, the module had taken it (the resend was refused ${hex})`, 'info'));
+  }),
   /** At most this many status messages are kept from configuring (see EvseSessionContext.early). */
   keepEarly: act(({ enqueue, context, event }) => {
     const early = context.early ?? [];

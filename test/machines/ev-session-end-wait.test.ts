@@ -138,3 +138,45 @@ describe("the EV session tells its station when the module's end was not seen (s
     expect(unseen(t)).toEqual([]);
   });
 });
+
+// Eighth round (docs/reliability.md): the watchdog's end while charging goes through `stopping`
+// (Stop Charging, then Stop Session); once that stop is over it is the same situation as above.
+describe("the EV session's watchdog end while charging: the station waits when the stop did not end the module's session", () => {
+  const DC = 0;
+  const dcParams = { presentVoltageV: 200, presentCurrentA: 0, status: 0, voltageLimitAchieved: false, currentLimitAchieved: false, powerLimitAchieved: false, peakCurrentRippleA: 0 };
+  async function chargingThenWatchdog(stopSession: number | Record<string, unknown>, unusable = 'EvDcChargeParametersChanged') {
+    const clock = new VirtualClock();
+    const client = new StubHciClient(clock);
+    const config = evConfig({ energyTransferModes: [DC], battery: { capacityWh: 1000, levelWh: 500 }, targetSocPercent: 80 });
+    const h = harness(v2gEvSessionMachine, { client, clock, config }, clock, [{ systemId: 'battery', logic: batteryMachine, input: { clock, config: config.battery } }]);
+    await flushMicrotasks();
+    client.status('V2g.EvSessionStarted', { selectedProtocol: 1, sessionId: new Uint8Array(8), evseId: 'X', selectedPaymentMethod: 0, selectedEnergyTransferMode: DC });
+    await flushMicrotasks();
+    client.status('V2g.EvCableCheckReady');
+    client.status('V2g.EvPreChargingReady');
+    client.status('V2g.EvDcChargeParametersChanged', dcParams);
+    client.status('V2g.EvChargingReady');
+    await flushMicrotasks();
+    client.status('V2g.EvChargingStarted');
+    await advanceBy(clock, 2000);
+    // The module answers the stop but reports nothing after (its statuses cut on the way).
+    client.respond('V2g.EvStopSession', stopSession);
+    client.unusable(unusable);
+    await advanceBy(clock, UNUSABLE_STATUS_BOUND_MS + 10_000);
+    expect(h.events().some((e) => e.type === 'xstate.done.actor.child')).toBe(true);
+    expect(client.names()).toContain('V2g.EvStopCharging');
+    return h.events().filter((e) => e.type === 'session.moduleEndUnseen');
+  }
+
+  it('Stop Session refused 0x11 after Stop Charging: the station is told to wait, with the session bound', async () => {
+    expect(await chargingThenWatchdog(WRONG_STATE)).toEqual([{ type: 'session.moduleEndUnseen', boundMs: MODULE_SESSION_END_BOUND_MS }]);
+  });
+
+  it('Stop Session taken: the module ends its session itself, no wait', async () => {
+    expect(await chargingThenWatchdog({})).toEqual([]);
+  });
+
+  it('the unusable message was its Session Stopped: the module ended its session, no wait', async () => {
+    expect(await chargingThenWatchdog(WRONG_STATE, 'EvSessionStopped')).toEqual([]);
+  });
+});

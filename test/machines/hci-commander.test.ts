@@ -76,6 +76,7 @@ function rig() {
       },
       'hci.failed': { actions: ({ event }) => back.push(event) },
       'hci.reaction': { actions: ({ event }) => back.push(event) },
+      'hci.takenUnanswered': { actions: ({ event }) => back.push(event) },
     },
   });
   const actor = createActor(machine).start();
@@ -150,6 +151,32 @@ describe('hciCommander', () => {
     await flush();
     expect(asked).toHaveLength(3);
     expect(back[0]).toMatchObject({ type: 'hci.failed', tag: 'duty', moduleSilent: true });
+  });
+
+  // Eighth round (fuzz seeds 200221 200276): a resend refused 0x11 means an earlier send was
+  // taken and its answer lost; the first send refused 0x11 is a failure (the module never waited).
+  it('counts a resend refused with a takenIfResendRefused code as answered, not the first send refused so', async () => {
+    const { actor, asked, back, clock, traffic$ } = rig();
+    const flush = async () => {
+      for (let i = 0; i < 4; i++) await Promise.resolve();
+    };
+    const refused = () => new HciError('result', 'V2g.EvseStartCharging', 'wrong state', 0x11);
+    let answered = 0;
+    const taking = { resendOnTimeout: 2, takenIfResendRefused: [0x11], onAnswer: () => answered++ };
+    commanderOf(actor)?.send(req(V2g.EvseStartCharging, 'startCharging', taking));
+    clock.advance(100);
+    traffic$.next({ dir: 'rx', at: clock.now(), bytes: new Uint8Array() });
+    asked[0]?.reject(new HciError('timeout', 'V2g.EvseStartCharging', 'no response'));
+    await flush();
+    asked[1]?.reject(refused());
+    await flush();
+    expect(answered).toBe(1);
+    expect(back).toEqual([{ type: 'hci.takenUnanswered', tag: 'startCharging', command: 'V2g.EvseStartCharging', code: 0x11 }]);
+    commanderOf(actor)?.send(req(V2g.EvseStartCharging, 'startCharging', taking));
+    asked[2]?.reject(refused());
+    await flush();
+    expect(answered).toBe(1);
+    expect(back[1]).toMatchObject({ type: 'hci.failed', tag: 'startCharging', tolerated: false });
   });
 
   it('reports the longest reaction when it grows', () => {
