@@ -29,7 +29,8 @@ export interface HciStep {
 }
 
 export type SequenceEvent =
-  | { type: 'hci.step'; text: string }
+  /** A step with a text goes out; `command` (module.name, as in HciError) says which, for actions keyed on it. */
+  | { type: 'hci.step'; text: string; command: string }
   | { type: 'hci.tolerated'; command: string; detail: string }
   | { type: 'hci.sequenceDone'; responses: Record<string, Record<string, unknown>> }
   | { type: 'hci.sequenceFailed'; error: HciError | Error };
@@ -57,7 +58,7 @@ export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ inpu
     const responses: Record<string, Record<string, unknown>> = {};
     for (const step of input.steps) {
       if (cancelled) return;
-      if (step.text) send({ type: 'hci.step', text: step.text });
+      if (step.text) send({ type: 'hci.step', text: step.text, command: `${step.def.module}.${step.def.name}` });
       try {
         const res = await requestWithRetries(input.client, step);
         const problem = step.check?.(res);

@@ -16,9 +16,6 @@ import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, 
 
 const EARLY_LIMIT = 16;
 
-/** The text of the configuration step that sends Start Listen (v2g-evse-session.ts). */
-export const START_LISTEN_STEP = 'Start V2G';
-
 /** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
 export const presentationActions = {
   log: act(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
@@ -41,7 +38,7 @@ export const presentationActions = {
   }),
   /** Start Listen goes out: what the module sent before it belongs to no session of this listen (stale). */
   forgetStale: act(({ enqueue, event }) => {
-    if ((event as unknown as { text?: string }).text === START_LISTEN_STEP) enqueue.assign({ early: [] });
+    if ((event as Extract<SequenceEvent, { type: 'hci.step' }>).command === 'V2g.EvseStartListen') enqueue.assign({ early: [] });
   }),
   /**
    * Entering `listening`: what came before the sequence ended, from Session Started on, in order.
