@@ -104,6 +104,9 @@ export const PAUSE_WAKE_UP_MS = 3000;
 
 const MODULE_NOT_SERVING_TEXT = "The module left the charge loop's updates unanswered: it is not serving the session, setting it up again";
 
+/** Session errors after which the module is set up again (`moduleFailure`). */
+const MODULE_FAILURES = new Set(['moduleNotResponding', 'moduleLostSession', 'updatesUnanswered']);
+
 const DISABLED_TEXT = 'Station disabled: no new session until it is enabled';
 
 const cleanupSteps = (): HciStep[] => [
@@ -196,6 +199,9 @@ export const evseStationMachine = setup({
     owedAfterModuleFailure: assign({
       stopChargingOwed: ({ context, event }) => (event as unknown as { output: SessionRecord }).output.protocol !== undefined && (context.stopWire?.owedAtEnd(true) ?? true),
     }),
+    logModuleNotServing: enqueueActions(({ enqueue, event }) => {
+      if ((event as unknown as { output: SessionRecord }).output.error?.name === 'updatesUnanswered') enqueue.emit(logEvent('EVSE', MODULE_NOT_SERVING_TEXT, 'warn').event);
+    }),
     abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
   },
   delays: {
@@ -214,12 +220,12 @@ export const evseStationMachine = setup({
     /** 18.12.13 closure type 1: the EV paused the session and may resume it. */
     sessionPaused: ({ event }) => (event as unknown as { output: SessionRecord }).output.closure === 'pause',
     resumable: ({ context }) => context.pausedSessionId !== undefined,
-    moduleFailure: ({ event }) => {
-      const name = (event as unknown as { output: SessionRecord }).output.error?.name;
-      return name === 'moduleNotResponding' || name === 'moduleLostSession';
-    },
-    /** The session ended because the module's V2G service left the host's updates unanswered (unanswered-updates.ts). */
-    moduleNotServing: ({ event }) => (event as unknown as { output: SessionRecord }).output.error?.name === 'updatesUnanswered',
+    /**
+     * The module restarted or went silent (moduleNotResponding, moduleLostSession), or its V2G
+     * service left the charge loop's updates unanswered while Ping went on (updatesUnanswered,
+     * unanswered-updates.ts): either way it is set up again.
+     */
+    moduleFailure: ({ event }) => MODULE_FAILURES.has((event as unknown as { output: SessionRecord }).output.error?.name ?? ''),
   },
 }).createMachine({
   id: 'evseStation',
@@ -293,14 +299,9 @@ export const evseStationMachine = setup({
             }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
-              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause'] },
-              // Its V2G service stopped answering in the charge loop while Ping went on (updatesUnanswered):
-              // not a module to go on with as if nothing happened, so it is set up again the same way.
-              {
-                guard: 'moduleNotServing',
-                target: '#evseStation.reinitialising',
-                actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause', { type: 'log', params: { text: MODULE_NOT_SERVING_TEXT, level: 'warn' } }],
-              },
+              // One whose V2G service stopped answering in the charge loop while Ping went on is not
+              // a module to go on with as if nothing happened: set up again the same way.
+              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause', 'logModuleNotServing'] },
               { guard: 'sessionPaused', target: 'paused', actions: ['sessionEnded', 'rememberPause'] },
               { target: 'afterSession', actions: ['sessionEnded', 'forgetPause'] },
             ],
