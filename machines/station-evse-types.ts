@@ -3,32 +3,23 @@
  * (operator commands and its children's reports) and its context.
  */
 import type { FirmwareProfile } from '../firmware/profiles.js';
-import type { Clock } from '../util/clock.js';
 import type { AuthorizationPolicy } from './authorization-policy.js';
 import type { CertificateProvider } from './certificate-provider.js';
 import type { ChargerSample } from './charger.js';
 import type { EvseConfig } from './config.js';
 import type { CpToParent } from './control-pilot-evse.js';
 import type { SequenceEvent } from './hci-actors.js';
-import type { HciClient } from './hci-types.js';
 import type { LivenessEvent } from './liveness.js';
-import type { ModuleBehaviour } from './module-quirks.js';
 import type { PowerStageBinding, PowerStageLinkEvent } from './power-stage.js';
+import type { StationInput } from './station-common.js';
 import type { ChildEmit, SessionRecord } from './station-events.js';
 import type { StopChargingWire } from './stop-charging-wire.js';
 
-export interface EvseStationInput {
-  client: HciClient;
-  clock: Clock;
-  config: EvseConfig;
+export interface EvseStationInput extends StationInput<EvseConfig> {
   policy: AuthorizationPolicy;
   certificateProvider?: CertificateProvider;
-  /** The firmware profile's behaviour flags (module-quirks.ts). */
-  behaviour?: Partial<ModuleBehaviour>;
   /** External power electronics; without it the charger simulates its output. */
   powerStage?: PowerStageBinding;
-  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
-  setUpAttempts?: number;
 }
 
 export type EvseStationEvent =
