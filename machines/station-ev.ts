@@ -18,7 +18,7 @@ import type { EvBatteryBinding, EvBatteryLinkEvent } from './ev-battery.js';
 import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
-import { slacMachine } from './slac.js';
+import { type SlacToParent, slacMachine } from './slac.js';
 import { setUpDelays, setUpGuards, setUpRetryActions, setUpRetryState, slacSetUpFailed } from './setup-retry.js';
 import { STALE, type StationInput, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { StopChargingWire } from './stop-charging-wire.js';
@@ -48,11 +48,7 @@ export type EvStationEvent =
   | { type: 'cp.evseDisconnected' }
   | { type: 'cp.failed'; error: string }
   | { type: 'cp.stopped' }
-  | { type: 'slac.ready' }
-  | { type: 'slac.matchingStarted'; attempt: number }
-  | { type: 'slac.matched' }
-  | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' }
+  | SlacToParent
   | LivenessEvent
   | EvStopEvent
   | ModuleSessionEndEvent

@@ -11,6 +11,7 @@ import type { CpToParent } from './control-pilot-evse.js';
 import type { SequenceEvent } from './hci-actors.js';
 import type { LivenessEvent } from './liveness.js';
 import type { PowerStageBinding, PowerStageLinkEvent } from './power-stage.js';
+import type { SlacToParent } from './slac.js';
 import type { StationInput } from './station-common.js';
 import type { ChildEmit, SessionRecord } from './station-events.js';
 import type { StopChargingWire } from './stop-charging-wire.js';
@@ -44,11 +45,7 @@ export type EvseStationEvent =
   | Extract<PowerStageLinkEvent, { type: 'charger.fault' }>
   | SequenceEvent
   | CpToParent
-  | { type: 'slac.ready' }
-  | { type: 'slac.matchingStarted'; attempt: number }
-  | { type: 'slac.matched' }
-  | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' }
+  | SlacToParent
   | LivenessEvent
   | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
 
