@@ -42,7 +42,7 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
+import { START_LISTEN_STEP, presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -199,7 +199,7 @@ export const v2gEvseSessionMachine = setup({
                 },
               },
               { def: V2g.EvseSetAcChargingParameters, fields: { rcdStatus: false, nominalVoltageV: c.charger.maxVoltageV, maxCurrentA: c.charger.maxCurrentA } },
-              { text: 'Start V2G', def: V2g.EvseStartListen, fields: {} },
+              { text: START_LISTEN_STEP, def: V2g.EvseStartListen, fields: {} },
             ],
           };
         },

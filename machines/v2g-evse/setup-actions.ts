@@ -16,6 +16,9 @@ import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, 
 
 const EARLY_LIMIT = 16;
 
+/** The text of the configuration step that sends Start Listen (v2g-evse-session.ts). */
+export const START_LISTEN_STEP = 'Start V2G';
+
 /** Log lines, phases and command outcomes, for the station (and the HCI commander's figures). */
 export const presentationActions = {
   log: act(({ enqueue, self }, p: { text: string; level?: 'info' | 'warn' | 'error' }) => toParent(enqueue, self, logEvent('EVSE', p.text, p.level ?? 'info'))),
