@@ -15,6 +15,7 @@ import type { Clock } from '../util/clock.js';
 import type { BatteryConfig } from './config.js';
 import { sampleEvent, stationRelay } from './station-events.js';
 import { type EvBatteryBinding, type EvBatteryLinkEvent, type EvBatteryReport, effectiveBatteryConfig, evBatteryLink } from './ev-battery.js';
+import { everyPeriod } from './every-period.js';
 
 export interface BatteryState {
   /** The limits in force: the configured ones, lowered by an external battery's report. */
@@ -160,16 +161,13 @@ export function batteryInputInPlace(system: object, ref: unknown): ((voltageV: n
  */
 const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; sampleMs: number; battery: BatteryRef }>(({ input, sendBack, system }) => {
   const relay = stationRelay(system);
-  const fire = (): void => {
+  return everyPeriod(input.clock, input.sampleMs, () => {
     if (relay) {
       const c = input.battery.getSnapshot().context;
       advanceInPlace(c, input.clock.now());
       relay(sampleEvent('EV', sampleOf(c)));
     } else sendBack({ type: 'battery.tick' });
-    timer = input.clock.setTimeout(fire, input.sampleMs);
-  };
-  let timer = input.clock.setTimeout(fire, input.sampleMs);
-  return () => input.clock.clearTimeout(timer);
+  });
 });
 
 export const batteryMachine = setup({

@@ -16,6 +16,7 @@ import { clamp, definedOnly, ramp } from './charger-math.js';
 import type { ChargerConfig } from './config.js';
 import { logEvent, sampleEvent, stationRelay } from './station-events.js';
 import { type IsolationResult, type PowerStageBinding, type PowerStageLinkEvent, powerStageLink, setpointOf } from './power-stage.js';
+import { everyPeriod } from './every-period.js';
 
 export interface EvLimits {
   maxVoltageV: number;
@@ -228,17 +229,14 @@ export function chargerEvInPlace(system: object, ref: unknown): ((e: ChargerEvMe
  */
 const ticker = fromCallback<{ type: 'noop' }, { clock: Clock; tickMs: number; charger: ChargerActorRef }>(({ input, sendBack, system }) => {
   const relay = stationRelay(system);
-  const fire = (): void => {
+  return everyPeriod(input.clock, input.tickMs, () => {
     if (relay) {
       const c = input.charger.getSnapshot().context;
       // The snapshot's own context: later assigns copy it with these fields (energy is integrated per tick).
       Object.assign(c, nowPart(c));
       relay(sampleEvent('EVSE', sampleOf(c)));
     } else sendBack({ type: 'charger.tick' });
-    timer = input.clock.setTimeout(fire, input.tickMs);
-  };
-  let timer = input.clock.setTimeout(fire, input.tickMs);
-  return () => input.clock.clearTimeout(timer);
+  });
 });
 
 export const chargerMachine = setup({

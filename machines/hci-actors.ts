@@ -10,7 +10,7 @@
 import { type AnyActorRef, fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
 import { type Clock, hostNow } from '../util/clock.js';
-import { HciError, type HciClient, type RequestOptions, type StatusEvent, onModuleFrame } from './hci-types.js';
+import { HciError, type HciClient, type RequestOptions, type StatusEvent, commandName, onModuleFrame } from './hci-types.js';
 
 /** One command of a sequence; `tolerate` lists result codes that count as success (e.g. 0x05
  * "unexpected message" when stopping something that is not running). */
@@ -29,7 +29,8 @@ export interface HciStep {
 }
 
 export type SequenceEvent =
-  | { type: 'hci.step'; text: string }
+  /** A step with a text goes out; `command` (module.name, as in HciError) says which, for actions keyed on it. */
+  | { type: 'hci.step'; text: string; command: string }
   | { type: 'hci.tolerated'; command: string; detail: string }
   | { type: 'hci.sequenceDone'; responses: Record<string, Record<string, unknown>> }
   | { type: 'hci.sequenceFailed'; error: HciError | Error };
@@ -57,7 +58,7 @@ export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ inpu
     const responses: Record<string, Record<string, unknown>> = {};
     for (const step of input.steps) {
       if (cancelled) return;
-      if (step.text) send({ type: 'hci.step', text: step.text });
+      if (step.text) send({ type: 'hci.step', text: step.text, command: commandName(step.def) });
       try {
         const res = await requestWithRetries(input.client, step);
         const problem = step.check?.(res);
@@ -73,7 +74,7 @@ export const hciSequence = fromCallback<{ type: 'noop' }, SequenceInput>(({ inpu
           send({ type: 'hci.sequenceFailed', error: err });
           return;
         }
-        send({ type: 'hci.tolerated', command: `${step.def.module}.${step.def.name}`, detail: err.message });
+        send({ type: 'hci.tolerated', command: commandName(step.def), detail: err.message });
       }
     }
     send({ type: 'hci.sequenceDone', responses });
@@ -275,7 +276,7 @@ export class Commander {
 }
 
 // The command's name is built only for an event back (this runs for every charge-loop update).
-const nameOf = (req: CommandRequest): string => `${req.def.module}.${req.def.name}`;
+const nameOf = (req: CommandRequest): string => commandName(req.def);
 
 /** Each running commander by the machine that owns it (weak: a stopped machine is forgotten). */
 const commanders = new WeakMap<object, Commander>();

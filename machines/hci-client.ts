@@ -19,7 +19,8 @@ import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type Res
 import type { LayoutVariant } from '../codec/layouts.js';
 import type { Transport } from '../transports/transport.js';
 import type { Clock, TimerId } from '../util/clock.js';
-import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type RequestOptions, type UnusableStatus } from './hci-types.js';
+import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type RequestOptions, type UnusableStatus, commandName as name } from './hci-types.js';
+import { decodedOrNot, parseFrameOrThrow, record } from './hci-records.js';
 import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from './hci-ping.js';
 import { StatusReceiver } from './hci-status-rx.js';
 import type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
@@ -382,23 +383,6 @@ class Client implements HciClientHandle {
     }
     this.closed = this.closed || close;
   }
-}
-
-const name = (def: CommandDef): string => `${def.module}.${def.name}`;
-
-function decodedOrNot(r: ReturnType<typeof decodeMessage>): { message?: DecodedMessage } {
-  return r.ok ? { message: r.message } : {};
-}
-
-/** A traffic record built in one allocation (this runs for every frame, both ways). */
-function record(dir: 'tx' | 'rx', at: number, bytes: Uint8Array, r: ReturnType<typeof decodeMessage>): TrafficRecord {
-  return r.ok ? { dir, at, bytes, message: r.message } : { dir, at, bytes };
-}
-
-function parseFrameOrThrow(bytes: Uint8Array): Parameters<typeof decodeMessage>[0] {
-  const r = parseFrame(bytes);
-  if ('error' in r) throw new Error(`internal: built an invalid frame (${r.error.detail})`);
-  return r.frame;
 }
 
 export type { ModuleName };

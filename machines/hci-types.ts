@@ -47,6 +47,9 @@ export interface UnusableStatus {
 export type HciErrorKind = 'result' | 'timeout' | 'closed' | 'encode' | 'desync';
 
 /** A command failed: names the command and, for result codes, the code and its name. */
+/** `<Module>.<Name>`, the name a command goes by in errors, events and logs (as HciError.command). */
+export const commandName = (def: CommandDef): string => `${def.module}.${def.name}`;
+
 export class HciError extends Error {
   constructor(
     readonly kind: HciErrorKind,

@@ -9,47 +9,24 @@
  * observer (e.g. @statelyai/inspect).
  */
 import { type InspectionEvent, type Observer, createActor } from 'xstate';
-import type { Clock } from '../util/clock.js';
 import { type AuthorizationPolicy, type AuthorizationRequest, policyFromConfig } from './authorization-policy.js';
-import type { CertificateProvider } from './certificate-provider.js';
-import type { EvConfig, EvseConfig } from './config.js';
-import type { HciClient } from './hci-types.js';
-import type { ModuleBehaviour } from './module-quirks.js';
-import type { EvBatteryBinding } from './ev-battery.js';
-import type { PowerStageBinding } from './power-stage.js';
-import { evStationMachine } from './station-ev.js';
+import { type EvStationInput, evStationMachine } from './station-ev.js';
 import { evseStationMachine } from './station-evse.js';
+import type { EvseStationInput } from './station-evse-types.js';
 import { relayEmitted } from './station-events.js';
 import { EVSE_STATION_SYSTEM_ID } from './v2g-evse-session.js';
 
-export interface EvseStationOptions {
-  client: HciClient;
-  clock: Clock;
-  config: EvseConfig;
+/** The station's input (station-evse-types.ts), with the policy from the config by default. */
+export interface EvseStationOptions extends Omit<EvseStationInput, 'policy'> {
   /** Defaults to the config's authorization (acceptAll / denyAll / allowList). */
   policy?: AuthorizationPolicy;
   /** For config mode 'interactive': how to ask the user. */
   ask?: (request: AuthorizationRequest) => Promise<boolean>;
-  /** Answers Plug & Charge certificate installation/update requests (none: refused). */
-  certificateProvider?: CertificateProvider;
-  /** The firmware profile's behaviour flags (module-quirks.ts). */
-  behaviour?: Partial<ModuleBehaviour>;
-  /** External power electronics and the safety bounds for them (default: the simulated charger). */
-  powerStage?: PowerStageBinding;
-  /** Module set-ups in a row before the station gives up (setup-retry.ts); default: no limit. */
-  setUpAttempts?: number;
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 
-export interface EvStationOptions {
-  client: HciClient;
-  clock: Clock;
-  config: EvConfig;
-  behaviour?: Partial<ModuleBehaviour>;
-  /** The car's real battery and the bound for its silence (default: the simulated battery). */
-  battery?: EvBatteryBinding;
-  /** Module set-ups in a row before the station gives up (setup-retry.ts); default: no limit. */
-  setUpAttempts?: number;
+/** The station's input (station-ev.ts). */
+export interface EvStationOptions extends EvStationInput {
   inspect?: Observer<InspectionEvent> | ((event: InspectionEvent) => void);
 }
 

@@ -3,7 +3,8 @@
  * stage of power-stage-sim.ts, the EV battery of ev-battery-sim.ts): every `periodMs` on the
  * injected clock a tick makes the device's next report, which goes to each listener.
  */
-import type { Clock, TimerId } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
+import { everyPeriod } from './every-period.js';
 
 export interface SimTicker<T> {
   /** Starts ticking; a no-op while it ticks. */
@@ -17,23 +18,22 @@ export interface SimTicker<T> {
 /** `tick` advances the device by one period and returns its report, or undefined to say nothing this time. */
 export function simTicker<T>(clock: Clock, periodMs: number, tick: () => T | undefined): SimTicker<T> {
   const listeners = new Set<(report: T) => void>();
-  let timer: TimerId | undefined;
+  let stop: (() => void) | undefined;
   const run = (): void => {
     const report = tick();
     if (report !== undefined) for (const l of listeners) l(report);
-    timer = clock.setTimeout(run, periodMs);
   };
   return {
     start() {
-      if (timer === undefined) timer = clock.setTimeout(run, periodMs);
+      stop ??= everyPeriod(clock, periodMs, run);
     },
     listen(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
     close() {
-      if (timer !== undefined) clock.clearTimeout(timer);
-      timer = undefined;
+      stop?.();
+      stop = undefined;
       listeners.clear();
     },
   };

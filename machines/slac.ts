@@ -24,6 +24,14 @@ export interface SlacInput {
 
 export type SlacCommand = { type: 'slac.start' } | { type: 'slac.match' } | { type: 'slac.stop' };
 
+/** What the SLAC machine reports to its station (sendParent; its log lines come as station.emit). */
+export type SlacToParent =
+  | { type: 'slac.ready' }
+  | { type: 'slac.matchingStarted'; attempt: number }
+  | { type: 'slac.matched' }
+  | { type: 'slac.failed'; reason: string; fatal?: boolean }
+  | { type: 'slac.stopped' };
+
 export interface SlacContext extends SlacInput {
   attempt: number;
   lastFailure?: string;

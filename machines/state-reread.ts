@@ -16,9 +16,10 @@
  */
 import { fromCallback } from 'xstate';
 import type { CommandDef } from '../codec/message.js';
-import type { Clock, TimerId } from '../util/clock.js';
+import type { Clock } from '../util/clock.js';
 import type { HciClient, StatusEvent } from './hci-types.js';
 import { LIVENESS_IDLE_MS } from './liveness.js';
+import { requestEvery } from './request-every.js';
 
 /**
  * How long a wait on a notification lasts before the host asks (and then between two asks). A
@@ -50,8 +51,6 @@ export interface StateRereadInput {
 export const stateReread = fromCallback<{ type: 'noop' }, StateRereadInput>(({ input, sendBack }) => {
   const { client, clock, periodMs, def, toStatus } = input;
   if (periodMs === undefined) return () => undefined;
-  let timer: TimerId | undefined;
-  let stopped = false;
   let last: string | undefined;
   let lastType: string | undefined;
   /**
@@ -68,30 +67,29 @@ export const stateReread = fromCallback<{ type: 'noop' }, StateRereadInput>(({ i
     notifiedAt.set(e.type, ++notifications);
     if (e.type === lastType) last = undefined;
   });
-  const tick = (): void => {
-    timer = undefined;
-    const askedAt = notifications;
-    client
-      .request(def, {})
-      .then((r) => {
-        const status = toStatus(r as Record<string, unknown>);
-        if (stopped || status === undefined || (notifiedAt.get(status.type) ?? 0) > askedAt) return;
-        const key = JSON.stringify(status.fields);
-        lastType = status.type;
-        if (key === last) return;
-        last = key;
-        sendBack({ ...status, at: clock.now() } satisfies StatusEvent);
-      })
-      // A lost or refused read is tried again at the next period; the machine logs real failures.
-      .catch(() => undefined)
-      .finally(() => {
-        if (!stopped) timer = clock.setTimeout(tick, periodMs);
-      });
-  };
-  timer = clock.setTimeout(tick, periodMs);
+  /** The notification count when the read in flight was asked (one read at a time). */
+  let askedAt = 0;
+  // A lost or refused read is tried again at the next period (request-every.ts).
+  const stop = requestEvery({
+    clock,
+    periodMs,
+    request: () => {
+      askedAt = notifications;
+      return client.request(def, {});
+    },
+    onAnswer: (r) => {
+      const status = toStatus(r as Record<string, unknown>);
+      if (status === undefined || (notifiedAt.get(status.type) ?? 0) > askedAt) return undefined;
+      const key = JSON.stringify(status.fields);
+      lastType = status.type;
+      if (key === last) return undefined;
+      last = key;
+      sendBack({ ...status, at: clock.now() } satisfies StatusEvent);
+      return undefined;
+    },
+  });
   return () => {
-    stopped = true;
+    stop();
     sub.unsubscribe();
-    if (timer !== undefined) clock.clearTimeout(timer);
   };
 });

@@ -27,6 +27,17 @@ type Done = Extract<SequenceEvent, { type: 'hci.sequenceDone' }>;
 const firmwareOf = (e: unknown): string => String((e as Done).responses.fw?.version ?? '');
 
 /** The context fields the shared actions, guards and states read and write. */
+/** What both stations are started with (station-ev.ts, station-evse-types.ts add their own). */
+export interface StationInput<Config> {
+  client: HciClient;
+  clock: Clock;
+  config: Config;
+  /** The firmware profile's behaviour flags (module-quirks.ts). */
+  behaviour?: Partial<ModuleBehaviour>;
+  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
+  setUpAttempts?: number;
+}
+
 export interface StationCommonContext extends MachineContext, SetUpRetryContext {
   client: HciClient;
   clock: Clock;

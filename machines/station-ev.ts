@@ -10,20 +10,17 @@
  * ok (reported, no fault); a fault or silence stops the session in progress: Stop Charging while
  * charging, else the session is aborted (Stop Session).
  */
-import type { ModuleBehaviour } from './module-quirks.js';
 import { type ActorRefFrom, assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
-import type { Clock } from '../util/clock.js';
 import { type BatterySample, batteryMachine } from './battery.js';
 import type { EvConfig } from './config.js';
 import type { EvBatteryBinding, EvBatteryLinkEvent } from './ev-battery.js';
 import { controlPilotEvMachine } from './control-pilot-ev.js';
 import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
-import type { HciClient } from './hci-types.js';
 import { type LivenessEvent, livenessWatch } from './liveness.js';
-import { slacMachine } from './slac.js';
+import { type SlacToParent, slacMachine } from './slac.js';
 import { setUpDelays, setUpGuards, setUpRetryActions, setUpRetryState, slacSetUpFailed } from './setup-retry.js';
-import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
+import { STALE, type StationInput, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { StopChargingWire } from './stop-charging-wire.js';
 import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvSessionContext, evSessionRecord, v2gEvSessionMachine } from './v2g-ev-session.js';
@@ -31,16 +28,9 @@ import { type EvStopEvent, evStop } from './v2g-ev/stop.js';
 import { type ModuleSessionEndEvent, moduleEndBoundMs, moduleSessionEnd, startConfirmed } from './v2g-ev/abort.js';
 import { type ModuleEndUnseenEvent, moduleSessionEndBound, moduleSessionEndWait } from './v2g-ev/session-end-wait.js';
 
-export interface EvStationInput {
-  client: HciClient;
-  clock: Clock;
-  config: EvConfig;
-  /** The firmware profile's behaviour flags (module-quirks.ts). */
-  behaviour?: Partial<ModuleBehaviour>;
+export interface EvStationInput extends StationInput<EvConfig> {
   /** The car's real battery and the bound for its silence; without it the battery is simulated. */
   battery?: EvBatteryBinding;
-  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
-  setUpAttempts?: number;
 }
 
 export type EvStationEvent =
@@ -58,11 +48,7 @@ export type EvStationEvent =
   | { type: 'cp.evseDisconnected' }
   | { type: 'cp.failed'; error: string }
   | { type: 'cp.stopped' }
-  | { type: 'slac.ready' }
-  | { type: 'slac.matchingStarted'; attempt: number }
-  | { type: 'slac.matched' }
-  | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' }
+  | SlacToParent
   | LivenessEvent
   | EvStopEvent
   | ModuleSessionEndEvent

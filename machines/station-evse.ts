@@ -12,97 +12,26 @@
  */
 import { assign, emit, enqueueActions, sendTo, setup } from 'xstate';
 import { ControlPilot, Slac, V2g } from '../codec/catalog.js';
-import type { FirmwareProfile } from '../firmware/profiles.js';
-import type { Clock } from '../util/clock.js';
-import type { AuthorizationPolicy } from './authorization-policy.js';
-import type { CertificateProvider } from './certificate-provider.js';
 import { type ChargerSample, chargerMachine } from './charger.js';
-import type { PowerStageBinding, PowerStageLinkEvent } from './power-stage.js';
-import { type CpToParent, controlPilotEvseMachine } from './control-pilot-evse.js';
-import type { EvseConfig } from './config.js';
-import { type HciStep, type SequenceEvent, hciSequence } from './hci-actors.js';
-import type { HciClient } from './hci-types.js';
-import type { ModuleBehaviour } from './module-quirks.js';
-import { type LivenessEvent, livenessWatch } from './liveness.js';
+import type { PowerStageLinkEvent } from './power-stage.js';
+import { controlPilotEvseMachine } from './control-pilot-evse.js';
+import { type HciStep, hciSequence } from './hci-actors.js';
+import { livenessWatch } from './liveness.js';
 import { slacMachine } from './slac.js';
 import { setUpDelays, setUpGuards, setUpRetryActions, setUpRetryState, slacSetUpFailed } from './setup-retry.js';
 import { STALE, endStates, initialisingState, owedStopCharging, runningCommon, stationActions, stationGuards } from './station-common.js';
 import { StopChargingWire } from './stop-charging-wire.js';
-import { type ChildEmit, type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
+import { type SessionRecord, type StationEmitted, logEvent } from './station-events.js';
 import { type EvseSessionContext, evseSessionRecord, v2gEvseSessionMachine } from './v2g-evse-session.js';
-
-export interface EvseStationInput {
-  client: HciClient;
-  clock: Clock;
-  config: EvseConfig;
-  policy: AuthorizationPolicy;
-  certificateProvider?: CertificateProvider;
-  /** The firmware profile's behaviour flags (module-quirks.ts). */
-  behaviour?: Partial<ModuleBehaviour>;
-  /** External power electronics; without it the charger simulates its output. */
-  powerStage?: PowerStageBinding;
-  /** Set-ups in a row before the station gives up (machines/setup-retry.ts); default: no limit. */
-  setUpAttempts?: number;
-}
-
-export type EvseStationEvent =
-  | { type: 'shutdown' }
-  /** The operator stops the charging in progress (the EV is asked to stop; the session ends normally). */
-  | { type: 'stopCharging' }
-  /**
-   * Availability (operator, backend): a disabled station stops the charging in progress and
-   * matches no new car until enabled again; the car that is plugged in meanwhile is served then.
-   */
-  | { type: 'station.disable' }
-  | { type: 'station.enable' }
-  /** Ask the EV to renegotiate while charging (EVSENotification ReNegotiation, 18.10.20). */
-  | { type: 'renegotiate' }
-  /**
-   * The station's limits change (operator, load management). They hold for the rest of the
-   * station's sessions and reach the car with the next parameter update (18.10.4/18.10.7).
-   */
-  | { type: 'setLimits'; maxPowerW?: number; maxCurrentA?: number }
-  | ChildEmit
-  | ChargerSample
-  | Extract<PowerStageLinkEvent, { type: 'charger.fault' }>
-  | SequenceEvent
-  | CpToParent
-  | { type: 'slac.ready' }
-  | { type: 'slac.matchingStarted'; attempt: number }
-  | { type: 'slac.matched' }
-  | { type: 'slac.failed'; reason: string; fatal?: boolean }
-  | { type: 'slac.stopped' }
-  | LivenessEvent
-  | { type: 'owedStop.done'; notes: string[]; stopChargingOwed: boolean };
-
-export interface EvseStationContext extends EvseStationInput {
-  firmware?: string;
-  /** Set by the firmware check (station-common.ts): the module's update deadline comes from it. */
-  firmwareProfile?: FirmwareProfile;
-  cpReady: boolean;
-  slacReady: boolean;
-  vehiclePresent: boolean;
-  /** False while disabled by `station.disable`. */
-  available: boolean;
-  /** The charger limits of the configuration, kept while run-time limits override them. */
-  configuredCharger?: EvseConfig['charger'];
-  sessions: number;
-  failure?: string;
-  lastRecord?: SessionRecord;
-  /** The Session ID of the session the EV paused on this plug-in (cleared by unplug or its end). */
-  pausedSessionId?: string;
-  /**
-   * station-common.ts: a cut session's EvseStopCharging still owed (not sent by the session, or
-   * unanswered): sent by the lost module's reset, the clean-up after it or the shutdown, once.
-   */
-  stopChargingOwed?: boolean;
-  stopWire?: StopChargingWire;
-}
+import type { EvseStationContext, EvseStationEvent, EvseStationInput } from './station-evse-types.js';
 
 /** How long a paused station stays in X1 before it offers 5 % again (see `paused`). */
 export const PAUSE_WAKE_UP_MS = 3000;
 
 const MODULE_NOT_SERVING_TEXT = "The module left the charge loop's updates unanswered: it is not serving the session, setting it up again";
+
+/** Session errors after which the module is set up again (`moduleFailure`). */
+const MODULE_FAILURES = new Set(['moduleNotResponding', 'moduleLostSession', 'updatesUnanswered']);
 
 const DISABLED_TEXT = 'Station disabled: no new session until it is enabled';
 
@@ -196,6 +125,9 @@ export const evseStationMachine = setup({
     owedAfterModuleFailure: assign({
       stopChargingOwed: ({ context, event }) => (event as unknown as { output: SessionRecord }).output.protocol !== undefined && (context.stopWire?.owedAtEnd(true) ?? true),
     }),
+    logModuleNotServing: enqueueActions(({ enqueue, event }) => {
+      if ((event as unknown as { output: SessionRecord }).output.error?.name === 'updatesUnanswered') enqueue.emit(logEvent('EVSE', MODULE_NOT_SERVING_TEXT, 'warn').event);
+    }),
     abortForPowerStage: sendTo('session', ({ event }) => ({ type: 'session.abort' as const, reason: (event as Extract<PowerStageLinkEvent, { type: 'charger.fault' }>).reason })),
   },
   delays: {
@@ -214,12 +146,12 @@ export const evseStationMachine = setup({
     /** 18.12.13 closure type 1: the EV paused the session and may resume it. */
     sessionPaused: ({ event }) => (event as unknown as { output: SessionRecord }).output.closure === 'pause',
     resumable: ({ context }) => context.pausedSessionId !== undefined,
-    moduleFailure: ({ event }) => {
-      const name = (event as unknown as { output: SessionRecord }).output.error?.name;
-      return name === 'moduleNotResponding' || name === 'moduleLostSession';
-    },
-    /** The session ended because the module's V2G service left the host's updates unanswered (unanswered-updates.ts). */
-    moduleNotServing: ({ event }) => (event as unknown as { output: SessionRecord }).output.error?.name === 'updatesUnanswered',
+    /**
+     * The module restarted or went silent (moduleNotResponding, moduleLostSession), or its V2G
+     * service left the charge loop's updates unanswered while Ping went on (updatesUnanswered,
+     * unanswered-updates.ts): either way it is set up again.
+     */
+    moduleFailure: ({ event }) => MODULE_FAILURES.has((event as unknown as { output: SessionRecord }).output.error?.name ?? ''),
   },
 }).createMachine({
   id: 'evseStation',
@@ -293,14 +225,9 @@ export const evseStationMachine = setup({
             }),
             onDone: [
               // The module restarted or went silent: its CP and SLAC state is gone too, so start over.
-              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause'] },
-              // Its V2G service stopped answering in the charge loop while Ping went on (updatesUnanswered):
-              // not a module to go on with as if nothing happened, so it is set up again the same way.
-              {
-                guard: 'moduleNotServing',
-                target: '#evseStation.reinitialising',
-                actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause', { type: 'log', params: { text: MODULE_NOT_SERVING_TEXT, level: 'warn' } }],
-              },
+              // One whose V2G service stopped answering in the charge loop while Ping went on is not
+              // a module to go on with as if nothing happened: set up again the same way.
+              { guard: 'moduleFailure', target: '#evseStation.reinitialising', actions: ['sessionEnded', 'owedAfterModuleFailure', 'forgetPause', 'logModuleNotServing'] },
               { guard: 'sessionPaused', target: 'paused', actions: ['sessionEnded', 'rememberPause'] },
               { target: 'afterSession', actions: ['sessionEnded', 'forgetPause'] },
             ],

@@ -27,6 +27,7 @@ import { commandNow } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type ChildEmit, logEvent, stationRelay } from '../station-events.js';
 import { type EvSessionContext, type System, batteryNow, command, dcParameters, f, isDc, num, profilePowerW } from './common.js';
+import { everyPeriod } from '../every-period.js';
 
 /** What the session notes of a DC Charge Parameters Changed, and the battery's input from it. */
 export function evseReportOf(
@@ -130,15 +131,8 @@ function tickInPlace(session: AnyActorRef): boolean {
  */
 export const chargeTimer = fromCallback<{ type: 'noop' }, { session: AnyActorRef; clock: Clock; intervalMs: number }>(({ input }) => {
   const { session, clock, intervalMs } = input;
-  let stopped = false;
-  const fire = (): void => {
+  // The tick's macrostep may leave `ticking` (this child stopped): everyPeriod arms nothing then.
+  return everyPeriod(clock, intervalMs, () => {
     if (!tickInPlace(session)) session.send({ type: 'session.tick' });
-    // The tick's macrostep may have left `ticking` (this child stopped): arm nothing then.
-    if (!stopped) timer = clock.setTimeout(fire, intervalMs);
-  };
-  let timer = clock.setTimeout(fire, intervalMs);
-  return () => {
-    stopped = true;
-    clock.clearTimeout(timer);
-  };
+  });
 });

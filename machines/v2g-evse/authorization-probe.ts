@@ -24,7 +24,8 @@ import { V2g } from '../../codec/catalog.js';
 import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import { type AuthorizationPolicy, decideStatically } from '../authorization-policy.js';
 import type { HciClient } from '../hci-types.js';
-import type { Clock, TimerId } from '../../util/clock.js';
+import type { Clock } from '../../util/clock.js';
+import { requestEvery } from '../request-every.js';
 
 export interface AuthorizationProbeInput {
   client: HciClient;
@@ -43,26 +44,15 @@ export function authorizationProbePeriod(policy: AuthorizationPolicy, evccId: st
 
 export const authorizationProbe = fromCallback<{ type: 'noop' }, AuthorizationProbeInput>(({ input, sendBack }) => {
   const { client, clock, periodMs } = input;
-  if (periodMs === undefined) return () => undefined;
   const since = clock.now();
-  let timer: TimerId | undefined;
-  let stopped = false;
-  const tick = (): void => {
-    timer = undefined;
-    client
-      .request(V2g.EvseSetAuthorizationStatus, { result: AuthorizationResult.succeeded })
-      .then(() => {
-        if (!stopped) sendBack({ type: 'authorization.probeTaken', afterMs: clock.now() - since } satisfies AuthorizationProbeTaken);
-        stopped = true;
-      })
-      // 0x11: not asked (yet); a lost answer: tried again at the next period.
-      .catch(() => {
-        if (!stopped) timer = clock.setTimeout(tick, periodMs);
-      });
-  };
-  timer = clock.setTimeout(tick, periodMs);
-  return () => {
-    stopped = true;
-    if (timer !== undefined) clock.clearTimeout(timer);
-  };
+  // 0x11: not asked (yet); a lost answer: tried again at the next period (request-every.ts).
+  return requestEvery({
+    clock,
+    periodMs,
+    request: () => client.request(V2g.EvseSetAuthorizationStatus, { result: AuthorizationResult.succeeded }),
+    onAnswer: () => {
+      sendBack({ type: 'authorization.probeTaken', afterMs: clock.now() - since } satisfies AuthorizationProbeTaken);
+      return 'stop';
+    },
+  });
 });

@@ -47,7 +47,7 @@ export const presentationActions = {
   }),
   /** Start Listen goes out: what the module sent before it belongs to no session of this listen (stale). */
   forgetStale: act(({ enqueue, event }) => {
-    if ((event as unknown as { text?: string }).text === START_LISTEN_STEP) enqueue.assign({ early: [] });
+    if ((event as Extract<SequenceEvent, { type: 'hci.step' }>).command === 'V2g.EvseStartListen') enqueue.assign({ early: [] });
   }),
   /**
    * Entering `listening`: what came before the sequence ended, from Session Started on, in order.

@@ -19,6 +19,7 @@ import { type CommandRequest, commandNow } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { type UpdateSlack, NO_UPDATES, noteUpdate } from '../update-slack.js';
 import { DEFAULT_UPDATE_DEADLINE_MS, EVSE_STATION_SYSTEM_ID, type EvseSessionContext, chargerOf, isDc, limitsOf, round1, updateOptions } from './common.js';
+import { everyPeriod } from '../every-period.js';
 
 /** The timing of one session's updates (written in place, see above). */
 export interface UpdateBook {
@@ -122,10 +123,5 @@ export interface UpdateTimerInput {
  */
 export const updateTimer = fromCallback<{ type: 'noop' }, UpdateTimerInput>(({ input }) => {
   const { session, clock, intervalMs } = input;
-  const fire = (): void => {
-    sendUpdateNow(session, (session.getSnapshot() as { context: EvseSessionContext }).context, undefined);
-    timer = clock.setTimeout(fire, intervalMs);
-  };
-  let timer = clock.setTimeout(fire, intervalMs);
-  return () => clock.clearTimeout(timer);
+  return everyPeriod(clock, intervalMs, () => sendUpdateNow(session, (session.getSnapshot() as { context: EvseSessionContext }).context, undefined));
 });
