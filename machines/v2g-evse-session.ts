@@ -42,7 +42,8 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { START_LISTEN_STEP, presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
+import { schedulesProbe } from './v2g-evse/schedules-probe.js';
+import { START_LISTEN_STEP, presentationActions, schedulesProbeInput, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -74,6 +75,8 @@ export const LOST_END_WATCHDOG_MS = 70_000;
  */
 export const PRE_CHARGE_LOST_END_MS = 7_000 + LOST_END_WATCHDOG_MS;
 
+const probes = { authorizationProbe, schedulesProbe }; // each offers the answer to a status message lost on the link
+
 /** The sequence failed at Start Listen, unanswered or refused 0x11: the module may be listening (LISTEN_CONFIRM_MS). */
 const startListenUncertain = ({ event }: { event: Events }): boolean =>
   event.type === 'hci.sequenceFailed' && event.error instanceof HciError && event.error.command === 'V2g.EvseStartListen' && (event.error.kind === 'timeout' || event.error.code === WRONG_STATE);
@@ -104,7 +107,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch, authorizationProbe },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch, ...probes },
   delays: {
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -268,7 +271,8 @@ export const v2gEvseSessionMachine = setup({
           initial: 'idle',
           states: {
             idle: {
-              on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' } },
+              invoke: { src: 'schedulesProbe', input: schedulesProbeInput }, // a lost Schedules Requested is offered its answer (fuzz seed 300003)
+              on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' }, 'schedules.probeTaken': { target: 'running', actions: 'schedulesProbeTaken' } },
             },
             // The timer sends the updates itself, without a macrostep each (v2g-evse/updates.ts).
             running: {

@@ -1,0 +1,60 @@
+/**
+ * Issue 12 item 13, eighth round (docs/reliability.md, "the fuzz campaign's causes"): a lost
+ * Schedules Requested (18.12.5), the most frequent way a session the car could have completed was
+ * lost to a recoverable fault in seeds 300,001-302,000 (300003 and 35 more: the module's 5 s
+ * timeout, Session Error, no charge). Each test loses the frame on purpose, on the virtual clock.
+ */
+import { describe, expect, it } from 'vitest';
+import { SCHEDULES_PROBE_FIRST_MS } from '../../machines/v2g-evse/schedules-probe.js';
+import { losingStatuses, lostFrameStations } from '../helpers/stations.js';
+import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
+
+const pairs = pairsClosedAfterEach();
+
+/** Every frame the EVSE host sent, by message name, in order. */
+function sentBy(client: { traffic$: { subscribe(fn: (t: { dir: string; message?: { message: string } }) => void): unknown } }): string[] {
+  const sent: string[] = [];
+  client.traffic$.subscribe((t) => {
+    if (t.dir === 'tx' && t.message) sent.push(t.message.message);
+  });
+  return sent;
+}
+
+describe('a lost Schedules Requested (fuzz seed 300003: dropped on the EVSE link right after Energy Transfer Mode Selected)', () => {
+  it('the EVSE host offers the schedules, the module takes them, the car charges to its target', async () => {
+    let sent: string[] = [];
+    const { clock, s, setUpAgain } = lostFrameStations(pairs, ({ evseClient }) => {
+      sent = sentBy(evseClient);
+      return { evseClient: losingStatuses(evseClient, 'EvseSchedulesRequested') };
+    });
+    const selected = () => s.logs('EVSE').includes('"Energy transfer mode selected" received');
+    expect(await clock.runUntil(selected, 30_000, 1)).toBe(true);
+    const selectedAt = clock.now();
+    const lost = () => s.logs('EVSE').some((l) => l.startsWith('"Request Schedules" lost'));
+    // Before: nothing until the module's 5 s timeout ended the session with Session Error.
+    expect(await clock.runUntil(lost, 10_000, 1)).toBe(true);
+    expect(clock.now() - selectedAt).toBeLessThanOrEqual(SCHEDULES_PROBE_FIRST_MS + 50);
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    const evse = s.records('EVSE')[0];
+    expect(evse?.error).toBeUndefined();
+    expect(evse?.energyDeliveredWh).toBeGreaterThan(0);
+    // One entry per tuple: the lost request's Max entries is not known.
+    expect(evse?.schedule?.every((t) => t.entries.length === 1)).toBe(true);
+    expect(sent.filter((m) => m === 'EvseSetSchedules')).toHaveLength(1);
+    expect(setUpAgain()).toBe(false);
+  }, 60_000);
+
+  it('a session that lost nothing sends one Set Schedules, after the module asked', async () => {
+    let sent: string[] = [];
+    const { clock, s } = lostFrameStations(pairs, ({ evseClient }) => {
+      sent = sentBy(evseClient);
+      return {};
+    });
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0, 600_000, 100)).toBe(true);
+    expect(sent.filter((m) => m === 'EvseSetSchedules')).toHaveLength(1);
+    expect(s.logs('EVSE').some((l) => l.startsWith('"Request Schedules" lost'))).toBe(false);
+    expect(s.logs('EVSE').indexOf('"Request Schedules" received')).toBeGreaterThan(-1);
+    expect(s.records('EVSE')[0]?.schedule?.[0]?.entries.length).toBeGreaterThan(1);
+  }, 60_000);
+});
