@@ -64,6 +64,20 @@ describe('fuzzed sessions (seeded)', () => {
     expect(v.sessionStarted).toBe(true);
   }, 60_000);
 
+  // Eighth round (docs/reliability.md, "the campaign's causes"): sessions the car could have
+  // completed, lost to a fault the host can recover from. 300003 300056 300076: Schedules Requested
+  // lost on the EVSE link, the module's 5 s timeout ended the session (now offered its answer,
+  // machines/v2g-evse/schedules-probe.ts).
+  it.each([300003, 300056, 300076])(
+    "seed %i (Schedules Requested lost) charges to the car's target",
+    async (seed) => {
+      const v = await fuzzSession(seed);
+      expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
+      expect(v.ending.completed, JSON.stringify(v.ending)).toBe(true);
+    },
+    60_000,
+  );
+
   // Setting a module up again rescues a session stuck on a lost frame: before the second liveness
   // Ping, one lost Ping Reply did that, and the campaign's started figure counted those sessions as
   // the link's (docs/reliability.md, "the second Ping"). Since the state re-reads stand in for the
