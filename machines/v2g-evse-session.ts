@@ -43,7 +43,7 @@ import {
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
 import { schedulesProbe } from './v2g-evse/schedules-probe.js';
-import { START_LISTEN_STEP, presentationActions, schedulesProbeInput, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
+import { START_LISTEN_STEP, presentationActions, schedulesProbeInputOf, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -271,7 +271,7 @@ export const v2gEvseSessionMachine = setup({
           initial: 'idle',
           states: {
             idle: {
-              invoke: { src: 'schedulesProbe', input: schedulesProbeInput }, // a lost Schedules Requested is offered its answer (fuzz seed 300003)
+              invoke: { src: 'schedulesProbe', input: schedulesProbeInputOf }, // a lost Schedules Requested is offered its answer (fuzz seed 300003)
               on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' }, 'schedules.probeTaken': { target: 'running', actions: 'schedulesProbeTaken' } },
             },
             // The timer sends the updates itself, without a macrostep each (v2g-evse/updates.ts).

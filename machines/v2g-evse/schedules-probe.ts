@@ -11,86 +11,49 @@
  *
  * As for the lost Authorization Status Requested (authorization-probe.ts), the answer is its own
  * probe: Set Schedules "has to be used ... after they were requested" (18.10.13) and a command out
- * of its state is refused 0x11 (18.5). The two messages come from one request in this order, and
- * a link drops, delays or garbles frames but keeps their order, so Schedules Requested not there
- * `SCHEDULES_PROBE_FIRST_MS` after Energy Transfer Mode Selected was lost: the host sends Set
- * Schedules then, and again after 2x, 4x ... that wait (at most every `REREAD_AFTER_MS`) while
- * the module refuses it. Taken (code 0), the module had asked: the session goes on as if the
- * request had come (the parameter updates start, 18.10.4). The lost message's Max entries is not
+ * of its state is refused 0x11 (18.5). The two messages come from one request in this order, so
+ * Schedules Requested not there `PROBE_FIRST_MS` after Energy Transfer Mode Selected was lost
+ * (machines/lost-status-probe.ts): the host sends Set Schedules then, again with a back-off to
+ * `REREAD_AFTER_MS` while the module refuses it. Taken (code 0), the module had asked: the session
+ * goes on as if the request had come (the parameter updates start, 18.10.4). The lost message's Max entries is not
  * known: the offer carries one entry per schedule tuple, the only count every request allows
  * (18.12.5 Max entries, 1-20 in 18.10.13), and the power is limited as for DIN 70121 while the
  * protocol is unknown (as for a request that came).
  *
- * The actor follows the module's notifications on the client's status stream (as the session's
- * status child does): it is invoked while the session waits for Schedules Requested, and stops
- * with that wait. `offer()` says what to send, or undefined not to probe (the session stops, an
- * energy transfer mode it refused).
+ * The session's context is read when the offer goes (`schedulesOffer`): nothing is offered once
+ * the session is stopping (an energy transfer mode refused, a stop sent).
  */
-import { fromCallback } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
+import { type LostStatusProbeInput, lostStatusProbe } from '../lost-status-probe.js';
 import type { ScheduleTuple } from '../station-events.js';
-import type { HciClient } from '../hci-types.js';
-import type { Clock, TimerId } from '../../util/clock.js';
-
-/**
- * The first offer goes this long after Energy Transfer Mode Selected: well past the frame delays
- * a link adds between two frames of one request (the fuzz campaign's, up to 120 ms), inside the
- * manual's example timeout of 500 ms.
- */
-export const SCHEDULES_PROBE_FIRST_MS = 200;
-
-export interface SchedulesProbeInput {
-  client: HciClient;
-  clock: Clock;
-  /** Longest wait between two offers. */
-  maxPeriodMs: number;
-  offer: () => { result: number; scheduleTuples: ScheduleTuple[] } | undefined;
-}
 
 /** To the session: the module took the offered schedules, so it had asked (the request was lost). */
 export type SchedulesProbeTaken = { type: 'schedules.probeTaken'; afterMs: number; scheduleTuples: ScheduleTuple[] };
 
-export const schedulesProbe = fromCallback<{ type: 'noop' }, SchedulesProbeInput>(({ input, sendBack }) => {
-  const { client, clock, maxPeriodMs, offer } = input;
-  let timer: TimerId | undefined;
-  let stopped = false;
-  let selectedAt = 0;
-  let periodMs = SCHEDULES_PROBE_FIRST_MS;
-  const arm = (ms: number): void => {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    timer = clock.setTimeout(tick, ms);
+export const schedulesProbe = lostStatusProbe<SchedulesProbeTaken>();
+
+export type SchedulesOffer = { result: number; scheduleTuples: ScheduleTuple[] };
+
+/** The probe's input: `offer()` says what to send when it goes, or undefined (no probe). */
+export function schedulesProbeInput(
+  client: LostStatusProbeInput<SchedulesProbeTaken>['client'],
+  clock: LostStatusProbeInput<SchedulesProbeTaken>['clock'],
+  maxPeriodMs: number,
+  offer: () => SchedulesOffer | undefined,
+): LostStatusProbeInput<SchedulesProbeTaken> {
+  let offered: ScheduleTuple[] = [];
+  return {
+    client,
+    clock,
+    after: 'EvseEnergyTransferModeSelected',
+    expected: 'EvseSchedulesRequested',
+    maxPeriodMs,
+    send: () => {
+      const fields = offer();
+      if (!fields) return undefined;
+      offered = fields.scheduleTuples;
+      return client.request(V2g.EvseSetSchedules, { ...fields, energyToBeDeliveredWh: undefined, salesTariffs: undefined });
+    },
+    taken: (afterMs) => ({ type: 'schedules.probeTaken', afterMs, scheduleTuples: offered }),
   };
-  const tick = (): void => {
-    timer = undefined;
-    const fields = offer();
-    if (stopped || !fields) return;
-    client
-      .request(V2g.EvseSetSchedules, { ...fields, energyToBeDeliveredWh: undefined, salesTariffs: undefined })
-      .then(() => {
-        if (!stopped) sendBack({ type: 'schedules.probeTaken', afterMs: clock.now() - selectedAt, scheduleTuples: fields.scheduleTuples } satisfies SchedulesProbeTaken);
-        stopped = true;
-      })
-      // 0x11: not asked (yet); a lost answer: offered again (a module that took it refuses 0x11).
-      .catch(() => {
-        if (stopped) return;
-        periodMs = Math.min(maxPeriodMs, periodMs * 2);
-        arm(periodMs);
-      });
-  };
-  const sub = client.status$.subscribe((e) => {
-    if (e.module !== 'V2g' || stopped) return;
-    if (e.message === 'EvseEnergyTransferModeSelected') {
-      selectedAt = clock.now();
-      periodMs = SCHEDULES_PROBE_FIRST_MS;
-      arm(periodMs);
-    } else if (e.message === 'EvseSchedulesRequested' && timer !== undefined) {
-      clock.clearTimeout(timer);
-      timer = undefined;
-    }
-  });
-  return () => {
-    stopped = true;
-    sub.unsubscribe();
-    if (timer !== undefined) clock.clearTimeout(timer);
-  };
-});
+}

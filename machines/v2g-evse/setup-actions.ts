@@ -7,7 +7,7 @@ import { ENERGY_TRANSFER_MODES, PROTOCOLS, enumName } from '../../codec/modules/
 import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import type { CertificateAnswer } from '../certificate-provider.js';
 import type { AuthorizationProbeTaken } from './authorization-probe.js';
-import type { SchedulesProbeInput, SchedulesProbeTaken } from './schedules-probe.js';
+import { type SchedulesOffer, type SchedulesProbeTaken, schedulesProbeInput } from './schedules-probe.js';
 import { REREAD_AFTER_MS } from '../state-reread.js';
 import { describeContract, paymentSelection } from '../contract.js';
 import { bytesToHexId } from '../config.js';
@@ -137,18 +137,14 @@ export function scheduleFor(context: Pick<EvseSessionContext, 'config' | 'protoc
  * one entry per tuple (the lost message's Max entries is unknown; 1 is allowed by every request),
  * nothing once the session is stopping (an energy transfer mode refused, a stop sent).
  */
-export function schedulesOffer(context: EvseSessionContext): { result: number; scheduleTuples: ScheduleTuple[] } | undefined {
+export function schedulesOffer(context: EvseSessionContext): SchedulesOffer | undefined {
   if (context.stopChargingSent || context.stopReason !== undefined) return undefined;
   return { result: context.config.scheduleCode, scheduleTuples: scheduleFor(context, 1) };
 }
 
-/** The schedules probe's input (its `offer` reads the session's context when it fires). */
-export const schedulesProbeInput = ({ context, self }: { context: EvseSessionContext; self: { getSnapshot(): { context: EvseSessionContext } } }): SchedulesProbeInput => ({
-  client: context.client,
-  clock: context.clock,
-  maxPeriodMs: REREAD_AFTER_MS,
-  offer: () => schedulesOffer(self.getSnapshot().context),
-});
+/** The schedules probe's input (its offer reads the session's context when it goes). */
+export const schedulesProbeInputOf = ({ context, self }: { context: EvseSessionContext; self: { getSnapshot(): { context: EvseSessionContext } } }) =>
+  schedulesProbeInput(context.client, context.clock, REREAD_AFTER_MS, () => schedulesOffer(self.getSnapshot().context));
 
 export const sessionUnderWay = (event: { type: string }): boolean => event.type.startsWith('V2g.Evse') && event.type !== 'V2g.EvseSessionStarted';
 

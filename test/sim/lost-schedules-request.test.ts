@@ -5,7 +5,7 @@
  * timeout, Session Error, no charge). Each test loses the frame on purpose, on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
-import { SCHEDULES_PROBE_FIRST_MS } from '../../machines/v2g-evse/schedules-probe.js';
+import { PROBE_FIRST_MS } from '../../machines/lost-status-probe.js';
 import { losingStatuses, lostFrameStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
@@ -33,7 +33,7 @@ describe('a lost Schedules Requested (fuzz seed 300003: dropped on the EVSE link
     const lost = () => s.logs('EVSE').some((l) => l.startsWith('"Request Schedules" lost'));
     // Before: nothing until the module's 5 s timeout ended the session with Session Error.
     expect(await clock.runUntil(lost, 10_000, 1)).toBe(true);
-    expect(clock.now() - selectedAt).toBeLessThanOrEqual(SCHEDULES_PROBE_FIRST_MS + 50);
+    expect(clock.now() - selectedAt).toBeLessThanOrEqual(PROBE_FIRST_MS + 50);
     expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
     expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
     const evse = s.records('EVSE')[0];
