@@ -13,6 +13,7 @@ import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { dcParametersLog, evseReportOf } from './charge-loop.js';
+import type { PreChargeProbeTaken } from './pre-charge-probe.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
@@ -148,6 +149,11 @@ export const setupActions = {
     enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
     sendCp(enqueue, system, 'C');
     sendCommand(enqueue, self, command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
+  }),
+  /** The module took the Start Pre Charging offered after a quiet Cable Check Finished: its Pre Charging Ready was lost (v2g-ev/pre-charge-probe.ts). */
+  preChargeProbeTaken: act(({ enqueue, event }) => {
+    const { afterMs } = event as PreChargeProbeTaken;
+    enqueue.sendParent(logEvent('EV', `"Pre Charging Ready" lost: the module took Start Pre Charging offered ${afterMs} ms after "Cable Check Finished"`, 'warn'));
   }),
   startPreCharging: act(({ enqueue, self, event }) => {
     enqueue.sendParent(logEvent('EV', '"Pre Charging Ready" received'));

@@ -1,8 +1,11 @@
 /**
- * Issue 12 item 13, eighth round (docs/reliability.md, "the fuzz campaign's causes"): a lost
- * Schedules Requested (18.12.5), the most frequent way a session the car could have completed was
- * lost to a recoverable fault in seeds 300,001-302,000 (300003 and 35 more: the module's 5 s
- * timeout, Session Error, no charge). Each test loses the frame on purpose, on the virtual clock.
+ * Issue 12 item 13, eighth round (docs/reliability.md, "the fuzz campaign's causes"): the second
+ * status message of a pair that one request of the car makes (machines/lost-status-probe.ts),
+ * lost on the HCI link. A lost Schedules Requested (18.12.5) was the most frequent way a session
+ * the car could have completed was lost to a recoverable fault in seeds 300,001-302,000 (300003
+ * and 35 more: the module's 5 s timeout, Session Error, no charge); a lost Pre Charging Ready
+ * (18.11.7) on the EV side one of the next (300176 and 13 more: the EVSE module's 60 s timeout).
+ * Each test loses the frame on purpose, on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
 import { PROBE_FIRST_MS } from '../../machines/lost-status-probe.js';
@@ -56,5 +59,37 @@ describe('a lost Schedules Requested (fuzz seed 300003: dropped on the EVSE link
     expect(s.logs('EVSE').some((l) => l.startsWith('"Request Schedules" lost'))).toBe(false);
     expect(s.logs('EVSE').indexOf('"Request Schedules" received')).toBeGreaterThan(-1);
     expect(s.records('EVSE')[0]?.schedule?.[0]?.entries.length).toBeGreaterThan(1);
+  }, 60_000);
+});
+
+describe('a lost Pre Charging Ready (fuzz seed 300176: dropped on the EV link right after Cable Check Finished)', () => {
+  it('the EV host offers Start Pre Charging, the module takes it, the car charges to its target', async () => {
+    let sent: string[] = [];
+    const { clock, s, setUpAgain } = lostFrameStations(pairs, ({ evClient }) => {
+      sent = sentBy(evClient);
+      return { evClient: losingStatuses(evClient, 'EvPreChargingReady') };
+    });
+    expect(await clock.runUntil(() => s.logs('EV').includes('"Cable Check Finished" received'), 30_000, 1)).toBe(true);
+    const finishedAt = clock.now();
+    // Before: the host waited in the cable check until the EVSE module's 60 s timeout.
+    expect(await clock.runUntil(() => s.logs('EV').some((l) => l.startsWith('"Pre Charging Ready" lost')), 10_000, 1)).toBe(true);
+    expect(clock.now() - finishedAt).toBeLessThanOrEqual(PROBE_FIRST_MS + 50);
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
+    expect(sent.filter((m) => m === 'EvStartPreCharging')).toHaveLength(1);
+    expect(setUpAgain()).toBe(false);
+  }, 60_000);
+
+  it('a session that lost nothing sends one Start Pre Charging, after the module was ready', async () => {
+    let sent: string[] = [];
+    const { clock, s } = lostFrameStations(pairs, ({ evClient }) => {
+      sent = sentBy(evClient);
+      return {};
+    });
+    expect(await clock.runUntil(() => s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(sent.filter((m) => m === 'EvStartPreCharging')).toHaveLength(1);
+    expect(s.logs('EV').some((l) => l.startsWith('"Pre Charging Ready" lost'))).toBe(false);
+    expect(s.logs('EV')).toContain('"Pre Charging Ready" received');
   }, 60_000);
 });
