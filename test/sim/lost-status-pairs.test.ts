@@ -9,6 +9,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { PROBE_FIRST_MS } from '../../machines/lost-status-probe.js';
+import { HciError, type HciClient } from '../../machines/hci-types.js';
+import type { VirtualClock } from '../../util/clock.js';
 import { losingStatuses, lostFrameStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
@@ -92,4 +94,44 @@ describe('a lost Pre Charging Ready (fuzz seed 300176: dropped on the EV link ri
     expect(s.logs('EV').some((l) => l.startsWith('"Pre Charging Ready" lost'))).toBe(false);
     expect(s.logs('EV')).toContain('"Pre Charging Ready" received');
   }, 60_000);
+});
+
+/**
+ * The EV client with the first `lose` requests of command `name` lost: those never reach the
+ * module (`answered: false`) or reach it with the answer lost (`answered: true`); each rejects
+ * with the client's timeout after 1 s, as a real lost frame would.
+ */
+function losingCommands(clock: VirtualClock, client: HciClient, name: string, lose: number, answered: boolean, asked: { n: number }): HciClient {
+  let lost = 0;
+  const request: HciClient['request'] = (def, fields, options) => {
+    if (def.name === name) asked.n++;
+    if (def.name !== name || lost >= lose) return client.request(def, fields, options);
+    lost++;
+    if (answered) void client.request(def, fields, options).catch(() => undefined);
+    return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', `V2g.${name}`, `V2g.${name}: no response within 1000 ms`)), 1000));
+  };
+  return Object.assign(Object.create(client) as HciClient, { request });
+}
+
+describe('a lost Start Pre Charging or Start Cable Check (fuzz seeds 400164, 400005: the car waited until a timeout ended the session)', () => {
+  it.each([
+    ['EvStartPreCharging', false],
+    ['EvStartCableCheck', false],
+    ['EvStartPreCharging', true],
+  ] as const)(
+    '%s lost (the module took it: %s): sent again, the car charges to its target',
+    async (name, answered) => {
+      const asked = { n: 0 };
+      const { clock, s, setUpAgain } = lostFrameStations(pairs, ({ clock, evClient }) => ({ evClient: losingCommands(clock, evClient, name, 1, answered, asked) }));
+      expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+      // Before: the EV host waited in pre-charge (its 10 s watchdog) or in the cable check (the EVSE module's 60 s).
+      expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+      expect(s.records('EVSE')[0]?.error).toBeUndefined();
+      expect(asked.n).toBe(2);
+      // A resend of a command the module had taken is refused 0x11 (18.5), and said.
+      expect(s.logs('EV').some((l) => l.startsWith(`Warning: V2g.${name} failed: wrongState`))).toBe(answered);
+      expect(setUpAgain()).toBe(false);
+    },
+    60_000,
+  );
 });
