@@ -18,7 +18,7 @@ import { V2g } from '../codec/catalog.js';
 import { IsolationLevel } from '../codec/modules/v2g/common.js';
 import { authorizationPolicyLogic } from './authorization-policy.js';
 import { REREAD_AFTER_MS } from './state-reread.js';
-import { authorizationProbe, authorizationProbePeriod } from './v2g-evse/authorization-probe.js';
+import { authorizationProbePeriod } from './v2g-evse/authorization-probe.js';
 import { certificateAnswerLogic } from './certificate-provider.js';
 import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
@@ -42,7 +42,7 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { schedulesProbe } from './v2g-evse/schedules-probe.js';
+import { probes } from './v2g-evse/probes.js';
 import { START_LISTEN_STEP, presentationActions, schedulesProbeInputOf, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
@@ -74,8 +74,6 @@ export const LOST_END_WATCHDOG_MS = 70_000;
  * standard's bounds too. The charge loop has no such bound (it lasts as long as the car charges).
  */
 export const PRE_CHARGE_LOST_END_MS = 7_000 + LOST_END_WATCHDOG_MS;
-
-const probes = { authorizationProbe, schedulesProbe }; // each offers the answer to a status message lost on the link
 
 /** The sequence failed at Start Listen, unanswered or refused 0x11: the module may be listening (LISTEN_CONFIRM_MS). */
 const startListenUncertain = ({ event }: { event: Events }): boolean =>
