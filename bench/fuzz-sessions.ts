@@ -4,7 +4,7 @@
  * started V2G session. Prints the count, the throughput and every failing seed (to replay one:
  * `fuzzSession(seed)`).
  *
- *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf] [--jobs N] [--json] [--plant SEED] [--trace]
+ *   node --import tsx bench/fuzz-sessions.ts [count=100000] [firstSeed=1] [maxSeconds=inf] [--jobs N] [--json] [--plant SEED] [--trace] [--causes]
  *
  * --jobs N runs N child processes, child i taking seeds first+i, first+i+N, ... (interleaved, so a
  * run stopped early has covered one contiguous range); each child reports its progress every
@@ -13,16 +13,20 @@
  * after their current session and still prints the summary. --plant SEED reports that seed as
  * failed whatever its verdict (to check that a failure reaches the summary and the exit code).
  * --trace prints both hosts' log lines and the frames each host sent and received, with the
- * virtual time (one seed at a time: `1 SEED --trace`). Exits 1 when a seed failed.
+ * virtual time (one seed at a time: `1 SEED --trace`). --causes adds the histogram of how the
+ * sessions the car did not complete ended (cause(), with a few seeds each): a session lost to a
+ * fault the host could recover from is no problem for the verdict but is one for the driver.
+ * Exits 1 when a seed failed.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { fuzzSession } from '../test/helpers/fuzz-session.js';
+import { type FuzzVerdict, fuzzSession } from '../test/helpers/fuzz-session.js';
 
 const PROGRESS_EVERY = 5_000;
+const SEEDS_PER_CAUSE = 5;
 
 interface Failure {
   seed: number;
@@ -39,6 +43,22 @@ interface Report {
   failures: Failure[];
   cpuS: number;
   final: boolean;
+  /** --causes: sessions per cause() and the first seeds of each (since the last message). */
+  causes: Record<string, { n: number; seeds: number[] }>;
+}
+
+/**
+ * Why a session the car did not complete ended: the faults that end a session for good when drawn
+ * ('hard', else 'soft': drops, duplicates, corruption, delays, busy answers, all recoverable),
+ * each host's record, and the first command each host saw unanswered (EVSE/EV).
+ */
+function cause(v: Pick<FuzzVerdict, 'sessionStarted' | 'ending'>): string {
+  const e = v.ending;
+  if (e.completed) return 'completed';
+  const kind = e.hardFaults.length > 0 ? `hard(${e.hardFaults.join('+')})` : 'soft';
+  const lost = `unanswered ${e.unansweredEvse.join('+') || '-'} / ${e.unansweredEv.join('+') || '-'}`;
+  if (!v.sessionStarted) return `${kind} | not started | ${lost}`;
+  return `${kind} | EVSE ${e.evse ?? 'no record'} in ${e.evsePhase ?? '-'}, EV ${e.ev ?? 'no record'} in ${e.evPhase ?? '-'} | ${lost}`;
 }
 
 const { values, positionals } = parseArgs({
@@ -48,6 +68,7 @@ const { values, positionals } = parseArgs({
     json: { type: 'boolean', default: false },
     plant: { type: 'string' },
     trace: { type: 'boolean', default: false },
+    causes: { type: 'boolean', default: false },
     // Internal: set by the parent for its children.
     job: { type: 'string' },
   },
@@ -71,10 +92,11 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
   let stop = false;
   for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => (stop = true));
   process.on('message', () => (stop = true));
-  const r: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - stride, failures: [], cpuS: 0, final: false };
+  const r: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - stride, failures: [], cpuS: 0, final: false, causes: {} };
   const flush = (final: boolean): void => {
     send({ ...r, cpuS: cpuSeconds(process.cpuUsage(c0)), final });
     r.failures = [];
+    r.causes = {};
   };
   for (let seed = first + job; seed < first + count && !stop; seed += stride) {
     // A session that throws is a failing seed like any other (the campaign goes on).
@@ -82,7 +104,13 @@ async function runSeeds(job: number, stride: number, send: (r: Report) => void):
       sessionStarted: false,
       startedAfterSetUpAgain: false,
       problem: `threw: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+      ending: { completed: false, hardFaults: [], unansweredEvse: [], unansweredEv: [] },
     }));
+    if (values.causes) {
+      const c = (r.causes[cause(v)] ??= { n: 0, seeds: [] });
+      c.n++;
+      if (c.seeds.length < SEEDS_PER_CAUSE) c.seeds.push(seed);
+    }
     r.done++;
     r.lastSeed = seed;
     if (v.sessionStarted) r.started++;
@@ -110,6 +138,17 @@ interface Summary {
   jobs: number;
   load: { start: string; end: string };
   failures: Failure[];
+  /** --causes: merged over the jobs. */
+  causes?: Record<string, { n: number; seeds: number[] }>;
+}
+
+const causes: Record<string, { n: number; seeds: number[] }> = {};
+function mergeCauses(from: Report['causes']): void {
+  for (const [k, c] of Object.entries(from)) {
+    const m = (causes[k] ??= { n: 0, seeds: [] });
+    m.n += c.n;
+    m.seeds = [...m.seeds, ...c.seeds].sort((a, b) => a - b).slice(0, SEEDS_PER_CAUSE);
+  }
 }
 
 function summarize(finals: Report[], failures: Failure[], wallS: number, loadStart: string): Summary {
@@ -128,6 +167,7 @@ function summarize(finals: Report[], failures: Failure[], wallS: number, loadSta
     jobs: finals.length,
     load: { start: loadStart, end: load() },
     failures: failures.sort((a, b) => a.seed - b.seed),
+    ...(values.causes ? { causes } : {}),
   };
 }
 
@@ -137,6 +177,10 @@ function print(s: Summary): void {
   console.log(`wall ${s.wallS.toFixed(1)} s, CPU ${s.cpuS.toFixed(1)} s: ${s.perWallSecond.toFixed(1)} sessions/s wall, ${s.perCpuSecond.toFixed(1)} per CPU-second`);
   console.log(`problems: ${s.failures.length}`);
   for (const f of s.failures) console.log(`  seed ${f.seed}: ${f.problem}`);
+  if (s.causes) {
+    console.log('causes (sessions, first seeds):');
+    for (const [k, c] of Object.entries(s.causes).sort((a, b) => b[1].n - a[1].n)) console.log(`  ${String(c.n).padStart(6)}  ${k}  [${c.seeds.join(' ')}]`);
+  }
   console.log(`load average: ${s.load.start} -> ${s.load.end}`);
 }
 
@@ -155,10 +199,11 @@ async function campaign(): Promise<void> {
       });
       children.push(child);
       return new Promise<Report>((resolve) => {
-        let last: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false };
+        let last: Report = { job, done: 0, started: 0, startedAfterSetUp: 0, lastSeed: first + job - jobs, failures: [], cpuS: 0, final: false, causes: {} };
         child.on('message', (r: Report) => {
           for (const f of r.failures) console.error(`job ${job}: seed ${f.seed} FAILED: ${f.problem}`);
           failures.push(...r.failures);
+          mergeCauses(r.causes);
           last = r;
           if (!r.final && r.done % PROGRESS_EVERY === 0) console.error(`job ${job}: ${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s, load ${load()}`);
         });
@@ -194,6 +239,7 @@ if (values.job !== undefined) {
   const failures: Failure[] = [];
   await runSeeds(0, 1, (r) => {
     failures.push(...r.failures);
+    mergeCauses(r.causes);
     if (r.final) finals.push(r);
     else if (r.done % PROGRESS_EVERY === 0) console.error(`${r.done} sessions (last seed ${r.lastSeed}), ${r.started} started, ${r.cpuS.toFixed(0)} CPU-s`);
   });

@@ -36,6 +36,7 @@ import {
 import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v2g-ev/abort.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
+import { preChargeProbe, preChargeProbeInput } from './v2g-ev/pre-charge-probe.js';
 import { moduleEndUnseenActions, stopEndedUnseen } from './v2g-ev/session-end-wait.js';
 
 export {
@@ -99,7 +100,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd, preChargeProbe },
   delays: {
     recheck: 500,
     postChargeFallback: 5000,
@@ -218,7 +219,12 @@ export const v2gEvSessionMachine = setup({
             },
           },
         },
-        cableCheck: { entry: { type: 'phase', params: { phase: 'cableCheck' } } },
+        cableCheck: {
+          entry: { type: 'phase', params: { phase: 'cableCheck' } },
+          // A lost Pre Charging Ready is offered its answer (fuzz seed 300176, v2g-ev/pre-charge-probe.ts).
+          invoke: { src: 'preChargeProbe', input: preChargeProbeInput },
+          on: { 'preCharge.probeTaken': { target: 'preCharge', actions: 'preChargeProbeTaken' } },
+        },
         preCharge: {
           entry: { type: 'phase', params: { phase: 'preCharge' } },
           after: {

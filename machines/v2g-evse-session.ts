@@ -18,7 +18,7 @@ import { V2g } from '../codec/catalog.js';
 import { IsolationLevel } from '../codec/modules/v2g/common.js';
 import { authorizationPolicyLogic } from './authorization-policy.js';
 import { REREAD_AFTER_MS } from './state-reread.js';
-import { authorizationProbe, authorizationProbePeriod } from './v2g-evse/authorization-probe.js';
+import { authorizationProbePeriod } from './v2g-evse/authorization-probe.js';
 import { certificateAnswerLogic } from './certificate-provider.js';
 import { isolationWatch } from './cable-check.js';
 import { type CommanderEvent, hciChildren, hciCommander, hciSequence, hciStatus } from './hci-actors.js';
@@ -42,7 +42,8 @@ import {
   sendCharger,
 } from './v2g-evse/common.js';
 import { dcParametersInPlace } from './v2g-evse/parameters.js';
-import { START_LISTEN_STEP, presentationActions, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
+import { probes } from './v2g-evse/probes.js';
+import { START_LISTEN_STEP, presentationActions, schedulesProbeInputOf, sessionUnderWay, setupActions } from './v2g-evse/setup-actions.js';
 import { S2_OPEN_END_MS, STATE_C_AFTER_POWER_DELIVERY_MS, s2Guards, s2OpenBound, stateCActions } from './v2g-evse/s2-open.js';
 import { stopActions } from './v2g-evse/stop-actions.js';
 import { unansweredUpdateActions, updatesUnansweredTooLong } from './v2g-evse/unanswered-updates.js';
@@ -104,7 +105,7 @@ export const v2gEvseSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch, authorizationProbe },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, updateTimer, policy: authorizationPolicyLogic, certificate: certificateAnswerLogic, isolationWatch, ...probes },
   delays: {
     cableCheckTimeout: ({ context }) => context.cableCheckTimeoutMs,
     authorizationTimeout: ({ context }) => context.authorizationTimeoutMs,
@@ -269,7 +270,8 @@ export const v2gEvseSessionMachine = setup({
           initial: 'idle',
           states: {
             idle: {
-              on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' } },
+              invoke: { src: 'schedulesProbe', input: schedulesProbeInputOf }, // a lost Schedules Requested is offered its answer (fuzz seed 300003)
+              on: { 'V2g.EvseSchedulesRequested': { target: 'running', actions: 'schedulesRequested' }, 'schedules.probeTaken': { target: 'running', actions: 'schedulesProbeTaken' } },
             },
             // The timer sends the updates itself, without a macrostep each (v2g-evse/updates.ts).
             running: {

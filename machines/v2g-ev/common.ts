@@ -7,6 +7,7 @@ import type { StatusWatchdogEvent } from '../status-watchdog.js';
 import type { CpResistorSet } from '../control-pilot-ev.js';
 import type { EvStopEvent } from './stop.js';
 import type { ModuleSessionEndEvent } from './abort.js';
+import type { PreChargeProbeTaken } from './pre-charge-probe.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import type { CommandDef } from '../../codec/message.js';
@@ -113,7 +114,8 @@ export type Events =
   | StatusEvent
   | StatusWatchdogEvent
   | EvStopEvent
-  | ModuleSessionEndEvent;
+  | ModuleSessionEndEvent
+  | PreChargeProbeTaken;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;

@@ -8,11 +8,12 @@ import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../..
 import { batteryInputInPlace, reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
-import { type CommanderEvent, type SequenceEvent, holdCommands, sendCommand } from '../hci-actors.js';
+import { type CommanderEvent, SET_COMMAND_RESENDS, type SequenceEvent, holdCommands, sendCommand } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { dcParametersLog, evseReportOf } from './charge-loop.js';
+import type { PreChargeProbeTaken } from './pre-charge-probe.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
@@ -144,13 +145,23 @@ export const setupActions = {
     if (context.chargingStartedAt !== undefined) sendCommand(enqueue, self, command(V2g.EvStopCharging, { renegotiation: false }, 'stopCharging', at(event), TOLERATE));
     else sendCommand(enqueue, self, command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
   }),
+  // Start Cable Check and Start Pre Charging (18.9.11, 18.9.12) are sent again when unanswered
+  // while the module still talks (hci-actors.ts resendOnTimeout): a lost command left the car
+  // waiting in the cable check or pre-charge until a timeout ended the session (fuzz seeds 400164,
+  // 400005; docs/reliability.md, eighth round: the most frequent EV-side cause in the campaign).
+  // A resend of one the module had taken is refused 0x11 (18.5): a warning, the session goes on.
   startCableCheck: act(({ enqueue, self, event, system }) => {
     enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
     sendCp(enqueue, system, 'C');
-    sendCommand(enqueue, self, command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
+    sendCommand(enqueue, self, { ...command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)), resendOnTimeout: SET_COMMAND_RESENDS });
+  }),
+  /** The module took the Start Pre Charging offered after a quiet Cable Check Finished: its Pre Charging Ready was lost (v2g-ev/pre-charge-probe.ts). */
+  preChargeProbeTaken: act(({ enqueue, event }) => {
+    const { afterMs } = event as PreChargeProbeTaken;
+    enqueue.sendParent(logEvent('EV', `"Pre Charging Ready" lost: the module took Start Pre Charging offered ${afterMs} ms after "Cable Check Finished"`, 'warn'));
   }),
   startPreCharging: act(({ enqueue, self, event }) => {
     enqueue.sendParent(logEvent('EV', '"Pre Charging Ready" received'));
-    sendCommand(enqueue, self, command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)));
+    sendCommand(enqueue, self, { ...command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)), resendOnTimeout: SET_COMMAND_RESENDS });
   }),
 };

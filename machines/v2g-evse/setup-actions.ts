@@ -7,12 +7,30 @@ import { ENERGY_TRANSFER_MODES, PROTOCOLS, enumName } from '../../codec/modules/
 import { AuthorizationResult } from '../../codec/modules/v2g/evse.js';
 import type { CertificateAnswer } from '../certificate-provider.js';
 import type { AuthorizationProbeTaken } from './authorization-probe.js';
+import { type SchedulesOffer, type SchedulesProbeTaken, schedulesProbeInput } from './schedules-probe.js';
+import { REREAD_AFTER_MS } from '../state-reread.js';
 import { describeContract, paymentSelection } from '../contract.js';
 import { bytesToHexId } from '../config.js';
 import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE, holdCommands, sendCommand } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
-import { type SessionPhase, logEvent } from '../station-events.js';
-import { DIN_MAX_SCHEDULE_POWER_W, type Events, LISTEN_CONFIRM_MS, WRONG_STATE, act, at, certificateKind, command, emaidOf, f, formatSchedule, num, sendCharger, toParent } from './common.js';
+import { type ScheduleTuple, type SessionPhase, logEvent } from '../station-events.js';
+import {
+  DIN_MAX_SCHEDULE_POWER_W,
+  type EvseSessionContext,
+  type Events,
+  LISTEN_CONFIRM_MS,
+  WRONG_STATE,
+  act,
+  at,
+  certificateKind,
+  command,
+  emaidOf,
+  f,
+  formatSchedule,
+  num,
+  sendCharger,
+  toParent,
+} from './common.js';
 
 const EARLY_LIMIT = 16;
 
@@ -107,6 +125,33 @@ export const presentationActions = {
 /** The protocol of a session whose Session Started was lost; schedules are then cut as for DIN 70121 (the safe side). */
 export const PROTOCOL_UNKNOWN = 'unknown';
 
+/**
+ * The configured schedules cut to `maxEntries` entries per tuple (18.12.5), each entry's power
+ * limited as the module would for DIN 70121 (18.10.13 note: at most 32767 W; said rather than cut)
+ * while the protocol is DIN or unknown.
+ */
+export function scheduleFor(context: Pick<EvseSessionContext, 'config' | 'protocol'>, maxEntries: number): ScheduleTuple[] {
+  const maxW = context.protocol === 'DIN70121' || context.protocol === PROTOCOL_UNKNOWN ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
+  return context.config.schedule.map((t) => ({
+    scheduleTupleId: t.scheduleTupleId,
+    entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),
+  }));
+}
+
+/**
+ * What the EVSE offers a module whose Schedules Requested may have been lost (schedules-probe.ts):
+ * one entry per tuple (the lost message's Max entries is unknown; 1 is allowed by every request),
+ * nothing once the session is stopping (an energy transfer mode refused, a stop sent).
+ */
+export function schedulesOffer(context: EvseSessionContext): SchedulesOffer | undefined {
+  if (context.stopChargingSent || context.stopReason !== undefined) return undefined;
+  return { result: context.config.scheduleCode, scheduleTuples: scheduleFor(context, 1) };
+}
+
+/** The schedules probe's input (its offer reads the session's context when it goes). */
+export const schedulesProbeInputOf = ({ context, self }: { context: EvseSessionContext; self: { getSnapshot(): { context: EvseSessionContext } } }) =>
+  schedulesProbeInput(context.client, context.clock, REREAD_AFTER_MS, () => schedulesOffer(self.getSnapshot().context));
+
 export const sessionUnderWay = (event: { type: string }): boolean => event.type.startsWith('V2g.Evse') && event.type !== 'V2g.EvseSessionStarted';
 
 export const setupActions = {
@@ -192,12 +237,7 @@ export const setupActions = {
   }),
   schedulesRequested: act(({ enqueue, self, context, event }) => {
     const maxEntries = Math.max(1, num(f(event).maxEntries) || 1);
-    // DIN 70121 carries at most 32767 W per entry (18.10.13 note): say so rather than be cut.
-    const maxW = context.protocol === 'DIN70121' || context.protocol === PROTOCOL_UNKNOWN ? DIN_MAX_SCHEDULE_POWER_W : Number.POSITIVE_INFINITY;
-    const tuples = context.config.schedule.map((t) => ({
-      scheduleTupleId: t.scheduleTupleId,
-      entries: t.entries.slice(0, maxEntries).map((e) => ({ ...e, powerW: Math.min(e.powerW, maxW) })),
-    }));
+    const tuples = scheduleFor(context, maxEntries);
     enqueue.assign({ schedule: tuples });
     toParent(enqueue, self, logEvent('EVSE', '"Request Schedules" received'));
     toParent(enqueue, self, logEvent('EVSE', `Max entries: ${maxEntries}`));
@@ -206,6 +246,20 @@ export const setupActions = {
       enqueue,
       self,
       command(V2g.EvseSetSchedules, { result: context.config.scheduleCode, scheduleTuples: tuples, energyToBeDeliveredWh: undefined, salesTariffs: undefined }, 'schedules', at(event)),
+    );
+  }),
+  /** The module took the schedules offered after a quiet Energy Transfer Mode Selected: its Schedules Requested was lost (v2g-evse/schedules-probe.ts). */
+  schedulesProbeTaken: act(({ enqueue, self, event }) => {
+    const { afterMs, scheduleTuples } = event as SchedulesProbeTaken;
+    enqueue.assign({ schedule: scheduleTuples });
+    toParent(
+      enqueue,
+      self,
+      logEvent(
+        'EVSE',
+        `"Request Schedules" lost: the module took the schedules offered ${afterMs} ms after "Energy transfer mode selected" (Set Schedules): ${formatSchedule(scheduleTuples)}`,
+        'warn',
+      ),
     );
   }),
   certificateRequested: act(({ enqueue, self, event }) => {

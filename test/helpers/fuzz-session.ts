@@ -11,6 +11,7 @@ import { commandedOutput } from '../../machines/charger.js';
 import { createHciClient } from '../../machines/hci-client.js';
 import type { HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
+import type { SessionRecord } from '../../machines/station-events.js';
 import { type FaultConfig, type LinkFaults, createSimulatedPair, parseScenario } from '../../sim/index.js';
 import { SESSION_PHASES } from '../../sim/phases.js';
 import { createPrng, type Prng } from '../../sim/prng.js';
@@ -34,7 +35,32 @@ export interface FuzzVerdict {
   outputA: number;
   /** What went wrong, or undefined when the session ended safe. */
   problem?: string;
+  /**
+   * How the first V2G session ended, for the campaign's cause histogram (bench/fuzz-sessions.ts
+   * --causes): each host's record (stop reason or error name), the fault kinds that stop a session
+   * for good (unplug, PLC loss, a module that stops answering) and the first command each host saw
+   * unanswered (the usual root of a session lost to a fault the host could have recovered from).
+   */
+  ending: FuzzEnding;
 }
+
+export interface FuzzEnding {
+  evse?: string;
+  ev?: string;
+  /** The EV reached its target: the session the car wanted is complete. */
+  completed: boolean;
+  /** 'unplug', 'plc', 'stopAnswering' when drawn (the session may end before that phase). */
+  hardFaults: string[];
+  /** The last session phase each host reached before its first session ended. */
+  evsePhase?: string;
+  evPhase?: string;
+  /** Commands each host saw unanswered ("Warning: <command>: no response") in its first session, charge-loop updates left out. */
+  unansweredEvse: string[];
+  unansweredEv: string[];
+}
+
+/** Phases of a V2G session under way (machines/station-events.ts SESSION_PHASES). */
+const IN_SESSION = new Set(['sessionStarted', 'authorization', 'chargeParameterDiscovery', 'cableCheck', 'preCharge', 'charging', 'stoppingCharging', 'postCharge', 'paused']);
 
 function linkFaults(rng: Prng): LinkFaults {
   return {
@@ -100,6 +126,30 @@ export async function fuzzSession(seed: number, limitMs = 900_000, trace?: (line
     if (ev.type === 'sessionEnded') recorded = true;
   });
   // Both stations log this on entering `reinitialising` (station-evse.ts, station-ev.ts).
+  const ending: FuzzEnding = {
+    completed: false,
+    unansweredEvse: [],
+    unansweredEv: [],
+    hardFaults: [...(faults.unplugIn ? ['unplug'] : []), ...(faults.losePlcLinkIn ? ['plc'] : []), ...(faults.modules?.evse?.stopAnswering ? ['stopAnswering'] : [])],
+  };
+  const endOf = (r: SessionRecord | undefined): string => (r?.error ? `error:${r.error.name}` : (r?.stopReason ?? 'none'));
+  // Each host's first session: its phases, the commands it saw unanswered, its record.
+  const follow = (station: { on(type: '*', listener: (e: unknown) => void): unknown }, host: 'evse' | 'ev'): void => {
+    const lost = host === 'evse' ? ending.unansweredEvse : ending.unansweredEv;
+    station.on('*', (e) => {
+      const ev = e as { type: string; record?: SessionRecord; phase?: string; text?: string };
+      if (ending[host] !== undefined) return;
+      if (ev.type === 'sessionEnded') {
+        ending[host] = endOf(ev.record);
+        if (host === 'ev') ending.completed = ev.record?.stopReason === 'targetSocReached';
+      }
+      if (ev.type === 'phase' && ev.phase && IN_SESSION.has(ev.phase)) ending[host === 'evse' ? 'evsePhase' : 'evPhase'] = ev.phase;
+      const command = /^Warning: ([\w.]+): no response/.exec(ev.type === 'log' ? (ev.text ?? '') : '')?.[1];
+      if (command && !/ChargingParameters$/.test(command) && !lost.includes(command)) lost.push(command);
+    });
+  };
+  follow(s.evse, 'evse');
+  follow(s.ev, 'ev');
   const watchSetUp = (e: unknown): void => {
     const ev = e as { type: string; text?: string };
     if (ev.type === 'log' && ev.text?.startsWith('Module lost its state')) setUpAgain = true;
@@ -136,7 +186,7 @@ export async function fuzzSession(seed: number, limitMs = 900_000, trace?: (line
   s.evse.stop();
   s.ev.stop();
   await pair.close();
-  return { seed, faults, sessionStarted, startedAfterSetUpAgain, recorded, outputV: out.voltageV, outputA: out.currentA, ...(problem ? { problem } : {}) };
+  return { seed, faults, sessionStarted, startedAfterSetUpAgain, recorded, outputV: out.voltageV, outputA: out.currentA, ending, ...(problem ? { problem } : {}) };
 }
 
 /** The first configurationFailed a station records for an attempt its module reported started. */
