@@ -15,6 +15,7 @@
 import { Subject, type Subscription } from 'rxjs';
 import { type DecodedMessage, decodeMessage, encodeRequest } from '../codec/catalog.js';
 import { START, STATUS_REQ_ID, parseFrame } from '../codec/frame.js';
+import { sentRequest } from '../codec/sent-request.js';
 import { type CommandDef, EncodeError, type ModuleName, type RequestOf, type ResponseOf, resultCodeName } from '../codec/message.js';
 import type { LayoutVariant } from '../codec/layouts.js';
 import type { Transport } from '../transports/transport.js';
@@ -210,7 +211,7 @@ class Client implements HciClientHandle {
     // armed before any response can arrive.
     this.toMedium(frame);
     p.timer = this.clock.setTimeout(() => this.onTimeout(p), p.timeoutMs);
-    this.recordTx(frame);
+    this.recordTx(frame, sentRequest(p.def, p.reqId, frame));
   }
 
   /** `message`: the frame's decode when the caller has it (a Ping), else it is decoded here. */

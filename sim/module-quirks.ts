@@ -87,7 +87,16 @@ export const quirksSchema = z.strictObject({
 export type ModuleQuirks = z.infer<typeof moduleQuirksSchema>;
 export type BusyRule = z.infer<typeof busyRule>;
 
-const nameOf = (def: CommandDef | StatusDef): string => `${def.module}.${def.name}`;
+/**
+ * "Module.Name" of a definition, built once per definition: every command the module receives is
+ * noted by name, and a fresh string per frame had to be built and hashed each time.
+ */
+const names = new WeakMap<CommandDef | StatusDef, string>();
+const nameOf = (def: CommandDef | StatusDef): string => {
+  let name = names.get(def);
+  if (name === undefined) names.set(def, (name = `${def.module}.${def.name}`));
+  return name;
+};
 
 /** The per-module state the quirks need (busy streaks, what was received); reset with the module. */
 export class QuirkState {

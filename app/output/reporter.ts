@@ -117,6 +117,9 @@ export function writesToDevNull(out: Writable): boolean {
   }
 }
 
+/** Lines waiting for the end of the turn beyond which they are written at once (see `deferred`). */
+const MAX_PENDING_LINES = 256;
+
 const SILENT: Reporter = { station: () => undefined, info: () => undefined, setPrompt: () => undefined, close: () => undefined };
 
 export function createReporter(options: ReporterOptions): Reporter {
@@ -142,8 +145,11 @@ function deferred(inner: WritingReporter, now: () => number): Reporter {
     for (const write of due) write();
   };
   const later = (write: () => void): void => {
-    pending.push(write);
-    scheduled ??= setImmediate(flush);
+    // A run on the virtual clock (`sim --speed max`) never leaves the microtask queue: without a
+    // bound, a whole session's lines (a closure and an event each) waited here and went through
+    // every young-generation collection to the old one. A turn on the wire has a few lines.
+    if (pending.push(write) >= MAX_PENDING_LINES) flush();
+    else scheduled ??= setImmediate(flush);
   };
   process.on('exit', flush);
   return {

@@ -150,8 +150,10 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
   };
 
   const port: EvccPort = {
-    send(kind: V2gKind, extra: Partial<V2gRequest> = {}) {
-      const req: V2gRequest = { type: 'req', kind, sessionId: headerSessionId(kind), ev: snapshot(), ...extra };
+    send(kind: V2gKind, extra?: Partial<V2gRequest>) {
+      const req: V2gRequest = { type: 'req', kind, sessionId: headerSessionId(kind), ev: snapshot() };
+      // As a spread would (same keys, same order), without one for every loop request.
+      if (extra !== undefined) Object.assign(req, extra);
       if (kind === 'sessionSetup') req.protocol = undefined;
       if (kind === 'paymentSelection') req.paymentMethod = contractPayment ? 1 : 0;
       if (kind === 'certificateInstallation' || kind === 'certificateUpdate') req.exiRequest = carExiRequest(kind, req.ev.evccId);
@@ -160,7 +162,7 @@ export function createV2gEvService(ctx: ModuleContext, common: { mode: () => num
         req.energyTransferMode = selectedMode;
         req.maxEntries = 20;
       }
-      if (kind === 'powerDelivery' && extra.chargeProgress === 'start') {
+      if (kind === 'powerDelivery' && extra?.chargeProgress === 'start') {
         const tuple = profile ?? (lastEvse?.schedules[0] as typeof profile);
         req.scheduleTupleId = tuple?.scheduleTupleId ?? 1;
         req.chargingProfile = (tuple?.entries ?? [{ startS: 0, intervalS: 0, powerW: 0 }]).slice(0, 24).map((e) => ({ startS: e.startS, powerW: e.powerW }));

@@ -286,12 +286,15 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
       EvseUpdateDcChargingParameters: (m) => {
         if (!isEvse() || !dc) return fail(V2gResultCode.wrongState);
         const f = m.fields;
-        // One copy, no spread of optional parts: 5 updates a second in the charge loop.
-        const next: Fields = { ...dc, isolationLevel: f.isolationLevel, presentVoltageV: f.presentVoltageV, presentCurrentA: f.presentCurrentA, status: f.status };
-        if (f.maxVoltageV !== undefined) next.maxVoltageV = f.maxVoltageV;
-        if (f.maxCurrentA !== undefined) next.maxCurrentA = f.maxCurrentA;
-        if (f.maxPowerW !== undefined) next.maxPowerW = f.maxPowerW;
-        dc = next;
+        // In place, no copy: 5 updates a second in the charge loop. `dc` never leaves this
+        // closure (the car's snapshot and the Get command copy its values).
+        dc.isolationLevel = f.isolationLevel;
+        dc.presentVoltageV = f.presentVoltageV;
+        dc.presentCurrentA = f.presentCurrentA;
+        dc.status = f.status;
+        if (f.maxVoltageV !== undefined) dc.maxVoltageV = f.maxVoltageV;
+        if (f.maxCurrentA !== undefined) dc.maxCurrentA = f.maxCurrentA;
+        if (f.maxPowerW !== undefined) dc.maxPowerW = f.maxPowerW;
         parametersUpdated();
         return ok();
       },
