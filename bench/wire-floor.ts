@@ -10,11 +10,14 @@
  * itself is the kernel's wake-up of a sleeping process, libuv, node-pcap and V8 entering JS.
  *
  * `--echo python` puts bench/wire-echo.py there instead (one AF_PACKET socket, blocking recv and
- * send): the machine's own floor, without Node.js and libpcap.
+ * send): the machine's own floor, without Node.js and libpcap. `--echo pcap` is a Node.js echo on
+ * the `pcap` package alone, with the transport's capture options (immediate mode, 2 KiB
+ * snapshots, 1 MiB ring) and nothing of ours (no transports/, RxJS, deframer): the three echo
+ * hosts split the floor into the machine, node-pcap + Node.js, and our transport's share.
  *
- *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python]     (root)
+ *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python|pcap]     (root)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unwrapEthernet } from '../app/capture.js';
@@ -32,10 +35,51 @@ const argText = (name: string): string | undefined => {
 // A framing ping (manual 10.3): any well-formed HCI frame would do.
 const FRAME = encodeFrame({ modId: 0x10, subId: 0x40, reqId: 0, payload: new Uint8Array(4) });
 
-/** Child side: `--side echo|ping --iface x [--peer mac]`. */
+/** The subset of node-pcap's session the bare echo uses (the package has no types of its own here). */
+interface BarePcap {
+  createSession(
+    iface: string,
+    o: { filter: string; buffer_timeout: number; snap_length: number; buffer_size: number; promiscuous: boolean },
+  ): {
+    on(e: 'packet', l: (p: { buf: Buffer; header: Buffer }) => void): void;
+    inject(b: Buffer): void;
+  };
+}
+
+/**
+ * The echo on node-pcap alone: the same capture options as transports/eth.ts, the filter its
+ * module role builds, and per packet only what any echo must do (swap the addresses into a send
+ * buffer, inject). Whatever our transport takes above this is its own code.
+ */
+async function barePcapEcho(iface: string): Promise<void> {
+  const mod = (await import('pcap')) as unknown as { default?: BarePcap } & BarePcap;
+  const pcap = mod.default ?? mod;
+  const ownText = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
+  const own = Buffer.from(ownText.replaceAll(':', ''), 'hex');
+  const session = pcap.createSession(iface, {
+    filter: `ether proto 0x6003 and ether dst ${ownText}`,
+    buffer_timeout: 0,
+    snap_length: 2048,
+    buffer_size: 1 << 20,
+    promiscuous: false,
+  });
+  const out = Buffer.alloc(2048);
+  session.on('packet', (p) => {
+    const len = Math.min(p.header.readUInt32LE(8), p.buf.length);
+    p.buf.copy(out, 0, 6, 12);
+    own.copy(out, 6);
+    p.buf.copy(out, 12, 12, len);
+    session.inject(out.subarray(0, len));
+  });
+  console.log('echo ready');
+  process.on('SIGTERM', () => process.exit(0));
+}
+
+/** Child side: `--side echo|echo-pcap|ping --iface x [--peer mac]`. */
 async function side(which: string): Promise<void> {
   const iface = argText('iface') ?? '';
   const peerMac = argText('peer');
+  if (which === 'echo-pcap') return barePcapEcho(iface);
   const t = await createEthTransport({ iface, role: which === 'echo' ? 'module' : 'host', ...(peerMac ? { peerMac } : {}) });
   if (which === 'echo') {
     t.frames$.subscribe((f) => void t.send(f));
@@ -59,10 +103,11 @@ async function once(dir: string, run: number, count: number, period: number): Pr
   const loadBefore = load();
   const file = join(dir, `floor${run}.pcapng`);
   const tsx = ['--import', 'tsx', new URL(import.meta.url).pathname];
+  const kind = argText('echo');
   const echo =
-    argText('echo') === 'python'
+    kind === 'python'
       ? startInNamespace(veth.b.ns, 'python3', [new URL('./wire-echo.py', import.meta.url).pathname, veth.b.iface])
-      : startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', 'echo', '--iface', veth.b.iface]);
+      : startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', kind === 'pcap' ? 'echo-pcap' : 'echo', '--iface', veth.b.iface]);
   const cap = startInNamespace(veth.b.ns, 'dumpcap', ['-i', veth.b.iface, '-f', 'ether proto 0x6003', '-w', file]);
   try {
     await waitText(echo, /echo ready/, 30_000, 'echo host');
@@ -93,6 +138,8 @@ async function once(dir: string, run: number, count: number, period: number): Pr
   }
 }
 
+const ECHO_NAMES: Record<string, string> = { python: 'in Python, AF_PACKET', pcap: 'on node-pcap alone' };
+
 const which = argText('side');
 if (which) {
   await side(which);
@@ -113,7 +160,7 @@ if (which) {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log(
-    `wire floor (echo host ${argText('echo') === 'python' ? 'in Python, AF_PACKET' : 'on our transport'}, frame in -> echo out, veth capture): median of ${runs} runs p50 ${median(results.map((r) => r.p50)).toFixed(3)} ms, ` +
+    `wire floor (echo host ${ECHO_NAMES[argText('echo') ?? ''] ?? 'on our transport'}, frame in -> echo out, veth capture): median of ${runs} runs p50 ${median(results.map((r) => r.p50)).toFixed(3)} ms, ` +
       `p99 ${median(results.map((r) => r.p99)).toFixed(3)} ms, max ${median(results.map((r) => r.max)).toFixed(3)} ms; load ${load()}`,
   );
 }

@@ -3,6 +3,7 @@
  * functions that turn frames into typed messages and back.
  */
 import { type Frame, type EncodeFrameOptions, STATUS_REQ_ID, encodeFrame } from './frame.js';
+import { compiledFrameWriter } from './schema-write.js';
 import {
   type CommandDef,
   type DecodeOptions,
@@ -128,8 +129,14 @@ function finish(frame: Frame, def: MessageDef, direction: Direction, r: PayloadR
   };
 }
 
-/** A request frame for a command (host -> module). */
+/**
+ * A request frame for a command (host -> module). The schema's compiled writer
+ * (codec/schema-write.ts) builds the frame when it can; it gives the generic writer's bytes, and
+ * gives up on anything the generic writer must decide (then that one runs: bytes or the error).
+ */
 export function encodeRequest<Q>(def: CommandDef<string, Q, unknown>, reqId: number, fields: Q, options?: EncodeFrameOptions): Uint8Array {
+  const fast = compiledFrameWriter(def.request)?.({ modId: def.modId, subId: def.subId, reqId }, fields, options?.checksum ?? true);
+  if (fast) return fast;
   const payload = encodeWith(def.request, `${def.module}.${def.name}`, fields);
   return encodeFrame({ modId: def.modId, subId: def.subId, reqId, payload }, options);
 }
@@ -141,6 +148,8 @@ export function encodeResponseFrame<S>(def: CommandDef<string, unknown, S>, reqI
 
 /** A status frame (module -> host), request ID 0xFF unless it answers a request. */
 export function encodeStatusFrame<P>(def: StatusDef<string, P>, fields: P, reqId = STATUS_REQ_ID, options?: EncodeFrameOptions): Uint8Array {
+  const fast = compiledFrameWriter(def.payload)?.({ modId: def.modId, subId: def.subId, reqId }, fields, options?.checksum ?? true);
+  if (fast) return fast;
   const payload = encodeWith(def.payload, `${def.module}.${def.name}`, fields);
   return encodeFrame({ modId: def.modId, subId: def.subId, reqId, payload }, options);
 }

@@ -73,6 +73,8 @@ class Client implements HciClientHandle {
    */
   private readonly receivers: { listeners: ((at: number) => void)[] } = { listeners: [] };
   private readonly pingWaiters: PingWaiters;
+  /** While a status is delivered: its record, then those of frames sent meanwhile (`deliverStatus`). */
+  private heldTx: TrafficRecord[] | undefined;
 
   constructor(options: HciClientOptions) {
     this.transport = options.transport;
@@ -139,9 +141,50 @@ class Client implements HciClientHandle {
    * never changed, so a listener that unsubscribes during the loop does not skip another.
    */
   recordRx(t: TrafficRecord): void {
-    this.traffic$.next(t);
+    this.traffic(t);
+    this.received(t.at);
+  }
+
+  /**
+   * A status: the receive listeners (plain calls: the commanders' and the liveness watch's), the
+   * status itself, and only then its record, followed by the records of the frames sent while it
+   * was handled (its answer), which are held till then: the answer leaves without waiting for the
+   * record's subscribers (capture, dashboard, figures; docs/performance.md, target 1, eighth
+   * round), and `traffic$` keeps the wire's order, status before answer. Nothing else comes in
+   * meanwhile: no transport delivers a frame within `send`.
+   */
+  deliverStatus(t: TrafficRecord, e: TimedStatusEvent): void {
+    this.received(t.at);
+    if (this.heldTx) {
+      // Delivered while another is (no transport does that today): one list keeps the order.
+      this.heldTx.push(t);
+      this.status$.next(e);
+      return;
+    }
+    const held: TrafficRecord[] = [t];
+    this.heldTx = held;
+    try {
+      this.status$.next(e);
+    } finally {
+      this.heldTx = undefined;
+      this.flush(held);
+    }
+  }
+
+  /** Emits held records in order and empties the list (`close` may flush it first). */
+  private flush(held: TrafficRecord[]): void {
+    for (const r of held.splice(0)) this.traffic$.next(r);
+  }
+
+  /** A record to `traffic$`, or to the records held while a status is delivered. */
+  private traffic(t: TrafficRecord): void {
+    if (this.heldTx) this.heldTx.push(t);
+    else this.traffic$.next(t);
+  }
+
+  private received(at: number): void {
     const listeners = this.receivers.listeners;
-    for (let i = 0; i < listeners.length; i++) (listeners[i] as (at: number) => void)(t.at);
+    for (let i = 0; i < listeners.length; i++) (listeners[i] as (at: number) => void)(at);
   }
 
   /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */
@@ -176,6 +219,8 @@ class Client implements HciClientHandle {
     this.closed = true;
     this.sub.unsubscribe();
     this.status$.complete();
+    // Closed while a status is delivered: its record and its answers' are still the traffic's.
+    if (this.heldTx) this.flush(this.heldTx);
     this.traffic$.complete();
     this.receivers.listeners = [];
     this.unusableStatus$.complete();
@@ -234,7 +279,7 @@ class Client implements HciClientHandle {
 
   private recordTx(frame: Uint8Array, message?: DecodedMessage): void {
     const at = this.clock.now();
-    this.traffic$.next(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
+    this.traffic(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
   }
 
   private onTimeout(p: Pending): void {

@@ -18,6 +18,11 @@ export const FIRST_STATUS_SUB_ID = 0x80;
 export interface StatusOutlets {
   /** Records a frame from the module (`traffic$` and the client's receive listeners). */
   recordRx(t: TrafficRecord): void;
+  /**
+   * Delivers a status on `status$` and records its frame after it (docs/performance.md, target 1:
+   * the record's subscribers need not run before the answer leaves), in the traffic's order.
+   */
+  deliverStatus(t: TrafficRecord, e: TimedStatusEvent): void;
   readonly status$: Subject<TimedStatusEvent>;
   readonly notices$: Subject<HciNotice>;
   readonly unusableStatus$: Subject<UnusableStatus>;
@@ -49,8 +54,10 @@ export class StatusReceiver {
     const st = frame.subId >= FIRST_STATUS_SUB_ID ? decodeStatusTolerant(frame, this.layouts) : undefined;
     if (!st) return false;
     const m = st.message;
-    this.out.recordRx({ dir: 'rx', at, bytes, message: m });
+    const record: TrafficRecord = { dir: 'rx', at, bytes, message: m };
     if (st.kind === 'tolerated') {
+      // A status the profile does not predict (rare): its record before its notice, as ever.
+      this.out.recordRx(record);
       const text = describeTolerated(st, this.firmware, frame.payload);
       this.notice(`${m.module}.${m.message}:${st.problem.kind}:${frame.payload.length}`, text, st.usable ? 'warn' : 'error');
       // Bytes that do not mean what the layout says are not acted on (the notice names them).
@@ -58,8 +65,10 @@ export class StatusReceiver {
         this.out.unusableStatus$.next({ module: m.module, kind: 'unusable', message: m.message, at });
         return true;
       }
+      this.out.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
+      return true;
     }
-    this.out.status$.next({ type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
+    this.out.deliverStatus(record, { type: `${m.module}.${m.message}`, module: m.module, message: m.message, fields: m.fields, at, hostAt: hostNow() });
     return true;
   }
 

@@ -43,7 +43,7 @@ describe('HCI client', () => {
     expect(res).toEqual({ state: 1 });
   });
 
-  it('onReceive: every frame from the module (response, Ping Reply, status, garbage), after its traffic$ record, none of its own; unsubscribe stops it', async () => {
+  it('onReceive: every frame from the module (response, Ping Reply, status, garbage), after its traffic$ record (a status: before it, the record follows its delivery), none of its own; unsubscribe stops it', async () => {
     const t = setup();
     t.onRequest((f) => [
       f.modId === 0x0e ? encodeFrame({ modId: 0x0e, subId: 0x01, reqId: f.reqId, payload: new Uint8Array(0) }) : encodeResponseFrame(ControlPilot.GetState, f.reqId, 0, { state: 1 }),
@@ -58,7 +58,7 @@ describe('HCI client', () => {
     await flushMicrotasks();
     void t.mod.send(Uint8Array.of(0x01, 0x02, 0x03));
     await flushMicrotasks();
-    expect(seen).toEqual(['tx GetState', 'rx GetState', 'listener true', 'tx Ping', 'rx PingReply', 'listener true', 'rx StateChanged', 'listener true', 'rx raw', 'listener true']);
+    expect(seen).toEqual(['tx GetState', 'rx GetState', 'listener true', 'tx Ping', 'rx PingReply', 'listener true', 'listener true', 'rx StateChanged', 'rx raw', 'listener true']);
     off?.();
     void t.mod.send(Uint8Array.of(0x01, 0x02, 0x03));
     await flushMicrotasks();
