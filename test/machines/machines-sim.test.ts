@@ -18,7 +18,12 @@ describe('stations on the simulated pair', () => {
     expect(evRec?.evccId).toBe(evseRec?.evccId);
     expect(evRec?.socEndPercent).toBeGreaterThanOrEqual(80);
     expect(evseRec?.energyDeliveredWh).toBeGreaterThan(250);
-    expect(evseRec?.longestUpdateGapMs).toBeLessThanOrEqual(250);
+    // The module's deadline on the virtual clock (the record's longestUpdateGapMs is host real time,
+    // which a loaded machine stretches): consecutive DC updates within one session stay within 250 ms.
+    expect(typeof evseRec?.longestUpdateGapMs).toBe('number');
+    const gaps = updateGapsPerSession(r);
+    expect(gaps.length).toBeGreaterThan(10);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(250);
     expect(r.violations).toEqual([]);
 
     // The reference's console sequence, in order.
@@ -174,3 +179,18 @@ describe('stations on the simulated pair', () => {
     expect(tail).toEqual(['V2g.EvseStopCharging', 'V2g.EvseStopListen', 'Slac.StopSlac', 'ControlPilot.Stop']);
   });
 });
+
+/** Gaps between the EVSE's DC updates on the virtual clock, Start Charging to Stop Charging of each session. */
+function updateGapsPerSession(r: ReturnType<typeof start>): number[] {
+  const gaps: number[] = [];
+  let last: number | undefined;
+  r.tx.EVSE.forEach((m, i) => {
+    const at = r.txAtEvse[i] ?? 0;
+    if (m.message === 'EvseStopCharging') last = undefined;
+    else if (m.message === 'EvseUpdateDcChargingParameters') {
+      if (last !== undefined) gaps.push(at - last);
+      last = at;
+    }
+  });
+  return gaps;
+}
