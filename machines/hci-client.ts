@@ -24,6 +24,7 @@ import { DEFAULT_ANSWER_TIMEOUT_MS, HciError, type RequestOptions, type Unusable
 import { decodedOrNot, parseFrameOrThrow, record } from './hci-records.js';
 import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from './hci-ping.js';
 import { StatusReceiver } from './hci-status-rx.js';
+import { TrafficLine } from './hci-traffic.js';
 import type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
 
 export type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
@@ -49,7 +50,8 @@ export function createHciClient(options: HciClientOptions): HciClientHandle {
 
 class Client implements HciClientHandle {
   readonly status$ = new Subject<TimedStatusEvent>();
-  readonly traffic$ = new Subject<TrafficRecord>();
+  private readonly line = new TrafficLine();
+  readonly traffic$ = this.line.traffic$;
   readonly notices$ = new Subject<HciNotice>();
   readonly unusableStatus$ = new Subject<UnusableStatus>();
   private readonly statusRx = new StatusReceiver(this);
@@ -66,16 +68,7 @@ class Client implements HciClientHandle {
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
   private readonly pings = new PingTemplates();
-  /**
-   * `onReceive` listeners: called for every frame from the module. A holder that is changed, never
-   * replaced: a client wrapped with `Object.create` (the tests' lossy links) registers on the one
-   * the frames reach, not on a copy of the field on the wrapper.
-   */
-  private readonly receivers: { listeners: ((at: number) => void)[] } = { listeners: [] };
   private readonly pingWaiters: PingWaiters;
-  /** While a status is delivered: its record, then those of frames sent meanwhile (`deliverStatus`). */
-  private heldTx: TrafficRecord[] | undefined;
-
   constructor(options: HciClientOptions) {
     this.transport = options.transport;
     this.clock = options.clock;
@@ -129,62 +122,17 @@ class Client implements HciClientHandle {
   }
 
   onReceive(listener: (at: number) => void): () => void {
-    this.receivers.listeners = [...this.receivers.listeners, listener];
-    return () => {
-      this.receivers.listeners = this.receivers.listeners.filter((l) => l !== listener);
-    };
+    return this.line.onReceive(listener);
   }
 
-  /**
-   * A frame from the module: its record, then the receive listeners (after every `traffic$`
-   * subscriber, where the commander's and the watch's subscriptions ran). The array is replaced,
-   * never changed, so a listener that unsubscribes during the loop does not skip another.
-   */
+  /** A frame from the module: its record, then the receive listeners (machines/hci-traffic.ts). */
   recordRx(t: TrafficRecord): void {
-    this.traffic(t);
-    this.received(t.at);
+    this.line.recordRx(t);
   }
 
-  /**
-   * A status: the receive listeners (plain calls: the commanders' and the liveness watch's), the
-   * status itself, and only then its record, followed by the records of the frames sent while it
-   * was handled (its answer), which are held till then: the answer leaves without waiting for the
-   * record's subscribers (capture, dashboard, figures; docs/performance.md, target 1, eighth
-   * round), and `traffic$` keeps the wire's order, status before answer. Nothing else comes in
-   * meanwhile: no transport delivers a frame within `send`.
-   */
+  /** A status: listeners, the status, then its record and its answers' (machines/hci-traffic.ts). */
   deliverStatus(t: TrafficRecord, e: TimedStatusEvent): void {
-    this.received(t.at);
-    if (this.heldTx) {
-      // Delivered while another is (no transport does that today): one list keeps the order.
-      this.heldTx.push(t);
-      this.status$.next(e);
-      return;
-    }
-    const held: TrafficRecord[] = [t];
-    this.heldTx = held;
-    try {
-      this.status$.next(e);
-    } finally {
-      this.heldTx = undefined;
-      this.flush(held);
-    }
-  }
-
-  /** Emits held records in order and empties the list (`close` may flush it first). */
-  private flush(held: TrafficRecord[]): void {
-    for (const r of held.splice(0)) this.traffic$.next(r);
-  }
-
-  /** A record to `traffic$`, or to the records held while a status is delivered. */
-  private traffic(t: TrafficRecord): void {
-    if (this.heldTx) this.heldTx.push(t);
-    else this.traffic$.next(t);
-  }
-
-  private received(at: number): void {
-    const listeners = this.receivers.listeners;
-    for (let i = 0; i < listeners.length; i++) (listeners[i] as (at: number) => void)(at);
+    this.line.deliverStatus(t, () => this.status$.next(e));
   }
 
   /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */
@@ -219,10 +167,7 @@ class Client implements HciClientHandle {
     this.closed = true;
     this.sub.unsubscribe();
     this.status$.complete();
-    // Closed while a status is delivered: its record and its answers' are still the traffic's.
-    if (this.heldTx) this.flush(this.heldTx);
-    this.traffic$.complete();
-    this.receivers.listeners = [];
+    this.line.close();
     this.unusableStatus$.complete();
   }
 
@@ -279,7 +224,7 @@ class Client implements HciClientHandle {
 
   private recordTx(frame: Uint8Array, message?: DecodedMessage): void {
     const at = this.clock.now();
-    this.traffic(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
+    this.line.record(message ? { dir: 'tx', at, bytes: frame, message } : record('tx', at, frame, decodeMessage(parseFrameOrThrow(frame), { direction: 'toModule' })));
   }
 
   private onTimeout(p: Pending): void {
