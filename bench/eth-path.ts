@@ -1,24 +1,9 @@
-/**
- * Our Ethernet transport's share of the floor (bench/wire-floor.ts, issue 12 target 1), counted
- * in instructions: a captured frame handed to the transport's `packet` listener -> the echo frame
- * handed to `pcap.inject`, for an echo on our transport (onPacket, the assembler, `frames$`, `send`)
- * for the bare echo of wire-floor's `--echo pcap` (swap the addresses, inject), and for that bare
- * echo behind one RxJS Subject (the `frames$` hop's own cost). A fake `pcap`
- * module stands in for node-pcap (no capture, no root); node-pcap's own dispatch is the same for
- * both and not counted. One frame per `--sleep-ms` (the charge loop's cadence).
- *
- * With `--callgrind` it runs itself under callgrind, as bench/reaction-path.ts does (node in the
- * interpreter, a zero mark before each frame, a dump mark at `inject`), and prints the median
- * instructions per frame of each echo.
- *
- *   node --import tsx bench/eth-path.ts [--root DIR] [--frames 60] [--warmup 20] [--sleep-ms 20] [--callgrind]
- */
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { callgrindRounds, dumpMark, zeroMark } from './callgrind-marks.js';
 import { median } from './stats.js';
 
 const arg = (name: string, dflt: string): string => {
@@ -31,48 +16,14 @@ const warmup = Number(arg('warmup', '20'));
 const sleepMs = Number(arg('sleep-ms', '20'));
 
 if (process.argv.includes('--callgrind')) {
-  const dir = mkdtempSync(join(tmpdir(), 'fv2g-ethpath-'));
-  try {
-    const passOn = process.argv.slice(2).filter((a) => a !== '--callgrind');
-    execFileSync(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        `--callgrind-out-file=${dir}/cg.out`,
-        '--zero-before=Builtins_TypedArrayPrototypeFindLast',
-        '--dump-before=Builtins_TypedArrayPrototypeFindLastIndex',
-        process.execPath,
-        '--predictable',
-        '--single-threaded',
-        '--no-opt',
-        '--no-sparkplug',
-        '--import',
-        'tsx',
-        new URL(import.meta.url).pathname,
-        ...passOn,
-      ],
-      { stdio: ['ignore', 'inherit', 'ignore'], cwd: new URL('..', import.meta.url).pathname },
-    );
-    const counts = readdirSync(dir)
-      .flatMap((f) => {
-        const m = /^cg\.out\.(\d+)$/.exec(f);
-        return m ? [{ n: Number(m[1]), file: join(dir, f) }] : [];
-      })
-      .sort((a, b) => a.n - b.n)
-      .map((d) => Number(/^(?:summary|totals):\s*(\d+)/m.exec(readFileSync(d.file, 'utf8'))?.[1] ?? Number.NaN));
-    // The rounds alternate: transport echo, bare echo, bare echo behind one RxJS Subject.
-    for (const [k, name] of ['our transport', 'bare node-pcap echo', 'bare echo behind an RxJS Subject'].entries()) {
-      const mine = counts.filter((_, i) => i % 3 === k).slice(warmup);
-      console.log(`${name}: packet listener -> inject, median ${(median(mine) / 1000).toFixed(2)} k instructions over ${mine.length} frames (callgrind, interpreter); root ${root}`);
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+  const counts = callgrindRounds(new URL(import.meta.url).pathname, 'fv2g-ethpath-');
+  // The rounds alternate: transport echo, bare echo, bare echo behind one RxJS Subject.
+  for (const [k, name] of ['our transport', 'bare node-pcap echo', 'bare echo behind an RxJS Subject'].entries()) {
+    const mine = counts.filter((_, i) => i % 3 === k).slice(warmup);
+    console.log(`${name}: packet listener -> inject, median ${(median(mine) / 1000).toFixed(2)} k instructions over ${mine.length} frames (callgrind, interpreter); root ${root}`);
   }
   process.exit(0);
 }
-
-const MARK = new Uint8Array(1) as unknown as { findLast(f: () => boolean): unknown; findLastIndex(f: () => boolean): number };
-const never = (): boolean => false;
 
 type Listener = (p: { buf: Buffer; header: Buffer }) => void;
 /** A fake node-pcap session: the test drives `packet`; `inject` is where the path ends. */
@@ -110,7 +61,7 @@ const { encodeFrame } = await import(pathToFileURL(`${root}/codec/frame.ts`).hre
 const links = await import(pathToFileURL(`${root}/codec/link-headers.ts`).href);
 let injected: (() => void) | undefined;
 const fake = fakePcap(() => {
-  MARK.findLastIndex(never);
+  dumpMark();
   injected?.();
 });
 const t = await createEthTransport({ iface: 'eth0', role: 'module', sysfsNet: sys, linkWatch: 'poll', pollMs: 3_600_000, importer: async () => fake.module });
@@ -158,7 +109,7 @@ for (let i = 0; i < frames; i++) {
     injected = () => {
       done = true;
     };
-    MARK.findLast(never);
+    zeroMark();
     l?.({ buf: eth, header });
     if (!done) throw new Error('no echo');
   }

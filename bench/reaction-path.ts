@@ -1,32 +1,8 @@
-/**
- * The host's own path of a wire reaction, status in -> answer out (issue 12 target 1), counted in
- * instructions so that the figure does not depend on the machine's load. The EVSE host of
- * bench/reaction.ts (HCI client, V2G EVSE session, charger) gets Evse DC Charge Parameters Changed
- * from a transport whose `frames$` is where the Ethernet transport hands its frames over; the path
- * ends when Update DC Charging Parameters reaches the transport's `send`. One status per
- * `--sleep-ms` (default 100 ms, the charge loop's cadence), so the code is as cold as on the wire.
- *
- * Without valgrind it prints the wall time of the path (median, cold). With `--callgrind` it runs
- * itself under `valgrind --tool=callgrind` with node `--predictable --single-threaded --no-opt
- * --no-sparkplug` (the interpreter: ~5 calls a second never tier up on the wire; as
- * bench/status-decode.ts) and two marks: each status is preceded by a call of a builtin that
- * nothing else calls (`Uint8Array.prototype.findLast`, `--zero-before`), and the `send` of its
- * answer by another (`findLastIndex`, `--dump-before`). Each dump then holds exactly the
- * instructions from status in to answer out; the median over the rounds after `--warmup` is
- * printed. Work after the answer (the tx record, log lines, bookkeeping) is not counted.
- *
- *   node --import tsx bench/reaction-path.ts [--root DIR] [--rounds 60] [--warmup 20] [--sleep-ms 100] [--callgrind]
- *
- * `--root DIR` measures another tree's code with the same script (base vs branch: a tree exported
- * to /tmp with its node_modules).
- */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
+import { callgrindRounds, dumpMark, zeroMark } from './callgrind-marks.js';
 import { median } from './stats.js';
 
 const arg = (name: string, dflt: string): string => {
@@ -39,45 +15,14 @@ const warmup = Number(arg('warmup', '20'));
 const sleepMs = Number(arg('sleep-ms', '100'));
 
 if (process.argv.includes('--callgrind')) {
-  const dir = mkdtempSync(join(tmpdir(), 'fv2g-path-'));
-  try {
-    const self = new URL(import.meta.url).pathname;
-    const passOn = process.argv.slice(2).filter((a) => a !== '--callgrind');
-    execFileSync(
-      'valgrind',
-      [
-        '--tool=callgrind',
-        `--callgrind-out-file=${dir}/cg.out`,
-        '--zero-before=Builtins_TypedArrayPrototypeFindLast',
-        '--dump-before=Builtins_TypedArrayPrototypeFindLastIndex',
-        process.execPath,
-        '--predictable',
-        '--single-threaded',
-        '--no-opt',
-        '--no-sparkplug',
-        '--import',
-        'tsx',
-        self,
-        ...passOn,
-      ],
-      { stdio: ['ignore', 'inherit', 'ignore'], cwd: new URL('..', import.meta.url).pathname },
-    );
-    // One dump per round (cg.out.1, .2, ...), then the final one at exit (cg.out).
-    const dumps = readdirSync(dir)
-      .flatMap((f) => {
-        const m = /^cg\.out\.(\d+)$/.exec(f);
-        return m ? [{ n: Number(m[1]), file: join(dir, f) }] : [];
-      })
-      .sort((a, b) => a.n - b.n);
-    const counts = dumps.map((d) => Number(/^(?:summary|totals):\s*(\d+)/m.exec(readFileSync(d.file, 'utf8'))?.[1] ?? Number.NaN));
+  const counts = callgrindRounds(new URL(import.meta.url).pathname, 'fv2g-path-');
+  {
     const measured = counts.slice(warmup).sort((a, b) => a - b);
     const q = (p: number): number => measured[Math.min(measured.length - 1, Math.floor(p * measured.length))] ?? Number.NaN;
     console.log(
       `path status in -> answer out, instructions (callgrind, interpreter): median ${(median(measured) / 1000).toFixed(1)} k, ` +
         `p10 ${(q(0.1) / 1000).toFixed(1)} k, p90 ${(q(0.9) / 1000).toFixed(1)} k over ${measured.length} rounds (of ${counts.length}); root ${root}`,
     );
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
   }
   process.exit(0);
 }
@@ -96,10 +41,8 @@ const V2g = catalog.V2g;
 
 /** The marks callgrind zeroes and dumps at (see the header); nothing else calls these builtins. */
 // ES2023 methods (Node 18+); the project's TypeScript lib is older.
-const MARK = new Uint8Array(1) as unknown as { findLast(f: () => boolean): unknown; findLastIndex(f: () => boolean): number };
-const never = (): boolean => false;
-const markIn = (): void => void MARK.findLast(never);
-const markOut = (): void => void MARK.findLastIndex(never);
+const markIn = (): void => void zeroMark();
+const markOut = (): void => void dumpMark();
 
 const dcChanged: Uint8Array = catalog.encodeStatusFrame(V2g.EvseDcChargeParametersChanged, {
   maxVoltageV: 400,
