@@ -45,16 +45,24 @@ export function encodeFrame(frame: Frame, options: EncodeFrameOptions = {}): Uin
   const n = frame.payload.length;
   if (n > MAX_PAYLOAD_SIZE) throw new RangeError(`payload of ${n} bytes exceeds ${MAX_PAYLOAD_SIZE}`);
   const out = new Uint8Array(n + OVERHEAD);
+  out.set(frame.payload, HEADER_SIZE);
+  frameAround(out, frame, n, options.checksum ?? true);
+  return out;
+}
+
+/**
+ * Writes the header, checksum and end byte (10.1) around an `n`-byte payload already at
+ * `HEADER_SIZE` in `out`; without `checksum` the byte is 0x00, "not computed".
+ */
+export function frameAround(out: Uint8Array, head: Pick<Frame, 'modId' | 'subId' | 'reqId'>, n: number, checksum: boolean): void {
   out[0] = START;
-  out[1] = frame.modId;
-  out[2] = frame.subId;
-  out[3] = frame.reqId;
+  out[1] = head.modId;
+  out[2] = head.subId;
+  out[3] = head.reqId;
   out[4] = n >>> 8;
   out[5] = n & 0xff;
-  out.set(frame.payload, HEADER_SIZE);
   out[n + 7] = END;
-  if (options.checksum ?? true) out[n + 6] = computeChecksum(out, 0, out.length, n + 6);
-  return out;
+  out[n + 6] = checksum ? computeChecksum(out, 0, n + OVERHEAD, n + 6) : 0;
 }
 
 /** Errors the deframer reports; names follow the framing module's status Sub-IDs (10.3.1). */

@@ -15,7 +15,7 @@
  * Pure: no I/O.
  */
 import { numberToExp } from './exponential.js';
-import { computeChecksum, END, HEADER_SIZE, MAX_PAYLOAD_SIZE, OVERHEAD, START } from './frame.js';
+import { frameAround, HEADER_SIZE, MAX_PAYLOAD_SIZE, OVERHEAD } from './frame.js';
 import type { Shape, Type, Wire } from './schema.js';
 
 /**
@@ -285,14 +285,6 @@ function frameWith(write: Write, head: FrameHead, value: unknown, checksum: bool
   }
   const n = P - HEADER_SIZE;
   if (n > MAX_PAYLOAD_SIZE) return undefined;
-  const s = SCRATCH;
-  s[0] = START;
-  s[1] = head.modId;
-  s[2] = head.subId;
-  s[3] = head.reqId;
-  s[4] = n >>> 8;
-  s[5] = n & 0xff;
-  s[n + 7] = END;
-  s[n + 6] = checksum ? computeChecksum(s, 0, n + OVERHEAD, n + 6) : 0;
-  return s.slice(0, n + OVERHEAD);
+  frameAround(SCRATCH, head, n, checksum);
+  return SCRATCH.slice(0, n + OVERHEAD);
 }
