@@ -132,7 +132,8 @@ class Client implements HciClientHandle {
 
   /** A status: listeners, the status, then its record and its answers' (machines/hci-traffic.ts). */
   deliverStatus(t: TrafficRecord, e: TimedStatusEvent): void {
-    this.line.deliverStatus(t, () => this.status$.next(e));
+    // The subject and the event, not a closure: this runs for every status.
+    this.line.deliverStatus(t, this.status$, e);
   }
 
   /** Liveness (10.3.2): one framing Ping; resolves on a Ping Reply, rejects after `timeoutMs`. */

@@ -29,24 +29,24 @@ export class TrafficLine {
 
   /**
    * A status: the receive listeners (plain calls: the commanders' and the liveness watch's), the
-   * status itself (`deliver`), and only then its record, followed by the records of the frames
+   * status itself (to `status$`), and only then its record, followed by the records of the frames
    * sent while it was handled (its answer), which are held till then: the answer leaves without
    * waiting for the record's subscribers (capture, dashboard, figures; docs/performance.md,
    * target 1, eighth round), and `traffic$` keeps the wire's order, status before answer. Nothing
    * else comes in meanwhile: no transport delivers a frame within `send`.
    */
-  deliverStatus(t: TrafficRecord, deliver: () => void): void {
+  deliverStatus<E>(t: TrafficRecord, status$: { next(e: E): void }, e: E): void {
     this.received(t.at);
     if (this.heldTx) {
       // Delivered while another is (no transport does that today): one list keeps the order.
       this.heldTx.push(t);
-      deliver();
+      status$.next(e);
       return;
     }
     const held: TrafficRecord[] = [t];
     this.heldTx = held;
     try {
-      deliver();
+      status$.next(e);
     } finally {
       this.heldTx = undefined;
       this.flush(held);
