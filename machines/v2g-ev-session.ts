@@ -38,6 +38,7 @@ import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 import { preChargeProbe, preChargeProbeInput } from './v2g-ev/pre-charge-probe.js';
 import { chargingReadyProbe, chargingReadyProbeInput } from './v2g-ev/charging-ready-probe.js';
+import { cableCheckProbe, cableCheckProbeInput } from './v2g-ev/cable-check-probe.js';
 import { moduleEndUnseenActions, stopEndedUnseen } from './v2g-ev/session-end-wait.js';
 import { stopSessionWasTaken, stopTakenActions } from './v2g-ev/stop-taken.js';
 
@@ -102,7 +103,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd, preChargeProbe, chargingReadyProbe },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd, preChargeProbe, chargingReadyProbe, cableCheckProbe },
   delays: {
     recheck: 500,
     postChargeFallback: 5000,
@@ -220,6 +221,9 @@ export const v2gEvSessionMachine = setup({
       states: {
         starting: {
           entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+          // A lost Cable Check Ready is offered its answer (fuzz seed 300043, v2g-ev/cable-check-probe.ts).
+          invoke: { src: 'cableCheckProbe', input: cableCheckProbeInput },
+          on: { 'cableCheck.probeTaken': { target: 'cableCheck', actions: 'cableCheckProbeTaken' } },
           after: {
             sessionStartConfirm: {
               guard: ({ context }) => context.startUnconfirmed !== undefined,

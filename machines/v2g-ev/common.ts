@@ -10,6 +10,7 @@ import type { ModuleSessionEndEvent } from './abort.js';
 import type { PreChargeProbeTaken } from './pre-charge-probe.js';
 import type { StopTakenEvent } from './stop-taken.js';
 import type { ChargingReadyProbeTaken } from './charging-ready-probe.js';
+import type { CableCheckProbeTaken } from './cable-check-probe.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
 import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
@@ -120,7 +121,8 @@ export type Events =
   | ModuleSessionEndEvent
   | PreChargeProbeTaken
   | StopTakenEvent
-  | ChargingReadyProbeTaken;
+  | ChargingReadyProbeTaken
+  | CableCheckProbeTaken;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;

@@ -15,6 +15,7 @@ import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js'
 import { dcParametersLog, evseReportOf } from './charge-loop.js';
 import type { PreChargeProbeTaken } from './pre-charge-probe.js';
 import type { ChargingReadyProbeTaken } from './charging-ready-probe.js';
+import type { CableCheckProbeTaken } from './cable-check-probe.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
@@ -167,6 +168,12 @@ export const setupActions = {
   preChargeProbeTaken: act(({ enqueue, event }) => {
     const { afterMs } = event as PreChargeProbeTaken;
     enqueue.sendParent(logEvent('EV', `"Pre Charging Ready" lost: the module took Start Pre Charging offered ${afterMs} ms after "Cable Check Finished"`, 'warn'));
+  }),
+  /** The module took the Start Cable Check offered after a quiet Schedule Received: its Cable Check Ready was lost (v2g-ev/cable-check-probe.ts). */
+  cableCheckProbeTaken: act(({ enqueue, event, system }) => {
+    const { afterMs } = event as CableCheckProbeTaken;
+    enqueue.sendParent(logEvent('EV', `"Cable Check Ready" lost: the module took Start Cable Check offered ${afterMs} ms after "Schedule Received"`, 'warn'));
+    sendCp(enqueue, system, 'C');
   }),
   /** The module took the Start Charging offered late in pre-charge: its Charging Ready was lost (v2g-ev/charging-ready-probe.ts). */
   chargingReadyProbeTaken: act(({ enqueue, event }) => {

@@ -4,7 +4,8 @@
  * - Session Stopped lost after a complete charge (300030, 19 seeds): the module had taken Stop
  *   Session, the host aborted when the EVSE left, was refused 0x11 and waited 65 s more;
  * - Stop Session's answer lost as well (300947): the resend refused 0x11, the same wait;
- * - Charging Ready lost (300126, 12 seeds): the EV's 10 s pre-charge watchdog ended the session.
+ * - Charging Ready lost (300126, 12 seeds): the EV's 10 s pre-charge watchdog ended the session;
+ * - Cable Check Ready lost (300043, 10 seeds): the EVSE module's 60 s ended the session.
  * Each test loses the frame on purpose, on the virtual clock.
  */
 import { describe, expect, it } from 'vitest';
@@ -13,6 +14,7 @@ import { PRE_CHARGE_WATCHDOG_MS } from '../../machines/v2g-ev-session.js';
 import { CHARGING_READY_PROBE_MS } from '../../machines/v2g-ev/charging-ready-probe.js';
 import { STOP_TAKEN_END_MS } from '../../machines/v2g-ev/stop-taken.js';
 import type { VirtualClock } from '../../util/clock.js';
+import { PROBE_FIRST_MS } from '../../machines/lost-status-probe.js';
 import { losingStatuses, lostFrameStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
@@ -99,5 +101,37 @@ describe('Charging Ready lost (fuzz seed 300126: the EV host waited in pre-charg
     expect(sent.filter((m) => m === 'EvStartCharging')).toHaveLength(1);
     expect(s.logs('EV').some((l) => l.startsWith('"Charging Ready" lost'))).toBe(false);
     expect(s.logs('EV').indexOf('"Charging Ready" received')).toBeGreaterThan(-1);
+  }, 60_000);
+});
+
+describe('Cable Check Ready lost (fuzz seed 300043: dropped on the EV link after Schedule Received)', () => {
+  it('the EV host offers Start Cable Check 200 ms after Schedule Received, the module takes it, the car charges to its target', async () => {
+    let sent: string[] = [];
+    const { clock, s, setUpAgain } = lostFrameStations(pairs, ({ evClient }) => {
+      sent = sentBy(evClient);
+      return { evClient: losingStatuses(evClient, 'EvCableCheckReady') };
+    });
+    expect(await clock.runUntil(() => s.logs('EV').includes('"Schedule Received" received'), 60_000, 1)).toBe(true);
+    const receivedAt = clock.now();
+    // Before: the host waited in the session's start until the EVSE module's 60 s ended it.
+    expect(await clock.runUntil(() => s.logs('EV').some((l) => l.startsWith('"Cable Check Ready" lost')), 10_000, 1)).toBe(true);
+    expect(clock.now() - receivedAt).toBeLessThanOrEqual(PROBE_FIRST_MS + 50);
+    expect(await clock.runUntil(() => s.records('EVSE').length > 0 && s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(s.records('EV')[0]?.stopReason).toBe('targetSocReached');
+    expect(s.records('EVSE')[0]?.error).toBeUndefined();
+    expect(sent.filter((m) => m === 'EvStartCableCheck')).toHaveLength(1);
+    expect(setUpAgain()).toBe(false);
+  }, 60_000);
+
+  it('a session that lost nothing sends one Start Cable Check, after Cable Check Ready', async () => {
+    let sent: string[] = [];
+    const { clock, s } = lostFrameStations(pairs, ({ evClient }) => {
+      sent = sentBy(evClient);
+      return {};
+    });
+    expect(await clock.runUntil(() => s.records('EV').length > 0, 600_000, 100)).toBe(true);
+    expect(sent.filter((m) => m === 'EvStartCableCheck')).toHaveLength(1);
+    expect(s.logs('EV').some((l) => l.startsWith('"Cable Check Ready" lost'))).toBe(false);
+    expect(s.logs('EV').indexOf('"Cable Check Ready" received')).toBeGreaterThan(-1);
   }, 60_000);
 });
