@@ -16,8 +16,9 @@
  * been received", 18.9.11) goes then, again with a back-off to REREAD_AFTER_MS while refused 0x11
  * (18.5; the simulator refuses it outside that state); taken, the session goes on as if the
  * message had come (state C as `startCableCheck` asks it, side by side with the command as there).
- * DC only (an AC session goes on to Charging Ready), not in a renegotiation (no cable check then),
- * nothing once the session is stopping.
+ * DC only (an AC session goes on to Charging Ready; a mode not known, its Session Started lost
+ * too as in seed 300884, counts as DC as everywhere in the session: an AC module refuses 0x11),
+ * not in a renegotiation (no cable check then), nothing once the session is stopping.
  */
 import { V2g } from '../../codec/catalog.js';
 import { type LostStatusProbeInput, lostStatusProbe } from '../lost-status-probe.js';
@@ -30,7 +31,7 @@ export type CableCheckProbeTaken = { type: 'cableCheck.probeTaken'; afterMs: num
 export const cableCheckProbe = lostStatusProbe<CableCheckProbeTaken>();
 
 /** Whether Start Cable Check may be offered now (see above). */
-const mayOffer = (c: EvSessionContext): boolean => c.energyTransferMode !== undefined && isDc(c.energyTransferMode) && c.renegotiating !== true && c.stopReason === undefined && !c.stopChargingSent;
+const mayOffer = (c: EvSessionContext): boolean => isDc(c.energyTransferMode) && c.renegotiating !== true && c.stopReason === undefined && !c.stopChargingSent;
 
 /** The probe's input (the session's context is read when the offer goes). */
 export const cableCheckProbeInput = ({ context, self }: { context: EvSessionContext; self: { getSnapshot(): { context: EvSessionContext } } }): LostStatusProbeInput<CableCheckProbeTaken> => ({
