@@ -37,7 +37,10 @@ import { presentationActions, setupActions } from './v2g-ev/setup-actions.js';
 import { MODULE_SESSION_END_BOUND_MS, abortActions, moduleSessionEnd } from './v2g-ev/abort.js';
 import { STOP_CHARGING_GRACE_MS, evStop } from './v2g-ev/stop.js';
 import { preChargeProbe, preChargeProbeInput } from './v2g-ev/pre-charge-probe.js';
+import { chargingReadyProbe, chargingReadyProbeInput } from './v2g-ev/charging-ready-probe.js';
+import { cableCheckProbe, cableCheckProbeInput } from './v2g-ev/cable-check-probe.js';
 import { moduleEndUnseenActions, stopEndedUnseen } from './v2g-ev/session-end-wait.js';
+import { stopSessionWasTaken, stopTakenActions } from './v2g-ev/stop-taken.js';
 
 export {
   type EvSessionCommand,
@@ -100,7 +103,7 @@ export const v2gEvSessionMachine = setup({
     events: {} as Events,
     output: {} as SessionRecord,
   },
-  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd, preChargeProbe },
+  actors: { hciSequence, hciCommander, hciStatus, statusWatchdog, evStop, chargeTimer, moduleSessionEnd, preChargeProbe, chargingReadyProbe, cableCheckProbe },
   delays: {
     recheck: 500,
     postChargeFallback: 5000,
@@ -119,6 +122,7 @@ export const v2gEvSessionMachine = setup({
     ...chargeActions,
     ...abortActions,
     ...moduleEndUnseenActions,
+    ...stopTakenActions,
   },
   guards: {
     /** Renegotiation resumes on the agreed output: no new pre-charge to wait for (DC). */
@@ -147,6 +151,7 @@ export const v2gEvSessionMachine = setup({
   on: {
     'hci.reaction': { actions: 'noteSent' },
     'hci.failed': { actions: 'logCommandFailure' },
+    'hci.takenUnanswered': { actions: 'logTakenUnanswered' },
   },
   initial: 'configuring',
   states: {
@@ -197,20 +202,28 @@ export const v2gEvSessionMachine = setup({
         'V2g.EvNotificationReceived': { actions: 'notification' },
         'V2g.EvSessionStopped': { target: 'done', actions: 'sessionStopped' },
         'V2g.EvSessionError': { target: 'done', actions: 'sessionError' },
+        'session.stopSessionTaken': { actions: 'stopSessionTaken' },
+        'session.stopTakenUnseen': { target: 'done', actions: 'stopTakenUnseen' },
         'session.abort': [
           { guard: 'charging', target: 'stopping', actions: 'aborted' },
+          // The module took Stop Session: it ends its session, a refusal now means none is left (v2g-ev/stop-taken.ts).
+          { guard: stopSessionWasTaken, target: 'done', actions: ['aborted', 'abortAfterStopTaken'] },
           { target: 'aborting', actions: ['aborted', { type: 'unconfirmedStartBound', params: { configuring: false } }] },
         ],
         'session.stopCharging': { actions: { type: 'requestStop', params: ({ event }) => ({ reason: event.reason }) } },
         // A lost EvStopSession (or answer) left the car in the V2G loop for ever, e.g. repeating
         // PreChargeReq with the station's voltage on after the pre-charge watchdog (fuzz seed
-        // 567): send it again; one that did arrive makes the resend 0x11 (tolerated).
+        // 567): sent again by the commander (v2g-ev/lost-answers.ts), and here once those timed out
+        // too; one that did arrive makes the resend 0x11: taken, its answer lost (v2g-ev/stop-taken.ts).
         'hci.failed': [{ guard: timedOut('stopSession'), actions: ['logCommandFailure', 'stopSession'] }, { actions: 'logCommandFailure' }],
       },
       initial: 'starting',
       states: {
         starting: {
           entry: { type: 'phase', params: { phase: 'sessionStarted' } },
+          // A lost Cable Check Ready is offered its answer (fuzz seed 300043, v2g-ev/cable-check-probe.ts).
+          invoke: { src: 'cableCheckProbe', input: cableCheckProbeInput },
+          on: { 'cableCheck.probeTaken': { target: 'cableCheck', actions: 'cableCheckProbeTaken' } },
           after: {
             sessionStartConfirm: {
               guard: ({ context }) => context.startUnconfirmed !== undefined,
@@ -227,6 +240,9 @@ export const v2gEvSessionMachine = setup({
         },
         preCharge: {
           entry: { type: 'phase', params: { phase: 'preCharge' } },
+          // A lost Charging Ready is offered its answer late in pre-charge (fuzz seed 300126, v2g-ev/charging-ready-probe.ts).
+          invoke: { src: 'chargingReadyProbe', input: chargingReadyProbeInput },
+          on: { 'chargingReady.probeTaken': { target: 'startRequested', actions: 'chargingReadyProbeTaken' } },
           after: {
             preChargeWatchdog: {
               actions: [

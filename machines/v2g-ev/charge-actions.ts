@@ -12,6 +12,7 @@ import { sendCommand } from '../hci-actors.js';
 import { logEvent } from '../station-events.js';
 import { dcLoopUpdate, updateGapOf } from './charge-loop.js';
 import type { EvStopDone } from './stop.js';
+import { stopSessionTakenNotice } from './stop-taken.js';
 import { type EvSessionCommand, TOLERATE, act, at, batteryNow, command, dcParameters, f, isDc, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 /**
@@ -111,8 +112,9 @@ export const chargeActions = {
     sendBattery(enqueue, system, { type: 'battery.charging', on: false });
     sendCp(enqueue, system, 'B');
   }),
+  /** Stop Session; its answer 0 is told to the session (v2g-ev/stop-taken.ts). */
   stopSession: act(({ enqueue, self, event }) => {
-    sendCommand(enqueue, self, command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE));
+    sendCommand(enqueue, self, { ...command(V2g.EvStopSession, {}, 'stopSession', at(event), TOLERATE), onAnswer: stopSessionTakenNotice(self) });
   }),
   sessionStopped: act(({ enqueue, context, system }) => {
     enqueue.sendParent(logEvent('EV', '"Session Stopped" received'));

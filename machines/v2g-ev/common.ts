@@ -8,16 +8,18 @@ import type { CpResistorSet } from '../control-pilot-ev.js';
 import type { EvStopEvent } from './stop.js';
 import type { ModuleSessionEndEvent } from './abort.js';
 import type { PreChargeProbeTaken } from './pre-charge-probe.js';
+import type { StopTakenEvent } from './stop-taken.js';
+import type { ChargingReadyProbeTaken } from './charging-ready-probe.js';
+import type { CableCheckProbeTaken } from './cable-check-probe.js';
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
 import { V2g } from '../../codec/catalog.js';
-import type { CommandDef } from '../../codec/message.js';
 import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
 import type { Clock } from '../../util/clock.js';
 import { type BatteryEvent, type BatteryState, advanceBattery, type batteryMachine, reportedSoc } from '../battery.js';
 import { PRE_CHARGE_MAX_CURRENT_A } from '../charger-gates.js';
 import { type BatteryConfig, type EvConfig, bytesToHexId, macToBytes } from '../config.js';
 import { acParameters } from '../ev-ac.js';
-import { type CommandRequest, type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, UNEXPECTED_MESSAGE } from '../hci-actors.js';
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import type { ScheduleEntry, ScheduleTuple, SessionRecord } from '../station-events.js';
 
@@ -100,6 +102,8 @@ export interface EvSessionContext extends EvSessionInput {
    * and a new Power Delivery, without cable check and pre-charge (ISO 15118-2 renegotiation).
    */
   renegotiating?: boolean;
+  /** The module answered 0 to this session's Stop Session: it ends its session (v2g-ev/stop-taken.ts). */
+  stopSessionTaken?: boolean;
   /** The battery's limits in force when the EVSE last reported (an external battery lowers them). */
   batteryLimits?: BatteryConfig;
 }
@@ -115,7 +119,10 @@ export type Events =
   | StatusWatchdogEvent
   | EvStopEvent
   | ModuleSessionEndEvent
-  | PreChargeProbeTaken;
+  | PreChargeProbeTaken
+  | StopTakenEvent
+  | ChargingReadyProbeTaken
+  | CableCheckProbeTaken;
 
 /** V2G result code 0x11 (18.5): the module is not in a state for this command. */
 export const WRONG_STATE = 0x11;
@@ -150,9 +157,8 @@ export const isDc = (mode: number | undefined): boolean => mode === undefined ||
 export const hasDc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m <= 3);
 export const hasAc = (c: EvConfig): boolean => c.energyTransferModes.some((m) => m >= 4);
 
-export function command(def: CommandDef, fields: unknown, tag: string, answersAt?: number, tolerate?: readonly number[]): CommandRequest {
-  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}) };
-}
+/** The sessions' one command builder (EV and EVSE), with the EV's resend rows (v2g-ev/lost-answers.ts). */
+export { command } from '../v2g-command.js';
 
 export type System = { get(id: string): unknown };
 export type BatteryRef = ActorRefFrom<typeof batteryMachine>;

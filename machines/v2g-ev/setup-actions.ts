@@ -8,12 +8,14 @@ import { ENERGY_TRANSFER_MODES, EVSE_STATUSES, PROTOCOLS, enumName } from '../..
 import { batteryInputInPlace, reportedSoc } from '../battery.js';
 import { bytesToHexId } from '../config.js';
 import { acCurrentPerPhaseA, acFault, acPhases } from '../ev-ac.js';
-import { type CommanderEvent, SET_COMMAND_RESENDS, type SequenceEvent, holdCommands, sendCommand } from '../hci-actors.js';
+import { type CommanderEvent, type SequenceEvent, holdCommands, sendCommand } from '../hci-actors.js';
 import type { StatusEvent } from '../hci-types.js';
 import { type ScheduleTuple, type SessionPhase, logEvent, stationRelay } from '../station-events.js';
 import { type StatusWatchdogEvent, noModuleStatus } from '../status-watchdog.js';
 import { dcParametersLog, evseReportOf } from './charge-loop.js';
 import type { PreChargeProbeTaken } from './pre-charge-probe.js';
+import type { ChargingReadyProbeTaken } from './charging-ready-probe.js';
+import type { CableCheckProbeTaken } from './cable-check-probe.js';
 import { type Events, SESSION_START_CONFIRM_MS, TOLERATE, act, at, batteryNow, command, f, num, profilePowerW, sendBattery, sendCp } from './common.js';
 
 const EARLY_LIMIT = 16;
@@ -37,6 +39,12 @@ export const presentationActions = {
   logCommandFailure: act(({ enqueue, event }) => {
     const e = event as Extract<CommanderEvent, { type: 'hci.failed' }>;
     enqueue.sendParent(logEvent('EV', e.tolerated ? `${e.command} not needed: ${e.error.message}` : `Warning: ${e.error.message}`, e.tolerated ? 'info' : 'warn'));
+  }),
+  /** A resend refused 0x11: the module had taken an earlier send, only its answer was lost (v2g-ev/lost-answers.ts). */
+  logTakenUnanswered: act(({ enqueue, event }) => {
+    const e = event as Extract<CommanderEvent, { type: 'hci.takenUnanswered' }>;
+    const hex = `0x${e.code.toString(16).padStart(2, '0')}`;
+    enqueue.sendParent(logEvent('EV', `${e.command}: answer lost, the module had taken it (the resend was refused ${hex})`, 'info'));
   }),
   /** At most this many status messages are kept from configuring (a session's start sends a few). */
   keepEarly: act(({ enqueue, context, event }) => {
@@ -149,19 +157,31 @@ export const setupActions = {
   // while the module still talks (hci-actors.ts resendOnTimeout): a lost command left the car
   // waiting in the cable check or pre-charge until a timeout ended the session (fuzz seeds 400164,
   // 400005; docs/reliability.md, eighth round: the most frequent EV-side cause in the campaign).
-  // A resend of one the module had taken is refused 0x11 (18.5): a warning, the session goes on.
+  // A resend of one the module had taken is refused 0x11 (18.5): taken, its answer lost (the
+  // rows of v2g-ev/lost-answers.ts, `logTakenUnanswered`).
   startCableCheck: act(({ enqueue, self, event, system }) => {
     enqueue.sendParent(logEvent('EV', '"Cable Check Ready" received'));
     sendCp(enqueue, system, 'C');
-    sendCommand(enqueue, self, { ...command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)), resendOnTimeout: SET_COMMAND_RESENDS });
+    sendCommand(enqueue, self, command(V2g.EvStartCableCheck, {}, 'cableCheck', at(event)));
   }),
   /** The module took the Start Pre Charging offered after a quiet Cable Check Finished: its Pre Charging Ready was lost (v2g-ev/pre-charge-probe.ts). */
   preChargeProbeTaken: act(({ enqueue, event }) => {
     const { afterMs } = event as PreChargeProbeTaken;
     enqueue.sendParent(logEvent('EV', `"Pre Charging Ready" lost: the module took Start Pre Charging offered ${afterMs} ms after "Cable Check Finished"`, 'warn'));
   }),
+  /** The module took the Start Cable Check offered after a quiet Schedule Received: its Cable Check Ready was lost (v2g-ev/cable-check-probe.ts). */
+  cableCheckProbeTaken: act(({ enqueue, event, system }) => {
+    const { afterMs } = event as CableCheckProbeTaken;
+    enqueue.sendParent(logEvent('EV', `"Cable Check Ready" lost: the module took Start Cable Check offered ${afterMs} ms after "Schedule Received"`, 'warn'));
+    sendCp(enqueue, system, 'C');
+  }),
+  /** The module took the Start Charging offered late in pre-charge: its Charging Ready was lost (v2g-ev/charging-ready-probe.ts). */
+  chargingReadyProbeTaken: act(({ enqueue, event }) => {
+    const { afterMs } = event as ChargingReadyProbeTaken;
+    enqueue.sendParent(logEvent('EV', `"Charging Ready" lost: the module took Start Charging offered ${afterMs} ms into pre-charge, the EVSE's output within the battery limits`, 'warn'));
+  }),
   startPreCharging: act(({ enqueue, self, event }) => {
     enqueue.sendParent(logEvent('EV', '"Pre Charging Ready" received'));
-    sendCommand(enqueue, self, { ...command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)), resendOnTimeout: SET_COMMAND_RESENDS });
+    sendCommand(enqueue, self, command(V2g.EvStartPreCharging, {}, 'preCharge', at(event)));
   }),
 };

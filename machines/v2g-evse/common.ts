@@ -4,7 +4,6 @@
  * station and the charger), `act` (an action typed for this machine) and the session's record.
  */
 import { type ActorRefFrom, type AnyActorRef, type EventObject, type ParameterizedObject, enqueueActions } from 'xstate';
-import type { CommandDef } from '../../codec/message.js';
 import { ENERGY_TRANSFER_MODES, enumName } from '../../codec/modules/v2g/common.js';
 import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
@@ -20,7 +19,6 @@ import type { CommandRequest, CommanderEvent, SequenceEvent } from '../hci-actor
 import type { HciClient, StatusEvent } from '../hci-types.js';
 import type { ChildEmit, ScheduleTuple, SessionRecord, StationEmitted } from '../station-events.js';
 import type { UpdateBook } from './updates.js';
-import { lostAnswerHandling } from './lost-answers.js';
 
 export interface EvseSessionInput {
   client: HciClient;
@@ -144,13 +142,8 @@ export const limitsOf = (c: Pick<EvseSessionContext, 'config' | 'limits'>) => ({
 /** Present values go out with one decimal (exponential keeps 4-5 significant digits). */
 export const round1 = (v: number): number => Math.round(v * 10) / 10;
 
-/**
- * Sends a command through the commander child; an answer to a module's request with its row of
- * the lost-answer table (answer timeout, resends: v2g-evse/lost-answers.ts).
- */
-export function command(def: CommandDef, fields: unknown, tag: string, answersAt?: number, tolerate?: readonly number[]): CommandRequest {
-  return { type: 'hci.send', def, fields, tag, ...(answersAt !== undefined ? { answersAt } : {}), ...(tolerate ? { tolerate } : {}), ...lostAnswerHandling(def) };
-}
+/** The sessions' one command builder (EV and EVSE): an answer to a module's request gets its row of the lost-answer table (v2g-evse/lost-answers.ts). */
+export { command } from '../v2g-command.js';
 
 /**
  * Updates wait for their answer at most one update interval: a lost update or answer must not

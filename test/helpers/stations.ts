@@ -3,7 +3,7 @@
  * emit collected per station: the setup the end-to-end station tests share.
  */
 import { filter } from 'rxjs';
-import type { HciClient } from '../../machines/hci-types.js';
+import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { type AuthorizationPolicy, type EvConfig, type EvseConfig, createEvStation, createEvseStation, evConfig, evseConfig } from '../../machines/index.js';
 import type { ModuleBehaviour } from '../../machines/module-quirks.js';
 import type { SessionRecord, StationEmitted, StationRole } from '../../machines/station-events.js';
@@ -102,6 +102,20 @@ export function losingStatuses(client: HciClient, ...messages: string[]): HciCli
   const status$ = client.status$.pipe(filter((e) => !messages.includes(e.message)));
   const traffic$ = client.traffic$.pipe(filter((t) => !messages.includes((t as { message?: { message?: string } }).message?.message ?? '')));
   return Object.assign(Object.create(client) as HciClient, { status$, traffic$ });
+}
+
+/**
+ * `client` with every request of command `name` lost before the module (a timeout after 1 s, as
+ * a dropped frame). Tests that lose an EV status to stall the car lose the host's offer of its
+ * answer too (since the ninth round the EV host offers the answer to a lost Charging Ready or
+ * Cable Check Ready: machines/v2g-ev/charging-ready-probe.ts, cable-check-probe.ts).
+ */
+export function losingRequests(clock: VirtualClock, client: HciClient, name: string): HciClient {
+  const request: HciClient['request'] = (def, fields, options) =>
+    def.name === name
+      ? new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', `V2g.${name}`, `V2g.${name}: no response within 1000 ms`)), 1000))
+      : client.request(def, fields, options);
+  return Object.assign(Object.create(client) as HciClient, { request });
 }
 
 /**

@@ -80,6 +80,22 @@ describe('fuzzed sessions (seeded)', () => {
     60_000,
   );
 
+  // Ninth round (docs/reliability.md, "EV sessions lost or recorded late"): on the EV link,
+  // 300030: Session Stopped lost after a complete charge, the EV record 65 s late (Stop Session was
+  // taken: machines/v2g-ev/stop-taken.ts); 300947: Stop Session's answer lost as well (its resend
+  // refused 0x11: taken, v2g-ev/lost-answers.ts); 300122: Charging Ready lost, the 10 s pre-charge
+  // watchdog (v2g-ev/charging-ready-probe.ts); 300043 300884: Cable Check Ready lost (and Session
+  // Started with it in 300884), the EVSE module's 60 s (v2g-ev/cable-check-probe.ts). None completed on main.
+  it.each([300030, 300947, 300122, 300043, 300884])(
+    "seed %i (an EV status or answer lost at the session's end, in pre-charge or before the cable check) charges to the car's target",
+    async (seed) => {
+      const v = await fuzzSession(seed);
+      expect(v.problem, JSON.stringify(v.faults)).toBeUndefined();
+      expect(v.ending.completed, JSON.stringify(v.ending)).toBe(true);
+    },
+    60_000,
+  );
+
   // Setting a module up again rescues a session stuck on a lost frame: before the second liveness
   // Ping, one lost Ping Reply did that, and the campaign's started figure counted those sessions as
   // the link's (docs/reliability.md, "the second Ping"). Since the state re-reads stand in for the

@@ -10,7 +10,7 @@ import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { PRE_CHARGE_WATCHDOG_MS, START_CHARGING_FALLBACK_MS } from '../../machines/v2g-ev-session.js';
 import { LOST_END_WATCHDOG_MS, PRE_CHARGE_LOST_END_MS } from '../../machines/v2g-evse-session.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
-import { losingStatuses, type simulatedClients, stationsWith } from '../helpers/stations.js';
+import { losingRequests, losingStatuses, type simulatedClients, stationsWith } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
@@ -33,6 +33,7 @@ describe('a lost EvStopSession after the pre-charge watchdog (fuzz seed 567)', (
     let lost = 0;
     let sent = 0;
     const { clock, s, output, recorded } = setUp(({ clock, evClient }) => {
+      const lossy = losingRequests(clock, losingStatuses(evClient, 'EvChargingReady'), 'EvStartCharging');
       const request: HciClient['request'] = (def, fields, options) => {
         if (def.name === 'EvStopSession' && loseNext) {
           sent++;
@@ -41,9 +42,9 @@ describe('a lost EvStopSession after the pre-charge watchdog (fuzz seed 567)', (
             return new Promise((_, reject) => clock.setTimeout(() => reject(new HciError('timeout', 'V2g.EvStopSession', 'V2g.EvStopSession: no response within 1000 ms')), 1000));
           }
         }
-        return evClient.request(def, fields, options);
+        return lossy.request(def, fields, options);
       };
-      return { evClient: Object.assign(Object.create(losingStatuses(evClient, 'EvChargingReady')) as HciClient, { request }) };
+      return { evClient: Object.assign(Object.create(lossy) as HciClient, { request }) };
     });
     expect(await clock.runUntil(() => s.logs('EV').includes('"Pre Charging Ready" received'), 120_000, 10)).toBe(true);
     loseNext = true;
@@ -94,9 +95,9 @@ describe('a lost Session Stopped on the EVSE side (fuzz seeds 511, 552)', () => 
 
 describe('a lost end of session in charge parameter discovery (fuzz seed 602)', () => {
   it('the module ends a quiet car session (sequence timeout) but its Session Error and Session Stopped are lost: the EVSE host ends it after its watchdog, recorded, output 0', async () => {
-    const { clock, s, output } = setUp(({ evseClient, evClient }) => ({
+    const { clock, s, output } = setUp(({ clock, evseClient, evClient }) => ({
       evseClient: losingStatuses(evseClient, 'EvseSessionStopped', 'EvseSessionError'),
-      evClient: losingStatuses(evClient, 'EvCableCheckReady'),
+      evClient: losingRequests(clock, losingStatuses(evClient, 'EvCableCheckReady'), 'EvStartCableCheck'),
     }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('"Request Schedules" received'), 120_000, 10)).toBe(true);
     const schedulesAt = clock.now();
@@ -114,9 +115,9 @@ describe('a lost Session Stopped after the car stopped in pre-charge (fuzz seed 
     // The EV host never hears Charging Ready, so it stops the session 10 s into pre-charge (its
     // watchdog); the EVSE module's one Session Stopped is lost, and it goes on answering the
     // host's updates 0: nothing else would ever move the EVSE host out of pre-charge.
-    const { clock, s, output, recorded } = setUp(({ evseClient, evClient }) => ({
+    const { clock, s, output, recorded } = setUp(({ clock, evseClient, evClient }) => ({
       evseClient: losingStatuses(evseClient, 'EvseSessionStopped'),
-      evClient: losingStatuses(evClient, 'EvChargingReady'),
+      evClient: losingRequests(clock, losingStatuses(evClient, 'EvChargingReady'), 'EvStartCharging'),
     }));
     expect(await clock.runUntil(() => s.logs('EVSE').includes('"Pre Charge Started" received'), 120_000, 10)).toBe(true);
     const preChargeAt = clock.now();

@@ -12,15 +12,21 @@ import { HciError, type HciClient } from '../../machines/hci-types.js';
 import { evConfig, evseConfig } from '../../machines/index.js';
 import { PRE_CHARGE_WATCHDOG_MS } from '../../machines/v2g-ev-session.js';
 import { SEQUENCE_TIMEOUT_MS } from '../../sim/services/v2g-evse.js';
-import { QUICK_SLAC, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
+import type { VirtualClock } from '../../util/clock.js';
+import { QUICK_SLAC, losingRequests, simulatedClients, SMALL_BATTERY, startStations } from '../helpers/stations.js';
 import { pairsClosedAfterEach } from '../helpers/test-rigs.js';
 
 const pairs = pairsClosedAfterEach();
 
-/** The EV host's client with one status message lost on the way (as a dropped frame would). */
-function losing(client: HciClient, message: string): HciClient {
+/**
+ * The EV host's client with one status message lost on the way (as a dropped frame would), and
+ * every request of `answer` too: the EV host's offer of the lost message's answer since the ninth
+ * round (machines/v2g-ev/cable-check-probe.ts, charging-ready-probe.ts), which would rescue the
+ * session these tests stall.
+ */
+function losing(clock: VirtualClock, client: HciClient, message: string, answer: string): HciClient {
   const status$ = client.status$.pipe(filter((e) => e.message !== message));
-  return Object.assign(Object.create(client) as HciClient, { status$ });
+  return Object.assign(Object.create(losingRequests(clock, client, answer)) as HciClient, { status$ });
 }
 
 describe('V2G_SECC_Sequence_Timeout (a lost Cable Check Ready)', () => {
@@ -30,7 +36,7 @@ describe('V2G_SECC_Sequence_Timeout (a lost Cable Check Ready)', () => {
     const s = startStations({
       clock,
       evseClient,
-      evClient: losing(evClient, 'EvCableCheckReady'),
+      evClient: losing(clock, evClient, 'EvCableCheckReady', 'EvStartCableCheck'),
       evse: evseConfig({ slac: QUICK_SLAC }),
       ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
     });
@@ -55,7 +61,7 @@ describe('a lost Charging Ready (EV host)', () => {
     const s = startStations({
       clock,
       evseClient,
-      evClient: losing(evClient, 'EvChargingReady'),
+      evClient: losing(clock, evClient, 'EvChargingReady', 'EvStartCharging'),
       evse: evseConfig({ slac: QUICK_SLAC }),
       ev: evConfig({ battery: SMALL_BATTERY, targetSocPercent: 80, slac: QUICK_SLAC }),
     });
