@@ -36,6 +36,12 @@ export interface LostStatusProbeInput<E> {
   expected: string;
   /** Longest wait between two offers. */
   maxPeriodMs: number;
+  /**
+   * The wait before the first offer after each `after` message (default `PROBE_FIRST_MS`), given
+   * the time since the previous one (undefined for the first): a message the module repeats at the
+   * car's pace re-arms the probe, and the wait follows that pace (v2g-evse/start-charging-probe.ts).
+   */
+  firstWaitMs?: (sincePreviousMs: number | undefined) => number;
   send: () => Promise<unknown> | undefined;
   /** The event back when the module took the answer. */
   taken: (afterMs: number) => E;
@@ -44,9 +50,10 @@ export interface LostStatusProbeInput<E> {
 export function lostStatusProbe<E extends { type: string }>() {
   return fromCallback<{ type: 'noop' }, LostStatusProbeInput<E>>(({ input, sendBack }) => {
     const { client, clock, after, expected, maxPeriodMs, send, taken } = input;
+    const firstWaitMs = input.firstWaitMs ?? (() => PROBE_FIRST_MS);
     let timer: TimerId | undefined;
     let stopped = false;
-    let firstAt = 0;
+    let firstAt: number | undefined;
     let periodMs = PROBE_FIRST_MS;
     const arm = (ms: number): void => {
       if (timer !== undefined) clock.clearTimeout(timer);
@@ -58,7 +65,7 @@ export function lostStatusProbe<E extends { type: string }>() {
       if (!answer) return;
       answer.then(
         () => {
-          if (!stopped) sendBack(taken(clock.now() - firstAt));
+          if (!stopped) sendBack(taken(clock.now() - (firstAt ?? 0)));
           stopped = true;
         },
         // 0x11: not asked (yet); a lost answer: offered again (a module that took it refuses 0x11).
@@ -72,8 +79,9 @@ export function lostStatusProbe<E extends { type: string }>() {
     const sub = client.status$.subscribe((e) => {
       if (e.module !== 'V2g' || stopped) return;
       if (e.message === after) {
-        firstAt = clock.now();
-        periodMs = PROBE_FIRST_MS;
+        const now = clock.now();
+        periodMs = firstWaitMs(firstAt === undefined ? undefined : now - firstAt);
+        firstAt = now;
         arm(periodMs);
       } else if (e.message === expected && timer !== undefined) {
         clock.clearTimeout(timer);
