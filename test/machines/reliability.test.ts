@@ -176,8 +176,8 @@ describe('the EVSE module stops answering mid-charge', () => {
     const timeout = r.errors.find((e) => e.kind === 'timeout');
     expect(timeout?.command).toMatch(/^V2g\.EvseUpdate/);
     expect(lastRecord(r)?.error).toMatchObject({ name: 'moduleNotResponding' });
-    expect(lastRecord(r)?.error?.detail).toBe('V2g.EvseUpdateDcChargingParameters: no response within 100 ms');
-    // Detected within SILENCE_MS (1 s) plus one update timeout (100 ms, half an interval) of the last frame.
+    expect(lastRecord(r)?.error?.detail).toBe('V2g.EvseUpdateDcChargingParameters: no response within 200 ms');
+    // Detected within SILENCE_MS (1 s) plus one update timeout (200 ms) of the last frame.
     expect(detectedAfterMs).toBeLessThanOrEqual(1200);
     expect(r.logs('EVSE').some((l) => l.startsWith('Module failure (moduleNotResponding)'))).toBe(true);
     expect(r.output()).toEqual({ voltageV: 0, currentA: 0 });
