@@ -18,7 +18,7 @@
  * that wait. `send()` sends the answer, or returns undefined not to probe (the session stops).
  */
 import { fromCallback } from 'xstate';
-import type { HciClient } from './hci-types.js';
+import { type HciClient, HciError, type StatusEvent } from './hci-types.js';
 import type { Clock, TimerId } from '../util/clock.js';
 
 /**
@@ -36,7 +36,19 @@ export interface LostStatusProbeInput<E> {
   expected: string;
   /** Longest wait between two offers. */
   maxPeriodMs: number;
+  /**
+   * The wait before the first offer after each `after` message (default `PROBE_FIRST_MS`), given
+   * the time since the previous one (undefined for the first): a message the module repeats at the
+   * car's pace re-arms the probe, and the wait follows that pace (v2g-evse/start-charging-probe.ts).
+   */
+  firstWaitMs?: (sincePreviousMs: number | undefined) => number;
   send: () => Promise<unknown> | undefined;
+  /**
+   * A status that shows the module took an offer whose answer never came (timed out): the probe
+   * then reports it taken, as if answered (v2g-evse/start-charging-probe.ts). Without it, such an
+   * offer is offered again and a module that took it refuses 0x11 (18.5).
+   */
+  takenSign?: (e: StatusEvent) => boolean;
   /** The event back when the module took the answer. */
   taken: (afterMs: number) => E;
 }
@@ -44,10 +56,19 @@ export interface LostStatusProbeInput<E> {
 export function lostStatusProbe<E extends { type: string }>() {
   return fromCallback<{ type: 'noop' }, LostStatusProbeInput<E>>(({ input, sendBack }) => {
     const { client, clock, after, expected, maxPeriodMs, send, taken } = input;
+    const firstWaitMs = input.firstWaitMs ?? (() => PROBE_FIRST_MS);
     let timer: TimerId | undefined;
     let stopped = false;
-    let firstAt = 0;
+    let firstAt: number | undefined;
     let periodMs = PROBE_FIRST_MS;
+    /** An offer went unanswered (timed out): the module may have taken it. */
+    let unanswered = false;
+    const takenNow = (): void => {
+      if (!stopped) sendBack(taken(clock.now() - (firstAt ?? 0)));
+      stopped = true;
+      if (timer !== undefined) clock.clearTimeout(timer);
+      timer = undefined;
+    };
     const arm = (ms: number): void => {
       if (timer !== undefined) clock.clearTimeout(timer);
       timer = clock.setTimeout(tick, ms);
@@ -56,24 +77,21 @@ export function lostStatusProbe<E extends { type: string }>() {
       timer = undefined;
       const answer = stopped ? undefined : send();
       if (!answer) return;
-      answer.then(
-        () => {
-          if (!stopped) sendBack(taken(clock.now() - firstAt));
-          stopped = true;
-        },
-        // 0x11: not asked (yet); a lost answer: offered again (a module that took it refuses 0x11).
-        () => {
-          if (stopped) return;
-          periodMs = Math.min(maxPeriodMs, periodMs * 2);
-          arm(periodMs);
-        },
-      );
+      // 0x11: not asked (yet); a lost answer: offered again (a module that took it refuses 0x11).
+      answer.then(takenNow, (e: unknown) => {
+        if (stopped) return;
+        if (e instanceof HciError && e.kind === 'timeout') unanswered = true;
+        periodMs = Math.min(maxPeriodMs, periodMs * 2);
+        arm(periodMs);
+      });
     };
     const sub = client.status$.subscribe((e) => {
       if (e.module !== 'V2g' || stopped) return;
-      if (e.message === after) {
-        firstAt = clock.now();
-        periodMs = PROBE_FIRST_MS;
+      if (unanswered && input.takenSign?.(e)) takenNow();
+      else if (e.message === after) {
+        const now = clock.now();
+        periodMs = firstWaitMs(firstAt === undefined ? undefined : now - firstAt);
+        firstAt = now;
         arm(periodMs);
       } else if (e.message === expected && timer !== undefined) {
         clock.clearTimeout(timer);

@@ -11,6 +11,7 @@ import { acPhases } from '../ev-ac.js';
 import { UNEXPECTED_MESSAGE, sendCommand } from '../hci-actors.js';
 import { logEvent, stationRelay } from '../station-events.js';
 import { chargerEvOf, dcParametersLog, evReportOf } from './parameters.js';
+import type { StartChargingProbeTaken } from './start-charging-probe.js';
 import { noteUpdateSent, updateCommand } from './updates.js';
 import { type EvseSessionCommand, WRONG_STATE, act, at, chargerOf, command, f, isDc, limitsOf, num, presentOutput, sendCharger, toParent } from './common.js';
 
@@ -100,6 +101,12 @@ export const chargeActions = {
     toParent(enqueue, self, logEvent('EVSE', '"Start Charging Requested" received', 'info', fields));
     toParent(enqueue, self, logEvent('EVSE', `Schedule tuple ID: ${String(fields.scheduleTupleId)}`));
     sendCommand(enqueue, self, command(V2g.EvseStartCharging, {}, 'startCharging', at(event)));
+  }),
+  /** Start Charging Requested was lost and the probe's Start Charging taken (start-charging-probe.ts). */
+  startChargingProbeTaken: act(({ enqueue, self, event }) => {
+    const { afterMs } = event as StartChargingProbeTaken;
+    const text = `"Start Charging Requested" lost: the module took Start Charging offered ${afterMs} ms after the car's last pre-charge request`;
+    toParent(enqueue, self, logEvent('EVSE', text, 'warn'));
   }),
   meterReceipt: act(({ enqueue, self, context, system }) => {
     if (!context.config.meterReceipt) return;

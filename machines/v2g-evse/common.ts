@@ -9,6 +9,7 @@ import type { Clock } from '../../util/clock.js';
 import type { AuthorizationPolicy } from '../authorization-policy.js';
 import type { AuthorizationProbeTaken } from './authorization-probe.js';
 import type { SchedulesProbeTaken } from './schedules-probe.js';
+import type { StartChargingProbeTaken } from './start-charging-probe.js';
 import type { CertificateAnswer, CertificateProvider } from '../certificate-provider.js';
 import type { Contract } from '../contract.js';
 import type { StatusWatchdogEvent } from '../status-watchdog.js';
@@ -107,6 +108,7 @@ export type Events =
   | CableCheckEvent
   | AuthorizationProbeTaken
   | SchedulesProbeTaken
+  | StartChargingProbeTaken
   | { type: 'xstate.done.actor.policy'; output: boolean }
   | { type: 'xstate.done.actor.certificate'; output: CertificateAnswer };
 

@@ -270,7 +270,11 @@ export function createV2gEvseService(ctx: ModuleContext, common: { mode: () => n
     apply();
     return ok();
   };
-  /** A host answer the machine is waiting for, else 0x11. */
+  /**
+   * A host answer the machine is waiting for, else 0x11 (18.5, "not in the state to receive the
+   * command"); the field firmware refuses Start Charging so once it no longer waits for it
+   * (Sevenstax/FreeV2G#199). The host's probes rely on it (v2g-evse/start-charging-probe.ts).
+   */
   const answer = (e: SeccEvent): Reply => {
     if (!can(e)) return fail(V2gResultCode.wrongState);
     send(e);
