@@ -242,8 +242,8 @@ if (only !== 'memory') {
         console.log(
           `eth run ${i + 1}: ${r.pct.toFixed(3)} % of one core (${(cpuMsPerS * 60).toFixed(0)} ms CPU per 60 s, from a ${windowS} s window); ` +
             `${r.wakeUpsPerS.toFixed(2)} wake-ups/s, ${r.framesPerS.toFixed(2)} frames sent/s, ${(cpuMsPerS / r.framesPerS).toFixed(2)} ms CPU per frame sent, ` +
-            `${(cpuMsPerS / r.wakeUpsPerS).toFixed(2)} ms CPU per wake-up; threads other than the main one ${r.otherThreads.cpuMs.toFixed(1)} ms, ` +
-            `${r.otherThreads.wakeUps} wake-ups (V8's GC workers: a major GC in the window); load ${load0} -> ${load1}`,
+            `${(cpuMsPerS / r.wakeUpsPerS).toFixed(2)} ms CPU per wake-up; threads other than the main one ${Math.max(0, r.otherThreads.cpuMs).toFixed(1)} ms, ` +
+            `${Math.max(0, r.otherThreads.wakeUps)} wake-ups${r.otherThreads.wakeUps > 5 ? " (V8's GC workers: a major GC in the window)" : ''}; load ${load0} -> ${load1}`,
         );
         for (const [kind, run] of floors) {
           const f = await run;
