@@ -21,7 +21,7 @@
  *   node --import tsx bench/idle.ts [--settle 5] [--window 20] [--runs 3] [--only memory|eth] [--bin path] [--cpu-prof dir] [--threads] [--floor [--floor-ms 1700]]
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -87,6 +87,8 @@ interface EthRun {
    * with one from the steady state.
    */
   otherThreads: { cpuMs: number; wakeUps: number };
+  /** The process's resident memory at the window's end, MB (VmRSS). */
+  rssMb: number;
 }
 
 /** Frames sent on one end of the veth pair so far (its interface counter). */
@@ -149,6 +151,7 @@ async function measure(p: NsProcess, side: { ns: string; iface: string }, window
   const [cpu1, wake1, sent1] = [cpuMs(pid), wakeUps(pid), framesSent(side)];
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const threads1 = threadStats(pid);
+  const rssMb = Number(/VmRSS:\s*(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? Number.NaN) / 1024;
   const main1 = threads1.get(String(pid));
   if (p.proc.exitCode !== null) throw new Error(`${what} exited: ${p.out.join('').slice(-800)}`);
   if (perThread) console.log(`${what}, per thread over ${windowS} s:\n${threadDelta(pid, threads0, threads1).join('\n')}`);
@@ -156,7 +159,7 @@ async function measure(p: NsProcess, side: { ns: string; iface: string }, window
     cpuMs: cpu1 - cpu0 - ((main1?.cpuMs ?? 0) - (main0?.cpuMs ?? 0)),
     wakeUps: wake1 - wake0 - ((main1?.wakeUps ?? 0) - (main0?.wakeUps ?? 0)),
   };
-  return { pct: ((cpu1 - cpu0) / wallMs) * 100, wakeUpsPerS: ((wake1 - wake0) * 1000) / wallMs, framesPerS: ((sent1 - sent0) * 1000) / wallMs, otherThreads };
+  return { pct: ((cpu1 - cpu0) / wallMs) * 100, wakeUpsPerS: ((wake1 - wake0) * 1000) / wallMs, framesPerS: ((sent1 - sent0) * 1000) / wallMs, otherThreads, rssMb };
 }
 
 /**
@@ -243,7 +246,7 @@ if (only !== 'memory') {
           `eth run ${i + 1}: ${r.pct.toFixed(3)} % of one core (${(cpuMsPerS * 60).toFixed(0)} ms CPU per 60 s, from a ${windowS} s window); ` +
             `${r.wakeUpsPerS.toFixed(2)} wake-ups/s, ${r.framesPerS.toFixed(2)} frames sent/s, ${(cpuMsPerS / r.framesPerS).toFixed(2)} ms CPU per frame sent, ` +
             `${(cpuMsPerS / r.wakeUpsPerS).toFixed(2)} ms CPU per wake-up; threads other than the main one ${Math.max(0, r.otherThreads.cpuMs).toFixed(1)} ms, ` +
-            `${Math.max(0, r.otherThreads.wakeUps)} wake-ups${r.otherThreads.wakeUps > 5 ? " (V8's GC workers: a major GC in the window)" : ''}; load ${load0} -> ${load1}`,
+            `${Math.max(0, r.otherThreads.wakeUps)} wake-ups${r.otherThreads.wakeUps > 5 ? " (V8's GC workers: a major GC in the window)" : ''}; RSS ${r.rssMb.toFixed(1)} MB; load ${load0} -> ${load1}`,
         );
         for (const [kind, run] of floors) {
           const f = await run;
