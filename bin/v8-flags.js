@@ -23,6 +23,11 @@ import { setFlagsFromString } from 'node:v8';
  * `--no-memory-reducer` would need the command line (set at run time it changes nothing: V8 made
  * the reducer at start-up) and would never give memory back.
  */
+/*
+ * Both flags exist in Node 20's V8 (11.3) and in current V8's flag-definitions.h. V8 does not
+ * throw on a flag it no longer knows: it prints "Error: unrecognized flag" on stderr, which the
+ * CLI tests that compare output (test/cli/start-bundle.test.ts) would show on a newer Node.
+ */
 export const V8_FLAGS = ['--no-memory-reducer-for-small-heaps', '--memory-reducer-single-gc'];
 
 export function applyV8Flags() {
