@@ -88,3 +88,50 @@ export function arg(name: string, fallback: number): number {
 
 /** The 1-minute load average, for the lines every bench prints. */
 export const load = (): string => loadavg()[0]?.toFixed(2) ?? '?';
+
+/** One thread of a running process: its name, wake-ups (voluntary context switches), preemptions and CPU time so far. */
+export interface ThreadStat {
+  comm: string;
+  wakeUps: number;
+  preempted: number;
+  cpuMs: number;
+}
+
+/** Every thread of a running process by thread id (empty once it is gone). */
+export function threadStats(pid: number | undefined): Map<string, ThreadStat> {
+  const out = new Map<string, ThreadStat>();
+  if (pid === undefined) return out;
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const dir = `/proc/${pid}/task/${tid}`;
+      const status = readFileSync(`${dir}/status`, 'utf8');
+      out.set(tid, {
+        comm: readFileSync(`${dir}/comm`, 'utf8').trim(),
+        wakeUps: Number(/\bvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0),
+        preempted: Number(/nonvoluntary_ctxt_switches:\s*(\d+)/.exec(status)?.[1] ?? 0),
+        cpuMs: Number(readFileSync(`${dir}/schedstat`, 'utf8').split(' ')[0]) / 1e6,
+      });
+    }
+  } catch {
+    // The process (or one thread) ended while we read.
+  }
+  return out;
+}
+
+/**
+ * What each thread did between two `threadStats` of one process, one line per thread that woke or
+ * ran ("main" is the thread whose id is the pid): which of Node's threads (the main loop, libuv's
+ * pool, V8's platform workers for GC and the compiler) an idle process's wake-ups come from.
+ */
+export function threadDelta(pid: number | undefined, before: Map<string, ThreadStat>, after: Map<string, ThreadStat>): string[] {
+  const lines: string[] = [];
+  for (const [tid, a] of after) {
+    const b = before.get(tid) ?? { comm: a.comm, wakeUps: 0, preempted: 0, cpuMs: 0 };
+    const w = a.wakeUps - b.wakeUps;
+    const cpu = a.cpuMs - b.cpuMs;
+    if (w === 0 && cpu < 0.001) continue;
+    const name = String(pid) === tid ? `main (${a.comm})` : `${a.comm} ${before.has(tid) ? '' : '(new) '}`.trim();
+    lines.push(`  ${tid.padStart(7)} ${name.padEnd(22)} ${String(w).padStart(5)} wake-ups ${String(a.preempted - b.preempted).padStart(4)} preempted ${cpu.toFixed(2).padStart(8)} ms CPU`);
+  }
+  return lines;
+}

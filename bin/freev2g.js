@@ -6,6 +6,9 @@
 // without a build, or FREEV2G_FROM_SOURCE=1, runs the TypeScript sources through tsx instead
 // (dev only).
 import { existsSync } from 'node:fs';
+import { applyV8Flags } from './v8-flags.js';
+
+applyV8Flags();
 
 const distCli = new URL('../dist/cli/', import.meta.url);
 const compiled = new URL('cli.js', distCli);
