@@ -39,7 +39,7 @@ import { type EvSessionContext, mayStartCharging } from './common.js';
 /** To the session: the module took Start Charging, so it was ready (Charging Ready was lost). */
 export type ChargingReadyProbeTaken = { type: 'chargingReady.probeTaken'; afterMs: number };
 
-interface ProbeInput {
+export interface ChargingReadyProbeInput {
   context: EvSessionContext;
   /** The session's context now (its present values, whether it is stopping). */
   now: () => EvSessionContext;
@@ -52,7 +52,7 @@ export const mayOfferStartCharging = (c: EvSessionContext): boolean =>
 /** The first offer, from the host's entry into pre-charge (see above). */
 export const CHARGING_READY_PROBE_MS = 7_000 + PROBE_FIRST_MS;
 
-export const chargingReadyProbe = fromCallback<{ type: 'noop' }, ProbeInput>(({ input, sendBack }) => {
+export const chargingReadyProbe = fromCallback<{ type: 'noop' }, ChargingReadyProbeInput>(({ input, sendBack }) => {
   const { client, clock } = input.context;
   const enteredAt = clock.now();
   let timer: TimerId | undefined;
@@ -93,7 +93,7 @@ export const chargingReadyProbe = fromCallback<{ type: 'noop' }, ProbeInput>(({ 
 });
 
 /** The probe's input: the session's context, read again when an offer is due. */
-export const chargingReadyProbeInput = ({ context, self }: { context: EvSessionContext; self: { getSnapshot(): { context: EvSessionContext } } }): ProbeInput => ({
+export const chargingReadyProbeInput = ({ context, self }: { context: EvSessionContext; self: { getSnapshot(): { context: EvSessionContext } } }): ChargingReadyProbeInput => ({
   context,
   now: () => self.getSnapshot().context,
 });
