@@ -6,6 +6,7 @@
  * 10.1.5). A status message (mostly 0x80-0xFF) has one payload schema and travels module -> host
  * with request ID 0xFF.
  */
+import { compiledReader } from './schema-compile.js';
 import { type Infer, Reader, SchemaError, type Struct, type Type, Writer, struct, u8 } from './schema.js';
 
 export type ModuleName = 'Framing' | 'FramingError' | 'System' | 'Time' | 'NetworkConfiguration' | 'FirmwareUpdate' | 'ControlPilot' | 'Slac' | 'Plc' | 'V2g' | 'Gpio' | 'CertificateManager';
@@ -139,8 +140,22 @@ export interface DecodeOptions {
   rawExponentials?: boolean;
 }
 
-/** Decodes a whole payload with a schema; trailing bytes are an error. */
+/**
+ * Decodes a whole payload with a schema; trailing bytes are an error. The schema's compiled
+ * reader (codec/schema-compile.ts) answers every payload that fits, with the generic reader's
+ * value (test/codec/schema-compile.test.ts checks it for every schema of the catalog); the
+ * generic reader runs only for the others, and names the field that did not fit. Requests and
+ * responses go through here on every frame of a simulated session (docs/performance.md,
+ * target 4, ninth round).
+ */
 export function decodeWith<T>(type: Type<T>, messageName: string, payload: Uint8Array, options: DecodeOptions = {}): PayloadResult<T> {
+  const fast = compiledReader(type)?.(payload, options.rawExponentials ?? false);
+  if (fast) return { ok: true, value: fast.value as T };
+  return decodeGeneric(type, messageName, payload, options);
+}
+
+/** `decodeWith` by the schema interpreter alone (the reference the compiled readers are tested against). */
+export function decodeGeneric<T>(type: Type<T>, messageName: string, payload: Uint8Array, options: DecodeOptions = {}): PayloadResult<T> {
   const r = new Reader(payload, options);
   try {
     const value = type.read(r);
