@@ -14,14 +14,14 @@
  * single description (test/codec/schema-write.test.ts checks it for every request schema).
  * Pure: no I/O.
  */
-import { numberToExp } from './exponential.js';
+import { EXP_PARTS, expParts } from './exponential.js';
 import { frameAround, HEADER_SIZE, MAX_PAYLOAD_SIZE, OVERHEAD } from './frame.js';
 import type { Shape, Type, Wire } from './schema.js';
 
 /**
  * Where the payload is written and how far: module state, as in the compiled reader (each
  * field's closure reads context slots, not a cursor's properties). A write runs to completion
- * synchronously and calls nothing outside this file but `numberToExp`, so no two interleave.
+ * synchronously and calls nothing outside this file but `expParts`, so no two interleave.
  * The scratch buffer holds the largest frame; a write past it is caught by the length check at
  * the end (typed-array stores out of range are dropped, `set` throws: both give up).
  */
@@ -70,19 +70,14 @@ function intWrite(size: number, signed: boolean, min: number, max: number): Writ
 
 const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-/** A number through `numberToExp` (its choice of representation), or the raw pair as given. */
+/** A number through `expParts` (numberToExp's choice of representation), or the raw pair as given. */
 const expWrite: Write = (v) => {
   let value: unknown;
   let exponent: unknown;
   if (typeof v === 'number') {
-    let raw: { value: number; exponent: number };
-    try {
-      raw = numberToExp(v);
-    } catch {
-      throw MISS;
-    }
-    value = raw.value;
-    exponent = raw.exponent;
+    if (!expParts(v)) throw MISS;
+    value = EXP_PARTS.value;
+    exponent = EXP_PARTS.exponent;
   } else if (typeof v === 'object' && v !== null) {
     value = (v as { value?: unknown }).value;
     exponent = (v as { exponent?: unknown }).exponent;
