@@ -26,6 +26,7 @@ import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from '.
 import { StatusReceiver } from './hci-status-rx.js';
 import { TrafficLine } from './hci-traffic.js';
 import type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
 
@@ -49,7 +50,7 @@ export function createHciClient(options: HciClientOptions): HciClientHandle {
 }
 
 class Client implements HciClientHandle {
-  readonly status$ = new Subject<TimedStatusEvent>();
+  readonly status$ = new LeanSubject<TimedStatusEvent>();
   private readonly line = new TrafficLine();
   readonly traffic$ = this.line.traffic$;
   readonly notices$ = new Subject<HciNotice>();

@@ -17,6 +17,7 @@ import { NetworkConfiguration } from '../codec/modules/network-configuration.js'
 import { type FirmwareEmulation, encodeStatusAs, firmwareEmulation } from './firmware-emulation.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type Role = 'EV' | 'EVSE';
 
@@ -61,7 +62,7 @@ export type TrafficEntry = { dir: 'rx' | 'tx'; at: number; bytes: Uint8Array };
 
 export class ModuleCore implements ModuleContext {
   readonly services = new Map<ModuleName, Service>();
-  readonly traffic$ = new Subject<TrafficEntry>();
+  readonly traffic$ = new LeanSubject<TrafficEntry>();
   readonly problems$ = new Subject<string>();
   private transport: Transport | undefined;
   private unsubscribe: (() => void) | undefined;

@@ -3,9 +3,10 @@
  * other asynchronously (a microtask later, or after a fault's delay on the injected clock), so
  * callers never rely on re-entrancy that real media do not have.
  */
-import { BehaviorSubject, Subject } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { Clock } from '../util/clock.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type EndName = 'a' | 'b';
 
@@ -23,7 +24,7 @@ export interface MemoryPairOptions {
 }
 
 class MemoryEnd implements Transport {
-  readonly frames$ = new Subject<Uint8Array>();
+  readonly frames$ = new LeanSubject<Uint8Array>();
   readonly linkState$ = new BehaviorSubject<LinkState>({ up: true });
   peer!: MemoryEnd;
   closed = false;
