@@ -248,14 +248,18 @@ export interface FrameHead {
   reqId: number;
 }
 
-/** A compiled frame writer: the whole frame (as `encodeFrame` builds it) when the value fits, else undefined. */
-export type CompiledFrameWrite = (head: FrameHead, value: unknown, checksum: boolean) => Uint8Array | undefined;
+/**
+ * A compiled frame writer: the whole frame (as `encodeFrame` builds it) when the value fits, else
+ * undefined. `prefix`: a byte written before the value (a response's result code, as
+ * `encodeResponse` puts it before the response's fields).
+ */
+export type CompiledFrameWrite = (head: FrameHead, value: unknown, checksum: boolean, prefix?: number) => Uint8Array | undefined;
 
 /** Compiled once per schema value, at first use; null: not compilable. */
 const cache = new WeakMap<Type<unknown>, CompiledFrameWrite | null>();
 
 /**
- * The compiled frame writer of `type` (a request or status payload schema), built at its first
+ * The compiled frame writer of `type` (a request, response or status payload schema), built at its first
  * use and kept with it; undefined when the schema cannot be compiled (the caller uses
  * `encodeWith` and `encodeFrame`).
  */
@@ -263,15 +267,16 @@ export function compiledFrameWriter(type: Type<unknown>): CompiledFrameWrite | u
   let w = cache.get(type);
   if (w === undefined) {
     const write = compile(type);
-    w = write ? (head, value, checksum) => frameWith(write, head, value, checksum) : null;
+    w = write ? (head, value, checksum, prefix) => frameWith(write, head, value, checksum, prefix) : null;
     cache.set(type, w);
   }
   return w ?? undefined;
 }
 
 /** The payload written in place behind the header, then the header, checksum and end around it. */
-function frameWith(write: Write, head: FrameHead, value: unknown, checksum: boolean): Uint8Array | undefined {
+function frameWith(write: Write, head: FrameHead, value: unknown, checksum: boolean, prefix: number | undefined): Uint8Array | undefined {
   P = HEADER_SIZE;
+  if (prefix !== undefined) SCRATCH[P++] = prefix;
   try {
     write(value);
   } catch {
