@@ -217,12 +217,16 @@ class Client implements HciClientHandle {
     // dashboard, figures) need not hold the answer back. No transport delivers a frame back in
     // the same call (memory: a microtask later; Ethernet, SPI: from the event loop), so the
     // records keep their order.
-    this.transport.send(frame).catch((e: unknown) => {
-      // The medium refused the frame: every command waiting on this link fails now rather than
-      // at its timeout.
-      this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
-    });
+    this.transport.send(frame).catch(this.sendRefused);
   }
+
+  /**
+   * The medium refused a frame: every command waiting on this link fails now rather than at its
+   * timeout. One handler for every frame sent (not a closure per frame).
+   */
+  private readonly sendRefused = (e: unknown): void => {
+    this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
+  };
 
   private recordTx(frame: Uint8Array, message?: DecodedMessage): void {
     const at = this.clock.now();

@@ -241,8 +241,11 @@ export class ModuleCore implements ModuleContext {
     const t = this.transport;
     if (!t) return;
     this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame });
-    t.send(frame).catch((e: unknown) => this.problem(`frame lost, transport refused it: ${e instanceof Error ? e.message : String(e)}`));
+    t.send(frame).catch(this.sendRefused);
   }
+
+  /** One handler for every frame sent (not a closure per frame). */
+  private readonly sendRefused = (e: unknown): void => this.problem(`frame lost, transport refused it: ${e instanceof Error ? e.message : String(e)}`);
 
   /** Power-on state for every service (Restart System, fault injection). */
   resetAll(): void {

@@ -39,6 +39,10 @@ const show = (v: unknown): string => inspect(v, { depth: null, maxArrayLength: n
 function agree(type: Type<unknown>, payload: Uint8Array, raw: boolean): boolean {
   const generic = decodeGeneric(type, 'x', payload, { rawExponentials: raw });
   const compiled = compiledReader(type)?.(payload, raw);
+  // From an offset (a response's fields after its result code): the same answer.
+  const shifted = new Uint8Array(payload.length + 1);
+  shifted.set(payload, 1);
+  expect(show(compiledReader(type)?.(shifted, raw, 1))).toBe(show(compiled));
   // decodeWith (the codec's entry) gives the generic reader's result, value or error.
   expect(show(decodeWith(type, 'x', payload, { rawExponentials: raw }))).toBe(show(generic));
   if (!generic.ok) {
