@@ -1,36 +1,74 @@
 /**
- * An rxjs `Subject` whose `next` makes no garbage. Node loads rxjs's CommonJS build, written for
- * ES5: each `Subject.next` allocates a closure (its error context), an iterator and one result
- * object per observer. The frames of a simulated session pass through a Subject ~5 times each
- * (the link's frames, the module's and the host's traffic, the host's statuses): about a tenth of
- * the bytes a session allocates (docs/performance.md, target 4, ninth round).
+ * A multicast Observable whose `next` makes no garbage, built on rxjs's public API only (an
+ * `Observable` with its own subscriber list). Node loads rxjs's CommonJS build, written for ES5:
+ * each `Subject.next` allocates a closure (its error context), an iterator and one result object
+ * per observer. The frames of a simulated session pass through such a stream ~5 times each (the
+ * link's frames, the module's and the host's traffic, the host's statuses): about a tenth of the
+ * bytes a session allocates (docs/performance.md, target 4, ninth round).
  *
- * `next` here does what rxjs 7.8's does, in the same order: throw when unsubscribed, nothing
- * once stopped, then each observer of the list taken when the first value after a change of
- * subscribers arrived (rxjs copies that list on change, never edits it, so an index loop visits
- * what its iterator did). With rxjs's deprecated synchronous error handling on, rxjs's own `next`
- * runs. Everything else is the Subject's. test/util/lean-subject.test.ts runs both on the same
- * sequences of values, subscriptions, unsubscriptions, errors and completion.
+ * It behaves as rxjs's `Subject` for what the service uses (next, error, complete, subscribe,
+ * pipe, `observed`): values go to the subscribers there were when `next` began (the list is
+ * copied on every change, never edited, so a subscriber added or removed by an observer takes
+ * effect from the next value, as in Subject); after error/complete nothing more is sent and a late
+ * subscriber gets the error or the completion at once. It has no `unsubscribe()` of its own (the
+ * service never closes a subject that way). test/util/lean-subject.test.ts runs it beside rxjs's
+ * Subject on random sequences of values, subscriptions, unsubscriptions, errors and completion.
  */
-import { config, type Observer, ObjectUnsubscribedError, Subject } from 'rxjs';
+import { Observable, type Observer, type Subscriber } from 'rxjs';
 
-/** The fields of rxjs 7.8's Subject that its `next` reads (`currentObservers` is private in its types). */
-interface SubjectState<T> {
-  currentObservers: Observer<T>[] | null;
-  observers: Observer<T>[];
-}
+type Ending = { kind: 'complete' } | { kind: 'error'; error: unknown };
 
-export class LeanSubject<T> extends Subject<T> {
-  override next(value: T): void {
-    if (config.useDeprecatedSynchronousErrorHandling) {
-      super.next(value);
-      return;
+export class LeanSubject<T> extends Observable<T> implements Observer<T> {
+  #subscribers: readonly Subscriber<T>[] = [];
+  #ending: Ending | undefined;
+
+  constructor() {
+    super((subscriber) => {
+      const ending = this.#ending;
+      if (ending) {
+        if (ending.kind === 'error') subscriber.error(ending.error);
+        else subscriber.complete();
+        return;
+      }
+      this.#subscribers = [...this.#subscribers, subscriber];
+      return () => {
+        this.#subscribers = this.#subscribers.filter((s) => s !== subscriber);
+      };
+    });
+  }
+
+  /** Whether anyone listens (as Subject's `observed`). */
+  get observed(): boolean {
+    return this.#subscribers.length > 0;
+  }
+
+  next(value: T): void {
+    if (this.#ending) return;
+    const list = this.#subscribers;
+    for (let i = 0; i < list.length; i++) (list[i] as Subscriber<T>).next(value);
+  }
+
+  error(error: unknown): void {
+    this.#end({ kind: 'error', error });
+  }
+
+  complete(): void {
+    this.#end({ kind: 'complete' });
+  }
+
+  /** The stream without next/error/complete (as Subject's `asObservable`). */
+  asObservable(): Observable<T> {
+    return new Observable<T>((subscriber) => this.subscribe(subscriber));
+  }
+
+  #end(ending: Ending): void {
+    if (this.#ending) return;
+    this.#ending = ending;
+    const list = this.#subscribers;
+    this.#subscribers = [];
+    for (const s of list) {
+      if (ending.kind === 'error') s.error(ending.error);
+      else s.complete();
     }
-    if (this.closed) throw new ObjectUnsubscribedError();
-    if (this.isStopped) return;
-    const state = this as unknown as SubjectState<T>;
-    let list = state.currentObservers;
-    if (!list) list = state.currentObservers = Array.from(state.observers);
-    for (let i = 0; i < list.length; i++) (list[i] as Observer<T>).next(value);
   }
 }

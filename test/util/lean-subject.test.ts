@@ -1,11 +1,11 @@
 /**
  * LeanSubject (util/lean-subject.ts) against rxjs's Subject: the same random sequences of values,
  * subscriptions, unsubscriptions (also from inside an observer, of itself or another), values
- * sent from inside an observer, completion, errors and `unsubscribe()` of the subject itself
- * give the same log, including what throws.
+ * sent from inside an observer, completion and errors give the same log, including what throws.
+ * (LeanSubject has no `unsubscribe()` of its own: the service never closes a subject that way.)
  */
 import fc from 'fast-check';
-import { Subject, type Subscription } from 'rxjs';
+import { map, type Observable, type Observer, Subject, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { LeanSubject } from '../../util/lean-subject.js';
 
@@ -14,8 +14,10 @@ type Op =
   | { k: 'subscribe'; react: 'none' | 'unsubscribeSelf' | 'unsubscribeFirst' | 'subscribeAnother' | 'nextAgain' }
   | { k: 'unsubscribe'; i: number }
   | { k: 'complete' }
-  | { k: 'error' }
-  | { k: 'close' };
+  | { k: 'error' };
+
+/** What the service uses of a subject, and what the two are compared on. */
+type SubjectLike = Observable<number> & Observer<number> & { readonly observed: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ k: fc.constant('next' as const), v: fc.integer({ min: 0, max: 99 }) }), weight: 6 },
@@ -26,10 +28,9 @@ const op: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ k: fc.constant('unsubscribe' as const), i: fc.nat(9) }), weight: 2 },
   { arbitrary: fc.constant({ k: 'complete' as const }), weight: 1 },
   { arbitrary: fc.constant({ k: 'error' as const }), weight: 1 },
-  { arbitrary: fc.constant({ k: 'close' as const }), weight: 1 },
 );
 
-function run(make: () => Subject<number>, ops: Op[]): string[] {
+function run(make: () => SubjectLike, ops: Op[]): string[] {
   const s = make();
   const log: string[] = [];
   const subs: Subscription[] = [];
@@ -56,8 +57,7 @@ function run(make: () => Subject<number>, ops: Op[]): string[] {
       else if (o.k === 'subscribe') subscribe(o.react);
       else if (o.k === 'unsubscribe') subs[o.i]?.unsubscribe();
       else if (o.k === 'complete') s.complete();
-      else if (o.k === 'error') s.error('boom');
-      else s.unsubscribe();
+      else s.error('boom');
     } catch (e) {
       log.push(`${o.k} threw ${(e as Error).name}`);
     }
@@ -75,12 +75,17 @@ describe('LeanSubject (issue 12 target 4, ninth round)', () => {
       { numRuns: 400, seed: Number(process.env.FC_SEED ?? 20261203) },
     );
   });
-  it('is an rxjs Subject (pipe, asObservable, instanceof)', () => {
+  it('works with rxjs operators and asObservable', () => {
     const s = new LeanSubject<number>();
     const seen: number[] = [];
-    s.asObservable().subscribe((v) => seen.push(v));
+    s.asObservable()
+      .pipe(map((v) => v * 2))
+      .subscribe((v) => seen.push(v));
     s.next(1);
-    expect(s).toBeInstanceOf(Subject);
-    expect(seen).toEqual([1]);
+    s.next(2);
+    s.complete();
+    s.next(3);
+    expect(seen).toEqual([2, 4]);
+    expect(s.observed).toBe(false);
   });
 });
