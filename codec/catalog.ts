@@ -143,6 +143,12 @@ export function encodeRequest<Q>(def: CommandDef<string, Q, unknown>, reqId: num
 
 /** A response frame (module -> host): the result code, then the fields when given. */
 export function encodeResponseFrame<S>(def: CommandDef<string, unknown, S>, reqId: number, code: number, fields?: S, options?: EncodeFrameOptions): Uint8Array {
+  // The simulated module answers every request here: the compiled writer when it can (the code,
+  // then the fields, in place), with the generic path's bytes (test/codec/schema-write.test.ts).
+  if (fields !== undefined) {
+    const fast = compiledFrameWriter(def.response)?.({ modId: def.modId, subId: def.subId, reqId }, fields, options?.checksum ?? true, code);
+    if (fast) return fast;
+  }
   return encodeFrame({ modId: def.modId, subId: def.subId, reqId, payload: encodeResponse(def, code, fields) }, options);
 }
 

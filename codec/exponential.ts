@@ -30,6 +30,15 @@ export function expValue(value: number, exponent: number): number {
   return exponent >= -22 ? value / (POW10[-exponent] as number) : value * 10 ** exponent;
 }
 
+/** 10^-0..10^-22 as `10 ** -k` gives them (the same doubles, from a table). */
+const NEG_POW10 = Array.from({ length: 23 }, (_, i) => 10 ** -i);
+
+/**
+ * Where `expParts` leaves its result: the compiled frame writer (codec/schema-write.ts) encodes
+ * several exponentials per charge-loop frame and needs no object for each.
+ */
+export const EXP_PARTS: RawExponential = { value: 0, exponent: 0 };
+
 /**
  * Picks the lossless representation of a number: integers drop trailing zeros into the exponent
  * (at most 10^3, as the reference does: 400 -> 4e2, 20000 -> 20e3); fractions use a negative
@@ -38,6 +47,17 @@ export function expValue(value: number, exponent: number): number {
  */
 export function numberToExp(n: number): RawExponential {
   if (!Number.isFinite(n)) throw new SchemaError('range', '', `${n} is not a finite number`);
+  if (!expParts(n)) throw new SchemaError('range', '', `${n} cannot be represented as sint16 x 10^sint8`);
+  return { value: EXP_PARTS.value, exponent: EXP_PARTS.exponent };
+}
+
+/**
+ * `numberToExp` into `EXP_PARTS`; false where it throws. The powers of ten come from tables
+ * (`**` is a call into the runtime on every use; test/codec/exponential-parts.test.ts checks the
+ * results against the formula's).
+ */
+export function expParts(n: number): boolean {
+  if (!Number.isFinite(n)) return false;
   let value = n;
   let exponent = 0;
   if (Number.isInteger(n)) {
@@ -51,21 +71,22 @@ export function numberToExp(n: number): RawExponential {
     }
   } else {
     // Fewest decimals that reproduce n (the rounded value is always an integer, so the loop
-    // must test the match, not Number.isInteger: -0.01 is -1e-2, not 0e-1).
+    // must test the match, not Number.isInteger: -0.01 is -1e-2, not 0e-1). The exponent stays
+    // within -1..-9 here, so both tables hold its powers.
     do {
       exponent -= 1;
-      value = Math.round(n * 10 ** -exponent);
-    } while (Math.abs(value * 10 ** exponent - n) >= 1e-9 * Math.max(1, Math.abs(n)) && exponent > -9);
+      value = Math.round(n * (POW10[-exponent] as number));
+    } while (Math.abs(value * (NEG_POW10[-exponent] as number) - n) >= 1e-9 * Math.max(1, Math.abs(n)) && exponent > -9);
     // More significant digits than a sint16 holds (400.55): the most precise value that fits.
     while ((value < -0x8000 || value > 0x7fff) && exponent < 0) {
       exponent += 1;
-      value = Math.round(n * 10 ** -exponent);
+      value = Math.round(n * (POW10[-exponent] as number));
     }
   }
-  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) {
-    throw new SchemaError('range', '', `${n} cannot be represented as sint16 x 10^sint8`);
-  }
-  return { value, exponent };
+  if (!Number.isInteger(value) || value < -0x8000 || value > 0x7fff) return false;
+  EXP_PARTS.value = value;
+  EXP_PARTS.exponent = exponent;
+  return true;
 }
 
 export const exponential: Type<Exponential> = {

@@ -6,6 +6,7 @@
  * 10.1.5). A status message (mostly 0x80-0xFF) has one payload schema and travels module -> host
  * with request ID 0xFF.
  */
+import { compiledReader } from './schema-compile.js';
 import { type Infer, Reader, SchemaError, type Struct, type Type, Writer, struct, u8 } from './schema.js';
 
 export type ModuleName = 'Framing' | 'FramingError' | 'System' | 'Time' | 'NetworkConfiguration' | 'FirmwareUpdate' | 'ControlPilot' | 'Slac' | 'Plc' | 'V2g' | 'Gpio' | 'CertificateManager';
@@ -139,8 +140,22 @@ export interface DecodeOptions {
   rawExponentials?: boolean;
 }
 
-/** Decodes a whole payload with a schema; trailing bytes are an error. */
+/**
+ * Decodes a whole payload with a schema; trailing bytes are an error. The schema's compiled
+ * reader (codec/schema-compile.ts) answers every payload that fits, with the generic reader's
+ * value (test/codec/schema-compile.test.ts checks it for every schema of the catalog); the
+ * generic reader runs only for the others, and names the field that did not fit. Requests and
+ * responses go through here on every frame of a simulated session (docs/performance.md,
+ * target 4, ninth round).
+ */
 export function decodeWith<T>(type: Type<T>, messageName: string, payload: Uint8Array, options: DecodeOptions = {}): PayloadResult<T> {
+  const fast = compiledReader(type)?.(payload, options.rawExponentials ?? false);
+  if (fast) return { ok: true, value: fast.value as T };
+  return decodeGeneric(type, messageName, payload, options);
+}
+
+/** `decodeWith` by the schema interpreter alone (the reference the compiled readers are tested against). */
+export function decodeGeneric<T>(type: Type<T>, messageName: string, payload: Uint8Array, options: DecodeOptions = {}): PayloadResult<T> {
   const r = new Reader(payload, options);
   try {
     const value = type.read(r);
@@ -183,13 +198,16 @@ export class EncodeError extends Error {
 
 /** Response payloads: the result code, then the fields only when present (code 0). */
 export function decodeResponse<T>(def: CommandDef<string, unknown, T>, payload: Uint8Array, options: DecodeOptions = {}): PayloadResult<{ code: number } & Partial<T>> {
-  const name = `${def.module}.${def.name}`;
   if (payload.length === 0) {
-    return { ok: false, error: { kind: 'short', message: name, field: 'code', detail: 'response has no result code' } };
+    return { ok: false, error: { kind: 'short', message: `${def.module}.${def.name}`, field: 'code', detail: 'response has no result code' } };
   }
   const code = payload[0] as number;
   if (code !== 0 && payload.length === 1) return { ok: true, value: { code } as { code: number } & Partial<T> };
-  const rest = decodeWith(def.response, name, payload.subarray(1), options);
+  // The fields after the code, read in place by the compiled reader when they fit (as decodeWith
+  // would on the subarray); else the generic reader, which names what did not fit.
+  const fast = compiledReader(def.response)?.(payload, options.rawExponentials ?? false, 1);
+  if (fast) return { ok: true, value: Object.assign({ code }, fast.value) as { code: number } & Partial<T> };
+  const rest = decodeWith(def.response, `${def.module}.${def.name}`, payload.subarray(1), options);
   if (!rest.ok) return rest;
   // Object.assign, not spread: spread was ~3 us per call on Node 20 (bench/codec.ts).
   return { ok: true, value: Object.assign({ code }, rest.value) as { code: number } & Partial<T> };

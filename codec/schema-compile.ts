@@ -29,8 +29,11 @@ let RAW = false;
 
 type Read = () => unknown;
 
-/** A compiled reader: the value when the payload fits the schema exactly, else undefined. */
-export type CompiledRead = (payload: Uint8Array, rawExponentials: boolean) => { value: unknown } | undefined;
+/**
+ * A compiled reader: the value when the payload (from `start`, 0 if not given) fits the schema
+ * exactly, else undefined. A response's fields start at 1, after its result code.
+ */
+export type CompiledRead = (payload: Uint8Array, rawExponentials: boolean, start?: number) => { value: unknown } | undefined;
 
 /** Thrown to give up (not an Error: no stack trace to capture). */
 const MISS = { miss: true } as const;
@@ -238,10 +241,10 @@ export function compiledReader(type: Type<unknown>): CompiledRead | undefined {
   if (r === undefined) {
     const read = compile(type);
     r = read
-      ? (payload, raw) => {
+      ? (payload, raw, start) => {
           B = payload;
           END = payload.length;
-          P = 0;
+          P = start ?? 0;
           RAW = raw;
           try {
             const value = read();

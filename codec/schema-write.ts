@@ -14,14 +14,14 @@
  * single description (test/codec/schema-write.test.ts checks it for every request schema).
  * Pure: no I/O.
  */
-import { numberToExp } from './exponential.js';
+import { EXP_PARTS, expParts } from './exponential.js';
 import { frameAround, HEADER_SIZE, MAX_PAYLOAD_SIZE, OVERHEAD } from './frame.js';
 import type { Shape, Type, Wire } from './schema.js';
 
 /**
  * Where the payload is written and how far: module state, as in the compiled reader (each
  * field's closure reads context slots, not a cursor's properties). A write runs to completion
- * synchronously and calls nothing outside this file but `numberToExp`, so no two interleave.
+ * synchronously and calls nothing outside this file but `expParts`, so no two interleave.
  * The scratch buffer holds the largest frame; a write past it is caught by the length check at
  * the end (typed-array stores out of range are dropped, `set` throws: both give up).
  */
@@ -70,19 +70,14 @@ function intWrite(size: number, signed: boolean, min: number, max: number): Writ
 
 const isInt = (v: unknown, min: number, max: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
-/** A number through `numberToExp` (its choice of representation), or the raw pair as given. */
+/** A number through `expParts` (numberToExp's choice of representation), or the raw pair as given. */
 const expWrite: Write = (v) => {
   let value: unknown;
   let exponent: unknown;
   if (typeof v === 'number') {
-    let raw: { value: number; exponent: number };
-    try {
-      raw = numberToExp(v);
-    } catch {
-      throw MISS;
-    }
-    value = raw.value;
-    exponent = raw.exponent;
+    if (!expParts(v)) throw MISS;
+    value = EXP_PARTS.value;
+    exponent = EXP_PARTS.exponent;
   } else if (typeof v === 'object' && v !== null) {
     value = (v as { value?: unknown }).value;
     exponent = (v as { exponent?: unknown }).exponent;
@@ -253,14 +248,18 @@ export interface FrameHead {
   reqId: number;
 }
 
-/** A compiled frame writer: the whole frame (as `encodeFrame` builds it) when the value fits, else undefined. */
-export type CompiledFrameWrite = (head: FrameHead, value: unknown, checksum: boolean) => Uint8Array | undefined;
+/**
+ * A compiled frame writer: the whole frame (as `encodeFrame` builds it) when the value fits, else
+ * undefined. `prefix`: a byte written before the value (a response's result code, as
+ * `encodeResponse` puts it before the response's fields).
+ */
+export type CompiledFrameWrite = (head: FrameHead, value: unknown, checksum: boolean, prefix?: number) => Uint8Array | undefined;
 
 /** Compiled once per schema value, at first use; null: not compilable. */
 const cache = new WeakMap<Type<unknown>, CompiledFrameWrite | null>();
 
 /**
- * The compiled frame writer of `type` (a request or status payload schema), built at its first
+ * The compiled frame writer of `type` (a request, response or status payload schema), built at its first
  * use and kept with it; undefined when the schema cannot be compiled (the caller uses
  * `encodeWith` and `encodeFrame`).
  */
@@ -268,15 +267,16 @@ export function compiledFrameWriter(type: Type<unknown>): CompiledFrameWrite | u
   let w = cache.get(type);
   if (w === undefined) {
     const write = compile(type);
-    w = write ? (head, value, checksum) => frameWith(write, head, value, checksum) : null;
+    w = write ? (head, value, checksum, prefix) => frameWith(write, head, value, checksum, prefix) : null;
     cache.set(type, w);
   }
   return w ?? undefined;
 }
 
 /** The payload written in place behind the header, then the header, checksum and end around it. */
-function frameWith(write: Write, head: FrameHead, value: unknown, checksum: boolean): Uint8Array | undefined {
+function frameWith(write: Write, head: FrameHead, value: unknown, checksum: boolean, prefix: number | undefined): Uint8Array | undefined {
   P = HEADER_SIZE;
+  if (prefix !== undefined) SCRATCH[P++] = prefix;
   try {
     write(value);
   } catch {

@@ -43,16 +43,11 @@ function variantFits(v: LayoutVariant, def: StatusDef, payload: Uint8Array, opti
 }
 
 /**
- * The payload as `type` reads it exactly, or undefined. The compiled reader
- * (codec/schema-compile.ts) answers every payload that fits; the generic one runs only for those
- * that do not (or for schemas it cannot compile), so results are the generic reader's.
+ * The payload as `type` reads it exactly, or undefined. `decodeWith` tries the compiled reader
+ * (codec/schema-compile.ts) first; the generic one runs only for payloads that do not fit (or for
+ * schemas it cannot compile), so results are the generic reader's.
  */
 function fits(type: Type<unknown>, def: StatusDef, payload: Uint8Array, options: Omit<DecodeFrameOptions, 'direction'>): { value: unknown } | undefined {
-  const fast = compiledReader(type);
-  if (fast) {
-    const r = fast(payload, options.rawExponentials ?? false);
-    if (r) return r;
-  }
   const r = decodeWith(type, `${def.module}.${def.name}`, payload, options);
   return r.ok ? r : undefined;
 }

@@ -26,6 +26,7 @@ import { FRAMING_MOD_ID, PING_REPLY_SUB_ID, PingTemplates, PingWaiters } from '.
 import { StatusReceiver } from './hci-status-rx.js';
 import { TrafficLine } from './hci-traffic.js';
 import type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type { HciClientHandle, HciClientOptions, HciNotice, TimedStatusEvent, TrafficRecord } from './hci-client-types.js';
 
@@ -49,7 +50,7 @@ export function createHciClient(options: HciClientOptions): HciClientHandle {
 }
 
 class Client implements HciClientHandle {
-  readonly status$ = new Subject<TimedStatusEvent>();
+  readonly status$ = new LeanSubject<TimedStatusEvent>();
   private readonly line = new TrafficLine();
   readonly traffic$ = this.line.traffic$;
   readonly notices$ = new Subject<HciNotice>();
@@ -216,12 +217,16 @@ class Client implements HciClientHandle {
     // dashboard, figures) need not hold the answer back. No transport delivers a frame back in
     // the same call (memory: a microtask later; Ethernet, SPI: from the event loop), so the
     // records keep their order.
-    this.transport.send(frame).catch((e: unknown) => {
-      // The medium refused the frame: every command waiting on this link fails now rather than
-      // at its timeout.
-      this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
-    });
+    this.transport.send(frame).catch(this.sendRefused);
   }
+
+  /**
+   * The medium refused a frame: every command waiting on this link fails now rather than at its
+   * timeout. One handler for every frame sent (not a closure per frame).
+   */
+  private readonly sendRefused = (e: unknown): void => {
+    this.failAll(`send failed: ${e instanceof Error ? e.message : String(e)}`, false);
+  };
 
   private recordTx(frame: Uint8Array, message?: DecodedMessage): void {
     const at = this.clock.now();

@@ -3,7 +3,7 @@
  * decoding against the firmware profile's layouts, a notice per distinct tolerated layout, and
  * the statuses that arrived but cannot be delivered (`unusableStatus$`).
  */
-import type { Subject } from 'rxjs';
+import type { Observer } from 'rxjs';
 import { MODULE_IDS, lookup } from '../codec/catalog.js';
 import type { Frame } from '../codec/frame.js';
 import type { LayoutVariant } from '../codec/layouts.js';
@@ -23,9 +23,9 @@ export interface StatusOutlets {
    * the record's subscribers need not run before the answer leaves), in the traffic's order.
    */
   deliverStatus(t: TrafficRecord, e: TimedStatusEvent): void;
-  readonly status$: Subject<TimedStatusEvent>;
-  readonly notices$: Subject<HciNotice>;
-  readonly unusableStatus$: Subject<UnusableStatus>;
+  readonly status$: Observer<TimedStatusEvent>;
+  readonly notices$: Observer<HciNotice>;
+  readonly unusableStatus$: Observer<UnusableStatus>;
 }
 
 export class StatusReceiver {

@@ -4,11 +4,11 @@
  * client wrapped with `Object.create` (the tests' lossy links) reaches the same listeners and
  * records as the client the frames reach.
  */
-import { Subject } from 'rxjs';
 import type { TrafficRecord } from './hci-client-types.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export class TrafficLine {
-  readonly traffic$ = new Subject<TrafficRecord>();
+  readonly traffic$ = new LeanSubject<TrafficRecord>();
   /** Replaced, never changed: a listener that unsubscribes during the loop does not skip another. */
   private listeners: ((at: number) => void)[] = [];
   /** While a status is delivered: its record, then those of frames sent meanwhile (`deliverStatus`). */

@@ -4,11 +4,11 @@
  * SLAC builds, and the V2G channel the two modules exchange ISO 15118 messages over. It holds no
  * protocol logic; the modules' services read it and are told when it changes.
  */
-import { Subject } from 'rxjs';
 import type { CpStateName } from '../codec/modules/control-pilot.js';
 import type { Clock } from '../util/clock.js';
 import type { SessionPhase } from './phases.js';
 import { type V2gMessage, v2gLabel } from './v2g-messages.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type CableEvent =
   | { type: 'plug'; at: number }
@@ -37,7 +37,7 @@ type Listener = () => void;
 export const V2G_LATENCY_MS = 5;
 
 export class VirtualCable {
-  readonly events$ = new Subject<CableEvent>();
+  readonly events$ = new LeanSubject<CableEvent>();
   private plugged = false;
   private evse: EvseCpOutput = { started: false, dutyCyclePermill: 1000 };
   private ev: EvCpInput = { started: false, level: 0 };

@@ -17,6 +17,7 @@ import { NetworkConfiguration } from '../codec/modules/network-configuration.js'
 import { type FirmwareEmulation, encodeStatusAs, firmwareEmulation } from './firmware-emulation.js';
 import type { Prng } from './prng.js';
 import type { Scenario } from './scenario.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type Role = 'EV' | 'EVSE';
 
@@ -61,7 +62,7 @@ export type TrafficEntry = { dir: 'rx' | 'tx'; at: number; bytes: Uint8Array };
 
 export class ModuleCore implements ModuleContext {
   readonly services = new Map<ModuleName, Service>();
-  readonly traffic$ = new Subject<TrafficEntry>();
+  readonly traffic$ = new LeanSubject<TrafficEntry>();
   readonly problems$ = new Subject<string>();
   private transport: Transport | undefined;
   private unsubscribe: (() => void) | undefined;
@@ -240,8 +241,11 @@ export class ModuleCore implements ModuleContext {
     const t = this.transport;
     if (!t) return;
     this.traffic$.next({ dir: 'tx', at: this.clock.now(), bytes: frame });
-    t.send(frame).catch((e: unknown) => this.problem(`frame lost, transport refused it: ${e instanceof Error ? e.message : String(e)}`));
+    t.send(frame).catch(this.sendRefused);
   }
+
+  /** One handler for every frame sent (not a closure per frame). */
+  private readonly sendRefused = (e: unknown): void => this.problem(`frame lost, transport refused it: ${e instanceof Error ? e.message : String(e)}`);
 
   /** Power-on state for every service (Restart System, fault injection). */
   resetAll(): void {

@@ -3,9 +3,10 @@
  * other asynchronously (a microtask later, or after a fault's delay on the injected clock), so
  * callers never rely on re-entrancy that real media do not have.
  */
-import { BehaviorSubject, Subject } from 'rxjs';
+import { BehaviorSubject } from 'rxjs';
 import type { Clock } from '../util/clock.js';
 import { type LinkState, type Transport, TransportError } from './transport.js';
+import { LeanSubject } from '../util/lean-subject.js';
 
 export type EndName = 'a' | 'b';
 
@@ -23,7 +24,7 @@ export interface MemoryPairOptions {
 }
 
 class MemoryEnd implements Transport {
-  readonly frames$ = new Subject<Uint8Array>();
+  readonly frames$ = new LeanSubject<Uint8Array>();
   readonly linkState$ = new BehaviorSubject<LinkState>({ up: true });
   peer!: MemoryEnd;
   closed = false;
@@ -36,9 +37,11 @@ class MemoryEnd implements Transport {
   send(frame: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new TransportError('closed', `memory transport ${this.name} is closed`));
     const copy = frame.slice();
-    const deliveries = this.options.fault ? this.options.fault(copy, this.name) : [{ frame: copy }];
-    for (const d of deliveries) this.deliver(d);
-    return Promise.resolve();
+    const fault = this.options.fault;
+    if (fault) for (const d of fault(copy, this.name)) this.deliver(d.frame, d.delayMs);
+    else this.deliver(copy, undefined);
+    // One settled promise for every send: a caller's then/catch on it runs as on a fresh one.
+    return settled;
   }
 
   /**
@@ -52,15 +55,15 @@ class MemoryEnd implements Transport {
   private delayed = 0;
   private lastDueAt = Number.NEGATIVE_INFINITY;
 
-  private deliver(d: Delivery): void {
+  private deliver(frame: Uint8Array, delay: number | undefined): void {
     const peer = this.peer;
     const clock = this.options.clock;
-    const delayMs = d.delayMs && d.delayMs > 0 && clock ? d.delayMs : 0;
+    const delayMs = delay && delay > 0 && clock ? delay : 0;
     if (!clock || (delayMs === 0 && this.delayed === 0)) {
       // A reaction on a settled promise: the same place in the microtask queue as queueMicrotask,
       // without Node's wrapper around it (an AsyncResource and a bound function per frame).
       settled.then(() => {
-        if (!peer.closed) peer.frames$.next(d.frame);
+        if (!peer.closed) peer.frames$.next(frame);
       });
       return;
     }
@@ -71,7 +74,7 @@ class MemoryEnd implements Transport {
     this.delayed++;
     clock.setTimeout(() => {
       this.delayed--;
-      if (!peer.closed) peer.frames$.next(d.frame);
+      if (!peer.closed) peer.frames$.next(frame);
     }, dueAt - now);
   }
 
