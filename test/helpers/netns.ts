@@ -70,7 +70,8 @@ async function waitOperUp(sides: VethSide[], ms = 5000): Promise<void> {
 
 /** Creates namespace(s) and a veth pair whose ends never appear in the root namespace. */
 export async function createVethPair(options: VethOptions = {}): Promise<VethPair> {
-  const tag = randomBytes(3).toString('hex');
+  // FV2G_NETNS_TAG: a prefix that tells concurrent benches' namespaces apart (e.g. a branch name).
+  const tag = `${process.env.FV2G_NETNS_TAG ?? ''}${randomBytes(3).toString('hex')}`;
   const nsA = `fv2g-${tag}-a`;
   const nsB = options.sameNamespace ? nsA : `fv2g-${tag}-b`;
   const a: VethSide = { ns: nsA, iface: 'fv2ga', mac: options.macA ?? '02:f2:00:00:00:0a' };
