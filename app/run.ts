@@ -27,6 +27,7 @@ import { appendRecord } from './records.js';
 import { type RunLifecycle, runLifecycle } from './run-lifecycle.js';
 import { driveVirtual, journalEvent, nextSignal, startJournal, trafficTap, trapSignals } from './run-support.js';
 import { type StationHandle, startStation } from './stations.js';
+import { warmUpWhenWaiting } from './warm-up.js';
 
 export interface RunStation {
   settings: StationSettings;
@@ -95,6 +96,11 @@ export interface RunOptions {
    * Default: no limit, the station keeps trying with back-off until a signal (`eth`, `spi`).
    */
   setUpAttempts?: number;
+  /**
+   * Once a station first waits for a vehicle, run the codec of its role once (app/warm-up.ts):
+   * `eth` and `spi`, whose one-shot answers would otherwise run it cold on the wire.
+   */
+  warmUp?: boolean;
 }
 
 /**
@@ -331,6 +337,7 @@ async function startRunStation(run: Run, st: RunStation): Promise<void> {
   });
   if (!st.quiet) for (const i of integrations) i.stationStarted(keyOf(st), st, handle, client);
   handle.onEvent(st.quiet ? quietStationEvents(run, st) : stationEvents(run, st));
+  if (options.warmUp) handle.onEvent(warmUpWhenWaiting(role));
   // A station that failed (its `error` phase: firmware refused, set-up attempts used up) waits
   // for a shutdown: independent, it is stopped on its own and the others go on; coupled (the
   // simulated pair), the run ends, since its peer would wait for it for ever.

@@ -65,7 +65,10 @@ const fake = fakePcap(() => {
   injected?.();
 });
 const t = await createEthTransport({ iface: 'eth0', role: 'module', sysfsNet: sys, linkWatch: 'poll', pollMs: 3_600_000, importer: async () => fake.module });
-t.frames$.subscribe((f: Uint8Array) => void t.send(f));
+// As the HCI client reads it: the direct listener where the transport has one (ninth round), else `frames$`.
+const echo = (f: Uint8Array): void => void t.send(f);
+if (t.listen) t.listen({ frame: echo, end: () => {} });
+else t.frames$.subscribe(echo);
 
 // The bare echo of wire-floor.ts --echo pcap, on a second fake session.
 const own = Buffer.from('02f20000000b', 'hex');

@@ -15,7 +15,9 @@
  * snapshots, 1 MiB ring) and nothing of ours (no transports/, RxJS, deframer): the three echo
  * hosts split the floor into the machine, node-pcap + Node.js, and our transport's share.
  *
- *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python|pcap]     (root)
+ *   node --import tsx bench/wire-floor.ts [--runs 3] [--count 300] [--period 100] [--echo python|pcap] [--root <checkout>]     (root)
+ *
+ * `--root`: the transport echo host runs that checkout's transports/eth.ts (before/after).
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +26,8 @@ import { unwrapEthernet } from '../app/capture.js';
 import { readCapture } from '../app/pcapng.js';
 import { encodeFrame } from '../codec/frame.js';
 import { createVethPair, netnsAvailable } from '../test/helpers/netns.js';
-import { createEthTransport } from '../transports/eth.js';
+import { pathToFileURL } from 'node:url';
+import type { createEthTransport as CreateEthTransport } from '../transports/eth.js';
 import { arg, load, median, pct, sleep, startInNamespace, waitText } from './wire-helpers.js';
 
 const argText = (name: string): string | undefined => {
@@ -80,9 +83,15 @@ async function side(which: string): Promise<void> {
   const iface = argText('iface') ?? '';
   const peerMac = argText('peer');
   if (which === 'echo-pcap') return barePcapEcho(iface);
+  // `--root <tree>`: the echo host on another checkout's transport (a before/after in one run).
+  const root = argText('root') ?? new URL('..', import.meta.url).pathname;
+  const { createEthTransport } = (await import(pathToFileURL(`${root}/transports/eth.ts`).href)) as { createEthTransport: typeof CreateEthTransport };
   const t = await createEthTransport({ iface, role: which === 'echo' ? 'module' : 'host', ...(peerMac ? { peerMac } : {}) });
   if (which === 'echo') {
-    t.frames$.subscribe((f) => void t.send(f));
+    // As the HCI client reads it: the direct listener where the transport has one, else frames$.
+    const echo = (f: Uint8Array): void => void t.send(f);
+    if (t.listen) t.listen({ frame: echo, end: () => {} });
+    else t.frames$.subscribe(echo);
     console.log('echo ready');
     process.on('SIGTERM', () => void t.close().then(() => process.exit(0)));
     return;
@@ -107,7 +116,14 @@ async function once(dir: string, run: number, count: number, period: number): Pr
   const echo =
     kind === 'python'
       ? startInNamespace(veth.b.ns, 'python3', [new URL('./wire-echo.py', import.meta.url).pathname, veth.b.iface])
-      : startInNamespace(veth.b.ns, process.execPath, [...tsx, '--side', kind === 'pcap' ? 'echo-pcap' : 'echo', '--iface', veth.b.iface]);
+      : startInNamespace(veth.b.ns, process.execPath, [
+          ...tsx,
+          '--side',
+          kind === 'pcap' ? 'echo-pcap' : 'echo',
+          '--iface',
+          veth.b.iface,
+          ...(argText('root') ? ['--root', argText('root') as string] : []),
+        ]);
   const cap = startInNamespace(veth.b.ns, 'dumpcap', ['-i', veth.b.iface, '-f', 'ether proto 0x6003', '-w', file]);
   try {
     await waitText(echo, /echo ready/, 30_000, 'echo host');

@@ -20,7 +20,7 @@ export function binPath(): string {
 /** `--cpu-prof <dir>`: node arguments that make the measured host write a V8 CPU profile there on exit. */
 export function profileArgs(): string[] {
   const i = process.argv.indexOf('--cpu-prof');
-  return i >= 0 ? ['--cpu-prof', '--cpu-prof-dir', process.argv[i + 1] ?? '.'] : [];
+  return i >= 0 ? ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', process.argv[i + 1] ?? '.'] : [];
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

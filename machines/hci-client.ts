@@ -64,7 +64,8 @@ class Client implements HciClientHandle {
   private readonly inFlight = new Map<number, Pending>();
   /** Waiting per module ID, in order. */
   private readonly queues = new Map<number, Pending[]>();
-  private readonly sub: Subscription;
+  /** Stops receiving (the transport's listener or the `frames$` subscription). */
+  private readonly unlisten: () => void;
   private closed = false;
   /** While resynchronising: since when, and whether the commands waiting were given up. */
   private resync: { timer?: TimerId; pingReqId: number; startedAt: number; gaveUp: boolean } | undefined;
@@ -81,11 +82,17 @@ class Client implements HciClientHandle {
       maxBackoffMs: options.maxBackoffMs ?? 200,
       resyncPingMs: options.resyncPingMs ?? 50,
     };
-    this.sub = this.transport.frames$.subscribe({
-      next: (bytes) => this.onFrame(bytes),
-      complete: () => this.failAll('transport closed', true),
-      error: (e: unknown) => this.failAll(`transport failed: ${String(e)}`, true),
-    });
+    // A transport that hands frames over by a plain call (Ethernet) is listened to directly:
+    // no RxJS Subject between a status and its answer (docs/performance.md, target 1, ninth round).
+    this.unlisten = this.transport.listen
+      ? this.transport.listen({ frame: (bytes) => this.onFrame(bytes), end: () => this.failAll('transport closed', true) })
+      : subscriptionEnd(
+          this.transport.frames$.subscribe({
+            next: (bytes) => this.onFrame(bytes),
+            complete: () => this.failAll('transport closed', true),
+            error: (e: unknown) => this.failAll(`transport failed: ${String(e)}`, true),
+          }),
+        );
   }
 
   useFirmware(version: string, layouts: readonly LayoutVariant[]): void {
@@ -167,7 +174,7 @@ class Client implements HciClientHandle {
     if (this.closed) return;
     this.failAll('client closed', true);
     this.closed = true;
-    this.sub.unsubscribe();
+    this.unlisten();
     this.status$.complete();
     this.line.close();
     this.unusableStatus$.complete();
@@ -383,3 +390,7 @@ class Client implements HciClientHandle {
 }
 
 export type { ModuleName };
+
+function subscriptionEnd(sub: Subscription): () => void {
+  return () => sub.unsubscribe();
+}

@@ -78,7 +78,8 @@ function rebuild(modId: number, subId: number, reqId: number, payload: Uint8Arra
 /** The parts of a transport an assembler reports into (eth.ts, spi.ts). */
 export interface AssemblerSink {
   readonly counters: { received: number; framingErrors: number };
-  readonly frames$: Subject<Uint8Array>;
+  /** Where whole frames go (the transport's listeners, then its `frames$`). */
+  readonly received: { next(frame: Uint8Array): void };
   readonly framingErrors$: Subject<FramingError>;
 }
 
@@ -88,7 +89,7 @@ export function sinkAssembler(clock: Clock, sink: AssemblerSink): FrameAssembler
     clock,
     (frame) => {
       sink.counters.received++;
-      sink.frames$.next(frame);
+      sink.received.next(frame);
     },
     (err) => {
       sink.counters.framingErrors++;

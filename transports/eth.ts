@@ -25,10 +25,11 @@ import {
 } from '../codec/link-headers.js';
 import { type Clock, RealClock, type TimerId } from '../util/clock.js';
 import { type FrameAssembler, sinkAssembler } from './assembler.js';
+import { FrameOutlet } from './frame-outlet.js';
 import { DEFAULT_SYSFS_NET, type EthRole, type IfaceState, captureFilter, classifyPcapError, readIfaceState, readOwnMac, stateError } from './eth-iface.js';
 import { ipMonitorLinkWatch, type LinkWatch, type LinkWatchFactory } from './link-watch.js';
 import { type Importer, loadPcap, type PcapModule, type PcapPacket, type PcapSessionLike } from './native.js';
-import { type LinkState, type Transport, TransportError } from './transport.js';
+import { type FrameListener, type LinkState, type Transport, TransportError } from './transport.js';
 
 export { captureFilter, classifyPcapError, type EthRole, readIfaceState } from './eth-iface.js';
 
@@ -54,7 +55,7 @@ export interface EthTransportOptions {
 }
 
 export interface EthCounters {
-  /** HCI frames delivered on frames$. */
+  /** HCI frames delivered (to the direct listeners and frames$). */
   received: number;
   /** Captured Ethernet frames that were not control frames for us (wrong type, header, address). */
   ignored: number;
@@ -127,7 +128,9 @@ interface EthConfig {
 }
 
 class EthTransportImpl implements EthTransport {
-  readonly frames$ = new Subject<Uint8Array>();
+  /** Received frames: the direct listeners (the HCI client), then `frames$`. */
+  readonly received = new FrameOutlet();
+  readonly frames$ = this.received.frames$;
   readonly linkState$: BehaviorSubject<LinkState>;
   readonly framingErrors$ = new Subject<FramingError>();
   readonly counters: EthCounters = { received: 0, ignored: 0, sent: 0, framingErrors: 0 };
@@ -151,6 +154,10 @@ class EthTransportImpl implements EthTransport {
     this.linkState$ = new BehaviorSubject<LinkState>({ up: true });
     this.replyTo = cfg.role === 'module' ? cfg.peer : undefined;
     this.assembler = sinkAssembler(cfg.clock, this);
+  }
+
+  listen(listener: FrameListener): () => void {
+    return this.received.listen(listener);
   }
 
   get role(): EthRole {
@@ -347,7 +354,7 @@ class EthTransportImpl implements EthTransport {
     this.assembler.dispose();
     this.dropSession();
     this.linkState$.next({ up: false, reason: 'closed' });
-    this.frames$.complete();
+    this.received.complete();
     this.framingErrors$.complete();
     this.linkState$.complete();
     return Promise.resolve();

@@ -91,6 +91,8 @@ export async function runHardware(flags: HardwareBaseFlags, role: Role | undefin
     ...settings,
     // Independent modules: one that fails is reported and stopped, the others go on.
     independent: true,
+    // The codec of the role runs once while the station waits for a car (target 1's p99).
+    warmUp: true,
     ...(evs.length === 1 && evs[0]?.ev ? { targetSocPercent: evs[0].ev.targetSocPercent } : {}),
     beforeStart: (client: HciClient, st: RunStation) => (st.settings.portMirror ? setPortMirror(client, true) : Promise.resolve()),
   });
