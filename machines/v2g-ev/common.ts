@@ -124,8 +124,9 @@ export type Events =
   | ChargingReadyProbeTaken
   | CableCheckProbeTaken;
 
-/** V2G result code 0x11 (18.5): the module is not in a state for this command. */
-export const WRONG_STATE = 0x11;
+/** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
+export { WRONG_STATE } from '../v2g-lost-frames.js';
+import { WRONG_STATE } from '../v2g-lost-frames.js';
 export const TOLERATE = [UNEXPECTED_MESSAGE, WRONG_STATE] as const;
 
 /**

@@ -24,26 +24,18 @@
  * waited 65 s for a module end after the EVSE left. Taken, `onAnswer` tells the session.
  */
 import { V2g } from '../../codec/catalog.js';
-import type { CommandDef } from '../../codec/message.js';
-import { type CommandRequest, SET_COMMAND_RESENDS } from '../hci-actors.js';
+import { SET_COMMAND_RESENDS } from '../hci-actors.js';
+import { type LostFrameRow, WRONG_STATE, lostFrameLookup } from '../v2g-lost-frames.js';
 
-/** V2G 18.5: not in a state for this command (v2g-ev/common.ts WRONG_STATE). */
-const WRONG_STATE = 0x11;
-
-type Handling = Pick<CommandRequest, 'resendOnTimeout' | 'takenIfResendRefused'>;
-
-const RESENT: Handling = { resendOnTimeout: SET_COMMAND_RESENDS, takenIfResendRefused: [WRONG_STATE] };
+/** The client's default answer timeout; sent again on a timeout, a resend refused 0x11 is taken. */
+const RESENT: Omit<LostFrameRow, 'manual'> = { resends: SET_COMMAND_RESENDS, takenIfResendRefused: [WRONG_STATE] };
 
 /** The EV's answers to the module's notifications that are sent again (see above), by command name. */
-export const EV_RESEND_TABLE: Readonly<Record<string, Handling & { manual: string }>> = {
+export const EV_RESEND_TABLE: Readonly<Record<string, LostFrameRow>> = {
   [V2g.EvStartCableCheck.name]: { manual: '18.9.11 after Cable Check Ready (18.11.5)', ...RESENT },
   [V2g.EvStartPreCharging.name]: { manual: '18.9.12 after Pre Charging Ready (18.11.7)', ...RESENT },
   [V2g.EvStopSession.name]: { manual: '18.9.15 after Post Charging Ready (18.11.11)', ...RESENT },
 };
 
-const HANDLING = new Map<string, Handling>(Object.entries(EV_RESEND_TABLE).map(([name, { manual: _, ...handling }]) => [name, handling]));
-
 /** What `command()` adds to an EV command of the table; undefined for any other. */
-export function evResendHandling(def: CommandDef): Handling | undefined {
-  return def.module === 'V2g' ? HANDLING.get(def.name) : undefined;
-}
+export const evResendHandling = lostFrameLookup(EV_RESEND_TABLE);

@@ -116,7 +116,7 @@ export type Events =
 export const DIN_MAX_SCHEDULE_POWER_W = 32_767;
 
 /** V2G 18.5 0x11: not in a state for this command (e.g. stop after the module already stopped). */
-export const WRONG_STATE = 0x11;
+export { WRONG_STATE } from '../v2g-lost-frames.js';
 
 /**
  * Start Listen got no answer (every attempt timed out) or a retry was refused 0x11 (the module

@@ -26,11 +26,7 @@
  * failure: the module never waited for it.
  */
 import { V2g } from '../../codec/catalog.js';
-import type { CommandDef } from '../../codec/message.js';
-import type { CommandRequest } from '../hci-actors.js';
-
-/** V2G 18.5: not in a state for this command (v2g-evse/common.ts WRONG_STATE). */
-const WRONG_STATE = 0x11;
+import { type LostFrameRow, WRONG_STATE, lostFrameLookup } from '../v2g-lost-frames.js';
 
 /**
  * How long an answer to a module's request is waited for: two of them (a lost answer, then a
@@ -41,15 +37,8 @@ const WRONG_STATE = 0x11;
  */
 export const ANSWER_TIMEOUT_MS = 200;
 
-export interface LostAnswerRow {
-  /** Where the manual says the module waits for this command (and for how long). */
-  readonly manual: string;
-  readonly answerTimeoutMs: number;
-  /** Sends after the first when no answer comes in `answerTimeoutMs`. */
-  readonly resends: number;
-  /** A resend refused with one of these: an earlier send was taken, only its answer was lost. */
-  readonly takenIfResendRefused: readonly number[];
-}
+/** A row of the table: every EVSE row has its answer timeout. */
+export type LostAnswerRow = LostFrameRow & { readonly answerTimeoutMs: number };
 
 const ANSWER: Omit<LostAnswerRow, 'manual'> = { answerTimeoutMs: ANSWER_TIMEOUT_MS, resends: 2, takenIfResendRefused: [WRONG_STATE] };
 
@@ -61,14 +50,5 @@ export const LOST_ANSWER_TABLE: Readonly<Record<string, LostAnswerRow>> = {
   [V2g.EvseStartCharging.name]: { manual: '18.10.15 after Start Charging Requested (18.12.10, its timeout)', ...ANSWER },
 };
 
-type Handling = Pick<CommandRequest, 'options' | 'resendOnTimeout' | 'takenIfResendRefused'>;
-
-/** Each row as the commander takes it, built once (command() runs for every EVSE command). */
-const HANDLING = new Map<string, Handling>(
-  Object.entries(LOST_ANSWER_TABLE).map(([name, row]) => [name, { options: { timeoutMs: row.answerTimeoutMs }, resendOnTimeout: row.resends, takenIfResendRefused: row.takenIfResendRefused }]),
-);
-
 /** What `command()` adds to a command of the table (its answer timeout, resends, the refusal that means taken); undefined for any other. */
-export function lostAnswerHandling(def: CommandDef): Handling | undefined {
-  return def.module === 'V2g' ? HANDLING.get(def.name) : undefined;
-}
+export const lostAnswerHandling = lostFrameLookup(LOST_ANSWER_TABLE);
