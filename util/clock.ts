@@ -200,15 +200,8 @@ export class VirtualClock implements Clock {
   runUntil(done: () => boolean, maxMs = 24 * 3600_000, stepMs?: number): Promise<boolean> {
     const end = this.t + maxMs;
     return new Promise<boolean>((resolve, reject) => {
-      let left = 0;
-      const hop = (): void => {
-        if (--left > 0) settled.then(hop);
-        else step();
-      };
-      const flush = (): void => {
-        left = FLUSH_JOBS;
-        settled.then(hop);
-      };
+      const hops = new HopChain(() => step());
+      const flush = (): void => hops.start(FLUSH_JOBS);
       // One turn of the loop: from a resume to the next flush (or the end).
       const step = (): void => {
         try {
@@ -250,13 +243,27 @@ const FLUSH_JOBS = 21;
  * and the virtual clock runs this after every timer (docs/performance.md, target 4, eighth round).
  */
 export function flushMicrotasks(rounds = 20): Promise<void> {
-  return new Promise((resolve) => {
-    let left = rounds;
-    const hop = (): void => {
-      if (--left > 0) settled.then(hop);
-      else resolve();
-    };
-    if (left > 0) settled.then(hop);
-    else resolve();
-  });
+  return new Promise((resolve) => new HopChain(resolve).start(rounds));
+}
+
+/**
+ * Queues `n` promise jobs one behind the other on a settled promise, then calls `then` from the
+ * last (at once for 0): each hop goes behind whatever was queued meanwhile. `flushMicrotasks` and
+ * the virtual run's loop share it; the loop keeps one chain for the whole run, so a timer costs no
+ * closure.
+ */
+class HopChain {
+  private left = 0;
+  constructor(private readonly then: () => void) {}
+
+  start(n: number): void {
+    this.left = n;
+    if (n > 0) settled.then(this.hop);
+    else this.then();
+  }
+
+  private readonly hop = (): void => {
+    if (--this.left > 0) settled.then(this.hop);
+    else this.then();
+  };
 }
